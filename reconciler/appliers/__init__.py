@@ -1,0 +1,60 @@
+"""Appliers: one small class per kernel object kind, looked up by kind. They decide how, never what."""
+
+from __future__ import annotations
+
+import errno
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+from pyroute2.netlink.exceptions import NetlinkError
+
+from reconciler.kernel import Kernel
+from reconciler.model import KernelObject
+
+REGISTRY: dict[str, type["Applier"]] = {}
+
+
+def register(kind: str):
+    def wrap(cls: type["Applier"]) -> type["Applier"]:
+        REGISTRY[kind] = cls
+        return cls
+    return wrap
+
+
+class Applier:
+    """Idempotent create / update / delete of one kind; "already done" kernel answers are success."""
+
+    def __init__(self, kernel: Kernel) -> None:
+        self.kernel = kernel
+
+    def create(self, obj: Any) -> None:
+        raise NotImplementedError
+
+    def update(self, want: Any, have: Any) -> None:
+        self.create(want)
+
+    def delete(self, obj: Any) -> None:
+        raise NotImplementedError
+
+
+@contextmanager
+def tolerate(*codes: int) -> Iterator[None]:
+    """Swallow the netlink/OS errors that mean the work is already done (EEXIST, ENODEV, ...)."""
+    try:
+        yield
+    except (OSError, NetlinkError) as err:
+        if _code(err) not in codes:
+            raise
+
+
+def _code(err: Exception) -> int | None:
+    return err.code if isinstance(err, NetlinkError) else getattr(err, "errno", None)
+
+
+def appliers(kernel: Kernel) -> dict[str, Applier]:
+    from reconciler.appliers import addresses, links, namespaces, nftables, routes, sysctls  # noqa: F401 (register)
+
+    return {kind: cls(kernel) for kind, cls in REGISTRY.items()}
+
+
+GONE = (errno.ENODEV, errno.ENOENT, errno.ESRCH, errno.EADDRNOTAVAIL)

@@ -1,0 +1,78 @@
+"""Bridges and veth pairs. Links are created down and marked in the creating request (IFLA_GROUP),
+IPv6 is switched off before they come up when their network has none (no autoconfiguration floods),
+and the veth peer is created directly inside the endpoint's namespace (no move under rtnl_lock)."""
+
+from __future__ import annotations
+
+import errno
+import os
+
+from reconciler import netns
+from reconciler.appliers import GONE, Applier, register, tolerate
+from reconciler.model import ALIAS_PREFIX, OWNER_GROUP, Bridge, Veth
+
+
+def _ipv6_key(ifname: str) -> str:
+    return f"net.ipv6.conf.{ifname}.disable_ipv6"
+
+
+class LinkApplier(Applier):
+    def _set_ipv6(self, ns: str | None, ifname: str, enabled: bool | None) -> None:
+        if enabled is not None:
+            self.kernel.write_sysctl(ns, _ipv6_key(ifname), "0" if enabled else "1")
+
+    def delete(self, obj: Bridge | Veth) -> None:
+        with tolerate(*GONE):
+            self.kernel.ipr(None).link("del", index=self.kernel.index(None, obj.name))
+
+
+@register("bridge")
+class BridgeApplier(LinkApplier):
+    def create(self, obj: Bridge) -> None:
+        with tolerate(errno.EEXIST):
+            self.kernel.ipr(None).link("add", ifname=obj.name, kind="bridge", group=OWNER_GROUP, mtu=obj.mtu)
+        self.update(obj, None)
+
+    def update(self, want: Bridge, have: Bridge | None) -> None:
+        self._set_ipv6(None, want.name, want.ipv6)
+        index = self.kernel.index(None, want.name)
+        attrs = {"mtu": want.mtu} if want.mtu else {}
+        self.kernel.ipr(None).link("set", index=index, ifalias=ALIAS_PREFIX + want.owner, state="up", **attrs)
+
+
+@register("veth")
+class VethApplier(LinkApplier):
+    def create(self, obj: Veth) -> None:
+        fd = os.open(netns.path(obj.ns), os.O_RDONLY)
+        try:
+            peer = {"ifname": obj.peer, "net_ns_fd": fd, "group": OWNER_GROUP, "mtu": obj.mtu, "address": obj.mac}
+            master = {"master": self.kernel.index(None, obj.master)} if obj.master else {}
+            with tolerate(errno.EEXIST):
+                self.kernel.ipr(None).link(
+                    "add", ifname=obj.name, kind="veth", group=OWNER_GROUP, mtu=obj.mtu,
+                    peer={k: v for k, v in peer.items() if v is not None}, **master,
+                )
+        finally:
+            os.close(fd)
+        self.update(obj, None)
+
+    def update(self, want: Veth, have: Veth | None) -> None:
+        self._update_peer(want)
+        self._update_host_end(want)
+
+    def _update_host_end(self, want: Veth) -> None:
+        ipr = self.kernel.ipr(None)
+        index = self.kernel.index(None, want.name)
+        self._set_ipv6(None, want.name, want.ipv6)
+        if want.master:
+            ipr.link("set", index=index, master=self.kernel.index(None, want.master))
+            ipr.brport("set", index=index, isolated=int(want.isolated))
+        attrs = {"mtu": want.mtu} if want.mtu else {}
+        ipr.link("set", index=index, ifalias=ALIAS_PREFIX + want.owner, state="up", **attrs)
+
+    def _update_peer(self, want: Veth) -> None:
+        ipr = self.kernel.ipr(want.ns)
+        index = self.kernel.index(want.ns, want.peer)
+        self._set_ipv6(want.ns, want.peer, want.ipv6)
+        attrs = {k: v for k, v in (("mtu", want.mtu), ("address", want.mac)) if v}
+        ipr.link("set", index=index, ifalias=ALIAS_PREFIX + want.owner, state="up", **attrs)

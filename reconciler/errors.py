@@ -1,0 +1,58 @@
+"""One exception hierarchy. Each error says who must act: the user (fix input) or us (a bug)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class NetreconcileError(Exception):
+    """Base of every error the tool reports without a traceback."""
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a manifest value was written: file, 1-based line and column."""
+
+    file: str
+    line: int = 0
+    column: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One user-facing problem in the manifests: `FILE:LINE:COL: Kind/name: message`."""
+
+    where: Location
+    subject: str
+    message: str
+
+    def __str__(self) -> str:
+        subject = f"{self.subject}: " if self.subject else ""
+        return f"{self.where}: {subject}{self.message}"
+
+
+class ManifestError(NetreconcileError):
+    """The manifests are invalid; the user must fix them. Nothing was changed."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class ConflictError(NetreconcileError):
+    """A kernel object we would create already exists and is not ours; the user must resolve it."""
+
+    def __init__(self, messages: list[str]):
+        self.messages = messages
+        super().__init__("\n".join(messages))
+
+
+class ApplyError(NetreconcileError):
+    """A step failed against the kernel."""
+
+
+class VerifyError(NetreconcileError):
+    """After applying, the kernel still differs from the manifests."""

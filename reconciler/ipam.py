@@ -1,0 +1,100 @@
+"""Address allocation: deterministic from the manifests, stable for endpoints that already have one.
+
+Each dynamic interface hashes (network, endpoint) to a home slot of the pool's range and takes the
+first free address from there. An address the kernel already carries for that interface is kept
+while it stays valid ("sticky"), so adding or removing an endpoint never moves another one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from ipaddress import ip_address
+from typing import Mapping
+
+from reconciler.errors import ManifestError
+from reconciler.spec import Endpoint, IPAddress, Interface, Manifests, Network, Subnet
+
+# (endpoint name, network name, IP version) -> address
+AllocKey = tuple[str, str, int]
+
+
+@dataclass(frozen=True)
+class Request:
+    endpoint: Endpoint
+    iface: Interface
+
+
+def allocate(m: Manifests, sticky: Mapping[AllocKey, IPAddress] | None = None) -> dict[AllocKey, IPAddress]:
+    """An address for every (endpoint, network, family) the manifests attach, static or allocated."""
+    sticky = sticky or {}
+    result: dict[AllocKey, IPAddress] = {}
+    for network in m.networks:
+        for version in _versions(network):
+            requests = [Request(e, i) for e in m.endpoints for i in e.interfaces if i.network == network.name]
+            result |= _allocate_family(network, version, requests, sticky)
+    return result
+
+
+def _versions(network: Network) -> list[int]:
+    return [v for v in (4, 6) if network.first_subnet(v) and (v == 4 or network.enable_ipv6)]
+
+
+def _static(iface: Interface, version: int) -> IPAddress | None:
+    return iface.ipv4_address if version == 4 else iface.ipv6_address
+
+
+def _allocate_family(network: Network, version: int, requests: list[Request], sticky) -> dict[AllocKey, IPAddress]:
+    pools = [s for s in network.subnets if s.version == version]
+    taken = set().union(*(reserved(s) for s in pools))
+    result: dict[AllocKey, IPAddress] = {}
+    dynamic = []
+    for r in requests:
+        static = _static(r.iface, version)
+        if static is not None:
+            result[(r.endpoint.name, network.name, version)] = static
+            taken.add(static)
+        else:
+            dynamic.append(r)
+    for r in sorted(dynamic, key=lambda r: r.endpoint.name):
+        key = (r.endpoint.name, network.name, version)
+        kept = sticky.get(key)
+        if kept is not None and kept not in taken and any(kept in allocation_range(s) for s in pools):
+            result[key] = kept
+            taken.add(kept)
+    for r in sorted((r for r in dynamic if (r.endpoint.name, network.name, version) not in result), key=lambda r: (_home(r, pools[0]), r.endpoint.name)):
+        address = _first_free(network, r, pools, taken)
+        result[(r.endpoint.name, network.name, version)] = address
+        taken.add(address)
+    return result
+
+
+def reserved(s: Subnet) -> set[IPAddress]:
+    """Never handed out: network and broadcast addresses, the gateway, every aux address."""
+    out = {s.subnet.network_address, s.gateway, *(a for _, a in s.aux_addresses)}
+    if s.version == 4 and s.subnet.prefixlen < 31:
+        out.add(s.subnet.broadcast_address)
+    return out
+
+
+def allocation_range(s: Subnet):
+    return s.ip_range or s.subnet
+
+
+def _home(r: Request, pool: Subnet) -> int:
+    digest = hashlib.sha256(f"{r.iface.network}\0{r.endpoint.name}".encode()).digest()
+    return int.from_bytes(digest[:16], "big") % allocation_range(pool).num_addresses
+
+
+def _first_free(network: Network, r: Request, pools: list[Subnet], taken: set) -> IPAddress:
+    for pool in pools:
+        span = allocation_range(pool)
+        start = _home(r, pool)
+        for offset in range(min(span.num_addresses, 1 << 20)):
+            candidate = ip_address(int(span.network_address) + (start + offset) % span.num_addresses)
+            if candidate not in taken:
+                return candidate
+    assert r.endpoint.source is not None
+    where = ("spec", "interfaces", r.iface.index)
+    message = f"network {network.name!r} has no free address left for this interface (pools {', '.join(str(allocation_range(p)) for p in pools)} are full)"
+    raise ManifestError([r.endpoint.source.problem(message, *where)])

@@ -1,0 +1,58 @@
+"""A session with the kernel: one rtnetlink socket per namespace in use, opened in-process."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from pyroute2 import IPRoute
+
+from reconciler import netns
+
+MAX_OPEN = 16  # sockets kept open; plans are grouped per namespace, so a few suffice
+
+
+class Kernel:
+    """Opens IPRoute sockets per namespace on demand (setns, then socket) and closes them at the end."""
+
+    def __init__(self) -> None:
+        self._sockets: OrderedDict[str | None, IPRoute] = OrderedDict()
+
+    def ipr(self, ns: str | None = None) -> IPRoute:
+        sock = self._sockets.get(ns)
+        if sock is not None:
+            self._sockets.move_to_end(ns)
+            return sock
+        with netns.entered(ns):
+            sock = IPRoute()
+        self._sockets[ns] = sock
+        if len(self._sockets) > MAX_OPEN:
+            _, old = self._sockets.popitem(last=False)
+            old.close()
+        return sock
+
+    def forget(self, ns: str) -> None:
+        """Close the socket of a namespace about to be removed."""
+        sock = self._sockets.pop(ns, None)
+        if sock is not None:
+            sock.close()
+
+    def index(self, ns: str | None, ifname: str) -> int:
+        return self.ipr(ns).link("get", ifname=ifname)[0]["index"]
+
+    def read_sysctl(self, ns: str | None, key: str) -> str | None:
+        with netns.entered(ns):
+            return netns.read_sysctl(key)
+
+    def write_sysctl(self, ns: str | None, key: str, value: str) -> None:
+        with netns.entered(ns):
+            netns.write_sysctl(key, value)
+
+    def close(self) -> None:
+        while self._sockets:
+            self._sockets.popitem()[1].close()
+
+    def __enter__(self) -> "Kernel":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

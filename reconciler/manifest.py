@@ -1,0 +1,112 @@
+"""Load YAML manifests with yaml.safe_load semantics, keeping the position of every node."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+
+from reconciler.errors import Location, ManifestError, Problem
+
+Path_ = tuple[str | int, ...]
+
+
+@dataclass
+class Document:
+    """One YAML document: its plain data and where each of its nodes was written."""
+
+    data: Any
+    file: str
+    positions: dict[Path_, tuple[int, int]] = field(default_factory=dict)
+
+    @property
+    def kind(self) -> str:
+        return self.data.get("kind", "") if isinstance(self.data, dict) else ""
+
+    @property
+    def name(self) -> str:
+        meta = self.data.get("metadata") if isinstance(self.data, dict) else None
+        return str(meta.get("name", "")) if isinstance(meta, dict) else ""
+
+    @property
+    def subject(self) -> str:
+        return f"{self.kind or 'Document'}/{self.name or '?'}"
+
+    def where(self, *path: str | int) -> Location:
+        """The position of the deepest written node along `path`."""
+        for end in range(len(path), -1, -1):
+            pos = self.positions.get(tuple(path[:end]))
+            if pos:
+                return Location(self.file, *pos)
+        return Location(self.file, 1, 1)
+
+    def problem(self, message: str, *path: str | int) -> Problem:
+        return Problem(self.where(*path), self.subject, message)
+
+
+def manifest_files(paths: Iterable[str]) -> list[Path]:
+    """Every *.yaml / *.yml under the given paths, recursively, in sorted order."""
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found += sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise ManifestError([Problem(Location(raw), "", "no such file or directory")])
+    return found
+
+
+def load_paths(paths: Iterable[str]) -> list[Document]:
+    """Load every document under `paths`; all YAML syntax errors are reported together."""
+    documents: list[Document] = []
+    problems: list[Problem] = []
+    for path in manifest_files(paths):
+        try:
+            documents += load_text(path.read_text(encoding="utf-8"), str(path))
+        except ManifestError as err:
+            problems += err.problems
+        except (OSError, UnicodeDecodeError) as err:
+            problems.append(Problem(Location(str(path)), "", f"cannot read: {err}"))
+    if problems:
+        raise ManifestError(problems)
+    return documents
+
+
+def load_text(text: str, filename: str) -> list[Document]:
+    """Parse a YAML stream into Documents (empty documents are skipped)."""
+    loader = yaml.SafeLoader(text)
+    documents: list[Document] = []
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            if node is None:
+                continue
+            positions: dict[Path_, tuple[int, int]] = {}
+            _record(node, (), positions)
+            data = loader.construct_document(node)
+            if data is not None:
+                documents.append(Document(data, filename, positions))
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+        where = Location(filename, mark.line + 1, mark.column + 1) if mark else Location(filename)
+        problem = getattr(err, "problem", None) or str(err)
+        raise ManifestError([Problem(where, "", f"invalid YAML: {problem}")]) from None
+    finally:
+        loader.dispose()
+    return documents
+
+
+def _record(node: yaml.Node, path: Path_, positions: dict[Path_, tuple[int, int]]) -> None:
+    positions[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if isinstance(key, yaml.ScalarNode):
+                _record(value, path + (key.value,), positions)
+                positions[path + (key.value,)] = (key.start_mark.line + 1, key.start_mark.column + 1)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _record(item, path + (index,), positions)

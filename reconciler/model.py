@@ -1,0 +1,308 @@
+"""Kernel objects: the same frozen types describe desired and observed state, so a diff is a comparison.
+
+A field whose desired value is None means "not managed". `key` identifies an object; fields listed in
+`immutable` cannot change in place (the object is replaced); `parents` are the keys it lives on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar, Iterable
+
+OWNER_GROUP = 0x4E52  # IFLA_GROUP on every link we create: set atomically in the creating request
+ROUTE_PROTO = 113     # rtm_protocol of every route we create
+ALIAS_PREFIX = "netreconcile:"
+NFT_FAMILY, NFT_TABLE = "inet", "netreconcile"
+
+Key = tuple
+
+
+@dataclass(frozen=True)
+class KernelObject:
+    """Base of all kernel objects; subclasses are frozen dataclasses."""
+
+    kind: ClassVar[str] = ""
+    rank: ClassVar[int] = 0
+    immutable: ClassVar[tuple[str, ...]] = ()
+    prunable: ClassVar[bool] = True
+
+    @property
+    def key(self) -> Key:
+        raise NotImplementedError
+
+    @property
+    def parents(self) -> tuple[Key, ...]:
+        """Keys of the objects this one lives on: the kernel destroys it with them."""
+        return ()
+
+    @property
+    def requires(self) -> tuple[Key, ...]:
+        """Keys of further objects that must exist first (a bridge port needs its bridge)."""
+        return ()
+
+    @property
+    def provides(self) -> tuple[Key, ...]:
+        """Keys this object brings into being (itself, and for a veth its peer too)."""
+        return (self.key,)
+
+    @property
+    def netns(self) -> str | None:
+        return None
+
+    @property
+    def stage(self) -> int:
+        """0: host-wide objects, 1: objects of one endpoint, 2: the firewall. Orders the plan."""
+        return 1 if self.netns is not None else 0
+
+    @property
+    def owner(self) -> str:
+        return ""
+
+    @property
+    def title(self) -> str:
+        return " ".join(str(k) for k in self.key[1:] if k is not None)
+
+    def differences(self, observed: "KernelObject") -> list[tuple[str, Any, Any]]:
+        """(field, observed, desired) for every managed field that differs."""
+        out = []
+        for f in fields(self):
+            if not f.compare:
+                continue
+            want, have = getattr(self, f.name), getattr(observed, f.name)
+            if want is not None and want != have:
+                out.append((f.name, have, want))
+        return out
+
+
+def link_key(netns: str | None, name: str) -> Key:
+    return ("link", netns, name)
+
+
+@dataclass(frozen=True)
+class Netns(KernelObject):
+    """A named network namespace (/run/netns/NAME); its loopback carries the ownership mark."""
+
+    name: str
+    owner: str = ""
+    lo_up: bool = True
+    kind: ClassVar[str] = "netns"
+    rank: ClassVar[int] = 0
+
+    @property
+    def key(self) -> Key:
+        return ("netns", self.name)
+
+    @property
+    def netns(self) -> str | None:
+        return self.name
+
+
+    @property
+    def title(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True)
+class Sysctl(KernelObject):
+    """A sysctl under /proc/sys in a namespace (None: the host). Set, never removed."""
+
+    ns: str | None
+    name: str
+    value: str
+    kind: ClassVar[str] = "sysctl"
+    rank: ClassVar[int] = 1
+    prunable: ClassVar[bool] = False
+
+    @property
+    def key(self) -> Key:
+        return ("sysctl", self.ns, self.name)
+
+    @property
+    def parents(self) -> tuple[Key, ...]:
+        return (("netns", self.ns),) if self.ns else ()
+
+    @property
+    def netns(self) -> str | None:
+        return self.ns
+
+    @property
+    def title(self) -> str:
+        where = f"netns {self.ns}" if self.ns else "host"
+        return f"{self.name}={self.value} ({where})"
+
+
+@dataclass(frozen=True)
+class Bridge(KernelObject):
+    """A Linux bridge in the host namespace."""
+
+    name: str
+    mtu: int | None = None
+    up: bool = True
+    ipv6: bool | None = None
+    owner: str = ""
+    kind: ClassVar[str] = "bridge"
+    rank: ClassVar[int] = 2
+
+    @property
+    def key(self) -> Key:
+        return link_key(None, self.name)
+
+
+    @property
+    def title(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True)
+class Veth(KernelObject):
+    """A veth pair: `name` in the host namespace (a bridge port), `peer` inside `ns`."""
+
+    name: str
+    ns: str
+    peer: str
+    mac: str | None = None
+    mtu: int | None = None
+    master: str | None = None
+    isolated: bool = False
+    up: bool = True
+    ipv6: bool | None = None
+    owner: str = ""
+    kind: ClassVar[str] = "veth"
+    rank: ClassVar[int] = 3
+    immutable: ClassVar[tuple[str, ...]] = ("ns", "peer")
+
+    @property
+    def key(self) -> Key:
+        return link_key(None, self.name)
+
+    @property
+    def provides(self) -> tuple[Key, ...]:
+        return (self.key, link_key(self.ns, self.peer))
+
+    @property
+    def parents(self) -> tuple[Key, ...]:
+        return (("netns", self.ns),)
+
+    @property
+    def requires(self) -> tuple[Key, ...]:
+        return (link_key(None, self.master),) if self.master else ()
+
+    @property
+    def netns(self) -> str | None:
+        return self.ns
+
+
+    @property
+    def title(self) -> str:
+        return f"{self.name} <-> {self.ns}/{self.peer}"
+
+
+@dataclass(frozen=True)
+class Address(KernelObject):
+    """An IP address (CIDR) on a link."""
+
+    ns: str | None
+    ifname: str
+    address: str
+    owner: str = field(default="", compare=False)
+    kind: ClassVar[str] = "address"
+    rank: ClassVar[int] = 4
+
+    @property
+    def key(self) -> Key:
+        return ("address", self.ns, self.ifname, self.address)
+
+    @property
+    def parents(self) -> tuple[Key, ...]:
+        return (link_key(self.ns, self.ifname),)
+
+    @property
+    def netns(self) -> str | None:
+        return self.ns
+
+
+    @property
+    def title(self) -> str:
+        return f"{self.address} on {self.ns + '/' if self.ns else ''}{self.ifname}"
+
+
+@dataclass(frozen=True)
+class Route(KernelObject):
+    """A route in the main table, marked with our protocol number."""
+
+    ns: str | None
+    dst: str
+    gateway: str | None
+    ifname: str
+    owner: str = field(default="", compare=False)
+    kind: ClassVar[str] = "route"
+    rank: ClassVar[int] = 5
+
+    @property
+    def key(self) -> Key:
+        return ("route", self.ns, self.dst)
+
+    @property
+    def parents(self) -> tuple[Key, ...]:
+        return (link_key(self.ns, self.ifname),)
+
+    @property
+    def netns(self) -> str | None:
+        return self.ns
+
+
+    @property
+    def title(self) -> str:
+        via = f" via {self.gateway}" if self.gateway else ""
+        return f"{self.dst}{via} dev {self.ifname}{' in ' + self.ns if self.ns else ''}"
+
+
+@dataclass(frozen=True)
+class NftChain:
+    """A chain of our table; base chains have a type, hook, priority and policy."""
+
+    name: str
+    type: str | None = None
+    hook: str | None = None
+    prio: int | None = None
+    policy: str | None = None
+
+
+@dataclass(frozen=True)
+class NftRule:
+    """A rule: its chain, a comment `<owner> <label>`, and its expression list as canonical JSON."""
+
+    chain: str
+    comment: str
+    expr: str = "[]"
+
+    @property
+    def owner(self) -> str:
+        return self.comment.split(" ", 1)[0]
+
+
+@dataclass(frozen=True)
+class NftTable(KernelObject):
+    """Our whole nftables table (inet netreconcile), written in one atomic transaction."""
+
+    chains: tuple[NftChain, ...] = ()
+    rules: tuple[NftRule, ...] = ()
+    kind: ClassVar[str] = "nft"
+    rank: ClassVar[int] = 9
+
+    @classmethod
+    def of(cls, chains: Iterable[NftChain], rules: Iterable[NftRule]) -> "NftTable":
+        """Chains by name, rules grouped by chain in their order within it: equal tables compare equal."""
+        return cls(tuple(sorted(chains, key=lambda c: c.name)), tuple(sorted(rules, key=lambda r: r.chain)))
+
+    @property
+    def key(self) -> Key:
+        return ("nft", NFT_FAMILY, NFT_TABLE)
+
+    @property
+    def stage(self) -> int:
+        return 2
+
+    @property
+    def title(self) -> str:
+        return f"table {NFT_FAMILY} {NFT_TABLE}"

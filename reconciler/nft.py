@@ -1,0 +1,70 @@
+"""nftables through `nft -j`: read our table, and write it whole in one atomic transaction."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from typing import Any
+
+from reconciler.errors import ApplyError, NetreconcileError
+from reconciler.model import NFT_FAMILY, NFT_TABLE, NftChain, NftRule, NftTable
+
+TABLE = {"family": NFT_FAMILY, "name": NFT_TABLE}
+
+
+def _nft(args: list[str], stdin: str | None = None) -> subprocess.CompletedProcess:
+    binary = shutil.which("nft")
+    if binary is None:
+        raise NetreconcileError("the nft command is missing: install the nftables package")
+    return subprocess.run([binary, *args], input=stdin, capture_output=True, text=True, check=False)
+
+
+def read_table() -> NftTable | None:
+    """Our table as the kernel holds it, or None when it does not exist."""
+    result = _nft(["-j", "list", "table", NFT_FAMILY, NFT_TABLE])
+    if result.returncode != 0:
+        if "No such file" in result.stderr:
+            return None
+        raise NetreconcileError(f"nft list table failed: {result.stderr.strip()}")
+    return parse_table(json.loads(result.stdout))
+
+
+def parse_table(listing: dict[str, Any]) -> NftTable:
+    chains, rules = [], []
+    for item in listing.get("nftables", []):
+        if "chain" in item:
+            c = item["chain"]
+            chains.append(NftChain(c["name"], c.get("type"), c.get("hook"), c.get("prio"), c.get("policy")))
+        elif "rule" in item:
+            r = item["rule"]
+            expr = json.dumps(r.get("expr", []), sort_keys=True, separators=(",", ":"))
+            rules.append(NftRule(r["chain"], r.get("comment", ""), expr))
+    return NftTable.of(chains, rules)
+
+
+def transaction(table: NftTable | None) -> dict[str, Any]:
+    """Replace our table by `table` (None: remove it), as one nft JSON batch."""
+    commands: list[dict[str, Any]] = [{"add": {"table": TABLE}}, {"delete": {"table": TABLE}}]
+    if table is not None:
+        commands.append({"add": {"table": TABLE}})
+        commands += [{"add": {"chain": _chain(c)}} for c in table.chains]
+        commands += [{"add": {"rule": _rule(r)}} for r in table.rules]
+    return {"nftables": commands}
+
+
+def _chain(c: NftChain) -> dict[str, Any]:
+    out: dict[str, Any] = {"family": NFT_FAMILY, "table": NFT_TABLE, "name": c.name}
+    if c.hook:
+        out |= {"type": c.type, "hook": c.hook, "prio": c.prio, "policy": c.policy}
+    return out
+
+
+def _rule(r: NftRule) -> dict[str, Any]:
+    return {"family": NFT_FAMILY, "table": NFT_TABLE, "chain": r.chain, "comment": r.comment, "expr": json.loads(r.expr)}
+
+
+def write_table(table: NftTable | None) -> None:
+    result = _nft(["-j", "-f", "-"], json.dumps(transaction(table)))
+    if result.returncode != 0:
+        raise ApplyError(f"nft transaction failed: {result.stderr.strip()}")

@@ -1,0 +1,189 @@
+"""Read what the kernel holds, read-only: our links, addresses, routes, namespaces, sysctls, nft table.
+
+One dump per object type per namespace (never a dump per lookup). Objects are ours when they carry
+the mark: IFLA_GROUP on links (the loopback of a namespace marks the namespace), our rtm_protocol on
+routes, and our table for nftables; addresses belong to the link that holds them.
+"""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass
+from ipaddress import ip_address, ip_network
+from typing import Iterable
+
+from reconciler import netns, nft
+from reconciler.kernel import Kernel
+from reconciler.model import (
+    ALIAS_PREFIX, OWNER_GROUP, ROUTE_PROTO, Address, Bridge, KernelObject, Netns, Route, Sysctl, Veth, link_key,
+)
+from reconciler.plan import Observed
+
+IFF_UP = 1
+LINK_LOCAL_V6 = ip_network("fe80::/10")
+
+
+@dataclass(frozen=True)
+class Link:
+    """The parts of an RTM_NEWLINK message we use."""
+
+    index: int
+    name: str
+    kind: str
+    owned: bool
+    owner: str
+    mtu: int
+    up: bool
+    mac: str
+    master: int
+    peer_index: int
+    isolated: bool
+    ipv6: bool
+
+    @classmethod
+    def parse(cls, msg) -> "Link":
+        info = msg.get("IFLA_LINKINFO")
+        slave = info.get("IFLA_INFO_SLAVE_DATA") if info else None
+        alias = msg.get("IFLA_IFALIAS") or ""
+        return cls(
+            index=msg["index"],
+            name=msg.get("IFLA_IFNAME"),
+            kind=(info.get("IFLA_INFO_KIND") if info else None) or "",
+            owned=msg.get("IFLA_GROUP") == OWNER_GROUP,
+            owner=alias[len(ALIAS_PREFIX):] if alias.startswith(ALIAS_PREFIX) else "",
+            mtu=msg.get("IFLA_MTU"),
+            up=bool(msg["flags"] & IFF_UP),
+            mac=msg.get("IFLA_ADDRESS") or "",
+            master=msg.get("IFLA_MASTER") or 0,
+            peer_index=msg.get("IFLA_LINK") or 0,
+            isolated=bool(slave.get("IFLA_BRPORT_ISOLATED")) if slave else False,
+            ipv6=_ipv6_enabled(msg),
+        )
+
+
+def _ipv6_enabled(msg) -> bool:
+    spec = msg.get("IFLA_AF_SPEC")
+    inet6 = spec.get("AF_INET6") if spec else None
+    conf = inet6.get("IFLA_INET6_CONF") if inet6 else None
+    return bool(conf) and not conf.get("disable_ipv6")
+
+
+@dataclass
+class Namespace:
+    """What one namespace holds, gathered by one dump per object type."""
+
+    name: str | None
+    links: dict[int, Link]
+
+
+def observe(kernel: Kernel, sysctls: Iterable[tuple[str | None, str]] = ()) -> Observed:
+    """Our objects in the host namespace and in every namespace we own, plus same-named foreign ones."""
+    objects: dict = {}
+    foreign: set = set()
+    host = _namespace(kernel, None)
+    _collect_links(host, objects, foreign)
+    owned_ns: dict[str, Namespace] = {}
+    for name in netns.list_names():
+        ns = _owned_namespace(kernel, name)
+        if ns is None:
+            foreign.add(("netns", name))
+            continue
+        owned_ns[name] = ns
+        lo = next(l for l in ns.links.values() if l.name == "lo")
+        _add(objects, Netns(name, lo_up=lo.up, owner=lo.owner))
+        _collect_peers(ns, host, objects, foreign)
+    for ns in (host, *owned_ns.values()):
+        _collect_addresses(kernel, ns, objects)
+        _collect_routes(kernel, ns, objects)
+    for ns_name, key in sysctls:
+        if ns_name is None or ns_name in owned_ns:
+            value = kernel.read_sysctl(ns_name, key)
+            if value is not None:
+                _add(objects, Sysctl(ns_name, key, value))
+    table = nft.read_table()
+    if table is not None:
+        _add(objects, table)
+    return Observed(objects, frozenset(foreign))
+
+
+def _add(objects: dict, obj: KernelObject) -> None:
+    objects[obj.key] = obj
+
+
+def _namespace(kernel: Kernel, name: str | None) -> Namespace:
+    links = {l.index: l for l in map(Link.parse, kernel.ipr(name).link("dump"))}
+    return Namespace(name, links)
+
+
+def _owned_namespace(kernel: Kernel, name: str) -> Namespace | None:
+    try:
+        ns = _namespace(kernel, name)
+    except OSError:
+        return None  # not a namespace mount (a stale file): not ours
+    lo = next((l for l in ns.links.values() if l.name == "lo"), None)
+    if lo is None or not lo.owned:
+        kernel.forget(name)
+        return None
+    return ns
+
+
+def _collect_links(host: Namespace, objects: dict, foreign: set) -> None:
+    for link in host.links.values():
+        if not link.owned:
+            foreign.add(link_key(None, link.name))
+        elif link.kind == "bridge":
+            _add(objects, Bridge(link.name, link.mtu, link.up, link.ipv6, owner=link.owner))
+        elif link.kind == "veth":
+            # Its peer is filled in when we meet it inside its namespace; unpaired, it shows as orphaned.
+            _add(objects, Veth(
+                name=link.name, ns="", peer="", mac="", mtu=link.mtu, master=_name(host, link.master),
+                isolated=link.isolated, up=link.up, ipv6=link.ipv6, owner=link.owner,
+            ))
+
+
+def _collect_peers(ns: Namespace, host: Namespace, objects: dict, foreign: set) -> None:
+    for link in ns.links.values():
+        if link.name == "lo":
+            continue
+        end = host.links.get(link.peer_index)
+        if not link.owned or link.kind != "veth" or end is None or not end.owned or end.peer_index != link.index:
+            foreign.add(link_key(ns.name, link.name))
+            continue
+        _add(objects, Veth(
+            name=end.name, ns=ns.name, peer=link.name, mac=link.mac, mtu=min(end.mtu, link.mtu),
+            master=_name(host, end.master), isolated=end.isolated, up=end.up and link.up,
+            ipv6=end.ipv6 or link.ipv6, owner=end.owner,
+        ))
+
+
+def _name(ns: Namespace, index: int) -> str | None:
+    link = ns.links.get(index)
+    return link.name if link else None
+
+
+def _collect_addresses(kernel: Kernel, ns: Namespace, objects: dict) -> None:
+    for msg in kernel.ipr(ns.name).addr("dump"):
+        link = ns.links.get(msg["index"])
+        if link is None or not link.owned or link.name == "lo":
+            continue
+        address = msg.get("IFA_LOCAL") or msg.get("IFA_ADDRESS")
+        if ip_address(address) in LINK_LOCAL_V6:
+            continue
+        owner = link.owner if ns.name is None else _netns_owner(objects, ns.name)
+        _add(objects, Address(ns.name, link.name, f"{address}/{msg['prefixlen']}", owner=owner))
+
+
+def _netns_owner(objects: dict, name: str) -> str:
+    return objects[("netns", name)].owner
+
+
+def _collect_routes(kernel: Kernel, ns: Namespace, objects: dict) -> None:
+    for family in (socket.AF_INET, socket.AF_INET6):
+        for msg in kernel.ipr(ns.name).route("dump", family=family):
+            if msg["proto"] != ROUTE_PROTO or msg.get("RTA_TABLE", msg["table"]) != 254:
+                continue
+            dst = msg.get("RTA_DST")
+            dst = f"{dst}/{msg['dst_len']}" if dst else ("0.0.0.0/0" if family == socket.AF_INET else "::/0")
+            ifname = _name(ns, msg.get("RTA_OIF") or 0) or "?"
+            owner = "" if ns.name is None else _netns_owner(objects, ns.name)
+            _add(objects, Route(ns.name, dst, msg.get("RTA_GATEWAY"), ifname, owner=owner))

@@ -1,0 +1,152 @@
+"""Steps and plans: the pure diff of desired against observed kernel objects, in dependency order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Iterable
+
+from reconciler.errors import ConflictError
+from reconciler.model import Key, KernelObject
+
+
+class Action(str, Enum):
+    CREATE = "create"
+    UPDATE = "update"
+    REPLACE = "replace"
+    DELETE = "delete"
+
+
+SYMBOLS = {Action.CREATE: "+", Action.UPDATE: "~", Action.REPLACE: "-/+", Action.DELETE: "-"}
+
+
+@dataclass(frozen=True)
+class Step:
+    """One change to one kernel object. `observed` is None for a create, `desired` None for a delete."""
+
+    action: Action
+    desired: KernelObject | None
+    observed: KernelObject | None
+    reason: str = ""
+    changes: tuple[tuple[str, Any, Any], ...] = ()
+    implied: tuple[KernelObject, ...] = ()  # deleted with this object by the kernel itself
+
+    @property
+    def obj(self) -> KernelObject:
+        return self.desired or self.observed  # type: ignore[return-value]
+
+    def __str__(self) -> str:
+        text = f"{SYMBOLS[self.action]} {self.obj.kind} {self.obj.title}"
+        return f"{text} ({self.reason})" if self.reason else text
+
+
+@dataclass(frozen=True)
+class Plan:
+    """An ordered list of steps; empty when the kernel matches."""
+
+    steps: tuple[Step, ...] = ()
+    notes: tuple[str, ...] = field(default=())
+
+    def __bool__(self) -> bool:
+        return bool(self.steps)
+
+    def count(self, action: Action) -> int:
+        return sum(1 for s in self.steps if s.action is action)
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What the kernel holds: our objects by key, and the keys of same-named objects that are not ours."""
+
+    objects: dict[Key, KernelObject]
+    foreign: frozenset[Key] = frozenset()
+
+
+def diff(desired: Iterable[KernelObject], observed: Observed) -> Plan:
+    """The steps that turn `observed` into `desired`, deletes first (reverse order), then the rest."""
+    wanted = {obj.key: obj for obj in desired}
+    _check_conflicts(wanted.values(), observed)
+    changes = [s for s in (_compare(obj, observed.objects.get(k)) for k, obj in wanted.items()) if s]
+    changes = _cascade(changes, wanted, observed)
+    deletes = [Step(Action.DELETE, None, obj) for k, obj in observed.objects.items() if k not in wanted and obj.prunable]
+    return Plan(tuple(_fold_deletes(sorted(deletes, key=_order, reverse=True)) + sorted(changes, key=_order)))
+
+
+def _order(step: Step) -> tuple:
+    obj = step.obj
+    group = obj.netns if obj.stage == 1 else ""
+    return (obj.stage, group, obj.rank, _sortable(obj.key))
+
+
+def _sortable(key: Key) -> tuple:
+    return tuple("" if k is None else str(k) for k in key)
+
+
+def _check_conflicts(desired: Iterable[KernelObject], observed: Observed) -> None:
+    messages = []
+    for obj in desired:
+        for key in obj.provides:
+            if key in observed.foreign:
+                where = f" in netns {key[1]}" if len(key) > 2 and key[1] else ""
+                messages.append(
+                    f"{obj.owner or obj.kind}: {key[0]} {key[-1]!r}{where} already exists and is not managed by "
+                    f"netreconcile; remove it or choose another name"
+                )
+    if messages:
+        raise ConflictError(messages)
+
+
+def _compare(want: KernelObject, have: KernelObject | None) -> Step | None:
+    if have is None:
+        return Step(Action.CREATE, want, None)
+    if type(have) is not type(want):
+        return Step(Action.REPLACE, want, have, f"{have.kind} becomes {want.kind}")
+    differences = want.differences(have)
+    if not differences:
+        return None
+    immutable = [d for d in differences if d[0] in want.immutable]
+    if immutable:
+        name, old, new = immutable[0]
+        reason = f"{name} cannot change in place: {old} -> {new}"
+        return Step(Action.REPLACE, want, have, reason, tuple(differences))
+    return Step(Action.UPDATE, want, have, "", tuple(differences))
+
+
+def _cascade(steps: list[Step], wanted: dict[Key, KernelObject], observed: Observed) -> list[Step]:
+    """Objects living on a replaced object vanish with it: recreate them too."""
+    replaced = {k for s in steps if s.action is Action.REPLACE for k in s.obj.provides}
+    touched = {s.obj.key for s in steps}
+    for obj in sorted(wanted.values(), key=lambda o: o.rank):
+        needs = (*obj.parents, *obj.requires)
+        if obj.key in touched or not replaced.intersection(needs):
+            continue
+        parent = next(p for p in needs if p in replaced)
+        steps.append(Step(Action.REPLACE, obj, observed.objects.get(obj.key), f"{parent[0]} {parent[-1]} is replaced"))
+        replaced.update(obj.provides)
+        touched.add(obj.key)
+    return steps
+
+
+def _fold_deletes(deletes: list[Step]) -> list[Step]:
+    """A deleted netns or link takes what lives on it along: show those under it, do not run them."""
+    by_provided = {k: s for s in deletes for k in s.obj.provides}
+    implied: dict[Key, list[KernelObject]] = {}
+    kept = []
+    for step in deletes:
+        root = _deleted_ancestor(step.obj, by_provided)
+        if root is None:
+            kept.append(step)
+        else:
+            implied.setdefault(root.key, []).append(step.obj)
+    return [Step(s.action, s.desired, s.observed, s.reason, s.changes, tuple(implied.get(s.obj.key, ()))) for s in kept]
+
+
+def _deleted_ancestor(obj: KernelObject, by_provided: dict[Key, Step]) -> KernelObject | None:
+    root = None
+    frontier = list(obj.parents)
+    while frontier:
+        parent = by_provided.get(frontier.pop())
+        if parent is not None and parent.obj.key != obj.key:
+            root = parent.obj
+            frontier.extend(parent.obj.parents)
+    return root

@@ -1,0 +1,48 @@
+"""Pure compilation of manifests into desired kernel objects, one module per driver. No I/O here."""
+
+from __future__ import annotations
+
+from ipaddress import ip_interface
+
+from reconciler.ipam import AllocKey, allocate
+from reconciler.model import Address, KernelObject
+from reconciler.plan import Observed, Plan, diff
+from reconciler.planners import bridge, endpoint, firewall
+from reconciler.planners.context import Context
+from reconciler.spec import IPAddress, Manifests
+
+DRIVERS = {"bridge": bridge}
+
+
+def desired_state(m: Manifests, observed: Observed | None = None) -> list[KernelObject]:
+    """Every kernel object the manifests call for on this host."""
+    ctx = Context(m, allocate(m, sticky_addresses(m, observed)))
+    objects: list[KernelObject] = []
+    for network in m.networks:
+        objects += DRIVERS[network.driver].network_objects(network, ctx)
+    for ep in m.endpoints:
+        objects += endpoint.endpoint_objects(ep, ctx, DRIVERS)
+    objects += endpoint.host_objects(m)
+    table = firewall.table([r for n in m.networks for r in DRIVERS[n.driver].firewall_rules(n, ctx)])
+    return objects + ([table] if table else [])
+
+
+def build_plan(m: Manifests, observed: Observed) -> Plan:
+    """The ordered steps that make the kernel match the manifests."""
+    return diff(desired_state(m, observed), observed)
+
+
+def sticky_addresses(m: Manifests, observed: Observed | None) -> dict[AllocKey, IPAddress]:
+    """Addresses the kernel already gives our endpoints' interfaces: allocation keeps them when it can."""
+    if observed is None:
+        return {}
+    held: dict[tuple[str | None, str], list[IPAddress]] = {}
+    for obj in observed.objects.values():
+        if isinstance(obj, Address):
+            held.setdefault((obj.ns, obj.ifname), []).append(ip_interface(obj.address).ip)
+    sticky: dict[AllocKey, IPAddress] = {}
+    for ep in m.endpoints:
+        for iface in ep.interfaces:
+            for address in sorted(held.get((ep.netns, iface.name), []), key=str):
+                sticky.setdefault((ep.name, iface.network, address.version), address)
+    return sticky

@@ -1,0 +1,78 @@
+"""The bridge driver, as Docker's: a Linux bridge with the gateway, a veth per endpoint, NAT out.
+
+Firewall, per bridge (Docker's nftables layout): traffic into the bridge is accepted when it is a
+reply, or comes from the same bridge (icc), and dropped otherwise, which isolates networks; traffic
+out of the bridge is accepted, or for internal networks dropped unless it stays on the bridge.
+"""
+
+from __future__ import annotations
+
+from reconciler.model import Address, Bridge, KernelObject, NftRule, Veth
+from reconciler.planners import firewall as fw
+from reconciler.planners.context import Context, host_ifname
+from reconciler.spec import Endpoint, Interface, Network
+
+
+def network_objects(network: Network, ctx: Context) -> list[KernelObject]:
+    name = network.bridge.name
+    objects: list[KernelObject] = [Bridge(name, network.mtu, True, network.enable_ipv6, owner=network.owner)]
+    for s in network.subnets:
+        objects.append(Address(None, name, f"{s.gateway}/{s.subnet.prefixlen}", owner=network.owner))
+    return objects
+
+
+def interface_objects(ep: Endpoint, iface: Interface, network: Network, ctx: Context) -> list[KernelObject]:
+    veth = Veth(
+        name=host_ifname(ep, network),
+        ns=ep.netns,
+        peer=iface.name,
+        mac=ctx.mac(ep, iface),
+        mtu=network.mtu,
+        master=network.bridge.name,
+        isolated=not network.bridge.icc,
+        ipv6=network.enable_ipv6,
+        owner=ep.owner,
+    )
+    return [veth, *(Address(ep.netns, iface.name, cidr, owner=ep.owner) for cidr in ctx.cidrs(ep, iface))]
+
+
+def firewall_rules(network: Network, ctx: Context) -> list[NftRule]:
+    br, owner = network.bridge.name, network.owner
+    chain_in, chain_out = f"in-{br}", f"out-{br}"
+    rules = [
+        fw.rule(owner, fw.FORWARD, "jump-in", [fw.meta("oifname", br), fw.verdict("jump", chain_in)]),
+        fw.rule(owner, fw.FORWARD, "jump-out", [fw.meta("iifname", br), fw.verdict("jump", chain_out)]),
+        fw.rule(owner, chain_in, "established", [fw.ct_state("established", "related"), fw.verdict("accept")]),
+        fw.rule(owner, chain_in, "icc", [fw.meta("iifname", br), fw.verdict("accept" if network.bridge.icc else "drop")]),
+        fw.rule(owner, chain_in, "drop", [fw.verdict("drop")]),
+    ]
+    if network.internal:
+        rules.append(fw.rule(owner, chain_out, "internal", [fw.meta("oifname", br, "!="), fw.verdict("drop")]))
+    else:
+        rules.append(fw.rule(owner, chain_out, "accept", [fw.verdict("accept")]))
+    return rules + _nat_rules(network) + _direct_access_rules(network)
+
+
+def _nat_rules(network: Network) -> list[NftRule]:
+    """Masquerade what leaves the host from the subnet (Docker: `oifname != br saddr subnet masquerade`)."""
+    if network.internal or not network.bridge.masquerade:
+        return []
+    br = network.bridge.name
+    return [
+        fw.rule(network.owner, fw.POSTROUTING, f"masquerade-{s.subnet}", [
+            fw.addr("saddr", str(s.subnet)), fw.meta("oifname", br, "!="), {"masquerade": None},
+        ])
+        for s in network.subnets if s.version == 4 or network.enable_ipv6
+    ]
+
+
+def _direct_access_rules(network: Network) -> list[NftRule]:
+    """Drop packets sent straight to endpoint addresses from outside the bridge (Docker's raw rule)."""
+    br = network.bridge.name
+    return [
+        fw.rule(network.owner, fw.RAW_PREROUTING, f"direct-{s.subnet}", [
+            fw.addr("daddr", str(s.subnet)), fw.addr("daddr", f"{s.gateway}", "!="),
+            fw.meta("iifname", br, "!="), fw.verdict("drop"),
+        ])
+        for s in network.subnets if s.version == 4 or network.enable_ipv6
+    ]

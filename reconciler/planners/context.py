@@ -1,0 +1,42 @@
+"""What every driver planner gets: the manifests and the allocated addresses."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from reconciler.ipam import AllocKey
+from reconciler.spec import Endpoint, Interface, IPAddress, Manifests, Network
+
+
+@dataclass(frozen=True)
+class Context:
+    manifests: Manifests
+    addresses: dict[AllocKey, IPAddress]
+
+    def address(self, endpoint: Endpoint, iface: Interface, version: int) -> IPAddress | None:
+        return self.addresses.get((endpoint.name, iface.network, version))
+
+    def cidrs(self, endpoint: Endpoint, iface: Interface) -> list[str]:
+        """The interface's addresses with the prefix length of the subnet that holds each."""
+        network = self.manifests.network(iface.network)
+        out = []
+        for version in (4, 6):
+            address = self.address(endpoint, iface, version)
+            subnet = next((s.subnet for s in network.subnets if address is not None and address in s.subnet), None)
+            if subnet is not None:
+                out.append(f"{address}/{subnet.prefixlen}")
+        return out
+
+    def mac(self, endpoint: Endpoint, iface: Interface) -> str:
+        """The declared MAC, else Docker's 02:42 + IPv4 address, else 02:42 + a digest of the names."""
+        if iface.mac_address:
+            return iface.mac_address
+        v4 = self.address(endpoint, iface, 4)
+        tail = v4.packed if v4 is not None else hashlib.sha256(f"{endpoint.name}/{iface.network}".encode()).digest()[:4]
+        return ":".join(f"{b:02x}" for b in (0x02, 0x42, *tail))
+
+
+def host_ifname(endpoint: Endpoint, network: Network) -> str:
+    """The host end of an endpoint's veth: stable, unique and recognisable (`nr-` + 10 hex)."""
+    return "nr-" + hashlib.sha256(f"{endpoint.name}\0{network.name}".encode()).hexdigest()[:10]

@@ -1,0 +1,45 @@
+"""Objects of one endpoint that every driver shares: its netns, sysctls and default routes."""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from reconciler.model import KernelObject, Netns, Route, Sysctl
+from reconciler.planners.context import Context
+from reconciler.spec import Endpoint, Manifests
+
+DEFAULT_DST = {4: "0.0.0.0/0", 6: "::/0"}
+
+
+def endpoint_objects(ep: Endpoint, ctx: Context, drivers: dict[str, ModuleType]) -> list[KernelObject]:
+    objects: list[KernelObject] = [Netns(ep.netns, owner=ep.owner)]
+    objects += [Sysctl(ep.netns, name, value) for name, value in ep.sysctls]
+    for iface in ep.interfaces:
+        network = ctx.manifests.network(iface.network)
+        objects += drivers[network.driver].interface_objects(ep, iface, network, ctx)
+    return objects + default_routes(ep, ctx)
+
+
+def default_routes(ep: Endpoint, ctx: Context) -> list[Route]:
+    """Per family, a default route via the gateway of the first non-internal network that has one."""
+    routes = []
+    for version in (4, 6):
+        for iface in ep.interfaces:
+            network = ctx.manifests.network(iface.network)
+            subnet = network.first_subnet(version)
+            if network.internal or subnet is None or ctx.address(ep, iface, version) is None:
+                continue
+            routes.append(Route(ep.netns, DEFAULT_DST[version], str(subnet.gateway), iface.name, owner=ep.owner))
+            break
+    return routes
+
+
+def host_objects(m: Manifests) -> list[KernelObject]:
+    """Host-wide settings that NAT and forwarding need (set when needed, never reset: Docker does the same)."""
+    routed = [n for n in m.networks if not n.internal]
+    objects: list[KernelObject] = []
+    if any(n.first_subnet(4) for n in routed):
+        objects.append(Sysctl(None, "net.ipv4.ip_forward", "1"))
+    if any(n.enable_ipv6 and n.first_subnet(6) for n in routed):
+        objects.append(Sysctl(None, "net.ipv6.conf.all.forwarding", "1"))
+    return objects

@@ -1,0 +1,124 @@
+"""Human and machine renderings of plans and status. Plans read like Terraform's."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+from reconciler.engine import ObjectStatus
+from reconciler.model import KernelObject, NftTable
+from reconciler.plan import SYMBOLS, Action, Plan, Step
+
+FORMAT_VERSION = 1
+SUMMARY = (Action.CREATE, Action.UPDATE, Action.REPLACE, Action.DELETE)
+HIDDEN = {"owner", "name", "ns", "peer", "ifname", "address", "dst", "chains", "rules"}
+
+
+def plan_text(plan: Plan) -> str:
+    if not plan:
+        return "No changes. The kernel matches the manifests."
+    lines = ["netreconcile will perform the following actions:", ""]
+    for step in plan.steps:
+        lines += _step_lines(step)
+    lines += ["", summary(plan)]
+    return "\n".join(lines)
+
+
+def summary(plan: Plan, done: bool = False) -> str:
+    verbs = ("created", "updated", "replaced", "deleted") if done else ("to create", "to update", "to replace", "to delete")
+    parts = ", ".join(f"{plan.count(a)} {verb}" for a, verb in zip(SUMMARY, verbs))
+    return f"{'Apply complete' if done else 'Plan'}: {parts}."
+
+
+def _step_lines(step: Step) -> list[str]:
+    lines = [f"  {step}"]
+    if step.action is Action.CREATE and not isinstance(step.obj, NftTable):
+        attrs = _attributes(step.obj)
+        lines += [f"      {attrs}"] if attrs else []
+    for name, old, new in step.changes:
+        if name not in ("rules", "chains"):
+            lines.append(f"      {name}: {_show(old)} -> {_show(new)}")
+    if isinstance(step.obj, NftTable):
+        lines += _rule_lines(step)
+    if step.implied:
+        lines.append(f"      with it: {', '.join(f'{o.kind} {o.title}' for o in step.implied)}")
+    return lines
+
+
+def _attributes(obj: KernelObject) -> str:
+    values = [(f.name, getattr(obj, f.name)) for f in dataclasses.fields(obj) if f.name not in HIDDEN]
+    return ", ".join(f"{k}: {_show(v)}" for k, v in values if v not in (None, "", False) or k == "ipv6")
+
+
+def _show(value: Any) -> str:
+    return "(none)" if value in (None, "") else str(value)
+
+
+def _rule_lines(step: Step) -> list[str]:
+    old = set(step.observed.rules) if isinstance(step.observed, NftTable) else set()
+    new = set(step.desired.rules) if isinstance(step.desired, NftTable) else set()
+    added = [f"      + rule {r.chain}: {r.comment}" for r in sorted(new - old, key=_rule_sort)]
+    removed = [f"      - rule {r.chain}: {r.comment}" for r in sorted(old - new, key=_rule_sort)]
+    return removed + added
+
+
+def _rule_sort(rule) -> tuple:
+    return (rule.chain, rule.comment)
+
+
+def to_jsonable(obj: KernelObject | None) -> dict[str, Any] | None:
+    if obj is None:
+        return None
+    return {"kind": obj.kind, **dataclasses.asdict(obj)}
+
+
+def step_json(step: Step) -> dict[str, Any]:
+    return {
+        "action": step.action.value,
+        "symbol": SYMBOLS[step.action],
+        "kind": step.obj.kind,
+        "title": step.obj.title,
+        "key": [k for k in step.obj.key],
+        "owner": step.obj.owner,
+        "reason": step.reason,
+        "changes": [{"field": n, "old": _plain(o), "new": _plain(v)} for n, o, v in step.changes],
+        "implied": [to_jsonable(o) for o in step.implied],
+        "desired": to_jsonable(step.desired),
+        "observed": to_jsonable(step.observed),
+    }
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value):
+        return dataclasses.asdict(value)
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def plan_json(plan: Plan) -> str:
+    body = {
+        "formatVersion": FORMAT_VERSION,
+        "changes": [step_json(s) for s in plan.steps],
+        "summary": {a.value: plan.count(a) for a in SUMMARY},
+    }
+    return json.dumps(body, indent=2)
+
+
+def status_text(rows: list[ObjectStatus]) -> str:
+    width = max((len(f"{r.obj.kind} {r.obj.title}") for r in rows), default=0)
+    lines = [f"{r.state.value:<8}  {(r.obj.kind + ' ' + r.obj.title):<{width}}  {r.detail}".rstrip() for r in rows]
+    counts = {state: sum(1 for r in rows if r.state.value == state) for state in ("in sync", "drifted", "missing", "extra")}
+    lines.append("")
+    lines.append(", ".join(f"{n} {state}" for state, n in counts.items()))
+    return "\n".join(lines)
+
+
+def status_json(rows: list[ObjectStatus]) -> str:
+    body = {
+        "formatVersion": FORMAT_VERSION,
+        "objects": [{"state": r.state.value, "kind": r.obj.kind, "title": r.obj.title, "owner": r.obj.owner,
+                     "detail": r.detail, "object": to_jsonable(r.obj)} for r in rows],
+    }
+    return json.dumps(body, indent=2)

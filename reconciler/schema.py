@@ -1,0 +1,65 @@
+"""JSON Schema (2020-12) validation of manifest documents, errors mapped to file:line."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import ValidationError
+from referencing import Registry, Resource
+
+from reconciler.errors import Problem
+from reconciler.manifest import Document
+
+KIND_SCHEMAS = {"Network": "network.schema.json", "Endpoint": "endpoint.schema.json"}
+API_VERSION = "netreconcile/v1"
+
+
+def _schema_dir() -> Path:
+    source_tree = Path(__file__).resolve().parent.parent / "schemas"
+    if source_tree.is_dir():
+        return source_tree
+    return Path(str(resources.files("reconciler.schemas")))
+
+
+@cache
+def load_schema(filename: str) -> dict:
+    return json.loads((_schema_dir() / filename).read_text())
+
+
+@cache
+def _validator(kind: str) -> Draft202012Validator:
+    registry: Registry = Registry()
+    for filename in ("common.schema.json", *KIND_SCHEMAS.values()):
+        schema = load_schema(filename)
+        resource = Resource.from_contents(schema)
+        registry = registry.with_resource(schema["$id"], resource).with_resource(filename, resource)
+    return Draft202012Validator(load_schema(KIND_SCHEMAS[kind]), registry=registry, format_checker=FormatChecker())
+
+
+def schema_problems(doc: Document) -> list[Problem]:
+    """Every schema violation of one document, each at the position of the offending node."""
+    if not isinstance(doc.data, dict):
+        return [doc.problem("a manifest document must be a mapping with apiVersion, kind, metadata and spec")]
+    kind = doc.data.get("kind")
+    if kind not in KIND_SCHEMAS:
+        known = ", ".join(sorted(KIND_SCHEMAS))
+        return [doc.problem(f"unknown kind {kind!r} (known kinds: {known})", "kind")]
+    problems = [doc.problem(_message(e), *e.absolute_path) for e in _validator(kind).iter_errors(doc.data)]
+    return sorted(problems, key=lambda p: (p.where.line, p.where.column))
+
+
+def _message(error: ValidationError) -> str:
+    field = ".".join(str(p) for p in error.absolute_path) or "document"
+    if error.validator == "additionalProperties":
+        return f"{field}: {error.message}"
+    if error.validator == "type" and error.validator_value == "string" and isinstance(error.instance, int):
+        return f"{field}: {error.instance!r} is not a string (YAML reads unquoted 02:42:... as a number: quote it)"
+    if error.validator == "anyOf" and error.schema.get("anyOf") == [{"format": "ipv4"}, {"format": "ipv6"}]:
+        return f"{field}: {error.instance!r} is not an IPv4 or IPv6 address"
+    if error.validator == "const" and error.absolute_path and error.absolute_path[-1] == "apiVersion":
+        return f"apiVersion must be {API_VERSION!r}, not {error.instance!r}"
+    return f"{field}: {error.message}"

@@ -1,0 +1,191 @@
+"""Load, schema-check and semantically check manifests: all problems at once, or typed Manifests."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from itertools import combinations
+from typing import Iterable
+
+from reconciler.errors import ManifestError, Problem
+from reconciler.manifest import Document, load_paths
+from reconciler.schema import schema_problems
+from reconciler.spec import Endpoint, Manifests, Network, Subnet, parse_endpoint, parse_network
+
+IFNAME = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")
+SUPPORTED_DRIVERS = {"bridge"}
+
+
+def load_manifests(paths: Iterable[str]) -> Manifests:
+    """The typed manifests under `paths`, or ManifestError naming every problem."""
+    documents = load_paths(paths)
+    problems = [p for doc in documents for p in schema_problems(doc)]
+    if problems:
+        raise ManifestError(problems)
+    manifests = Manifests(
+        networks=tuple(parse_network(d) for d in documents if d.kind == "Network"),
+        endpoints=tuple(parse_endpoint(d) for d in documents if d.kind == "Endpoint"),
+    )
+    problems = semantic_problems(manifests)
+    if problems:
+        raise ManifestError(sorted(problems, key=lambda p: (p.where.file, p.where.line, p.where.column)))
+    return manifests
+
+
+def semantic_problems(m: Manifests) -> list[Problem]:
+    problems = _duplicates(m.networks, lambda n: n.name, "metadata", "name", what="network name")
+    problems += _duplicates(m.endpoints, lambda e: e.name, "metadata", "name", what="endpoint name")
+    problems += _duplicates(m.endpoints, lambda e: e.netns, "spec", "netns", what="netns")
+    bridged = [n for n in m.networks if n.bridge]
+    problems += _duplicates(bridged, lambda n: n.bridge.name, "spec", "bridge", "name", what="bridge name")
+    problems += _overlapping_subnets(m.networks)
+    for network in m.networks:
+        problems += _network_problems(network)
+    networks = {n.name: n for n in m.networks}
+    for endpoint in m.endpoints:
+        problems += _endpoint_problems(endpoint, networks)
+    problems += _address_clashes(m)
+    return problems
+
+
+def _problem(obj: Network | Endpoint, message: str, *path: str | int) -> Problem:
+    assert obj.source is not None
+    return obj.source.problem(message, *path)
+
+
+def _duplicates(objs, key, *path, what: str) -> list[Problem]:
+    seen: dict[str, Network | Endpoint] = {}
+    problems = []
+    for obj in objs:
+        value = key(obj)
+        if value in seen:
+            first = seen[value].source.where(*path)
+            problems.append(_problem(obj, f"duplicate {what} {value!r} (first declared at {first})", *path))
+        else:
+            seen[value] = obj
+    return problems
+
+
+def _overlapping_subnets(networks: tuple[Network, ...]) -> list[Problem]:
+    pools = [(n, i, s) for n in networks for i, s in enumerate(n.subnets)]
+    problems = []
+    for (n1, _, s1), (n2, i2, s2) in combinations(pools, 2):
+        if s1.version == s2.version and s1.subnet.overlaps(s2.subnet):
+            message = f"subnet {s2.subnet} overlaps {s1.subnet} of network {n1.name!r}"
+            problems.append(_problem(n2, message, *_subnet_path(n2, i2), "subnet"))
+    return problems
+
+
+def _subnet_path(network: Network, index: int) -> tuple[str | int, ...]:
+    ipam = network.source.data["spec"].get("ipam", {}) if network.source else {}
+    return ("spec", "ipam", "subnets", index) if "subnets" in ipam else ("spec", "ipam")
+
+
+def _network_problems(network: Network) -> list[Problem]:
+    problems = []
+    if network.driver not in SUPPORTED_DRIVERS:
+        message = f"driver {network.driver!r} is not supported yet (supported: {', '.join(sorted(SUPPORTED_DRIVERS))})"
+        problems.append(_problem(network, message, "spec", "driver"))
+    if not network.subnets:
+        problems.append(_problem(network, "spec.ipam: at least one subnet is required", "spec"))
+    if network.bridge and not IFNAME.match(network.bridge.name):
+        problems.append(_problem(network, f"bridge name {network.bridge.name!r} is not a valid interface name", "spec"))
+    for index, subnet in enumerate(network.subnets):
+        problems += _subnet_problems(network, subnet, _subnet_path(network, index))
+    return problems
+
+
+def _subnet_problems(network: Network, s: Subnet, path: tuple) -> list[Problem]:
+    problems = []
+    if s.version == 6 and not network.enable_ipv6:
+        problems.append(_problem(network, f"subnet {s.subnet} is IPv6: set spec.enableIPv6: true", *path, "subnet"))
+    if s.subnet.prefixlen >= s.subnet.max_prefixlen - 1 and network.driver == "bridge":
+        problems.append(_problem(network, f"subnet {s.subnet} is too small for a gateway and endpoints", *path))
+    if s.gateway not in s.subnet or s.gateway in _unusable(s):
+        problems.append(_problem(network, f"gateway {s.gateway} is not a usable address of {s.subnet}", *path, "gateway"))
+    if s.ip_range is not None and (s.ip_range.version != s.version or not s.ip_range.subnet_of(s.subnet)):
+        problems.append(_problem(network, f"ipRange {s.ip_range} is not inside subnet {s.subnet}", *path, "ipRange"))
+    for name, address in s.aux_addresses:
+        if address.version != s.version or address not in s.subnet:
+            message = f"auxAddresses.{name} {address} is outside subnet {s.subnet}"
+            problems.append(_problem(network, message, *path, "auxAddresses", name))
+    return problems
+
+
+def _unusable(s: Subnet) -> set:
+    """Addresses never given to anything: the network address, and the broadcast address in IPv4."""
+    if s.version == 4 and s.subnet.prefixlen < 31:
+        return {s.subnet.network_address, s.subnet.broadcast_address}
+    return {s.subnet.network_address} if s.version == 6 else set()
+
+
+def _endpoint_problems(endpoint: Endpoint, networks: dict[str, Network]) -> list[Problem]:
+    problems = []
+    if not _plain_name(endpoint.netns):
+        problems.append(_problem(endpoint, f"netns {endpoint.netns!r} must be a plain name (no '/', not '.' or '..', no leading '-')", "spec", "netns"))
+    seen_names: set[str] = set()
+    seen_networks: set[str] = set()
+    for iface in endpoint.interfaces:
+        path = ("spec", "interfaces", iface.index)
+        if iface.name in seen_names:
+            problems.append(_problem(endpoint, f"duplicate interface name {iface.name!r}", *path, "name"))
+        if iface.network in seen_networks:
+            problems.append(_problem(endpoint, f"network {iface.network!r} is attached twice", *path, "network"))
+        seen_names.add(iface.name)
+        seen_networks.add(iface.network)
+        network = networks.get(iface.network)
+        if network is None:
+            problems.append(_problem(endpoint, f"unknown network {iface.network!r}", *path, "network"))
+            continue
+        problems += _interface_address_problems(endpoint, iface, network, path)
+    return problems
+
+
+def _plain_name(name: str) -> bool:
+    return name not in (".", "..") and "/" not in name and not name.startswith("-") and "\0" not in name
+
+
+def _interface_address_problems(endpoint, iface, network: Network, path) -> list[Problem]:
+    problems = []
+    for field_name, address in (("ipv4Address", iface.ipv4_address), ("ipv6Address", iface.ipv6_address)):
+        if address is None:
+            continue
+        pools = [s for s in network.subnets if s.version == address.version]
+        if address.version == 6 and not network.enable_ipv6:
+            problems.append(_problem(endpoint, f"{field_name} {address}: network {network.name!r} does not enable IPv6", *path, field_name))
+        elif not any(address in s.subnet for s in pools):
+            subnets = ", ".join(str(s.subnet) for s in pools) or "none of that family"
+            problems.append(_problem(endpoint, f"{field_name} {address} is outside the subnets of network {network.name!r} ({subnets})", *path, field_name))
+        elif reserved := _reserved_by(address, pools):
+            problems.append(_problem(endpoint, f"{field_name} {address} is reserved as {reserved} of network {network.name!r}", *path, field_name))
+    return problems
+
+
+def _reserved_by(address, pools: list[Subnet]) -> str | None:
+    for s in pools:
+        if address == s.gateway:
+            return "the gateway"
+        if address in _unusable(s):
+            return "the network or broadcast address"
+        for name, aux in s.aux_addresses:
+            if address == aux:
+                return f"auxAddresses.{name}"
+    return None
+
+
+def _address_clashes(m: Manifests) -> list[Problem]:
+    """The same static address given to two interfaces (on any network)."""
+    seen: dict = defaultdict(list)
+    for endpoint in m.endpoints:
+        for iface in endpoint.interfaces:
+            for field_name, address in (("ipv4Address", iface.ipv4_address), ("ipv6Address", iface.ipv6_address)):
+                if address is not None:
+                    seen[address].append((endpoint, iface, field_name))
+    problems = []
+    for address, users in seen.items():
+        first_ep, first_iface, first_field = users[0]
+        first = first_ep.source.where("spec", "interfaces", first_iface.index, first_field)
+        for endpoint, iface, field_name in users[1:]:
+            path = ("spec", "interfaces", iface.index, field_name)
+            problems.append(_problem(endpoint, f"{field_name} {address} is already used by {first_ep.name} (at {first})", *path))
+    return problems

@@ -1,0 +1,1 @@
+"""JSON Schemas (2020-12) of the manifest kinds, shipped as package data."""
