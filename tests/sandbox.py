@@ -1,0 +1,79 @@
+"""A throwaway network + mount namespace per test: the machine's own network is never touched.
+
+A `sleep` process holds the namespaces (`unshare --net --mount`, with private tmpfs on /run/netns,
+/etc/netns and /run/netreconcile); every command runs inside them through nsenter, and killing the
+holder makes everything created inside vanish.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+SETUP = (
+    "mkdir -p /run/netns /etc/netns /run/netreconcile && "
+    "mount -t tmpfs none /run/netns && mount -t tmpfs none /etc/netns && "
+    "mount -t tmpfs none /run/netreconcile && ip link set lo up && echo ready && exec sleep infinity"
+)
+
+
+class Sandbox:
+    """Run shell commands and netreconcile inside one private network + mount namespace."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.holder = subprocess.Popen(
+            ["unshare", "--net", "--mount", "--propagation", "private", "sh", "-c", SETUP],
+            stdout=subprocess.PIPE, text=True,
+        )
+        if self.holder.stdout.readline().strip() != "ready":
+            raise RuntimeError("sandbox did not start")
+
+    def sh(self, command: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess:
+        argv = ["nsenter", "-t", str(self.holder.pid), "--net", "--mount", "sh", "-c", command]
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=_env())
+        if check and result.returncode != 0:
+            raise AssertionError(f"command failed ({result.returncode}): {command}\n{result.stdout}\n{result.stderr}")
+        return result
+
+    def nr(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        """Run `netreconcile ARGS` inside the sandbox."""
+        command = " ".join(shlex.quote(a) for a in (sys.executable, "-m", "reconciler", *args))
+        return self.sh(command, check=check)
+
+    def apply(self, path: Path | str) -> subprocess.CompletedProcess:
+        return self.nr("apply", str(path))
+
+    def plan_exitcode(self, path: Path | str) -> int:
+        return self.nr("plan", str(path), "--detailed-exitcode", check=False).returncode
+
+    def ping(self, ns: str | None, address: str, count: int = 1) -> bool:
+        prefix = f"ip netns exec {ns} " if ns else ""
+        return self.sh(f"{prefix}ping -n -q -c {count} -W 1 {address}", check=False).returncode == 0
+
+    def write(self, name: str, text: str) -> Path:
+        path = self.workdir / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        return path
+
+    def close(self) -> None:
+        self.holder.kill()
+        self.holder.wait()
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH", "")]))
+    return env
+
+
+def can_sandbox() -> bool:
+    if os.geteuid() != 0:
+        return False
+    probe = subprocess.run(["unshare", "--net", "--mount", "true"], capture_output=True)
+    return probe.returncode == 0
