@@ -10,8 +10,6 @@ import argparse
 import json
 import sys
 import traceback
-from typing import Callable
-
 from reconciler import engine, render
 from reconciler.errors import ConflictError, ManifestError, NetreconcileError
 from reconciler.kernel import Kernel
@@ -63,11 +61,11 @@ def main(argv: list[str] | None = None) -> int:
     except ManifestError as err:
         return _fail(args, [str(p) for p in err.problems], f"{len(err.problems)} problem(s) found; nothing was changed.")
     except ConflictError as err:
-        return _fail(args, err.messages, "nothing was changed.")
+        return _fail(args, [f"error: {m}" for m in err.messages], "Nothing was changed.")
     except NetreconcileError as err:
-        return _fail(args, [str(err)])
+        return _fail(args, [f"error: {err}"])
     except PermissionError as err:
-        return _fail(args, [f"permission denied: {err.filename or err} (netreconcile must run as root)"])
+        return _fail(args, [f"error: permission denied: {err.filename or err} (netreconcile must run as root)"])
     except KeyboardInterrupt:
         return EXIT_ERROR
     except Exception as err:  # the promise: no traceback for users, a hint to get one
@@ -78,7 +76,7 @@ def _fail(args: argparse.Namespace, lines: list[str], footer: str = "") -> int:
     if getattr(args, "debug", False):
         traceback.print_exc()
     for line in lines:
-        print(f"error: {line}" if not line[:1].isspace() and ":" not in line.split(" ", 1)[0] else line, file=sys.stderr)
+        print(line, file=sys.stderr)
     if footer:
         print(footer, file=sys.stderr)
     return EXIT_ERROR
@@ -102,16 +100,14 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return EXIT_CHANGES if args.detailed_exitcode and result else EXIT_OK
 
 
-def _printer(verb: str) -> Callable[[Step], None]:
-    def report(step: Step) -> None:
-        print(f"  {step}", flush=True)
-    return report
+def _report(step: Step) -> None:
+    print(f"  {step}", flush=True)
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
     m = load_manifests(args.paths)
     with Kernel() as kernel:
-        done = engine.apply(m, kernel, _printer("apply"))
+        done = engine.apply(m, kernel, _report)
     print(render.summary(done, done=True) if done else "No changes. The kernel matches the manifests.")
     return EXIT_OK
 
@@ -119,7 +115,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
 def cmd_destroy(args: argparse.Namespace) -> int:
     m = load_manifests(args.paths)
     with Kernel() as kernel:
-        done = engine.destroy(m, kernel, _printer("destroy"))
+        done = engine.destroy(m, kernel, _report)
     print(f"Destroy complete: {done.count(engine.Action.DELETE)} deleted, {done.count(engine.Action.UPDATE)} updated."
           if done else "Nothing to destroy.")
     return EXIT_OK

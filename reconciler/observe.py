@@ -82,6 +82,8 @@ def observe(kernel: Kernel, sysctls: Iterable[tuple[str | None, str]] = ()) -> O
     foreign: set = set()
     host = _namespace(kernel, None)
     _collect_links(host, objects, foreign)
+    _collect_addresses(kernel, host, objects)
+    _collect_routes(kernel, host, objects)
     owned_ns: dict[str, Namespace] = {}
     for name in netns.list_names():
         ns = _owned_namespace(kernel, name)
@@ -92,7 +94,6 @@ def observe(kernel: Kernel, sysctls: Iterable[tuple[str | None, str]] = ()) -> O
         lo = next(l for l in ns.links.values() if l.name == "lo")
         _add(objects, Netns(name, lo_up=lo.up, owner=lo.owner))
         _collect_peers(ns, host, objects, foreign)
-    for ns in (host, *owned_ns.values()):
         _collect_addresses(kernel, ns, objects)
         _collect_routes(kernel, ns, objects)
     for ns_name, key in sysctls:
