@@ -8,6 +8,7 @@ from itertools import combinations
 from typing import Iterable
 
 from reconciler.errors import ManifestError, Problem
+from reconciler.ipam import allocate
 from reconciler.manifest import Document, load_paths
 from reconciler.schema import schema_problems
 from reconciler.spec import Endpoint, Manifests, Network, Subnet, parse_endpoint, parse_network
@@ -19,20 +20,35 @@ SUPPORTED_DRIVERS = {"bridge"}
 def load_manifests(paths: Iterable[str]) -> Manifests:
     """The typed manifests under `paths`, or ManifestError naming every problem."""
     documents = load_paths(paths)
-    problems = [p for doc in documents for p in schema_problems(doc)]
-    if problems:
-        raise ManifestError(problems)
+    problems: list[Problem] = []
+    valid: list[Document] = []
+    for doc in documents:
+        found = schema_problems(doc)
+        problems += found
+        valid += [] if found else [doc]
     manifests = Manifests(
-        networks=tuple(parse_network(d) for d in documents if d.kind == "Network"),
-        endpoints=tuple(parse_endpoint(d) for d in documents if d.kind == "Endpoint"),
+        networks=tuple(parse_network(d) for d in valid if d.kind == "Network"),
+        endpoints=tuple(parse_endpoint(d) for d in valid if d.kind == "Endpoint"),
     )
-    problems = semantic_problems(manifests)
+    # Semantic checks run on the schema-valid documents too, so every problem shows in one run.
+    invalid_networks = {d.name for d in documents if d.kind == "Network" and d not in valid}
+    problems += semantic_problems(manifests, invalid_networks)
+    if not problems:
+        problems += _allocation_problems(manifests)
     if problems:
         raise ManifestError(sorted(problems, key=lambda p: (p.where.file, p.where.line, p.where.column)))
     return manifests
 
 
-def semantic_problems(m: Manifests) -> list[Problem]:
+def _allocation_problems(m: Manifests) -> list[Problem]:
+    try:
+        allocate(m)
+    except ManifestError as err:
+        return err.problems
+    return []
+
+
+def semantic_problems(m: Manifests, invalid_networks: frozenset[str] | set[str] = frozenset()) -> list[Problem]:
     problems = _duplicates(m.networks, lambda n: n.name, "metadata", "name", what="network name")
     problems += _duplicates(m.endpoints, lambda e: e.name, "metadata", "name", what="endpoint name")
     problems += _duplicates(m.endpoints, lambda e: e.netns, "spec", "netns", what="netns")
@@ -43,7 +59,7 @@ def semantic_problems(m: Manifests) -> list[Problem]:
         problems += _network_problems(network)
     networks = {n.name: n for n in m.networks}
     for endpoint in m.endpoints:
-        problems += _endpoint_problems(endpoint, networks)
+        problems += _endpoint_problems(endpoint, networks, invalid_networks)
     problems += _address_clashes(m)
     return problems
 
@@ -119,7 +135,7 @@ def _unusable(s: Subnet) -> set:
     return {s.subnet.network_address} if s.version == 6 else set()
 
 
-def _endpoint_problems(endpoint: Endpoint, networks: dict[str, Network]) -> list[Problem]:
+def _endpoint_problems(endpoint: Endpoint, networks: dict[str, Network], invalid_networks) -> list[Problem]:
     problems = []
     if not _plain_name(endpoint.netns):
         problems.append(_problem(endpoint, f"netns {endpoint.netns!r} must be a plain name (no '/', not '.' or '..', no leading '-')", "spec", "netns"))
@@ -135,7 +151,8 @@ def _endpoint_problems(endpoint: Endpoint, networks: dict[str, Network]) -> list
         seen_networks.add(iface.network)
         network = networks.get(iface.network)
         if network is None:
-            problems.append(_problem(endpoint, f"unknown network {iface.network!r}", *path, "network"))
+            if iface.network not in invalid_networks:
+                problems.append(_problem(endpoint, f"unknown network {iface.network!r}", *path, "network"))
             continue
         problems += _interface_address_problems(endpoint, iface, network, path)
     return problems
