@@ -12,7 +12,7 @@ import os
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 CLONE_NEWNET = 0x40000000
 MS_REC, MS_BIND, MS_SHARED = 0x4000, 0x1000, 1 << 20
@@ -49,13 +49,17 @@ def _share_dir() -> None:
     _check(_libc.mount(b"none", target, b"none", MS_SHARED | MS_REC, None), "share netns dir")
 
 
-def create(name: str) -> None:
-    """Create /run/netns/NAME bound to a fresh namespace; EEXIST if it is already there."""
+def create(name: str, prepare: Callable[[], None] = lambda: None) -> None:
+    """Create /run/netns/NAME bound to a fresh namespace; FileExistsError if it is already there.
+
+    `prepare` runs inside the new namespace before it gets its name, so whatever it sets (our
+    ownership mark) is there from the moment the namespace can be seen.
+    """
     _share_dir()
     fd = os.open(path(name), os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0)
     os.close(fd)
-    errors: list[OSError] = []
-    worker = threading.Thread(target=_unshare_and_bind, args=(name, errors))
+    errors: list[BaseException] = []
+    worker = threading.Thread(target=_unshare_and_bind, args=(name, prepare, errors))
     worker.start()
     worker.join()
     if errors:
@@ -63,13 +67,14 @@ def create(name: str) -> None:
         raise errors[0]
 
 
-def _unshare_and_bind(name: str, errors: list[OSError]) -> None:
+def _unshare_and_bind(name: str, prepare: Callable[[], None], errors: list[BaseException]) -> None:
     # Only this short-lived thread moves to the new namespace; the mount pins it under /run/netns.
     try:
         _check(_libc.unshare(CLONE_NEWNET), "unshare")
+        prepare()
         source = f"/proc/self/task/{threading.get_native_id()}/ns/net".encode()
         _check(_libc.mount(source, str(path(name)).encode(), b"none", MS_BIND, None), f"bind netns {name}")
-    except OSError as err:
+    except BaseException as err:  # handed to the caller's thread
         errors.append(err)
 
 
