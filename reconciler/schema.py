@@ -48,8 +48,17 @@ def schema_problems(doc: Document) -> list[Problem]:
     if kind not in KIND_SCHEMAS:
         known = ", ".join(sorted(KIND_SCHEMAS))
         return [doc.problem(f"unknown kind {kind!r} (known kinds: {known})", "kind")]
-    problems = [doc.problem(_message(e), *e.absolute_path) for e in _validator(kind).iter_errors(doc.data)]
+    problems = [doc.problem(_message(e), *_path(e)) for e in _validator(kind).iter_errors(doc.data)]
     return sorted(problems, key=lambda p: (p.where.line, p.where.column))
+
+
+def _path(error: ValidationError) -> list[str | int]:
+    """The offending node: for an unknown field, the first unexpected key rather than its mapping."""
+    path = list(error.absolute_path)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        known = error.schema.get("properties", {})
+        path += [k for k in error.instance if k not in known][:1]
+    return path
 
 
 def _message(error: ValidationError) -> str:
