@@ -52,7 +52,8 @@ def semantic_problems(m: Manifests, invalid_networks: frozenset[str] | set[str] 
     problems = _duplicates(m.networks, lambda n: n.name, "metadata", "name", what="network name")
     problems += _duplicates(m.endpoints, lambda e: e.name, "metadata", "name", what="endpoint name")
     problems += _duplicates(m.endpoints, lambda e: e.netns, "spec", "netns", what="netns")
-    bridged = [n for n in m.networks if n.bridge]
+    first_of_name = {n.name: n for n in reversed(m.networks)}
+    bridged = [n for n in m.networks if n.bridge and first_of_name[n.name] is n]  # a duplicate is reported once
     problems += _duplicates(bridged, lambda n: n.bridge.name, "spec", "bridge", "name", what="bridge name")
     problems += _overlapping_subnets(m.networks)
     for network in m.networks:
