@@ -16,6 +16,7 @@ class Kernel:
 
     def __init__(self) -> None:
         self._sockets: OrderedDict[str | None, IPRoute] = OrderedDict()
+        self._indexes: dict[tuple[str | None, str], int] = {}
 
     def ipr(self, ns: str | None = None) -> IPRoute:
         sock = self._sockets.get(ns)
@@ -31,13 +32,21 @@ class Kernel:
         return sock
 
     def forget(self, ns: str) -> None:
-        """Close the socket of a namespace about to be removed."""
+        """Close the socket of a namespace about to be removed, and drop what we knew of it."""
         sock = self._sockets.pop(ns, None)
         if sock is not None:
             sock.close()
+        self._indexes = {k: v for k, v in self._indexes.items() if k[0] != ns}
 
     def index(self, ns: str | None, ifname: str) -> int:
-        return self.ipr(ns).link("get", ifname=ifname)[0]["index"]
+        """The ifindex of a link, asked once per session (a targeted request, never a dump)."""
+        key = (ns, ifname)
+        if key not in self._indexes:
+            self._indexes[key] = self.ipr(ns).link("get", ifname=ifname)[0]["index"]
+        return self._indexes[key]
+
+    def forget_link(self, ns: str | None, ifname: str) -> None:
+        self._indexes.pop((ns, ifname), None)
 
     def read_sysctl(self, ns: str | None, key: str) -> str | None:
         with netns.entered(ns):

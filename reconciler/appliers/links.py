@@ -24,6 +24,9 @@ class LinkApplier(Applier):
     def delete(self, obj: Bridge | Veth) -> None:
         with tolerate(*GONE):
             self.kernel.ipr(None).link("del", index=self.kernel.index(None, obj.name))
+        self.kernel.forget_link(None, obj.name)
+        if isinstance(obj, Veth):
+            self.kernel.forget_link(obj.ns, obj.peer)
 
 
 @register("bridge")
@@ -54,25 +57,26 @@ class VethApplier(LinkApplier):
                 )
         finally:
             os.close(fd)
-        self.update(obj, None)
+        # Created with its MTU, MAC and master: what is left is IPv6, isolation, the alias and "up".
+        self._bring_up_peer(obj, {})
+        self._bring_up_host_end(obj, {}, isolated_changed=obj.isolated)
 
-    def update(self, want: Veth, have: Veth | None) -> None:
-        self._update_peer(want)
-        self._update_host_end(want)
+    def update(self, want: Veth, have: Veth) -> None:
+        changed = {name for name, _, _ in want.differences(have)}
+        attrs = {k: v for k, v in (("mtu", want.mtu), ("address", want.mac)) if v and k.replace("address", "mac") in changed}
+        self._bring_up_peer(want, attrs)
+        if want.master and "master" in changed:
+            self.kernel.ipr(None).link("set", index=self.kernel.index(None, want.name), master=self.kernel.index(None, want.master))
+        self._bring_up_host_end(want, {"mtu": want.mtu} if "mtu" in changed else {}, "isolated" in changed or "master" in changed)
 
-    def _update_host_end(self, want: Veth) -> None:
-        ipr = self.kernel.ipr(None)
+    def _bring_up_host_end(self, want: Veth, attrs: dict, isolated_changed: bool) -> None:
         index = self.kernel.index(None, want.name)
         self._set_ipv6(None, want.name, want.ipv6)
-        if want.master:
-            ipr.link("set", index=index, master=self.kernel.index(None, want.master))
-            ipr.brport("set", index=index, isolated=int(want.isolated))
-        attrs = {"mtu": want.mtu} if want.mtu else {}
-        ipr.link("set", index=index, ifalias=ALIAS_PREFIX + want.owner, state="up", **attrs)
+        if want.master and isolated_changed:
+            self.kernel.ipr(None).brport("set", index=index, isolated=int(want.isolated))
+        self.kernel.ipr(None).link("set", index=index, ifalias=ALIAS_PREFIX + want.owner, state="up", **attrs)
 
-    def _update_peer(self, want: Veth) -> None:
-        ipr = self.kernel.ipr(want.ns)
+    def _bring_up_peer(self, want: Veth, attrs: dict) -> None:
         index = self.kernel.index(want.ns, want.peer)
         self._set_ipv6(want.ns, want.peer, want.ipv6)
-        attrs = {k: v for k, v in (("mtu", want.mtu), ("address", want.mac)) if v}
-        ipr.link("set", index=index, ifalias=ALIAS_PREFIX + want.owner, state="up", **attrs)
+        self.kernel.ipr(want.ns).link("set", index=index, ifalias=ALIAS_PREFIX + want.owner, state="up", **attrs)
