@@ -179,12 +179,11 @@ def _netns_owner(objects: dict, name: str) -> str:
 
 
 def _collect_routes(kernel: Kernel, ns: Namespace, objects: dict) -> None:
-    for family in (socket.AF_INET, socket.AF_INET6):
-        for msg in kernel.ipr(ns.name).route("dump", family=family):
-            if msg["proto"] != ROUTE_PROTO or msg.get("RTA_TABLE", msg["table"]) != 254:
-                continue
-            dst = msg.get("RTA_DST")
-            dst = f"{dst}/{msg['dst_len']}" if dst else ("0.0.0.0/0" if family == socket.AF_INET else "::/0")
-            ifname = _name(ns, msg.get("RTA_OIF") or 0) or "?"
-            owner = "" if ns.name is None else _netns_owner(objects, ns.name)
-            _add(objects, Route(ns.name, dst, msg.get("RTA_GATEWAY"), ifname, owner=owner))
+    for msg in kernel.ipr(ns.name).route("dump", family=socket.AF_UNSPEC):  # both families, one request
+        if msg["proto"] != ROUTE_PROTO or msg.get("RTA_TABLE", msg["table"]) != 254:
+            continue
+        dst = msg.get("RTA_DST")
+        dst = f"{dst}/{msg['dst_len']}" if dst else ("0.0.0.0/0" if msg["family"] == socket.AF_INET else "::/0")
+        ifname = _name(ns, msg.get("RTA_OIF") or 0) or "?"
+        owner = "" if ns.name is None else _netns_owner(objects, ns.name)
+        _add(objects, Route(ns.name, dst, msg.get("RTA_GATEWAY"), ifname, owner=owner))
