@@ -18,14 +18,16 @@ from reconciler.model import (
     ALIAS_PREFIX, OWNER_GROUP, ROUTE_PROTO, Address, Bridge, KernelObject, Netns, Route, Sysctl, Veth, link_key,
 )
 from reconciler.plan import Observed
+from reconciler.rtnl import Dumper, LinkMsg
 
 IFF_UP = 1
+MAIN_TABLE = 254
 LINK_LOCAL_V6 = ip_network("fe80::/10")
 
 
 @dataclass(frozen=True)
 class Link:
-    """The parts of an RTM_NEWLINK message we use."""
+    """The parts of a link we compare, with our mark and owner decoded."""
 
     index: int
     name: str
@@ -41,31 +43,14 @@ class Link:
     ipv6: bool
 
     @classmethod
-    def parse(cls, msg) -> "Link":
-        info = msg.get("IFLA_LINKINFO")
-        slave = info.get("IFLA_INFO_SLAVE_DATA") if info else None
-        alias = msg.get("IFLA_IFALIAS") or ""
+    def of(cls, msg: LinkMsg) -> "Link":
+        alias = msg.alias
         return cls(
-            index=msg["index"],
-            name=msg.get("IFLA_IFNAME"),
-            kind=(info.get("IFLA_INFO_KIND") if info else None) or "",
-            owned=msg.get("IFLA_GROUP") == OWNER_GROUP,
+            index=msg.index, name=msg.name, kind=msg.kind, owned=msg.group == OWNER_GROUP,
             owner=alias[len(ALIAS_PREFIX):] if alias.startswith(ALIAS_PREFIX) else "",
-            mtu=msg.get("IFLA_MTU"),
-            up=bool(msg["flags"] & IFF_UP),
-            mac=msg.get("IFLA_ADDRESS") or "",
-            master=msg.get("IFLA_MASTER") or 0,
-            peer_index=msg.get("IFLA_LINK") or 0,
-            isolated=bool(slave.get("IFLA_BRPORT_ISOLATED")) if slave else False,
-            ipv6=_ipv6_enabled(msg),
+            mtu=msg.mtu, up=bool(msg.flags & IFF_UP), mac=msg.mac, master=msg.master,
+            peer_index=msg.link, isolated=msg.isolated, ipv6=msg.ipv6,
         )
-
-
-def _ipv6_enabled(msg) -> bool:
-    spec = msg.get("IFLA_AF_SPEC")
-    inet6 = spec.get("AF_INET6") if spec else None
-    conf = inet6.get("IFLA_INET6_CONF") if inet6 else None
-    return bool(conf) and not conf.get("disable_ipv6")
 
 
 @dataclass
@@ -74,28 +59,31 @@ class Namespace:
 
     name: str | None
     links: dict[int, Link]
+    dumper: Dumper
 
 
 def observe(kernel: Kernel, sysctls: Iterable[tuple[str | None, str]] = ()) -> Observed:
     """Our objects in the host namespace and in every namespace we own, plus same-named foreign ones."""
     objects: dict = {}
     foreign: set = set()
-    host = _namespace(kernel, None)
+    host = _namespace(None)
     _collect_links(host, objects, foreign)
-    _collect_addresses(kernel, host, objects)
-    _collect_routes(kernel, host, objects)
-    owned_ns: dict[str, Namespace] = {}
+    _collect_addresses(host, objects)
+    _collect_routes(host, objects)
+    host.dumper.close()
+    owned_ns: set[str] = set()
     for name in netns.list_names():
-        ns = _owned_namespace(kernel, name)
+        ns = _owned_namespace(name)
         if ns is None:
             foreign.add(("netns", name))
             continue
-        owned_ns[name] = ns
+        owned_ns.add(name)
         lo = next(l for l in ns.links.values() if l.name == "lo")
         _add(objects, Netns(name, lo_up=lo.up, owner=lo.owner))
         _collect_peers(ns, host, objects, foreign)
-        _collect_addresses(kernel, ns, objects)
-        _collect_routes(kernel, ns, objects)
+        _collect_addresses(ns, objects)
+        _collect_routes(ns, objects)
+        ns.dumper.close()
     for ns_name, key in sysctls:
         if ns_name is None or ns_name in owned_ns:
             value = kernel.read_sysctl(ns_name, key)
@@ -111,19 +99,20 @@ def _add(objects: dict, obj: KernelObject) -> None:
     objects[obj.key] = obj
 
 
-def _namespace(kernel: Kernel, name: str | None) -> Namespace:
-    links = {l.index: l for l in map(Link.parse, kernel.ipr(name).link("dump"))}
-    return Namespace(name, links)
+def _namespace(name: str | None) -> Namespace:
+    with netns.entered(name):
+        dumper = Dumper()
+    return Namespace(name, {l.index: l for l in map(Link.of, dumper.links())}, dumper)
 
 
-def _owned_namespace(kernel: Kernel, name: str) -> Namespace | None:
+def _owned_namespace(name: str) -> Namespace | None:
     try:
-        ns = _namespace(kernel, name)
+        ns = _namespace(name)
     except OSError:
         return None  # not a namespace mount (a stale file): not ours
     lo = next((l for l in ns.links.values() if l.name == "lo"), None)
     if lo is None or not lo.owned:
-        kernel.forget(name)
+        ns.dumper.close()
         return None
     return ns
 
@@ -162,28 +151,26 @@ def _name(ns: Namespace, index: int) -> str | None:
     return link.name if link else None
 
 
-def _collect_addresses(kernel: Kernel, ns: Namespace, objects: dict) -> None:
-    for msg in kernel.ipr(ns.name).addr("dump"):
-        link = ns.links.get(msg["index"])
-        if link is None or not link.owned or link.name == "lo":
+def _collect_addresses(ns: Namespace, objects: dict) -> None:
+    for msg in ns.dumper.addresses():
+        link = ns.links.get(msg.index)
+        if link is None or not link.owned or link.name == "lo" or msg.address is None:
             continue
-        address = msg.get("IFA_LOCAL") or msg.get("IFA_ADDRESS")
-        if ip_address(address) in LINK_LOCAL_V6:
+        if msg.family == socket.AF_INET6 and ip_address(msg.address) in LINK_LOCAL_V6:
             continue
         owner = link.owner if ns.name is None else _netns_owner(objects, ns.name)
-        _add(objects, Address(ns.name, link.name, f"{address}/{msg['prefixlen']}", owner=owner))
+        _add(objects, Address(ns.name, link.name, f"{msg.address}/{msg.prefixlen}", owner=owner))
 
 
 def _netns_owner(objects: dict, name: str) -> str:
     return objects[("netns", name)].owner
 
 
-def _collect_routes(kernel: Kernel, ns: Namespace, objects: dict) -> None:
-    for msg in kernel.ipr(ns.name).route("dump", family=socket.AF_UNSPEC):  # both families, one request
-        if msg["proto"] != ROUTE_PROTO or msg.get("RTA_TABLE", msg["table"]) != 254:
+def _collect_routes(ns: Namespace, objects: dict) -> None:
+    for msg in ns.dumper.routes():  # both families, one request
+        if msg.protocol != ROUTE_PROTO or msg.table != MAIN_TABLE:
             continue
-        dst = msg.get("RTA_DST")
-        dst = f"{dst}/{msg['dst_len']}" if dst else ("0.0.0.0/0" if msg["family"] == socket.AF_INET else "::/0")
-        ifname = _name(ns, msg.get("RTA_OIF") or 0) or "?"
+        dst = f"{msg.dst}/{msg.dst_len}" if msg.dst else ("0.0.0.0/0" if msg.family == socket.AF_INET else "::/0")
+        ifname = _name(ns, msg.oif) or "?"
         owner = "" if ns.name is None else _netns_owner(objects, ns.name)
-        _add(objects, Route(ns.name, dst, msg.get("RTA_GATEWAY"), ifname, owner=owner))
+        _add(objects, Route(ns.name, dst, msg.gateway, ifname, owner=owner))
