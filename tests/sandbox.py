@@ -51,9 +51,14 @@ class Sandbox:
     def plan_exitcode(self, path: Path | str) -> int:
         return self.nr("plan", str(path), "--detailed-exitcode", check=False).returncode
 
-    def ping(self, ns: str | None, address: str, count: int = 1) -> bool:
+    def ping(self, ns: str | None, address: str, count: int = 1, wait: float = 1) -> bool:
+        """One echo from `ns` (None: the sandbox's root netns); `wait` seconds for the reply."""
         prefix = f"ip netns exec {ns} " if ns else ""
-        return self.sh(f"{prefix}ping -n -q -c {count} -W 1 {address}", check=False).returncode == 0
+        return self.sh(f"{prefix}ping -n -q -c {count} -W {wait} {address}", check=False).returncode == 0
+
+    def unreachable(self, ns: str | None, address: str) -> bool:
+        """True when no reply comes back: a reply on a local veth takes well under a millisecond."""
+        return not self.ping(ns, address, wait=0.3)
 
     def write(self, name: str, text: str) -> Path:
         path = self.workdir / name

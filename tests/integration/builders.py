@@ -1,0 +1,148 @@
+"""Manifest text builders and small kernel probes shared by the integration tests.
+
+Everything that touches the kernel goes through a `Sandbox` (its own network + mount namespace).
+The "outside world" is a namespace made inside the sandbox, on documentation addresses only.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sandbox import Sandbox
+
+# The uplink towards the outside namespace: host side in the sandbox's root netns.
+UPLINK_HOST, UPLINK_OUT = "198.51.100.1", "198.51.100.2"
+OUTSIDE = "outside"
+
+
+def network(name: str, subnet: str | None = None, *, subnets: list[str] | None = None, internal: bool = False,
+            icc: bool | None = None, masquerade: bool | None = None, bridge: str | None = None,
+            mtu: int | None = None, ip_range: str | None = None) -> dict:
+    spec: dict[str, Any] = {"driver": "bridge"}
+    if subnets:
+        spec["ipam"] = {"subnets": [{"subnet": s} for s in subnets]}
+    elif subnet:
+        spec["ipam"] = {"subnet": subnet, **({"ipRange": ip_range} if ip_range else {})}
+    if internal:
+        spec["internal"] = True
+    if mtu is not None:
+        spec["mtu"] = mtu
+    opts = {k: v for k, v in (("name", bridge), ("icc", icc), ("masquerade", masquerade)) if v is not None}
+    if opts:
+        spec["bridge"] = opts
+    return {"apiVersion": "netreconcile/v1", "kind": "Network", "metadata": {"name": name}, "spec": spec}
+
+
+def iface(network_name: str, ipv4: str | None = None, name: str | None = None) -> dict:
+    out: dict[str, Any] = {"network": network_name}
+    if name:
+        out["name"] = name
+    if ipv4:
+        out["ipv4Address"] = ipv4
+    return out
+
+
+def endpoint(name: str, *interfaces: dict | str, sysctls: dict | None = None, netns: str | None = None) -> dict:
+    spec: dict[str, Any] = {"interfaces": [iface(i) if isinstance(i, str) else i for i in interfaces]}
+    if netns:
+        spec["netns"] = netns
+    if sysctls:
+        spec["sysctls"] = sysctls
+    return {"apiVersion": "netreconcile/v1", "kind": "Endpoint", "metadata": {"name": name}, "spec": spec}
+
+
+def text(*docs: dict) -> str:
+    """A YAML stream of the documents, in block style (one key per line)."""
+    return yaml.safe_dump_all(docs, sort_keys=False, default_flow_style=False)
+
+
+def write(sandbox: Sandbox, *docs: dict, name: str = "m/net.yaml") -> Path:
+    return sandbox.write(name, text(*docs))
+
+
+def converge(sandbox: Sandbox, path: Path | str) -> str:
+    """Apply, then assert idempotency: the plan is empty and a second apply does nothing."""
+    out = sandbox.apply(path).stdout
+    code = sandbox.plan_exitcode(path)
+    assert code == 0, f"plan after apply exits {code}, not 0:\n{sandbox.nr('plan', str(path), check=False).stdout}"
+    return out
+
+
+def plan(sandbox: Sandbox, path: Path | str) -> tuple[int, str]:
+    result = sandbox.nr("plan", str(path), "--detailed-exitcode", check=False)
+    assert "Traceback" not in result.stderr, result.stderr
+    return result.returncode, result.stdout
+
+
+def status(sandbox: Sandbox, path: Path | str) -> list[dict]:
+    return json.loads(sandbox.nr("status", str(path), "-o", "json").stdout)["objects"]
+
+
+def host_veth(sandbox: Sandbox, path: Path | str, netns: str) -> str:
+    """The host end of the veth whose peer lives in `netns` (as netreconcile reports it)."""
+    names = [o["object"]["name"] for o in status(sandbox, path) if o["kind"] == "veth" and o["object"]["ns"] == netns]
+    assert len(names) == 1, names
+    return names[0]
+
+
+def out(sandbox: Sandbox, command: str) -> str:
+    return sandbox.sh(command).stdout
+
+
+def ipv4_of(sandbox: Sandbox, ns: str, dev: str = "eth0") -> list[str]:
+    """The IPv4 CIDRs on `dev` inside `ns`, sorted."""
+    return sorted(line.split()[3] for line in out(sandbox, f"ip -n {ns} -4 -o addr show dev {dev}").splitlines())
+
+
+def make_outside(sandbox: Sandbox) -> None:
+    """An outside host behind an uplink veth: it knows no route back to any container subnet.
+
+    It counts echo requests by source address in its own nft table, so a test can see which source
+    address the outside world saw (the sandbox has no tcpdump and we use no conntrack).
+    """
+    sandbox.sh(
+        f"ip netns add {OUTSIDE} && ip -n {OUTSIDE} link set lo up && "
+        f"ip link add uplink0 type veth peer name eth0 netns {OUTSIDE} && "
+        f"ip addr add {UPLINK_HOST}/24 dev uplink0 && ip link set uplink0 up && "
+        f"ip -n {OUTSIDE} addr add {UPLINK_OUT}/24 dev eth0 && ip -n {OUTSIDE} link set eth0 up && "
+        f"ip netns exec {OUTSIDE} nft -f - <<'EOF'\n"
+        "table ip seen {\n"
+        "  chain input {\n"
+        "    type filter hook input priority 0; policy accept;\n"
+        f"    icmp type echo-request ip saddr {UPLINK_HOST} counter comment \"from-host\"\n"
+        f"    icmp type echo-request ip saddr != {UPLINK_HOST} counter comment \"from-other\"\n"
+        "  }\n"
+        "}\n"
+        "EOF"
+    )
+
+
+def outside_seen(sandbox: Sandbox) -> dict[str, int]:
+    """Echo requests the outside namespace received: {'from-host': n, 'from-other': n}."""
+    listing = json.loads(out(sandbox, f"ip netns exec {OUTSIDE} nft -j list table ip seen"))
+    seen = {}
+    for item in listing["nftables"]:
+        rule = item.get("rule")
+        if rule:
+            counter = next(e["counter"] for e in rule["expr"] if "counter" in e)
+            seen[rule["comment"]] = counter["packets"]
+    return seen
+
+
+def snapshot(sandbox: Sandbox, *commands: str) -> dict[str, str]:
+    """Each command's output (stdout and stderr), to compare kernel state byte for byte."""
+    results = {c: sandbox.sh(c, check=False) for c in commands}
+    return {c: r.stdout + r.stderr for c, r in results.items()}
+
+
+def run_fails_cleanly(sandbox: Sandbox, *args: str) -> str:
+    """Run netreconcile expecting exit 1 with a plain message (no traceback); returns stderr."""
+    result = sandbox.nr(*args, check=False)
+    assert result.returncode == 1, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
+    assert "Traceback" not in result.stderr + result.stdout, result.stderr
+    assert "internal error" not in result.stderr, result.stderr
+    return result.stderr
