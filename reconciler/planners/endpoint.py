@@ -21,13 +21,15 @@ def endpoint_objects(ep: Endpoint, ctx: Context, drivers: dict[str, ModuleType])
 
 
 def default_routes(ep: Endpoint, ctx: Context) -> list[Route]:
-    """Per family, a default route via the gateway of the first non-internal network that has one."""
+    """Per family, a default route via the gateway of the first non-internal network that has one
+    (the gateway of the subnet that holds the endpoint's address: a network may have several)."""
     routes = []
     for version in (4, 6):
         for iface in ep.interfaces:
             network = ctx.manifests.network(iface.network)
-            subnet = network.first_subnet(version)
-            if network.internal or subnet is None or ctx.address(ep, iface, version) is None:
+            address = ctx.address(ep, iface, version)
+            subnet = next((s for s in network.subnets if address is not None and address in s.subnet), None)
+            if network.internal or subnet is None:
                 continue
             routes.append(Route(ep.netns, DEFAULT_DST[version], str(subnet.gateway), iface.name, owner=ep.owner))
             break
