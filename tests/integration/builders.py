@@ -7,6 +7,7 @@ The "outside world" is a namespace made inside the sandbox, on documentation add
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -82,10 +83,10 @@ def status(sandbox: Sandbox, path: Path | str) -> list[dict]:
     return json.loads(sandbox.nr("status", str(path), "-o", "json").stdout)["objects"]
 
 
-def host_veth(sandbox: Sandbox, path: Path | str, netns: str) -> str:
-    """The host end of the veth whose peer lives in `netns` (as netreconcile reports it)."""
-    names = [o["object"]["name"] for o in status(sandbox, path) if o["kind"] == "veth" and o["object"]["ns"] == netns]
-    assert len(names) == 1, names
+def host_veth(report: str, netns: str, ifname: str = "eth0") -> str:
+    """The host end of the veth into `netns`, as an apply or plan report names it (`veth nr-… <-> NS/IF`)."""
+    names = re.findall(rf"veth (\S+) <-> {re.escape(netns)}/{re.escape(ifname)}\b", report)
+    assert len(set(names)) == 1, report
     return names[0]
 
 
