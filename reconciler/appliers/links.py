@@ -5,11 +5,19 @@ and the veth peer is created directly inside the endpoint's namespace (no move u
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 
 from reconciler import netns
 from reconciler.appliers import GONE, Applier, register, tolerate
 from reconciler.model import ALIAS_PREFIX, OWNER_GROUP, Bridge, Veth
+
+
+def _bridge_mac(name: str) -> str:
+    """A MAC of the bridge's own (as Docker sets one): without it the bridge takes its lowest port MAC and
+    changes it, the gateway's MAC, whenever that port goes; stable per name, so a recreated bridge keeps it."""
+    digest = hashlib.sha256(f"bridge\0{name}".encode()).digest()
+    return ":".join(f"{b:02x}" for b in (0x02, *digest[:5]))
 
 
 def _ipv6_key(ifname: str) -> str:
@@ -33,7 +41,8 @@ class LinkApplier(Applier):
 class BridgeApplier(LinkApplier):
     def create(self, obj: Bridge) -> None:
         with tolerate(errno.EEXIST):
-            self.kernel.ipr(None).link("add", ifname=obj.name, kind="bridge", group=OWNER_GROUP, mtu=obj.mtu)
+            self.kernel.ipr(None).link("add", ifname=obj.name, kind="bridge", group=OWNER_GROUP, mtu=obj.mtu,
+                                       address=_bridge_mac(obj.name))
         self.update(obj, None)
 
     def update(self, want: Bridge, have: Bridge | None) -> None:
