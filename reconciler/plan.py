@@ -7,7 +7,7 @@ from enum import Enum
 from typing import Any, Iterable
 
 from reconciler.errors import ConflictError
-from reconciler.model import Key, KernelObject
+from reconciler.model import Address, Key, KernelObject, Route
 
 
 class Action(str, Enum):
@@ -67,7 +67,7 @@ def diff(desired: Iterable[KernelObject], observed: Observed) -> Plan:
     wanted = {obj.key: obj for obj in desired}
     _check_conflicts(wanted.values(), observed)
     changes = [s for s in (_compare(obj, observed.objects.get(k)) for k, obj in wanted.items()) if s]
-    changes = _cascade(changes, wanted, observed)
+    changes = _unaddressed_routes(_cascade(changes, wanted, observed), wanted, observed)
     deletes = [Step(Action.DELETE, None, obj) for k, obj in observed.objects.items() if k not in wanted and obj.prunable]
     return Plan(tuple(_fold_deletes(sorted(deletes, key=_order, reverse=True)) + sorted(changes, key=_order)))
 
@@ -124,6 +124,18 @@ def _cascade(steps: list[Step], wanted: dict[Key, KernelObject], observed: Obser
         steps.append(Step(Action.REPLACE, obj, observed.objects.get(obj.key), f"{parent[0]} {parent[-1]} is replaced"))
         replaced.update(obj.provides)
         touched.add(obj.key)
+    return steps
+
+
+def _unaddressed_routes(steps: list[Step], wanted: dict[Key, KernelObject], observed: Observed) -> list[Step]:
+    """A link losing an address loses the routes through it too (the kernel flushes them when its last
+    address of the family goes, and deletes run first): recreate the routes on such a link."""
+    losing = {obj.parents[0]: obj for k, obj in observed.objects.items() if isinstance(obj, Address) and k not in wanted}
+    touched = {s.obj.key for s in steps}
+    for obj in wanted.values():
+        have = observed.objects.get(obj.key)
+        if isinstance(obj, Route) and have is not None and obj.key not in touched and obj.parents[0] in losing:
+            steps.append(Step(Action.REPLACE, obj, have, f"address {losing[obj.parents[0]].address} goes from its link"))
     return steps
 
 
