@@ -6,6 +6,7 @@ The "outside world" is a namespace made inside the sandbox, on documentation add
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from pathlib import Path
@@ -94,6 +95,10 @@ def out(sandbox: Sandbox, command: str) -> str:
     return sandbox.sh(command).stdout
 
 
+def netns_names(sandbox: Sandbox) -> list[str]:
+    return sorted(line.split()[0] for line in out(sandbox, "ip netns list").splitlines())
+
+
 def ipv4_of(sandbox: Sandbox, ns: str, dev: str = "eth0") -> list[str]:
     """The IPv4 CIDRs on `dev` inside `ns`, sorted."""
     return sorted(line.split()[3] for line in out(sandbox, f"ip -n {ns} -4 -o addr show dev {dev}").splitlines())
@@ -134,10 +139,24 @@ def outside_seen(sandbox: Sandbox) -> dict[str, int]:
     return seen
 
 
+# Bridge timers in `ip -d link` count down by themselves: the one part of the output that is not state.
+TIMERS = re.compile(r" \w+_timer +[0-9.]+")
+
+
 def snapshot(sandbox: Sandbox, *commands: str) -> dict[str, str]:
-    """Each command's output (stdout and stderr), to compare kernel state byte for byte."""
+    """Each command's output (stdout and stderr, bridge timers left out), to compare kernel state."""
     results = {c: sandbox.sh(c, check=False) for c in commands}
-    return {c: r.stdout + r.stderr for c, r in results.items()}
+    return {c: TIMERS.sub("", r.stdout + r.stderr) for c, r in results.items()}
+
+
+def assert_unchanged(sandbox: Sandbox, before: dict[str, str]) -> None:
+    """Run the snapshot's commands again: every output must be byte for byte what it was (diff shown)."""
+    after = snapshot(sandbox, *before)
+    changed = [
+        "".join(difflib.unified_diff(before[c].splitlines(True), after[c].splitlines(True), f"before: {c}", f"after: {c}"))
+        for c in before if after[c] != before[c]
+    ]
+    assert not changed, "\n".join(changed)
 
 
 def run_fails_cleanly(sandbox: Sandbox, *args: str) -> str:
