@@ -26,6 +26,7 @@ DRIFTS = {
                              "172.20.0.10/24 on a/eth0", "missing", "address", "a-b"),
     "default-route-deleted": Drift("ip -n a route del default", "0.0.0.0/0 via 172.20.0.1 dev eth0 in a",
                                    "0.0.0.0/0 via 172.20.0.1 dev eth0 in a", "missing", "route", "nat"),
+    "bridge-deleted": Drift("ip link del br-front", "+ bridge br-front", "br-front", "missing", "bridge", "a-b"),
     "bridge-down": Drift("ip link set br-front down", "up: False -> True", "br-front", "drifted", "bridge", "a-b"),
     "bridge-mtu": Drift("ip link set br-front mtu 1400", "mtu: 1400 -> 1500", "br-front", "drifted", "bridge"),
     "gateway-deleted": Drift("ip addr del 172.20.0.1/24 dev br-front", "172.20.0.1/24 on br-front",
