@@ -1,7 +1,7 @@
 """Real traffic through what apply builds: same network, NAT out, isolation, icc, internal, multi-subnet."""
 
 from builders import (
-    OUTSIDE, UPLINK_HOST, UPLINK_OUT, converge, endpoint, iface, make_outside, network, out, outside_seen, write,
+    OUTSIDE, UPLINK_OUT, converge, endpoint, iface, make_outside, network, out, outside_seen, write,
 )
 
 
@@ -90,3 +90,17 @@ def test_network_with_two_ipv4_subnets_has_both_gateways_on_its_bridge(sandbox):
     assert sandbox.ping("a", UPLINK_OUT)
     assert sandbox.ping("b", UPLINK_OUT)
     assert sandbox.ping("a", "172.24.0.10")  # routed through the bridge's two gateways
+
+
+def test_an_endpoint_on_two_networks_reaches_both_while_they_stay_apart(sandbox):
+    make_outside(sandbox)
+    path = write(sandbox, network("front", "172.20.0.0/24"), network("back", "172.21.0.0/24", internal=True),
+                 endpoint("a", iface("front", "172.20.0.10")), endpoint("b", iface("back", "172.21.0.10")),
+                 endpoint("c", iface("front", "172.20.0.20"), iface("back", "172.21.0.20")))
+    converge(sandbox, path)
+    assert out(sandbox, "ip -n c route show default").split()[:5] == ["default", "via", "172.20.0.1", "dev", "eth0"]
+    assert "172.21.0.20/24" in out(sandbox, "ip -n c -4 -o addr show dev eth1")
+    assert sandbox.ping("c", "172.20.0.10")
+    assert sandbox.ping("c", "172.21.0.10")
+    assert sandbox.ping("c", UPLINK_OUT)  # out through the first, non-internal network
+    assert sandbox.unreachable("a", "172.21.0.10")

@@ -93,3 +93,18 @@ def test_status_text_marks_a_missing_veth(sandbox):
     lines = out(sandbox, f"python3 -m reconciler status {path}").splitlines()
     assert any(line.startswith("missing") and veth in line for line in lines), lines
     assert not any(line.startswith("missing") and "a/eth0" in line for line in lines), lines
+
+
+def test_port_isolation_of_an_icc_false_network_is_restored(sandbox):
+    path = write(sandbox, network("front", "172.20.0.0/24", icc=False),
+                 endpoint("a", iface("front", "172.20.0.10")), endpoint("b", iface("front", "172.20.0.11")))
+    veth = host_veth(converge(sandbox, path), "a")
+    assert "isolated on" in out(sandbox, f"bridge -d link show dev {veth}")
+    sandbox.sh(f"bridge link set dev {veth} isolated off")
+
+    code, text = plan(sandbox, path)
+    assert code == 2 and veth in text and "isolated: False -> True" in text, text
+    converge(sandbox, path)
+    assert "isolated on" in out(sandbox, f"bridge -d link show dev {veth}")
+    assert sandbox.unreachable("a", "172.20.0.11")
+    assert sandbox.ping("a", "172.20.0.1")

@@ -92,6 +92,21 @@ def test_prune_removes_only_the_dropped_endpoint_and_destroy_leaves_foreign_obje
     assert plan(sandbox, endpoints(sandbox, *left))[0] == 2
 
 
+def test_removing_a_network_removes_its_bridge_and_every_rule_that_names_it(sandbox):
+    front = [network("front", "172.20.0.0/24"), endpoint("a", iface("front", "172.20.0.10"))]
+    converge(sandbox, write(sandbox, *front, network("back", "172.21.0.0/24"), endpoint("b", iface("back", "172.21.0.10"))))
+    assert "br-back" in out(sandbox, "nft list ruleset")
+    kept = snapshot(sandbox, "ip -d link show br-front", "ip -n a -d addr", "ip -n a route")
+
+    converge(sandbox, write(sandbox, *front))
+    assert sandbox.sh("ip link show br-back", check=False).returncode != 0
+    assert netns_names(sandbox) == ["a"]
+    ruleset = out(sandbox, "nft list ruleset")
+    assert "br-back" not in ruleset and "172.21.0.0" not in ruleset and "network/back" not in ruleset, ruleset
+    assert_unchanged(sandbox, kept)
+    assert sandbox.ping("a", "172.20.0.1")
+
+
 def test_changing_a_static_address_moves_it_and_keeps_the_default_route(sandbox):
     docs = [network("front", "172.20.0.0/24"), endpoint("b", iface("front", "172.20.0.11"))]
     converge(sandbox, write(sandbox, *docs, endpoint("a", iface("front", "172.20.0.10"))))
