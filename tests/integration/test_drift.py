@@ -20,6 +20,7 @@ class Drift:
 
 
 DRIFTS = {
+    "netns-deleted": Drift("ip netns del a", "+ netns a", "a", "missing", "netns", "a-b"),
     "veth-deleted": Drift("ip link del {veth}", "{veth}", "{veth}", "missing", "veth", "a-b"),
     "peer-down": Drift("ip -n a link set eth0 down", "{veth}", "{veth}", "drifted", "veth", "a-b"),
     "address-deleted": Drift("ip -n a addr del 172.20.0.10/24 dev eth0", "172.20.0.10/24 on a/eth0",
