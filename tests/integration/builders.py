@@ -67,7 +67,7 @@ def write(sandbox: Sandbox, *docs: dict, name: str = "m/net.yaml") -> Path:
 
 
 def converge(sandbox: Sandbox, path: Path | str) -> str:
-    """Apply, then assert idempotency: the plan is empty and a second apply does nothing."""
+    """Apply, then assert idempotency: `plan --detailed-exitcode` exits 0. Returns apply's report."""
     out = sandbox.apply(path).stdout
     code = sandbox.plan_exitcode(path)
     assert code == 0, f"plan after apply exits {code}, not 0:\n{sandbox.nr('plan', str(path), check=False).stdout}"
