@@ -6,8 +6,6 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from pyroute2.netlink.exceptions import NetlinkError
-
 from reconciler.appliers import appliers
 from reconciler.errors import ApplyError, VerifyError
 from reconciler.kernel import Kernel
@@ -18,6 +16,8 @@ Reporter = Callable[[Step], None]
 
 def execute(plan: Plan, kernel: Kernel, report: Reporter = lambda step: None) -> None:
     """Apply each step in order; the first failure stops the run with the step named."""
+    from pyroute2.netlink.exceptions import NetlinkError
+
     registry = appliers(kernel)
     for step in plan.steps:
         applier = registry[step.obj.kind]
@@ -42,7 +42,7 @@ def _run(applier, step: Step) -> None:
 
 
 def _describe(err: Exception) -> str:
-    if isinstance(err, NetlinkError):
+    if hasattr(err, "code") and not isinstance(err, OSError):  # pyroute2's NetlinkError
         return f"kernel said: {err.args[1] if len(err.args) > 1 else err} (errno {err.code})"
     return str(err)
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-
-from pyroute2 import IPRoute
+from typing import TYPE_CHECKING
 
 from reconciler import netns
+
+if TYPE_CHECKING:
+    from pyroute2 import IPRoute
 
 MAX_OPEN = 16  # sockets kept open; plans are grouped per namespace, so a few suffice
 
@@ -15,14 +17,16 @@ class Kernel:
     """Opens IPRoute sockets per namespace on demand (setns, then socket) and closes them at the end."""
 
     def __init__(self) -> None:
-        self._sockets: OrderedDict[str | None, IPRoute] = OrderedDict()
+        self._sockets: OrderedDict[str | None, "IPRoute"] = OrderedDict()
         self._indexes: dict[tuple[str | None, str], int] = {}
 
-    def ipr(self, ns: str | None = None) -> IPRoute:
+    def ipr(self, ns: str | None = None) -> "IPRoute":
         sock = self._sockets.get(ns)
         if sock is not None:
             self._sockets.move_to_end(ns)
             return sock
+        from pyroute2 import IPRoute  # imported on first write: plan and status never need it (~150 ms)
+
         with netns.entered(ns):
             sock = IPRoute()
         self._sockets[ns] = sock

@@ -139,6 +139,7 @@ class Bridge(KernelObject):
     mtu: int | None = None
     up: bool = True
     ipv6: bool | None = None
+    mac: str | None = None
     owner: str = ""
     kind: ClassVar[str] = "bridge"
     rank: ClassVar[int] = 2

@@ -122,7 +122,7 @@ def _collect_links(host: Namespace, objects: dict, foreign: set) -> None:
         if not link.owned:
             foreign.add(link_key(None, link.name))
         elif link.kind == "bridge":
-            _add(objects, Bridge(link.name, link.mtu, link.up, link.ipv6, owner=link.owner))
+            _add(objects, Bridge(link.name, link.mtu, link.up, link.ipv6, link.mac, owner=link.owner))
         elif link.kind == "veth":
             # Its peer is filled in when we meet it inside its namespace; unpaired, it shows as orphaned.
             _add(objects, Veth(

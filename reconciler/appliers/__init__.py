@@ -6,8 +6,6 @@ import errno
 from contextlib import contextmanager
 from typing import Any, Iterator
 
-from pyroute2.netlink.exceptions import NetlinkError
-
 from reconciler.kernel import Kernel
 from reconciler.model import KernelObject
 
@@ -40,15 +38,13 @@ class Applier:
 @contextmanager
 def tolerate(*codes: int) -> Iterator[None]:
     """Swallow the netlink/OS errors that mean the work is already done (EEXIST, ENODEV, ...)."""
+    from pyroute2.netlink.exceptions import NetlinkError  # pyroute2 loads only when we write
+
     try:
         yield
     except (OSError, NetlinkError) as err:
-        if _code(err) not in codes:
+        if (err.code if isinstance(err, NetlinkError) else err.errno) not in codes:
             raise
-
-
-def _code(err: Exception) -> int | None:
-    return err.code if isinstance(err, NetlinkError) else getattr(err, "errno", None)
 
 
 def appliers(kernel: Kernel) -> dict[str, Applier]:

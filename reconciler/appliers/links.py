@@ -5,19 +5,11 @@ and the veth peer is created directly inside the endpoint's namespace (no move u
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 
 from reconciler import netns
 from reconciler.appliers import GONE, Applier, register, tolerate
 from reconciler.model import ALIAS_PREFIX, OWNER_GROUP, Bridge, Veth
-
-
-def _bridge_mac(name: str) -> str:
-    """A MAC of the bridge's own (as Docker sets one): without it the bridge takes its lowest port MAC and
-    changes it, the gateway's MAC, whenever that port goes; stable per name, so a recreated bridge keeps it."""
-    digest = hashlib.sha256(f"bridge\0{name}".encode()).digest()
-    return ":".join(f"{b:02x}" for b in (0x02, *digest[:5]))
 
 
 def _ipv6_key(ifname: str) -> str:
@@ -42,13 +34,15 @@ class BridgeApplier(LinkApplier):
     def create(self, obj: Bridge) -> None:
         with tolerate(errno.EEXIST):
             self.kernel.ipr(None).link("add", ifname=obj.name, kind="bridge", group=OWNER_GROUP, mtu=obj.mtu,
-                                       address=_bridge_mac(obj.name))
+                                       address=obj.mac)
         self.update(obj, None)
 
     def update(self, want: Bridge, have: Bridge | None) -> None:
         self._set_ipv6(None, want.name, want.ipv6)
         index = self.kernel.index(None, want.name)
         attrs = {"mtu": want.mtu} if want.mtu else {}
+        if want.mac and (have is None or have.mac != want.mac):
+            attrs["address"] = want.mac
         self.kernel.ipr(None).link("set", index=index, ifalias=ALIAS_PREFIX + want.owner, state="up", **attrs)
 
 

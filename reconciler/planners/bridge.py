@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from reconciler.model import Address, Bridge, KernelObject, NftRule, Veth
 from reconciler.planners import firewall as fw
-from reconciler.planners.context import Context, host_ifname
+from reconciler.planners.context import Context, bridge_mac, host_ifname
 from reconciler.spec import Endpoint, Interface, Network
 
 
 def network_objects(network: Network, ctx: Context) -> list[KernelObject]:
     name = network.bridge.name
-    objects: list[KernelObject] = [Bridge(name, network.mtu, True, network.enable_ipv6, owner=network.owner)]
+    objects: list[KernelObject] = [Bridge(name, network.mtu, True, network.enable_ipv6, bridge_mac(name), owner=network.owner)]
     for s in network.subnets:
         objects.append(Address(None, name, f"{s.gateway}/{s.subnet.prefixlen}", owner=network.owner))
     return objects

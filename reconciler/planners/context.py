@@ -40,3 +40,11 @@ class Context:
 def host_ifname(endpoint: Endpoint, network: Network) -> str:
     """The host end of an endpoint's veth: stable, unique and recognisable (`nr-` + 10 hex)."""
     return "nr-" + hashlib.sha256(f"{endpoint.name}\0{network.name}".encode()).hexdigest()[:10]
+
+
+def bridge_mac(name: str) -> str:
+    """A MAC of the bridge's own, as Docker sets one: without it a bridge takes its lowest port's MAC
+    and changes it (the gateway's MAC) whenever that port goes. Stable per name, so a recreated
+    bridge keeps it."""
+    digest = hashlib.sha256(f"bridge\0{name}".encode()).digest()
+    return ":".join(f"{b:02x}" for b in (0x02, *digest[:5]))
