@@ -10,8 +10,12 @@ import argparse
 import json
 import sys
 import traceback
-from reconciler import engine, render
+from contextlib import contextmanager
+from typing import Callable, Iterator
+
+from reconciler import confirm, engine, render, runstate
 from reconciler.errors import ConflictError, ManifestError, NetreconcileError
+from reconciler.guards import Limits, RefusedError
 from reconciler.kernel import Kernel
 from reconciler.plan import Step
 from reconciler.validate import load_manifests
@@ -51,7 +55,32 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument("-o", "--output", choices=("text", "json"), default="text", help="output format")
         if name == "plan":
             sub.add_argument("--detailed-exitcode", action="store_true", help="exit 0: no changes, 2: changes, 1: error")
+        if name in ("apply", "destroy"):
+            sub.add_argument("--no-wait", action="store_true", help="fail at once if another netreconcile holds the lock")
+        if name == "apply":
+            _add_apply_options(sub)
+    confirm = commands.add_parser("confirm", help="keep a change made by apply --confirm-timeout",
+                                  description="keep a change made by apply --confirm-timeout",
+                                  epilog="example: netreconcile apply manifests/ --confirm-timeout 60 && netreconcile confirm")
+    confirm.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show a traceback on errors")
     return parser
+
+
+def _add_apply_options(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--allow-empty", action="store_true", help="let manifests that declare nothing delete everything")
+    sub.add_argument("--max-delete", type=_share, default=0.5, metavar="SHARE",
+                     help="refuse to delete more than this share of the owned objects (default 50%%)")
+    sub.add_argument("--force", action="store_true", help="delete more than --max-delete allows")
+    sub.add_argument("--no-rollback", action="store_true", help="on failure, keep the partial state (for debugging)")
+    sub.add_argument("--confirm-timeout", type=float, metavar="SECONDS",
+                     help="revert automatically unless `netreconcile confirm` arrives within SECONDS")
+
+
+def _share(text: str) -> float:
+    value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError("a share from 0 to 1, or a percentage (50%)")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -106,27 +135,67 @@ def _report(step: Step) -> None:
 
 def cmd_apply(args: argparse.Namespace) -> int:
     m = load_manifests(args.paths)
-    with Kernel() as kernel:
-        done = engine.apply(m, kernel, _report)
-    print(render.summary(done, done=True) if done else "No changes. The kernel matches the manifests.")
+    limits = Limits(allow_empty=args.allow_empty, max_delete=args.max_delete, force=args.force)
+    options = engine.ApplyOptions(limits=limits, rollback=not args.no_rollback)
+    with runstate.locked(wait=not args.no_wait, say=_say), _recorded(args.paths) as note:
+        with Kernel() as kernel:
+            result = engine.apply(m, kernel, _report, options)
+        note(len(result.done))
+        print(render.summary(result.plan, done=True) if result.plan else "No changes. The kernel matches the manifests.")
+        if args.confirm_timeout and result.done:
+            confirm.start(result, args.confirm_timeout, args.paths)
+            print(f"Run `netreconcile confirm` within {args.confirm_timeout:g} s to keep this change; "
+                  f"otherwise it is reverted.")
     return EXIT_OK
 
 
 def cmd_destroy(args: argparse.Namespace) -> int:
     m = load_manifests(args.paths)
-    with Kernel() as kernel:
-        done = engine.destroy(m, kernel, _report)
+    with runstate.locked(wait=not args.no_wait, say=_say), _recorded(args.paths, "destroy") as note:
+        with Kernel() as kernel:
+            done = engine.destroy(m, kernel, _report)
+        note(len(done.steps))
     print(f"Destroy complete: {done.count(engine.Action.DELETE)} deleted, {done.count(engine.Action.UPDATE)} updated."
           if done else "Nothing to destroy.")
     return EXIT_OK
+
+
+def cmd_confirm(args: argparse.Namespace) -> int:
+    confirm.confirm()
+    print("Confirmed: the change is kept.")
+    return EXIT_OK
+
+
+@contextmanager
+def _recorded(paths: list[str], trigger: str = "apply") -> Iterator[Callable[[int], None]]:
+    """Record the outcome of a run for `status`: success with its step count, or the error."""
+    steps = [0]
+    try:
+        yield lambda n: steps.__setitem__(0, n)
+    except RefusedError as err:
+        runstate.record("refused", paths, error=str(err), trigger=trigger)
+        raise
+    except NetreconcileError as err:
+        result = "rolled back" if "Rolled back" in str(err) else "failed"
+        runstate.record(result, paths, error=str(err), trigger=trigger)
+        raise
+    runstate.record("success", paths, steps=steps[0], trigger=trigger)
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
     m = load_manifests(args.paths)
     with Kernel() as kernel:
         rows = engine.status(m, kernel)
-    print(render.status_json(rows) if args.output == "json" else render.status_text(rows))
+    last, revision = runstate.last(), runstate.revision(args.paths)
+    print(render.status_json(rows, last, revision) if args.output == "json" else render.status_text(rows, last, revision))
     return EXIT_OK
 
 
-COMMANDS = {"validate": cmd_validate, "plan": cmd_plan, "apply": cmd_apply, "destroy": cmd_destroy, "status": cmd_status}
+COMMANDS = {
+    "validate": cmd_validate, "plan": cmd_plan, "apply": cmd_apply, "destroy": cmd_destroy, "status": cmd_status,
+    "confirm": cmd_confirm,
+}

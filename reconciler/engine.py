@@ -5,11 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from reconciler.executor import Reporter, Verifier, execute
+from reconciler import guards
+from reconciler.errors import ApplyError, VerifyError
+from reconciler.executor import Reporter, StepFailed, Verifier, execute, undo
+from reconciler.guards import Limits
 from reconciler.kernel import Kernel
 from reconciler.model import KernelObject, NftTable, Sysctl
 from reconciler.observe import observe
-from reconciler.plan import Action, Observed, Plan, diff
+from reconciler.plan import Action, Observed, Plan, Step, diff
 from reconciler.planners import desired_state, firewall
 from reconciler.spec import Manifests
 
@@ -28,13 +31,51 @@ def plan(m: Manifests, kernel: Kernel) -> Plan:
     return diff(desired_state(m, observed), observed)
 
 
-def apply(m: Manifests, kernel: Kernel, report: Reporter = lambda s: None) -> Plan:
-    """Make the kernel match the manifests, then verify it does; returns the plan that was run."""
-    steps = plan(m, kernel)
-    execute(steps, kernel, report)
-    if steps:
-        Verifier(lambda: plan(m, kernel))()
-    return steps
+@dataclass(frozen=True)
+class ApplyOptions:
+    limits: Limits = Limits()
+    rollback: bool = True
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    """The plan that was run, the steps done, and the kernel as it was before (for a later revert)."""
+
+    plan: Plan
+    done: tuple[Step, ...]
+    before: Observed
+
+
+def apply(m: Manifests, kernel: Kernel, report: Reporter = lambda s: None, options: ApplyOptions = ApplyOptions()) -> ApplyResult:
+    """Make the kernel match the manifests and verify it does; on any failure, undo what was done."""
+    before = observe_for(m, kernel)
+    steps = diff(desired_state(m, before), before)
+    guards.check(m, before, steps, options.limits)
+    done: list[Step] = []
+    try:
+        done = execute(steps, kernel, report)
+        if steps:
+            Verifier(lambda: plan(m, kernel))()
+    except (StepFailed, VerifyError) as err:
+        done = err.done if isinstance(err, StepFailed) else done
+        if not options.rollback:
+            raise ApplyError(f"{err}\nThe partial state is kept (--no-rollback): {len(done)} step(s) were applied.") from err
+        revert(ApplyResult(steps, tuple(done), before), kernel)
+        raise ApplyError(f"{err}\nRolled back {len(done)} step(s): the kernel is as it was before this apply.") from err
+    return ApplyResult(steps, tuple(done), before)
+
+
+def revert(result: ApplyResult, kernel: Kernel) -> None:
+    """Undo an apply's steps, last first, then verify the kernel is back to what it was before it."""
+    undo(list(result.done), kernel)
+    keys = [(o.ns, o.name) for o in result.before.objects.values() if isinstance(o, Sysctl)]
+
+    def back_to_before() -> Plan:
+        return diff(list(result.before.objects.values()), observe(kernel, keys))
+
+    # What the kernel removed by itself (routes flushed with an address) comes back in a second pass.
+    execute(back_to_before(), kernel, hooks=False)
+    Verifier(back_to_before, what="the rollback could not restore the kernel exactly; still different")()
 
 
 def destroy_plan(m: Manifests, kernel: Kernel) -> Plan:
@@ -52,7 +93,7 @@ def destroy_plan(m: Manifests, kernel: Kernel) -> Plan:
 
 def destroy(m: Manifests, kernel: Kernel, report: Reporter = lambda s: None) -> Plan:
     steps = destroy_plan(m, kernel)
-    execute(steps, kernel, report)
+    execute(steps, kernel, report, hooks=False)
     if steps:
         Verifier(lambda: destroy_plan(m, kernel))()
     return steps

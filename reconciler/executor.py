@@ -1,31 +1,53 @@
-"""Runs a plan against the kernel, step by step, then verifies that nothing is left to do."""
+"""Runs a plan against the kernel step by step, and undoes completed steps in reverse on demand.
+
+Test-only switches (environment): NETRECONCILE_TEST_FAIL_AT_STEP=k makes step k fail before it
+runs; NETRECONCILE_TEST_KILL_AFTER_STEP=k sends SIGKILL to this process once step k is done.
+"""
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from dataclasses import dataclass
 from typing import Callable
 
-from reconciler.appliers import appliers
-from reconciler.errors import ApplyError, VerifyError
+from reconciler.errors import ApplyError, NetreconcileError, VerifyError
 from reconciler.kernel import Kernel
+from reconciler.model import KernelObject, Sysctl
 from reconciler.plan import Action, Plan, Step
 
 Reporter = Callable[[Step], None]
 
 
-def execute(plan: Plan, kernel: Kernel, report: Reporter = lambda step: None) -> None:
-    """Apply each step in order; the first failure stops the run with the step named."""
+class StepFailed(ApplyError):
+    """A step failed; `done` holds the steps completed before it, in order."""
+
+    def __init__(self, message: str, done: list[Step]):
+        super().__init__(message)
+        self.done = done
+
+
+def execute(plan: Plan, kernel: Kernel, report: Reporter = lambda step: None, hooks: bool = True) -> list[Step]:
+    """Apply each step in order and return them; the first failure raises StepFailed."""
     from pyroute2.netlink.exceptions import NetlinkError
 
+    from reconciler.appliers import appliers
+
     registry = appliers(kernel)
-    for step in plan.steps:
-        applier = registry[step.obj.kind]
+    done: list[Step] = []
+    for number, step in enumerate(plan.steps, 1):
         try:
-            _run(applier, step)
-        except (OSError, NetlinkError) as err:
-            raise ApplyError(f"{step}: {_describe(err)}") from err
+            if hooks:
+                _test_fail(number)
+            _run(registry[step.obj.kind], step)
+        except (OSError, NetlinkError, NetreconcileError) as err:
+            raise StepFailed(f"{step}: {_describe(err)}", done) from err
+        done.append(step)
         report(step)
+        if hooks:
+            _test_kill(number)
+    return done
 
 
 def _run(applier, step: Step) -> None:
@@ -41,10 +63,44 @@ def _run(applier, step: Step) -> None:
         applier.delete(step.observed)
 
 
+def inverse(step: Step) -> list[Step]:
+    """The steps that undo `step` (a sysctl that did not exist before cannot be unset: none)."""
+    if step.action is Action.CREATE:
+        return [] if isinstance(step.desired, Sysctl) else [Step(Action.DELETE, None, step.desired)]
+    if step.action is Action.UPDATE:
+        return [Step(Action.UPDATE, step.observed, step.desired)]
+    if step.action is Action.REPLACE and step.observed is None:
+        return [Step(Action.DELETE, None, step.desired)]
+    if step.action is Action.REPLACE:
+        return [Step(Action.REPLACE, step.observed, step.desired)]
+    return [Step(Action.CREATE, obj, None) for obj in _restore_order(step.observed, step.implied)]
+
+
+def _restore_order(root: KernelObject, implied: tuple[KernelObject, ...]) -> list[KernelObject]:
+    return [root, *sorted(implied, key=lambda o: o.rank)]
+
+
+def undo(done: list[Step], kernel: Kernel) -> None:
+    """Undo completed steps, last first. Raises ApplyError naming the step that could not be undone."""
+    steps = [inv for step in reversed(done) for inv in inverse(step)]
+    if steps:
+        execute(Plan(tuple(steps)), kernel, hooks=False)
+
+
 def _describe(err: Exception) -> str:
     if hasattr(err, "code") and not isinstance(err, OSError):  # pyroute2's NetlinkError
         return f"kernel said: {err.args[1] if len(err.args) > 1 else err} (errno {err.code})"
     return str(err)
+
+
+def _test_fail(number: int) -> None:
+    if os.environ.get("NETRECONCILE_TEST_FAIL_AT_STEP") == str(number):
+        raise ApplyError(f"injected failure at step {number} (NETRECONCILE_TEST_FAIL_AT_STEP)")
+
+
+def _test_kill(number: int) -> None:
+    if os.environ.get("NETRECONCILE_TEST_KILL_AFTER_STEP") == str(number):
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 @dataclass(frozen=True)
@@ -54,6 +110,7 @@ class Verifier:
     replan: Callable[[], Plan]
     attempts: int = 3
     pause: float = 0.2
+    what: str = "the kernel still differs from the manifests after apply"
 
     def __call__(self) -> None:
         for attempt in range(self.attempts):
@@ -63,4 +120,4 @@ class Verifier:
             if attempt + 1 < self.attempts:
                 time.sleep(self.pause)
         lines = "\n".join(f"  {s}" for s in remaining.steps)
-        raise VerifyError(f"the kernel still differs from the manifests after apply:\n{lines}")
+        raise VerifyError(f"{self.what}:\n{lines}")

@@ -106,18 +106,28 @@ def plan_json(plan: Plan) -> str:
     return json.dumps(body, indent=2)
 
 
-def status_text(rows: list[ObjectStatus]) -> str:
+def status_text(rows: list[ObjectStatus], last: dict | None = None, revision: str | None = None) -> str:
     width = max((len(f"{r.obj.kind} {r.obj.title}") for r in rows), default=0)
-    lines = [f"{r.state.value:<8}  {(r.obj.kind + ' ' + r.obj.title):<{width}}  {r.detail}".rstrip() for r in rows]
+    lines = [_last_line(last), f"manifests revision: {revision or '(not a git checkout)'}", ""]
+    lines += [f"{r.state.value:<8}  {(r.obj.kind + ' ' + r.obj.title):<{width}}  {r.detail}".rstrip() for r in rows]
     counts = {state: sum(1 for r in rows if r.state.value == state) for state in ("in sync", "drifted", "missing", "extra")}
     lines.append("")
     lines.append(", ".join(f"{n} {state}" for state, n in counts.items()))
     return "\n".join(lines)
 
 
-def status_json(rows: list[ObjectStatus]) -> str:
+def _last_line(last: dict | None) -> str:
+    if not last:
+        return "last reconcile: none recorded on this host"
+    error = f": {last['error'].splitlines()[0]}" if last.get("error") else ""
+    return f"last reconcile: {last['result']} at {last['time']} ({last['trigger']}, {last['steps']} step(s)){error}"
+
+
+def status_json(rows: list[ObjectStatus], last: dict | None = None, revision: str | None = None) -> str:
     body = {
         "formatVersion": FORMAT_VERSION,
+        "lastReconcile": last,
+        "revision": revision,
         "objects": [{"state": r.state.value, "kind": r.obj.kind, "title": r.obj.title, "owner": r.obj.owner,
                      "detail": r.detail, "object": to_jsonable(r.obj)} for r in rows],
     }

@@ -1,0 +1,80 @@
+"""What lives under /run/netreconcile: the lock, the last reconcile's record, a pending confirmation."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import subprocess
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+from reconciler.errors import NetreconcileError
+
+RUN_DIR = Path(os.environ.get("NETRECONCILE_RUN_DIR", "/run/netreconcile"))
+LOCK, LAST, PENDING, CONFIRM = (RUN_DIR / n for n in ("lock", "last.json", "pending.json", "confirm"))
+
+
+class LockedError(NetreconcileError):
+    """Another netreconcile holds the lock and --no-wait was given."""
+
+
+@contextmanager
+def locked(wait: bool = True, say: Callable[[str], None] = print) -> Iterator[None]:
+    """Hold the one lock of apply, destroy and watch (flock); wait for it, saying so, or fail at once."""
+    RUN_DIR.mkdir(parents=True, exist_ok=True)
+    fd = os.open(LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode().strip() or "?"
+            if not wait:
+                raise LockedError(f"another netreconcile (pid {holder}) holds {LOCK}; not waiting (--no-wait)") from None
+            say(f"waiting for {LOCK}, held by another netreconcile (pid {holder})...")
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)
+
+
+def revision(paths: Iterable[str]) -> str | None:
+    """The git commit of the manifests (with -dirty when they have local changes), if in a checkout."""
+    for raw in paths:
+        folder = Path(raw) if Path(raw).is_dir() else Path(raw).parent
+        try:
+            head = subprocess.run(["git", "-C", str(folder), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
+            if head.returncode != 0:
+                continue
+            dirty = subprocess.run(["git", "-C", str(folder), "status", "--porcelain", "--", "."],
+                                   capture_output=True, text=True, timeout=5).stdout.strip()
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return head.stdout.strip() + ("-dirty" if dirty else "")
+    return None
+
+
+def record(result: str, paths: Iterable[str], steps: int = 0, error: str = "", trigger: str = "apply") -> None:
+    """Remember the last reconcile for `status` (written atomically)."""
+    paths = list(paths)
+    body = {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "result": result, "trigger": trigger, "steps": steps,
+            "error": error, "paths": [str(Path(p).resolve()) for p in paths], "revision": revision(paths)}
+    write_json(LAST, body)
+
+
+def last() -> dict | None:
+    try:
+        return json.loads(LAST.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def write_json(path: Path, body: dict) -> None:
+    RUN_DIR.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(body, indent=2) + "\n")
+    os.replace(tmp, path)
