@@ -33,7 +33,10 @@ def check(m: Manifests, observed: Observed, plan: Plan, limits: Limits) -> None:
     deleting = deleted_count(plan)
     if not deleting:
         return
-    if not m.networks and not m.endpoints and not limits.allow_empty:
+    empty = not m.networks and not m.endpoints
+    if empty and limits.allow_empty:
+        return  # deleting everything is exactly what --allow-empty asks for
+    if empty:
         raise RefusedError(
             f"the manifests declare nothing: applying them would delete all {deleting} objects netreconcile "
             f"owns here; pass --allow-empty if that is what you want"

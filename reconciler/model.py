@@ -163,6 +163,7 @@ class Veth(KernelObject):
     peer: str
     mac: str | None = None
     mtu: int | None = None
+    host_mac: str | None = None
     master: str | None = None
     isolated: bool = False
     up: bool = True

@@ -126,7 +126,7 @@ def _collect_links(host: Namespace, objects: dict, foreign: set) -> None:
         elif link.kind == "veth":
             # Its peer is filled in when we meet it inside its namespace; unpaired, it shows as orphaned.
             _add(objects, Veth(
-                name=link.name, ns="", peer="", mac="", mtu=link.mtu, master=_name(host, link.master),
+                name=link.name, ns="", peer="", mac="", mtu=link.mtu, host_mac=link.mac, master=_name(host, link.master),
                 isolated=link.isolated, up=link.up, ipv6=link.ipv6, owner=link.owner,
             ))
 
@@ -140,7 +140,7 @@ def _collect_peers(ns: Namespace, host: Namespace, objects: dict, foreign: set) 
             foreign.add(link_key(ns.name, link.name))
             continue
         _add(objects, Veth(
-            name=end.name, ns=ns.name, peer=link.name, mac=link.mac, mtu=min(end.mtu, link.mtu),
+            name=end.name, ns=ns.name, peer=link.name, mac=link.mac, mtu=min(end.mtu, link.mtu), host_mac=end.mac,
             master=_name(host, end.master), isolated=end.isolated, up=end.up and link.up,
             ipv6=end.ipv6 or link.ipv6, owner=end.owner,
         ))

@@ -54,9 +54,10 @@ class VethApplier(LinkApplier):
             peer = {"ifname": obj.peer, "net_ns_fd": fd, "group": OWNER_GROUP, "mtu": obj.mtu, "address": obj.mac}
             master = {"master": self.kernel.index(None, obj.master)} if obj.master else {}
             with tolerate(errno.EEXIST):
+                host = {"mtu": obj.mtu, "address": obj.host_mac, **master}
                 self.kernel.ipr(None).link(
-                    "add", ifname=obj.name, kind="veth", group=OWNER_GROUP, mtu=obj.mtu,
-                    peer={k: v for k, v in peer.items() if v is not None}, **master,
+                    "add", ifname=obj.name, kind="veth", group=OWNER_GROUP,
+                    peer={k: v for k, v in peer.items() if v is not None}, **{k: v for k, v in host.items() if v},
                 )
         finally:
             os.close(fd)
@@ -70,7 +71,8 @@ class VethApplier(LinkApplier):
         self._bring_up_peer(want, attrs)
         if want.master and "master" in changed:
             self.kernel.ipr(None).link("set", index=self.kernel.index(None, want.name), master=self.kernel.index(None, want.master))
-        self._bring_up_host_end(want, {"mtu": want.mtu} if "mtu" in changed else {}, "isolated" in changed or "master" in changed)
+        host = {k: v for k, v in (("mtu", want.mtu), ("address", want.host_mac)) if v and k.replace("address", "host_mac") in changed}
+        self._bring_up_host_end(want, host, "isolated" in changed or "master" in changed)
 
     def _bring_up_host_end(self, want: Veth, attrs: dict, isolated_changed: bool) -> None:
         index = self.kernel.index(None, want.name)

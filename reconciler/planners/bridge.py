@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from reconciler.model import Address, Bridge, KernelObject, NftRule, Veth
 from reconciler.planners import firewall as fw
-from reconciler.planners.context import Context, bridge_mac, host_ifname
+from reconciler.planners.context import Context, bridge_mac, host_ifname, stable_mac
 from reconciler.spec import Endpoint, Interface, Network
 
 
@@ -22,12 +22,14 @@ def network_objects(network: Network, ctx: Context) -> list[KernelObject]:
 
 
 def interface_objects(ep: Endpoint, iface: Interface, network: Network, ctx: Context) -> list[KernelObject]:
+    name = host_ifname(ep, network)
     veth = Veth(
-        name=host_ifname(ep, network),
+        name=name,
         ns=ep.netns,
         peer=iface.name,
         mac=ctx.mac(ep, iface),
         mtu=network.mtu,
+        host_mac=stable_mac("veth", name),
         master=network.bridge.name,
         isolated=not network.bridge.icc,
         ipv6=network.enable_ipv6,

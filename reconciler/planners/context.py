@@ -42,9 +42,15 @@ def host_ifname(endpoint: Endpoint, network: Network) -> str:
     return "nr-" + hashlib.sha256(f"{endpoint.name}\0{network.name}".encode()).hexdigest()[:10]
 
 
-def bridge_mac(name: str) -> str:
-    """A MAC of the bridge's own, as Docker sets one: without it a bridge takes its lowest port's MAC
-    and changes it (the gateway's MAC) whenever that port goes. Stable per name, so a recreated
-    bridge keeps it."""
-    digest = hashlib.sha256(f"bridge\0{name}".encode()).digest()
+def stable_mac(kind: str, name: str) -> str:
+    """A locally administered MAC derived from a link's name: the same after any recreation.
+
+    Bridges need one of their own (as Docker sets one): without it a bridge takes its lowest port's
+    MAC and changes it, the gateway's MAC, whenever that port goes. Host veth ends get one so that
+    the whole kernel state is a function of the manifests (a rollback restores it exactly)."""
+    digest = hashlib.sha256(f"{kind}\0{name}".encode()).digest()
     return ":".join(f"{b:02x}" for b in (0x02, *digest[:5]))
+
+
+def bridge_mac(name: str) -> str:
+    return stable_mac("bridge", name)
