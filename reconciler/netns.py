@@ -33,8 +33,9 @@ def path(name: str) -> Path:
 
 
 def list_names() -> list[str]:
+    """Named namespaces (mount points under /run/netns; a leftover plain file is not one)."""
     try:
-        return sorted(p.name for p in NETNS_DIR.iterdir())
+        return sorted(p.name for p in NETNS_DIR.iterdir() if os.path.ismount(p))
     except FileNotFoundError:
         return []
 
@@ -56,6 +57,8 @@ def create(name: str, prepare: Callable[[], None] = lambda: None) -> None:
     ownership mark) is there from the moment the namespace can be seen.
     """
     _share_dir()
+    if path(name).exists() and not os.path.ismount(path(name)):
+        path(name).unlink()  # left by a create that was killed before its bind mount: not a namespace
     fd = os.open(path(name), os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0)
     os.close(fd)
     errors: list[BaseException] = []
