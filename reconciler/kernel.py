@@ -6,6 +6,7 @@ from collections import OrderedDict
 from typing import TYPE_CHECKING
 
 from reconciler import netns
+from reconciler.rtnl import Dumper
 
 if TYPE_CHECKING:
     from pyroute2 import IPRoute
@@ -18,6 +19,7 @@ class Kernel:
 
     def __init__(self) -> None:
         self._sockets: OrderedDict[str | None, "IPRoute"] = OrderedDict()
+        self._raw: OrderedDict[str | None, Dumper] = OrderedDict()
         self._indexes: dict[tuple[str | None, str], int] = {}
 
     def ipr(self, ns: str | None = None) -> "IPRoute":
@@ -35,18 +37,30 @@ class Kernel:
             old.close()
         return sock
 
+    def raw(self, ns: str | None = None) -> Dumper:
+        """Our own minimal rtnetlink socket in `ns`: lookups and link attribute changes, fast."""
+        sock = self._raw.get(ns)
+        if sock is None:
+            with netns.entered(ns):
+                sock = self._raw[ns] = Dumper()
+            if len(self._raw) > MAX_OPEN:
+                self._raw.popitem(last=False)[1].close()
+        self._raw.move_to_end(ns)
+        return sock
+
     def forget(self, ns: str) -> None:
-        """Close the socket of a namespace about to be removed, and drop what we knew of it."""
-        sock = self._sockets.pop(ns, None)
-        if sock is not None:
-            sock.close()
+        """Close the sockets of a namespace about to be removed, and drop what we knew of it."""
+        for sockets in (self._sockets, self._raw):
+            sock = sockets.pop(ns, None)
+            if sock is not None:
+                sock.close()
         self._indexes = {k: v for k, v in self._indexes.items() if k[0] != ns}
 
     def index(self, ns: str | None, ifname: str) -> int:
         """The ifindex of a link, asked once per session (a targeted request, never a dump)."""
         key = (ns, ifname)
         if key not in self._indexes:
-            self._indexes[key] = self.ipr(ns).link("get", ifname=ifname)[0]["index"]
+            self._indexes[key] = self.raw(ns).link_index(ifname)
         return self._indexes[key]
 
     def forget_link(self, ns: str | None, ifname: str) -> None:
@@ -61,8 +75,9 @@ class Kernel:
             netns.write_sysctl(key, value)
 
     def close(self) -> None:
-        while self._sockets:
-            self._sockets.popitem()[1].close()
+        for sockets in (self._sockets, self._raw):
+            while sockets:
+                sockets.popitem()[1].close()
 
     def __enter__(self) -> "Kernel":
         return self

@@ -39,11 +39,9 @@ class BridgeApplier(LinkApplier):
 
     def update(self, want: Bridge, have: Bridge | None) -> None:
         self._set_ipv6(None, want.name, want.ipv6)
-        index = self.kernel.index(None, want.name)
-        attrs = {"mtu": want.mtu} if want.mtu else {}
-        if want.mac and (have is None or have.mac != want.mac):
-            attrs["address"] = want.mac
-        self.kernel.ipr(None).link("set", index=index, ifalias=ALIAS_PREFIX + want.owner, state="up", **attrs)
+        mac = want.mac if want.mac and (have is None or have.mac != want.mac) else None
+        self.kernel.raw(None).set_link(self.kernel.index(None, want.name), alias=ALIAS_PREFIX + want.owner, up=True,
+                                       mtu=want.mtu, mac=mac)
 
 
 @register("veth")
@@ -62,26 +60,29 @@ class VethApplier(LinkApplier):
         finally:
             os.close(fd)
         # Created with its MTU, MAC and master: what is left is IPv6, isolation, the alias and "up".
-        self._bring_up_peer(obj, {})
-        self._bring_up_host_end(obj, {}, isolated_changed=obj.isolated)
+        self._bring_up_peer(obj)
+        self._bring_up_host_end(obj, isolated_changed=obj.isolated)
 
     def update(self, want: Veth, have: Veth) -> None:
         changed = {name for name, _, _ in want.differences(have)}
-        attrs = {k: v for k, v in (("mtu", want.mtu), ("address", want.mac)) if v and k.replace("address", "mac") in changed}
-        self._bring_up_peer(want, attrs)
-        if want.master and "master" in changed:
-            self.kernel.ipr(None).link("set", index=self.kernel.index(None, want.name), master=self.kernel.index(None, want.master))
-        host = {k: v for k, v in (("mtu", want.mtu), ("address", want.host_mac)) if v and k.replace("address", "host_mac") in changed}
-        self._bring_up_host_end(want, host, "isolated" in changed or "master" in changed)
+        self._bring_up_peer(want, mtu=_if(want.mtu, "mtu" in changed), mac=_if(want.mac, "mac" in changed))
+        self._bring_up_host_end(want, "isolated" in changed or "master" in changed, mtu=_if(want.mtu, "mtu" in changed),
+                                mac=_if(want.host_mac, "host_mac" in changed),
+                                master=_if(want.master and self.kernel.index(None, want.master), "master" in changed))
 
-    def _bring_up_host_end(self, want: Veth, attrs: dict, isolated_changed: bool) -> None:
+    def _bring_up_host_end(self, want: Veth, isolated_changed: bool, **attrs) -> None:
         index = self.kernel.index(None, want.name)
         self._set_ipv6(None, want.name, want.ipv6)
+        self.kernel.raw(None).set_link(index, alias=ALIAS_PREFIX + want.owner, up=True, **attrs)
         if want.master and isolated_changed:
             self.kernel.ipr(None).brport("set", index=index, isolated=int(want.isolated))
-        self.kernel.ipr(None).link("set", index=index, ifalias=ALIAS_PREFIX + want.owner, state="up", **attrs)
 
-    def _bring_up_peer(self, want: Veth, attrs: dict) -> None:
+    def _bring_up_peer(self, want: Veth, **attrs) -> None:
         index = self.kernel.index(want.ns, want.peer)
         self._set_ipv6(want.ns, want.peer, want.ipv6)
-        self.kernel.ipr(want.ns).link("set", index=index, ifalias=ALIAS_PREFIX + want.owner, state="up", **attrs)
+        self.kernel.raw(want.ns).set_link(index, alias=ALIAS_PREFIX + want.owner, up=True, **attrs)
+
+
+def _if(value, wanted: bool):
+    """`value` when the attribute must be sent, else None (set_link leaves None attributes alone)."""
+    return value if wanted and value else None

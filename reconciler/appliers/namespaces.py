@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import errno
 
-from pyroute2 import IPRoute
 
 from reconciler import netns
 from reconciler.appliers import Applier, register
 from reconciler.model import ALIAS_PREFIX, OWNER_GROUP, Netns
+from reconciler.rtnl import Dumper
 
 
 @register("netns")
 class NetnsApplier(Applier):
     def create(self, obj: Netns) -> None:
-        netns.create(obj.name, prepare=lambda: _mark_loopback(IPRoute(), obj))
+        netns.create(obj.name, prepare=lambda: _mark_loopback(Dumper(), obj))
 
     def update(self, want: Netns, have: Netns | None) -> None:
-        _mark_loopback(self.kernel.ipr(want.name), want, close=False)
+        _mark_loopback(self.kernel.raw(want.name), want, close=False)
 
     def delete(self, obj: Netns) -> None:
         self.kernel.forget(obj.name)
@@ -28,10 +28,9 @@ class NetnsApplier(Applier):
                 raise
 
 
-def _mark_loopback(ipr: IPRoute, obj: Netns, close: bool = True) -> None:
+def _mark_loopback(sock: Dumper, obj: Netns, close: bool = True) -> None:
     try:
-        index = ipr.link("get", ifname="lo")[0]["index"]
-        ipr.link("set", index=index, group=OWNER_GROUP, ifalias=ALIAS_PREFIX + obj.owner, state="up")
+        sock.set_link(sock.link_index("lo"), group=OWNER_GROUP, alias=ALIAS_PREFIX + obj.owner, up=True)
     finally:
         if close:
-            ipr.close()
+            sock.close()
