@@ -63,7 +63,46 @@ def build_parser() -> argparse.ArgumentParser:
                                   description="keep a change made by apply --confirm-timeout",
                                   epilog="example: netreconcile apply manifests/ --confirm-timeout 60 && netreconcile confirm")
     confirm.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show a traceback on errors")
+    _add_watch_parser(commands)
     return parser
+
+
+WATCH_HELP = "keep the kernel converged: reconcile on file changes, kernel drift, SIGHUP and every --resync"
+WATCH_DESCRIPTION = WATCH_HELP + """
+
+Each reconcile is a full `apply`, with the same guards (--allow-empty, --max-delete, --force) and the
+same rollback. Invalid manifests and guard refusals change nothing: the last applied state stays, and
+the problems are logged. Kernel drift on our links, addresses and routes is seen at once (rtnetlink
+events, also from the endpoint namespaces); nftables and sysctl changes (an external `nft flush
+ruleset`) raise no such event and are repaired at the next --resync, or at once on SIGHUP.
+
+The lock is held only during each reconcile, not for the watch's whole life: a one-off `apply` or
+`destroy` can run between two reconciles (the next one converges on these manifests again).
+
+Signals: SIGTERM and SIGINT stop it (exit 0) once the current reconcile is done; SIGHUP forces a
+full resync. Readiness is sent to $NOTIFY_SOCKET after the first reconcile (systemd Type=notify)."""
+
+
+def _add_watch_parser(commands) -> None:
+    from reconciler.watch import duration
+
+    sub = commands.add_parser("watch", help=WATCH_HELP, description=WATCH_DESCRIPTION,
+                              epilog="example: netreconcile watch /etc/netreconcile/manifests --log-format json",
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub.add_argument("paths", nargs="+", metavar="PATH", help="manifest files or directories (*.yaml, *.yml, recursive)")
+    sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show a traceback on errors")
+    sub.add_argument("--resync", type=duration, default=30.0, metavar="DURATION",
+                     help="full reconcile at least this often, e.g. 30s, 5m (default 30s; 0: never)")
+    sub.add_argument("--debounce", type=duration, default=0.2, metavar="DURATION",
+                     help="wait for this much quiet after a change before reconciling (default 0.2s)")
+    sub.add_argument("--log-format", choices=("text", "json"), default="text", help="one line, or one JSON object, per event")
+    sub.add_argument("--metrics-addr", metavar="HOST:PORT", help="serve Prometheus metrics there, e.g. 127.0.0.1:9464")
+    sub.add_argument("--allow-empty", action="store_true", help="let manifests that declare nothing delete everything")
+    sub.add_argument("--max-delete", type=_share, default=0.5, metavar="SHARE",
+                     help="refuse to delete more than this share of the owned objects (default 50%%)")
+    sub.add_argument("--force", action="store_true", help="delete more than --max-delete allows")
+    sub.add_argument("--no-wait", action="store_true",
+                     help="when another netreconcile holds the lock, skip that reconcile and retry soon, instead of waiting")
 
 
 def _add_apply_options(sub: argparse.ArgumentParser) -> None:
@@ -186,6 +225,15 @@ def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def cmd_watch(args: argparse.Namespace) -> int:
+    from reconciler import watch
+
+    limits = Limits(allow_empty=args.allow_empty, max_delete=args.max_delete, force=args.force)
+    options = watch.Options(limits=limits, resync=args.resync, debounce=args.debounce, wait=not args.no_wait,
+                            log_format=args.log_format, metrics_addr=args.metrics_addr)
+    return watch.run(args.paths, options)
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     m = load_manifests(args.paths)
     with Kernel() as kernel:
@@ -197,5 +245,5 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 COMMANDS = {
     "validate": cmd_validate, "plan": cmd_plan, "apply": cmd_apply, "destroy": cmd_destroy, "status": cmd_status,
-    "confirm": cmd_confirm,
+    "confirm": cmd_confirm, "watch": cmd_watch,
 }

@@ -1,0 +1,510 @@
+"""`netreconcile watch`: keep the kernel converged on the manifests (a GitOps loop).
+
+Every trigger leads to the same full, level-based reconcile as `apply`, with the same guards and
+rollback: a manifest changed (watchdog, debounced), the kernel changed one of our objects
+(rtnetlink multicast, the events of our own applies muted), the periodic resync (the backstop,
+forced too when events were lost), or SIGHUP. Triggers wait in one queue; one loop in the main
+thread reconciles. The lock is held only during each reconcile, so a one-off `apply` can run
+between two. No rtnetlink event tells of nftables or sysctl changes: those wait for the resync.
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import logging
+import os
+import queue
+import re
+import signal
+import socket
+import sys
+import threading
+import time
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, replace
+from ipaddress import ip_address
+from typing import Callable, Iterator
+
+from reconciler import engine, runstate
+from reconciler.errors import ManifestError, NetreconcileError
+from reconciler.guards import Limits, RefusedError
+from reconciler.kernel import Kernel
+from reconciler.model import OWNER_GROUP, ROUTE_PROTO
+from reconciler.observe import IFF_UP, LINK_LOCAL_V6
+from reconciler.rtnl import (
+    IFA_ADDRESS, IFA_LOCAL, IFADDRMSG, IFINFOMSG, NLMSGHDR, RTA_DST, RTM_GETLINK, RTMSG, Dumper, _align, _ip, _link, attrs,
+)
+from reconciler.validate import load_manifests
+
+QUIET = 0.5          # seconds after an apply during which kernel events are taken as its own
+LOCK_POLL = 0.2      # seconds between tries while another netreconcile holds the lock
+LOCK_RETRY = 1.0     # with --no-wait: seconds until a skipped reconcile is tried again
+SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+KINDS = {"stop": "stop", "startup": "startup", "sighup": "SIGHUP", "file": "file change", "resync": "resync",
+         "kernel": "kernel event"}  # in order of precedence when triggers are coalesced
+
+
+def duration(text: str) -> float:
+    """Seconds from '30s', '5m', '1h', '250ms' or a plain number of seconds."""
+    match = re.fullmatch(r"([0-9]*\.?[0-9]+)(ms|s|m|h)?", text.strip())
+    if not match:
+        raise ValueError(text)
+    return float(match[1]) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600, None: 1}[match[2]]
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """Why a reconcile runs: `kind` is one of KINDS, `detail` says what changed."""
+
+    kind: str
+    detail: str = ""
+
+    def __str__(self) -> str:
+        return KINDS[self.kind] + (f" ({self.detail})" if self.detail else "")
+
+
+@dataclass(frozen=True)
+class Options:
+    limits: Limits = Limits()
+    resync: float = 30.0         # seconds; 0: never
+    debounce: float = 0.2
+    wait: bool = True            # for the lock
+    log_format: str = "text"
+    metrics_addr: str | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one reconcile did. `result`: no_changes, applied, invalid, refused, failed or locked."""
+
+    result: str
+    steps: int = 0
+    errors: tuple[str, ...] = ()
+
+    @property
+    def touched(self) -> bool:
+        """Whether the kernel may have been written (a failed apply was rolled back: it was)."""
+        return self.result in ("applied", "failed")
+
+    def __str__(self) -> str:
+        return {
+            "no_changes": "no changes", "applied": f"applied {self.steps} step(s)",
+            "invalid": f"invalid manifests, {len(self.errors)} problem(s); kept the last applied state",
+            "refused": "refused by a guard; nothing changed", "failed": "failed",
+            "locked": f"skipped, another netreconcile holds the lock; retry in {LOCK_RETRY:g} s",
+        }[self.result]
+
+
+def reconcile(paths: list[str], limits: Limits) -> Outcome:
+    """Load, then apply as `apply` does; a bad source or a failure is an outcome, never a crash."""
+    try:
+        m = load_manifests(paths)
+    except ManifestError as err:
+        return Outcome("invalid", errors=tuple(str(p) for p in err.problems))
+    try:
+        with Kernel() as kernel:
+            done = engine.apply(m, kernel, options=engine.ApplyOptions(limits=limits)).done
+    except RefusedError as err:
+        return Outcome("refused", errors=(str(err),))
+    except (NetreconcileError, OSError) as err:
+        return Outcome("failed", errors=tuple(str(err).splitlines()))
+    return Outcome("applied" if done else "no_changes", len(done))
+
+
+def recorded_result(outcome: Outcome) -> str:
+    """The result `status` shows, in the words `apply` uses."""
+    if outcome.result in ("no_changes", "applied"):
+        return "success"
+    if outcome.result == "failed":
+        return "rolled back" if any("Rolled back" in e for e in outcome.errors) else "failed"
+    return outcome.result
+
+
+class Log:
+    """One line per event on stdout: text for people, or one JSON object per line."""
+
+    def __init__(self, fmt: str = "text", stream=None) -> None:
+        self.json = fmt == "json"
+        self.stream = stream or sys.stdout
+
+    def event(self, event: str, message: str, details: tuple[str, ...] = (), **fields) -> None:
+        now = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        if self.json:
+            body = {"time": now, "event": event, **fields, "message": message}
+            lines = [json.dumps(body | ({"errors": list(details)} if details else {}))]
+        else:
+            lines = [f"{now} {message}", *(f"  {d}" for d in details)]
+        self.stream.write("".join(line + "\n" for line in lines))
+        self.stream.flush()
+
+    def reconciled(self, trigger: Trigger, outcome: Outcome, seconds: float) -> None:
+        ms = round(seconds * 1000, 1)
+        self.event("reconcile", f"reconcile after {trigger}: {outcome} [{ms:g} ms]", outcome.errors,
+                   trigger=trigger.kind, detail=trigger.detail, result=outcome.result, steps=outcome.steps, duration_ms=ms)
+
+
+def sd_notify(message: str) -> None:
+    """Tell systemd (Type=notify) through $NOTIFY_SOCKET, if set; '@' names an abstract socket."""
+    address = os.environ.get("NOTIFY_SOCKET", "")
+    if not address:
+        return
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+        sock.connect("\0" + address[1:] if address.startswith("@") else address)
+        sock.sendall(message.encode())
+
+
+class Gate:
+    """Passes kernel events on as triggers, except those that our own apply causes."""
+
+    def __init__(self, put: Callable[[Trigger], None]) -> None:
+        self.put = put
+        self.busy = False
+        self.muted_until = 0.0
+        self.missed = ""
+
+    def event(self, what: str) -> None:  # the listener's thread
+        if self.busy:
+            self.missed = self.missed or what
+        elif time.monotonic() >= self.muted_until:
+            self.put(Trigger("kernel", what))
+
+    def close(self) -> None:
+        self.missed, self.busy = "", True
+
+    def open(self, touched: bool) -> None:
+        """After a reconcile: mute a while if it wrote; if it did not, what came meanwhile was not ours."""
+        self.busy = False
+        if touched:
+            self.muted_until = time.monotonic() + QUIET
+        elif self.missed:
+            self.put(Trigger("kernel", self.missed))
+
+
+class Watcher:
+    """The loop: a queue of triggers fed by files, kernel events, signals and the resync timer."""
+
+    def __init__(self, paths: list[str], options: Options, log: Log) -> None:
+        self.paths, self.options, self.log = paths, options, log
+        self.metrics = None
+        self.queue: queue.SimpleQueue[Trigger] = queue.SimpleQueue()  # put() is safe in signal handlers
+        self.gate = Gate(self.queue.put)
+        self.stopping = False
+        self.next_resync = 0.0
+        self.resync_detail = ""  # "retry" after a reconcile skipped for the lock
+
+    def run(self) -> int:
+        for sig in SIGNALS:
+            signal.signal(sig, self._on_signal)
+        self.files = FileEvents(self.paths, self.queue.put)
+        with signals_blocked():  # helper threads inherit the mask: our signals always wake the main thread
+            self.metrics = _metrics(self.options.metrics_addr, self.log) if self.options.metrics_addr else None
+            self.files.start()
+            KernelEvents(self.gate.event, lambda what: self.queue.put(Trigger("resync", what))).start()
+        try:
+            every = f"every {self.options.resync:g} s" if self.options.resync > 0 else "never"
+            self.log.event("start", f"watching {', '.join(self.paths)} (full resync {every})", paths=self.paths)
+            self.queue.put(Trigger("startup"))
+            self._loop()
+        finally:
+            self.files.stop()
+            if self.metrics:
+                self.metrics.close()
+        sd_notify("STOPPING=1")
+        return 0
+
+    def _loop(self) -> None:
+        first = True
+        while (trigger := self._next()).kind != "stop":
+            outcome = self._reconcile(trigger)
+            sd_notify(("READY=1\n" if first else "") + f"STATUS=last reconcile: {outcome}")
+            first = False
+        self.log.event("stop", f"stopping ({trigger.detail})", signal=trigger.detail)
+
+    def _on_signal(self, signum: int, frame) -> None:
+        if signum == signal.SIGHUP:
+            self.queue.put(Trigger("sighup"))
+            return
+        self.stopping = True
+        self.queue.put(Trigger("stop", signal.Signals(signum).name))
+
+    def _next(self) -> Trigger:
+        wait = max(0.0, self.next_resync - time.monotonic()) if self.options.resync > 0 else None
+        try:
+            first = self.queue.get(timeout=wait)
+        except queue.Empty:
+            return Trigger("resync", self.resync_detail)
+        return self._coalesce(first)
+
+    def _coalesce(self, first: Trigger) -> Trigger:
+        """Wait until triggers stop coming for --debounce (editors write, rename, chmod); keep the strongest."""
+        batch, end = [first], time.monotonic() + max(1.0, 5 * self.options.debounce)
+        while batch[-1].kind != "stop" and time.monotonic() < end:
+            try:
+                batch.append(self.queue.get(timeout=self.options.debounce))
+            except queue.Empty:
+                break
+        kind = min((t.kind for t in batch), key=list(KINDS).index)
+        details = list(dict.fromkeys(t.detail for t in batch if t.kind == kind and t.detail))
+        return Trigger(kind, ", ".join(details[:3]) + (", ..." if len(details) > 3 else ""))
+
+    def _reconcile(self, trigger: Trigger) -> Outcome:
+        start = time.monotonic()
+        with signals_blocked():
+            self.files.refresh()
+        self.gate.close()
+        outcome = Outcome("locked")
+        try:
+            with ExitStack() as stack:
+                if self._lock(stack):
+                    outcome = reconcile(self.paths, self.options.limits)
+        finally:
+            self.gate.open(outcome.touched)
+        seconds = time.monotonic() - start
+        skipped = outcome.result == "locked"
+        self.next_resync = time.monotonic() + (LOCK_RETRY if skipped else self.options.resync)
+        self.resync_detail = "retry" if skipped else ""
+        self.log.reconciled(trigger, outcome, seconds)
+        if outcome.result != "locked":
+            runstate.record(recorded_result(outcome), self.paths, steps=outcome.steps,
+                            error="\n".join(outcome.errors), trigger=f"watch:{trigger.kind}")
+        if self.metrics:
+            self.metrics.reconciled(trigger.kind, outcome.result, outcome.steps, seconds)
+        return outcome
+
+    def _lock(self, stack: ExitStack) -> bool:
+        """Take the lock for one reconcile; while waiting for it, a stop is still heard."""
+        said = False
+        while True:
+            try:
+                stack.enter_context(runstate.locked(wait=False))
+                return True
+            except runstate.LockedError:
+                if not self.options.wait or self.stopping:
+                    return False
+            if not said:
+                self.log.event("wait", f"waiting for {runstate.LOCK}, held by another netreconcile")
+                said = True
+            time.sleep(LOCK_POLL)
+
+
+@contextmanager
+def signals_blocked() -> Iterator[None]:
+    """Block our signals in this thread for a while: threads started meanwhile keep them blocked."""
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def _metrics(address: str, log: Log):
+    from reconciler.metrics import Metrics  # prometheus-client only when asked for
+
+    metrics = Metrics(address)
+    log.event("metrics", f"serving metrics at http://{address}/metrics", address=address)
+    return metrics
+
+
+class FileEvents:
+    """watchdog on the manifest paths (directories recursively); a relevant change puts a trigger.
+
+    A path that is a symlink is watched where it points, and in its folder, to see it swapped for
+    another (git-sync and Kubernetes volumes publish each new version so); `refresh` follows it.
+    """
+
+    def __init__(self, paths: list[str], put: Callable[[Trigger], None]) -> None:
+        missing = [p for p in paths if not os.path.exists(p)]
+        if missing:
+            raise NetreconcileError(f"cannot watch {', '.join(missing)}: no such file or directory")
+        self.paths, self.put = [os.path.abspath(p) for p in paths], put
+        logging.getLogger("watchdog").addHandler(_Overflow(put))
+
+    def start(self) -> "FileEvents":
+        from watchdog.events import FileSystemEventHandler
+        from watchdog.observers import Observer
+
+        self.real = {p: os.path.realpath(p) for p in self.paths}
+        self.dirs = {r for r in self.real.values() if os.path.isdir(r)}
+        self.files = set(self.real.values()) - self.dirs
+        self.links = {p for p, r in self.real.items() if p != r}
+        handler = FileSystemEventHandler()
+        handler.on_any_event = self._event
+        self.observer = Observer()
+        for folder in self.dirs:
+            self.observer.schedule(handler, folder, recursive=True)
+        for parent in {os.path.dirname(p) for p in self.files | self.links}:
+            self.observer.schedule(handler, parent, recursive=False)
+        self.observer.start()
+        return self
+
+    def refresh(self) -> None:
+        """Watch again where a symlinked path points now, if that changed."""
+        now = {p: os.path.realpath(p) for p in self.paths}
+        if now != self.real and all(map(os.path.exists, now.values())):
+            self.stop()
+            self.start()
+
+    def stop(self) -> None:
+        self.observer.stop()
+        self.observer.join()
+
+    def _event(self, event) -> None:
+        if event.event_type in ("opened", "closed_no_write") or (event.is_directory and event.event_type == "modified"):
+            return
+        for path in filter(None, (os.fsdecode(event.src_path), os.fsdecode(getattr(event, "dest_path", "") or ""))):
+            if self._concerns(path, event.is_directory):
+                self.put(Trigger("file", path))
+                return
+
+    def _concerns(self, path: str, is_dir: bool) -> bool:
+        if path in self.files or path in self.links:
+            return True
+        inside = any(path.startswith(d + os.sep) for d in self.dirs)
+        return inside and (is_dir or path.endswith((".yaml", ".yml")) or os.path.islink(path))
+
+
+class _Overflow(logging.Handler):
+    """watchdog tells of an inotify queue overflow only in its log (7.x; older versions say nothing)."""
+
+    def __init__(self, put: Callable[[Trigger], None]) -> None:
+        super().__init__(logging.WARNING)
+        self.put = put
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "overflow" in record.getMessage().lower():
+            self.put(Trigger("resync", "file events were lost"))
+
+
+RTMGRP_LINK, RTMGRP_IPV4_IFADDR, RTMGRP_IPV4_ROUTE, RTMGRP_IPV6_IFADDR, RTMGRP_IPV6_ROUTE = 0x1, 0x10, 0x40, 0x100, 0x400
+SOL_NETLINK, NETLINK_LISTEN_ALL_NSID = 270, 8
+SO_RCVBUFFORCE = 33
+RTM_NEWLINK, RTM_DELLINK, RTM_NEWADDR, RTM_DELADDR, RTM_NEWROUTE, RTM_DELROUTE = 16, 17, 20, 21, 24, 25
+IFLA_PROTINFO, IFLA_LINK_NETNSID, IFLA_BRPORT_ISOLATED = 12, 37, 33
+AF_BRIDGE = 7
+
+
+class KernelEvents:
+    """rtnetlink multicast from the host and every namespace with an nsid here, filtered to our objects.
+
+    A link is ours by its mark; an address by the link it is on (links learnt from a dump of the host,
+    whose veths name their peers by nsid and ifindex, then from events); a route by its protocol.
+    What we last saw of each is kept, so that news which changes nothing we manage (carrier, duplicate
+    address detection, bridge port states) is dropped.
+    """
+
+    def __init__(self, event: Callable[[str], None], lost: Callable[[str], None]) -> None:
+        self.event, self.lost = event, lost
+        self.owned: set[tuple[int | None, int]] = set()  # (nsid or None for the host, ifindex)
+        self.seen: dict[tuple, object] = {}
+        self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0)
+        try:
+            self.sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 8 << 20)
+        except PermissionError:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+        self.sock.setsockopt(SOL_NETLINK, NETLINK_LISTEN_ALL_NSID, 1)
+        self.sock.bind((0, RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR | RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE))
+
+    def start(self) -> None:
+        self._learn()
+        threading.Thread(target=self._run, name="rtnetlink", daemon=True).start()
+
+    def _learn(self) -> None:
+        """Our links in the host, and the peers of our veths as (nsid, ifindex)."""
+        dumper = Dumper()
+        try:
+            for body in dumper._dump(RTM_GETLINK, IFINFOMSG.pack(socket.AF_UNSPEC, 0, 0, 0, 0)):
+                msg, a = _link(body), attrs(body, IFINFOMSG.size)
+                if msg.group == OWNER_GROUP:
+                    self.owned.add((None, msg.index))
+                    if IFLA_LINK_NETNSID in a:
+                        self.owned.add((_s32(a[IFLA_LINK_NETNSID]), msg.link))
+        finally:
+            dumper.close()
+
+    def _run(self) -> None:
+        while True:
+            try:
+                data, ancillary, _, _ = self.sock.recvmsg(1 << 17, socket.CMSG_SPACE(4))
+            except OSError as err:
+                if err.errno != errno.ENOBUFS:
+                    raise
+                self.lost("kernel events were lost (ENOBUFS)")
+                self._learn()
+                continue
+            nsid = next((_s32(d) for level, kind, d in ancillary if (level, kind) == (SOL_NETLINK, NETLINK_LISTEN_ALL_NSID)), None)
+            for kind, body in _messages(data):
+                what = self.concerns(nsid, kind, body)
+                if what:
+                    self.event(what + (f" in nsid {nsid}" if nsid is not None else ""))
+
+    def concerns(self, nsid: int | None, kind: int, body: memoryview) -> str | None:
+        """What changed, when the message changes something we manage on one of our objects."""
+        if kind in (RTM_NEWLINK, RTM_DELLINK):
+            return self._link(nsid, kind == RTM_DELLINK, body)
+        if kind in (RTM_NEWADDR, RTM_DELADDR):
+            return self._address(nsid, kind == RTM_DELADDR, body)
+        if kind in (RTM_NEWROUTE, RTM_DELROUTE):
+            return self._route(kind == RTM_DELROUTE, body)
+        return None
+
+    def _link(self, nsid: int | None, deleted: bool, body: memoryview) -> str | None:
+        msg = _link(body)
+        key = (nsid, msg.index)
+        if body[0] == AF_BRIDGE:  # bridge port news: only port isolation is ours to watch
+            port = attrs(attrs(body, IFINFOMSG.size).get(IFLA_PROTINFO, b"")).get(IFLA_BRPORT_ISOLATED)
+            what = f"bridge port {msg.name} {'removed' if deleted else 'changed'}"
+            return self._news(("port", *key), deleted, port and bytes(port), what) if key in self.owned else None
+        if msg.group != OWNER_GROUP and key not in self.owned:
+            return None
+        if deleted or msg.group != OWNER_GROUP:
+            self.owned.discard(key)
+            self.seen = {k: v for k, v in self.seen.items() if k[1:3] != key}
+            return f"link {msg.name} deleted" if deleted else f"link {msg.name} lost its mark"
+        self.owned.add(key)
+        return self._news(("link", *key), False, replace(msg, flags=msg.flags & IFF_UP), f"link {msg.name} changed")
+
+    def _address(self, nsid: int | None, deleted: bool, body: memoryview) -> str | None:
+        family, prefixlen, _, _, index = IFADDRMSG.unpack_from(body)
+        a = attrs(body, IFADDRMSG.size)
+        address = _ip(family, a.get(IFA_LOCAL, a.get(IFA_ADDRESS)))
+        if (nsid, index) not in self.owned or address is None or ip_address(address) in LINK_LOCAL_V6:
+            return None
+        return self._news(("address", nsid, index, address, prefixlen), deleted, True,
+                          f"address {address}/{prefixlen} {'deleted' if deleted else 'added'}")
+
+    def _route(self, deleted: bool, body: memoryview) -> str | None:
+        family, dst_len, _, _, _, protocol, _, _, _ = RTMSG.unpack_from(body)
+        if protocol != ROUTE_PROTO:
+            return None
+        dst = _ip(family, attrs(body, RTMSG.size).get(RTA_DST))
+        return f"route {f'{dst}/{dst_len}' if dst else 'default'} {'deleted' if deleted else 'added'}"
+
+    def _news(self, key: tuple, deleted: bool, state: object, what: str) -> str | None:
+        """`what` when the object is gone or differs from what was last seen of it; else None."""
+        if deleted:
+            self.seen.pop(key, None)
+            return what
+        if self.seen.get(key, ...) == state:
+            return None
+        self.seen[key] = state
+        return what
+
+
+def _s32(value) -> int:
+    return int.from_bytes(bytes(value)[:4], sys.byteorder, signed=True)
+
+
+def _messages(data: bytes):
+    view, offset = memoryview(data), 0
+    while offset + NLMSGHDR.size <= len(view):
+        length, kind, _, _, _ = NLMSGHDR.unpack_from(view, offset)
+        if length < NLMSGHDR.size:
+            return
+        yield kind, view[offset + NLMSGHDR.size: offset + length]
+        offset += _align(length)
+
+
+def run(paths: list[str], options: Options) -> int:
+    """The `watch` command: reconcile until SIGTERM or SIGINT (exit 0)."""
+    return Watcher(paths, options, Log(options.log_format)).run()
