@@ -1,0 +1,205 @@
+"""`netreconcile watch` running in the background: it converges on file changes, repairs kernel drift,
+keeps the last applied state when the source is bad, and obeys signals."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Iterator
+
+from builders import assert_unchanged, endpoint, iface, ipv4_of, netns_names, network, out, snapshot, text, write
+from sandbox import REPO, Sandbox
+
+DEADLINE = 2.0   # seconds from a change to a converged kernel
+STARTUP = 15.0   # seconds for the watch to start and finish its first reconcile
+METRICS = "127.0.0.1:9464"  # the sandbox's own loopback
+
+
+class Watch:
+    """A `netreconcile watch` started inside the sandbox; stdout and stderr go to a log file."""
+
+    def __init__(self, sandbox: Sandbox, path: Path, *args: str, env: dict[str, str] | None = None) -> None:
+        self.log = sandbox.workdir / "watch.log"
+        argv = ["nsenter", "-t", str(sandbox.holder.pid), "--net", "--mount",
+                sys.executable, "-m", "reconciler", "watch", str(path), *args]
+        environ = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
+        with open(self.log, "w") as log:
+            self.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=environ)
+
+    def lines(self) -> list[str]:
+        return self.log.read_text().splitlines()
+
+    def reconciles(self) -> list[str]:
+        return [line for line in self.lines() if "reconcile after" in line or '"event": "reconcile"' in line]
+
+    def wait_for(self, pattern: str, timeout: float = DEADLINE, after: int = 0) -> str:
+        """The first log line from `after` on that matches `pattern`, waiting for it to appear."""
+        end = time.monotonic() + timeout
+        while True:
+            found = [line for line in self.lines()[after:] if re.search(pattern, line)]
+            if found:
+                return found[0]
+            assert self.process.poll() is None, f"the watch exited ({self.process.returncode}):\n{self.log.read_text()}"
+            assert time.monotonic() < end, f"no log line matches {pattern!r} in {timeout} s:\n{self.log.read_text()}"
+            time.sleep(0.05)
+
+    def signal(self, signum: int) -> None:
+        self.process.send_signal(signum)
+
+    def stop(self) -> int:
+        """SIGTERM, and the exit code."""
+        self.signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            raise
+
+
+@contextmanager
+def watching(sandbox: Sandbox, path: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[Watch]:
+    """Start a watch, wait for its first reconcile; at the end, SIGTERM must stop it with exit 0."""
+    watch = Watch(sandbox, path, *args, env=env)
+    try:
+        watch.wait_for("startup", timeout=STARTUP)
+        yield watch
+        assert watch.stop() == 0, watch.log.read_text()
+    finally:
+        if watch.process.poll() is None:
+            watch.process.kill()
+            watch.process.wait()
+
+
+def converges(sandbox: Sandbox, path: Path, looks_right: Callable[[], bool]) -> float:
+    """Seconds from now until the kernel looks right and `plan --detailed-exitcode` exits 0; at most DEADLINE."""
+    start = time.monotonic()
+    while time.monotonic() - start < DEADLINE:
+        if looks_right() and sandbox.plan_exitcode(path) == 0:
+            return time.monotonic() - start
+        time.sleep(0.05)
+    raise AssertionError(f"not converged within {DEADLINE} s: {sandbox.nr('plan', str(path), check=False).stdout}")
+
+
+def replace_file(path: Path, content: str) -> None:
+    """Write as editors do: a temporary file, renamed over the old one."""
+    tmp = path.with_name(f".{path.name}.swp")
+    tmp.write_text(content)
+    os.replace(tmp, path)
+
+
+def base(sandbox: Sandbox) -> Path:
+    write(sandbox, network("front", "172.20.0.0/24"), endpoint("a", iface("front", "172.20.0.10")),
+          endpoint("b", iface("front", "172.20.0.11")))
+    return sandbox.workdir / "m"
+
+
+def host_veths(sandbox: Sandbox) -> list[str]:
+    return [line.split(":")[1].strip().split("@")[0] for line in out(sandbox, "ip -o link show type veth").splitlines()]
+
+
+def test_converges_within_deadline_when_a_manifest_is_added_changed_and_removed(sandbox):
+    folder = base(sandbox)
+    with watching(sandbox, folder) as watch:
+        assert sandbox.plan_exitcode(folder) == 0
+        c = folder / "c.yaml"
+        c.write_text(text(endpoint("c", iface("front", "172.20.0.12"))))
+        added = converges(sandbox, folder, lambda: "c" in netns_names(sandbox) and ipv4_of(sandbox, "c") == ["172.20.0.12/24"])
+        assert sandbox.ping("c", "172.20.0.10")
+
+        replace_file(c, text(endpoint("c", iface("front", "172.20.0.13"))))
+        changed = converges(sandbox, folder, lambda: ipv4_of(sandbox, "c") == ["172.20.0.13/24"])
+
+        c.unlink()
+        removed = converges(sandbox, folder, lambda: netns_names(sandbox) == ["a", "b"])
+        assert any("file change" in line and "c.yaml" in line for line in watch.reconciles())
+    print(f"file change -> converged: added {added:.2f} s, changed {changed:.2f} s, removed {removed:.2f} s")
+
+
+def test_a_broken_manifest_changes_nothing_and_is_logged_with_its_line_then_the_fix_converges(sandbox):
+    folder = base(sandbox)
+    path = folder / "net.yaml"
+    with watching(sandbox, folder) as watch:
+        before = snapshot(sandbox, "ip -d link", "ip addr", "ip -n a addr", "ip -n a route", "nft list ruleset")
+        # A change that would move a's address, in a file that is also invalid: none of it may happen.
+        broken = path.read_text().replace("172.20.0.10", "172.20.0.20").replace("driver: bridge", "driver: bridge\n  color: blue")
+        seen = len(watch.lines())
+        replace_file(path, broken)
+        watch.wait_for("invalid", after=seen)
+        line = next(n for n, text_line in enumerate(broken.splitlines(), 1) if "color" in text_line)
+        watch.wait_for(rf"{re.escape(str(path))}:{line}:\d+: .*color", after=seen)
+        time.sleep(0.3)
+        assert_unchanged(sandbox, before)
+
+        replace_file(path, broken.replace("\n  color: blue", ""))
+        converges(sandbox, folder, lambda: ipv4_of(sandbox, "a") == ["172.20.0.20/24"])
+        last = json.loads(sandbox.nr("status", str(folder), "-o", "json").stdout)["lastReconcile"]
+        assert (last["result"], last["trigger"]) == ("success", "watch:file"), last
+
+
+def test_an_emptied_folder_is_refused_and_nothing_is_deleted(sandbox):
+    folder = base(sandbox)
+    with watching(sandbox, folder) as watch:
+        before = snapshot(sandbox, "ip -d link", "ip netns list", "nft list ruleset")
+        seen = len(watch.lines())
+        (folder / "net.yaml").unlink()
+        watch.wait_for("refused", after=seen)
+        assert "pass --allow-empty" in watch.wait_for("declare nothing", after=seen)
+        assert_unchanged(sandbox, before)
+
+
+def test_an_owned_veth_deleted_by_hand_comes_back_without_a_file_change(sandbox):
+    folder = base(sandbox)
+    with watching(sandbox, folder) as watch:
+        # Foreign objects changing make no reconcile: only our objects' events count.
+        seen = len(watch.reconciles())
+        sandbox.sh("ip link add foreign0 type bridge && ip link set foreign0 up && ip addr add 203.0.113.1/24 dev foreign0")
+        time.sleep(0.6)
+        assert len(watch.reconciles()) == seen, watch.lines()
+
+        veth = host_veths(sandbox)[0]
+        sandbox.sh(f"ip link del {veth}")
+        repaired = converges(sandbox, folder, lambda: veth in host_veths(sandbox))
+        assert "kernel event" in watch.reconciles()[seen], watch.lines()
+        assert sandbox.ping("a", "172.20.0.11")
+    print(f"veth deleted -> repaired: {repaired:.2f} s")
+
+
+def test_sighup_forces_a_resync_that_brings_back_a_deleted_nft_table(sandbox):
+    folder = base(sandbox)
+    with watching(sandbox, folder, "--resync", "300s") as watch:
+        sandbox.sh("nft delete table inet netreconcile")
+        time.sleep(0.5)  # no rtnetlink event for nftables: nothing happens until a resync
+        assert sandbox.sh("nft list table inet netreconcile", check=False).returncode != 0
+        seen = len(watch.lines())
+        watch.signal(signal.SIGHUP)
+        converges(sandbox, folder, lambda: sandbox.sh("nft list table inet netreconcile", check=False).returncode == 0)
+        assert "SIGHUP" in watch.wait_for("reconcile after", after=seen)
+
+
+def test_json_log_metrics_readiness_and_sigterm(sandbox, tmp_path):
+    folder = base(sandbox)
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    notify.bind(str(tmp_path / "notify.sock"))
+    notify.settimeout(STARTUP)
+    env = {"NOTIFY_SOCKET": str(tmp_path / "notify.sock")}
+    with watching(sandbox, folder, "--log-format", "json", "--metrics-addr", METRICS, env=env) as watch:
+        assert notify.recv(4096).decode().startswith("READY=1\n")
+        page = sandbox.sh(f"{sys.executable} -c \"import urllib.request; "
+                          f"print(urllib.request.urlopen('http://{METRICS}/metrics', timeout=2).read().decode())\"").stdout
+        assert 'netreconcile_reconciles_total{result="applied"} 1.0' in page, page
+        assert "netreconcile_reconcile_duration_seconds_count 1.0" in page
+        assert re.search(r"^netreconcile_last_success_timestamp_seconds [1-9]", page, re.M), page
+    lines = [json.loads(line) for line in watch.lines()]  # every line is one JSON object
+    startup = next(line for line in lines if line["event"] == "reconcile")
+    assert (startup["trigger"], startup["result"]) == ("startup", "applied") and startup["steps"] > 0, startup
+    assert isinstance(startup["duration_ms"], (int, float))
+    assert lines[-1]["event"] == "stop" and lines[-1]["signal"] == "SIGTERM"
+    notify.close()
