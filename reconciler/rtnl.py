@@ -39,12 +39,12 @@ RTMSG = struct.Struct("=BBBBBBBBI")
 NLA = struct.Struct("=HH")
 
 
-def _align(n: int) -> int:
+def align(n: int) -> int:
     return (n + 3) & ~3
 
 
 def _nla(kind: int, payload: bytes) -> bytes:
-    return NLA.pack(NLA.size + len(payload), kind) + payload + b"\0" * (_align(len(payload)) - len(payload))
+    return NLA.pack(NLA.size + len(payload), kind) + payload + b"\0" * (align(len(payload)) - len(payload))
 
 
 def _nla_str(kind: int, text: str) -> bytes:
@@ -60,7 +60,7 @@ def attrs(data: bytes | memoryview, offset: int = 0) -> dict[int, memoryview]:
         if length < 4:
             break
         out[kind & NLA_TYPE_MASK] = view[offset + 4: offset + length]
-        offset += _align(length)
+        offset += align(length)
     return out
 
 
@@ -76,7 +76,7 @@ def _mac(value: memoryview | None) -> str:
     return ":".join(f"{b:02x}" for b in bytes(value)) if value is not None else ""
 
 
-def _ip(family: int, value: memoryview | None) -> str | None:
+def ip_text(family: int, value: memoryview | None) -> str | None:
     return str(ip_address(bytes(value))) if value is not None else None
 
 
@@ -127,7 +127,7 @@ class Dumper:
     def close(self) -> None:
         self.sock.close()
 
-    def _dump(self, msg_type: int, body: bytes) -> Iterator[memoryview]:
+    def dump(self, msg_type: int, body: bytes) -> Iterator[memoryview]:
         self.seq += 1
         header = NLMSGHDR.pack(NLMSGHDR.size + len(body), msg_type, NLM_F_REQUEST | NLM_F_DUMP, self.seq, 0)
         self.sock.send(header + body)
@@ -144,7 +144,7 @@ class Dumper:
                         raise OSError(code, f"netlink dump failed (type {msg_type})")
                     return
                 yield data[offset + NLMSGHDR.size: offset + length]
-                offset += _align(length)
+                offset += align(length)
 
     def _request(self, msg_type: int, body: bytes, flags: int = NLM_F_ACK) -> memoryview | None:
         """Send one request; return the reply message (a GET) or None (an ACK); raise OSError on error."""
@@ -182,27 +182,27 @@ class Dumper:
         self._request(RTM_NEWLINK, body)
 
     def links(self) -> list[LinkMsg]:
-        return [_link(m) for m in self._dump(RTM_GETLINK, IFINFOMSG.pack(socket.AF_UNSPEC, 0, 0, 0, 0))]
+        return [parse_link(m) for m in self.dump(RTM_GETLINK, IFINFOMSG.pack(socket.AF_UNSPEC, 0, 0, 0, 0))]
 
     def addresses(self) -> list[AddrMsg]:
         out = []
-        for m in self._dump(RTM_GETADDR, IFADDRMSG.pack(socket.AF_UNSPEC, 0, 0, 0, 0)):
+        for m in self.dump(RTM_GETADDR, IFADDRMSG.pack(socket.AF_UNSPEC, 0, 0, 0, 0)):
             family, prefixlen, _, _, index = IFADDRMSG.unpack_from(m)
             a = attrs(m, IFADDRMSG.size)
-            out.append(AddrMsg(family, prefixlen, index, _ip(family, a.get(IFA_LOCAL, a.get(IFA_ADDRESS)))))
+            out.append(AddrMsg(family, prefixlen, index, ip_text(family, a.get(IFA_LOCAL, a.get(IFA_ADDRESS)))))
         return out
 
     def routes(self) -> list[RouteMsg]:
         out = []
-        for m in self._dump(RTM_GETROUTE, RTMSG.pack(socket.AF_UNSPEC, 0, 0, 0, 0, 0, 0, 0, 0)):
+        for m in self.dump(RTM_GETROUTE, RTMSG.pack(socket.AF_UNSPEC, 0, 0, 0, 0, 0, 0, 0, 0)):
             family, dst_len, _, _, table, protocol, _, _, _ = RTMSG.unpack_from(m)
             a = attrs(m, RTMSG.size)
-            out.append(RouteMsg(family, _ip(family, a.get(RTA_DST)), dst_len, _u32(a.get(RTA_TABLE), table),
-                                protocol, _u32(a.get(RTA_OIF)), _ip(family, a.get(RTA_GATEWAY))))
+            out.append(RouteMsg(family, ip_text(family, a.get(RTA_DST)), dst_len, _u32(a.get(RTA_TABLE), table),
+                                protocol, _u32(a.get(RTA_OIF)), ip_text(family, a.get(RTA_GATEWAY))))
         return out
 
 
-def _link(m: memoryview) -> LinkMsg:
+def parse_link(m: memoryview) -> LinkMsg:
     _, _, index, flags, _ = IFINFOMSG.unpack_from(m)
     a = attrs(m, IFINFOMSG.size)
     info = attrs(a[IFLA_LINKINFO]) if IFLA_LINKINFO in a else {}

@@ -10,7 +10,6 @@ between two. No rtnetlink event tells of nftables or sysctl changes: those wait 
 
 from __future__ import annotations
 
-import errno
 import json
 import logging
 import os
@@ -19,22 +18,16 @@ import re
 import signal
 import socket
 import sys
-import threading
 import time
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, replace
-from ipaddress import ip_address
+from dataclasses import dataclass
 from typing import Callable, Iterator
 
 from reconciler import engine, runstate
 from reconciler.errors import ManifestError, NetreconcileError
 from reconciler.guards import Limits, RefusedError
 from reconciler.kernel import Kernel
-from reconciler.model import OWNER_GROUP, ROUTE_PROTO
-from reconciler.observe import IFF_UP, LINK_LOCAL_V6
-from reconciler.rtnl import (
-    IFA_ADDRESS, IFA_LOCAL, IFADDRMSG, IFINFOMSG, NLMSGHDR, RTA_DST, RTM_GETLINK, RTMSG, Dumper, _align, _ip, _link, attrs,
-)
+from reconciler.events import KernelEvents
 from reconciler.validate import load_manifests
 
 QUIET = 0.5          # seconds after an apply during which kernel events are taken as its own
@@ -376,133 +369,6 @@ class _Overflow(logging.Handler):
             self.put(Trigger("resync", "file events were lost"))
 
 
-RTMGRP_LINK, RTMGRP_IPV4_IFADDR, RTMGRP_IPV4_ROUTE, RTMGRP_IPV6_IFADDR, RTMGRP_IPV6_ROUTE = 0x1, 0x10, 0x40, 0x100, 0x400
-SOL_NETLINK, NETLINK_LISTEN_ALL_NSID = 270, 8
-SO_RCVBUFFORCE = 33
-RTM_NEWLINK, RTM_DELLINK, RTM_NEWADDR, RTM_DELADDR, RTM_NEWROUTE, RTM_DELROUTE = 16, 17, 20, 21, 24, 25
-IFLA_PROTINFO, IFLA_LINK_NETNSID, IFLA_BRPORT_ISOLATED = 12, 37, 33
-AF_BRIDGE = 7
-
-
-class KernelEvents:
-    """rtnetlink multicast from the host and every namespace with an nsid here, filtered to our objects.
-
-    A link is ours by its mark; an address by the link it is on (links learnt from a dump of the host,
-    whose veths name their peers by nsid and ifindex, then from events); a route by its protocol.
-    What we last saw of each is kept, so that news which changes nothing we manage (carrier, duplicate
-    address detection, bridge port states) is dropped.
-    """
-
-    def __init__(self, event: Callable[[str], None], lost: Callable[[str], None]) -> None:
-        self.event, self.lost = event, lost
-        self.owned: set[tuple[int | None, int]] = set()  # (nsid or None for the host, ifindex)
-        self.seen: dict[tuple, object] = {}
-        self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0)
-        try:
-            self.sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 8 << 20)
-        except PermissionError:
-            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
-        self.sock.setsockopt(SOL_NETLINK, NETLINK_LISTEN_ALL_NSID, 1)
-        self.sock.bind((0, RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR | RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE))
-
-    def start(self) -> None:
-        self._learn()
-        threading.Thread(target=self._run, name="rtnetlink", daemon=True).start()
-
-    def _learn(self) -> None:
-        """Our links in the host, and the peers of our veths as (nsid, ifindex)."""
-        dumper = Dumper()
-        try:
-            for body in dumper._dump(RTM_GETLINK, IFINFOMSG.pack(socket.AF_UNSPEC, 0, 0, 0, 0)):
-                msg, a = _link(body), attrs(body, IFINFOMSG.size)
-                if msg.group == OWNER_GROUP:
-                    self.owned.add((None, msg.index))
-                    if IFLA_LINK_NETNSID in a:
-                        self.owned.add((_s32(a[IFLA_LINK_NETNSID]), msg.link))
-        finally:
-            dumper.close()
-
-    def _run(self) -> None:
-        while True:
-            try:
-                data, ancillary, _, _ = self.sock.recvmsg(1 << 17, socket.CMSG_SPACE(4))
-            except OSError as err:
-                if err.errno != errno.ENOBUFS:
-                    raise
-                self.lost("kernel events were lost (ENOBUFS)")
-                self._learn()
-                continue
-            nsid = next((_s32(d) for level, kind, d in ancillary if (level, kind) == (SOL_NETLINK, NETLINK_LISTEN_ALL_NSID)), None)
-            for kind, body in _messages(data):
-                what = self.concerns(nsid, kind, body)
-                if what:
-                    self.event(what + (f" in nsid {nsid}" if nsid is not None else ""))
-
-    def concerns(self, nsid: int | None, kind: int, body: memoryview) -> str | None:
-        """What changed, when the message changes something we manage on one of our objects."""
-        if kind in (RTM_NEWLINK, RTM_DELLINK):
-            return self._link(nsid, kind == RTM_DELLINK, body)
-        if kind in (RTM_NEWADDR, RTM_DELADDR):
-            return self._address(nsid, kind == RTM_DELADDR, body)
-        if kind in (RTM_NEWROUTE, RTM_DELROUTE):
-            return self._route(kind == RTM_DELROUTE, body)
-        return None
-
-    def _link(self, nsid: int | None, deleted: bool, body: memoryview) -> str | None:
-        msg = _link(body)
-        key = (nsid, msg.index)
-        if body[0] == AF_BRIDGE:  # bridge port news: only port isolation is ours to watch
-            port = attrs(attrs(body, IFINFOMSG.size).get(IFLA_PROTINFO, b"")).get(IFLA_BRPORT_ISOLATED)
-            what = f"bridge port {msg.name} {'removed' if deleted else 'changed'}"
-            return self._news(("port", *key), deleted, port and bytes(port), what) if key in self.owned else None
-        if msg.group != OWNER_GROUP and key not in self.owned:
-            return None
-        if deleted or msg.group != OWNER_GROUP:
-            self.owned.discard(key)
-            self.seen = {k: v for k, v in self.seen.items() if k[1:3] != key}
-            return f"link {msg.name} deleted" if deleted else f"link {msg.name} lost its mark"
-        self.owned.add(key)
-        return self._news(("link", *key), False, replace(msg, flags=msg.flags & IFF_UP), f"link {msg.name} changed")
-
-    def _address(self, nsid: int | None, deleted: bool, body: memoryview) -> str | None:
-        family, prefixlen, _, _, index = IFADDRMSG.unpack_from(body)
-        a = attrs(body, IFADDRMSG.size)
-        address = _ip(family, a.get(IFA_LOCAL, a.get(IFA_ADDRESS)))
-        if (nsid, index) not in self.owned or address is None or ip_address(address) in LINK_LOCAL_V6:
-            return None
-        return self._news(("address", nsid, index, address, prefixlen), deleted, True,
-                          f"address {address}/{prefixlen} {'deleted' if deleted else 'added'}")
-
-    def _route(self, deleted: bool, body: memoryview) -> str | None:
-        family, dst_len, _, _, _, protocol, _, _, _ = RTMSG.unpack_from(body)
-        if protocol != ROUTE_PROTO:
-            return None
-        dst = _ip(family, attrs(body, RTMSG.size).get(RTA_DST))
-        return f"route {f'{dst}/{dst_len}' if dst else 'default'} {'deleted' if deleted else 'added'}"
-
-    def _news(self, key: tuple, deleted: bool, state: object, what: str) -> str | None:
-        """`what` when the object is gone or differs from what was last seen of it; else None."""
-        if deleted:
-            self.seen.pop(key, None)
-            return what
-        if self.seen.get(key, ...) == state:
-            return None
-        self.seen[key] = state
-        return what
-
-
-def _s32(value) -> int:
-    return int.from_bytes(bytes(value)[:4], sys.byteorder, signed=True)
-
-
-def _messages(data: bytes):
-    view, offset = memoryview(data), 0
-    while offset + NLMSGHDR.size <= len(view):
-        length, kind, _, _, _ = NLMSGHDR.unpack_from(view, offset)
-        if length < NLMSGHDR.size:
-            return
-        yield kind, view[offset + NLMSGHDR.size: offset + length]
-        offset += _align(length)
 
 
 def run(paths: list[str], options: Options) -> int:

@@ -7,7 +7,6 @@ from contextlib import contextmanager
 from typing import Any, Iterator
 
 from reconciler.kernel import Kernel
-from reconciler.model import KernelObject
 
 REGISTRY: dict[str, type["Applier"]] = {}
 
