@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -37,6 +39,7 @@ class Result:
     destroy_ms: float
     cni_del_ms: float | None
     peak_rss_mb: float
+    watch_add_ms: float
 
     @property
     def ratio(self) -> float | None:
@@ -49,8 +52,8 @@ def timed(box: Sandbox, command: str) -> float:
     return time.perf_counter() - started
 
 
-def netreconcile_run(n: int) -> tuple[float, float, float, float]:
-    """Seconds for apply, converged plan and destroy, and the peak RSS (MB) of the processes."""
+def netreconcile_run(n: int) -> tuple[float, float, float, float, float]:
+    """Seconds for apply, converged plan, watch adding one endpoint, destroy; peak RSS (MB)."""
     with tempfile.TemporaryDirectory() as tmp:
         box = Sandbox(Path(tmp))
         try:
@@ -59,11 +62,41 @@ def netreconcile_run(n: int) -> tuple[float, float, float, float]:
             before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
             apply = timed(box, f"{nr} apply {folder} >/dev/null")
             plan = timed(box, f"{nr} plan {folder} --detailed-exitcode >/dev/null")
-            destroy = timed(box, f"{nr} destroy {folder} >/dev/null")
+            watch_add = watch_one_more(box, folder, n)
+            destroy = timed(box, f"{nr} destroy {folder} --no-wait >/dev/null")
             rss = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
-            return apply, plan, destroy, rss
+            return apply, plan, destroy, rss, watch_add
         finally:
             box.close()
+
+
+def watch_one_more(box: Sandbox, folder: Path, n: int) -> float:
+    """Seconds from writing one more endpoint's manifest to the end of the watch's reconcile of it."""
+    argv = ["nsenter", "-t", str(box.holder.pid), "--net", "--mount", sys.executable, "-m", "reconciler", "watch",
+            str(folder), "--log-format", "json", "--debounce", "50ms", "--resync", "1h"]
+    env = dict(os.environ, PYTHONPATH=str(HERE.parent))
+    watch = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        _next_reconcile(watch)  # the startup reconcile: nothing to do
+        started = time.perf_counter()
+        (folder / "one-more.yaml").write_text(json.dumps({
+            "apiVersion": "netreconcile/v1", "kind": "Endpoint", "metadata": {"name": f"e{n}"},
+            "spec": {"interfaces": [{"network": "n0"}]}}))
+        line = _next_reconcile(watch)
+        assert line["result"] == "applied", line
+        return time.perf_counter() - started
+    finally:
+        watch.terminate()
+        watch.wait()
+        (folder / "one-more.yaml").unlink(missing_ok=True)
+
+
+def _next_reconcile(watch: subprocess.Popen) -> dict:
+    for raw in watch.stdout:
+        line = json.loads(raw)
+        if line.get("event") == "reconcile":
+            return line
+    raise RuntimeError("the watch ended")
 
 
 def cni_run(n: int) -> tuple[float, float]:
@@ -94,16 +127,17 @@ def measure(n: int, repeat: int, with_cni: bool) -> Result:
         destroy_ms=med([r[2] for r in runs]) / n * 1000,
         cni_del_ms=med([c[1] for c in cni]) / n * 1000 if cni else None,
         peak_rss_mb=max(r[3] for r in runs),
+        watch_add_ms=med([r[4] for r in runs]) * 1000,
     )
 
 
 def table(results: list[Result]) -> str:
     head = ("endpoints", "apply ms/ep", "CNI ADD ms/ep", "CNI/ours", "plan s", "destroy ms/ep", "CNI DEL ms/ep",
-            "peak RSS MB", "watch add")
+            "peak RSS MB", "watch add ms")
     rows = [head]
     for r in results:
         rows.append((str(r.endpoints), f"{r.apply_ms:.1f}", _opt(r.cni_add_ms), _opt(r.ratio, "{:.1f}x"),
-                     f"{r.plan_s:.2f}", f"{r.destroy_ms:.1f}", _opt(r.cni_del_ms), f"{r.peak_rss_mb:.0f}", "n/a"))
+                     f"{r.plan_s:.2f}", f"{r.destroy_ms:.1f}", _opt(r.cni_del_ms), f"{r.peak_rss_mb:.0f}", f"{r.watch_add_ms:.0f}"))
     widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
     lines = ["  ".join(cell.rjust(w) for cell, w in zip(row, widths)) for row in rows]
     if len(results) > 1:

@@ -1,0 +1,89 @@
+"""A throwaway network + mount namespace, and commands run inside it with their time and peak RSS.
+
+The recipe of tests/sandbox.py (copied, so that edits there do not move the benchmark): a `sleep`
+process holds `unshare --net --mount --propagation private` with private tmpfs on /run/netns,
+/etc/netns and /run/netreconcile. Every command enters it with nsenter; killing the holder makes
+everything created inside vanish. The machine's own network is never touched.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+SETUP = (
+    "mkdir -p /run/netns /etc/netns /run/netreconcile && "
+    "mount -t tmpfs none /run/netns && mount -t tmpfs none /etc/netns && "
+    "mount -t tmpfs none /run/netreconcile && ip link set lo up && echo ready && exec sleep infinity"
+)
+
+
+@dataclass(frozen=True)
+class Finished:
+    """One command's outcome: exit code, output, wall time, and peak RSS (ru_maxrss, KiB)."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float
+    max_rss_kib: int
+
+
+class Sandbox:
+    """A private network + mount namespace; use as a context manager."""
+
+    def __init__(self) -> None:
+        self.holder = subprocess.Popen(
+            ["unshare", "--net", "--mount", "--propagation", "private", "sh", "-c", SETUP],
+            stdout=subprocess.PIPE, text=True,
+        )
+        if self.holder.stdout.readline().strip() != "ready":
+            self.close()
+            raise RuntimeError("sandbox did not start (root and unshare are needed)")
+
+    def run(self, argv: list[str]) -> Finished:
+        """Run argv inside the sandbox. nsenter execs argv in place, so wait4 gives its own peak RSS."""
+        with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+            started = time.perf_counter()
+            proc = subprocess.Popen(["nsenter", "-t", str(self.holder.pid), "--net", "--mount", "--", *argv],
+                                    stdout=out, stderr=err, env=_env())
+            _, status, usage = os.wait4(proc.pid, 0)
+            seconds = time.perf_counter() - started
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            out.seek(0)
+            err.seek(0)
+            return Finished(proc.returncode, out.read(), err.read(), seconds, usage.ru_maxrss)
+
+    def sh(self, command: str) -> str:
+        """Run a shell command inside the sandbox (setup and checks, not timed); its stdout."""
+        done = self.run(["sh", "-c", command])
+        if done.returncode != 0:
+            raise RuntimeError(f"command failed ({done.returncode}): {command}\n{done.stdout}{done.stderr}")
+        return done.stdout
+
+    def close(self) -> None:
+        self.holder.kill()
+        self.holder.wait()
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH", "")]))
+    return env
+
+
+def can_sandbox() -> bool:
+    if os.geteuid() != 0:
+        return False
+    return subprocess.run(["unshare", "--net", "--mount", "true"], capture_output=True).returncode == 0
