@@ -1,16 +1,28 @@
 """Runs inside the sandbox: one CNI bridge-plugin call per endpoint, sequential, as a runtime would.
 
-Usage: python cni_driver.py ADD|DEL N DATA_DIR -> prints the seconds the N calls took.
+Usage: python -m benchmarks.cni_driver ADD|DEL N DATA_DIR -> prints the seconds the N calls took.
 """
+
+from __future__ import annotations
 
 import os
 import subprocess
 import sys
 import time
 
-from scenario import NETWORKS, cni_config
+from benchmarks.scenario import NETWORKS, cni_config, cni_netns
 
-PLUGIN, CNI_PATH = "/usr/lib/cni/bridge", "/usr/lib/cni"
+CNI_PATH = "/usr/lib/cni"
+PLUGIN = f"{CNI_PATH}/bridge"
+
+
+def call(command: str, i: int, config: str) -> None:
+    name = cni_netns(i)
+    env = dict(os.environ, CNI_COMMAND=command, CNI_CONTAINERID=name, CNI_NETNS=f"/run/netns/{name}",
+               CNI_IFNAME="eth0", CNI_PATH=CNI_PATH)
+    result = subprocess.run([PLUGIN], input=config, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.exit(f"CNI {command} {name} failed (exit {result.returncode}): {result.stdout}{result.stderr}")
 
 
 def main() -> None:
@@ -18,11 +30,7 @@ def main() -> None:
     configs = [cni_config(n, data_dir) for n in range(NETWORKS)]
     started = time.perf_counter()
     for i in range(count):
-        env = dict(os.environ, CNI_COMMAND=command, CNI_CONTAINERID=f"c{i}", CNI_NETNS=f"/run/netns/c{i}",
-                   CNI_IFNAME="eth0", CNI_PATH=CNI_PATH)
-        result = subprocess.run([PLUGIN], input=configs[i % NETWORKS], env=env, capture_output=True, text=True)
-        if result.returncode != 0:
-            sys.exit(f"CNI {command} c{i} failed: {result.stdout}{result.stderr}")
+        call(command, i, configs[i % NETWORKS])
     print(time.perf_counter() - started)
 
 

@@ -59,6 +59,11 @@ class Sandbox:
             err.seek(0)
             return Finished(proc.returncode, out.read(), err.read(), seconds, usage.ru_maxrss)
 
+    def popen(self, argv: list[str]) -> subprocess.Popen:
+        """Start argv inside the sandbox, its stdout a text pipe (for a long-running `watch`)."""
+        return subprocess.Popen(["nsenter", "-t", str(self.holder.pid), "--net", "--mount", "--", *argv],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
+
     def sh(self, command: str) -> str:
         """Run a shell command inside the sandbox (setup and checks, not timed); its stdout."""
         done = self.run(["sh", "-c", command])

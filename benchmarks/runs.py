@@ -1,0 +1,178 @@
+"""One measured run of each side, each in a fresh sandbox: netreconcile (apply, converged plan, a
+running watch adding one endpoint, destroy) and the CNI reference bridge plugin (ADD, DEL).
+Seconds are the wall time of the whole phase, process start included."""
+
+from __future__ import annotations
+
+import json
+import queue
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from benchmarks.sandbox import Finished, Sandbox
+from benchmarks.scenario import NETWORKS, extra_endpoint, netns_batch
+
+NETRECONCILE = [sys.executable, "-m", "reconciler"]
+WATCH_TIMEOUT = 600  # seconds for one reconcile of the watch
+
+
+@dataclass(frozen=True)
+class NetreconcileRun:
+    apply_s: float | None = None
+    plan_s: float | None = None
+    watch_add_s: float | None = None        # file written -> the watch logs the reconcile done
+    watch_reconcile_s: float | None = None  # that reconcile's own duration, as the watch logs it
+    destroy_s: float | None = None
+    destroyed: int = 0                      # endpoints the destroy removed (N, or N + 1 after the watch)
+    apply_rss_kib: int | None = None
+    error: str | None = None
+    anomalies: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CniRun:
+    add_s: float | None = None
+    del_s: float | None = None
+    error: str | None = None
+    anomalies: list[str] = field(default_factory=list)
+
+
+class WatchFailed(Exception):
+    pass
+
+
+def failure(what: str, done: Finished) -> str:
+    """The exact error: stderr in full (bounded), and the last lines of stdout (the last steps done)."""
+    tail = "\n".join(done.stdout.strip().splitlines()[-3:])
+    return f"{what} exited {done.returncode} after {done.seconds:.1f} s:\n{done.stderr.strip()[-4000:]}" + (
+        f"\n(last stdout lines:\n{tail})" if tail else "")
+
+
+def netreconcile_run(n: int, manifests: Path) -> NetreconcileRun:
+    try:
+        with Sandbox() as box:
+            return _netreconcile_phases(box, n, manifests)
+    finally:
+        (manifests / "extra.yaml").unlink(missing_ok=True)
+
+
+def _netreconcile_phases(box: Sandbox, n: int, manifests: Path) -> NetreconcileRun:
+    folder = str(manifests)
+    apply = box.run([*NETRECONCILE, "apply", folder])
+    if apply.returncode != 0:
+        return NetreconcileRun(error=failure("netreconcile apply", apply))
+    anomalies = check_applied(box, n)
+    plan = box.run([*NETRECONCILE, "plan", folder, "--detailed-exitcode"])
+    if plan.returncode != 0:
+        anomalies.append(failure("converged plan (expected exit 0, nothing to do)", plan))
+    watch_add = watch_reconcile = None
+    try:
+        watch_add, watch_reconcile = time_watch_add(box, manifests, n)
+    except WatchFailed as err:
+        anomalies.append(f"watch add: {err}")
+    destroyed = n + 1 if (manifests / "extra.yaml").exists() else n
+    destroy = box.run([*NETRECONCILE, "destroy", folder])
+    if destroy.returncode != 0:
+        return NetreconcileRun(apply.seconds, plan.seconds, watch_add, watch_reconcile, None, 0, apply.max_rss_kib,
+                               failure("netreconcile destroy", destroy), anomalies)
+    anomalies += check_destroyed(box)
+    return NetreconcileRun(apply.seconds, plan.seconds, watch_add, watch_reconcile, destroy.seconds, destroyed,
+                           apply.max_rss_kib, None, anomalies)
+
+
+def time_watch_add(box: Sandbox, manifests: Path, n: int) -> tuple[float, float]:
+    """A watch on the converged N endpoints; seconds from writing endpoint N+1's file to the watch's
+    log line of that reconcile (inotify, --debounce 50ms and the full reconcile), and the reconcile's own."""
+    watch = box.popen([*NETRECONCILE, "watch", str(manifests), "--log-format", "json",
+                       "--debounce", "50ms", "--resync", "1h"])
+    lines: queue.Queue[str | None] = queue.Queue()
+    threading.Thread(target=_pump, args=(watch.stdout, lines), daemon=True).start()
+    try:
+        first = _next_reconcile(lines, watch)
+        if first["result"] != "no_changes":
+            raise WatchFailed(f"the startup reconcile on converged endpoints was not empty: {first}")
+        started = time.perf_counter()
+        extra_endpoint(manifests, n)
+        line = _next_reconcile(lines, watch)
+        seconds = time.perf_counter() - started
+        if line["result"] != "applied":
+            raise WatchFailed(f"reconcile after adding one endpoint: {line}")
+        return seconds, line["duration_ms"] / 1000
+    finally:
+        watch.terminate()
+        try:
+            watch.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            watch.kill()
+            watch.wait()
+
+
+def _pump(stream, lines: queue.Queue) -> None:
+    for raw in stream:
+        lines.put(raw)
+    lines.put(None)
+
+
+def _next_reconcile(lines: queue.Queue, watch: subprocess.Popen) -> dict:
+    deadline = time.monotonic() + WATCH_TIMEOUT
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            raw = lines.get(timeout=left)
+        except queue.Empty:
+            break
+        if raw is None:
+            raise WatchFailed(f"the watch exited ({watch.wait()}): {watch.stderr.read().strip()[-2000:]}")
+        line = json.loads(raw)
+        if line.get("event") == "reconcile":
+            return line
+    raise WatchFailed(f"no reconcile logged within {WATCH_TIMEOUT} s")
+
+
+def check_applied(box: Sandbox, n: int) -> list[str]:
+    """Untimed: the scenario is what it claims (namespaces, a default route, masquerade per network)."""
+    problems = []
+    if (count := len(box.sh("ip netns list").splitlines())) != n:
+        problems.append(f"after apply: {count} namespaces, expected {n}")
+    if "default via" not in box.sh("ip -n e0 route show default"):
+        problems.append("after apply: e0 has no default route")
+    rules = [line for line in box.sh("nft list table inet netreconcile").splitlines() if " masquerade" in line]
+    if len(rules) != NETWORKS:
+        problems.append(f"after apply: {len(rules)} masquerade rules, expected {NETWORKS}")
+    return problems
+
+
+def check_destroyed(box: Sandbox) -> list[str]:
+    left = box.sh("ip netns list; ip -o link show type bridge; ip -o link show type veth").strip()
+    return [f"after destroy, still there:\n{left}"] if left else []
+
+
+def cni_run(n: int) -> CniRun:
+    with tempfile.TemporaryDirectory(prefix="nr-bench-cni-") as tmp, Sandbox() as box:
+        batch, ipam = Path(tmp) / "netns.batch", Path(tmp) / "ipam"
+        batch.write_text(netns_batch(n))
+        ipam.mkdir()
+        # Not timed: host-local's dataDir on a tmpfs private to the sandbox, and the N namespaces.
+        box.sh(f"mount -t tmpfs none {ipam} && ip -batch {batch}")
+        driver = [sys.executable, "-m", "benchmarks.cni_driver"]
+        add = box.run([*driver, "ADD", str(n), str(ipam)])
+        if add.returncode != 0:
+            return CniRun(error=failure("CNI ADD", add))
+        anomalies = check_cni_added(box, n)
+        delete = box.run([*driver, "DEL", str(n), str(ipam)])
+        if delete.returncode != 0:
+            return CniRun(float(add.stdout), None, failure("CNI DEL", delete), anomalies)
+        return CniRun(float(add.stdout), float(delete.stdout), None, anomalies)
+
+
+def check_cni_added(box: Sandbox, n: int) -> list[str]:
+    problems = []
+    if "default via" not in box.sh("ip -n c0 route show default"):
+        problems.append("after CNI ADD: c0 has no default route")
+    if (masq := box.sh("iptables -t nat -S POSTROUTING").count(" -j CNI-")) != n:
+        problems.append(f"after CNI ADD: {masq} masquerade jumps in nat POSTROUTING, expected {n}")
+    return problems
