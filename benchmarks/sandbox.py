@@ -1,13 +1,13 @@
 """A throwaway network + mount namespace, and commands run inside it with their time and peak RSS.
 
-The recipe of tests/sandbox.py (copied, so that edits there do not move the benchmark): a `sleep`
-process holds `unshare --net --mount --propagation private` with private tmpfs on /run/netns,
+The recipe is tests/sandbox.py's (one recipe for tests and benchmarks): a `sleep` process holds `unshare --net --mount --propagation private` with private tmpfs on /run/netns,
 /etc/netns and /run/netreconcile. Every command enters it with nsenter; killing the holder makes
 everything created inside vanish. The machine's own network is never touched.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import tempfile
@@ -16,11 +16,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-SETUP = (
-    "mkdir -p /run/netns /etc/netns /run/netreconcile && "
-    "mount -t tmpfs none /run/netns && mount -t tmpfs none /etc/netns && "
-    "mount -t tmpfs none /run/netreconcile && ip link set lo up && echo ready && exec sleep infinity"
-)
+
+
+def _tests_sandbox():
+    spec = importlib.util.spec_from_file_location("netreconcile_tests_sandbox", REPO / "tests" / "sandbox.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_recipe = _tests_sandbox()
+SETUP, _env, can_sandbox = _recipe.SETUP, _recipe.sandbox_env, _recipe.can_sandbox
 
 
 @dataclass(frozen=True)
@@ -80,15 +86,3 @@ class Sandbox:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH", "")]))
-    return env
-
-
-def can_sandbox() -> bool:
-    if os.geteuid() != 0:
-        return False
-    return subprocess.run(["unshare", "--net", "--mount", "true"], capture_output=True).returncode == 0

@@ -35,7 +35,7 @@ class Sandbox:
 
     def sh(self, command: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess:
         argv = ["nsenter", "-t", str(self.holder.pid), "--net", "--mount", "sh", "-c", command]
-        result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=_env())
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=sandbox_env())
         if check and result.returncode != 0:
             raise AssertionError(f"command failed ({result.returncode}): {command}\n{result.stdout}\n{result.stderr}")
         return result
@@ -71,7 +71,7 @@ class Sandbox:
         self.holder.wait()
 
 
-def _env() -> dict[str, str]:
+def sandbox_env() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH", "")]))
     return env
