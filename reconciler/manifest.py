@@ -23,7 +23,8 @@ class Document:
 
     @property
     def kind(self) -> str:
-        return self.data.get("kind", "") if isinstance(self.data, dict) else ""
+        kind = self.data.get("kind") if isinstance(self.data, dict) else None
+        return kind if isinstance(kind, str) else ""
 
     @property
     def name(self) -> str:
@@ -78,26 +79,74 @@ def load_paths(paths: Iterable[str]) -> list[Document]:
 
 def load_text(text: str, filename: str) -> list[Document]:
     """Parse a YAML stream into Documents (empty documents are skipped)."""
-    loader = yaml.SafeLoader(text)
     documents: list[Document] = []
+    loader = None
     try:
+        loader = yaml.SafeLoader(text)  # checks the characters at once: inside the try
         while loader.check_node():
             node = loader.get_node()
             if node is None:
                 continue
+            _check_expansion(node, filename)
             positions: dict[Path_, tuple[int, int]] = {}
             _record(node, (), positions)
             data = loader.construct_document(node)
             if data is not None:
                 documents.append(Document(data, filename, positions))
     except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
-        where = Location(filename, mark.line + 1, mark.column + 1) if mark else Location(filename)
-        problem = getattr(err, "problem", None) or str(err)
-        raise ManifestError([Problem(where, "", f"invalid YAML: {problem}")]) from None
+        raise ManifestError([Problem(_yaml_error_location(err, text, filename), "", f"invalid YAML: {_yaml_problem(err)}")]) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return documents
+
+
+MAX_NODES = 100_000  # after expanding aliases: far above any real manifest, far below a "billion laughs"
+
+
+def _check_expansion(root: yaml.Node, filename: str) -> None:
+    """Refuse recursive aliases and documents whose aliases expand past MAX_NODES nodes."""
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        if id(node) in sizes:
+            return sizes[id(node)]
+        if id(node) in active:
+            raise _refuse(node, filename, "an alias refers to a node that contains it (a recursive structure)")
+        active.add(id(node))
+        children = [c for pair in node.value for c in pair] if isinstance(node, yaml.MappingNode) else (
+            node.value if isinstance(node, yaml.SequenceNode) else [])
+        total = 1 + sum(size(c) for c in children)
+        active.discard(id(node))
+        if total > MAX_NODES:
+            raise _refuse(node, filename, f"the document expands to more than {MAX_NODES} nodes (aliases)")
+        sizes[id(node)] = total
+        return total
+
+    size(root)
+
+
+def _refuse(node: yaml.Node, filename: str, message: str) -> ManifestError:
+    where = Location(filename, node.start_mark.line + 1, node.start_mark.column + 1)
+    return ManifestError([Problem(where, "", f"invalid YAML: {message}")])
+
+
+def _yaml_error_location(err: yaml.YAMLError, text: str, filename: str) -> Location:
+    mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+    if mark is not None:
+        return Location(filename, mark.line + 1, mark.column + 1)
+    position = getattr(err, "position", None)  # a ReaderError: a character YAML does not allow
+    if isinstance(position, int):
+        before = text[:position]
+        return Location(filename, before.count("\n") + 1, position - before.rfind("\n"))
+    return Location(filename, 1, 1)
+
+
+def _yaml_problem(err: yaml.YAMLError) -> str:
+    if isinstance(err, yaml.reader.ReaderError):
+        return f"character {err.character!r} is not allowed in YAML"
+    return getattr(err, "problem", None) or str(err)
 
 
 def _record(node: yaml.Node, path: Path_, positions: dict[Path_, tuple[int, int]]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from ipaddress import ip_network
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -37,7 +38,13 @@ def _validator(kind: str) -> Draft202012Validator:
         schema = load_schema(filename)
         resource = Resource.from_contents(schema)
         registry = registry.with_resource(schema["$id"], resource).with_resource(filename, resource)
-    return Draft202012Validator(load_schema(KIND_SCHEMAS[kind]), registry=registry, format_checker=FormatChecker())
+    return Draft202012Validator(load_schema(KIND_SCHEMAS[kind]), registry=registry, format_checker=_formats())
+
+
+def _formats() -> FormatChecker:
+    checker = FormatChecker()
+    checker.checks("cidr", raises=ValueError)(lambda value: not isinstance(value, str) or bool(ip_network(value, strict=False)))
+    return checker
 
 
 def schema_problems(doc: Document) -> list[Problem]:
@@ -45,7 +52,7 @@ def schema_problems(doc: Document) -> list[Problem]:
     if not isinstance(doc.data, dict):
         return [doc.problem("a manifest document must be a mapping with apiVersion, kind, metadata and spec")]
     kind = doc.data.get("kind")
-    if kind not in KIND_SCHEMAS:
+    if not isinstance(kind, str) or kind not in KIND_SCHEMAS:
         known = ", ".join(sorted(KIND_SCHEMAS))
         return [doc.problem(f"unknown kind {kind!r} (known kinds: {known})", "kind")]
     problems = [doc.problem(_message(e), *_path(e)) for e in _validator(kind).iter_errors(doc.data)]
@@ -69,6 +76,8 @@ def _message(error: ValidationError) -> str:
         return f"{field}: {error.instance!r} is not a string (YAML reads unquoted 02:42:... as a number: quote it)"
     if error.validator == "anyOf" and error.schema.get("anyOf") == [{"format": "ipv4"}, {"format": "ipv6"}]:
         return f"{field}: {error.instance!r} is not an IPv4 or IPv6 address"
+    if error.validator == "format" and error.validator_value == "cidr":
+        return f"{field}: {error.instance!r} is not a network in CIDR notation (like 172.20.0.0/24)"
     if error.validator == "const" and error.absolute_path and error.absolute_path[-1] == "apiVersion":
         return f"apiVersion must be {API_VERSION!r}, not {error.instance!r}"
     return f"{field}: {error.message}"

@@ -144,7 +144,7 @@ def _subnet_dicts(ipam: dict | None) -> list[dict]:
 
 def _parse_subnet(raw: dict) -> Subnet:
     subnet = ip_network(raw["subnet"], strict=False)
-    gateway = ip_address(raw["gateway"]) if "gateway" in raw else next(subnet.hosts(), subnet.network_address)
+    gateway = ip_address(raw["gateway"]) if "gateway" in raw else next(iter(subnet.hosts()), subnet.network_address)
     return Subnet(
         subnet=subnet,
         gateway=gateway,
