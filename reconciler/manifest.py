@@ -82,7 +82,7 @@ def load_text(text: str, filename: str) -> list[Document]:
     documents: list[Document] = []
     loader = None
     try:
-        loader = yaml.SafeLoader(text)  # checks the characters at once: inside the try
+        loader = _Loader(text)  # checks the characters at once: inside the try
         while loader.check_node():
             node = loader.get_node()
             if node is None:
@@ -102,6 +102,23 @@ def load_text(text: str, filename: str) -> list[Document]:
 
 
 MAX_NODES = 100_000  # after expanding aliases: far above any real manifest, far below a "billion laughs"
+MAX_DEPTH = 100  # nesting levels: a manifest needs fewer than 10; PyYAML's composer recurses once per level
+
+
+class _Loader(yaml.SafeLoader):
+    """yaml.SafeLoader that refuses deep nesting before its recursive composer exhausts Python's stack."""
+
+    _depth = 0
+
+    def compose_node(self, parent, index):
+        if self._depth >= MAX_DEPTH:
+            mark = self.peek_event().start_mark
+            raise yaml.composer.ComposerError(None, None, f"nested more than {MAX_DEPTH} levels deep", mark)
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 def _check_expansion(root: yaml.Node, filename: str) -> None:
