@@ -81,13 +81,16 @@ def load_text(text: str, filename: str) -> list[Document]:
     """Parse a YAML stream into Documents (empty documents are skipped)."""
     documents: list[Document] = []
     loader = None
+    aliased = 0  # nodes that aliases add, over all documents: many small bombs are one big one
     try:
         loader = _Loader(text)  # checks the characters at once: inside the try
         while loader.check_node():
             node = loader.get_node()
             if node is None:
                 continue
-            _check_expansion(node, filename)
+            aliased += _check_expansion(node, filename)
+            if aliased > MAX_NODES:
+                raise _refuse(node, filename, f"the documents of this file expand to more than {MAX_NODES} nodes (aliases)")
             positions: dict[Path_, tuple[int, int]] = {}
             _record(node, (), positions)
             data = loader.construct_document(node)
@@ -121,8 +124,10 @@ class _Loader(yaml.SafeLoader):
             self._depth -= 1
 
 
-def _check_expansion(root: yaml.Node, filename: str) -> None:
-    """Refuse recursive aliases and documents whose aliases expand past MAX_NODES nodes."""
+def _check_expansion(root: yaml.Node, filename: str) -> int:
+    """Refuse recursive aliases and documents whose aliases expand past MAX_NODES nodes.
+
+    Returns how many nodes the aliases add to the document (its expanded size less its distinct nodes)."""
     sizes: dict[int, int] = {}
     active: set[int] = set()
 
@@ -141,7 +146,7 @@ def _check_expansion(root: yaml.Node, filename: str) -> None:
         sizes[id(node)] = total
         return total
 
-    size(root)
+    return size(root) - len(sizes)
 
 
 def _refuse(node: yaml.Node, filename: str, message: str) -> ManifestError:
