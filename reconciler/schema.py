@@ -55,8 +55,31 @@ def schema_problems(doc: Document) -> list[Problem]:
     if not isinstance(kind, str) or kind not in KIND_SCHEMAS:
         known = ", ".join(sorted(KIND_SCHEMAS))
         return [doc.problem(f"unknown kind {kind!r} (known kinds: {known})", "kind")]
+    if keys := _key_problems(doc):  # the schema's checks would only echo these, or let them through
+        return keys
     problems = [doc.problem(_message(e), *_path(e)) for e in _validator(kind).iter_errors(doc.data)]
     return sorted(problems, key=lambda p: (p.where.line, p.where.column))
+
+
+def _key_problems(doc: Document) -> list[Problem]:
+    """JSON Schema describes JSON, whose keys are strings; YAML reads an unquoted 1, true, on or ~ otherwise."""
+    problems: list[Problem] = []
+
+    def walk(node: object, path: list[str | int]) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if isinstance(key, str):
+                    walk(value, [*path, key])
+                else:
+                    field = ".".join(str(p) for p in path) or "document"
+                    message = f"{field}: key {key!r} is not a string (YAML reads an unquoted number, date, yes/no, on/off or ~ as another type: quote it)"
+                    problems.append(doc.problem(message, *path, str(key)))
+        elif isinstance(node, list):
+            for index, item in enumerate(node):
+                walk(item, [*path, index])
+
+    walk(doc.data, [])
+    return problems
 
 
 def _path(error: ValidationError) -> list[str | int]:
