@@ -128,7 +128,7 @@ def parse_network(doc: Document) -> Network:
         driver=driver,
         subnets=tuple(_parse_subnet(s) for s in _subnet_dicts(spec.get("ipam"))),
         internal=spec.get("internal", False),
-        mtu=spec.get("mtu", 1500),
+        mtu=int(spec.get("mtu", 1500)),  # the schema's "integer" admits 1500.0
         enable_ipv6=spec.get("enableIPv6", False),
         bridge=bridge,
         labels=tuple(sorted(doc.data["metadata"].get("labels", {}).items())),
@@ -160,7 +160,7 @@ def parse_endpoint(doc: Document) -> Endpoint:
         name=doc.name,
         netns=spec.get("netns") or doc.name,
         interfaces=interfaces,
-        sysctls=tuple(sorted((k, str(v)) for k, v in spec.get("sysctls", {}).items())),
+        sysctls=tuple(sorted((k, str(int(v) if isinstance(v, float) else v)) for k, v in spec.get("sysctls", {}).items())),
         labels=tuple(sorted(doc.data["metadata"].get("labels", {}).items())),
         source=doc,
     )
