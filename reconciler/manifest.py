@@ -44,7 +44,12 @@ class Document:
         return Location(self.file, 1, 1)
 
     def problem(self, message: str, *path: str | int) -> Problem:
-        return Problem(self.where(*path), self.subject, message)
+        return Problem(self.where(*path), _printable(self.subject), _printable(message))
+
+
+def _printable(text: str) -> str:
+    """A newline or a terminal escape written in a manifest is shown escaped, never sent to the terminal."""
+    return text if text.isprintable() else repr(text)[1:-1]
 
 
 def manifest_files(paths: Iterable[str]) -> list[Path]:
