@@ -13,7 +13,7 @@ from ipaddress import ip_address
 from typing import Mapping
 
 from reconciler.errors import ManifestError
-from reconciler.spec import Endpoint, IPAddress, Interface, Manifests, Network, Subnet
+from reconciler.spec import Endpoint, IPAddress, Interface, Manifests, Network, Subnet, shim_endpoint
 
 # (endpoint name, network name, IP version) -> address
 AllocKey = tuple[str, str, int]
@@ -31,7 +31,9 @@ def allocate(m: Manifests, sticky: Mapping[AllocKey, IPAddress] | None = None) -
     result: dict[AllocKey, IPAddress] = {}
     for network in m.networks:
         for version in _versions(network):
-            requests = [Request(e, i) for e in m.endpoints for i in e.interfaces if i.network == network.name]
+            shim = shim_endpoint(network)
+            attached = (*m.endpoints, shim) if shim else m.endpoints
+            requests = [Request(e, i) for e in attached for i in e.interfaces if i.network == network.name]
             result |= _allocate_family(network, version, requests, sticky)
     return result
 
@@ -71,7 +73,9 @@ def _allocate_family(network: Network, version: int, requests: list[Request], st
 
 def reserved(s: Subnet) -> set[IPAddress]:
     """Never handed out: network and broadcast addresses, the gateway, every aux address."""
-    out = {s.subnet.network_address, s.gateway, *(a for _, a in s.aux_addresses)}
+    out = {s.subnet.network_address, *(a for _, a in s.aux_addresses)}
+    if s.gateway is not None:
+        out.add(s.gateway)
     if s.version == 4 and s.subnet.prefixlen < 31:
         out.add(s.subnet.broadcast_address)
     return out

@@ -16,6 +16,11 @@ NFT_FAMILY, NFT_TABLE = "inet", "netreconcile"
 
 Key = tuple
 
+# the kernel's numbers for macvlan modes, ipvlan modes and ipvlan flags (linux/if_link.h)
+MACVLAN_MODES = {"private": 1, "vepa": 2, "bridge": 4, "passthru": 8}
+IPVLAN_MODES = {"l2": 0, "l3": 1, "l3s": 2}
+IPVLAN_FLAGS = {"bridge": 0, "private": 1, "vepa": 2}
+
 
 @dataclass(frozen=True)
 class KernelObject:
@@ -197,6 +202,101 @@ class Veth(KernelObject):
     @property
     def title(self) -> str:
         return f"{self.name} <-> {self.ns}/{self.peer}"
+
+
+@dataclass(frozen=True)
+class Vlan(KernelObject):
+    """An 802.1q sub-interface (`eth0.60`) made as a macvlan/ipvlan parent. Several networks may share
+    it: `owner` lists them all, and it goes when the last one does."""
+
+    name: str
+    parent: str
+    vlan_id: int
+    up: bool = True
+    owner: str = ""
+    kind: ClassVar[str] = "vlan"
+    rank: ClassVar[int] = 2
+    immutable: ClassVar[tuple[str, ...]] = ("parent", "vlan_id")
+
+    @property
+    def key(self) -> Key:
+        return link_key(None, self.name)
+
+    @property
+    def parents(self) -> tuple[Key, ...]:
+        return (link_key(None, self.parent),)
+
+    @property
+    def title(self) -> str:
+        return f"{self.name} (id {self.vlan_id} on {self.parent})"
+
+
+@dataclass(frozen=True)
+class Dummy(KernelObject):
+    """A dummy link: the parent of a macvlan/ipvlan network declared without one (internal)."""
+
+    name: str
+    up: bool = True
+    owner: str = ""
+    kind: ClassVar[str] = "dummy"
+    rank: ClassVar[int] = 2
+
+    @property
+    def key(self) -> Key:
+        return link_key(None, self.name)
+
+    @property
+    def title(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True)
+class LowerLink(KernelObject):
+    """A macvlan or ipvlan interface on a host `parent`: inside an endpoint's `ns`, or on the host
+    itself (ns None: the hostAccess shim). The kernel deletes it with its parent."""
+
+    ns: str | None
+    name: str
+    parent: str
+    mode: str
+    mtu: int | None = None
+    ipv6: bool | None = None
+    up: bool = True
+    owner: str = ""
+    rank: ClassVar[int] = 3
+    immutable: ClassVar[tuple[str, ...]] = ("parent", "mode")
+
+    @property
+    def key(self) -> Key:
+        return link_key(self.ns, self.name)
+
+    @property
+    def parents(self) -> tuple[Key, ...]:
+        return ((("netns", self.ns),) if self.ns else ()) + (link_key(None, self.parent),)
+
+    @property
+    def netns(self) -> str | None:
+        return self.ns
+
+    @property
+    def title(self) -> str:
+        where = f"{self.ns}/" if self.ns else ""
+        return f"{where}{self.name} (on {self.parent}, {self.mode})"
+
+
+@dataclass(frozen=True)
+class Macvlan(LowerLink):
+    mac: str | None = None
+    kind: ClassVar[str] = "macvlan"
+
+
+@dataclass(frozen=True)
+class Ipvlan(LowerLink):
+    """Shares the parent's MAC; `flag` is bridge, private or vepa."""
+
+    flag: str = "bridge"
+    kind: ClassVar[str] = "ipvlan"
+    immutable: ClassVar[tuple[str, ...]] = ("parent", "mode", "flag")
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,10 @@ from typing import Iterable
 from reconciler import netns, nft
 from reconciler.kernel import Kernel
 from reconciler.model import (
-    ALIAS_PREFIX, OWNER_GROUP, ROUTE_PROTO, Address, Bridge, KernelObject, Netns, Route, Sysctl, Veth, link_key,
+    ALIAS_PREFIX, IPVLAN_FLAGS, IPVLAN_MODES, MACVLAN_MODES, OWNER_GROUP, ROUTE_PROTO, Address, Bridge, Dummy, Ipvlan,
+    KernelObject, LowerLink, Macvlan, Netns, Route, Sysctl, Veth, Vlan, link_key,
 )
-from reconciler.plan import Observed
+from reconciler.plan import HostLink, Observed
 from reconciler.rtnl import Dumper, LinkMsg
 
 IFF_UP = 1
@@ -41,6 +42,9 @@ class Link:
     peer_index: int
     isolated: bool
     ipv6: bool
+    link_netnsid: int = -1
+    mode: int = 0
+    flag: int = 0
 
     @classmethod
     def of(cls, msg: LinkMsg) -> "Link":
@@ -49,7 +53,8 @@ class Link:
             index=msg.index, name=msg.name, kind=msg.kind, owned=msg.group == OWNER_GROUP,
             owner=alias[len(ALIAS_PREFIX):] if alias.startswith(ALIAS_PREFIX) else "",
             mtu=msg.mtu, up=bool(msg.flags & IFF_UP), mac=msg.mac, master=msg.master,
-            peer_index=msg.link, isolated=msg.isolated, ipv6=msg.ipv6,
+            peer_index=msg.link, isolated=msg.isolated, ipv6=msg.ipv6, link_netnsid=msg.link_netnsid,
+            mode=msg.mode, flag=msg.flag,
         )
 
 
@@ -68,7 +73,7 @@ def observe(kernel: Kernel, sysctls: Iterable[tuple[str | None, str]] = ()) -> O
     foreign: set = set()
     host = _namespace(None)
     _collect_links(host, objects, foreign)
-    _collect_addresses(host, objects)
+    host_links = _collect_addresses(host, objects)
     _collect_routes(host, objects)
     host.dumper.close()
     owned_ns: set[str] = set()
@@ -92,7 +97,7 @@ def observe(kernel: Kernel, sysctls: Iterable[tuple[str | None, str]] = ()) -> O
     table = nft.read_table()
     if table is not None:
         _add(objects, table)
-    return Observed(objects, frozenset(foreign))
+    return Observed(objects, frozenset(foreign), host_links)
 
 
 def _add(objects: dict, obj: KernelObject) -> None:
@@ -123,6 +128,12 @@ def _collect_links(host: Namespace, objects: dict, foreign: set) -> None:
             foreign.add(link_key(None, link.name))
         elif link.kind == "bridge":
             _add(objects, Bridge(link.name, link.mtu, link.up, link.ipv6, link.mac, owner=link.owner))
+        elif link.kind == "vlan":
+            _add(objects, Vlan(link.name, _name(host, link.peer_index) or "?", link.mode, link.up, owner=link.owner))
+        elif link.kind == "dummy":
+            _add(objects, Dummy(link.name, link.up, owner=link.owner))
+        elif link.kind in LOWER_KINDS:
+            _add(objects, _lower_link(None, link, _name(host, link.peer_index) or "?"))
         elif link.kind == "veth":
             # Its peer is filled in when we meet it inside its namespace; unpaired, it shows as orphaned.
             _add(objects, Veth(
@@ -131,9 +142,28 @@ def _collect_links(host: Namespace, objects: dict, foreign: set) -> None:
             ))
 
 
+LOWER_KINDS = ("macvlan", "ipvlan")
+MACVLAN_MODE_NAMES = {v: k for k, v in MACVLAN_MODES.items()}
+IPVLAN_MODE_NAMES = {v: k for k, v in IPVLAN_MODES.items()}
+IPVLAN_FLAG_NAMES = {v: k for k, v in IPVLAN_FLAGS.items()}
+
+
+def _lower_link(ns: str | None, link: Link, parent: str) -> LowerLink:
+    common = dict(ns=ns, name=link.name, parent=parent, mtu=link.mtu, ipv6=link.ipv6, up=link.up, owner=link.owner)
+    if link.kind == "macvlan":
+        return Macvlan(**common, mode=MACVLAN_MODE_NAMES.get(link.mode, str(link.mode)), mac=link.mac)
+    return Ipvlan(**common, mode=IPVLAN_MODE_NAMES.get(link.mode, str(link.mode)),
+                  flag=IPVLAN_FLAG_NAMES.get(link.flag, str(link.flag)))
+
+
 def _collect_peers(ns: Namespace, host: Namespace, objects: dict, foreign: set) -> None:
     for link in ns.links.values():
         if link.name == "lo":
+            continue
+        if link.owned and link.kind in LOWER_KINDS:
+            # Its parent's index is in the host namespace: the only one we make them from.
+            parent = _name(host, link.peer_index) if link.link_netnsid >= 0 else None
+            _add(objects, _lower_link(ns.name, link, parent or "?"))
             continue
         end = host.links.get(link.peer_index)
         if not link.owned or link.kind != "veth" or end is None or not end.owned or end.peer_index != link.index:
@@ -151,15 +181,23 @@ def _name(ns: Namespace, index: int) -> str | None:
     return link.name if link else None
 
 
-def _collect_addresses(ns: Namespace, objects: dict) -> None:
+def _collect_addresses(ns: Namespace, objects: dict) -> dict[str, HostLink]:
+    """Addresses of our links; returns every link of the namespace with its addresses (parent checks)."""
+    held: dict[int, list[str]] = {}
     for msg in ns.dumper.addresses():
         link = ns.links.get(msg.index)
+        if msg.address is not None:
+            held.setdefault(msg.index, []).append(f"{msg.address}/{msg.prefixlen}")
         if link is None or not link.owned or link.name == "lo" or msg.address is None:
             continue
         if msg.family == socket.AF_INET6 and ip_address(msg.address) in LINK_LOCAL_V6:
             continue
         owner = link.owner if ns.name is None else _netns_owner(objects, ns.name)
         _add(objects, Address(ns.name, link.name, f"{msg.address}/{msg.prefixlen}", owner=owner))
+    return {
+        l.name: HostLink(l.name, l.kind, l.up, _name(ns, l.master), tuple(held.get(l.index, ())))
+        for l in ns.links.values()
+    }
 
 
 def _netns_owner(objects: dict, name: str) -> str:

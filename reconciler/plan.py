@@ -55,11 +55,24 @@ class Plan:
 
 
 @dataclass(frozen=True)
+class HostLink:
+    """Any link of the host namespace, ours or not: what parent checks and underlay hints need."""
+
+    name: str
+    kind: str
+    up: bool
+    master: str | None = None
+    addresses: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Observed:
-    """What the kernel holds: our objects by key, and the keys of same-named objects that are not ours."""
+    """What the kernel holds: our objects by key, the keys of same-named objects that are not ours, and
+    (when observed from a kernel) every link of the host namespace by name."""
 
     objects: dict[Key, KernelObject]
     foreign: frozenset[Key] = frozenset()
+    host_links: dict[str, HostLink] | None = None
 
 
 def diff(desired: Iterable[KernelObject], observed: Observed) -> Plan:

@@ -18,14 +18,18 @@ from typing import Iterator
 NETLINK_ROUTE = 0
 NLMSG_ERROR, NLMSG_DONE = 2, 3
 NLM_F_REQUEST, NLM_F_ACK, NLM_F_DUMP = 0x1, 0x4, 0x300
-RTM_NEWLINK, RTM_GETLINK, RTM_GETADDR, RTM_GETROUTE = 16, 18, 22, 26
+NLM_F_EXCL, NLM_F_CREATE = 0x200, 0x400
+RTM_NEWLINK, RTM_DELLINK, RTM_GETLINK, RTM_GETADDR, RTM_GETROUTE = 16, 17, 18, 22, 26
 IFF_UP = 0x1
 NLA_TYPE_MASK = 0x3FFF
 
 # attribute numbers from linux/if_link.h, if_addr.h, rtnetlink.h
 IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU, IFLA_LINK, IFLA_MASTER = 1, 3, 4, 5, 10
-IFLA_LINKINFO, IFLA_IFALIAS, IFLA_AF_SPEC, IFLA_GROUP = 18, 20, 26, 27
-IFLA_INFO_KIND, IFLA_INFO_SLAVE_KIND, IFLA_INFO_SLAVE_DATA = 1, 4, 5
+IFLA_LINKINFO, IFLA_IFALIAS, IFLA_AF_SPEC, IFLA_GROUP, IFLA_NET_NS_FD, IFLA_LINK_NETNSID = 18, 20, 26, 27, 28, 37
+IFLA_INFO_KIND, IFLA_INFO_DATA, IFLA_INFO_SLAVE_KIND, IFLA_INFO_SLAVE_DATA = 1, 2, 4, 5
+IFLA_MACVLAN_MODE = 1          # u32, in IFLA_INFO_DATA of a macvlan
+IFLA_IPVLAN_MODE, IFLA_IPVLAN_FLAGS = 1, 2   # u16 each
+IFLA_VLAN_ID = 1               # u16
 IFLA_BRPORT_ISOLATED = 33
 IFLA_INET6_CONF = 2
 DEVCONF_DISABLE_IPV6 = 26
@@ -94,6 +98,9 @@ class LinkMsg:
     link: int
     isolated: bool
     ipv6: bool
+    link_netnsid: int = -1  # set when `link` (the parent's index) lives in another namespace
+    mode: int = 0           # macvlan/ipvlan mode, vlan id
+    flag: int = 0           # ipvlan flags
 
 
 @dataclass(frozen=True)
@@ -181,6 +188,26 @@ class Dumper:
             body += _nla(IFLA_MASTER, struct.pack("=I", master))
         self._request(RTM_NEWLINK, body)
 
+    def new_link(self, name: str, kind: str, *, group: int, link: int | None = None, mtu: int | None = None,
+                 mac: str | None = None, netns_fd: int | None = None, data: bytes = b"") -> None:
+        """Create a link in one request (EEXIST as OSError when the name is taken). `link` is the parent's
+        index here; with `netns_fd` the link is born in that namespace. `data`: its IFLA_INFO_DATA."""
+        body = IFINFOMSG.pack(socket.AF_UNSPEC, 0, 0, 0, 0) + _nla_str(IFLA_IFNAME, name)
+        body += _nla(IFLA_GROUP, struct.pack("=I", group))
+        if link is not None:
+            body += _nla(IFLA_LINK, struct.pack("=I", link))
+        if mtu is not None:
+            body += _nla(IFLA_MTU, struct.pack("=I", mtu))
+        if mac is not None:
+            body += _nla(IFLA_ADDRESS, bytes.fromhex(mac.replace(":", "")))
+        if netns_fd is not None:
+            body += _nla(IFLA_NET_NS_FD, struct.pack("=I", netns_fd))
+        info = _nla_str(IFLA_INFO_KIND, kind) + (_nla(IFLA_INFO_DATA, data) if data else b"")
+        self._request(RTM_NEWLINK, body + _nla(IFLA_LINKINFO, info), NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL)
+
+    def del_link(self, index: int) -> None:
+        self._request(RTM_DELLINK, IFINFOMSG.pack(socket.AF_UNSPEC, 0, index, 0, 0))
+
     def links(self) -> list[LinkMsg]:
         return [parse_link(m) for m in self.dump(RTM_GETLINK, IFINFOMSG.pack(socket.AF_UNSPEC, 0, 0, 0, 0))]
 
@@ -208,12 +235,43 @@ def parse_link(m: memoryview) -> LinkMsg:
     info = attrs(a[IFLA_LINKINFO]) if IFLA_LINKINFO in a else {}
     slave = attrs(info[IFLA_INFO_SLAVE_DATA]) if IFLA_INFO_SLAVE_DATA in info else {}
     isolated = IFLA_BRPORT_ISOLATED in slave and bytes(slave[IFLA_BRPORT_ISOLATED])[:1] == b"\1"
+    kind = _text(info.get(IFLA_INFO_KIND))
+    mode, flag = _mode(kind, attrs(info[IFLA_INFO_DATA]) if IFLA_INFO_DATA in info else {})
     return LinkMsg(
-        index=index, flags=flags, name=_text(a.get(IFLA_IFNAME)), kind=_text(info.get(IFLA_INFO_KIND)),
+        index=index, flags=flags, name=_text(a.get(IFLA_IFNAME)), kind=kind,
         group=_u32(a.get(IFLA_GROUP)), alias=_text(a.get(IFLA_IFALIAS)), mtu=_u32(a.get(IFLA_MTU)),
         mac=_mac(a.get(IFLA_ADDRESS)), master=_u32(a.get(IFLA_MASTER)), link=_u32(a.get(IFLA_LINK)),
         isolated=isolated, ipv6=_ipv6_enabled(a.get(IFLA_AF_SPEC)),
+        link_netnsid=struct.unpack_from("=i", a[IFLA_LINK_NETNSID])[0] if IFLA_LINK_NETNSID in a else -1,
+        mode=mode, flag=flag,
     )
+
+
+def _mode(kind: str, data: dict[int, memoryview]) -> tuple[int, int]:
+    """(mode, flags) of a macvlan or ipvlan, (id, 0) of a vlan, else (0, 0)."""
+    if kind == "macvlan":
+        return _u32(data.get(IFLA_MACVLAN_MODE)), 0
+    if kind == "ipvlan":
+        return _u16(data.get(IFLA_IPVLAN_MODE)), _u16(data.get(IFLA_IPVLAN_FLAGS))
+    if kind == "vlan":
+        return _u16(data.get(IFLA_VLAN_ID)), 0
+    return 0, 0
+
+
+def _u16(value: memoryview | None) -> int:
+    return struct.unpack_from("=H", value)[0] if value is not None else 0
+
+
+def macvlan_data(mode: int) -> bytes:
+    return _nla(IFLA_MACVLAN_MODE, struct.pack("=I", mode))
+
+
+def ipvlan_data(mode: int, flag: int) -> bytes:
+    return _nla(IFLA_IPVLAN_MODE, struct.pack("=H", mode)) + _nla(IFLA_IPVLAN_FLAGS, struct.pack("=H", flag))
+
+
+def vlan_data(vlan_id: int) -> bytes:
+    return _nla(IFLA_VLAN_ID, struct.pack("=H", vlan_id))
 
 
 def _ipv6_enabled(af_spec: memoryview | None) -> bool:

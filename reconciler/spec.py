@@ -15,10 +15,11 @@ IPNetwork = IPv4Network | IPv6Network
 
 @dataclass(frozen=True)
 class Subnet:
-    """One IPAM pool of a network. `gateway` defaults to the first host address."""
+    """One IPAM pool of a network. A bridge's `gateway` defaults to the first host address; the
+    macvlan and ipvlan drivers have one only when the manifest gives it (the router of the LAN)."""
 
     subnet: IPNetwork
-    gateway: IPAddress
+    gateway: IPAddress | None
     ip_range: IPNetwork | None = None
     aux_addresses: tuple[tuple[str, IPAddress], ...] = ()
 
@@ -34,6 +35,29 @@ class BridgeOptions:
     icc: bool = True
 
 
+MACVLAN_MODES = ("bridge", "vepa", "private", "passthru")
+IPVLAN_MODES = ("l2", "l3", "l3s")
+IPVLAN_FLAGS = ("bridge", "private", "vepa")
+
+
+@dataclass(frozen=True)
+class LowerOptions:
+    """macvlan / ipvlan options. `parent` None: an owned dummy parent, and the network is internal."""
+
+    parent: str | None
+    mode: str
+    flag: str = "bridge"
+    host_access: bool = False
+
+    @property
+    def vlan(self) -> tuple[str, int] | None:
+        """`eth0.60` means VLAN 60 on eth0 (Docker's convention): (base, id), else None."""
+        if self.parent is None or "." not in self.parent:
+            return None
+        base, _, tag = self.parent.rpartition(".")
+        return (base, int(tag)) if tag.isdigit() and base else None
+
+
 @dataclass(frozen=True)
 class Network:
     """A Network manifest."""
@@ -42,9 +66,10 @@ class Network:
     driver: str
     subnets: tuple[Subnet, ...]
     internal: bool = False
-    mtu: int = 1500
+    mtu: int | None = 1500
     enable_ipv6: bool = False
     bridge: BridgeOptions | None = None
+    lower: LowerOptions | None = None
     labels: tuple[tuple[str, str], ...] = ()
     source: Document | None = field(default=None, compare=False, repr=False)
 
@@ -54,6 +79,18 @@ class Network:
 
     def first_subnet(self, version: int) -> Subnet | None:
         return next((s for s in self.subnets if s.version == version), None)
+
+    @property
+    def l3(self) -> bool:
+        """ipvlan l3/l3s: no gateway on the segment, the default route is `default dev <iface>`."""
+        return self.driver == "ipvlan" and self.lower is not None and self.lower.mode in ("l3", "l3s")
+
+    @property
+    def parent(self) -> str | None:
+        """The link the endpoints' macvlan/ipvlan interfaces hang off (a dummy one when none is given)."""
+        if self.lower is None:
+            return None
+        return self.lower.parent or dummy_parent_name(self.name)
 
 
 @dataclass(frozen=True)
@@ -99,6 +136,22 @@ class Manifests:
         return frozenset(o.owner for o in (*self.networks, *self.endpoints))
 
 
+HOST_SHIM = "@host"  # the allocation name of a hostAccess shim: never a valid endpoint name
+
+
+def shim_ifname(network: str) -> str:
+    """The host's shim interface of a macvlan/ipvlan network with hostAccess (`nrs-` + 10 hex)."""
+    return "nrs-" + hashlib.sha256(network.encode()).hexdigest()[:10]
+
+
+def shim_endpoint(network: Network) -> Endpoint | None:
+    """hostAccess: the host takes part in the network through a shim, with an allocated address."""
+    if network.lower is None or not network.lower.host_access:
+        return None
+    shim = Interface(network=network.name, name=shim_ifname(network.name))
+    return Endpoint(name=HOST_SHIM, netns="", interfaces=(shim,), source=network.source)
+
+
 def where(obj: Network | Endpoint, *path: str | int) -> Location:
     return obj.source.where(*path) if obj.source else Location("?")
 
@@ -112,10 +165,15 @@ def default_bridge_name(network: str) -> str:
     return f"br-{network[:7]}-{digest}"
 
 
+def dummy_parent_name(network: str) -> str:
+    """The owned dummy parent of a macvlan/ipvlan network declared without one (Docker: `dm-<id>`)."""
+    return "dm-" + hashlib.sha256(network.encode()).hexdigest()[:12]
+
+
 def parse_network(doc: Document) -> Network:
     spec = doc.data["spec"]
     driver = spec["driver"]
-    bridge = None
+    bridge, lower = None, None
     if driver == "bridge":
         opts = spec.get("bridge", {})
         bridge = BridgeOptions(
@@ -123,14 +181,19 @@ def parse_network(doc: Document) -> Network:
             masquerade=opts.get("masquerade", True),
             icc=opts.get("icc", True),
         )
+    elif driver in ("macvlan", "ipvlan"):
+        lower = _parse_lower(driver, spec)
+    internal = spec.get("internal", False) or (lower is not None and lower.parent is None)
+    mtu = spec.get("mtu", 1500 if driver == "bridge" else None)  # macvlan/ipvlan: the parent's by default
     return Network(
         name=doc.name,
         driver=driver,
-        subnets=tuple(_parse_subnet(s) for s in _subnet_dicts(spec.get("ipam"))),
-        internal=spec.get("internal", False),
-        mtu=int(spec.get("mtu", 1500)),  # the schema's "integer" admits 1500.0
+        subnets=tuple(_parse_subnet(s, driver == "bridge") for s in _subnet_dicts(spec.get("ipam"))),
+        internal=internal,
+        mtu=int(mtu) if mtu is not None else None,  # the schema's "integer" admits 1500.0
         enable_ipv6=spec.get("enableIPv6", False),
         bridge=bridge,
+        lower=lower,
         labels=tuple(sorted(doc.data["metadata"].get("labels", {}).items())),
         source=doc,
     )
@@ -142,9 +205,24 @@ def _subnet_dicts(ipam: dict | None) -> list[dict]:
     return ipam["subnets"] if "subnets" in ipam else [ipam]
 
 
-def _parse_subnet(raw: dict) -> Subnet:
+def _parse_lower(driver: str, spec: dict) -> LowerOptions:
+    """Docker: `internal` ignores the parent (a dummy one is used), as does giving none."""
+    opts = spec.get(driver, {})
+    parent = None if spec.get("internal", False) else opts.get("parent")
+    return LowerOptions(
+        parent=parent,
+        mode=opts.get("mode", "bridge" if driver == "macvlan" else "l2"),
+        flag=opts.get("flag", "bridge"),
+        host_access=opts.get("hostAccess", False),
+    )
+
+
+def _parse_subnet(raw: dict, default_gateway: bool = True) -> Subnet:
     subnet = ip_network(raw["subnet"], strict=False)
-    gateway = ip_address(raw["gateway"]) if "gateway" in raw else next(iter(subnet.hosts()), subnet.network_address)
+    if "gateway" in raw:
+        gateway = ip_address(raw["gateway"])
+    else:
+        gateway = next(iter(subnet.hosts()), subnet.network_address) if default_gateway else None
     return Subnet(
         subnet=subnet,
         gateway=gateway,

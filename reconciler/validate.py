@@ -14,7 +14,7 @@ from reconciler.schema import schema_problems
 from reconciler.spec import Endpoint, Manifests, Network, Subnet, parse_endpoint, parse_network
 
 IFNAME = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")
-SUPPORTED_DRIVERS = {"bridge"}
+SUPPORTED_DRIVERS = {"bridge", "macvlan", "ipvlan"}
 
 
 def load_manifests(paths: Iterable[str]) -> Manifests:
@@ -118,7 +118,7 @@ def _subnet_problems(network: Network, s: Subnet, path: tuple) -> list[Problem]:
         problems.append(_problem(network, f"subnet {s.subnet} is IPv6: set spec.enableIPv6: true", *path, "subnet"))
     if s.subnet.prefixlen >= s.subnet.max_prefixlen - 1 and network.driver == "bridge":
         problems.append(_problem(network, f"subnet {s.subnet} is too small for a gateway and endpoints", *path))
-    if s.gateway not in s.subnet or s.gateway in _unusable(s):
+    if s.gateway is not None and (s.gateway not in s.subnet or s.gateway in _unusable(s)):
         problems.append(_problem(network, f"gateway {s.gateway} is not a usable address of {s.subnet}", *path, "gateway"))
     if s.ip_range is not None and (s.ip_range.version != s.version or not s.ip_range.subnet_of(s.subnet)):
         problems.append(_problem(network, f"ipRange {s.ip_range} is not inside subnet {s.subnet}", *path, "ipRange"))

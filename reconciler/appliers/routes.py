@@ -6,6 +6,7 @@ from reconciler.appliers import GONE, Applier, register, tolerate
 from reconciler.model import ROUTE_PROTO, Route
 
 MAIN_TABLE = 254
+SCOPE_LINK = 253
 
 
 @register("route")
@@ -23,4 +24,6 @@ class RouteApplier(Applier):
         spec = {"dst": obj.dst, "proto": ROUTE_PROTO, "table": MAIN_TABLE}
         if obj.gateway:
             spec["gateway"] = obj.gateway
+        else:
+            spec["scope"] = SCOPE_LINK  # `default dev eth0`, a host route to an endpoint: on the link
         return spec

@@ -7,17 +7,18 @@ from ipaddress import ip_interface
 from reconciler.ipam import AllocKey, allocate
 from reconciler.model import Address, KernelObject
 from reconciler.plan import Observed, Plan, diff
-from reconciler.planners import bridge, endpoint, firewall
+from reconciler.planners import bridge, endpoint, firewall, lower
 from reconciler.planners.context import Context
-from reconciler.spec import IPAddress, Manifests
+from reconciler.spec import IPAddress, Manifests, shim_endpoint
 
-DRIVERS = {"bridge": bridge}
+DRIVERS = {"bridge": bridge, "macvlan": lower, "ipvlan": lower}
 
 
 def desired_state(m: Manifests, observed: Observed | None = None) -> list[KernelObject]:
     """Every kernel object the manifests call for on this host."""
-    ctx = Context(m, allocate(m, sticky_addresses(m, observed)))
-    objects: list[KernelObject] = []
+    foreign = observed.foreign if observed else frozenset()
+    ctx = Context(m, allocate(m, sticky_addresses(m, observed)), foreign)
+    objects: list[KernelObject] = lower.parent_objects(m, ctx)
     for network in m.networks:
         objects += DRIVERS[network.driver].network_objects(network, ctx)
     for ep in m.endpoints:
@@ -41,8 +42,9 @@ def sticky_addresses(m: Manifests, observed: Observed | None) -> dict[AllocKey, 
         if isinstance(obj, Address):
             held.setdefault((obj.ns, obj.ifname), []).append(ip_interface(obj.address).ip)
     sticky: dict[AllocKey, IPAddress] = {}
-    for ep in m.endpoints:
+    shims = [s for s in map(shim_endpoint, m.networks) if s]
+    for ep in (*m.endpoints, *shims):
         for iface in ep.interfaces:
-            for address in sorted(held.get((ep.netns, iface.name), []), key=str):
+            for address in sorted(held.get((ep.netns or None, iface.name), []), key=str):
                 sticky.setdefault((ep.name, iface.network, address.version), address)
     return sticky

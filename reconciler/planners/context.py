@@ -6,6 +6,7 @@ import hashlib
 from dataclasses import dataclass
 
 from reconciler.ipam import AllocKey
+from reconciler.model import Key
 from reconciler.spec import Endpoint, Interface, IPAddress, Manifests, Network
 
 
@@ -13,19 +14,21 @@ from reconciler.spec import Endpoint, Interface, IPAddress, Manifests, Network
 class Context:
     manifests: Manifests
     addresses: dict[AllocKey, IPAddress]
+    foreign: frozenset[Key] = frozenset()  # same-named kernel objects that are not ours (e.g. a parent)
 
     def address(self, endpoint: Endpoint, iface: Interface, version: int) -> IPAddress | None:
         return self.addresses.get((endpoint.name, iface.network, version))
 
-    def cidrs(self, endpoint: Endpoint, iface: Interface) -> list[str]:
-        """The interface's addresses with the prefix length of the subnet that holds each."""
+    def cidrs(self, endpoint: Endpoint, iface: Interface, host: bool = False) -> list[str]:
+        """The interface's addresses with the prefix length of the subnet that holds each (`host`: as
+        host addresses, /32 or /128, which add no route for the subnet)."""
         network = self.manifests.network(iface.network)
         out = []
         for version in (4, 6):
             address = self.address(endpoint, iface, version)
             subnet = next((s.subnet for s in network.subnets if address is not None and address in s.subnet), None)
             if subnet is not None:
-                out.append(f"{address}/{subnet.prefixlen}")
+                out.append(f"{address}/{subnet.max_prefixlen if host else subnet.prefixlen}")
         return out
 
     def mac(self, endpoint: Endpoint, iface: Interface) -> str:

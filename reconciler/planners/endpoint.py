@@ -21,24 +21,26 @@ def endpoint_objects(ep: Endpoint, ctx: Context, drivers: dict[str, ModuleType])
 
 
 def default_routes(ep: Endpoint, ctx: Context) -> list[Route]:
-    """Per family, a default route via the gateway of the first non-internal network that has one
-    (the gateway of the subnet that holds the endpoint's address: a network may have several)."""
+    """Per family, the default route of the first non-internal network that gives one: via the gateway
+    of the subnet holding the endpoint's address (a network may have several; macvlan and ipvlan l2
+    have one only when declared), or for ipvlan l3/l3s straight out of the interface."""
     routes = []
     for version in (4, 6):
         for iface in ep.interfaces:
             network = ctx.manifests.network(iface.network)
             address = ctx.address(ep, iface, version)
             subnet = next((s for s in network.subnets if address is not None and address in s.subnet), None)
-            if network.internal or subnet is None:
+            if network.internal or subnet is None or (subnet.gateway is None and not network.l3):
                 continue
-            routes.append(Route(ep.netns, DEFAULT_DST[version], str(subnet.gateway), iface.name, owner=ep.owner))
+            gateway = None if network.l3 else str(subnet.gateway)
+            routes.append(Route(ep.netns, DEFAULT_DST[version], gateway, iface.name, owner=ep.owner))
             break
     return routes
 
 
 def host_objects(m: Manifests) -> list[KernelObject]:
     """Host-wide settings that NAT and forwarding need (set when needed, never reset: Docker does the same)."""
-    routed = [n for n in m.networks if not n.internal]
+    routed = [n for n in m.networks if not n.internal and n.driver == "bridge"]
     objects: list[KernelObject] = []
     if any(n.first_subnet(4) for n in routed):
         objects.append(Sysctl(None, "net.ipv4.ip_forward", "1"))

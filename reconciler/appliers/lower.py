@@ -1,0 +1,81 @@
+"""macvlan and ipvlan links, and the parents we own (802.1q sub-interfaces, dummies).
+
+Every link is created in one request with our mark, MTU and MAC; an endpoint's interface is born
+inside its namespace (IFLA_NET_NS_FD) while its parent is looked up in the host's. IPv6 is set
+before the link comes up, as for veths.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+
+from reconciler import netns
+from reconciler.appliers import GONE, Applier, register, tolerate
+from reconciler.appliers.links import LinkApplier
+from reconciler.model import (
+    ALIAS_PREFIX, IPVLAN_FLAGS, IPVLAN_MODES, MACVLAN_MODES, OWNER_GROUP, Dummy, Ipvlan, LowerLink, Macvlan, Vlan,
+)
+from reconciler.rtnl import ipvlan_data, macvlan_data, vlan_data
+
+
+class HostLinkApplier(LinkApplier):
+    """A link of the host namespace with nothing to change after creation but its alias and state."""
+
+    def update(self, want: Vlan | Dummy, have: Vlan | Dummy | None) -> None:
+        self.kernel.raw(None).set_link(self.kernel.index(None, want.name), alias=ALIAS_PREFIX + want.owner, up=True)
+
+
+@register("vlan")
+class VlanApplier(HostLinkApplier):
+    def create(self, obj: Vlan) -> None:
+        with tolerate(errno.EEXIST):
+            self.kernel.raw(None).new_link(obj.name, "vlan", group=OWNER_GROUP, link=self.kernel.index(None, obj.parent),
+                                           data=vlan_data(obj.vlan_id))
+        self.update(obj, None)
+
+
+@register("dummy")
+class DummyApplier(HostLinkApplier):
+    def create(self, obj: Dummy) -> None:
+        with tolerate(errno.EEXIST):
+            self.kernel.raw(None).new_link(obj.name, "dummy", group=OWNER_GROUP)
+        self.update(obj, None)
+
+
+class LowerLinkApplier(Applier):
+    def create(self, obj: LowerLink) -> None:
+        fd = os.open(netns.path(obj.ns), os.O_RDONLY) if obj.ns else None
+        try:
+            with tolerate(errno.EEXIST):
+                self.kernel.raw(None).new_link(
+                    obj.name, obj.kind, group=OWNER_GROUP, link=self.kernel.index(None, obj.parent), mtu=obj.mtu,
+                    mac=obj.mac if isinstance(obj, Macvlan) else None, netns_fd=fd, data=_data(obj),
+                )
+        finally:
+            if fd is not None:
+                os.close(fd)
+        self.update(obj, None)
+
+    def update(self, want: LowerLink, have: LowerLink | None) -> None:
+        changed = {name for name, _, _ in want.differences(have)} if have else set()
+        mac = want.mac if isinstance(want, Macvlan) and "mac" in changed else None
+        if want.ipv6 is not None:
+            self.kernel.write_sysctl(want.ns, f"net.ipv6.conf.{want.name}.disable_ipv6", "0" if want.ipv6 else "1")
+        self.kernel.raw(want.ns).set_link(self.kernel.index(want.ns, want.name), alias=ALIAS_PREFIX + want.owner,
+                                          up=True, mtu=want.mtu if "mtu" in changed else None, mac=mac)
+
+    def delete(self, obj: LowerLink) -> None:
+        with tolerate(*GONE):
+            self.kernel.raw(obj.ns).del_link(self.kernel.index(obj.ns, obj.name))
+        self.kernel.forget_link(obj.ns, obj.name)
+
+
+register("macvlan")(LowerLinkApplier)
+register("ipvlan")(LowerLinkApplier)
+
+
+def _data(obj: LowerLink) -> bytes:
+    if isinstance(obj, Ipvlan):
+        return ipvlan_data(IPVLAN_MODES[obj.mode], IPVLAN_FLAGS[obj.flag])
+    return macvlan_data(MACVLAN_MODES[obj.mode])
