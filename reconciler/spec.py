@@ -188,7 +188,7 @@ def parse_network(doc: Document) -> Network:
     return Network(
         name=doc.name,
         driver=driver,
-        subnets=tuple(_parse_subnet(s, driver == "bridge") for s in _subnet_dicts(spec.get("ipam"))),
+        subnets=tuple(_parse_subnet(s, driver == "bridge") for s in subnet_dicts(spec.get("ipam"))),
         internal=internal,
         mtu=int(mtu) if mtu is not None else None,  # the schema's "integer" admits 1500.0
         enable_ipv6=spec.get("enableIPv6", False),
@@ -199,7 +199,7 @@ def parse_network(doc: Document) -> Network:
     )
 
 
-def _subnet_dicts(ipam: dict | None) -> list[dict]:
+def subnet_dicts(ipam: dict | None) -> list[dict]:
     if not ipam:
         return []
     return ipam["subnets"] if "subnets" in ipam else [ipam]

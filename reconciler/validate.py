@@ -11,7 +11,7 @@ from reconciler.errors import ManifestError, Problem
 from reconciler.ipam import allocate
 from reconciler.manifest import Document, load_paths
 from reconciler.schema import schema_problems
-from reconciler.spec import Endpoint, Manifests, Network, Subnet, parse_endpoint, parse_network
+from reconciler.spec import Endpoint, Manifests, Network, Subnet, parse_endpoint, parse_network, subnet_dicts
 
 IFNAME = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")
 SUPPORTED_DRIVERS = {"bridge", "macvlan", "ipvlan"}
@@ -56,12 +56,30 @@ def semantic_problems(m: Manifests, invalid_networks: frozenset[str] | set[str] 
     bridged = [n for n in m.networks if n.bridge and first_of_name[n.name] is n]  # a duplicate is reported once
     problems += _duplicates(bridged, lambda n: n.bridge.name, "spec", "bridge", "name", what="bridge name")
     problems += _overlapping_subnets(m.networks)
+    problems += _shared_parent_problems(m.networks)
     for network in m.networks:
         problems += _network_problems(network)
     networks = {n.name: n for n in m.networks}
     for endpoint in m.endpoints:
         problems += _endpoint_problems(endpoint, networks, invalid_networks)
     problems += _address_clashes(m)
+    problems += _passthru_problems(m)
+    return problems
+
+
+def _passthru_problems(m: Manifests) -> list[Problem]:
+    """A passthru macvlan takes over its parent: one interface per network."""
+    passthru = {n.name for n in m.networks if n.lower and n.driver == "macvlan" and n.lower.mode == "passthru"}
+    seen: dict[str, Endpoint] = {}
+    problems = []
+    for endpoint in m.endpoints:
+        for iface in endpoint.interfaces:
+            if iface.network not in passthru:
+                continue
+            if iface.network in seen:
+                message = f"network {iface.network!r} is passthru and already has its one interface (endpoint {seen[iface.network].name!r})"
+                problems.append(_problem(endpoint, message, "spec", "interfaces", iface.index, "network"))
+            seen.setdefault(iface.network, endpoint)
     return problems
 
 
@@ -109,7 +127,69 @@ def _network_problems(network: Network) -> list[Problem]:
         problems.append(_problem(network, f"bridge name {network.bridge.name!r} is not a valid interface name", "spec"))
     for index, subnet in enumerate(network.subnets):
         problems += _subnet_problems(network, subnet, _subnet_path(network, index))
+    return problems + _driver_option_problems(network) + _lower_problems(network)
+
+
+DRIVER_OPTIONS = ("bridge", "macvlan", "ipvlan")
+
+
+def _driver_option_problems(network: Network) -> list[Problem]:
+    spec = network.source.data["spec"] if network.source else {}
+    return [
+        _problem(network, f"spec.{block} is given but the driver is {network.driver!r}", "spec", block)
+        for block in DRIVER_OPTIONS if block in spec and block != network.driver
+    ]
+
+
+def _lower_problems(network: Network) -> list[Problem]:
+    """Docker's rules for a macvlan/ipvlan network on its own."""
+    lower, driver = network.lower, network.driver
+    if lower is None:
+        return []
+    problems = []
+    if lower.parent == "lo":
+        problems.append(_problem(network, "parent 'lo': the loopback cannot be a parent", "spec", driver, "parent"))
+    if lower.parent and "." in lower.parent and lower.vlan is not None and not 1 <= lower.vlan[1] <= 4094:
+        problems.append(_problem(network, f"parent {lower.parent!r}: VLAN id {lower.vlan[1]} is not in 1..4094", "spec", driver, "parent"))
+    if lower.host_access and (lower.mode if driver == "macvlan" else lower.flag) != "bridge":
+        what = f"mode {lower.mode!r}" if driver == "macvlan" else f"flag {lower.flag!r}"
+        message = f"hostAccess needs {'mode' if driver == 'macvlan' else 'flag'} 'bridge': the host's shim is a {driver} of the parent too, and {what} keeps {driver}s of one parent apart"
+        problems.append(_problem(network, message, "spec", driver, "hostAccess"))
+    if network.l3:
+        for index, raw in enumerate(subnet_dicts(network.source.data["spec"].get("ipam") if network.source else None)):
+            if "gateway" in raw:
+                message = f"ipvlan {lower.mode} has no gateway on the segment (the default route is `default dev <iface>`): remove it"
+                problems.append(_problem(network, message, *_subnet_path(network, index), "gateway"))
     return problems
+
+
+def _shared_parent_problems(networks: tuple[Network, ...]) -> list[Problem]:
+    """Docker's rules for networks on one parent: macvlan ones may share it unless one is passthru;
+    an ipvlan parent serves one network; macvlan and ipvlan cannot share a parent (one rx handler)."""
+    problems = []
+    first: dict[str, Network] = {}
+    for network in networks:
+        if network.lower is None or network.lower.parent is None:
+            continue
+        other = first.setdefault(network.lower.parent, network)
+        if other is network:
+            continue
+        reason = _sharing_conflict(other, network)
+        if reason:
+            where = other.source.where("spec", other.driver, "parent") if other.source else "?"
+            message = f"parent {network.lower.parent!r} is already used by network {other.name!r} (at {where}): {reason}"
+            problems.append(_problem(network, message, "spec", network.driver, "parent"))
+    return problems
+
+
+def _sharing_conflict(a: Network, b: Network) -> str:
+    if a.driver != b.driver:
+        return "a parent carries macvlan or ipvlan links, not both"
+    if a.driver == "ipvlan":
+        return "an ipvlan parent serves one ipvlan network"
+    if "passthru" in (a.lower.mode, b.lower.mode):
+        return "a passthru macvlan network needs its parent for itself"
+    return ""
 
 
 def _subnet_problems(network: Network, s: Subnet, path: tuple) -> list[Problem]:
@@ -165,6 +245,8 @@ def _plain_name(name: str) -> bool:
 
 def _interface_address_problems(endpoint, iface, network: Network, path) -> list[Problem]:
     problems = []
+    if iface.mac_address and network.driver == "ipvlan":
+        problems.append(_problem(endpoint, "macAddress: ipvlan interfaces share their parent's MAC", *path, "macAddress"))
     for field_name, address in (("ipv4Address", iface.ipv4_address), ("ipv6Address", iface.ipv6_address)):
         if address is None:
             continue
