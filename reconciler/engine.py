@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from reconciler import guards
+from dataclasses import replace
+
+from reconciler import guards, preflight
 from reconciler.errors import ApplyError, VerifyError
 from reconciler.executor import Reporter, StepFailed, Verifier, execute, undo
 from reconciler.guards import Limits
@@ -26,9 +28,10 @@ def observe_for(m: Manifests, kernel: Kernel) -> Observed:
 
 
 def plan(m: Manifests, kernel: Kernel) -> Plan:
-    """What apply would do now."""
+    """What apply would do now, with the preflight's notes (PreflightError when a parent is unusable)."""
     observed = observe_for(m, kernel)
-    return diff(desired_state(m, observed), observed)
+    notes = preflight.require(m, observed)
+    return replace(diff(desired_state(m, observed), observed), notes=notes)
 
 
 @dataclass(frozen=True)
@@ -49,7 +52,8 @@ class ApplyResult:
 def apply(m: Manifests, kernel: Kernel, report: Reporter = lambda s: None, options: ApplyOptions = ApplyOptions()) -> ApplyResult:
     """Make the kernel match the manifests and verify it does; on any failure, undo what was done."""
     before = observe_for(m, kernel)
-    steps = diff(desired_state(m, before), before)
+    notes = preflight.require(m, before)
+    steps = replace(diff(desired_state(m, before), before), notes=notes)
     guards.check(m, before, steps, options.limits)
     done: list[Step] = []
     try:
@@ -122,9 +126,11 @@ class ObjectStatus:
 STATE_OF = {Action.CREATE: State.MISSING, Action.UPDATE: State.DRIFTED, Action.REPLACE: State.DRIFTED, Action.DELETE: State.EXTRA}
 
 
-def status(m: Manifests, kernel: Kernel) -> list[ObjectStatus]:
-    """Every desired object with its state, then every owned object that should not be there."""
+def status(m: Manifests, kernel: Kernel) -> tuple[list[ObjectStatus], tuple[str, ...]]:
+    """Every desired object with its state, then every owned object that should not be there; and the
+    preflight's findings (errors are shown here, not raised)."""
     observed = observe_for(m, kernel)
+    findings = preflight.check(m, observed)
     desired = desired_state(m, observed)
     steps = {s.obj.key: s for s in diff(desired, observed).steps}
     out = []
@@ -132,7 +138,7 @@ def status(m: Manifests, kernel: Kernel) -> list[ObjectStatus]:
         step = steps.pop(obj.key, None)
         out.append(ObjectStatus(obj, STATE_OF[step.action], step.reason or _changed(step)) if step else ObjectStatus(obj, State.IN_SYNC))
     out += [ObjectStatus(s.obj, State.EXTRA) for s in steps.values()]
-    return out
+    return out, tuple(f"error: {e}" for e in findings.errors) + findings.notes
 
 
 def _changed(step) -> str:

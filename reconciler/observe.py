@@ -209,6 +209,8 @@ def _collect_routes(ns: Namespace, objects: dict) -> None:
         if msg.protocol != ROUTE_PROTO or msg.table != MAIN_TABLE:
             continue
         dst = f"{msg.dst}/{msg.dst_len}" if msg.dst else ("0.0.0.0/0" if msg.family == socket.AF_INET else "::/0")
-        ifname = _name(ns, msg.oif) or "?"
-        owner = "" if ns.name is None else _netns_owner(objects, ns.name)
+        link = ns.links.get(msg.oif)
+        ifname = link.name if link else "?"
+        # On the host, a route belongs with the link it leaves by (a hostAccess shim's routes, its network).
+        owner = (link.owner if link else "") if ns.name is None else _netns_owner(objects, ns.name)
         _add(objects, Route(ns.name, dst, msg.gateway, ifname, owner=owner))

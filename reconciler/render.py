@@ -16,9 +16,10 @@ HIDDEN = {"owner", "name", "ns", "peer", "ifname", "address", "dst", "chains", "
 
 
 def plan_text(plan: Plan) -> str:
+    notes = [*plan.notes, ""] if plan.notes else []
     if not plan:
-        return "No changes. The kernel matches the manifests."
-    lines = ["netreconcile will perform the following actions:", ""]
+        return "\n".join(notes + ["No changes. The kernel matches the manifests."])
+    lines = notes + ["netreconcile will perform the following actions:", ""]
     for step in plan.steps:
         lines += _step_lines(step)
     lines += ["", summary(plan)]
@@ -102,13 +103,15 @@ def plan_json(plan: Plan) -> str:
         "formatVersion": FORMAT_VERSION,
         "changes": [step_json(s) for s in plan.steps],
         "summary": {a.value: plan.count(a) for a in SUMMARY},
+        "notes": list(plan.notes),
     }
     return json.dumps(body, indent=2)
 
 
-def status_text(rows: list[ObjectStatus], last: dict | None = None, revision: str | None = None) -> str:
+def status_text(rows: list[ObjectStatus], last: dict | None = None, revision: str | None = None,
+                notes: tuple[str, ...] = ()) -> str:
     width = max((len(f"{r.obj.kind} {r.obj.title}") for r in rows), default=0)
-    lines = [_last_line(last), f"manifests revision: {revision or '(not a git checkout)'}", ""]
+    lines = [_last_line(last), f"manifests revision: {revision or '(not a git checkout)'}", *notes, ""]
     lines += [f"{r.state.value:<8}  {(r.obj.kind + ' ' + r.obj.title):<{width}}  {r.detail}".rstrip() for r in rows]
     counts = {state: sum(1 for r in rows if r.state.value == state) for state in ("in sync", "drifted", "missing", "extra")}
     lines.append("")
@@ -123,11 +126,13 @@ def _last_line(last: dict | None) -> str:
     return f"last reconcile: {last['result']} at {last['time']} ({last['trigger']}, {last['steps']} step(s)){error}"
 
 
-def status_json(rows: list[ObjectStatus], last: dict | None = None, revision: str | None = None) -> str:
+def status_json(rows: list[ObjectStatus], last: dict | None = None, revision: str | None = None,
+                notes: tuple[str, ...] = ()) -> str:
     body = {
         "formatVersion": FORMAT_VERSION,
         "lastReconcile": last,
         "revision": revision,
+        "notes": list(notes),
         "objects": [{"state": r.state.value, "kind": r.obj.kind, "title": r.obj.title, "owner": r.obj.owner,
                      "detail": r.detail, "object": to_jsonable(r.obj)} for r in rows],
     }

@@ -51,7 +51,7 @@ def interface_objects(ep: Endpoint, iface: Interface, network: Network, ctx: Con
     shim = shim_endpoint(network)
     if shim is not None:
         via = shim.interfaces[0].name
-        objects += [Route(None, cidr, None, via, owner=ep.owner) for cidr in ctx.cidrs(ep, iface, host=True)]
+        objects += [Route(None, cidr, None, via, owner=network.owner) for cidr in ctx.cidrs(ep, iface, host=True)]
     return objects
 
 

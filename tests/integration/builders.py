@@ -166,3 +166,50 @@ def run_fails_cleanly(sandbox: Sandbox, *args: str) -> str:
     assert "Traceback" not in result.stderr + result.stdout, result.stderr
     assert "internal error" not in result.stderr, result.stderr
     return result.stderr
+
+
+# A LAN for macvlan/ipvlan networks: the host's parent PARENT is a veth into namespace `lan`, where a
+# bridge joins it to the router (the gateway address, on the bridge) and to another machine `pc`.
+PARENT, ROUTER, PC, HOST_ON_LAN = "eth1", "192.168.60.1", "192.168.60.50", "192.168.60.10"
+LAN_SUBNET = "192.168.60.0/24"
+
+
+def make_lan(sandbox: Sandbox, host_address: bool = True) -> None:
+    """The LAN behind PARENT; with `host_address` the host has HOST_ON_LAN on PARENT, as a real host would."""
+    sandbox.sh(
+        "ip netns add lan && ip -n lan link set lo up && ip -n lan link add lanbr type bridge && "
+        "ip -n lan addr add 192.168.60.1/24 dev lanbr && ip -n lan link set lanbr up && "
+        f"ip link add {PARENT} type veth peer name lan0 netns lan && ip link set {PARENT} up && "
+        "ip -n lan link set lan0 master lanbr up && "
+        "ip netns add pc && ip -n pc link set lo up && ip -n lan link add pc0 type veth peer name eth0 netns pc && "
+        "ip -n lan link set pc0 master lanbr up && ip -n pc addr add 192.168.60.50/24 dev eth0 && "
+        "ip -n pc link set eth0 up"
+        + (f" && ip addr add {HOST_ON_LAN}/24 dev {PARENT}" if host_address else "")
+    )
+
+
+def lower_network(name: str, driver: str, subnet: str | None = None, *, subnets: list[dict] | None = None,
+                  gateway: str | None = None, **options: Any) -> dict:
+    """A macvlan or ipvlan Network; `options` go under spec.<driver> (parent, mode, flag, hostAccess)."""
+    spec: dict[str, Any] = {"driver": driver}
+    if subnets:
+        spec["ipam"] = {"subnets": subnets}
+    elif subnet:
+        spec["ipam"] = {"subnet": subnet, **({"gateway": gateway} if gateway else {})}
+    internal = options.pop("internal", False)
+    if internal:
+        spec["internal"] = True
+    spec[driver] = options
+    return {"apiVersion": "netreconcile/v1", "kind": "Network", "metadata": {"name": name}, "spec": spec}
+
+
+def tcp_echo(sandbox: Sandbox, server_ns: str, address: str, client_ns: str | None, port: int = 7777) -> str:
+    """Start a one-shot TCP echo server in `server_ns` on `address`, connect from `client_ns` (None:
+    the host) and return what came back ('' when the connection failed)."""
+    server = (f"ip netns exec {server_ns} python3 -c \"import socket;s=socket.socket();"
+              f"s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1);s.bind(('{address}',{port}));s.listen();"
+              "s.settimeout(5);c,_=s.accept();c.sendall(c.recv(64))\" & sleep 0.3; ")
+    client = (f"{'ip netns exec ' + client_ns + ' ' if client_ns else ''}python3 -c \"import socket;"
+              f"c=socket.create_connection(('{address}',{port}),timeout=2);c.sendall(b'hello-tcp');print(c.recv(64).decode())\"")
+    result = sandbox.sh(server + client + "; rc=$?; wait; exit $rc", check=False)
+    return result.stdout.strip()

@@ -1,0 +1,78 @@
+"""Checks against the kernel that change nothing, made before planning: are the parents of the
+macvlan/ipvlan networks there and usable, and what must the upstream router learn (underlay hints)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from ipaddress import ip_interface
+
+from reconciler.errors import ConflictError
+from reconciler.plan import HostLink, Observed
+from reconciler.spec import Manifests, Network
+
+
+class PreflightError(ConflictError):
+    """The host lacks something the manifests need (a parent link); nothing was changed."""
+
+
+@dataclass(frozen=True)
+class Findings:
+    errors: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+def check(m: Manifests, observed: Observed) -> Findings:
+    """Problems with parents (errors), parents that are down, and underlay hints (notes)."""
+    if observed.host_links is None:  # not read from a kernel (planner fixtures): nothing to check
+        return Findings()
+    errors: list[str] = []
+    notes: list[str] = []
+    for network in m.networks:
+        if network.lower is not None and network.lower.parent is not None:
+            error, note = _parent(network, observed.host_links)
+            errors += [error] if error else []
+            notes += [note] if note else []
+        notes += underlay_hints(network, observed.host_links)
+    return Findings(tuple(errors), tuple(notes))
+
+
+def require(m: Manifests, observed: Observed) -> tuple[str, ...]:
+    """The notes, or PreflightError with every error."""
+    findings = check(m, observed)
+    if findings.errors:
+        raise PreflightError(list(findings.errors))
+    return findings.notes
+
+
+def _parent(network: Network, links: dict[str, HostLink]) -> tuple[str, str]:
+    """(error, note) for the parent of one network; empty strings when all is well."""
+    name = network.lower.parent
+    who = f"network {network.name}: parent {name}"
+    link = links.get(name)
+    if link is None and network.lower.vlan is not None:
+        base = network.lower.vlan[0]
+        link = links.get(base)  # netreconcile makes the sub-interface on it
+        if link is None:
+            return f"{who} is a VLAN of {base}, which does not exist on this host", ""
+    elif link is None:
+        return f"{who} does not exist on this host", ""
+    what = who if link.name == name else f"{who}: its base {link.name}"
+    if link.master:
+        return f"{what} is a port of {link.master}, and a bridge port cannot carry {network.driver} links", ""
+    if not link.up:
+        return "", f"warning: {what} is down; its endpoints get no traffic until it is up"
+    return "", ""
+
+
+def underlay_hints(network: Network, links: dict[str, HostLink]) -> list[str]:
+    """ipvlan l3/l3s subnets are routed, not bridged: the LAN's router must send them to this host."""
+    if not network.l3 or network.lower.parent is None:
+        return []
+    link = links.get(network.lower.parent)
+    hints = []
+    for s in network.subnets:
+        ours = [str(ip_interface(a).ip) for a in (link.addresses if link else ()) if ip_interface(a).version == s.version]
+        via = ours[0] if ours else f"<this host's IPv{s.version} address on {network.lower.parent}>"
+        hints.append(f"underlay: network {network.name} is routed (ipvlan {network.lower.mode}): the router of "
+                     f"{network.lower.parent}'s segment needs `ip route add {s.subnet} via {via}`")
+    return hints
