@@ -180,6 +180,8 @@ def cmd_apply(args: argparse.Namespace) -> int:
         with Kernel() as kernel:
             result = engine.apply(m, kernel, _report, options)
         note(len(result.done))
+        for line in result.plan.notes:
+            print(line)
         print(render.summary(result.plan, done=True) if result.plan else "No changes. The kernel matches the manifests.")
         if args.confirm_timeout and result.done:
             confirm.start(result, args.confirm_timeout, args.paths)
@@ -237,9 +239,10 @@ def cmd_watch(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     m = load_manifests(args.paths)
     with Kernel() as kernel:
-        rows = engine.status(m, kernel)
+        rows, notes = engine.status(m, kernel)
     last, revision = runstate.last(), runstate.revision(args.paths)
-    print(render.status_json(rows, last, revision) if args.output == "json" else render.status_text(rows, last, revision))
+    out = render.status_json if args.output == "json" else render.status_text
+    print(out(rows, last, revision, notes))
     return EXIT_OK
 
 
