@@ -90,9 +90,19 @@ def destroy_plan(m: Manifests, kernel: Kernel) -> Plan:
         if isinstance(obj, NftTable):
             table = _without_owners(obj, m.owners)
             keep += [table] if table else []
-        elif obj.owner not in m.owners:
-            keep.append(obj)
+        else:
+            keep += _kept(obj, m.owners)
     return diff(keep, observed)
+
+
+def _kept(obj: KernelObject, owners: frozenset[str]) -> list[KernelObject]:
+    """An object keeps what other manifests own of it: a parent shared by several networks (its owner
+    lists them) loses these owners and stays while any other remains."""
+    mine = set(obj.owner.split())
+    remaining = mine - owners
+    if remaining == mine:
+        return [obj]
+    return [replace(obj, owner=" ".join(sorted(remaining)))] if remaining else []
 
 
 def destroy(m: Manifests, kernel: Kernel, report: Reporter = lambda s: None) -> Plan:

@@ -1,0 +1,101 @@
+"""ipvlan, 802.1q sub-interface parents and dummy parents: kernel features this machine's kernel lacks.
+
+Marked `vm`: tests/vm/run runs them in a VM booted with Debian's stock kernel (and they are skipped
+elsewhere, with the reason). Python is ~20x slower there, so each test covers a whole scenario.
+The LAN is builders.make_lan: a router and a machine `pc` behind the host's parent eth1.
+"""
+
+import pytest
+
+from builders import (
+    HOST_ON_LAN, LAN_SUBNET, PARENT, PC, ROUTER, assert_unchanged, converge, endpoint, iface, lower_network,
+    make_lan, out, plan, snapshot, tcp_echo, write,
+)
+
+pytestmark = pytest.mark.vm
+
+A, B = "192.168.60.21", "192.168.60.22"
+
+
+def test_ipvlan_l2_shares_the_parent_mac_reaches_the_lan_and_not_the_host_without_host_access(sandbox):
+    make_lan(sandbox)
+    net = lower_network("lan", "ipvlan", LAN_SUBNET, gateway=ROUTER, parent=PARENT, mode="l2")
+    path = write(sandbox, net, endpoint("a", iface("lan", A)), endpoint("b", iface("lan", B)))
+    converge(sandbox, path)
+    assert sandbox.ping("a", ROUTER) and sandbox.ping("a", PC) and sandbox.ping("a", B)
+    assert tcp_echo(sandbox, "b", B, "a") == "hello-tcp"
+    parent_mac = out(sandbox, f"cat /sys/class/net/{PARENT}/address").strip()
+    assert out(sandbox, "ip netns exec a cat /sys/class/net/eth0/address").strip() == parent_mac
+    assert "ipvlan  mode l2 bridge" in out(sandbox, "ip -n a -d link show eth0")
+    assert out(sandbox, "ip -n a route show default").split()[:3] == ["default", "via", ROUTER]
+    assert sandbox.unreachable("a", HOST_ON_LAN) and sandbox.unreachable(None, A)
+    # hostAccess: an ipvlan shim on the host, host routes to the endpoints; both ways work.
+    write(sandbox, lower_network("lan", "ipvlan", LAN_SUBNET, gateway=ROUTER, parent=PARENT, mode="l2", hostAccess=True),
+          endpoint("a", iface("lan", A)), endpoint("b", iface("lan", B)))
+    converge(sandbox, path)
+    assert sandbox.ping(None, A) and sandbox.ping("a", HOST_ON_LAN)
+
+
+def test_ipvlan_l3_routes_between_subnets_on_one_parent_and_prints_underlay_hints(sandbox):
+    make_lan(sandbox)
+    net = lower_network("routed", "ipvlan", subnets=[{"subnet": "10.70.1.0/24"}, {"subnet": "10.70.2.0/31"}],
+                        parent=PARENT, mode="l3")
+    eps = [endpoint("a", iface("routed", "10.70.1.5")), endpoint("b", iface("routed", "10.70.2.0")),
+           endpoint("c", iface("routed", "10.70.2.1"))]  # a /31 holds two: no gateway is reserved
+    path = write(sandbox, net, *eps)
+    report = converge(sandbox, path)
+    assert "the router of eth1's segment needs `ip route add 10.70.1.0/24 via 192.168.60.10`" in report
+    assert out(sandbox, "ip -n b route show default").split()[:3] == ["default", "dev", "eth0"]
+    assert sandbox.ping("a", "10.70.2.1") and sandbox.ping("b", "10.70.1.5") and sandbox.ping("b", "10.70.2.1")
+    code, text = plan(sandbox, path)
+    assert code == 0 and "ip route add 10.70.2.0/31 via 192.168.60.10" in text
+    # l3 -> l2 is a replace with its reason.
+    write(sandbox, lower_network("routed", "ipvlan", subnets=[{"subnet": "10.70.1.0/24"}, {"subnet": "10.70.2.0/31"}],
+                                 parent=PARENT, mode="l2"), *eps)
+    code, text = plan(sandbox, path)
+    assert code == 2 and "(mode cannot change in place: l3 -> l2)" in text
+    converge(sandbox, path)
+    assert "ipvlan  mode l2" in out(sandbox, "ip -n a -d link show eth0")
+
+
+def test_a_vlan_parent_is_made_shared_and_removed_with_its_last_network_and_an_existing_one_stays(sandbox):
+    make_lan(sandbox)
+    sandbox.sh(f"ip link add link {PARENT} name {PARENT}.61 type vlan id 61 && ip link set {PARENT}.61 up")
+    before = snapshot(sandbox, f"ip -d link show {PARENT}.61")
+    v60a = lower_network("v60a", "macvlan", "10.60.1.0/24", parent=f"{PARENT}.60")
+    v60b = lower_network("v60b", "macvlan", "10.60.2.0/24", parent=f"{PARENT}.60")
+    v61 = lower_network("v61", "macvlan", "10.61.0.0/24", parent=f"{PARENT}.61")
+    eps = [endpoint("a", "v60a"), endpoint("b", "v60b"), endpoint("c", "v61")]
+    path = write(sandbox, v60a, v60b, v61, *eps)
+    report = converge(sandbox, path)
+    assert report.count("+ vlan eth1.60 (id 60 on eth1)") == 1 and "+ vlan eth1.61" not in report
+    link = out(sandbox, f"ip -d link show {PARENT}.60")
+    assert "vlan protocol 802.1Q id 60" in link and "netreconcile:network/v60a network/v60b" in link
+    # The LAN sees tagged frames: a VLAN 60 interface there reaches endpoint a.
+    sandbox.sh("ip -n lan link add link lanbr name lanbr.60 type vlan id 60 && "
+               "ip -n lan addr add 10.60.1.254/24 dev lanbr.60 && ip -n lan link set lanbr.60 up")
+    a_address = out(sandbox, "ip -n a -4 -o addr show eth0").split()[3].split("/")[0]
+    assert sandbox.ping("lan", a_address)
+    # `destroy` of v60a alone: eth1.60 stays for v60b, which keeps working.
+    sandbox.nr("destroy", str(write(sandbox, v60a, endpoint("a", "v60a"), name="only-a/net.yaml")))
+    assert "netreconcile:network/v60b\n" in out(sandbox, f"ip -d link show {PARENT}.60") + "\n"
+    write(sandbox, v60b, v61, endpoint("b", "v60b"), endpoint("c", "v61"))
+    code, text = plan(sandbox, path)
+    assert code == 0, text
+    write(sandbox, v61, endpoint("c", "v61"))   # the last network on eth1.60 goes: so does eth1.60
+    converge(sandbox, path)
+    assert sandbox.sh(f"ip link show {PARENT}.60", check=False).returncode != 0
+    sandbox.nr("destroy", str(path))   # eth1.61 existed before: never removed
+    assert_unchanged(sandbox, before)
+
+
+def test_no_parent_means_an_owned_dummy_parent_and_an_internal_network(sandbox):
+    net = lower_network("island", "macvlan", "10.80.0.0/24")
+    path = write(sandbox, net, endpoint("a", "island"), endpoint("b", iface("island", "10.80.0.9")))
+    report = converge(sandbox, path)
+    dummy = next(line.split()[2] for line in report.splitlines() if line.strip().startswith("+ dummy "))
+    assert dummy.startswith("dm-") and "dummy" in out(sandbox, f"ip -d link show {dummy}")
+    assert sandbox.ping("a", "10.80.0.9")
+    assert out(sandbox, "ip -n a route show default") == ""   # internal: no way out
+    sandbox.nr("destroy", str(path))
+    assert sandbox.sh(f"ip link show {dummy}", check=False).returncode != 0
