@@ -48,6 +48,16 @@ def test_private_mode_endpoints_reach_the_router_but_not_each_other(sandbox):
     assert sandbox.unreachable("a", B) and sandbox.unreachable("b", A)
 
 
+def test_vepa_mode_endpoints_talk_only_through_the_external_switch(sandbox):
+    make_lan(sandbox)
+    path = write(sandbox, *two_endpoints(mode="vepa"))
+    converge(sandbox, path)
+    assert sandbox.ping("a", ROUTER) and sandbox.ping("a", PC)
+    assert sandbox.unreachable("a", B)  # vepa sends a -> b out of the parent; the LAN bridge will not send it back
+    sandbox.sh("ip -n lan link set lan0 type bridge_slave hairpin on")  # a switch in "reflective relay"
+    assert sandbox.ping("a", B) and sandbox.ping("b", A)
+
+
 def test_a_mode_change_is_a_replace_with_its_reason_and_the_traffic_follows(sandbox):
     make_lan(sandbox)
     path = write(sandbox, *two_endpoints(mode="bridge"))
