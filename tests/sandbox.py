@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+# Seconds a command may take; tests/vm/run raises it (Python runs ~20x slower in the emulated VM).
+COMMAND_TIMEOUT = float(os.environ.get("NETRECONCILE_TEST_TIMEOUT", "60"))
 SETUP = (
     "mkdir -p /run/netns /etc/netns /run/netreconcile && "
     "mount -t tmpfs none /run/netns && mount -t tmpfs none /etc/netns && "
@@ -33,8 +35,9 @@ class Sandbox:
         if self.holder.stdout.readline().strip() != "ready":
             raise RuntimeError("sandbox did not start")
 
-    def sh(self, command: str, check: bool = True, timeout: float = 60) -> subprocess.CompletedProcess:
+    def sh(self, command: str, check: bool = True, timeout: float | None = None) -> subprocess.CompletedProcess:
         argv = ["nsenter", "-t", str(self.holder.pid), "--net", "--mount", "sh", "-c", command]
+        timeout = timeout if timeout is not None else COMMAND_TIMEOUT
         result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=sandbox_env())
         if check and result.returncode != 0:
             raise AssertionError(f"command failed ({result.returncode}): {command}\n{result.stdout}\n{result.stderr}")

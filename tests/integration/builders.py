@@ -66,9 +66,10 @@ def write(sandbox: Sandbox, *docs: dict, name: str = "m/net.yaml") -> Path:
     return sandbox.write(name, text(*docs))
 
 
-def converge(sandbox: Sandbox, path: Path | str) -> str:
-    """Apply, then assert idempotency: `plan --detailed-exitcode` exits 0. Returns apply's report."""
-    out = sandbox.apply(path).stdout
+def converge(sandbox: Sandbox, path: Path | str, *flags: str) -> str:
+    """Apply (with `flags`, e.g. --force), then assert idempotency: `plan --detailed-exitcode` exits 0.
+    Returns apply's report."""
+    out = sandbox.nr("apply", str(path), *flags).stdout
     code = sandbox.plan_exitcode(path)
     assert code == 0, f"plan after apply exits {code}, not 0:\n{sandbox.nr('plan', str(path), check=False).stdout}"
     return out

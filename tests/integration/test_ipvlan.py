@@ -24,8 +24,8 @@ def test_ipvlan_l2_shares_the_parent_mac_reaches_the_lan_and_not_the_host_withou
     converge(sandbox, path)
     assert sandbox.ping("a", ROUTER) and sandbox.ping("a", PC) and sandbox.ping("a", B)
     assert tcp_echo(sandbox, "b", B, "a") == "hello-tcp"
-    parent_mac = out(sandbox, f"cat /sys/class/net/{PARENT}/address").strip()
-    assert out(sandbox, "ip netns exec a cat /sys/class/net/eth0/address").strip() == parent_mac
+    parent_mac = out(sandbox, f"ip -o link show {PARENT}").split("link/ether ")[1].split()[0]
+    assert out(sandbox, "ip -n a -o link show eth0").split("link/ether ")[1].split()[0] == parent_mac
     assert "ipvlan  mode l2 bridge" in out(sandbox, "ip -n a -d link show eth0")
     assert out(sandbox, "ip -n a route show default").split()[:3] == ["default", "via", ROUTER]
     assert sandbox.unreachable("a", HOST_ON_LAN) and sandbox.unreachable(None, A)
@@ -83,7 +83,7 @@ def test_a_vlan_parent_is_made_shared_and_removed_with_its_last_network_and_an_e
     code, text = plan(sandbox, path)
     assert code == 0, text
     write(sandbox, v61, endpoint("c", "v61"))   # the last network on eth1.60 goes: so does eth1.60
-    converge(sandbox, path)
+    converge(sandbox, path, "--force")
     assert sandbox.sh(f"ip link show {PARENT}.60", check=False).returncode != 0
     sandbox.nr("destroy", str(path))   # eth1.61 existed before: never removed
     assert_unchanged(sandbox, before)
