@@ -56,3 +56,12 @@ class ApplyError(NetreconcileError):
 
 class VerifyError(NetreconcileError):
     """After applying, the kernel still differs from the manifests."""
+
+
+class KernelSupportError(NetreconcileError):
+    """The running kernel lacks link kinds the manifests need; the host's administrator must load the
+    modules or change the kernel. Raised before anything is changed."""
+
+    def __init__(self, messages: list[str]):
+        self.messages = messages
+        super().__init__("\n".join(messages))
