@@ -64,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
                                   epilog="example: netreconcile apply manifests/ --confirm-timeout 60 && netreconcile confirm")
     confirm.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show a traceback on errors")
     _add_watch_parser(commands)
+    _add_doctor_parser(commands)
     return parser
 
 
@@ -246,7 +247,58 @@ def cmd_status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+DOCTOR_HELP = "show which link kinds and nftables features the running kernel supports; exit 0 when bridge networks can run"
+DOCTOR_DESCRIPTION = DOCTOR_HELP + """
+
+Each link kind (bridge, veth, vxlan, macvlan, ipvlan, vlan, dummy) is tried for real by creating a
+link of it, and each nftables feature by `nft --check` of a rule that uses it, all inside a throwaway
+network namespace that vanishes afterwards: the host's network is never touched and nothing is left.
+
+Exit status: 0 when everything the bridge driver needs is there (bridge and veth links; an nftables
+inet table, nat masquerade and ct state), 1 otherwise. CONFIG is the kernel option behind each line;
+HINT is the module to load for a missing link kind, or what the kernel or nft answered."""
+
+
+def _add_doctor_parser(commands) -> None:
+    sub = commands.add_parser("doctor", help=DOCTOR_HELP, description=DOCTOR_DESCRIPTION,
+                              epilog="example: netreconcile doctor -o json   # 0 bridge networks can run, 1 not",
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show a traceback on errors")
+    sub.add_argument("-o", "--output", choices=("text", "json"), default="text", help="output format")
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from reconciler import capabilities
+
+    links, nft = capabilities.check_links(capabilities.LINK_KINDS), capabilities.check_nft()
+    lacks = capabilities.bridge_lacks(links, nft)
+    entry = lambda key, f: {key: f.name, "supported": f.supported, "config": f.config, "hint": f.hint,  # noqa: E731
+                            "answer": f.answer, "probeFailed": f.probe_failed}
+    report = {"formatVersion": render.FORMAT_VERSION, "links": [entry("kind", f) for f in links],
+              "nftables": [entry("feature", f) for f in nft], "drivers": {"bridge": {"ready": not lacks, "missing": lacks}}}
+    print(json.dumps(report, indent=2) if args.output == "json" else _doctor_text(report))
+    return EXIT_ERROR if lacks else EXIT_OK
+
+
+def _doctor_text(report: dict) -> str:
+    lines = _table(("KIND", "SUPPORTED", "CONFIG", "HINT"), [_doctor_row(e["kind"], e) for e in report["links"]])
+    lines += [""] + _table(("NFTABLES", "SUPPORTED", "CONFIG", "HINT"),
+                           [_doctor_row(e["feature"], e) for e in report["nftables"]])
+    missing = report["drivers"]["bridge"]["missing"]
+    return "\n".join(lines + ["", f"bridge networks: {'missing ' + ', '.join(missing) if missing else 'ready'}"])
+
+
+def _doctor_row(name: str, e: dict) -> tuple[str, str, str, str]:
+    hint = f"probe failed: {e['answer']}" if e["probeFailed"] else e["hint"] or e["answer"]
+    return name, "yes" if e["supported"] else "no", e["config"], hint
+
+
+def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
+    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
+    return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in (header, *rows)]
+
+
 COMMANDS = {
     "validate": cmd_validate, "plan": cmd_plan, "apply": cmd_apply, "destroy": cmd_destroy, "status": cmd_status,
-    "confirm": cmd_confirm, "watch": cmd_watch,
+    "confirm": cmd_confirm, "watch": cmd_watch, "doctor": cmd_doctor,
 }
