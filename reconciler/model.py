@@ -300,6 +300,86 @@ class Ipvlan(LowerLink):
 
 
 @dataclass(frozen=True)
+class Vxlan(KernelObject):
+    """An overlay network's VXLAN link on this host: no learning (the manifests say where every MAC
+    lives), ARP answered locally from static neighbour entries (proxy), a port of the overlay bridge."""
+
+    name: str
+    vni: int
+    port: int
+    local: str | None = None
+    dev: str | None = None
+    master: str | None = None
+    mtu: int | None = None
+    up: bool = True
+    owner: str = ""
+    kind: ClassVar[str] = "vxlan"
+    rank: ClassVar[int] = 3
+    immutable: ClassVar[tuple[str, ...]] = ("vni", "port", "local", "dev")
+
+    @property
+    def key(self) -> Key:
+        return link_key(None, self.name)
+
+    @property
+    def requires(self) -> tuple[Key, ...]:
+        return (link_key(None, self.master),) if self.master else ()
+
+    @property
+    def title(self) -> str:
+        return f"{self.name} (vni {self.vni}, local {self.local})"
+
+
+@dataclass(frozen=True)
+class Fdb(KernelObject):
+    """A static forwarding entry of a VXLAN link: frames for `mac` go to the VTEP `dst` (the all-zero
+    MAC: broadcast and unknown frames, one entry per remote host)."""
+
+    ifname: str
+    mac: str
+    dst: str
+    owner: str = field(default="", compare=False)
+    kind: ClassVar[str] = "fdb"
+    rank: ClassVar[int] = 6
+
+    @property
+    def key(self) -> Key:
+        return ("fdb", self.ifname, self.mac, self.dst)
+
+    @property
+    def parents(self) -> tuple[Key, ...]:
+        return (link_key(None, self.ifname),)
+
+    @property
+    def title(self) -> str:
+        return f"{self.mac} -> {self.dst} on {self.ifname}"
+
+
+@dataclass(frozen=True)
+class Neigh(KernelObject):
+    """A permanent neighbour (ARP/NDP) entry on a VXLAN link: a remote endpoint's address and MAC."""
+
+    ifname: str
+    address: str
+    mac: str
+    owner: str = field(default="", compare=False)
+    kind: ClassVar[str] = "neigh"
+    rank: ClassVar[int] = 6
+
+    @property
+    def key(self) -> Key:
+        return ("neigh", self.ifname, self.address)
+
+    @property
+    def parents(self) -> tuple[Key, ...]:
+        return (link_key(None, self.ifname),)
+
+    @property
+    def title(self) -> str:
+        return f"{self.address} lladdr {self.mac} on {self.ifname}"
+
+
+@dataclass(frozen=True)
 class Address(KernelObject):
     """An IP address (CIDR) on a link."""
 

@@ -195,7 +195,7 @@ def _collect_addresses(ns: Namespace, objects: dict) -> dict[str, HostLink]:
         owner = link.owner if ns.name is None else _netns_owner(objects, ns.name)
         _add(objects, Address(ns.name, link.name, f"{msg.address}/{msg.prefixlen}", owner=owner))
     return {
-        l.name: HostLink(l.name, l.kind, l.up, _name(ns, l.master), tuple(held.get(l.index, ())))
+        l.name: HostLink(l.name, l.kind, l.up, _name(ns, l.master), tuple(held.get(l.index, ())), l.mtu)
         for l in ns.links.values()
     }
 

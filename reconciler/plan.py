@@ -63,6 +63,7 @@ class HostLink:
     up: bool
     master: str | None = None
     addresses: tuple[str, ...] = ()
+    mtu: int = 0
 
 
 @dataclass(frozen=True)

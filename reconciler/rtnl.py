@@ -18,8 +18,9 @@ from typing import Iterator
 NETLINK_ROUTE = 0
 NLMSG_ERROR, NLMSG_DONE = 2, 3
 NLM_F_REQUEST, NLM_F_ACK, NLM_F_DUMP = 0x1, 0x4, 0x300
-NLM_F_EXCL, NLM_F_CREATE = 0x200, 0x400
+NLM_F_REPLACE, NLM_F_EXCL, NLM_F_CREATE, NLM_F_APPEND = 0x100, 0x200, 0x400, 0x800
 RTM_NEWLINK, RTM_DELLINK, RTM_GETLINK, RTM_GETADDR, RTM_GETROUTE = 16, 17, 18, 22, 26
+RTM_NEWNEIGH, RTM_DELNEIGH, RTM_GETNEIGH = 28, 29, 30
 IFF_UP = 0x1
 NLA_TYPE_MASK = 0x3FFF
 
@@ -30,6 +31,11 @@ IFLA_INFO_KIND, IFLA_INFO_DATA, IFLA_INFO_SLAVE_KIND, IFLA_INFO_SLAVE_DATA = 1, 
 IFLA_MACVLAN_MODE = 1          # u32, in IFLA_INFO_DATA of a macvlan
 IFLA_IPVLAN_MODE, IFLA_IPVLAN_FLAGS = 1, 2   # u16 each
 IFLA_VLAN_ID = 1               # u16
+IFLA_VXLAN_ID, IFLA_VXLAN_LINK, IFLA_VXLAN_LOCAL, IFLA_VXLAN_LEARNING = 1, 3, 4, 7
+IFLA_VXLAN_PROXY, IFLA_VXLAN_PORT, IFLA_VXLAN_LOCAL6 = 11, 15, 17
+NDA_DST, NDA_LLADDR = 1, 2
+NUD_PERMANENT, NTF_SELF = 0x80, 0x02
+AF_BRIDGE = 7
 IFLA_BRPORT_ISOLATED = 33
 IFLA_INET6_CONF = 2
 DEVCONF_DISABLE_IPV6 = 26
@@ -41,6 +47,7 @@ IFINFOMSG = struct.Struct("=BxHiII")
 IFADDRMSG = struct.Struct("=BBBBI")
 RTMSG = struct.Struct("=BBBBBBBBI")
 NLA = struct.Struct("=HH")
+NDMSG = struct.Struct("=BxxxiHBB")  # family, ifindex, state, flags, type
 
 
 def align(n: int) -> int:
@@ -99,8 +106,20 @@ class LinkMsg:
     isolated: bool
     ipv6: bool
     link_netnsid: int = -1  # set when `link` (the parent's index) lives in another namespace
-    mode: int = 0           # macvlan/ipvlan mode, vlan id
-    flag: int = 0           # ipvlan flags
+    mode: int = 0           # macvlan/ipvlan mode, vlan id, vxlan VNI
+    flag: int = 0           # ipvlan flags, vxlan UDP port
+    local: str | None = None  # vxlan: the local VTEP address
+    lower: int = 0          # vxlan: the underlay link's index
+
+
+@dataclass(frozen=True)
+class NeighMsg:
+    family: int
+    index: int
+    state: int
+    flags: int
+    dst: str | None
+    mac: str
 
 
 @dataclass(frozen=True)
@@ -205,6 +224,27 @@ class Dumper:
         info = _nla_str(IFLA_INFO_KIND, kind) + (_nla(IFLA_INFO_DATA, data) if data else b"")
         self._request(RTM_NEWLINK, body + _nla(IFLA_LINKINFO, info), NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL)
 
+    def neighbours(self, family: int) -> list[NeighMsg]:
+        """Neighbour entries (AF_INET, AF_INET6), or forwarding entries of bridges and VXLANs (AF_BRIDGE)."""
+        out = []
+        for m in self.dump(RTM_GETNEIGH, NDMSG.pack(family, 0, 0, 0, 0)):
+            fam, index, state, flags, _ = NDMSG.unpack_from(m)
+            a = attrs(m, NDMSG.size)
+            out.append(NeighMsg(fam, index, state, flags, ip_text(fam, a.get(NDA_DST)), _mac(a.get(NDA_LLADDR))))
+        return out
+
+    def set_neigh(self, family: int, index: int, mac: str, dst: str, *, delete: bool = False) -> None:
+        """Add (or delete) a permanent entry: an ARP/NDP entry, or with AF_BRIDGE a VXLAN forwarding entry
+        (appended: the all-zero MAC has one per remote VTEP)."""
+        flags = NTF_SELF if family == AF_BRIDGE else 0
+        body = NDMSG.pack(family, index, NUD_PERMANENT, flags, 0)
+        body += _nla(NDA_DST, ip_address(dst).packed) + _nla(NDA_LLADDR, bytes.fromhex(mac.replace(":", "")))
+        if delete:
+            self._request(RTM_DELNEIGH, body)
+        else:
+            extra = NLM_F_APPEND if family == AF_BRIDGE else NLM_F_REPLACE
+            self._request(RTM_NEWNEIGH, body, NLM_F_ACK | NLM_F_CREATE | extra)
+
     def del_link(self, index: int) -> None:
         self._request(RTM_DELLINK, IFINFOMSG.pack(socket.AF_UNSPEC, 0, index, 0, 0))
 
@@ -236,14 +276,16 @@ def parse_link(m: memoryview) -> LinkMsg:
     slave = attrs(info[IFLA_INFO_SLAVE_DATA]) if IFLA_INFO_SLAVE_DATA in info else {}
     isolated = IFLA_BRPORT_ISOLATED in slave and bytes(slave[IFLA_BRPORT_ISOLATED])[:1] == b"\1"
     kind = _text(info.get(IFLA_INFO_KIND))
-    mode, flag = _mode(kind, attrs(info[IFLA_INFO_DATA]) if IFLA_INFO_DATA in info else {})
+    data = attrs(info[IFLA_INFO_DATA]) if IFLA_INFO_DATA in info else {}
+    mode, flag = _mode(kind, data)
+    local = data.get(IFLA_VXLAN_LOCAL, data.get(IFLA_VXLAN_LOCAL6)) if kind == "vxlan" else None
     return LinkMsg(
         index=index, flags=flags, name=_text(a.get(IFLA_IFNAME)), kind=kind,
         group=_u32(a.get(IFLA_GROUP)), alias=_text(a.get(IFLA_IFALIAS)), mtu=_u32(a.get(IFLA_MTU)),
         mac=_mac(a.get(IFLA_ADDRESS)), master=_u32(a.get(IFLA_MASTER)), link=_u32(a.get(IFLA_LINK)),
         isolated=isolated, ipv6=_ipv6_enabled(a.get(IFLA_AF_SPEC)),
         link_netnsid=struct.unpack_from("=i", a[IFLA_LINK_NETNSID])[0] if IFLA_LINK_NETNSID in a else -1,
-        mode=mode, flag=flag,
+        mode=mode, flag=flag, local=ip_text(0, local), lower=_u32(data.get(IFLA_VXLAN_LINK)) if kind == "vxlan" else 0,
     )
 
 
@@ -255,6 +297,9 @@ def _mode(kind: str, data: dict[int, memoryview]) -> tuple[int, int]:
         return _u16(data.get(IFLA_IPVLAN_MODE)), _u16(data.get(IFLA_IPVLAN_FLAGS))
     if kind == "vlan":
         return _u16(data.get(IFLA_VLAN_ID)), 0
+    if kind == "vxlan":
+        port = data.get(IFLA_VXLAN_PORT)
+        return _u32(data.get(IFLA_VXLAN_ID)), struct.unpack_from("!H", port)[0] if port is not None else 0
     return 0, 0
 
 
@@ -268,6 +313,17 @@ def macvlan_data(mode: int) -> bytes:
 
 def ipvlan_data(mode: int, flag: int) -> bytes:
     return _nla(IFLA_IPVLAN_MODE, struct.pack("=H", mode)) + _nla(IFLA_IPVLAN_FLAGS, struct.pack("=H", flag))
+
+
+def vxlan_data(vni: int, port: int, local: str, link: int | None) -> bytes:
+    """No learning, ARP/NDP answered from the neighbour table (proxy), the given VNI, port and VTEP."""
+    address = ip_address(local)
+    data = _nla(IFLA_VXLAN_ID, struct.pack("=I", vni)) + _nla(IFLA_VXLAN_PORT, struct.pack("!H", port))
+    data += _nla(IFLA_VXLAN_LOCAL if address.version == 4 else IFLA_VXLAN_LOCAL6, address.packed)
+    data += _nla(IFLA_VXLAN_LEARNING, b"\0") + _nla(IFLA_VXLAN_PROXY, b"\1")
+    if link is not None:
+        data += _nla(IFLA_VXLAN_LINK, struct.pack("=I", link))
+    return data
 
 
 def vlan_data(vlan_id: int) -> bytes:

@@ -58,6 +58,20 @@ class LowerOptions:
         return (base, int(tag)) if tag.isdigit() and base else None
 
 
+VXLAN_PORT = 4789
+VXLAN_OVERHEAD = 50  # outer Ethernet, IP, UDP and VXLAN headers (IPv4 underlay)
+
+
+@dataclass(frozen=True)
+class OverlayOptions:
+    """An overlay network's VXLAN: its VNI, UDP port, and the names of its bridge and VXLAN links."""
+
+    vni: int
+    port: int = VXLAN_PORT
+    vni_declared: bool = False
+    vxlan: str = ""
+
+
 @dataclass(frozen=True)
 class Network:
     """A Network manifest."""
@@ -70,6 +84,7 @@ class Network:
     enable_ipv6: bool = False
     bridge: BridgeOptions | None = None
     lower: LowerOptions | None = None
+    overlay: OverlayOptions | None = None
     labels: tuple[tuple[str, str], ...] = ()
     source: Document | None = field(default=None, compare=False, repr=False)
 
@@ -114,6 +129,7 @@ class Endpoint:
     interfaces: tuple[Interface, ...]
     sysctls: tuple[tuple[str, str], ...] = ()
     labels: tuple[tuple[str, str], ...] = ()
+    host: str | None = None
     source: Document | None = field(default=None, compare=False, repr=False)
 
     @property
@@ -122,14 +138,45 @@ class Endpoint:
 
 
 @dataclass(frozen=True)
+class Host:
+    """A Host manifest: a machine applying the same manifests; `address` is its underlay address (VTEP)."""
+
+    name: str
+    address: IPAddress
+    interface: str | None = None
+    source: Document | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
 class Manifests:
     """Everything declared in one set of manifest paths."""
 
     networks: tuple[Network, ...] = ()
     endpoints: tuple[Endpoint, ...] = ()
+    hosts: tuple[Host, ...] = ()
+    host: str | None = None  # the Host these manifests are applied on (None: no Hosts are declared)
 
     def network(self, name: str) -> Network:
         return next(n for n in self.networks if n.name == name)
+
+    def host_named(self, name: str | None) -> Host | None:
+        return next((h for h in self.hosts if h.name == name), None)
+
+    def is_local(self, endpoint: Endpoint) -> bool:
+        return not self.hosts or endpoint.host == self.host
+
+    @property
+    def local_endpoints(self) -> tuple[Endpoint, ...]:
+        """The endpoints that live on this host (all of them when no Hosts are declared)."""
+        return tuple(e for e in self.endpoints if self.is_local(e))
+
+    @property
+    def local_networks(self) -> tuple[Network, ...]:
+        """The networks this host takes part in: all without Hosts; else those its endpoints use."""
+        if not self.hosts:
+            return self.networks
+        used = {i.network for e in self.local_endpoints for i in e.interfaces}
+        return tuple(n for n in self.networks if n.name in used)
 
     @property
     def owners(self) -> frozenset[str]:
@@ -165,6 +212,17 @@ def default_bridge_name(network: str) -> str:
     return f"br-{network[:7]}-{digest}"
 
 
+def overlay_link_names(network: str) -> tuple[str, str]:
+    """The bridge and VXLAN link of an overlay network: the same on every host."""
+    digest = hashlib.sha256(network.encode()).hexdigest()
+    return "ov-" + digest[:12], "vx-" + digest[:12]
+
+
+def derived_vni(network: str) -> int:
+    """A VNI from the network's name (1 .. 2^24-1): every host derives the same one."""
+    return int.from_bytes(hashlib.sha256(f"vni\0{network}".encode()).digest()[:4], "big") % 0xFFFFFF + 1
+
+
 def dummy_parent_name(network: str) -> str:
     """The owned dummy parent of a macvlan/ipvlan network declared without one (Docker: `dm-<id>`)."""
     return "dm-" + hashlib.sha256(network.encode()).hexdigest()[:12]
@@ -183,17 +241,25 @@ def parse_network(doc: Document) -> Network:
         )
     elif driver in ("macvlan", "ipvlan"):
         lower = _parse_lower(driver, spec)
+    overlay = None
+    if driver == "overlay":
+        opts = spec.get("overlay", {})
+        bridge_name, vxlan_name = overlay_link_names(doc.name)
+        bridge = BridgeOptions(name=bridge_name)
+        overlay = OverlayOptions(vni=int(opts.get("vni", derived_vni(doc.name))), port=int(opts.get("port", VXLAN_PORT)),
+                                 vni_declared="vni" in opts, vxlan=vxlan_name)
     internal = spec.get("internal", False) or (lower is not None and lower.parent is None)
-    mtu = spec.get("mtu", 1500 if driver == "bridge" else None)  # macvlan/ipvlan: the parent's by default
+    mtu = spec.get("mtu", 1500 if driver == "bridge" else None)  # macvlan/ipvlan: the parent's; overlay: underlay's - 50
     return Network(
         name=doc.name,
         driver=driver,
-        subnets=tuple(_parse_subnet(s, driver == "bridge") for s in subnet_dicts(spec.get("ipam"))),
+        subnets=tuple(_parse_subnet(s, driver in ("bridge", "overlay")) for s in subnet_dicts(spec.get("ipam"))),
         internal=internal,
         mtu=int(mtu) if mtu is not None else None,  # the schema's "integer" admits 1500.0
         enable_ipv6=spec.get("enableIPv6", False),
         bridge=bridge,
         lower=lower,
+        overlay=overlay,
         labels=tuple(sorted(doc.data["metadata"].get("labels", {}).items())),
         source=doc,
     )
@@ -240,8 +306,14 @@ def parse_endpoint(doc: Document) -> Endpoint:
         interfaces=interfaces,
         sysctls=tuple(sorted((k, str(int(v) if isinstance(v, float) else v)) for k, v in spec.get("sysctls", {}).items())),
         labels=tuple(sorted(doc.data["metadata"].get("labels", {}).items())),
+        host=spec.get("host"),
         source=doc,
     )
+
+
+def parse_host(doc: Document) -> Host:
+    underlay = doc.data["spec"]["underlay"]
+    return Host(name=doc.name, address=ip_address(underlay["address"]), interface=underlay.get("interface"), source=doc)
 
 
 def _parse_interface(raw: dict, index: int) -> Interface:

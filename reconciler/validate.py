@@ -11,10 +11,9 @@ from reconciler.errors import ManifestError, Problem
 from reconciler.ipam import allocate
 from reconciler.manifest import Document, load_paths
 from reconciler.schema import schema_problems
-from reconciler.spec import Endpoint, Manifests, Network, Subnet, parse_endpoint, parse_network, subnet_dicts
+from reconciler.spec import Endpoint, Host, Manifests, Network, Subnet, parse_endpoint, parse_host, parse_network, subnet_dicts
 
 IFNAME = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")
-SUPPORTED_DRIVERS = {"bridge", "macvlan", "ipvlan"}
 
 
 def load_manifests(paths: Iterable[str]) -> Manifests:
@@ -29,6 +28,7 @@ def load_manifests(paths: Iterable[str]) -> Manifests:
     manifests = Manifests(
         networks=tuple(parse_network(d) for d in valid if d.kind == "Network"),
         endpoints=tuple(parse_endpoint(d) for d in valid if d.kind == "Endpoint"),
+        hosts=tuple(parse_host(d) for d in valid if d.kind == "Host"),
     )
     # Semantic checks run on the schema-valid documents too, so every problem shows in one run.
     invalid_networks = {d.name for d in documents if d.kind == "Network" and d not in valid}
@@ -64,6 +64,36 @@ def semantic_problems(m: Manifests, invalid_networks: frozenset[str] | set[str] 
         problems += _endpoint_problems(endpoint, networks, invalid_networks)
     problems += _address_clashes(m)
     problems += _passthru_problems(m)
+    problems += _host_problems(m)
+    problems += _vni_problems(m.networks)
+    return problems
+
+
+def _host_problems(m: Manifests) -> list[Problem]:
+    """Hosts: unique names and underlay addresses; once any is declared, every endpoint names its own."""
+    problems = _duplicates(m.hosts, lambda h: h.name, "metadata", "name", what="host name")
+    problems += _duplicates(m.hosts, lambda h: str(h.address), "spec", "underlay", "address", what="underlay address")
+    names = {h.name for h in m.hosts}
+    for endpoint in m.endpoints:
+        if endpoint.host is None and m.hosts:
+            problems.append(_problem(endpoint, f"spec.host is required once Hosts are declared (hosts: {', '.join(sorted(names))})", "spec"))
+        elif endpoint.host is not None and endpoint.host not in names:
+            known = ", ".join(sorted(names)) or "none are declared"
+            problems.append(_problem(endpoint, f"unknown host {endpoint.host!r} ({known})", "spec", "host"))
+    return problems
+
+
+def _vni_problems(networks: tuple[Network, ...]) -> list[Problem]:
+    seen: dict[int, Network] = {}
+    problems = []
+    for network in networks:
+        if network.overlay is None:
+            continue
+        other = seen.setdefault(network.overlay.vni, network)
+        if other is not network:
+            how = "" if network.overlay.vni_declared else " (derived from its name: set spec.overlay.vni)"
+            message = f"VNI {network.overlay.vni}{how} is already used by overlay network {other.name!r}"
+            problems.append(_problem(network, message, "spec", "overlay", "vni"))
     return problems
 
 
@@ -83,7 +113,7 @@ def _passthru_problems(m: Manifests) -> list[Problem]:
     return problems
 
 
-def _problem(obj: Network | Endpoint, message: str, *path: str | int) -> Problem:
+def _problem(obj: Network | Endpoint | Host, message: str, *path: str | int) -> Problem:
     assert obj.source is not None
     return obj.source.problem(message, *path)
 
@@ -118,9 +148,6 @@ def _subnet_path(network: Network, index: int) -> tuple[str | int, ...]:
 
 def _network_problems(network: Network) -> list[Problem]:
     problems = []
-    if network.driver not in SUPPORTED_DRIVERS:
-        message = f"driver {network.driver!r} is not supported yet (supported: {', '.join(sorted(SUPPORTED_DRIVERS))})"
-        problems.append(_problem(network, message, "spec", "driver"))
     if not network.subnets:
         problems.append(_problem(network, "spec.ipam: at least one subnet is required", "spec"))
     if network.bridge and not IFNAME.match(network.bridge.name):
@@ -130,7 +157,7 @@ def _network_problems(network: Network) -> list[Problem]:
     return problems + _driver_option_problems(network) + _lower_problems(network)
 
 
-DRIVER_OPTIONS = ("bridge", "macvlan", "ipvlan")
+DRIVER_OPTIONS = ("bridge", "macvlan", "ipvlan", "overlay")
 
 
 def _driver_option_problems(network: Network) -> list[Problem]:
@@ -196,7 +223,7 @@ def _subnet_problems(network: Network, s: Subnet, path: tuple) -> list[Problem]:
     problems = []
     if s.version == 6 and not network.enable_ipv6:
         problems.append(_problem(network, f"subnet {s.subnet} is IPv6: set spec.enableIPv6: true", *path, "subnet"))
-    if s.subnet.prefixlen >= s.subnet.max_prefixlen - 1 and network.driver == "bridge":
+    if s.subnet.prefixlen >= s.subnet.max_prefixlen - 1 and network.driver in ("bridge", "overlay"):
         problems.append(_problem(network, f"subnet {s.subnet} is too small for a gateway and endpoints", *path))
     if s.gateway is not None and (s.gateway not in s.subnet or s.gateway in _unusable(s)):
         problems.append(_problem(network, f"gateway {s.gateway} is not a usable address of {s.subnet}", *path, "gateway"))

@@ -7,24 +7,26 @@ from ipaddress import ip_interface
 from reconciler.ipam import AllocKey, allocate
 from reconciler.model import Address, KernelObject
 from reconciler.plan import Observed, Plan, diff
-from reconciler.planners import bridge, endpoint, firewall, lower
+from reconciler.planners import bridge, endpoint, firewall, lower, overlay
 from reconciler.planners.context import Context
 from reconciler.spec import IPAddress, Manifests, shim_endpoint
 
-DRIVERS = {"bridge": bridge, "macvlan": lower, "ipvlan": lower}
+DRIVERS = {"bridge": bridge, "macvlan": lower, "ipvlan": lower, "overlay": overlay}
 
 
 def desired_state(m: Manifests, observed: Observed | None = None) -> list[KernelObject]:
     """Every kernel object the manifests call for on this host."""
     foreign = observed.foreign if observed else frozenset()
-    ctx = Context(m, allocate(m, sticky_addresses(m, observed)), foreign)
-    objects: list[KernelObject] = lower.parent_objects(m, ctx)
-    for network in m.networks:
+    host_links = observed.host_links if observed else None
+    ctx = Context(m, allocate(m, sticky_addresses(m, observed)), foreign, host_links)
+    networks = m.local_networks
+    objects: list[KernelObject] = lower.parent_objects(networks, ctx)
+    for network in networks:
         objects += DRIVERS[network.driver].network_objects(network, ctx)
-    for ep in m.endpoints:
+    for ep in m.local_endpoints:
         objects += endpoint.endpoint_objects(ep, ctx, DRIVERS)
     objects += endpoint.host_objects(m)
-    table = firewall.table([r for n in m.networks for r in DRIVERS[n.driver].firewall_rules(n, ctx)])
+    table = firewall.table([r for n in networks for r in DRIVERS[n.driver].firewall_rules(n, ctx)])
     return objects + ([table] if table else [])
 
 
@@ -45,6 +47,8 @@ def sticky_addresses(m: Manifests, observed: Observed | None) -> dict[AllocKey, 
     shims = [s for s in map(shim_endpoint, m.networks) if s]
     for ep in (*m.endpoints, *shims):
         for iface in ep.interfaces:
+            if m.network(iface.network).overlay is not None:
+                continue  # every host must compute the same overlay addresses: from the manifests alone
             for address in sorted(held.get((ep.netns or None, iface.name), []), key=str):
                 sticky.setdefault((ep.name, iface.network, address.version), address)
     return sticky

@@ -15,6 +15,7 @@ class Context:
     manifests: Manifests
     addresses: dict[AllocKey, IPAddress]
     foreign: frozenset[Key] = frozenset()  # same-named kernel objects that are not ours (e.g. a parent)
+    host_links: dict | None = None  # every link of the host namespace by name (plan.HostLink), when observed
 
     def address(self, endpoint: Endpoint, iface: Interface, version: int) -> IPAddress | None:
         return self.addresses.get((endpoint.name, iface.network, version))

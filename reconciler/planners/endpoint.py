@@ -40,7 +40,7 @@ def default_routes(ep: Endpoint, ctx: Context) -> list[Route]:
 
 def host_objects(m: Manifests) -> list[KernelObject]:
     """Host-wide settings that NAT and forwarding need (set when needed, never reset: Docker does the same)."""
-    routed = [n for n in m.networks if not n.internal and n.driver == "bridge"]
+    routed = [n for n in m.local_networks if not n.internal and n.driver in ("bridge", "overlay")]
     objects: list[KernelObject] = []
     if any(n.first_subnet(4) for n in routed):
         objects.append(Sysctl(None, "net.ipv4.ip_forward", "1"))

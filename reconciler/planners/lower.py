@@ -13,14 +13,14 @@ from __future__ import annotations
 
 from reconciler.model import Address, Dummy, Ipvlan, KernelObject, LowerLink, Macvlan, NftRule, Route, Vlan, link_key
 from reconciler.planners.context import Context
-from reconciler.spec import Endpoint, Interface, Manifests, Network, shim_endpoint
+from reconciler.spec import Endpoint, Interface, Network, shim_endpoint
 
 
-def parent_objects(m: Manifests, ctx: Context) -> list[KernelObject]:
+def parent_objects(networks: tuple[Network, ...], ctx: Context) -> list[KernelObject]:
     """The parents netreconcile owns: one dummy per parentless network, one VLAN link per name in use."""
     objects: list[KernelObject] = []
     vlans: dict[str, list[Network]] = {}
-    for network in m.networks:
+    for network in networks:
         if network.lower is None:
             continue
         if network.lower.parent is None:

@@ -1,0 +1,86 @@
+"""The overlay driver: one network across hosts over VXLAN, with the manifests as the control plane.
+
+Every host computes the same answer from the same manifests and builds its own share: a bridge per
+overlay network (as the bridge driver's, with the same gateway address and MAC on every host, so each
+endpoint leaves through its own host's NAT) holding the local endpoints' veths and a VXLAN link with
+no learning and local ARP answers (proxy). Where every remote endpoint lives is written down as static
+entries: its MAC towards its host's VTEP (FDB), its address with its MAC (neighbour), and the all-zero
+MAC towards every other host of the network (the flooding list).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from reconciler.model import Fdb, KernelObject, Neigh, NftRule, Vxlan
+from reconciler.planners import bridge
+from reconciler.planners.context import Context
+from reconciler.spec import VXLAN_OVERHEAD, Endpoint, Host, Interface, Network
+
+FLOOD_MAC = "00:00:00:00:00:00"
+DEFAULT_UNDERLAY_MTU = 1500
+
+
+def effective(network: Network, ctx: Context) -> Network:
+    """The network with its MTU: as declared, else the underlay interface's minus the VXLAN overhead."""
+    if network.mtu is not None:
+        return network
+    return replace(network, mtu=underlay_mtu(ctx) - VXLAN_OVERHEAD)
+
+
+def underlay_mtu(ctx: Context) -> int:
+    host = ctx.manifests.host_named(ctx.manifests.host)
+    if host is None or ctx.host_links is None:
+        return DEFAULT_UNDERLAY_MTU
+    link = underlay_link(host, ctx.host_links)
+    return link.mtu if link is not None else DEFAULT_UNDERLAY_MTU
+
+
+def underlay_link(host: Host, links: dict):
+    """The host's underlay interface: as declared, else the link that holds its underlay address."""
+    if host.interface:
+        return links.get(host.interface)
+    return next((l for l in links.values() if any(a.split("/")[0] == str(host.address) for a in l.addresses)), None)
+
+
+def network_objects(network: Network, ctx: Context) -> list[KernelObject]:
+    network = effective(network, ctx)
+    m = ctx.manifests
+    host = m.host_named(m.host)
+    vxlan = Vxlan(
+        name=network.overlay.vxlan, vni=network.overlay.vni, port=network.overlay.port,
+        local=str(host.address) if host else None, dev=host.interface if host else None,
+        master=network.bridge.name, mtu=network.mtu, owner=network.owner,
+    )
+    return [*bridge.network_objects(network, ctx), vxlan, *_remote_entries(network, ctx)]
+
+
+def _remote_entries(network: Network, ctx: Context) -> list[KernelObject]:
+    """FDB and neighbour entries for every endpoint of this network on another host, and the flooding list."""
+    m, vxlan = ctx.manifests, network.overlay.vxlan
+    entries: list[KernelObject] = []
+    vteps: set[str] = set()
+    for ep, iface in _attached(network, ctx):
+        if m.is_local(ep):
+            continue
+        vtep = str(m.host_named(ep.host).address)
+        vteps.add(vtep)
+        mac = ctx.mac(ep, iface)
+        entries.append(Fdb(vxlan, mac, vtep, owner=network.owner))
+        for version in (4, 6):
+            address = ctx.address(ep, iface, version)
+            if address is not None:
+                entries.append(Neigh(vxlan, str(address), mac, owner=network.owner))
+    return entries + [Fdb(vxlan, FLOOD_MAC, vtep, owner=network.owner) for vtep in sorted(vteps)]
+
+
+def _attached(network: Network, ctx: Context) -> list[tuple[Endpoint, Interface]]:
+    return [(e, i) for e in ctx.manifests.endpoints for i in e.interfaces if i.network == network.name]
+
+
+def interface_objects(ep: Endpoint, iface: Interface, network: Network, ctx: Context) -> list[KernelObject]:
+    return bridge.interface_objects(ep, iface, effective(network, ctx), ctx)
+
+
+def firewall_rules(network: Network, ctx: Context) -> list[NftRule]:
+    return bridge.firewall_rules(network, ctx)
