@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from typing import Callable, Iterator
 
 from reconciler import confirm, engine, render, runstate
-from reconciler.errors import ConflictError, ManifestError, NetreconcileError
+from reconciler.errors import ConflictError, KernelSupportError, ManifestError, NetreconcileError
 from reconciler.guards import Limits, RefusedError
 from reconciler.kernel import Kernel
 from reconciler.plan import Step
@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         return COMMANDS[args.command](args)
     except ManifestError as err:
         return _fail(args, [str(p) for p in err.problems], f"{len(err.problems)} problem(s) found; nothing was changed.")
-    except ConflictError as err:
+    except (ConflictError, KernelSupportError) as err:
         return _fail(args, [f"error: {m}" for m in err.messages], "Nothing was changed.")
     except NetreconcileError as err:
         return _fail(args, [f"error: {err}"])

@@ -7,7 +7,7 @@ from enum import Enum
 
 from dataclasses import replace
 
-from reconciler import guards, preflight
+from reconciler import capabilities, guards, preflight
 from reconciler.errors import ApplyError, VerifyError
 from reconciler.executor import Reporter, StepFailed, Verifier, execute, undo
 from reconciler.guards import Limits
@@ -27,11 +27,22 @@ def observe_for(m: Manifests, kernel: Kernel) -> Observed:
     return observe(kernel, _sysctl_keys(m))
 
 
-def plan(m: Manifests, kernel: Kernel) -> Plan:
-    """What apply would do now, with the preflight's notes (PreflightError when a parent is unusable)."""
-    observed = observe_for(m, kernel)
+# Link kinds a kernel may lack (bridge and veth are taken for granted): checked before any change.
+OPTIONAL_KINDS = ("macvlan", "ipvlan", "vlan", "dummy", "vxlan")
+
+
+def _planned(m: Manifests, observed: Observed) -> Plan:
+    """The plan with the preflight's notes; KernelSupportError or PreflightError when the host cannot
+    carry the manifests (a missing link kind, an unusable parent). Nothing is changed by either."""
     notes = preflight.require(m, observed)
-    return replace(diff(desired_state(m, observed), observed), notes=notes)
+    desired = desired_state(m, observed)
+    capabilities.require(sorted({o.kind for o in desired if o.kind in OPTIONAL_KINDS}))
+    return replace(diff(desired, observed), notes=notes)
+
+
+def plan(m: Manifests, kernel: Kernel) -> Plan:
+    """What apply would do now."""
+    return _planned(m, observe_for(m, kernel))
 
 
 @dataclass(frozen=True)
@@ -52,8 +63,7 @@ class ApplyResult:
 def apply(m: Manifests, kernel: Kernel, report: Reporter = lambda s: None, options: ApplyOptions = ApplyOptions()) -> ApplyResult:
     """Make the kernel match the manifests and verify it does; on any failure, undo what was done."""
     before = observe_for(m, kernel)
-    notes = preflight.require(m, before)
-    steps = replace(diff(desired_state(m, before), before), notes=notes)
+    steps = _planned(m, before)
     guards.check(m, before, steps, options.limits)
     done: list[Step] = []
     try:

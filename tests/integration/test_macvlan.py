@@ -5,6 +5,8 @@ and another machine `pc`; the host's parent eth1 is a veth into it, and the host
 on eth1 as a real host would.
 """
 
+import pytest
+
 from builders import (
     HOST_ON_LAN, LAN_SUBNET, PARENT, PC, ROUTER, assert_unchanged, converge, endpoint, iface, lower_network,
     make_lan, out, plan, run_fails_cleanly, snapshot, tcp_echo, write,
@@ -159,3 +161,18 @@ def test_a_bridge_port_parent_is_refused_and_a_down_parent_is_a_warning(sandbox)
     code, text = plan(sandbox, path)
     assert code == 2
     assert "warning: network lan60: parent eth1 is down; its endpoints get no traffic until it is up" in text
+
+
+def test_an_ipvlan_network_on_a_kernel_without_ipvlan_fails_before_any_change(sandbox):
+    has_ipvlan = sandbox.sh("unshare --net sh -c 'ip link add l0 type veth peer name l1 && "
+                            "ip link add link l0 name i0 type ipvlan'", check=False).returncode == 0
+    if has_ipvlan:
+        pytest.skip("this kernel has ipvlan: tests/integration/test_ipvlan.py covers it")
+    make_lan(sandbox)
+    net = lower_network("lan", "ipvlan", LAN_SUBNET, gateway=ROUTER, parent=PARENT)
+    path = write(sandbox, net, endpoint("a", "lan"))
+    before = snapshot(sandbox, "ip -o link", "ip netns list", "ip route", "nft list ruleset")
+    for command in ("plan", "apply"):
+        err = run_fails_cleanly(sandbox, command, str(path))
+        assert "error: kernel lacks ipvlan support (CONFIG_IPVLAN; try: modprobe ipvlan)" in err
+    assert_unchanged(sandbox, before)
