@@ -11,6 +11,7 @@ import json
 import sys
 import traceback
 from contextlib import contextmanager
+from dataclasses import replace
 from typing import Callable, Iterator
 
 from reconciler import confirm, engine, render, runstate
@@ -18,6 +19,7 @@ from reconciler.errors import ConflictError, KernelSupportError, ManifestError, 
 from reconciler.guards import Limits, RefusedError
 from reconciler.kernel import Kernel
 from reconciler.plan import Step
+from reconciler.spec import Manifests
 from reconciler.validate import load_manifests
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
@@ -55,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument("-o", "--output", choices=("text", "json"), default="text", help="output format")
         if name == "plan":
             sub.add_argument("--detailed-exitcode", action="store_true", help="exit 0: no changes, 2: changes, 1: error")
+        if name in ("plan", "apply", "destroy", "status"):
+            sub.add_argument("--host", metavar="NAME", help=HOST_HELP)
         if name in ("apply", "destroy"):
             sub.add_argument("--no-wait", action="store_true", help="fail at once if another netreconcile holds the lock")
         if name == "apply":
@@ -68,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+HOST_HELP = ("the declared Host this machine is (default: the Host whose underlay address is configured here); "
+             "only its endpoints are built locally")
 WATCH_HELP = "keep the kernel converged: reconcile on file changes, kernel drift, SIGHUP and every --resync"
 WATCH_DESCRIPTION = WATCH_HELP + """
 
@@ -104,6 +110,7 @@ def _add_watch_parser(commands) -> None:
     sub.add_argument("--force", action="store_true", help="delete more than --max-delete allows")
     sub.add_argument("--no-wait", action="store_true",
                      help="when another netreconcile holds the lock, skip that reconcile and retry soon, instead of waiting")
+    sub.add_argument("--host", metavar="NAME", help=HOST_HELP)
 
 
 def _add_apply_options(sub: argparse.ArgumentParser) -> None:
@@ -151,6 +158,11 @@ def _fail(args: argparse.Namespace, lines: list[str], footer: str = "") -> int:
     return EXIT_ERROR
 
 
+def _load(args: argparse.Namespace) -> Manifests:
+    """The valid manifests, applied as the Host named by --host (if given)."""
+    return replace(load_manifests(args.paths), host=args.host)
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     m = load_manifests(args.paths)
     if args.output == "json":
@@ -162,7 +174,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    m = load_manifests(args.paths)
+    m = _load(args)
     with Kernel() as kernel:
         result = engine.plan(m, kernel)
     print(render.plan_json(result) if args.output == "json" else render.plan_text(result))
@@ -174,7 +186,7 @@ def _report(step: Step) -> None:
 
 
 def cmd_apply(args: argparse.Namespace) -> int:
-    m = load_manifests(args.paths)
+    m = _load(args)
     limits = Limits(allow_empty=args.allow_empty, max_delete=args.max_delete, force=args.force)
     options = engine.ApplyOptions(limits=limits, rollback=not args.no_rollback)
     with runstate.locked(wait=not args.no_wait, say=_say), _recorded(args.paths) as note:
@@ -192,7 +204,7 @@ def cmd_apply(args: argparse.Namespace) -> int:
 
 
 def cmd_destroy(args: argparse.Namespace) -> int:
-    m = load_manifests(args.paths)
+    m = _load(args)
     with runstate.locked(wait=not args.no_wait, say=_say), _recorded(args.paths, "destroy") as note:
         with Kernel() as kernel:
             done = engine.destroy(m, kernel, _report)
@@ -233,12 +245,12 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
     limits = Limits(allow_empty=args.allow_empty, max_delete=args.max_delete, force=args.force)
     options = watch.Options(limits=limits, resync=args.resync, debounce=args.debounce, wait=not args.no_wait,
-                            log_format=args.log_format, metrics_addr=args.metrics_addr)
+                            log_format=args.log_format, metrics_addr=args.metrics_addr, host=args.host)
     return watch.run(args.paths, options)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    m = load_manifests(args.paths)
+    m = _load(args)
     with Kernel() as kernel:
         rows, notes = engine.status(m, kernel)
     last, revision = runstate.last(), runstate.revision(args.paths)

@@ -8,6 +8,7 @@ from enum import Enum
 from dataclasses import replace
 
 from reconciler import capabilities, guards, preflight
+from reconciler.hosts import localize
 from reconciler.errors import ApplyError, VerifyError
 from reconciler.executor import Reporter, StepFailed, Verifier, execute, undo
 from reconciler.guards import Limits
@@ -20,7 +21,8 @@ from reconciler.spec import Manifests
 
 
 def _sysctl_keys(m: Manifests) -> list[tuple[str | None, str]]:
-    return [(o.ns, o.name) for o in desired_state(m) if isinstance(o, Sysctl)]
+    """Every sysctl the manifests may set here, whichever Host this is (the extra reads are harmless)."""
+    return [(o.ns, o.name) for o in desired_state(replace(m, hosts=(), host=None)) if isinstance(o, Sysctl)]
 
 
 def observe_for(m: Manifests, kernel: Kernel) -> Observed:
@@ -42,7 +44,8 @@ def _planned(m: Manifests, observed: Observed) -> Plan:
 
 def plan(m: Manifests, kernel: Kernel) -> Plan:
     """What apply would do now."""
-    return _planned(m, observe_for(m, kernel))
+    observed = observe_for(m, kernel)
+    return _planned(localize(m, observed), observed)
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,7 @@ class ApplyResult:
 def apply(m: Manifests, kernel: Kernel, report: Reporter = lambda s: None, options: ApplyOptions = ApplyOptions()) -> ApplyResult:
     """Make the kernel match the manifests and verify it does; on any failure, undo what was done."""
     before = observe_for(m, kernel)
+    m = localize(m, before)
     steps = _planned(m, before)
     guards.check(m, before, steps, options.limits)
     done: list[Step] = []
@@ -95,6 +99,7 @@ def revert(result: ApplyResult, kernel: Kernel) -> None:
 def destroy_plan(m: Manifests, kernel: Kernel) -> Plan:
     """Delete everything these manifests own, and nothing else that is ours."""
     observed = observe_for(m, kernel)
+    localize(m, observed)  # refuses a --host that the manifests do not declare
     keep: list[KernelObject] = []
     for obj in observed.objects.values():
         if isinstance(obj, NftTable):
@@ -150,6 +155,7 @@ def status(m: Manifests, kernel: Kernel) -> tuple[list[ObjectStatus], tuple[str,
     """Every desired object with its state, then every owned object that should not be there; and the
     preflight's findings (errors are shown here, not raised)."""
     observed = observe_for(m, kernel)
+    m = localize(m, observed)
     findings = preflight.check(m, observed)
     desired = desired_state(m, observed)
     steps = {s.obj.key: s for s in diff(desired, observed).steps}

@@ -16,10 +16,10 @@ from reconciler import netns, nft
 from reconciler.kernel import Kernel
 from reconciler.model import (
     ALIAS_PREFIX, IPVLAN_FLAGS, IPVLAN_MODES, MACVLAN_MODES, OWNER_GROUP, ROUTE_PROTO, Address, Bridge, Dummy, Ipvlan,
-    KernelObject, LowerLink, Macvlan, Netns, Route, Sysctl, Veth, Vlan, link_key,
+    Fdb, KernelObject, LowerLink, Macvlan, Neigh, Netns, Route, Sysctl, Veth, Vlan, Vxlan, link_key,
 )
 from reconciler.plan import HostLink, Observed
-from reconciler.rtnl import Dumper, LinkMsg
+from reconciler.rtnl import AF_BRIDGE, NUD_PERMANENT, Dumper, LinkMsg
 
 IFF_UP = 1
 MAIN_TABLE = 254
@@ -45,6 +45,8 @@ class Link:
     link_netnsid: int = -1
     mode: int = 0
     flag: int = 0
+    local: str | None = None
+    lower: int = 0
 
     @classmethod
     def of(cls, msg: LinkMsg) -> "Link":
@@ -54,7 +56,7 @@ class Link:
             owner=alias[len(ALIAS_PREFIX):] if alias.startswith(ALIAS_PREFIX) else "",
             mtu=msg.mtu, up=bool(msg.flags & IFF_UP), mac=msg.mac, master=msg.master,
             peer_index=msg.link, isolated=msg.isolated, ipv6=msg.ipv6, link_netnsid=msg.link_netnsid,
-            mode=msg.mode, flag=msg.flag,
+            mode=msg.mode, flag=msg.flag, local=msg.local, lower=msg.lower,
         )
 
 
@@ -75,6 +77,7 @@ def observe(kernel: Kernel, sysctls: Iterable[tuple[str | None, str]] = ()) -> O
     _collect_links(host, objects, foreign)
     host_links = _collect_addresses(host, objects)
     _collect_routes(host, objects)
+    _collect_vxlan_entries(host, objects)
     host.dumper.close()
     owned_ns: set[str] = set()
     for name in netns.list_names():
@@ -130,6 +133,9 @@ def _collect_links(host: Namespace, objects: dict, foreign: set) -> None:
             _add(objects, Bridge(link.name, link.mtu, link.up, link.ipv6, link.mac, owner=link.owner))
         elif link.kind == "vlan":
             _add(objects, Vlan(link.name, _name(host, link.peer_index) or "?", link.mode, link.up, owner=link.owner))
+        elif link.kind == "vxlan":
+            _add(objects, Vxlan(link.name, link.mode, link.flag, link.local, _name(host, link.lower),
+                                _name(host, link.master), link.mtu, link.up, owner=link.owner))
         elif link.kind == "dummy":
             _add(objects, Dummy(link.name, link.up, owner=link.owner))
         elif link.kind in LOWER_KINDS:
@@ -214,3 +220,18 @@ def _collect_routes(ns: Namespace, objects: dict) -> None:
         # On the host, a route belongs with the link it leaves by (a hostAccess shim's routes, its network).
         owner = (link.owner if link else "") if ns.name is None else _netns_owner(objects, ns.name)
         _add(objects, Route(ns.name, dst, msg.gateway, ifname, owner=owner))
+
+
+def _collect_vxlan_entries(host: Namespace, objects: dict) -> None:
+    """Permanent FDB and neighbour entries of our VXLAN links (the overlay's remote endpoints)."""
+    vxlans = {l.index: l for l in host.links.values() if l.owned and l.kind == "vxlan"}
+    if not vxlans:
+        return
+    for msg in host.dumper.neighbours(AF_BRIDGE) + host.dumper.neighbours(socket.AF_UNSPEC):
+        link = vxlans.get(msg.index)
+        if link is None or not msg.state & NUD_PERMANENT or msg.dst is None:
+            continue
+        if msg.family == AF_BRIDGE:
+            _add(objects, Fdb(link.name, msg.mac, msg.dst, owner=link.owner))
+        else:
+            _add(objects, Neigh(link.name, msg.dst, msg.mac, owner=link.owner))

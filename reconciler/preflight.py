@@ -8,7 +8,8 @@ from ipaddress import ip_interface
 
 from reconciler.errors import ConflictError
 from reconciler.plan import HostLink, Observed
-from reconciler.spec import Manifests, Network
+from reconciler.planners.overlay import underlay_link
+from reconciler.spec import VXLAN_OVERHEAD, Manifests, Network
 
 
 class PreflightError(ConflictError):
@@ -27,13 +28,29 @@ def check(m: Manifests, observed: Observed) -> Findings:
         return Findings()
     errors: list[str] = []
     notes: list[str] = []
-    for network in m.networks:
+    for network in m.local_networks:
         if network.lower is not None and network.lower.parent is not None:
             error, note = _parent(network, observed.host_links)
             errors += [error] if error else []
             notes += [note] if note else []
         notes += underlay_hints(network, observed.host_links)
+        if network.overlay is not None:
+            errors += _overlay_mtu(network, m, observed.host_links)
     return Findings(tuple(errors), tuple(notes))
+
+
+def _overlay_mtu(network: Network, m: Manifests, links: dict[str, HostLink]) -> list[str]:
+    """A declared overlay MTU must leave room for the VXLAN headers on this host's underlay."""
+    host = m.host_named(m.host)
+    if host is None or network.mtu is None:
+        return []
+    link = underlay_link(host, links)
+    if host.interface and link is None:
+        return [f"host {host.name}: underlay interface {host.interface} does not exist on this machine"]
+    if link is not None and network.mtu > link.mtu - VXLAN_OVERHEAD:
+        return [f"network {network.name}: mtu {network.mtu} is too large for the underlay {link.name} "
+                f"(mtu {link.mtu}; VXLAN needs {VXLAN_OVERHEAD} bytes: at most {link.mtu - VXLAN_OVERHEAD})"]
+    return []
 
 
 def require(m: Manifests, observed: Observed) -> tuple[str, ...]:

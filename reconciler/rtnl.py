@@ -315,11 +315,12 @@ def ipvlan_data(mode: int, flag: int) -> bytes:
     return _nla(IFLA_IPVLAN_MODE, struct.pack("=H", mode)) + _nla(IFLA_IPVLAN_FLAGS, struct.pack("=H", flag))
 
 
-def vxlan_data(vni: int, port: int, local: str, link: int | None) -> bytes:
+def vxlan_data(vni: int, port: int, local: str | None, link: int | None) -> bytes:
     """No learning, ARP/NDP answered from the neighbour table (proxy), the given VNI, port and VTEP."""
-    address = ip_address(local)
     data = _nla(IFLA_VXLAN_ID, struct.pack("=I", vni)) + _nla(IFLA_VXLAN_PORT, struct.pack("!H", port))
-    data += _nla(IFLA_VXLAN_LOCAL if address.version == 4 else IFLA_VXLAN_LOCAL6, address.packed)
+    if local is not None:
+        address = ip_address(local)
+        data += _nla(IFLA_VXLAN_LOCAL if address.version == 4 else IFLA_VXLAN_LOCAL6, address.packed)
     data += _nla(IFLA_VXLAN_LEARNING, b"\0") + _nla(IFLA_VXLAN_PROXY, b"\1")
     if link is not None:
         data += _nla(IFLA_VXLAN_LINK, struct.pack("=I", link))

@@ -20,7 +20,7 @@ import socket
 import sys
 import time
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Iterator
 
 from reconciler import engine, runstate
@@ -65,6 +65,7 @@ class Options:
     wait: bool = True            # for the lock
     log_format: str = "text"
     metrics_addr: str | None = None
+    host: str | None = None      # --host: the declared Host this machine is
 
 
 @dataclass(frozen=True)
@@ -89,10 +90,10 @@ class Outcome:
         }[self.result]
 
 
-def reconcile(paths: list[str], limits: Limits) -> Outcome:
+def reconcile(paths: list[str], limits: Limits, host: str | None = None) -> Outcome:
     """Load, then apply as `apply` does; a bad source or a failure is an outcome, never a crash."""
     try:
-        m = load_manifests(paths)
+        m = replace(load_manifests(paths), host=host)
     except ManifestError as err:
         return Outcome("invalid", errors=tuple(str(p) for p in err.problems))
     try:
@@ -250,7 +251,7 @@ class Watcher:
         try:
             with ExitStack() as stack:
                 if self._lock(stack):
-                    outcome = reconcile(self.paths, self.options.limits)
+                    outcome = reconcile(self.paths, self.options.limits, self.options.host)
         finally:
             self.gate.open(outcome.touched)
         seconds = time.monotonic() - start

@@ -47,7 +47,7 @@ def tolerate(*codes: int) -> Iterator[None]:
 
 
 def appliers(kernel: Kernel) -> dict[str, Applier]:
-    from reconciler.appliers import addresses, links, lower, namespaces, nftables, routes, sysctls  # noqa: F401 (register)
+    from reconciler.appliers import addresses, links, lower, namespaces, nftables, overlay, routes, sysctls  # noqa: F401 (register)
 
     return {kind: cls(kernel) for kind, cls in REGISTRY.items()}
 

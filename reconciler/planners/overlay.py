@@ -11,6 +11,7 @@ MAC towards every other host of the network (the flooding list).
 from __future__ import annotations
 
 from dataclasses import replace
+from ipaddress import ip_interface
 
 from reconciler.model import Fdb, KernelObject, Neigh, NftRule, Vxlan
 from reconciler.planners import bridge
@@ -40,7 +41,7 @@ def underlay_link(host: Host, links: dict):
     """The host's underlay interface: as declared, else the link that holds its underlay address."""
     if host.interface:
         return links.get(host.interface)
-    return next((l for l in links.values() if any(a.split("/")[0] == str(host.address) for a in l.addresses)), None)
+    return next((l for l in links.values() if any(ip_interface(a).ip == host.address for a in l.addresses)), None)
 
 
 def network_objects(network: Network, ctx: Context) -> list[KernelObject]:
