@@ -78,7 +78,7 @@ def _host_problems(m: Manifests) -> list[Problem]:
         if endpoint.host is None and m.hosts:
             problems.append(_problem(endpoint, f"spec.host is required once Hosts are declared (hosts: {', '.join(sorted(names))})", "spec"))
         elif endpoint.host is not None and endpoint.host not in names:
-            known = ", ".join(sorted(names)) or "none are declared"
+            known = "declared: " + ", ".join(sorted(names)) if names else "no Host is declared"
             problems.append(_problem(endpoint, f"unknown host {endpoint.host!r} ({known})", "spec", "host"))
     return problems
 
