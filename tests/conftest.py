@@ -54,3 +54,13 @@ def sandbox(tmp_path):
     box = Sandbox(tmp_path)
     yield box
     box.close()
+
+
+@pytest.fixture
+def cluster(sandbox):
+    """Three simulated hosts (node-a, node-b, node-c) on an underlay bridge inside the sandbox (tests/cluster.py)."""
+    from cluster import Cluster
+
+    hosts = Cluster(sandbox)
+    yield hosts
+    hosts.close()
