@@ -155,3 +155,13 @@ def test_the_host_is_found_by_its_underlay_address_or_named_and_errors_are_clear
     err = a.nr("apply", str(path), check=False)
     assert err.returncode == 1 and "no declared Host has its underlay address on this machine" in err.stderr
     assert a.sh("ip netns list").stdout == ""
+
+
+def test_destroy_on_each_host_removes_its_share_and_nothing_else(cluster):
+    before = {h.name: h.sh("ip -o link; ip -o -4 addr; ip route; nft list ruleset; ip netns list").stdout for h in cluster}
+    path = manifests(cluster, *app())
+    apply_everywhere(cluster, path)
+    for h in cluster:
+        h.nr("destroy", str(path))
+    after = {h.name: h.sh("ip -o link; ip -o -4 addr; ip route; nft list ruleset; ip netns list").stdout for h in cluster}
+    assert after == before
