@@ -1,12 +1,14 @@
 """The planner, pure: manifests + observed kernel state -> ordered steps. Fixture-driven, as nmstate's gen_diff.
 
 Each folder under tests/fixtures/plans/ holds `manifests.yaml` (desired), `current.yaml` (observed, see
-observed_yaml.py) and either `plan.txt` or `error.txt`. plan.txt lists `str(step)` for every step in order;
+observed_yaml.py), optionally `host` (the Host they are planned on), and either `plan.txt` or `error.txt`. plan.txt lists `str(step)` for every step in order;
 a step's changed fields (`    field: old -> new`) and the objects its delete takes along
 (`    with it: kind title`) follow on indented lines. error.txt is the ConflictError's message.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import pytest
 
@@ -23,6 +25,8 @@ CASES = sorted(p for p in (FIXTURES / "plans").iterdir() if p.is_dir())
 
 def plan_for(case) -> Plan:
     manifests = load_manifests([str(case / "manifests.yaml")])
+    if (case / "host").exists():  # the Host these manifests are planned on
+        manifests = replace(manifests, host=(case / "host").read_text().strip())
     observed = load_observed(case / "current.yaml")
     return diff(desired_state(manifests, observed), observed)
 
