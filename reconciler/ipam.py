@@ -13,7 +13,7 @@ from ipaddress import ip_address
 from typing import Mapping
 
 from reconciler.errors import ManifestError
-from reconciler.spec import Endpoint, IPAddress, Interface, Manifests, Network, Subnet, shim_endpoint
+from reconciler.spec import Endpoint, IPAddress, Interface, Manifests, Network, Subnet, shim_endpoint, vip_endpoint
 
 # (endpoint name, network name, IP version) -> address
 AllocKey = tuple[str, str, int]
@@ -32,7 +32,8 @@ def allocate(m: Manifests, sticky: Mapping[AllocKey, IPAddress] | None = None) -
     for network in m.networks:
         for version in _versions(network):
             shim = shim_endpoint(network)
-            attached = (*m.endpoints, shim) if shim else m.endpoints
+            vips = [vip_endpoint(s) for s in m.services if s.network == network.name]
+            attached = (*m.endpoints, *vips, *([shim] if shim else []))
             requests = [Request(e, i) for e in attached for i in e.interfaces if i.network == network.name]
             result |= _allocate_family(network, version, requests, sticky)
     return result

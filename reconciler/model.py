@@ -146,6 +146,7 @@ class Bridge(KernelObject):
     ipv6: bool | None = None
     mac: str | None = None
     owner: str = ""
+    localnet: bool | None = None  # route_localnet: DNAT of 127.0.0.1 to its endpoints (published ports)
     kind: ClassVar[str] = "bridge"
     rank: ClassVar[int] = 2
 
@@ -437,6 +438,33 @@ class Route(KernelObject):
     def title(self) -> str:
         via = f" via {self.gateway}" if self.gateway else ""
         return f"{self.dst}{via} dev {self.ifname}{' in ' + self.ns if self.ns else ''}"
+
+
+HOSTS_MARK = "# managed by netreconcile: the names this endpoint can reach\n"
+
+
+@dataclass(frozen=True)
+class HostsFile(KernelObject):
+    """/etc/netns/<ns>/hosts (seen as /etc/hosts under `ip netns exec`): the names of the endpoints
+    that share a network with this one. Written atomically; ours when it starts with HOSTS_MARK."""
+
+    ns: str
+    content: str
+    owner: str = field(default="", compare=False)
+    kind: ClassVar[str] = "hosts"
+    rank: ClassVar[int] = 7
+
+    @property
+    def key(self) -> Key:
+        return ("hosts", self.ns)
+
+    @property
+    def netns(self) -> str | None:
+        return self.ns
+
+    @property
+    def title(self) -> str:
+        return f"/etc/netns/{self.ns}/hosts"
 
 
 @dataclass(frozen=True)

@@ -10,13 +10,15 @@ from __future__ import annotations
 import socket
 from dataclasses import dataclass
 from ipaddress import ip_address, ip_network
+from pathlib import Path
 from typing import Iterable
 
 from reconciler import netns, nft
+from reconciler.appliers.files import hosts_path
 from reconciler.kernel import Kernel
 from reconciler.model import (
-    ALIAS_PREFIX, IPVLAN_FLAGS, IPVLAN_MODES, MACVLAN_MODES, OWNER_GROUP, ROUTE_PROTO, Address, Bridge, Dummy, Ipvlan,
-    Fdb, KernelObject, LowerLink, Macvlan, Neigh, Netns, Route, Sysctl, Veth, Vlan, Vxlan, link_key,
+    ALIAS_PREFIX, HOSTS_MARK, IPVLAN_FLAGS, IPVLAN_MODES, MACVLAN_MODES, OWNER_GROUP, ROUTE_PROTO, Address, Bridge, Dummy, Ipvlan,
+    Fdb, HostsFile, KernelObject, LowerLink, Macvlan, Neigh, Netns, Route, Sysctl, Veth, Vlan, Vxlan, link_key,
 )
 from reconciler.plan import HostLink, Observed
 from reconciler.rtnl import AF_BRIDGE, NUD_PERMANENT, Dumper, LinkMsg
@@ -92,6 +94,7 @@ def observe(kernel: Kernel, sysctls: Iterable[tuple[str | None, str]] = ()) -> O
         _collect_addresses(ns, objects)
         _collect_routes(ns, objects)
         ns.dumper.close()
+        _collect_hosts_file(name, objects, foreign)
     for ns_name, key in sysctls:
         if ns_name is None or ns_name in owned_ns:
             value = kernel.read_sysctl(ns_name, key)
@@ -130,7 +133,8 @@ def _collect_links(host: Namespace, objects: dict, foreign: set) -> None:
         if not link.owned:
             foreign.add(link_key(None, link.name))
         elif link.kind == "bridge":
-            _add(objects, Bridge(link.name, link.mtu, link.up, link.ipv6, link.mac, owner=link.owner))
+            _add(objects, Bridge(link.name, link.mtu, link.up, link.ipv6, link.mac, owner=link.owner,
+                                 localnet=_route_localnet(link.name)))
         elif link.kind == "vlan":
             _add(objects, Vlan(link.name, _name(host, link.peer_index) or "?", link.mode, link.up, owner=link.owner))
         elif link.kind == "vxlan":
@@ -235,3 +239,22 @@ def _collect_vxlan_entries(host: Namespace, objects: dict) -> None:
             _add(objects, Fdb(link.name, msg.mac, msg.dst, owner=link.owner))
         else:
             _add(objects, Neigh(link.name, msg.dst, msg.mac, owner=link.owner))
+
+
+def _route_localnet(bridge: str) -> bool:
+    try:
+        return Path(f"/proc/sys/net/ipv4/conf/{bridge}/route_localnet").read_text().strip() == "1"
+    except OSError:
+        return False
+
+
+def _collect_hosts_file(ns: str, objects: dict, foreign: set) -> None:
+    """The endpoint's managed hosts file: ours when it carries our first line, else in the way."""
+    try:
+        content = hosts_path(ns).read_text()
+    except (OSError, UnicodeDecodeError):
+        return
+    if content.startswith(HOSTS_MARK):
+        _add(objects, HostsFile(ns, content, owner=_netns_owner(objects, ns)))
+    else:
+        foreign.add(("hosts", ns))

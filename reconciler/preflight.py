@@ -4,7 +4,7 @@ macvlan/ipvlan networks there and usable, and what must the upstream router lear
 from __future__ import annotations
 
 from dataclasses import dataclass
-from ipaddress import ip_interface
+from ipaddress import ip_address, ip_interface
 
 from reconciler.errors import ConflictError
 from reconciler.plan import HostLink, Observed
@@ -36,7 +36,56 @@ def check(m: Manifests, observed: Observed) -> Findings:
         notes += underlay_hints(network, observed.host_links)
         if network.overlay is not None:
             errors += _overlay_mtu(network, m, observed.host_links)
+    errors += bound_port_problems(m, listening())
     return Findings(tuple(errors), tuple(notes))
+
+
+def published(m: Manifests) -> list[tuple[str, str, int, str | None]]:
+    """(who, protocol, host port, host address or None for all) of everything published on this host."""
+    out = [(f"endpoint {e.name}", p.protocol, p.host_port, str(p.host_ip) if p.host_ip else None)
+           for e in m.local_endpoints for p in e.ports]
+    local = {n.name for n in m.local_networks}
+    out += [(f"service {s.name}", p.protocol, p.host_port, None)
+            for s in m.services if s.network in local for p in s.ports if p.host_port is not None]
+    return out
+
+
+def bound_port_problems(m: Manifests, sockets: set[tuple[str, int, str]]) -> list[str]:
+    """A host port that a process on this host already holds cannot be published (DNAT would hide it)."""
+    problems = []
+    for who, protocol, port, address in published(m):
+        held = sorted(a for proto, p, a in sockets if (proto, p) == (protocol, port)
+                      and (address is None or a in (address, "0.0.0.0", "::")))
+        if held:
+            problems.append(f"{who}: {address or '0.0.0.0'}:{port}/{protocol} is already bound by a process on this "
+                            f"host (on {held[0]})")
+    return problems
+
+
+def listening() -> set[tuple[str, int, str]]:
+    """(protocol, port, address) of the TCP sockets listening and UDP sockets bound in this namespace."""
+    found = set()
+    for protocol, name, listen_only in (("tcp", "tcp", True), ("tcp", "tcp6", True), ("udp", "udp", False),
+                                        ("udp", "udp6", False)):
+        try:
+            lines = open(f"/proc/net/{name}").read().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            local, state = fields[1], fields[3]
+            if listen_only and state != "0A":
+                continue
+            hex_address, hex_port = local.split(":")
+            found.add((protocol, int(hex_port, 16), _address(hex_address)))
+    return found
+
+
+def _address(hex_address: str) -> str:
+    """/proc/net's address: 32-bit words in host byte order (little endian here)."""
+    raw = bytes.fromhex(hex_address)
+    words = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+    return str(ip_address(words))
 
 
 def _overlay_mtu(network: Network, m: Manifests, links: dict[str, HostLink]) -> list[str]:

@@ -15,7 +15,10 @@ from referencing import Registry, Resource
 from reconciler.errors import Problem
 from reconciler.manifest import Document
 
-KIND_SCHEMAS = {"Network": "network.schema.json", "Endpoint": "endpoint.schema.json", "Host": "host.schema.json"}
+KIND_SCHEMAS = {
+    "Network": "network.schema.json", "Endpoint": "endpoint.schema.json", "Host": "host.schema.json",
+    "Service": "service.schema.json",
+}
 API_VERSION = "netreconcile/v1"
 
 

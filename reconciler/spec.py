@@ -118,6 +118,23 @@ class Interface:
     ipv6_address: IPv6Address | None = None
     mac_address: str | None = None
     index: int = 0
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Port:
+    """A published port: hostIp:hostPort/protocol on the host goes to containerPort of the endpoint."""
+
+    host_port: int
+    container_port: int
+    protocol: str = "tcp"
+    host_ip: IPv4Address | None = None  # None: every address of the host
+    network: str = ""
+    index: int = 0
+
+    @property
+    def exposure(self) -> str:
+        return f"{self.host_ip or '0.0.0.0'}:{self.host_port}/{self.protocol}"
 
 
 @dataclass(frozen=True)
@@ -130,11 +147,43 @@ class Endpoint:
     sysctls: tuple[tuple[str, str], ...] = ()
     labels: tuple[tuple[str, str], ...] = ()
     host: str | None = None
+    ports: tuple[Port, ...] = ()
     source: Document | None = field(default=None, compare=False, repr=False)
 
     @property
     def owner(self) -> str:
         return f"endpoint/{self.name}"
+
+    def interface_on(self, network: str) -> Interface | None:
+        return next((i for i in self.interfaces if i.network == network), None)
+
+
+@dataclass(frozen=True)
+class ServicePort:
+    port: int
+    target_port: int
+    protocol: str = "tcp"
+    host_port: int | None = None
+    index: int = 0
+
+
+@dataclass(frozen=True)
+class Service:
+    """A Service manifest: a VIP on `network`, balanced over the endpoints whose labels match `selector`."""
+
+    name: str
+    network: str
+    selector: tuple[tuple[str, str], ...]
+    ports: tuple[ServicePort, ...]
+    vip: IPv4Address | None = None
+    source: Document | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def owner(self) -> str:
+        return f"service/{self.name}"
+
+    def selects(self, endpoint: Endpoint) -> bool:
+        return set(self.selector) <= set(endpoint.labels) and endpoint.interface_on(self.network) is not None
 
 
 @dataclass(frozen=True)
@@ -154,6 +203,7 @@ class Manifests:
     networks: tuple[Network, ...] = ()
     endpoints: tuple[Endpoint, ...] = ()
     hosts: tuple[Host, ...] = ()
+    services: tuple[Service, ...] = ()
     host: str | None = None  # the Host these manifests are applied on (None: no Hosts are declared)
 
     def network(self, name: str) -> Network:
@@ -180,7 +230,7 @@ class Manifests:
 
     @property
     def owners(self) -> frozenset[str]:
-        return frozenset(o.owner for o in (*self.networks, *self.endpoints))
+        return frozenset(o.owner for o in (*self.networks, *self.endpoints, *self.services))
 
 
 HOST_SHIM = "@host"  # the allocation name of a hostAccess shim: never a valid endpoint name
@@ -189,6 +239,12 @@ HOST_SHIM = "@host"  # the allocation name of a hostAccess shim: never a valid e
 def shim_ifname(network: str) -> str:
     """The host's shim interface of a macvlan/ipvlan network with hostAccess (`nrs-` + 10 hex)."""
     return "nrs-" + hashlib.sha256(network.encode()).hexdigest()[:10]
+
+
+def vip_endpoint(service: Service) -> Endpoint:
+    """A Service's VIP is allocated as if it were an endpoint of its network (never a valid endpoint name)."""
+    vip = Interface(network=service.network, name="vip", ipv4_address=service.vip)
+    return Endpoint(name=f"@service/{service.name}", netns="", interfaces=(vip,), source=service.source)
 
 
 def shim_endpoint(network: Network) -> Endpoint | None:
@@ -307,8 +363,28 @@ def parse_endpoint(doc: Document) -> Endpoint:
         sysctls=tuple(sorted((k, str(int(v) if isinstance(v, float) else v)) for k, v in spec.get("sysctls", {}).items())),
         labels=tuple(sorted(doc.data["metadata"].get("labels", {}).items())),
         host=spec.get("host"),
+        ports=tuple(_parse_port(raw, i, interfaces) for i, raw in enumerate(spec.get("ports", []))),
         source=doc,
     )
+
+
+def _parse_port(raw: dict, index: int, interfaces: tuple[Interface, ...]) -> Port:
+    return Port(
+        host_port=int(raw["hostPort"]), container_port=int(raw["containerPort"]), protocol=raw.get("protocol", "tcp"),
+        host_ip=IPv4Address(raw["hostIp"]) if raw.get("hostIp") and raw["hostIp"] != "0.0.0.0" else None,
+        network=raw.get("network") or (interfaces[0].network if interfaces else ""), index=index,
+    )
+
+
+def parse_service(doc: Document) -> Service:
+    spec = doc.data["spec"]
+    ports = tuple(
+        ServicePort(int(p["port"]), int(p.get("targetPort", p["port"])), p.get("protocol", "tcp"),
+                    int(p["hostPort"]) if "hostPort" in p else None, i)
+        for i, p in enumerate(spec["ports"])
+    )
+    return Service(name=doc.name, network=spec["network"], selector=tuple(sorted(spec["selector"].items())),
+                   ports=ports, vip=IPv4Address(spec["vip"]) if spec.get("vip") else None, source=doc)
 
 
 def parse_host(doc: Document) -> Host:
@@ -325,4 +401,5 @@ def _parse_interface(raw: dict, index: int) -> Interface:
         ipv6_address=IPv6Address(v6) if v6 else None,
         mac_address=raw["macAddress"].lower() if raw.get("macAddress") else None,
         index=index,
+        aliases=tuple(raw.get("aliases", ())),
     )

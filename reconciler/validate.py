@@ -11,7 +11,9 @@ from reconciler.errors import ManifestError, Problem
 from reconciler.ipam import allocate
 from reconciler.manifest import Document, load_paths
 from reconciler.schema import schema_problems
-from reconciler.spec import Endpoint, Host, Manifests, Network, Subnet, parse_endpoint, parse_host, parse_network, subnet_dicts
+from reconciler.spec import (
+    Endpoint, Host, Manifests, Network, Service, Subnet, parse_endpoint, parse_host, parse_network, parse_service, subnet_dicts,
+)
 
 IFNAME = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")
 
@@ -29,6 +31,7 @@ def load_manifests(paths: Iterable[str]) -> Manifests:
         networks=tuple(parse_network(d) for d in valid if d.kind == "Network"),
         endpoints=tuple(parse_endpoint(d) for d in valid if d.kind == "Endpoint"),
         hosts=tuple(parse_host(d) for d in valid if d.kind == "Host"),
+        services=tuple(parse_service(d) for d in valid if d.kind == "Service"),
     )
     # Semantic checks run on the schema-valid documents too, so every problem shows in one run.
     invalid_networks = {d.name for d in documents if d.kind == "Network" and d not in valid}
@@ -66,6 +69,66 @@ def semantic_problems(m: Manifests, invalid_networks: frozenset[str] | set[str] 
     problems += _passthru_problems(m)
     problems += _host_problems(m)
     problems += _vni_problems(m.networks)
+    problems += _service_problems(m)
+    problems += _exposure_problems(m)
+    return problems
+
+
+NAT_DRIVERS = ("bridge", "overlay")  # published ports and services: traffic that crosses the host's netfilter
+
+
+def _service_problems(m: Manifests) -> list[Problem]:
+    problems = _duplicates(m.services, lambda s: s.name, "metadata", "name", what="service name")
+    networks = {n.name: n for n in m.networks}
+    statics = {a: e.name for e in m.endpoints for i in e.interfaces for a in (i.ipv4_address,) if a is not None}
+    for service in m.services:
+        network = networks.get(service.network)
+        if network is None:
+            problems.append(_problem(service, f"unknown network {service.network!r}", "spec", "network"))
+            continue
+        if network.driver not in NAT_DRIVERS:
+            message = f"network {network.name!r} is {network.driver}: services need a bridge or overlay network"
+            problems.append(_problem(service, message, "spec", "network"))
+        if service.vip is not None:
+            pools = [s for s in network.subnets if s.version == 4]
+            if not any(service.vip in s.subnet for s in pools):
+                problems.append(_problem(service, f"vip {service.vip} is outside the subnets of network {network.name!r}", "spec", "vip"))
+            elif reserved := _reserved_by(service.vip, pools):
+                problems.append(_problem(service, f"vip {service.vip} is reserved as {reserved} of network {network.name!r}", "spec", "vip"))
+            elif service.vip in statics:
+                problems.append(_problem(service, f"vip {service.vip} is already used by {statics[service.vip]}", "spec", "vip"))
+    return problems
+
+
+def _exposure_problems(m: Manifests) -> list[Problem]:
+    """Each host address, port and protocol is published once (all addresses overlap every one of them)."""
+    networks = {n.name: n for n in m.networks}
+    seen: list[tuple[str, int, str | None, str, object]] = []  # (protocol, port, ip or None, who, where)
+    problems = []
+
+    def publish(obj, who: str, protocol: str, port: int, ip, path: tuple) -> None:
+        for proto, other_port, other_ip, other_who, where in seen:
+            if (proto, other_port) == (protocol, port) and (ip is None or other_ip is None or ip == other_ip):
+                exposure = f"{ip or '0.0.0.0'}:{port}/{protocol}"
+                problems.append(_problem(obj, f"{exposure} is already published by {other_who} (at {where})", *path))
+                return
+        seen.append((protocol, port, ip, who, obj.source.where(*path) if obj.source else "?"))
+
+    for endpoint in m.endpoints:
+        for port in endpoint.ports:
+            path = ("spec", "ports", port.index)
+            iface = endpoint.interface_on(port.network)
+            if iface is None:
+                problems.append(_problem(endpoint, f"ports: network {port.network!r} is not one of this endpoint's", *path, "network"))
+            elif networks.get(port.network) is not None and networks[port.network].driver not in NAT_DRIVERS:
+                problems.append(_problem(endpoint, f"ports: network {port.network!r} is {networks[port.network].driver}: "
+                                                   "ports are published from bridge and overlay networks", *path, "network"))
+            publish(endpoint, f"endpoint {endpoint.name}", port.protocol, port.host_port, port.host_ip, (*path, "hostPort"))
+    for service in m.services:
+        for port in service.ports:
+            if port.host_port is not None:
+                publish(service, f"service {service.name}", port.protocol, port.host_port, None,
+                        ("spec", "ports", port.index, "hostPort"))
     return problems
 
 
@@ -113,7 +176,7 @@ def _passthru_problems(m: Manifests) -> list[Problem]:
     return problems
 
 
-def _problem(obj: Network | Endpoint | Host, message: str, *path: str | int) -> Problem:
+def _problem(obj: Network | Endpoint | Host | Service, message: str, *path: str | int) -> Problem:
     assert obj.source is not None
     return obj.source.problem(message, *path)
 

@@ -47,7 +47,9 @@ def tolerate(*codes: int) -> Iterator[None]:
 
 
 def appliers(kernel: Kernel) -> dict[str, Applier]:
-    from reconciler.appliers import addresses, links, lower, namespaces, nftables, overlay, routes, sysctls  # noqa: F401 (register)
+    from reconciler.appliers import (  # noqa: F401 (register)
+        addresses, files, links, lower, namespaces, nftables, overlay, routes, sysctls,
+    )
 
     return {kind: cls(kernel) for kind, cls in REGISTRY.items()}
 

@@ -39,6 +39,8 @@ class BridgeApplier(LinkApplier):
 
     def update(self, want: Bridge, have: Bridge | None) -> None:
         self._set_ipv6(None, want.name, want.ipv6)
+        if want.localnet is not None:
+            self.kernel.write_sysctl(None, f"net.ipv4.conf.{want.name}.route_localnet", "1" if want.localnet else "0")
         mac = want.mac if want.mac and (have is None or have.mac != want.mac) else None
         self.kernel.raw(None).set_link(self.kernel.index(None, want.name), alias=ALIAS_PREFIX + want.owner, up=True,
                                        mtu=want.mtu, mac=mac)

@@ -7,7 +7,7 @@ from ipaddress import ip_interface
 from reconciler.ipam import AllocKey, allocate
 from reconciler.model import Address, KernelObject
 from reconciler.plan import Observed, Plan, diff
-from reconciler.planners import bridge, endpoint, firewall, lower, overlay
+from reconciler.planners import bridge, endpoint, firewall, lower, overlay, services
 from reconciler.planners.context import Context
 from reconciler.spec import IPAddress, Manifests, shim_endpoint
 
@@ -26,7 +26,9 @@ def desired_state(m: Manifests, observed: Observed | None = None) -> list[Kernel
     for ep in m.local_endpoints:
         objects += endpoint.endpoint_objects(ep, ctx, DRIVERS)
     objects += endpoint.host_objects(m)
-    table = firewall.table([r for n in networks for r in DRIVERS[n.driver].firewall_rules(n, ctx)])
+    objects += services.vip_addresses(m, ctx) + services.hosts_files(m, ctx)
+    rules = [r for n in networks for r in DRIVERS[n.driver].firewall_rules(n, ctx)]
+    table = firewall.table(rules + services.nat_rules(services.exposures(m, ctx)))
     return objects + ([table] if table else [])
 
 
@@ -52,3 +54,11 @@ def sticky_addresses(m: Manifests, observed: Observed | None) -> dict[AllocKey, 
             for address in sorted(held.get((ep.netns or None, iface.name), []), key=str):
                 sticky.setdefault((ep.name, iface.network, address.version), address)
     return sticky
+
+
+def exposure_notes(m: Manifests, observed: Observed | None = None) -> tuple[str, ...]:
+    """What the manifests publish on this host, as `plan` states it (`publishes 0.0.0.0:8080/tcp -> web1:80`)."""
+    if not m.services and not any(e.ports for e in m.endpoints):
+        return ()
+    ctx = Context(m, allocate(m, sticky_addresses(m, observed)))
+    return tuple(e.text for e in services.exposures(m, ctx))

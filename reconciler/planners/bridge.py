@@ -9,13 +9,17 @@ from __future__ import annotations
 
 from reconciler.model import Address, Bridge, KernelObject, NftRule, Veth
 from reconciler.planners import firewall as fw
+from reconciler.planners import services
 from reconciler.planners.context import Context, bridge_mac, host_ifname, stable_mac
 from reconciler.spec import Endpoint, Interface, Network
 
 
 def network_objects(network: Network, ctx: Context) -> list[KernelObject]:
     name = network.bridge.name
-    objects: list[KernelObject] = [Bridge(name, network.mtu, True, network.enable_ipv6, bridge_mac(name), owner=network.owner)]
+    exposed = any(e.network == network.name for e in services.exposures(ctx.manifests, ctx))
+    bridge = Bridge(name, network.mtu, True, network.enable_ipv6, bridge_mac(name), owner=network.owner,
+                    localnet=True if exposed else None)
+    objects: list[KernelObject] = [bridge]
     for s in network.subnets:
         objects.append(Address(None, name, f"{s.gateway}/{s.subnet.prefixlen}", owner=network.owner))
     return objects
@@ -41,12 +45,15 @@ def interface_objects(ep: Endpoint, iface: Interface, network: Network, ctx: Con
 def firewall_rules(network: Network, ctx: Context) -> list[NftRule]:
     br, owner = network.bridge.name, network.owner
     chain_in, chain_out = f"in-{br}", f"out-{br}"
+    accepts, masquerades = services.bridge_rules(network, services.exposures(ctx.manifests, ctx))
     rules = [
         fw.rule(owner, fw.FORWARD, "jump-in", [fw.meta("oifname", br), fw.verdict("jump", chain_in)]),
         fw.rule(owner, fw.FORWARD, "jump-out", [fw.meta("iifname", br), fw.verdict("jump", chain_out)]),
         fw.rule(owner, chain_in, "established", [fw.ct_state("established", "related"), fw.verdict("accept")]),
         fw.rule(owner, chain_in, "icc", [fw.meta("iifname", br), fw.verdict("accept" if network.bridge.icc else "drop")]),
+        *accepts,  # published ports and service backends, then Docker's "unpublished port drop"
         fw.rule(owner, chain_in, "drop", [fw.verdict("drop")]),
+        *masquerades,
     ]
     if network.internal:
         rules.append(fw.rule(owner, chain_out, "internal", [fw.meta("oifname", br, "!="), fw.verdict("drop")]))

@@ -13,10 +13,16 @@ from typing import Any
 from reconciler.model import NftChain, NftRule, NftTable
 
 FORWARD, POSTROUTING, RAW_PREROUTING = "filter-FORWARD", "nat-POSTROUTING", "raw-PREROUTING"
+PREROUTING, OUTPUT = "nat-PREROUTING", "nat-OUTPUT"
 BASE_CHAINS = (
     NftChain(FORWARD, "filter", "forward", 0, "accept"),
     NftChain(POSTROUTING, "nat", "postrouting", 100, "accept"),
     NftChain(RAW_PREROUTING, "filter", "prerouting", -300, "accept"),
+)
+# DNAT of published ports and services (numeric priorities: Debian 12's nft refuses `dstnat` on output)
+DNAT_CHAINS = (
+    NftChain(PREROUTING, "nat", "prerouting", -100, "accept"),
+    NftChain(OUTPUT, "nat", "output", -100, "accept"),
 )
 Expr = list[dict[str, Any]]
 
@@ -29,9 +35,10 @@ def table(rules: list[NftRule]) -> NftTable | None:
     """The whole table, or None when there is nothing to filter (then the table is removed)."""
     if not rules:
         return None
-    base = {c.name for c in BASE_CHAINS}
-    regular = sorted({r.chain for r in rules} - base)
-    return NftTable.of(BASE_CHAINS + tuple(NftChain(c) for c in regular), rules)
+    used = {r.chain for r in rules}
+    dnat = tuple(c for c in DNAT_CHAINS if c.name in used)
+    regular = sorted(used - {c.name for c in BASE_CHAINS + DNAT_CHAINS})
+    return NftTable.of(BASE_CHAINS + dnat + tuple(NftChain(c) for c in regular), rules)
 
 
 def meta(key: str, value: str, op: str = "==") -> dict:
@@ -53,3 +60,25 @@ def ct_state(*states: str) -> dict:
 
 def verdict(name: str, target: str | None = None) -> dict:
     return {name: {"target": target}} if target else {name: None}
+
+
+def fib_local(field: str = "daddr") -> dict:
+    """`fib daddr type local`: addressed to one of the host's own addresses."""
+    return {"match": {"op": "==", "left": {"fib": {"result": "type", "flags": [field]}}, "right": "local"}}
+
+
+def dport(protocol: str, port: int) -> dict:
+    return {"match": {"op": "==", "left": {"payload": {"protocol": protocol, "field": "dport"}}, "right": port}}
+
+
+def ct_status(status: str) -> dict:
+    return {"match": {"op": "in", "left": {"ct": {"key": "status"}}, "right": status}}
+
+
+def dnat(addresses: list[str], port: int) -> dict:
+    """DNAT to one address, or spread over several in turn (numgen inc, a map from 0..n-1)."""
+    if len(addresses) == 1:
+        return {"dnat": {"family": "ip", "addr": addresses[0], "port": port}}
+    spread = {"map": {"key": {"numgen": {"mode": "inc", "mod": len(addresses), "offset": 0}},
+                      "data": {"set": [[i, a] for i, a in enumerate(addresses)]}}}
+    return {"dnat": {"family": "ip", "addr": spread, "port": port}}

@@ -1,0 +1,34 @@
+"""Managed files of an endpoint: /etc/netns/<ns>/hosts, which `ip netns exec` shows as /etc/hosts.
+Written whole to a temporary file and renamed over the old one, so a reader never sees half a file."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from reconciler.appliers import Applier, register
+from reconciler.model import HostsFile
+
+ETC_NETNS = Path("/etc/netns")
+
+
+def hosts_path(ns: str) -> Path:
+    return ETC_NETNS / ns / "hosts"
+
+
+@register("hosts")
+class HostsFileApplier(Applier):
+    def create(self, obj: HostsFile) -> None:
+        path = hosts_path(obj.ns)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".hosts.{os.getpid()}")
+        temporary.write_text(obj.content)
+        os.replace(temporary, path)
+
+    def delete(self, obj: HostsFile) -> None:
+        path = hosts_path(obj.ns)
+        path.unlink(missing_ok=True)
+        try:
+            path.parent.rmdir()  # only when nothing else lives there
+        except OSError:
+            pass

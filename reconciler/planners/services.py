@@ -1,0 +1,163 @@
+"""Network services, with no daemon: published ports and load-balanced Services as DNAT rules in our
+nftables table (Docker's layout), and the hosts files through which endpoints find each other.
+
+A published port or a Service port is an `Exposure`: traffic to a host-side address and port is
+DNATed to one backend, or spread over several in turn (numgen). DNAT runs in nat-PREROUTING (from
+outside and from endpoints) and nat-OUTPUT (from the host itself, 127.0.0.1 included); the network's
+bridge then accepts that port, masquerades hairpin traffic (an endpoint reaching a neighbour through
+the host) and 127.0.0.1-sourced traffic, and lets route_localnet pass the latter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from reconciler.model import HOSTS_MARK, Address, HostsFile, NftRule
+from reconciler.planners import firewall as fw
+from reconciler.planners.context import Context
+from reconciler.spec import Endpoint, Manifests, Network, Service
+
+
+@dataclass(frozen=True)
+class Exposure:
+    network: str
+    owner: str
+    label: str
+    match: tuple[dict, ...]   # what the host side is: `fib daddr type local`, or `ip daddr X`
+    protocol: str
+    port: int
+    backends: tuple[str, ...]
+    target: int
+    text: str                 # what `plan` states, e.g. `publishes 0.0.0.0:8080/tcp -> web1:80`
+
+
+def exposures(m: Manifests, ctx: Context) -> list[Exposure]:
+    local = {n.name for n in m.local_networks}
+    out = [e for ep in m.local_endpoints for e in _published(ep, ctx)]
+    out += [e for s in m.services if s.network in local for e in _service(s, m, ctx)]
+    return out
+
+
+def _published(ep: Endpoint, ctx: Context) -> list[Exposure]:
+    out = []
+    for port in ep.ports:
+        iface = ep.interface_on(port.network)
+        address = ctx.address(ep, iface, 4) if iface else None
+        if address is None:
+            continue
+        match = (fw.fib_local(),) if port.host_ip is None else (fw.addr("daddr", str(port.host_ip)),)
+        label = f"publish-{port.protocol}-{port.host_ip or 'all'}-{port.host_port}"
+        text = f"publishes {port.exposure} -> {ep.name}:{port.container_port}"
+        out.append(Exposure(port.network, ep.owner, label, match, port.protocol, port.host_port, (str(address),),
+                            port.container_port, text))
+    return out
+
+
+def backends(service: Service, m: Manifests, ctx: Context) -> list[tuple[str, str]]:
+    """(endpoint name, address) of the selected endpoints this host can reach: on an overlay network
+    every host's, on a bridge network only its own."""
+    overlay = m.network(service.network).overlay is not None
+    chosen = [e for e in m.endpoints if service.selects(e) and (overlay or m.is_local(e))]
+    out = []
+    for ep in sorted(chosen, key=lambda e: e.name):
+        address = ctx.address(ep, ep.interface_on(service.network), 4)
+        if address is not None:
+            out.append((ep.name, str(address)))
+    return out
+
+
+def vip(service: Service, ctx: Context) -> str | None:
+    address = ctx.addresses.get((f"@service/{service.name}", service.network, 4))
+    return str(address) if address is not None else None
+
+
+def _service(service: Service, m: Manifests, ctx: Context) -> list[Exposure]:
+    chosen = backends(service, m, ctx)
+    address = vip(service, ctx)
+    if not chosen or address is None:
+        return []
+    names, addresses = ", ".join(n for n, _ in chosen), tuple(a for _, a in chosen)
+    out = []
+    for p in service.ports:
+        out.append(Exposure(service.network, service.owner, f"vip-{p.protocol}-{p.port}", (fw.addr("daddr", address),),
+                            p.protocol, p.port, addresses, p.target_port,
+                            f"balances {address}:{p.port}/{p.protocol} -> {names} :{p.target_port}"))
+        if p.host_port is not None:
+            out.append(Exposure(service.network, service.owner, f"publish-{p.protocol}-all-{p.host_port}",
+                                (fw.fib_local(),), p.protocol, p.host_port, addresses, p.target_port,
+                                f"publishes 0.0.0.0:{p.host_port}/{p.protocol} -> service {service.name} :{p.target_port}"))
+    return out
+
+
+def nat_rules(found: list[Exposure]) -> list[NftRule]:
+    rules = []
+    for e in found:
+        expr = [*e.match, fw.dport(e.protocol, e.port), fw.dnat(list(e.backends), e.target)]
+        rules += [fw.rule(e.owner, fw.PREROUTING, e.label, expr), fw.rule(e.owner, fw.OUTPUT, e.label, expr)]
+    return rules
+
+
+def bridge_rules(network: Network, found: list[Exposure]) -> tuple[list[NftRule], list[NftRule]]:
+    """(accepts for the bridge's in-chain, masquerades for nat-POSTROUTING) of this network's exposures."""
+    mine = [e for e in found if e.network == network.name]
+    if not mine:
+        return [], []
+    br = network.bridge.name
+    accepts, seen = [], set()
+    for e in mine:
+        for backend in e.backends:
+            if (backend, e.protocol, e.target) in seen:
+                continue
+            seen.add((backend, e.protocol, e.target))
+            accepts.append(fw.rule(network.owner, f"in-{br}", f"exposed-{backend}-{e.protocol}-{e.target}", [
+                fw.addr("daddr", backend), fw.dport(e.protocol, e.target), fw.verdict("accept")]))
+    masquerades = [
+        fw.rule(network.owner, fw.POSTROUTING, f"hairpin-{s.subnet}", [
+            fw.ct_status("dnat"), fw.addr("saddr", str(s.subnet)), fw.meta("oifname", br), {"masquerade": None}])
+        for s in network.subnets if s.version == 4
+    ]
+    masquerades.append(fw.rule(network.owner, fw.POSTROUTING, "localhost", [
+        fw.addr("saddr", "127.0.0.0/8"), fw.meta("oifname", br), {"masquerade": None}]))
+    return accepts, masquerades
+
+
+def vip_addresses(m: Manifests, ctx: Context) -> list[Address]:
+    """A Service's VIP sits on its network's bridge (as a host address): endpoints reach it on-link."""
+    local = {n.name: n for n in m.local_networks}
+    out = []
+    for service in m.services:
+        address = vip(service, ctx)
+        network = local.get(service.network)
+        if address is not None and network is not None and network.bridge is not None:
+            out.append(Address(None, network.bridge.name, f"{address}/32", owner=service.owner))
+    return out
+
+
+def hosts_files(m: Manifests, ctx: Context) -> list[HostsFile]:
+    return [HostsFile(ep.netns, hosts_text(ep, m, ctx), owner=ep.owner) for ep in m.local_endpoints]
+
+
+def hosts_text(ep: Endpoint, m: Manifests, ctx: Context) -> str:
+    """Itself, then per shared network every other endpoint (name and aliases) and every Service."""
+    lines = [HOSTS_MARK.rstrip("\n"), "127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback"]
+    entries: dict[str, list[str]] = {}
+    for iface in ep.interfaces:
+        for version in (4, 6):
+            own = ctx.address(ep, iface, version)
+            if own is not None:
+                entries.setdefault(str(own), []).extend([ep.name, *iface.aliases])
+        for other in m.endpoints:
+            theirs = other.interface_on(iface.network)
+            if other is ep or theirs is None:
+                continue
+            for version in (4, 6):
+                address = ctx.address(other, theirs, version)
+                if address is not None:
+                    entries.setdefault(str(address), []).extend([other.name, *theirs.aliases])
+        for service in m.services:
+            address = vip(service, ctx)
+            if service.network == iface.network and address is not None:
+                entries.setdefault(address, []).append(service.name)
+    for address, names in entries.items():
+        lines.append(f"{address}\t{' '.join(dict.fromkeys(names))}")
+    return "\n".join(lines) + "\n"
