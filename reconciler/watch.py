@@ -31,6 +31,7 @@ from reconciler.events import KernelEvents
 from reconciler.validate import load_manifests
 
 QUIET = 0.5          # seconds after an apply during which kernel events are taken as its own
+SETTLE = 0.01        # seconds to wait for more after a trigger that ends a change (a file closed, renamed, removed)
 LOCK_POLL = 0.2      # seconds between tries while another netreconcile holds the lock
 LOCK_RETRY = 1.0     # with --no-wait: seconds until a skipped reconcile is tried again
 SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
@@ -52,6 +53,7 @@ class Trigger:
 
     kind: str
     detail: str = ""
+    final: bool = True  # the change is complete (a file closed or renamed); False: more is likely to follow
 
     def __str__(self) -> str:
         return KINDS[self.kind] + (f" ({self.detail})" if self.detail else "")
@@ -161,7 +163,7 @@ class Gate:
         if self.busy:
             self.missed = self.missed or what
         elif time.monotonic() >= self.muted_until:
-            self.put(Trigger("kernel", what))
+            self.put(Trigger("kernel", what, final=False))
 
     def close(self) -> None:
         self.missed, self.busy = "", True
@@ -172,7 +174,7 @@ class Gate:
         if touched:
             self.muted_until = time.monotonic() + QUIET
         elif self.missed:
-            self.put(Trigger("kernel", self.missed))
+            self.put(Trigger("kernel", self.missed, final=False))
 
 
 class Watcher:
@@ -231,11 +233,14 @@ class Watcher:
         return self._coalesce(first)
 
     def _coalesce(self, first: Trigger) -> Trigger:
-        """Wait until triggers stop coming for --debounce (editors write, rename, chmod); keep the strongest."""
+        """Wait until triggers stop coming (a burst: editors write, rename, chmod; git writes many files);
+        keep the strongest. After a trigger that completes a change (a file closed after writing, renamed
+        into place or removed), a short SETTLE suffices; after any other, wait for --debounce."""
         batch, end = [first], time.monotonic() + max(1.0, 5 * self.options.debounce)
-        while batch[-1].kind != "stop" and time.monotonic() < end:
+        while batch[-1].kind != "stop" and (left := end - time.monotonic()) > 0:
+            wait = min(SETTLE, self.options.debounce) if batch[-1].final else self.options.debounce
             try:
-                batch.append(self.queue.get(timeout=self.options.debounce))
+                batch.append(self.queue.get(timeout=min(wait, left)))
             except queue.Empty:
                 break
         kind = min((t.kind for t in batch), key=list(KINDS).index)
@@ -300,6 +305,9 @@ def _metrics(address: str, log: Log):
     return metrics
 
 
+FINAL_EVENTS = ("closed", "moved", "deleted")  # a file written and closed, renamed into place, or gone
+
+
 class FileEvents:
     """watchdog on the manifest paths (directories recursively); a relevant change puts a trigger.
 
@@ -348,7 +356,7 @@ class FileEvents:
             return
         for path in filter(None, (os.fsdecode(event.src_path), os.fsdecode(getattr(event, "dest_path", "") or ""))):
             if self._concerns(path, event.is_directory):
-                self.put(Trigger("file", path))
+                self.put(Trigger("file", path, final=event.event_type in FINAL_EVENTS and not event.is_directory))
                 return
 
     def _concerns(self, path: str, is_dir: bool) -> bool:
