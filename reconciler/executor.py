@@ -40,7 +40,7 @@ def execute(plan: Plan, kernel: Kernel, report: Reporter = lambda step: None, ho
         try:
             if hooks:
                 _test_fail(number)
-            _run(registry[step.obj.kind], step)
+            _run(registry, step)
         except (OSError, NetlinkError, NetreconcileError) as err:
             raise StepFailed(f"{step}: {_describe(err)}", done) from err
         done.append(step)
@@ -50,7 +50,17 @@ def execute(plan: Plan, kernel: Kernel, report: Reporter = lambda step: None, ho
     return done
 
 
-def _run(applier, step: Step) -> None:
+# Links a namespace's removal takes along only if nothing else holds the namespace: a process still
+# running inside keeps it, and its veths would stay on their bridge. They are deleted first, explicitly.
+EXPLICIT = ("veth", "macvlan", "ipvlan")
+
+
+def _run(registry: dict, step: Step) -> None:
+    applier = registry[step.obj.kind]
+    if step.action is Action.DELETE:
+        for obj in step.implied:
+            if obj.kind in EXPLICIT:
+                registry[obj.kind].delete(obj)
     if step.action is Action.CREATE:
         applier.create(step.desired)
     elif step.action is Action.UPDATE:

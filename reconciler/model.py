@@ -175,6 +175,7 @@ class Veth(KernelObject):
     up: bool = True
     ipv6: bool | None = None
     owner: str = ""
+    hairpin: bool | None = None  # the port sends frames back where they came from (own published port)
     kind: ClassVar[str] = "veth"
     rank: ClassVar[int] = 3
     immutable: ClassVar[tuple[str, ...]] = ("ns", "peer")

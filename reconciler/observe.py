@@ -44,6 +44,7 @@ class Link:
     peer_index: int
     isolated: bool
     ipv6: bool
+    hairpin: bool = False
     link_netnsid: int = -1
     mode: int = 0
     flag: int = 0
@@ -57,7 +58,7 @@ class Link:
             index=msg.index, name=msg.name, kind=msg.kind, owned=msg.group == OWNER_GROUP,
             owner=alias[len(ALIAS_PREFIX):] if alias.startswith(ALIAS_PREFIX) else "",
             mtu=msg.mtu, up=bool(msg.flags & IFF_UP), mac=msg.mac, master=msg.master,
-            peer_index=msg.link, isolated=msg.isolated, ipv6=msg.ipv6, link_netnsid=msg.link_netnsid,
+            peer_index=msg.link, isolated=msg.isolated, ipv6=msg.ipv6, hairpin=msg.hairpin, link_netnsid=msg.link_netnsid,
             mode=msg.mode, flag=msg.flag, local=msg.local, lower=msg.lower,
         )
 
@@ -148,7 +149,7 @@ def _collect_links(host: Namespace, objects: dict, foreign: set) -> None:
             # Its peer is filled in when we meet it inside its namespace; unpaired, it shows as orphaned.
             _add(objects, Veth(
                 name=link.name, ns="", peer="", mac="", mtu=link.mtu, host_mac=link.mac, master=_name(host, link.master),
-                isolated=link.isolated, up=link.up, ipv6=link.ipv6, owner=link.owner,
+                isolated=link.isolated, up=link.up, ipv6=link.ipv6, owner=link.owner, hairpin=link.hairpin,
             ))
 
 
@@ -182,7 +183,7 @@ def _collect_peers(ns: Namespace, host: Namespace, objects: dict, foreign: set) 
         _add(objects, Veth(
             name=end.name, ns=ns.name, peer=link.name, mac=link.mac, mtu=min(end.mtu, link.mtu), host_mac=end.mac,
             master=_name(host, end.master), isolated=end.isolated, up=end.up and link.up,
-            ipv6=end.ipv6 or link.ipv6, owner=end.owner,
+            ipv6=end.ipv6 or link.ipv6, owner=end.owner, hairpin=end.hairpin,
         ))
 
 

@@ -36,7 +36,7 @@ IFLA_VXLAN_PROXY, IFLA_VXLAN_PORT, IFLA_VXLAN_LOCAL6 = 11, 15, 17
 NDA_DST, NDA_LLADDR = 1, 2
 NUD_PERMANENT, NTF_SELF = 0x80, 0x02
 AF_BRIDGE = 7
-IFLA_BRPORT_ISOLATED = 33
+IFLA_BRPORT_MODE, IFLA_BRPORT_ISOLATED = 4, 33
 IFLA_INET6_CONF = 2
 DEVCONF_DISABLE_IPV6 = 26
 IFA_ADDRESS, IFA_LOCAL = 1, 2
@@ -105,6 +105,7 @@ class LinkMsg:
     link: int
     isolated: bool
     ipv6: bool
+    hairpin: bool = False
     link_netnsid: int = -1  # set when `link` (the parent's index) lives in another namespace
     mode: int = 0           # macvlan/ipvlan mode, vlan id, vxlan VNI
     flag: int = 0           # ipvlan flags, vxlan UDP port
@@ -284,6 +285,7 @@ def parse_link(m: memoryview) -> LinkMsg:
         group=_u32(a.get(IFLA_GROUP)), alias=_text(a.get(IFLA_IFALIAS)), mtu=_u32(a.get(IFLA_MTU)),
         mac=_mac(a.get(IFLA_ADDRESS)), master=_u32(a.get(IFLA_MASTER)), link=_u32(a.get(IFLA_LINK)),
         isolated=isolated, ipv6=_ipv6_enabled(a.get(IFLA_AF_SPEC)),
+        hairpin=IFLA_BRPORT_MODE in slave and bytes(slave[IFLA_BRPORT_MODE])[:1] == b"\1",
         link_netnsid=struct.unpack_from("=i", a[IFLA_LINK_NETNSID])[0] if IFLA_LINK_NETNSID in a else -1,
         mode=mode, flag=flag, local=ip_text(0, local), lower=_u32(data.get(IFLA_VXLAN_LINK)) if kind == "vxlan" else 0,
     )

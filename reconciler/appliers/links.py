@@ -63,21 +63,27 @@ class VethApplier(LinkApplier):
             os.close(fd)
         # Created with its MTU, MAC and master: what is left is IPv6, isolation, the alias and "up".
         self._bring_up_peer(obj)
-        self._bring_up_host_end(obj, isolated_changed=obj.isolated)
+        self._bring_up_host_end(obj, isolated_changed=obj.isolated, hairpin_changed=bool(obj.hairpin))
 
     def update(self, want: Veth, have: Veth) -> None:
         changed = {name for name, _, _ in want.differences(have)}
         self._bring_up_peer(want, mtu=_if(want.mtu, "mtu" in changed), mac=_if(want.mac, "mac" in changed))
-        self._bring_up_host_end(want, "isolated" in changed or "master" in changed, mtu=_if(want.mtu, "mtu" in changed),
+        self._bring_up_host_end(want, "isolated" in changed or "master" in changed, "hairpin" in changed or "master" in changed,
+                                mtu=_if(want.mtu, "mtu" in changed),
                                 mac=_if(want.host_mac, "host_mac" in changed),
                                 master=_if(want.master and self.kernel.index(None, want.master), "master" in changed))
 
-    def _bring_up_host_end(self, want: Veth, isolated_changed: bool, **attrs) -> None:
+    def _bring_up_host_end(self, want: Veth, isolated_changed: bool, hairpin_changed: bool = False, **attrs) -> None:
         index = self.kernel.index(None, want.name)
         self._set_ipv6(None, want.name, want.ipv6)
         self.kernel.raw(None).set_link(index, alias=ALIAS_PREFIX + want.owner, up=True, **attrs)
+        port = {}
         if want.master and isolated_changed:
-            self.kernel.ipr(None).brport("set", index=index, isolated=int(want.isolated))
+            port["isolated"] = int(want.isolated)
+        if want.master and hairpin_changed and want.hairpin is not None:
+            port["mode"] = int(want.hairpin)
+        if port:
+            self.kernel.ipr(None).brport("set", index=index, **port)
 
     def _bring_up_peer(self, want: Veth, **attrs) -> None:
         index = self.kernel.index(want.ns, want.peer)

@@ -38,6 +38,7 @@ def interface_objects(ep: Endpoint, iface: Interface, network: Network, ctx: Con
         isolated=not network.bridge.icc,
         ipv6=network.enable_ipv6,
         owner=ep.owner,
+        hairpin=True if _exposed(ep, network, ctx) else None,
     )
     return [veth, *(Address(ep.netns, iface.name, cidr, owner=ep.owner) for cidr in ctx.cidrs(ep, iface))]
 
@@ -85,3 +86,11 @@ def _direct_access_rules(network: Network) -> list[NftRule]:
         ])
         for s in network.subnets if s.version == 4 or network.enable_ipv6
     ]
+
+
+def _exposed(ep: Endpoint, network: Network, ctx: Context) -> bool:
+    """Whether traffic DNATed back into the bridge may come from this endpoint's own port: it publishes
+    a port or backs a Service (br_netfilter bridges such a packet back out of the port it came in by)."""
+    address = ctx.address(ep, ep.interface_on(network.name), 4)
+    return address is not None and any(
+        str(address) in e.backends for e in services.exposures(ctx.manifests, ctx) if e.network == network.name)
