@@ -28,7 +28,7 @@ def desired_state(m: Manifests, observed: Observed | None = None) -> list[Kernel
     objects += endpoint.host_objects(m)
     objects += services.vip_addresses(m, ctx) + services.hosts_files(m, ctx)
     rules = [r for n in networks for r in DRIVERS[n.driver].firewall_rules(n, ctx)]
-    table = firewall.table(rules + services.nat_rules(services.exposures(m, ctx)))
+    table = firewall.table(rules + services.nat_rules(ctx.exposures))
     return objects + ([table] if table else [])
 
 
@@ -61,4 +61,4 @@ def exposure_notes(m: Manifests, observed: Observed | None = None) -> tuple[str,
     if not m.services and not any(e.ports for e in m.endpoints):
         return ()
     ctx = Context(m, allocate(m, sticky_addresses(m, observed)))
-    return tuple(e.text for e in services.exposures(m, ctx))
+    return tuple(e.text for e in ctx.exposures)

@@ -16,7 +16,7 @@ from reconciler.spec import Endpoint, Interface, Network
 
 def network_objects(network: Network, ctx: Context) -> list[KernelObject]:
     name = network.bridge.name
-    exposed = any(e.network == network.name for e in services.exposures(ctx.manifests, ctx))
+    exposed = any(e.network == network.name for e in ctx.exposures)
     bridge = Bridge(name, network.mtu, True, network.enable_ipv6, bridge_mac(name), owner=network.owner,
                     localnet=True if exposed else None)
     objects: list[KernelObject] = [bridge]
@@ -46,7 +46,7 @@ def interface_objects(ep: Endpoint, iface: Interface, network: Network, ctx: Con
 def firewall_rules(network: Network, ctx: Context) -> list[NftRule]:
     br, owner = network.bridge.name, network.owner
     chain_in, chain_out = f"in-{br}", f"out-{br}"
-    accepts, masquerades = services.bridge_rules(network, services.exposures(ctx.manifests, ctx))
+    accepts, masquerades = services.bridge_rules(network, ctx.exposures)
     rules = [
         fw.rule(owner, fw.FORWARD, "jump-in", [fw.meta("oifname", br), fw.verdict("jump", chain_in)]),
         fw.rule(owner, fw.FORWARD, "jump-out", [fw.meta("iifname", br), fw.verdict("jump", chain_out)]),
@@ -92,5 +92,4 @@ def _exposed(ep: Endpoint, network: Network, ctx: Context) -> bool:
     """Whether traffic DNATed back into the bridge may come from this endpoint's own port: it publishes
     a port or backs a Service (br_netfilter bridges such a packet back out of the port it came in by)."""
     address = ctx.address(ep, ep.interface_on(network.name), 4)
-    return address is not None and any(
-        str(address) in e.backends for e in services.exposures(ctx.manifests, ctx) if e.network == network.name)
+    return address is not None and (network.name, str(address)) in ctx.exposed

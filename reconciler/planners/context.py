@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import cached_property
 
 from reconciler.ipam import AllocKey
 from reconciler.model import Key
@@ -16,6 +17,18 @@ class Context:
     addresses: dict[AllocKey, IPAddress]
     foreign: frozenset[Key] = frozenset()  # same-named kernel objects that are not ours (e.g. a parent)
     host_links: dict | None = None  # every link of the host namespace by name (plan.HostLink), when observed
+
+    @cached_property
+    def exposures(self) -> list:
+        """Published ports and Service ports on this host (planners.services.Exposure), computed once."""
+        from reconciler.planners import services
+
+        return services.exposures(self.manifests, self)
+
+    @cached_property
+    def exposed(self) -> frozenset[tuple[str, str]]:
+        """(network, address) of every endpoint that traffic is DNATed to."""
+        return frozenset((e.network, b) for e in self.exposures for b in e.backends)
 
     def address(self, endpoint: Endpoint, iface: Interface, version: int) -> IPAddress | None:
         return self.addresses.get((endpoint.name, iface.network, version))

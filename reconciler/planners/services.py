@@ -134,30 +134,41 @@ def vip_addresses(m: Manifests, ctx: Context) -> list[Address]:
 
 
 def hosts_files(m: Manifests, ctx: Context) -> list[HostsFile]:
-    return [HostsFile(ep.netns, hosts_text(ep, m, ctx), owner=ep.owner) for ep in m.local_endpoints]
+    entries = _network_entries(m, ctx)
+    return [HostsFile(ep.netns, hosts_text(ep, entries, ctx), owner=ep.owner) for ep in m.local_endpoints]
 
 
-def hosts_text(ep: Endpoint, m: Manifests, ctx: Context) -> str:
-    """Itself, then per shared network every other endpoint (name and aliases) and every Service."""
-    lines = [HOSTS_MARK.rstrip("\n"), "127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback"]
-    entries: dict[str, list[str]] = {}
-    for iface in ep.interfaces:
-        for version in (4, 6):
-            own = ctx.address(ep, iface, version)
-            if own is not None:
-                entries.setdefault(str(own), []).extend([ep.name, *iface.aliases])
-        for other in m.endpoints:
-            theirs = other.interface_on(iface.network)
-            if other is ep or theirs is None:
-                continue
+Entry = tuple[str, tuple[str, ...], str]  # address, names, endpoint (or service) it belongs to
+
+
+def _network_entries(m: Manifests, ctx: Context) -> dict[str, list[Entry]]:
+    """Per network, the address and names of every endpoint on it, then of every Service on it."""
+    entries: dict[str, list[Entry]] = {n.name: [] for n in m.networks}
+    for ep in m.endpoints:
+        for iface in ep.interfaces:
             for version in (4, 6):
-                address = ctx.address(other, theirs, version)
-                if address is not None:
-                    entries.setdefault(str(address), []).extend([other.name, *theirs.aliases])
-        for service in m.services:
-            address = vip(service, ctx)
-            if service.network == iface.network and address is not None:
-                entries.setdefault(address, []).append(service.name)
-    for address, names in entries.items():
-        lines.append(f"{address}\t{' '.join(dict.fromkeys(names))}")
+                address = ctx.address(ep, iface, version)
+                if address is not None and iface.network in entries:
+                    entries[iface.network].append((str(address), (ep.name, *iface.aliases), ep.name))
+    for service in m.services:
+        address = vip(service, ctx)
+        if address is not None and service.network in entries:
+            entries[service.network].append((address, (service.name,), ""))
+    return entries
+
+
+def hosts_text(ep: Endpoint, entries: dict[str, list[Entry]], ctx: Context) -> str:
+    """Itself first, then on each of its networks every other endpoint (name and aliases) and Service."""
+    lines = [HOSTS_MARK.rstrip("\n"), "127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback"]
+    names: dict[str, list[str]] = {}
+    networks = [i.network for i in ep.interfaces]
+    for network in networks:
+        for address, found, owner in entries.get(network, ()):
+            if owner == ep.name:
+                names.setdefault(address, []).extend(found)
+    for network in networks:
+        for address, found, owner in entries.get(network, ()):
+            if owner != ep.name:
+                names.setdefault(address, []).extend(found)
+    lines += [f"{address}\t{' '.join(dict.fromkeys(found))}" for address, found in names.items()]
     return "\n".join(lines) + "\n"
