@@ -71,15 +71,33 @@ def load_paths(paths: Iterable[str]) -> list[Document]:
     documents: list[Document] = []
     problems: list[Problem] = []
     for path in manifest_files(paths):
-        try:
-            documents += load_text(path.read_text(encoding="utf-8"), str(path))
-        except ManifestError as err:
-            problems += err.problems
-        except (OSError, UnicodeDecodeError) as err:
-            problems.append(Problem(Location(str(path)), "", f"cannot read: {err}"))
+        docs, found = load_file(path, read(path))
+        documents += docs
+        problems += found
     if problems:
         raise ManifestError(problems)
     return documents
+
+
+def read(path: Path) -> bytes | OSError:
+    """A file's bytes, or the error that prevented reading it."""
+    try:
+        return path.read_bytes()
+    except OSError as err:
+        return err
+
+
+def load_file(path: Path, content: bytes | OSError) -> tuple[list[Document], list[Problem]]:
+    """The documents of one file (as `read` returned it), or the problems that prevent reading them."""
+    try:
+        if isinstance(content, OSError):
+            raise content
+        text = content.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")  # as read_text() does
+        return load_text(text, str(path)), []
+    except ManifestError as err:
+        return [], err.problems
+    except (OSError, UnicodeDecodeError) as err:
+        return [], [Problem(Location(str(path)), "", f"cannot read: {err}")]
 
 
 def load_text(text: str, filename: str) -> list[Document]:

@@ -24,11 +24,11 @@ from dataclasses import dataclass, replace
 from typing import Callable, Iterator
 
 from reconciler import engine, runstate
+from reconciler.cache import ManifestCache
 from reconciler.errors import ManifestError, NetreconcileError
 from reconciler.guards import Limits, RefusedError
 from reconciler.kernel import Kernel
 from reconciler.events import KernelEvents
-from reconciler.validate import load_manifests
 
 QUIET = 0.5          # seconds after an apply during which kernel events are taken as its own
 SETTLE = 0.01        # seconds to wait for more after a trigger that ends a change (a file closed, renamed, removed)
@@ -92,10 +92,10 @@ class Outcome:
         }[self.result]
 
 
-def reconcile(paths: list[str], limits: Limits, host: str | None = None) -> Outcome:
+def reconcile(paths: list[str], limits: Limits, host: str | None = None, manifests: ManifestCache | None = None) -> Outcome:
     """Load, then apply as `apply` does; a bad source or a failure is an outcome, never a crash."""
     try:
-        m = replace(load_manifests(paths), host=host)
+        m = replace((manifests or ManifestCache()).load(paths), host=host)
     except ManifestError as err:
         return Outcome("invalid", errors=tuple(str(p) for p in err.problems))
     try:
@@ -188,6 +188,7 @@ class Watcher:
         self.stopping = False
         self.next_resync = 0.0
         self.resync_detail = ""  # "retry" after a reconcile skipped for the lock
+        self.manifests = ManifestCache()
 
     def run(self) -> int:
         for sig in SIGNALS:
@@ -256,7 +257,7 @@ class Watcher:
         try:
             with ExitStack() as stack:
                 if self._lock(stack):
-                    outcome = reconcile(self.paths, self.options.limits, self.options.host)
+                    outcome = reconcile(self.paths, self.options.limits, self.options.host, self.manifests)
         finally:
             self.gate.open(outcome.touched)
         seconds = time.monotonic() - start

@@ -1,0 +1,76 @@
+"""The watch's manifest cache gives exactly what load_manifests gives, and re-parses only changed files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reconciler import manifest
+from reconciler.cache import ManifestCache
+from reconciler.errors import ManifestError
+from reconciler.validate import load_manifests
+
+from unit.helpers import FIXTURES, endpoint, network
+
+CASES = sorted((FIXTURES / "invalid").glob("*.yaml")) + sorted((FIXTURES / "plans").glob("*/manifests.yaml"))
+CASES += [FIXTURES.parent.parent / "manifests"]
+
+
+def outcome(load, paths: list[str]):
+    try:
+        return load(paths)
+    except ManifestError as err:
+        return [str(p) for p in err.problems]
+
+
+@pytest.mark.parametrize("path", CASES, ids=[f"{p.parent.name}/{p.stem}" for p in CASES])
+def test_the_cache_gives_what_load_manifests_gives(path):
+    cache = ManifestCache()
+    expected = outcome(load_manifests, [str(path)])
+    assert outcome(cache.load, [str(path)]) == expected
+    assert outcome(cache.load, [str(path)]) == expected  # from the cache, the same again
+
+
+@pytest.fixture
+def parsed(monkeypatch) -> list[str]:
+    """The files parsed, in order."""
+    seen: list[str] = []
+    real = manifest.load_text
+
+    def spy(text: str, filename: str):
+        seen.append(Path(filename).name)
+        return real(text, filename)
+
+    monkeypatch.setattr(manifest, "load_text", spy)
+    return seen
+
+
+def test_only_changed_files_are_parsed_again(tmp_path, parsed):
+    (tmp_path / "net.yaml").write_text(network("front", "{subnet: 172.20.0.0/24}"))
+    (tmp_path / "a.yaml").write_text(endpoint("a", "[{network: front}]"))
+    cache = ManifestCache()
+    assert [e.name for e in cache.load([str(tmp_path)]).endpoints] == ["a"]
+    assert parsed == ["a.yaml", "net.yaml"]
+
+    (tmp_path / "b.yaml").write_text(endpoint("b", "[{network: front}]"))
+    assert [e.name for e in cache.load([str(tmp_path)]).endpoints] == ["a", "b"]
+    assert parsed[2:] == ["b.yaml"]
+
+    (tmp_path / "a.yaml").write_text(endpoint("a", "[{network: front, ipv4Address: 172.20.0.9}]"))  # same inode
+    m = cache.load([str(tmp_path)])
+    assert parsed[3:] == ["a.yaml"] and str(m.endpoints[0].interfaces[0].ipv4_address) == "172.20.0.9"
+
+    (tmp_path / "b.yaml").unlink()
+    assert [e.name for e in cache.load([str(tmp_path)]).endpoints] == ["a"]
+    assert parsed[4:] == []
+
+
+def test_a_broken_file_is_reported_then_its_fix_is_read(tmp_path):
+    (tmp_path / "net.yaml").write_text(network("front", "{subnet: 172.20.0.0/24}"))
+    (tmp_path / "a.yaml").write_text("kind: [")
+    cache = ManifestCache()
+    with pytest.raises(ManifestError, match="invalid YAML"):
+        cache.load([str(tmp_path)])
+    (tmp_path / "a.yaml").write_text(endpoint("a", "[{network: front}]"))
+    assert [e.name for e in cache.load([str(tmp_path)]).endpoints] == ["a"]
