@@ -72,19 +72,32 @@ class Namespace:
     dumper: Dumper
 
 
-def observe(kernel: Kernel, sysctls: Iterable[tuple[str | None, str]] = ()) -> Observed:
+class Reader:
+    """Where observe reads namespaces from: the kernel, one dump per object type. The watch's cache
+    (reconciler/cache.py) replays instead the namespaces it has heard no change in."""
+
+    def names(self) -> list[str]:
+        return netns.list_names()
+
+    def namespace(self, name: str | None) -> Namespace:
+        """OSError when `name` is not a namespace."""
+        return _namespace(name)
+
+
+def observe(kernel: Kernel, sysctls: Iterable[tuple[str | None, str]] = (), reader: Reader | None = None) -> Observed:
     """Our objects in the host namespace and in every namespace we own, plus same-named foreign ones."""
+    reader = reader or Reader()
     objects: dict = {}
     foreign: set = set()
-    host = _namespace(None)
+    host = reader.namespace(None)
     _collect_links(host, objects, foreign)
     host_links = _collect_addresses(host, objects)
     _collect_routes(host, objects)
     _collect_vxlan_entries(host, objects)
     host.dumper.close()
     owned_ns: set[str] = set()
-    for name in netns.list_names():
-        ns = _owned_namespace(name)
+    for name in reader.names():
+        ns = _owned_namespace(reader, name)
         if ns is None:
             foreign.add(("netns", name))
             continue
@@ -117,9 +130,9 @@ def _namespace(name: str | None) -> Namespace:
     return Namespace(name, {l.index: l for l in map(Link.of, dumper.links())}, dumper)
 
 
-def _owned_namespace(name: str) -> Namespace | None:
+def _owned_namespace(reader: Reader, name: str) -> Namespace | None:
     try:
-        ns = _namespace(name)
+        ns = reader.namespace(name)
     except OSError:
         return None  # not a namespace mount (a stale file): not ours
     lo = next((l for l in ns.links.values() if l.name == "lo"), None)

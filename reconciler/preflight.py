@@ -131,7 +131,12 @@ def _parent(network: Network, links: dict[str, HostLink]) -> tuple[str, str]:
 
 
 def underlay_hints(network: Network, links: dict[str, HostLink]) -> list[str]:
-    """ipvlan l3/l3s subnets are routed, not bridged: the LAN's router must send them to this host."""
+    """Routed subnets (ipvlan l3/l3s, a bridge's IPv6 in `ipv6Mode: routed`): the upstream router must
+    send them to this host."""
+    if network.bridge is not None and network.enable_ipv6 and network.bridge.ipv6_mode == "routed":
+        return [f"underlay: network {network.name}'s {s.subnet} is routed (ipv6Mode: routed, no NAT): the upstream "
+                f"router needs `ip -6 route add {s.subnet} via <this host's IPv6 address>`"
+                for s in network.subnets if s.version == 6]
     if not network.l3 or network.lower.parent is None:
         return []
     link = links.get(network.lower.parent)

@@ -33,6 +33,7 @@ class BridgeOptions:
     name: str
     masquerade: bool = True
     icc: bool = True
+    ipv6_mode: str = "nat"
 
 
 MACVLAN_MODES = ("bridge", "vepa", "private", "passthru")
@@ -82,6 +83,7 @@ class Network:
     internal: bool = False
     mtu: int | None = 1500
     enable_ipv6: bool = False
+    enable_ipv4: bool = True
     bridge: BridgeOptions | None = None
     lower: LowerOptions | None = None
     overlay: OverlayOptions | None = None
@@ -294,6 +296,7 @@ def parse_network(doc: Document) -> Network:
             name=opts.get("name") or default_bridge_name(doc.name),
             masquerade=opts.get("masquerade", True),
             icc=opts.get("icc", True),
+            ipv6_mode=opts.get("ipv6Mode", "nat"),
         )
     elif driver in ("macvlan", "ipvlan"):
         lower = _parse_lower(driver, spec)
@@ -313,6 +316,7 @@ def parse_network(doc: Document) -> Network:
         internal=internal,
         mtu=int(mtu) if mtu is not None else None,  # the schema's "integer" admits 1500.0
         enable_ipv6=spec.get("enableIPv6", False),
+        enable_ipv4=spec.get("enableIPv4", True),
         bridge=bridge,
         lower=lower,
         overlay=overlay,

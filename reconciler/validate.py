@@ -213,11 +213,24 @@ def _network_problems(network: Network) -> list[Problem]:
     problems = []
     if not network.subnets:
         problems.append(_problem(network, "spec.ipam: at least one subnet is required", "spec"))
+    problems += _family_problems(network)
     if network.bridge and not IFNAME.match(network.bridge.name):
         problems.append(_problem(network, f"bridge name {network.bridge.name!r} is not a valid interface name", "spec"))
     for index, subnet in enumerate(network.subnets):
         problems += _subnet_problems(network, subnet, _subnet_path(network, index))
     return problems + _driver_option_problems(network) + _lower_problems(network)
+
+
+def _family_problems(network: Network) -> list[Problem]:
+    """IPv4 unless `enableIPv4: false` (then IPv6 only); IPv6 subnets only with `enableIPv6: true`."""
+    has_v4 = network.first_subnet(4) is not None
+    if not network.enable_ipv4 and not network.enable_ipv6:
+        return [_problem(network, "enableIPv4 and enableIPv6 are both false: the network would carry nothing", "spec", "enableIPv4")]
+    if not network.enable_ipv4 and has_v4:
+        return [_problem(network, "enableIPv4 is false but an IPv4 subnet is given", "spec", "enableIPv4")]
+    if network.enable_ipv4 and not has_v4 and network.subnets:
+        return [_problem(network, "no IPv4 subnet: add one, or set enableIPv4: false for an IPv6-only network", "spec", "ipam")]
+    return []
 
 
 DRIVER_OPTIONS = ("bridge", "macvlan", "ipvlan", "overlay")

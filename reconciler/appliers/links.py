@@ -12,14 +12,21 @@ from reconciler.appliers import GONE, Applier, register, tolerate
 from reconciler.model import ALIAS_PREFIX, OWNER_GROUP, Bridge, Veth
 
 
-def _ipv6_key(ifname: str) -> str:
-    return f"net.ipv6.conf.{ifname}.disable_ipv6"
+def set_ipv6(kernel, ns: str | None, ifname: str, enabled: bool | None) -> None:
+    """IPv6 off on a network without it (no autoconfiguration floods); on one with it, static addresses
+    only: no router advertisements and no autoconfigured addresses (set before the link comes up)."""
+    if enabled is None:
+        return
+    conf = f"net.ipv6.conf.{ifname}"
+    kernel.write_sysctl(ns, f"{conf}.disable_ipv6", "0" if enabled else "1")
+    if enabled:
+        kernel.write_sysctl(ns, f"{conf}.accept_ra", "0")
+        kernel.write_sysctl(ns, f"{conf}.autoconf", "0")
 
 
 class LinkApplier(Applier):
     def _set_ipv6(self, ns: str | None, ifname: str, enabled: bool | None) -> None:
-        if enabled is not None:
-            self.kernel.write_sysctl(ns, _ipv6_key(ifname), "0" if enabled else "1")
+        set_ipv6(self.kernel, ns, ifname, enabled)
 
     def delete(self, obj: Bridge | Veth) -> None:
         with tolerate(*GONE):

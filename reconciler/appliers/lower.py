@@ -12,7 +12,7 @@ import os
 
 from reconciler import netns
 from reconciler.appliers import GONE, Applier, register, tolerate
-from reconciler.appliers.links import LinkApplier
+from reconciler.appliers.links import LinkApplier, set_ipv6
 from reconciler.model import (
     ALIAS_PREFIX, IPVLAN_FLAGS, IPVLAN_MODES, MACVLAN_MODES, OWNER_GROUP, Dummy, Ipvlan, LowerLink, Macvlan, Vlan,
 )
@@ -60,8 +60,7 @@ class LowerLinkApplier(Applier):
     def update(self, want: LowerLink, have: LowerLink | None) -> None:
         changed = {name for name, _, _ in want.differences(have)} if have else set()
         mac = want.mac if isinstance(want, Macvlan) and "mac" in changed else None
-        if want.ipv6 is not None:
-            self.kernel.write_sysctl(want.ns, f"net.ipv6.conf.{want.name}.disable_ipv6", "0" if want.ipv6 else "1")
+        set_ipv6(self.kernel, want.ns, want.name, want.ipv6)
         self.kernel.raw(want.ns).set_link(self.kernel.index(want.ns, want.name), alias=ALIAS_PREFIX + want.owner,
                                           up=True, mtu=want.mtu if "mtu" in changed else None, mac=mac)
 

@@ -63,6 +63,12 @@ def firewall_rules(network: Network, ctx: Context) -> list[NftRule]:
     return rules + _nat_rules(network) + _direct_access_rules(network)
 
 
+def _natted(network: Network) -> list:
+    """The subnets behind NAT: IPv4 ones, and IPv6 ones unless `ipv6Mode: routed`."""
+    return [s for s in network.subnets
+            if s.version == 4 or (network.enable_ipv6 and network.bridge.ipv6_mode == "nat")]
+
+
 def _nat_rules(network: Network) -> list[NftRule]:
     """Masquerade what leaves the host from the subnet (Docker: `oifname != br saddr subnet masquerade`)."""
     if network.internal or not network.bridge.masquerade:
@@ -72,19 +78,20 @@ def _nat_rules(network: Network) -> list[NftRule]:
         fw.rule(network.owner, fw.POSTROUTING, f"masquerade-{s.subnet}", [
             fw.addr("saddr", str(s.subnet)), fw.meta("oifname", br, "!="), {"masquerade": None},
         ])
-        for s in network.subnets if s.version == 4 or network.enable_ipv6
+        for s in _natted(network)
     ]
 
 
 def _direct_access_rules(network: Network) -> list[NftRule]:
-    """Drop packets sent straight to endpoint addresses from outside the bridge (Docker's raw rule)."""
+    """Drop packets sent straight to endpoint addresses from outside the bridge (Docker's raw rule);
+    a routed subnet is meant to be reached directly (its bridge's in-chain still filters)."""
     br = network.bridge.name
     return [
         fw.rule(network.owner, fw.RAW_PREROUTING, f"direct-{s.subnet}", [
             fw.addr("daddr", str(s.subnet)), fw.addr("daddr", f"{s.gateway}", "!="),
             fw.meta("iifname", br, "!="), fw.verdict("drop"),
         ])
-        for s in network.subnets if s.version == 4 or network.enable_ipv6
+        for s in _natted(network)
     ]
 
 

@@ -193,6 +193,8 @@ def manifests(draw, sloppy: bool = False) -> list[dict]:
         spec["ipam"] = subnets[0] if len(subnets) == 1 and draw(st.booleans()) else {"subnets": subnets}
         if 6 in families or draw(st.booleans()):
             spec["enableIPv6"] = 6 in families or draw(st.booleans())
+        if 4 not in families:
+            spec["enableIPv4"] = False  # an IPv6-only network says so
         options = {"masquerade": st.booleans(), "icc": st.booleans()}
         if mistakes:  # bridge names that clash
             bridge = st.fixed_dictionaries({"name": st.sampled_from(["xb0", "xb1"])}, optional=options)
@@ -283,7 +285,7 @@ HOSTILE_VALUES = [
     "bridge", "macvlan", "ipvlan", "overlay", "Network", "Endpoint", API,
 ]
 SCHEMA_KEYS = ["apiVersion", "kind", "metadata", "spec", "name", "labels", "annotations", "driver", "internal", "mtu",
-               "enableIPv6", "ipam", "subnets", "subnet", "gateway", "ipRange", "auxAddresses", "bridge", "masquerade",
+               "enableIPv6", "enableIPv4", "ipam", "subnets", "subnet", "gateway", "ipRange", "auxAddresses", "bridge", "masquerade",
                "icc", "netns", "interfaces", "network", "ipv4Address", "ipv6Address", "macAddress", "sysctls"]
 
 
