@@ -4,18 +4,28 @@
 a file is parsed and checked again only when its bytes differ. The checks that span files (semantic
 checks, address allocation) run over all of them every time, so the result is exactly what
 `validate.load_manifests` gives.
+
+`KernelCache`: what observe read of each namespace (links, addresses, routes), read again only when
+rtnetlink told of a change in it or a plan step touched it; see its docstring.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+import socket
+import struct
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from reconciler import spec
+from reconciler import netns, spec
 from reconciler.errors import ManifestError, Problem
 from reconciler.ipam import allocate
 from reconciler.manifest import Document, load_file, manifest_files, read
+from reconciler.observe import Link, Namespace, Reader
+from reconciler.plan import Step
+from reconciler.rtnl import IFINFOMSG, NLA, RTM_GETLINK, AddrMsg, Dumper, RouteMsg, attrs, parse_link
 from reconciler.schema import KIND_SCHEMAS, schema_problems
 from reconciler.spec import Manifests
 from reconciler.validate import semantic_problems
@@ -89,3 +99,180 @@ class ManifestCache:
             return known
         documents, problems = load_file(path, content)
         return _File(content, tuple(map(check, documents)), tuple(problems))
+
+
+RTM_NEWLINK, RTM_DELLINK, RTM_GETNSID = 16, 17, 90
+NETNSA_NSID, NETNSA_FD = 1, 3
+RTGENMSG = struct.Struct("=B3x")
+LINK_EVENTS = (RTM_NEWLINK, RTM_DELLINK)
+
+
+@dataclass
+class _Space:
+    """One namespace as last read: its identity (nsfs inode, and its nsid here: -1 when it has none, so
+    no event can tell of it) and its dumps."""
+
+    inode: int
+    nsid: int
+    links: dict[int, Link]
+    addresses: list[AddrMsg] = field(default_factory=list)
+    routes: list[RouteMsg] = field(default_factory=list)
+
+
+class Replay:
+    """Stands for a Dumper in observe: answers from what was read; neighbours are read live (only
+    VXLAN networks need them, and no event we listen to tells of them)."""
+
+    def __init__(self, name: str | None, space: _Space) -> None:
+        self.name, self.space = name, space
+
+    def addresses(self) -> list[AddrMsg]:
+        return self.space.addresses
+
+    def routes(self) -> list[RouteMsg]:
+        return self.space.routes
+
+    def neighbours(self, family: int) -> list:
+        with netns.entered(self.name):
+            dumper = Dumper()
+        try:
+            return dumper.neighbours(family)
+        finally:
+            dumper.close()
+
+    def close(self) -> None:
+        pass
+
+
+class KernelCache(Reader):
+    """observe's reader in the watch: each namespace's links, addresses and routes are kept between
+    reconciles and read again only when
+
+    - rtnetlink told of a change in it (`heard`, fed with every message by events.KernelEvents, whose
+      `drain` is `sync`: called before the cache is trusted, so every change made so far is heard),
+    - a step of a plan touched it (`touched`, the executor's report),
+    - it is not the same namespace any more (another nsfs inode under its name), or it has no nsid
+      here (then no event can come from it: it is read every time).
+
+    Host links are read again one by one, by index, as their events name them; host addresses and
+    routes whole on any news of them. `forget` drops everything: the next observe reads it all (the
+    watch's startup, resync and SIGHUP; lost events). Sysctls, nftables and files are read by observe
+    itself, every time.
+    """
+
+    def __init__(self, sync: Callable[[], None] = lambda: None) -> None:
+        self.sync = sync
+        self.lock = threading.Lock()
+        self.spaces: dict[str | None, _Space] = {}
+        self.inodes: dict[str, int] = {}
+        self.dirty: set[int] = set()            # nsids heard of
+        self.stale_links: set[int] = set()      # host link indexes heard of
+        self.stale_host = True                  # host addresses and routes
+        self.touched_names: set[str] = set()
+
+    def heard(self, nsid: int | None, kind: int, body: memoryview) -> None:
+        with self.lock:
+            if nsid is not None:
+                self.dirty.add(nsid)
+            elif kind in LINK_EVENTS:
+                self.stale_links.add(IFINFOMSG.unpack_from(body)[2])
+            else:
+                self.stale_host = True
+
+    def touched(self, step: Step) -> None:
+        """A step was applied: read its namespace again (host objects are heard of through events)."""
+        for obj in (step.desired, step.observed):
+            if obj is not None and obj.netns is not None:
+                with self.lock:
+                    self.touched_names.add(obj.netns)
+
+    def forget(self) -> None:
+        with self.lock:
+            self.spaces.clear()
+
+    def names(self) -> list[str]:
+        """Named namespaces (mount points under the netns folder), with their inodes."""
+        self.inodes = {}
+        try:
+            folder = os.stat(netns.NETNS_DIR).st_dev
+            for entry in os.scandir(netns.NETNS_DIR):
+                st = entry.stat(follow_symlinks=False)
+                if st.st_dev != folder:
+                    self.inodes[entry.name] = st.st_ino
+        except FileNotFoundError:
+            pass
+        return sorted(self.inodes)
+
+    def namespace(self, name: str | None) -> Namespace:
+        if name is None:
+            self.sync()
+            space = self._host()
+        else:
+            space = self._space(name)
+        return Namespace(name, space.links, Replay(name, space))
+
+    def _host(self) -> _Space:
+        with self.lock:
+            space = self.spaces.get(None)
+            stale, self.stale_links = self.stale_links, set()
+            whole, self.stale_host = self.stale_host or space is None, False
+        if space is None:
+            space = self.spaces[None] = _read(None, 0, -1)
+            return space
+        dumper = Dumper()
+        try:
+            for index in stale:
+                try:
+                    space.links[index] = Link.of(parse_link(dumper._request(RTM_GETLINK, IFINFOMSG.pack(socket.AF_UNSPEC, 0, index, 0, 0), 0)))
+                except OSError:  # gone (ENODEV)
+                    space.links.pop(index, None)
+            if whole:
+                space.addresses, space.routes = dumper.addresses(), dumper.routes()
+        finally:
+            dumper.close()
+        return space
+
+    def _space(self, name: str) -> _Space:
+        inode = self.inodes.get(name) or os.stat(netns.path(name)).st_ino
+        with self.lock:
+            space = self.spaces.get(name)
+            fresh = space is None or space.inode != inode or space.nsid < 0 or space.nsid in self.dirty or name in self.touched_names
+            if fresh:
+                self.touched_names.discard(name)
+                if space is not None:
+                    self.dirty.discard(space.nsid)
+        if fresh:
+            nsid = space.nsid if space is not None and space.inode == inode and space.nsid >= 0 else _nsid(name)
+            with self.lock:
+                self.dirty.discard(nsid)
+            space = self.spaces[name] = _read(name, inode, nsid)
+        return space
+
+
+def _read(name: str | None, inode: int, nsid: int) -> _Space:
+    """One namespace as observe reads it: links, then (when we own its loopback) addresses and routes."""
+    with netns.entered(name):
+        dumper = Dumper()
+    try:
+        space = _Space(inode, nsid, {l.index: l for l in map(Link.of, dumper.links())})
+        if name is None or any(l.name == "lo" and l.owned for l in space.links.values()):
+            space.addresses, space.routes = dumper.addresses(), dumper.routes()
+        return space
+    finally:
+        dumper.close()
+
+
+def _nsid(name: str) -> int:
+    """The id the host gives namespace `name` (-1: none yet)."""
+    fd = os.open(netns.path(name), os.O_RDONLY)
+    dumper = Dumper()
+    try:
+        body = RTGENMSG.pack(socket.AF_UNSPEC) + NLA.pack(8, NETNSA_FD) + struct.pack("=I", fd)
+        reply = dumper._request(RTM_GETNSID, body, 0)
+        value = attrs(reply, RTGENMSG.size).get(NETNSA_NSID) if reply is not None else None
+        return struct.unpack_from("=i", value)[0] if value is not None else -1
+    except OSError:
+        return -1
+    finally:
+        dumper.close()
+        os.close(fd)

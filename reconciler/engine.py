@@ -14,7 +14,7 @@ from reconciler.executor import Reporter, StepFailed, Verifier, execute, undo
 from reconciler.guards import Limits
 from reconciler.kernel import Kernel
 from reconciler.model import KernelObject, NftTable, Sysctl
-from reconciler.observe import observe
+from reconciler.observe import Reader, observe
 from reconciler.plan import Action, Observed, Plan, Step, diff
 from reconciler.planners import desired_state, exposure_notes, firewall
 from reconciler.spec import Manifests
@@ -25,8 +25,9 @@ def _sysctl_keys(m: Manifests) -> list[tuple[str | None, str]]:
     return [(o.ns, o.name) for o in desired_state(replace(m, hosts=(), host=None)) if isinstance(o, Sysctl)]
 
 
-def observe_for(m: Manifests, kernel: Kernel) -> Observed:
-    return observe(kernel, _sysctl_keys(m))
+def observe_for(m: Manifests, kernel: Kernel, reader: Reader | None = None,
+                keys: list[tuple[str | None, str]] | None = None) -> Observed:
+    return observe(kernel, _sysctl_keys(m) if keys is None else keys, reader)
 
 
 # Link kinds a kernel may lack (bridge and veth are taken for granted): checked before any change.
@@ -42,9 +43,9 @@ def _planned(m: Manifests, observed: Observed) -> Plan:
     return replace(diff(desired, observed), notes=notes)
 
 
-def plan(m: Manifests, kernel: Kernel) -> Plan:
+def plan(m: Manifests, kernel: Kernel, reader: Reader | None = None, keys: list[tuple[str | None, str]] | None = None) -> Plan:
     """What apply would do now."""
-    observed = observe_for(m, kernel)
+    observed = observe_for(m, kernel, reader, keys)
     return _planned(localize(m, observed), observed)
 
 
@@ -52,6 +53,7 @@ def plan(m: Manifests, kernel: Kernel) -> Plan:
 class ApplyOptions:
     limits: Limits = Limits()
     rollback: bool = True
+    reader: Reader | None = None  # where observe reads namespaces (the watch's cache); None: the kernel
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,8 @@ class ApplyResult:
 
 def apply(m: Manifests, kernel: Kernel, report: Reporter = lambda s: None, options: ApplyOptions = ApplyOptions()) -> ApplyResult:
     """Make the kernel match the manifests and verify it does; on any failure, undo what was done."""
-    before = observe_for(m, kernel)
+    keys = _sysctl_keys(m)
+    before = observe_for(m, kernel, options.reader, keys)
     m = localize(m, before)
     steps = _planned(m, before)
     guards.check(m, before, steps, options.limits)
@@ -73,7 +76,7 @@ def apply(m: Manifests, kernel: Kernel, report: Reporter = lambda s: None, optio
     try:
         done = execute(steps, kernel, report)
         if steps:
-            Verifier(lambda: plan(m, kernel))()
+            Verifier(lambda: plan(m, kernel, options.reader, keys))()
     except (StepFailed, VerifyError) as err:
         done = err.done if isinstance(err, StepFailed) else done
         if not options.rollback:

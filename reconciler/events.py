@@ -4,6 +4,7 @@ an nsid here (endpoint namespaces do: their veth peers live in the host), filter
 from __future__ import annotations
 
 import errno
+import select
 import socket
 import sys
 import threading
@@ -32,11 +33,16 @@ class KernelEvents:
     A link is ours by its mark; an address by the link it is on (links learnt from a dump of the host,
     whose veths name their peers by nsid and ifindex, then from events); a route by its protocol.
     What we last saw of each is kept, so that news which changes nothing we manage (carrier, duplicate
-    address detection, bridge port states) is dropped.
+    address detection, bridge port states) is dropped. `heard` gets every message, ours or not, and
+    `lost` is called when some were lost (the watch's kernel cache listens to both). `drain` handles
+    what is already queued: the kernel queues rtnetlink news before it answers the request that made
+    it, so after drain() every change made so far has been heard.
     """
 
-    def __init__(self, event: Callable[[str], None], lost: Callable[[str], None]) -> None:
-        self.event, self.lost = event, lost
+    def __init__(self, event: Callable[[str], None], lost: Callable[[str], None],
+                 heard: Callable[[int | None, int, memoryview], None] = lambda nsid, kind, body: None) -> None:
+        self.event, self.lost, self.heard = event, lost, heard
+        self.lock = threading.Lock()
         self.owned: set[tuple[int | None, int]] = set()  # (nsid or None for the host, ifindex)
         self.seen: dict[tuple, object] = {}
         self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0)
@@ -66,19 +72,33 @@ class KernelEvents:
 
     def _run(self) -> None:
         while True:
-            try:
-                data, ancillary, _, _ = self.sock.recvmsg(1 << 17, socket.CMSG_SPACE(4))
-            except OSError as err:
-                if err.errno != errno.ENOBUFS:
-                    raise
-                self.lost("kernel events were lost (ENOBUFS)")
-                self._learn()
-                continue
-            nsid = next((_s32(d) for level, kind, d in ancillary if (level, kind) == (SOL_NETLINK, NETLINK_LISTEN_ALL_NSID)), None)
-            for kind, body in _messages(data):
-                what = self.concerns(nsid, kind, body)
-                if what:
-                    self.event(what + (f" in nsid {nsid}" if nsid is not None else ""))
+            select.select([self.sock], [], [])
+            self.drain()
+
+    def drain(self) -> None:
+        """Handle every message queued so far (from the listener's thread, or from the watch's before it
+        trusts its cache)."""
+        with self.lock:
+            while True:
+                try:
+                    data, ancillary, _, _ = self.sock.recvmsg(1 << 17, socket.CMSG_SPACE(4), socket.MSG_DONTWAIT)
+                except BlockingIOError:
+                    return
+                except OSError as err:
+                    if err.errno != errno.ENOBUFS:
+                        raise
+                    self.lost("kernel events were lost (ENOBUFS)")
+                    self._learn()
+                    continue
+                self._handle(data, ancillary)
+
+    def _handle(self, data: bytes, ancillary: list) -> None:
+        nsid = next((_s32(d) for level, kind, d in ancillary if (level, kind) == (SOL_NETLINK, NETLINK_LISTEN_ALL_NSID)), None)
+        for kind, body in _messages(data):
+            self.heard(nsid, kind, body)
+            what = self.concerns(nsid, kind, body)
+            if what:
+                self.event(what + (f" in nsid {nsid}" if nsid is not None else ""))
 
     def concerns(self, nsid: int | None, kind: int, body: memoryview) -> str | None:
         """What changed, when the message changes something we manage on one of our objects."""

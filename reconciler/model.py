@@ -315,6 +315,7 @@ class Vxlan(KernelObject):
     mtu: int | None = None
     up: bool = True
     owner: str = ""
+    ipv6: bool | None = None  # on for IPv6 overlays: their neighbour entries need it
     kind: ClassVar[str] = "vxlan"
     rank: ClassVar[int] = 3
     immutable: ClassVar[tuple[str, ...]] = ("vni", "port", "local", "dev")

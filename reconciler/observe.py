@@ -153,7 +153,7 @@ def _collect_links(host: Namespace, objects: dict, foreign: set) -> None:
             _add(objects, Vlan(link.name, _name(host, link.peer_index) or "?", link.mode, link.up, owner=link.owner))
         elif link.kind == "vxlan":
             _add(objects, Vxlan(link.name, link.mode, link.flag, link.local, _name(host, link.lower),
-                                _name(host, link.master), link.mtu, link.up, owner=link.owner))
+                                _name(host, link.master), link.mtu, link.up, owner=link.owner, ipv6=link.ipv6))
         elif link.kind == "dummy":
             _add(objects, Dummy(link.name, link.up, owner=link.owner))
         elif link.kind in LOWER_KINDS:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from typing import Callable, Iterator
 
 from reconciler import engine, runstate
-from reconciler.cache import ManifestCache
+from reconciler.cache import KernelCache, ManifestCache
 from reconciler.errors import ManifestError, NetreconcileError
 from reconciler.guards import Limits, RefusedError
 from reconciler.kernel import Kernel
@@ -92,18 +92,22 @@ class Outcome:
         }[self.result]
 
 
-def reconcile(paths: list[str], limits: Limits, host: str | None = None, manifests: ManifestCache | None = None) -> Outcome:
+def reconcile(paths: list[str], limits: Limits, host: str | None = None, manifests: ManifestCache | None = None,
+              kernel_cache: KernelCache | None = None) -> Outcome:
     """Load, then apply as `apply` does; a bad source or a failure is an outcome, never a crash."""
     try:
         m = replace((manifests or ManifestCache()).load(paths), host=host)
     except ManifestError as err:
         return Outcome("invalid", errors=tuple(str(p) for p in err.problems))
+    report = kernel_cache.touched if kernel_cache else lambda step: None
     try:
         with Kernel() as kernel:
-            done = engine.apply(m, kernel, options=engine.ApplyOptions(limits=limits)).done
+            done = engine.apply(m, kernel, report, engine.ApplyOptions(limits=limits, reader=kernel_cache)).done
     except RefusedError as err:
         return Outcome("refused", errors=(str(err),))
     except (NetreconcileError, OSError) as err:
+        if kernel_cache:
+            kernel_cache.forget()  # a rollback read the kernel itself
         return Outcome("failed", errors=tuple(str(err).splitlines()))
     return Outcome("applied" if done else "no_changes", len(done))
 
@@ -189,6 +193,7 @@ class Watcher:
         self.next_resync = 0.0
         self.resync_detail = ""  # "retry" after a reconcile skipped for the lock
         self.manifests = ManifestCache()
+        self.kernel_cache = KernelCache()
 
     def run(self) -> int:
         for sig in SIGNALS:
@@ -197,7 +202,9 @@ class Watcher:
         with signals_blocked():  # helper threads inherit the mask: our signals always wake the main thread
             self.metrics = _metrics(self.options.metrics_addr, self.log) if self.options.metrics_addr else None
             self.files.start()
-            KernelEvents(self.gate.event, lambda what: self.queue.put(Trigger("resync", what))).start()
+            events = KernelEvents(self.gate.event, self._lost, self.kernel_cache.heard)
+            self.kernel_cache.sync = events.drain
+            events.start()
         try:
             every = f"every {self.options.resync:g} s" if self.options.resync > 0 else "never"
             self.log.event("start", f"watching {', '.join(self.paths)} (full resync {every})", paths=self.paths)
@@ -217,6 +224,11 @@ class Watcher:
             sd_notify(("READY=1\n" if first else "") + f"STATUS=last reconcile: {outcome}")
             first = False
         self.log.event("stop", f"stopping ({trigger.detail})", signal=trigger.detail)
+
+    def _lost(self, what: str) -> None:
+        """Kernel events were lost: the cache cannot be trusted, and a resync must run."""
+        self.kernel_cache.forget()
+        self.queue.put(Trigger("resync", what))
 
     def _on_signal(self, signum: int, frame) -> None:
         if signum == signal.SIGHUP:
@@ -253,11 +265,13 @@ class Watcher:
         with signals_blocked():
             self.files.refresh()
         self.gate.close()
+        if trigger.kind in ("startup", "resync", "sighup"):
+            self.kernel_cache.forget()  # the backstop reads the whole kernel again
         outcome = Outcome("locked")
         try:
             with ExitStack() as stack:
                 if self._lock(stack):
-                    outcome = reconcile(self.paths, self.options.limits, self.options.host, self.manifests)
+                    outcome = reconcile(self.paths, self.options.limits, self.options.host, self.manifests, self.kernel_cache)
         finally:
             self.gate.open(outcome.touched)
         seconds = time.monotonic() - start

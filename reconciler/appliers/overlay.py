@@ -23,7 +23,7 @@ class VxlanApplier(LinkApplier):
 
     def update(self, want: Vxlan, have: Vxlan | None) -> None:
         changed = {name for name, _, _ in want.differences(have)} if have else {"master"}
-        self._set_ipv6(None, want.name, False)  # no autoconfiguration on a tunnel port
+        self._set_ipv6(None, want.name, bool(want.ipv6))  # static neighbour entries only, never autoconfiguration
         master = self.kernel.index(None, want.master) if want.master and "master" in changed else None
         self.kernel.raw(None).set_link(self.kernel.index(None, want.name), alias=ALIAS_PREFIX + want.owner, up=True,
                                        mtu=want.mtu if "mtu" in changed else None, master=master)

@@ -51,7 +51,7 @@ def network_objects(network: Network, ctx: Context) -> list[KernelObject]:
     vxlan = Vxlan(
         name=network.overlay.vxlan, vni=network.overlay.vni, port=network.overlay.port,
         local=str(host.address) if host else None, dev=host.interface if host else None,
-        master=network.bridge.name, mtu=network.mtu, owner=network.owner,
+        master=network.bridge.name, mtu=network.mtu, owner=network.owner, ipv6=network.enable_ipv6,
     )
     return [*bridge.network_objects(network, ctx), vxlan, *_remote_entries(network, ctx)]
 
