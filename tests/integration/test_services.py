@@ -1,7 +1,6 @@
 """Network services with real clients: published ports, load-balanced Services, name resolution,
 and the firewall's repair after an external flush. TCP servers are small Python loops in endpoints."""
 
-import json
 
 from builders import (
     OUTSIDE, UPLINK_HOST, converge, endpoint, iface, make_outside, network, out, plan, run_fails_cleanly, status, write,
