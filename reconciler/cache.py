@@ -23,6 +23,7 @@ from reconciler import netns, spec
 from reconciler.errors import ManifestError, Problem
 from reconciler.ipam import allocate
 from reconciler.manifest import Document, load_file, manifest_files, read
+from reconciler.model import HostsFile, Sysctl
 from reconciler.observe import Link, Namespace, Reader
 from reconciler.plan import Step
 from reconciler.rtnl import IFINFOMSG, NLA, RTM_GETLINK, AddrMsg, Dumper, RouteMsg, attrs, parse_link
@@ -105,6 +106,7 @@ RTM_NEWLINK, RTM_DELLINK, RTM_GETNSID = 16, 17, 90
 NETNSA_NSID, NETNSA_FD = 1, 3
 RTGENMSG = struct.Struct("=B3x")
 LINK_EVENTS = (RTM_NEWLINK, RTM_DELLINK)
+NOT_RTNETLINK = (HostsFile, Sysctl)  # what observe reads from files
 
 
 @dataclass
@@ -180,9 +182,10 @@ class KernelCache(Reader):
                 self.stale_host = True
 
     def touched(self, step: Step) -> None:
-        """A step was applied: read its namespace again (host objects are heard of through events)."""
+        """A step was applied: read its namespace again (host objects are heard of through events; files
+        and sysctls are read by observe every time)."""
         for obj in (step.desired, step.observed):
-            if obj is not None and obj.netns is not None:
+            if obj is not None and obj.netns is not None and not isinstance(obj, NOT_RTNETLINK):
                 with self.lock:
                     self.touched_names.add(obj.netns)
 

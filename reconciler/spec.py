@@ -130,7 +130,7 @@ class Port:
     host_port: int
     container_port: int
     protocol: str = "tcp"
-    host_ip: IPv4Address | None = None  # None: every address of the host
+    host_ip: IPAddress | None = None  # None: every address of the host
     network: str = ""
     index: int = 0
 
@@ -375,7 +375,7 @@ def parse_endpoint(doc: Document) -> Endpoint:
 def _parse_port(raw: dict, index: int, interfaces: tuple[Interface, ...]) -> Port:
     return Port(
         host_port=int(raw["hostPort"]), container_port=int(raw["containerPort"]), protocol=raw.get("protocol", "tcp"),
-        host_ip=IPv4Address(raw["hostIp"]) if raw.get("hostIp") and raw["hostIp"] != "0.0.0.0" else None,
+        host_ip=ip_address(raw["hostIp"]) if raw.get("hostIp") and raw["hostIp"] not in ("0.0.0.0", "::") else None,
         network=raw.get("network") or (interfaces[0].network if interfaces else ""), index=index,
     )
 

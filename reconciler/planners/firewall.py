@@ -75,10 +75,12 @@ def ct_status(status: str) -> dict:
     return {"match": {"op": "in", "left": {"ct": {"key": "status"}}, "right": status}}
 
 
-def dnat(addresses: list[str], port: int) -> dict:
-    """DNAT to one address, or spread over several in turn (numgen inc, a map from 0..n-1)."""
+def dnat(addresses: list[str], port: int, version: int = 4) -> dict:
+    """DNAT to one address, or spread over several in turn (numgen inc, a map from 0..n-1). In our
+    inet table a `dnat ip` rule leaves IPv6 packets alone, and `dnat ip6` IPv4 ones."""
+    family = "ip" if version == 4 else "ip6"
     if len(addresses) == 1:
-        return {"dnat": {"family": "ip", "addr": addresses[0], "port": port}}
+        return {"dnat": {"family": family, "addr": addresses[0], "port": port}}
     spread = {"map": {"key": {"numgen": {"mode": "inc", "mod": len(addresses), "offset": 0}},
                       "data": {"set": [[i, a] for i, a in enumerate(addresses)]}}}
-    return {"dnat": {"family": "ip", "addr": spread, "port": port}}
+    return {"dnat": {"family": family, "addr": spread, "port": port}}

@@ -29,6 +29,11 @@ class Exposure:
     backends: tuple[str, ...]
     target: int
     text: str                 # what `plan` states, e.g. `publishes 0.0.0.0:8080/tcp -> web1:80`
+    version: int = 4
+
+
+ALL = {4: "0.0.0.0", 6: "[::]"}
+SUFFIX = {4: "", 6: "-v6"}  # rule labels: IPv4 rules keep their names, IPv6 ones are told apart
 
 
 def exposures(m: Manifests, ctx: Context) -> list[Exposure]:
@@ -39,60 +44,65 @@ def exposures(m: Manifests, ctx: Context) -> list[Exposure]:
 
 
 def _published(ep: Endpoint, ctx: Context) -> list[Exposure]:
+    """Each published port, per family the endpoint has an address in (and its hostIp, if given, is of)."""
     out = []
-    for port in ep.ports:
+    for port, version in ((p, v) for p in ep.ports for v in (4, 6)):
         iface = ep.interface_on(port.network)
-        address = ctx.address(ep, iface, 4) if iface else None
-        if address is None:
+        address = ctx.address(ep, iface, version) if iface else None
+        if address is None or (port.host_ip is not None and port.host_ip.version != version):
             continue
         match = (fw.fib_local(),) if port.host_ip is None else (fw.addr("daddr", str(port.host_ip)),)
-        label = f"publish-{port.protocol}-{port.host_ip or 'all'}-{port.host_port}"
-        text = f"publishes {port.exposure} -> {ep.name}:{port.container_port}"
+        label = f"publish-{port.protocol}-{port.host_ip or 'all'}-{port.host_port}{SUFFIX[version]}"
+        shown = port.exposure if port.host_ip or version == 4 else f"{ALL[6]}:{port.host_port}/{port.protocol}"
+        text = f"publishes {shown} -> {ep.name}:{port.container_port}"
         out.append(Exposure(port.network, ep.owner, label, match, port.protocol, port.host_port, (str(address),),
-                            port.container_port, text))
+                            port.container_port, text, version))
     return out
 
 
-def backends(service: Service, m: Manifests, ctx: Context) -> list[tuple[str, str]]:
+def backends(service: Service, m: Manifests, ctx: Context, version: int = 4) -> list[tuple[str, str]]:
     """(endpoint name, address) of the selected endpoints this host can reach: on an overlay network
     every host's, on a bridge network only its own."""
     overlay = m.network(service.network).overlay is not None
     chosen = [e for e in m.endpoints if service.selects(e) and (overlay or m.is_local(e))]
     out = []
     for ep in sorted(chosen, key=lambda e: e.name):
-        address = ctx.address(ep, ep.interface_on(service.network), 4)
+        address = ctx.address(ep, ep.interface_on(service.network), version)
         if address is not None:
             out.append((ep.name, str(address)))
     return out
 
 
-def vip(service: Service, ctx: Context) -> str | None:
-    address = ctx.addresses.get((f"@service/{service.name}", service.network, 4))
+def vip(service: Service, ctx: Context, version: int = 4) -> str | None:
+    address = ctx.addresses.get((f"@service/{service.name}", service.network, version))
     return str(address) if address is not None else None
 
 
 def _service(service: Service, m: Manifests, ctx: Context) -> list[Exposure]:
-    chosen = backends(service, m, ctx)
-    address = vip(service, ctx)
-    if not chosen or address is None:
-        return []
-    names, addresses = ", ".join(n for n, _ in chosen), tuple(a for _, a in chosen)
     out = []
-    for p in service.ports:
-        out.append(Exposure(service.network, service.owner, f"vip-{p.protocol}-{p.port}", (fw.addr("daddr", address),),
-                            p.protocol, p.port, addresses, p.target_port,
-                            f"balances {address}:{p.port}/{p.protocol} -> {names} :{p.target_port}"))
-        if p.host_port is not None:
-            out.append(Exposure(service.network, service.owner, f"publish-{p.protocol}-all-{p.host_port}",
-                                (fw.fib_local(),), p.protocol, p.host_port, addresses, p.target_port,
-                                f"publishes 0.0.0.0:{p.host_port}/{p.protocol} -> service {service.name} :{p.target_port}"))
+    for version in (4, 6):
+        chosen = backends(service, m, ctx, version)
+        address = vip(service, ctx, version)
+        if not chosen or address is None:
+            continue
+        names, addresses = ", ".join(n for n, _ in chosen), tuple(a for _, a in chosen)
+        shown = address if version == 4 else f"[{address}]"
+        for p in service.ports:
+            out.append(Exposure(service.network, service.owner, f"vip-{p.protocol}-{p.port}{SUFFIX[version]}",
+                                (fw.addr("daddr", address),), p.protocol, p.port, addresses, p.target_port,
+                                f"balances {shown}:{p.port}/{p.protocol} -> {names} :{p.target_port}", version))
+            if p.host_port is not None:
+                out.append(Exposure(service.network, service.owner, f"publish-{p.protocol}-all-{p.host_port}{SUFFIX[version]}",
+                                    (fw.fib_local(),), p.protocol, p.host_port, addresses, p.target_port,
+                                    f"publishes {ALL[version]}:{p.host_port}/{p.protocol} -> service {service.name} "
+                                    f":{p.target_port}", version))
     return out
 
 
 def nat_rules(found: list[Exposure]) -> list[NftRule]:
     rules = []
     for e in found:
-        expr = [*e.match, fw.dport(e.protocol, e.port), fw.dnat(list(e.backends), e.target)]
+        expr = [*e.match, fw.dport(e.protocol, e.port), fw.dnat(list(e.backends), e.target, e.version)]
         rules += [fw.rule(e.owner, fw.PREROUTING, e.label, expr), fw.rule(e.owner, fw.OUTPUT, e.label, expr)]
     return rules
 
@@ -114,7 +124,7 @@ def bridge_rules(network: Network, found: list[Exposure]) -> tuple[list[NftRule]
     masquerades = [
         fw.rule(network.owner, fw.POSTROUTING, f"hairpin-{s.subnet}", [
             fw.ct_status("dnat"), fw.addr("saddr", str(s.subnet)), fw.meta("oifname", br), {"masquerade": None}])
-        for s in network.subnets if s.version == 4
+        for s in network.subnets if s.version == 4 or network.enable_ipv6
     ]
     masquerades.append(fw.rule(network.owner, fw.POSTROUTING, "localhost", [
         fw.addr("saddr", "127.0.0.0/8"), fw.meta("oifname", br), {"masquerade": None}]))
@@ -125,11 +135,11 @@ def vip_addresses(m: Manifests, ctx: Context) -> list[Address]:
     """A Service's VIP sits on its network's bridge (as a host address): endpoints reach it on-link."""
     local = {n.name: n for n in m.local_networks}
     out = []
-    for service in m.services:
-        address = vip(service, ctx)
+    for service, version in ((s, v) for s in m.services for v in (4, 6)):
+        address = vip(service, ctx, version)
         network = local.get(service.network)
         if address is not None and network is not None and network.bridge is not None:
-            out.append(Address(None, network.bridge.name, f"{address}/32", owner=service.owner))
+            out.append(Address(None, network.bridge.name, f"{address}/{32 if version == 4 else 128}", owner=service.owner))
     return out
 
 
@@ -150,8 +160,8 @@ def _network_entries(m: Manifests, ctx: Context) -> dict[str, list[Entry]]:
                 address = ctx.address(ep, iface, version)
                 if address is not None and iface.network in entries:
                     entries[iface.network].append((str(address), (ep.name, *iface.aliases), ep.name))
-    for service in m.services:
-        address = vip(service, ctx)
+    for service, version in ((s, v) for s in m.services for v in (4, 6)):
+        address = vip(service, ctx, version)
         if address is not None and service.network in entries:
             entries[service.network].append((address, (service.name,), ""))
     return entries

@@ -483,7 +483,7 @@ def test_mostly_valid_manifests_reach_the_semantic_checks(tmp_path):
     """The mutated manifests are no mere schema fodder: a few hundred of them hit every semantic check."""
     seen: dict[str, int] = {}
 
-    @settings(max_examples=300, deadline=None, database=None, derandomize=True, phases=[Phase.generate],
+    @settings(max_examples=600, deadline=None, database=None, derandomize=True, phases=[Phase.generate],
               suppress_health_check=list(HealthCheck))
     @given(st.one_of(manifests(sloppy=True), mutated()))
     def run(docs):
