@@ -132,3 +132,26 @@ def test_dual_stack_overlay_across_hosts(cluster):
     apply_everywhere(cluster, path, order=("node-a", "node-c"))
     assert cluster["node-a"].sh("ip netns exec api1 ping -6 -c1 -W2 fd00:200::30").returncode == 0
     assert "fd00:200::30 dev vx-" in cluster["node-a"].sh("ip -6 neigh show nud permanent").stdout
+
+
+def test_published_ports_and_services_answer_over_ipv6_too(sandbox):
+    from test_services import ask, serve
+
+    make_outside6(sandbox)
+    web1 = v6_endpoint("web1", "fd00:22::11", v4="172.22.0.11")
+    web1["metadata"]["labels"] = {"app": "web"}
+    web1["spec"]["ports"] = [{"hostPort": 8080, "containerPort": 80}]
+    web2 = v6_endpoint("web2", "fd00:22::12", v4="172.22.0.12")
+    web2["metadata"]["labels"] = {"app": "web"}
+    service = {"apiVersion": "netreconcile/v1", "kind": "Service", "metadata": {"name": "web"},
+               "spec": {"network": "ds", "selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": 8000}]}}
+    path = write(sandbox, dual(), web1, web2, v6_endpoint("client", "fd00:22::20"), service)
+    report = converge(sandbox, path)
+    assert "publishes [::]:8080/tcp -> web1:80" in report and "publishes 0.0.0.0:8080/tcp -> web1:80" in report
+    serve(sandbox, "web1", 80, "v6-published")
+    for n in (1, 2):
+        serve(sandbox, f"web{n}", 8000, f"web{n}")
+    sandbox.sh(f"ip -n out6 -6 route add default via {OUT6_HOST}")
+    assert ask(sandbox, "out6", OUT6_HOST, 8080) == ["v6-published"]              # from outside, over IPv6
+    vip6 = out(sandbox, "ip netns exec client getent ahosts web | grep fd00 | head -1").split()[0]
+    assert set(ask(sandbox, "client", vip6, 80, times=20)) == {"web1", "web2"}    # an IPv6 VIP, IPv6 backends

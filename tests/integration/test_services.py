@@ -8,10 +8,7 @@ from builders import (
 
 SERVER = """\
 import socket, sys
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("0.0.0.0", int(sys.argv[1])))
-s.listen(64)
+s = socket.create_server(("::", int(sys.argv[1])), family=socket.AF_INET6, dualstack_ipv6=True, backlog=64)
 while True:
     c, _ = s.accept()
     c.sendall(sys.argv[2].encode())
