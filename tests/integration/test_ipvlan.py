@@ -99,3 +99,17 @@ def test_no_parent_means_an_owned_dummy_parent_and_an_internal_network(sandbox):
     assert out(sandbox, "ip -n a route show default") == ""   # internal: no way out
     sandbox.nr("destroy", str(path))
     assert sandbox.sh(f"ip link show {dummy}", check=False).returncode != 0
+
+
+def test_dual_stack_ipvlan_l3_routes_ipv6_out_of_the_device_too(sandbox):
+    make_lan(sandbox)
+    net = lower_network("routed", "ipvlan", subnets=[{"subnet": "10.70.1.0/24"}, {"subnet": "fd00:70:1::/64"},
+                                                      {"subnet": "fd00:70:2::/64"}], parent=PARENT, mode="l3")
+    net["spec"]["enableIPv6"] = True
+    a = endpoint("a", {"network": "routed", "ipv4Address": "10.70.1.5", "ipv6Address": "fd00:70:1::5"})
+    b = endpoint("b", {"network": "routed", "ipv4Address": "10.70.1.6", "ipv6Address": "fd00:70:2::6"})
+    path = write(sandbox, net, a, b)
+    converge(sandbox, path)
+    assert out(sandbox, "ip -n a -6 route show default").split()[:3] == ["default", "dev", "eth0"]
+    assert sandbox.sh("ip netns exec a ping -6 -c3 -i0.2 -W1 fd00:70:2::6", check=False).returncode == 0
+    assert sandbox.ping("b", "10.70.1.5")
