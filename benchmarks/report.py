@@ -100,7 +100,8 @@ def table(results: list[SizeResult], repeat: int) -> str:
     lines.append(f"medians of {repeat} run(s), one fresh sandbox per run and side; times include process start; "
                  "peak RSS = ru_maxrss of the apply process")
     lines.append("watch +1: a running watch on the N endpoints, one more endpoint's file written -> its reconcile "
-                 "logged (inotify + 50 ms debounce + reconcile); in parentheses the reconcile alone")
+                 "logged (inotify + default debounce, 10 ms after the file is closed + reconcile); in parentheses the "
+                 "reconcile alone")
     for r in results:
         lines += [f"ERROR at {r.endpoints} endpoints: {e}" for e in r.errors]
         lines += [f"anomaly at {r.endpoints} endpoints: {a}" for a in r.anomalies]
