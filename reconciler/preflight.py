@@ -9,7 +9,7 @@ from ipaddress import ip_address, ip_interface
 from reconciler.errors import ConflictError
 from reconciler.plan import HostLink, Observed
 from reconciler.planners.overlay import underlay_link
-from reconciler.spec import VXLAN_OVERHEAD, Manifests, Network
+from reconciler.spec import Manifests, Network
 
 
 class PreflightError(ConflictError):
@@ -96,9 +96,10 @@ def _overlay_mtu(network: Network, m: Manifests, links: dict[str, HostLink]) -> 
     link = underlay_link(host, links)
     if host.interface and link is None:
         return [f"host {host.name}: underlay interface {host.interface} does not exist on this machine"]
-    if link is not None and network.mtu > link.mtu - VXLAN_OVERHEAD:
+    overhead = host.vxlan_overhead
+    if link is not None and network.mtu > link.mtu - overhead:
         return [f"network {network.name}: mtu {network.mtu} is too large for the underlay {link.name} "
-                f"(mtu {link.mtu}; VXLAN needs {VXLAN_OVERHEAD} bytes: at most {link.mtu - VXLAN_OVERHEAD})"]
+                f"(mtu {link.mtu}; VXLAN needs {overhead} bytes: at most {link.mtu - overhead})"]
     return []
 
 

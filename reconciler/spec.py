@@ -61,6 +61,7 @@ class LowerOptions:
 
 VXLAN_PORT = 4789
 VXLAN_OVERHEAD = 50  # outer Ethernet, IP, UDP and VXLAN headers (IPv4 underlay)
+VXLAN_OVERHEAD_V6 = 70  # the same over an IPv6 underlay (its header is 20 bytes longer)
 
 
 @dataclass(frozen=True)
@@ -196,6 +197,10 @@ class Host:
     address: IPAddress
     interface: str | None = None
     source: Document | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def vxlan_overhead(self) -> int:
+        return VXLAN_OVERHEAD if self.address.version == 4 else VXLAN_OVERHEAD_V6
 
 
 @dataclass(frozen=True)

@@ -23,10 +23,12 @@ DEFAULT_UNDERLAY_MTU = 1500
 
 
 def effective(network: Network, ctx: Context) -> Network:
-    """The network with its MTU: as declared, else the underlay interface's minus the VXLAN overhead."""
+    """The network with its MTU: as declared, else the underlay interface's minus the VXLAN overhead
+    (50 bytes over IPv4, 70 over IPv6)."""
     if network.mtu is not None:
         return network
-    return replace(network, mtu=underlay_mtu(ctx) - VXLAN_OVERHEAD)
+    host = ctx.manifests.host_named(ctx.manifests.host)
+    return replace(network, mtu=underlay_mtu(ctx) - (host.vxlan_overhead if host else VXLAN_OVERHEAD))
 
 
 def underlay_mtu(ctx: Context) -> int:

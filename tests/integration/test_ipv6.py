@@ -155,3 +155,23 @@ def test_published_ports_and_services_answer_over_ipv6_too(sandbox):
     assert ask(sandbox, "out6", OUT6_HOST, 8080) == ["v6-published"]              # from outside, over IPv6
     vip6 = out(sandbox, "ip netns exec client getent ahosts web | grep fd00 | head -1").split()[0]
     assert set(ask(sandbox, "client", vip6, 80, times=20)) == {"web1", "web2"}    # an IPv6 VIP, IPv6 backends
+
+
+def test_an_overlay_over_an_ipv6_underlay(cluster):
+    from test_overlay import host as host_doc
+
+    for n, h in zip((11, 12, 13), cluster):
+        h.sh(f"ip addr add fd00:10::{n}/64 dev eth1 nodad")
+    hosts = [host_doc("node-a", "fd00:10::11"), host_doc("node-b", "fd00:10::12"), host_doc("node-c", "fd00:10::13")]
+    net = {"apiVersion": "netreconcile/v1", "kind": "Network", "metadata": {"name": "appnet"},
+           "spec": {"driver": "overlay", "ipam": {"subnet": "10.200.0.0/24"}}}
+    eps = [placed("api1", "node-a", "appnet", "10.200.0.10"), placed("db1", "node-c", "appnet", "10.200.0.30")]
+    path = cluster.sandbox.write("m/net.yaml", text(*hosts, net, *eps))
+    before = cluster.udp_counter()
+    for name in ("node-a", "node-c"):
+        cluster[name].nr("apply", str(path))   # each finds itself by its IPv6 underlay address
+    assert cluster["node-a"].ping("api1", "10.200.0.30")
+    assert "local fd00:10::11" in cluster["node-a"].sh("ip -d link show type vxlan").stdout
+    assert "dst fd00:10::13" in cluster["node-a"].sh("bridge fdb show | grep 00:00:00:00:00:00").stdout
+    assert cluster.udp_counter() > before
+    assert "mtu 1430" in cluster["node-a"].sh("ip link show type vxlan").stdout  # 1500 - 70 over IPv6

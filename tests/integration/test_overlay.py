@@ -165,3 +165,13 @@ def test_destroy_on_each_host_removes_its_share_and_nothing_else(cluster):
         h.nr("destroy", str(path))
     after = {h.name: h.sh("ip -o link; ip -o -4 addr; ip route; nft list ruleset; ip netns list").stdout for h in cluster}
     assert after == before
+
+
+def test_a_declared_mtu_too_large_for_the_underlay_is_refused_before_any_change(cluster):
+    net = overlay("appnet", "10.200.0.0/24")
+    net["spec"]["mtu"] = 1480
+    path = manifests(cluster, net, placed("api1", "node-a", "appnet", API1))
+    result = cluster["node-a"].nr("apply", str(path), check=False)
+    assert result.returncode == 1
+    assert "network appnet: mtu 1480 is too large for the underlay eth1 (mtu 1500; VXLAN needs 50 bytes: at most 1450)" in result.stderr
+    assert cluster["node-a"].sh("ip netns list; ip -o link show type vxlan").stdout == ""
