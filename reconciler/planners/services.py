@@ -61,10 +61,10 @@ def _published(ep: Endpoint, ctx: Context) -> list[Exposure]:
 
 
 def backends(service: Service, m: Manifests, ctx: Context, version: int = 4) -> list[tuple[str, str]]:
-    """(endpoint name, address) of the selected endpoints this host can reach: on an overlay network
-    every host's, on a bridge network only its own."""
-    overlay = m.network(service.network).overlay is not None
-    chosen = [e for e in m.endpoints if service.selects(e) and (overlay or m.is_local(e))]
+    """(endpoint name, address) of the selected endpoints on this host. On an overlay network too: the
+    hairpin masquerade rewrites the client to the gateway address, which every host carries, so a reply
+    from another host's backend would end at that host's gateway, not here."""
+    chosen = [e for e in m.endpoints if service.selects(e) and m.is_local(e)]
     out = []
     for ep in sorted(chosen, key=lambda e: e.name):
         address = ctx.address(ep, ep.interface_on(service.network), version)
