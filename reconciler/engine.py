@@ -171,6 +171,6 @@ def status(m: Manifests, kernel: Kernel) -> tuple[list[ObjectStatus], tuple[str,
 
 
 def _changed(step) -> str:
-    return ", ".join(f"{name}: {old} -> {new}" for name, old, new in step.changes if name not in ("rules", "chains")) or (
-        "rules differ" if step.changes else ""
-    )
+    shown = [f"{name}: {old} -> {new}" for name, old, new in step.changes if name not in ("rules", "chains", "content")]
+    whole = [f"{name} differs" for name, _, _ in step.changes if name == "content"]
+    return ", ".join(shown + whole) or ("rules differ" if step.changes else "")

@@ -12,7 +12,7 @@ from reconciler.plan import SYMBOLS, Action, Plan, Step
 
 FORMAT_VERSION = 1
 SUMMARY = (Action.CREATE, Action.UPDATE, Action.REPLACE, Action.DELETE)
-HIDDEN = {"owner", "name", "ns", "peer", "ifname", "address", "dst", "chains", "rules"}
+HIDDEN = {"owner", "name", "ns", "peer", "ifname", "address", "dst", "chains", "rules", "content"}
 
 
 def plan_text(plan: Plan) -> str:
@@ -38,13 +38,22 @@ def _step_lines(step: Step) -> list[str]:
         attrs = _attributes(step.obj)
         lines += [f"      {attrs}"] if attrs else []
     for name, old, new in step.changes:
-        if name not in ("rules", "chains"):
+        if name == "content":
+            lines += _content_lines(old, new)
+        elif name not in ("rules", "chains"):
             lines.append(f"      {name}: {_show(old)} -> {_show(new)}")
     if isinstance(step.obj, NftTable):
         lines += _rule_lines(step)
     if step.implied:
         lines.append(f"      with it: {', '.join(f'{o.kind} {o.title}' for o in step.implied)}")
     return lines
+
+
+def _content_lines(old: str, new: str) -> list[str]:
+    """A file's change as the lines it loses and gains."""
+    before, after = old.splitlines(), new.splitlines()
+    return ([f"      - {line}" for line in before if line not in after] +
+            [f"      + {line}" for line in after if line not in before])
 
 
 def _attributes(obj: KernelObject) -> str:
