@@ -203,3 +203,17 @@ def test_json_log_metrics_readiness_and_sigterm(sandbox, tmp_path):
     assert isinstance(startup["duration_ms"], (int, float))
     assert lines[-1]["event"] == "stop" and lines[-1]["signal"] == "SIGTERM"
     notify.close()
+
+
+def test_drift_inside_an_endpoint_namespace_is_repaired_after_a_file_change(sandbox):
+    """The watch keeps what it read of each namespace; news from a namespace makes it read it again."""
+    folder = base(sandbox)
+    with watching(sandbox, folder) as watch:
+        (folder / "c.yaml").write_text(text(endpoint("c", iface("front", "172.20.0.12"))))
+        converges(sandbox, folder, lambda: "c" in netns_names(sandbox) and ipv4_of(sandbox, "c") == ["172.20.0.12/24"])
+        time.sleep(0.6)  # past the quiet time after an apply, when kernel events are taken as its own
+        seen = len(watch.reconciles())
+        sandbox.sh("ip -n a addr flush dev eth0")
+        converges(sandbox, folder, lambda: ipv4_of(sandbox, "a") == ["172.20.0.10/24"])
+        assert "kernel event" in watch.reconciles()[seen], watch.lines()
+        assert sandbox.ping("a", "172.20.0.12")
