@@ -27,9 +27,10 @@ for _ in range(int(sys.argv[3])):
 
 
 def serve(sandbox, ns: str, port: int, answer: str) -> None:
-    """A TCP server in `ns` answering `answer` to every connection (until the sandbox goes)."""
+    """A TCP server in `ns` answering `answer` to every connection, for two minutes at most (a process
+    inside would outlive the sandbox)."""
     script = sandbox.write("server.py", SERVER)
-    sandbox.sh(f"ip netns exec {ns} python3 {script} {port} {answer} >/dev/null 2>&1 & sleep 0.3")
+    sandbox.sh(f"ip netns exec {ns} timeout 120 python3 {script} {port} {answer} >/dev/null 2>&1 & sleep 0.3")
 
 
 def ask(sandbox, ns: str | None, address: str, port: int, times: int = 1) -> list[str]:
