@@ -17,12 +17,15 @@ from reconciler.model import KernelObject, NftTable, Sysctl
 from reconciler.observe import Reader, observe
 from reconciler.plan import Action, Observed, Plan, Step, diff
 from reconciler.planners import desired_state, exposure_notes, firewall
+from reconciler.planners import endpoint as endpoint_planner
 from reconciler.spec import Manifests
 
 
 def _sysctl_keys(m: Manifests) -> list[tuple[str | None, str]]:
     """Every sysctl the manifests may set here, whichever Host this is (the extra reads are harmless)."""
-    return [(o.ns, o.name) for o in desired_state(replace(m, hosts=(), host=None)) if isinstance(o, Sysctl)]
+    every = replace(m, hosts=(), host=None)
+    return [(o.ns, o.name) for o in endpoint_planner.host_objects(every) if isinstance(o, Sysctl)] + [
+        (ep.netns, name) for ep in m.endpoints for name, _ in ep.sysctls]
 
 
 def observe_for(m: Manifests, kernel: Kernel, reader: Reader | None = None,

@@ -81,6 +81,28 @@ def _unshare_and_bind(name: str, prepare: Callable[[], None], errors: list[BaseE
         errors.append(err)
 
 
+def held_by_processes() -> frozenset[tuple[int, int]]:
+    """(device, inode) of every network namespace some process is in: one pass over /proc."""
+    held = set()
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                st = os.stat(f"/proc/{entry.name}/ns/net")
+            except OSError:
+                continue  # gone meanwhile, or not ours to see
+            held.add((st.st_dev, st.st_ino))
+    return frozenset(held)
+
+
+def identity(name: str) -> tuple[int, int] | None:
+    """(device, inode) of a named namespace, comparable with held_by_processes()."""
+    try:
+        st = os.stat(path(name))
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
 def remove(name: str) -> None:
     """Unmount and remove /run/netns/NAME; a namespace already gone is fine."""
     target = path(name)
