@@ -144,41 +144,53 @@ def vip_addresses(m: Manifests, ctx: Context) -> list[Address]:
 
 
 def hosts_files(m: Manifests, ctx: Context) -> list[HostsFile]:
-    entries = _network_entries(m, ctx)
-    return [HostsFile(ep.netns, hosts_text(ep, entries, ctx), owner=ep.owner) for ep in m.local_endpoints]
+    blocks = _network_blocks(m, ctx)
+    return [HostsFile(ep.netns, hosts_text(ep, blocks), owner=ep.owner) for ep in m.local_endpoints]
 
 
-Entry = tuple[str, tuple[str, ...], str]  # address, names, endpoint (or service) it belongs to
+HEADER = "\n".join([HOSTS_MARK.rstrip("\n"), "127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback"]) + "\n"
 
 
-def _network_entries(m: Manifests, ctx: Context) -> dict[str, list[Entry]]:
-    """Per network, the address and names of every endpoint on it, then of every Service on it."""
-    entries: dict[str, list[Entry]] = {n.name: [] for n in m.networks}
+@dataclass(frozen=True)
+class Block:
+    """A network's part of the hosts files: one line per address, and whose line each is."""
+
+    text: str                       # every line, each ending in a newline
+    lines: dict[str, list[str]]     # endpoint name -> its lines
+
+
+def _network_blocks(m: Manifests, ctx: Context) -> dict[str, Block]:
+    """Per network, the address and names of every endpoint on it, then of every Service on it: built
+    once, so that each endpoint's file is its own lines plus its networks' blocks without them."""
+    lines: dict[str, list[tuple[str, str]]] = {n.name: [] for n in m.networks}
     for ep in m.endpoints:
         for iface in ep.interfaces:
             for version in (4, 6):
                 address = ctx.address(ep, iface, version)
-                if address is not None and iface.network in entries:
-                    entries[iface.network].append((str(address), (ep.name, *iface.aliases), ep.name))
+                if address is not None and iface.network in lines:
+                    names = " ".join(dict.fromkeys((ep.name, *iface.aliases)))
+                    lines[iface.network].append((ep.name, f"{address}\t{names}\n"))
     for service, version in ((s, v) for s in m.services for v in (4, 6)):
         address = vip(service, ctx, version)
-        if address is not None and service.network in entries:
-            entries[service.network].append((address, (service.name,), ""))
-    return entries
+        if address is not None and service.network in lines:
+            lines[service.network].append(("", f"{address}\t{service.name}\n"))
+    blocks = {}
+    for network, entries in lines.items():
+        mine: dict[str, list[str]] = {}
+        for owner, line in entries:
+            mine.setdefault(owner, []).append(line)
+        blocks[network] = Block("".join(line for _, line in entries), mine)
+    return blocks
 
 
-def hosts_text(ep: Endpoint, entries: dict[str, list[Entry]], ctx: Context) -> str:
+def hosts_text(ep: Endpoint, blocks: dict[str, Block]) -> str:
     """Itself first, then on each of its networks every other endpoint (name and aliases) and Service."""
-    lines = [HOSTS_MARK.rstrip("\n"), "127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback"]
-    names: dict[str, list[str]] = {}
-    networks = [i.network for i in ep.interfaces]
-    for network in networks:
-        for address, found, owner in entries.get(network, ()):
-            if owner == ep.name:
-                names.setdefault(address, []).extend(found)
-    for network in networks:
-        for address, found, owner in entries.get(network, ()):
-            if owner != ep.name:
-                names.setdefault(address, []).extend(found)
-    lines += [f"{address}\t{' '.join(dict.fromkeys(found))}" for address, found in names.items()]
-    return "\n".join(lines) + "\n"
+    networks = [blocks[i.network] for i in ep.interfaces if i.network in blocks]
+    own = [line for block in networks for line in block.lines.get(ep.name, ())]
+    others = []
+    for block in networks:
+        text = "\n" + block.text
+        for line in block.lines.get(ep.name, ()):
+            text = text.replace("\n" + line, "\n", 1)
+        others.append(text[1:])
+    return HEADER + "".join(own) + "".join(others)
