@@ -175,3 +175,25 @@ def test_a_declared_mtu_too_large_for_the_underlay_is_refused_before_any_change(
     assert result.returncode == 1
     assert "network appnet: mtu 1480 is too large for the underlay eth1 (mtu 1500; VXLAN needs 50 bytes: at most 1450)" in result.stderr
     assert cluster["node-a"].sh("ip netns list; ip -o link show type vxlan").stdout == ""
+
+
+def test_published_ports_and_services_on_an_overlay_network(cluster):
+    from test_services import ask, serve
+
+    net = overlay("appnet", "10.200.0.0/24")
+    web = [placed(f"web{n}", "node-a", "appnet", f"10.200.0.1{n}") for n in (1, 2)]
+    for doc in web:
+        doc["metadata"]["labels"] = {"app": "web"}
+    web[0]["spec"]["ports"] = [{"hostPort": 8080, "containerPort": 8000}]
+    service = {"apiVersion": "netreconcile/v1", "kind": "Service", "metadata": {"name": "web"},
+               "spec": {"network": "appnet", "selector": {"app": "web"}, "vip": "10.200.0.250",
+                        "ports": [{"port": 80, "targetPort": 8000}]}}
+    path = manifests(cluster, net, *web, placed("client", "node-a", "appnet", "10.200.0.20"),
+                     placed("db1", "node-c", "appnet", DB1), service)
+    apply_everywhere(cluster, path)
+    a = cluster["node-a"]
+    for n in (1, 2):
+        serve(a, f"web{n}", 8000, f"web{n}")
+    assert set(ask(a, "client", "10.200.0.250", 80, times=20)) == {"web1", "web2"}
+    assert ask(cluster["node-b"], None, "10.10.0.11", 8080) == ["web1"]   # another host, to node-a's port
+    assert cluster["node-c"].sh("ip netns exec db1 getent hosts web").stdout.split() == ["10.200.0.250", "web"]
