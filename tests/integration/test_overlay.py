@@ -197,3 +197,22 @@ def test_published_ports_and_services_on_an_overlay_network(cluster):
     assert set(ask(a, "client", "10.200.0.250", 80, times=20)) == {"web1", "web2"}
     assert ask(cluster["node-b"], None, "10.10.0.11", 8080) == ["web1"]   # another host, to node-a's port
     assert cluster["node-c"].sh("ip netns exec db1 getent hosts web").stdout.split() == ["10.200.0.250", "web"]
+
+
+def test_a_watch_on_one_host_builds_its_own_endpoints_and_learns_the_others(cluster):
+    from test_watch import converges, watching
+
+    b = cluster["node-b"]
+    folder = cluster.sandbox.workdir / "repo"
+    folder.mkdir()
+    (folder / "base.yaml").write_text(text(*HOSTS, overlay("appnet", "10.200.0.0/24"),
+                                           placed("api2", "node-b", "appnet", API2)))
+    with watching(b, folder, "--host", "node-b"):
+        converges(b, folder, lambda: "api2" in b.sh("ip netns list").stdout)
+        (folder / "api1.yaml").write_text(text(placed("api1", "node-a", "appnet", API1)))   # another host's
+        converges(b, folder, lambda: "02:42:0a:c8:00:0a dst 10.10.0.11" in fdb(cluster, "node-b"))
+        assert "api1" not in b.sh("ip netns list").stdout
+        (folder / "api3.yaml").write_text(text(placed("api3", "node-b", "appnet", "10.200.0.40")))  # its own
+        converges(b, folder, lambda: "api3" in b.sh("ip netns list").stdout)
+    cluster["node-a"].nr("apply", str(folder))
+    assert cluster["node-a"].ping("api1", "10.200.0.40")
