@@ -36,7 +36,8 @@ def check(m: Manifests, observed: Observed) -> Findings:
         notes += underlay_hints(network, observed.host_links)
         if network.overlay is not None:
             errors += _overlay_mtu(network, m, observed.host_links)
-    errors += bound_port_problems(m, listening())
+    if published(m):
+        errors += bound_port_problems(m, listening())
     return Findings(tuple(errors), tuple(notes))
 
 
