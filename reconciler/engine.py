@@ -16,7 +16,7 @@ from reconciler.kernel import Kernel
 from reconciler.model import KernelObject, NftTable, Sysctl
 from reconciler.observe import Reader, observe
 from reconciler.plan import Action, Observed, Plan, Step, diff
-from reconciler.planners import desired_state, exposure_notes, firewall
+from reconciler.planners import context, desired_state, exposure_notes, firewall
 from reconciler.planners import endpoint as endpoint_planner
 from reconciler.spec import Manifests
 
@@ -40,8 +40,9 @@ OPTIONAL_KINDS = ("macvlan", "ipvlan", "vlan", "dummy", "vxlan")
 def _planned(m: Manifests, observed: Observed) -> Plan:
     """The plan with the preflight's notes; KernelSupportError or PreflightError when the host cannot
     carry the manifests (a missing link kind, an unusable parent). Nothing is changed by either."""
-    notes = preflight.require(m, observed) + exposure_notes(m, observed)
-    desired = desired_state(m, observed)
+    ctx = context(m, observed)
+    notes = preflight.require(m, observed) + exposure_notes(ctx)
+    desired = desired_state(m, observed, ctx)
     capabilities.require(sorted({o.kind for o in desired if o.kind in OPTIONAL_KINDS}))
     return replace(diff(desired, observed), notes=notes)
 

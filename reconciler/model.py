@@ -84,6 +84,19 @@ def link_key(netns: str | None, name: str) -> Key:
 
 
 @dataclass(frozen=True)
+class HostLinkObject(KernelObject):
+    """A link of the host namespace, known by its `name` (every subclass has one)."""
+
+    @property
+    def key(self) -> Key:
+        return link_key(None, self.name)  # type: ignore[attr-defined]
+
+    @property
+    def title(self) -> str:
+        return self.name  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
 class Netns(KernelObject):
     """A named network namespace (/run/netns/NAME); its loopback carries the ownership mark."""
 
@@ -137,7 +150,7 @@ class Sysctl(KernelObject):
 
 
 @dataclass(frozen=True)
-class Bridge(KernelObject):
+class Bridge(HostLinkObject):
     """A Linux bridge in the host namespace."""
 
     name: str
@@ -150,18 +163,10 @@ class Bridge(KernelObject):
     kind: ClassVar[str] = "bridge"
     rank: ClassVar[int] = 2
 
-    @property
-    def key(self) -> Key:
-        return link_key(None, self.name)
-
-
-    @property
-    def title(self) -> str:
-        return self.name
 
 
 @dataclass(frozen=True)
-class Veth(KernelObject):
+class Veth(HostLinkObject):
     """A veth pair: `name` in the host namespace (a bridge port), `peer` inside `ns`."""
 
     name: str
@@ -179,10 +184,6 @@ class Veth(KernelObject):
     kind: ClassVar[str] = "veth"
     rank: ClassVar[int] = 3
     immutable: ClassVar[tuple[str, ...]] = ("ns", "peer")
-
-    @property
-    def key(self) -> Key:
-        return link_key(None, self.name)
 
     @property
     def provides(self) -> tuple[Key, ...]:
@@ -207,7 +208,7 @@ class Veth(KernelObject):
 
 
 @dataclass(frozen=True)
-class Vlan(KernelObject):
+class Vlan(HostLinkObject):
     """An 802.1q sub-interface (`eth0.60`) made as a macvlan/ipvlan parent. Several networks may share
     it: `owner` lists them all, and it goes when the last one does."""
 
@@ -221,10 +222,6 @@ class Vlan(KernelObject):
     immutable: ClassVar[tuple[str, ...]] = ("parent", "vlan_id")
 
     @property
-    def key(self) -> Key:
-        return link_key(None, self.name)
-
-    @property
     def parents(self) -> tuple[Key, ...]:
         return (link_key(None, self.parent),)
 
@@ -234,7 +231,7 @@ class Vlan(KernelObject):
 
 
 @dataclass(frozen=True)
-class Dummy(KernelObject):
+class Dummy(HostLinkObject):
     """A dummy link: the parent of a macvlan/ipvlan network declared without one (internal)."""
 
     name: str
@@ -242,14 +239,6 @@ class Dummy(KernelObject):
     owner: str = ""
     kind: ClassVar[str] = "dummy"
     rank: ClassVar[int] = 2
-
-    @property
-    def key(self) -> Key:
-        return link_key(None, self.name)
-
-    @property
-    def title(self) -> str:
-        return self.name
 
 
 @dataclass(frozen=True)
@@ -302,7 +291,7 @@ class Ipvlan(LowerLink):
 
 
 @dataclass(frozen=True)
-class Vxlan(KernelObject):
+class Vxlan(HostLinkObject):
     """An overlay network's VXLAN link on this host: no learning (the manifests say where every MAC
     lives), ARP answered locally from static neighbour entries (proxy), a port of the overlay bridge."""
 
@@ -319,10 +308,6 @@ class Vxlan(KernelObject):
     kind: ClassVar[str] = "vxlan"
     rank: ClassVar[int] = 3
     immutable: ClassVar[tuple[str, ...]] = ("vni", "port", "local", "dev")
-
-    @property
-    def key(self) -> Key:
-        return link_key(None, self.name)
 
     @property
     def requires(self) -> tuple[Key, ...]:

@@ -42,12 +42,10 @@ class FdbApplier(Applier):
 
 @register("neigh")
 class NeighApplier(Applier):
-    def create(self, obj: Neigh) -> None:
+    def create(self, obj: Neigh, delete: bool = False) -> None:
         family = socket.AF_INET if ip_address(obj.address).version == 4 else socket.AF_INET6
-        self.kernel.raw(None).set_neigh(family, self.kernel.index(None, obj.ifname), obj.mac, obj.address)
+        self.kernel.raw(None).set_neigh(family, self.kernel.index(None, obj.ifname), obj.mac, obj.address, delete=delete)
 
     def delete(self, obj: Neigh) -> None:
-        family = socket.AF_INET if ip_address(obj.address).version == 4 else socket.AF_INET6
         with tolerate(*GONE):
-            self.kernel.raw(None).set_neigh(family, self.kernel.index(None, obj.ifname), obj.mac, obj.address,
-                                            delete=True)
+            self.create(obj, delete=True)

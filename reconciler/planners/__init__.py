@@ -14,11 +14,16 @@ from reconciler.spec import IPAddress, Manifests, shim_endpoint
 DRIVERS = {"bridge": bridge, "macvlan": lower, "ipvlan": lower, "overlay": overlay}
 
 
-def desired_state(m: Manifests, observed: Observed | None = None) -> list[KernelObject]:
-    """Every kernel object the manifests call for on this host."""
+def context(m: Manifests, observed: Observed | None = None) -> Context:
+    """What the driver planners share: the manifests, the allocated addresses, what the host holds."""
     foreign = observed.foreign if observed else frozenset()
     host_links = observed.host_links if observed else None
-    ctx = Context(m, allocate(m, sticky_addresses(m, observed)), foreign, host_links)
+    return Context(m, allocate(m, sticky_addresses(m, observed)), foreign, host_links)
+
+
+def desired_state(m: Manifests, observed: Observed | None = None, ctx: Context | None = None) -> list[KernelObject]:
+    """Every kernel object the manifests call for on this host."""
+    ctx = ctx or context(m, observed)
     networks = m.local_networks
     objects: list[KernelObject] = lower.parent_objects(networks, ctx)
     for network in networks:
@@ -56,9 +61,6 @@ def sticky_addresses(m: Manifests, observed: Observed | None) -> dict[AllocKey, 
     return sticky
 
 
-def exposure_notes(m: Manifests, observed: Observed | None = None) -> tuple[str, ...]:
+def exposure_notes(ctx: Context) -> tuple[str, ...]:
     """What the manifests publish on this host, as `plan` states it (`publishes 0.0.0.0:8080/tcp -> web1:80`)."""
-    if not m.services and not any(e.ports for e in m.endpoints):
-        return ()
-    ctx = Context(m, allocate(m, sticky_addresses(m, observed)))
     return tuple(e.text for e in ctx.exposures)
