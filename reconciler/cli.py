@@ -69,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     confirm.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show a traceback on errors")
     _add_watch_parser(commands)
     _add_doctor_parser(commands)
+    _add_graph_parser(commands)
     return parser
 
 
@@ -310,7 +311,32 @@ def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
     return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in (header, *rows)]
 
 
+GRAPH_HELP = "draw the topology: hosts, networks, endpoints, published ports and services"
+GRAPH_DESCRIPTION = GRAPH_HELP + """
+
+Graphviz does the layout (the `dot` program, Debian package graphviz, is needed for svg and png;
+`-o dot` prints the Graphviz source and needs nothing). With --live, each object is coloured by
+its state in the kernel: in sync, drifted, missing."""
+
+
+def _add_graph_parser(commands) -> None:
+    sub = commands.add_parser("graph", help=GRAPH_HELP, description=GRAPH_DESCRIPTION,
+                              epilog="example: netreconcile graph manifests/ --live -o svg > topology.svg",
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub.add_argument("paths", nargs="+", metavar="PATH", help="manifest files or directories (*.yaml, *.yml, recursive)")
+    sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show a traceback on errors")
+    sub.add_argument("--host", metavar="NAME", help="draw only what this Host builds (default: every host)")
+    sub.add_argument("-o", "--output", choices=("svg", "png", "dot"), default="svg", help="output format (default svg)")
+    sub.add_argument("--live", action="store_true", help="colour each object by its state in the kernel (needs root)")
+
+
+def cmd_graph(args: argparse.Namespace) -> int:
+    from reconciler import graph
+
+    return graph.run(args)
+
+
 COMMANDS = {
     "validate": cmd_validate, "plan": cmd_plan, "apply": cmd_apply, "destroy": cmd_destroy, "status": cmd_status,
-    "confirm": cmd_confirm, "watch": cmd_watch, "doctor": cmd_doctor,
+    "confirm": cmd_confirm, "watch": cmd_watch, "doctor": cmd_doctor, "graph": cmd_graph,
 }
