@@ -161,7 +161,11 @@ STATE_OF = {Action.CREATE: State.MISSING, Action.UPDATE: State.DRIFTED, Action.R
 def status(m: Manifests, kernel: Kernel) -> tuple[list[ObjectStatus], tuple[str, ...]]:
     """Every desired object with its state, then every owned object that should not be there; and the
     preflight's findings (errors are shown here, not raised)."""
-    observed = observe_for(m, kernel)
+    return status_of(m, observe_for(m, kernel))
+
+
+def status_of(m: Manifests, observed: Observed) -> tuple[list[ObjectStatus], tuple[str, ...]]:
+    """status() of a kernel already observed (`graph --live` reads it once for states and addresses)."""
     m = localize(m, observed)
     findings = preflight.check(m, observed)
     desired = desired_state(m, observed)
