@@ -12,7 +12,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
 
-from reconciler.errors import Problem
+from reconciler.errors import NetreconcileError, Problem
 from reconciler.manifest import Document
 
 KIND_SCHEMAS = {
@@ -44,10 +44,78 @@ def _validator(kind: str) -> Draft202012Validator:
     return Draft202012Validator(load_schema(KIND_SCHEMAS[kind]), registry=registry, format_checker=_formats())
 
 
+def format_checker() -> FormatChecker:
+    """The formats our validation asserts: the standard ones, and `cidr` (a network like 172.20.0.0/24)."""
+    return _formats()
+
+
 def _formats() -> FormatChecker:
     checker = FormatChecker()
     checker.checks("cidr", raises=ValueError)(lambda value: not isinstance(value, str) or bool(ip_network(value, strict=False)))
     return checker
+
+
+COMMON = "common.schema.json"
+BUNDLE_FILE = "manifest.schema.json"
+
+
+def bundle(kind: str | None = None) -> dict:
+    """One self-contained schema (every $ref internal, under $defs) for a document of `kind`, or of
+    any kind (dispatching on `kind`) when None: what editors load through the $schema line."""
+    if kind is not None:
+        return _kind_bundle(kind)
+    defs = _common_defs()
+    for name, filename in sorted(KIND_SCHEMAS.items()):
+        defs[name] = _inlined(_without_meta(load_schema(filename)), f"#/$defs/{name}")
+    return {
+        "$schema": DRAFT, "title": "netreconcile manifest",
+        "description": f"One document of any kind ({', '.join(sorted(KIND_SCHEMAS))}); `netreconcile validate` "
+                       "also checks what a schema cannot (references between objects, overlaps, allocation).",
+        "type": "object", "required": ["apiVersion", "kind", "metadata", "spec"],
+        "properties": {"apiVersion": {"const": API_VERSION}, "kind": {"enum": sorted(KIND_SCHEMAS)}},
+        "allOf": [{"if": {"properties": {"kind": {"const": name}}, "required": ["kind"]},
+                   "then": {"$ref": f"#/$defs/{name}"}} for name in sorted(KIND_SCHEMAS)],
+        "$defs": defs,
+    }
+
+
+DRAFT = "https://json-schema.org/draft/2020-12/schema"
+
+
+def _kind_bundle(kind: str) -> dict:
+    if kind not in KIND_SCHEMAS:
+        raise NetreconcileError(f"unknown kind {kind!r} (known kinds: {', '.join(sorted(KIND_SCHEMAS))})")
+    schema = _inlined(_without_meta(load_schema(KIND_SCHEMAS[kind])), "#")
+    own, common = schema.pop("$defs", {}), _common_defs()
+    if clash := sorted(own.keys() & common.keys()):
+        raise AssertionError(f"{KIND_SCHEMAS[kind]} redefines {clash} of {COMMON}")
+    return {"$schema": DRAFT, **schema, "$defs": {**common, **own}}
+
+
+def _common_defs() -> dict:
+    return _inlined(load_schema(COMMON)["$defs"], "#")
+
+
+def _without_meta(schema: dict) -> dict:
+    """A schema without $schema and $id: nested, an $id would move the base its refs resolve against."""
+    return {k: v for k, v in schema.items() if k not in ("$schema", "$id")}
+
+
+def _inlined(node: object, local: str) -> object:
+    """`node` with its refs rewritten for the bundle: common.schema.json#X to #X, a local #X to `local`X."""
+    if isinstance(node, list):
+        return [_inlined(item, local) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {key: _inlined(value, local) for key, value in node.items()}
+    if isinstance(ref := node.get("$ref"), str):
+        out["$ref"] = "#" + ref.removeprefix(COMMON + "#") if ref.startswith(COMMON + "#") else local + ref.removeprefix("#")
+    return out
+
+
+def bundle_text(kind: str | None = None) -> str:
+    """The bundle as committed in schemas/manifest.schema.json: indented JSON and a final newline."""
+    return json.dumps(bundle(kind), indent=2) + "\n"
 
 
 def schema_problems(doc: Document) -> list[Problem]:
