@@ -1,7 +1,7 @@
-"""The `netreconcile` command: validate, plan, apply, destroy, status.
+"""The `netreconcile` command: validate, plan, apply, destroy, status, and the tools around them.
 
-Exit codes: 0 success (plan: no changes with --detailed-exitcode), 1 error or invalid manifests,
-2 plan has changes (only with --detailed-exitcode).
+Exit codes: 0 success (plan: no changes with --detailed-exitcode), 1 error, invalid manifests or a
+command line that cannot be read, 2 plan has changes (only with --detailed-exitcode).
 """
 
 from __future__ import annotations
@@ -11,14 +11,13 @@ import json
 import sys
 import traceback
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Callable, Iterator
 
-from reconciler import confirm, engine, render, runstate
-from reconciler.errors import ConflictError, KernelSupportError, ManifestError, NetreconcileError
+from reconciler import confirm, engine, progress, render, runstate
+from reconciler.errors import ConflictError, KernelSupportError, ManifestError, NetreconcileError, Problem
 from reconciler.guards import Limits, RefusedError
 from reconciler.kernel import Kernel
-from reconciler.plan import Step
 from reconciler.spec import Manifests
 from reconciler.validate import load_manifests
 
@@ -33,11 +32,31 @@ EXAMPLES = {
 }
 
 
+EXIT_CODES = """exit codes:
+  0  success; plan with --detailed-exitcode: no changes
+  1  error: invalid manifests, a refusal, a failed apply (rolled back), a command line that cannot be read
+  2  plan with --detailed-exitcode: there are changes
+
+-o json (validate, plan, status, doctor) prints a JSON document on stdout, errors included
+(docs/output.md); `netreconcile schema` prints the manifests' JSON Schema, `netreconcile completion
+bash|zsh` a completion script."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a command line it cannot read exits 1 (an error), never 2 (plan: changes)."""
+
+    def error(self, message: str):
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_ERROR, f"{self.prog}: error: {message}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="netreconcile",
         description="Declarative reconciler for Linux container networking (Docker's drivers, without Docker).",
-        epilog="example: netreconcile apply manifests/ && netreconcile plan manifests/ --detailed-exitcode",
+        epilog="example: netreconcile apply manifests/ && netreconcile plan manifests/ --detailed-exitcode\n\n"
+               + EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--debug", action="store_true", help="show a traceback on errors")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -70,6 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_watch_parser(commands)
     _add_doctor_parser(commands)
     _add_graph_parser(commands)
+    _add_schema_parser(commands)
+    _add_completion_parser(commands)
     return parser
 
 
@@ -135,27 +156,50 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except ManifestError as err:
-        return _fail(args, [str(p) for p in err.problems], f"{len(err.problems)} problem(s) found; nothing was changed.")
-    except (ConflictError, KernelSupportError) as err:
-        return _fail(args, [f"error: {m}" for m in err.messages], "Nothing was changed.")
-    except NetreconcileError as err:
-        return _fail(args, [f"error: {err}"])
-    except PermissionError as err:
-        return _fail(args, [f"error: permission denied: {err.filename or err} (netreconcile must run as root)"])
     except KeyboardInterrupt:
-        return EXIT_ERROR
+        return _fail(args, Failure("interrupted", []))
     except Exception as err:  # the promise: no traceback for users, a hint to get one
-        return _fail(args, [f"internal error: {type(err).__name__}: {err} (run with --debug for a traceback)"])
+        return _fail(args, _failure(err))
 
 
-def _fail(args: argparse.Namespace, lines: list[str], footer: str = "") -> int:
+@dataclass(frozen=True)
+class Failure:
+    """An error as the user reads it on stderr, and as -o json prints it on stdout (error.type)."""
+
+    kind: str
+    messages: list[str]
+    problems: list[Problem] | None = None  # invalid manifests: printed as they are, without "error: "
+    footer: str = ""
+    prefix: str = "error: "
+
+
+def _failure(err: Exception) -> Failure:
+    if isinstance(err, ManifestError):
+        return Failure("invalid-manifests", [str(p) for p in err.problems], err.problems,
+                       f"{len(err.problems)} problem(s) found; nothing was changed.")
+    if isinstance(err, (ConflictError, KernelSupportError)):
+        kind = "conflict" if isinstance(err, ConflictError) else "kernel-support"
+        return Failure(kind, err.messages, footer="Nothing was changed.")
+    if isinstance(err, NetreconcileError):
+        return Failure("refused" if isinstance(err, RefusedError) else "error", [str(err)])
+    if isinstance(err, PermissionError):
+        return Failure("permission-denied",
+                       [f"permission denied: {err.filename or err} (netreconcile must run as root)"])
+    return Failure("internal", [f"{type(err).__name__}: {err} (run with --debug for a traceback)"],
+                   prefix="internal error: ")
+
+
+def _fail(args: argparse.Namespace, failure: Failure) -> int:
     if getattr(args, "debug", False):
         traceback.print_exc()
-    for line in lines:
-        print(line, file=sys.stderr)
-    if footer:
-        print(footer, file=sys.stderr)
+    prefix = "" if failure.problems is not None else failure.prefix
+    for line in failure.messages:
+        print(f"{prefix}{line}", file=sys.stderr)
+    if failure.footer:
+        print(failure.footer, file=sys.stderr)
+    if getattr(args, "output", None) == "json":
+        extra = {"valid": False} if args.command == "validate" else {}
+        print(render.error_json(failure.kind, failure.messages, failure.problems or [], **extra))
     return EXIT_ERROR
 
 
@@ -167,8 +211,7 @@ def _load(args: argparse.Namespace) -> Manifests:
 def cmd_validate(args: argparse.Namespace) -> int:
     m = load_manifests(args.paths)
     if args.output == "json":
-        print(json.dumps({"formatVersion": render.FORMAT_VERSION, "valid": True,
-                          "networks": [n.name for n in m.networks], "endpoints": [e.name for e in m.endpoints]}, indent=2))
+        print(render.validate_json(m))
     else:
         print(f"valid: {len(m.networks)} network(s), {len(m.endpoints)} endpoint(s)")
     return EXIT_OK
@@ -182,17 +225,13 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return EXIT_CHANGES if args.detailed_exitcode and result else EXIT_OK
 
 
-def _report(step: Step) -> None:
-    print(f"  {step}", flush=True)
-
-
 def cmd_apply(args: argparse.Namespace) -> int:
     m = _load(args)
     limits = Limits(allow_empty=args.allow_empty, max_delete=args.max_delete, force=args.force)
     options = engine.ApplyOptions(limits=limits, rollback=not args.no_rollback)
     with runstate.locked(wait=not args.no_wait, say=_say), _recorded(args.paths) as note:
-        with Kernel() as kernel:
-            result = engine.apply(m, kernel, _report, options)
+        with Kernel() as kernel, progress.reporter(lambda: len(engine.plan(m, kernel).steps)) as report:
+            result = engine.apply(m, kernel, report, options)
         note(len(result.done))
         for line in result.plan.notes:
             print(line)
@@ -207,8 +246,8 @@ def cmd_apply(args: argparse.Namespace) -> int:
 def cmd_destroy(args: argparse.Namespace) -> int:
     m = _load(args)
     with runstate.locked(wait=not args.no_wait, say=_say), _recorded(args.paths, "destroy") as note:
-        with Kernel() as kernel:
-            done = engine.destroy(m, kernel, _report)
+        with Kernel() as kernel, progress.reporter(lambda: len(engine.destroy_plan(m, kernel).steps)) as report:
+            done = engine.destroy(m, kernel, report)
         note(len(done.steps))
     print(f"Destroy complete: {done.count(engine.Action.DELETE)} deleted, {done.count(engine.Action.UPDATE)} updated."
           if done else "Nothing to destroy.")
@@ -336,7 +375,60 @@ def cmd_graph(args: argparse.Namespace) -> int:
     return graph.run(args)
 
 
+SCHEMA_HELP = "print the JSON Schema of manifests, for editors and other tools"
+SCHEMA_DESCRIPTION = SCHEMA_HELP + """
+
+Without KIND: one self-contained schema for a document of any kind (the same as the committed
+schemas/manifest.schema.json). With KIND: the schema of that kind alone, also self-contained.
+Editors that read `# yaml-language-server: $schema=PATH` validate and complete manifests against it."""
+
+
+def _add_schema_parser(commands) -> None:
+    from reconciler.schema import KIND_SCHEMAS
+
+    sub = commands.add_parser("schema", help=SCHEMA_HELP, description=SCHEMA_DESCRIPTION,
+                              epilog="example: netreconcile schema > .vscode/netreconcile.schema.json",
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub.add_argument("kind", nargs="?", metavar="KIND", choices=sorted(KIND_SCHEMAS),
+                     help=f"one kind only: {', '.join(sorted(KIND_SCHEMAS))}")
+    sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show a traceback on errors")
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from reconciler.schema import bundle_text
+
+    sys.stdout.write(bundle_text(args.kind))
+    return EXIT_OK
+
+
+COMPLETION_HELP = "print a shell completion script (bash or zsh)"
+COMPLETION_DESCRIPTION = COMPLETION_HELP + """
+
+bash: `source <(netreconcile completion bash)` in ~/.bashrc, or save it as
+/etc/bash_completion.d/netreconcile. zsh: save it as _netreconcile in a directory of $fpath
+before `compinit` runs, e.g. `netreconcile completion zsh > ~/.zfunc/_netreconcile` with
+`fpath+=~/.zfunc` in ~/.zshrc."""
+
+
+def _add_completion_parser(commands) -> None:
+    from reconciler.completion import SHELLS
+
+    sub = commands.add_parser("completion", help=COMPLETION_HELP, description=COMPLETION_DESCRIPTION,
+                              epilog="example: netreconcile completion bash > /etc/bash_completion.d/netreconcile",
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub.add_argument("shell", choices=SHELLS, metavar="SHELL", help="bash or zsh")
+    sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show a traceback on errors")
+
+
+def cmd_completion(args: argparse.Namespace) -> int:
+    from reconciler.completion import script
+
+    sys.stdout.write(script(build_parser(), args.shell))
+    return EXIT_OK
+
+
 COMMANDS = {
     "validate": cmd_validate, "plan": cmd_plan, "apply": cmd_apply, "destroy": cmd_destroy, "status": cmd_status,
-    "confirm": cmd_confirm, "watch": cmd_watch, "doctor": cmd_doctor, "graph": cmd_graph,
+    "confirm": cmd_confirm, "watch": cmd_watch, "doctor": cmd_doctor, "graph": cmd_graph, "schema": cmd_schema,
+    "completion": cmd_completion,
 }

@@ -7,9 +7,13 @@ import json
 from typing import Any
 
 from reconciler.engine import ObjectStatus
+from reconciler.errors import Problem
 from reconciler.model import KernelObject, NftTable
 from reconciler.plan import SYMBOLS, Action, Plan, Step
+from reconciler.spec import Manifests
 
+# The shape of every -o json output (docs/output.md, schemas/output-*.schema.json): additions keep
+# it, a removal or a change of meaning bumps it.
 FORMAT_VERSION = 1
 SUMMARY = (Action.CREATE, Action.UPDATE, Action.REPLACE, Action.DELETE)
 HIDDEN = {"owner", "name", "ns", "peer", "ifname", "address", "dst", "chains", "rules", "content"}
@@ -146,3 +150,22 @@ def status_json(rows: list[ObjectStatus], last: dict | None = None, revision: st
                      "detail": r.detail, "object": to_jsonable(r.obj)} for r in rows],
     }
     return json.dumps(body, indent=2)
+
+
+def validate_json(m: Manifests) -> str:
+    names = lambda objects: [o.name for o in objects]  # noqa: E731
+    body = {"formatVersion": FORMAT_VERSION, "valid": True, "networks": names(m.networks),
+            "endpoints": names(m.endpoints), "hosts": names(m.hosts), "services": names(m.services)}
+    return json.dumps(body, indent=2)
+
+
+def error_json(kind: str, messages: list[str], problems: list[Problem], **extra: Any) -> str:
+    """A failed command under -o json: what went wrong, and for invalid manifests each problem located."""
+    error = {"type": kind, "messages": messages, "problems": [problem_json(p) for p in problems]}
+    return json.dumps({"formatVersion": FORMAT_VERSION, **extra, "error": error}, indent=2)
+
+
+def problem_json(problem: Problem) -> dict[str, Any]:
+    where = problem.where
+    return {"file": where.file, "line": where.line, "column": where.column, "object": problem.subject or None,
+            "message": problem.message}

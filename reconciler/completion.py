@@ -1,0 +1,31 @@
+"""Shell completion scripts for bash and zsh, generated from the argparse parser by shtab: a new
+command or flag completes without anything written here."""
+
+from __future__ import annotations
+
+import argparse
+
+SHELLS = ("bash", "zsh")
+PATH_METAVARS = ("PATH", "FILE", "DIR")  # positionals and options naming manifests complete files and directories
+
+
+def script(parser: argparse.ArgumentParser, shell: str) -> str:
+    import shtab
+
+    _complete_paths(parser, shtab.FILE)
+    return shtab.complete(parser, shell=shell)
+
+
+def _complete_paths(parser: argparse.ArgumentParser, files: dict) -> None:
+    for action in _actions(parser):
+        if action.metavar in PATH_METAVARS:
+            action.complete = files  # shtab reads this attribute; compgen -f offers directories too
+
+
+def _actions(parser: argparse.ArgumentParser) -> list[argparse.Action]:
+    found = list(parser._actions)
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                found += _actions(sub)
+    return found
