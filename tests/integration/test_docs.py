@@ -1,0 +1,25 @@
+"""The tutorials of docs/tutorials/ run as written (tests/docs.py): every command they show, with
+the output they show, against the real kernel in a sandbox; the parts that need the VM's kernel are
+in test_docs_vm.py. Setup a reader's machine already has (an uplink, a LAN, several hosts) is made
+here, hidden from the tutorial, which says what it stands for.
+"""
+
+from pathlib import Path
+
+import pytest
+from builders import make_outside
+from docs import REPO, Command, blocks, console_commands, matches, parse, run_tutorial, stop_processes
+
+TUTORIALS = REPO / "docs" / "tutorials"
+
+
+def tutorial(name: str) -> Path:
+    return TUTORIALS / name / "README.md"
+
+
+def test_bridge_tutorial(sandbox):
+    make_outside(sandbox)   # the uplink: 198.51.100.2 stands for the internet
+    try:
+        run_tutorial(tutorial("bridge"), {"": sandbox})
+    finally:
+        stop_processes(sandbox)
