@@ -23,3 +23,11 @@ def test_bridge_tutorial(sandbox):
         run_tutorial(tutorial("bridge"), {"": sandbox})
     finally:
         stop_processes(sandbox)
+
+
+def test_services_tutorial(sandbox):
+    make_outside(sandbox)   # another machine, `outside`, behind the host's uplink 198.51.100.1
+    try:
+        run_tutorial(tutorial("services"), {"": sandbox})
+    finally:
+        stop_processes(sandbox)
