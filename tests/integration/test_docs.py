@@ -31,3 +31,16 @@ def test_services_tutorial(sandbox):
         run_tutorial(tutorial("services"), {"": sandbox})
     finally:
         stop_processes(sandbox)
+
+
+def test_overlay_tutorial(sandbox):
+    from cluster import Cluster
+
+    cluster = Cluster(sandbox, names=("host1", "host2"))   # eth1 10.10.0.11 and 10.10.0.12 on one underlay
+    try:
+        run_tutorial(tutorial("overlay"), {host.name: host for host in cluster})
+        assert cluster.udp_counter() >= 4   # the pings crossed the underlay as VXLAN
+    finally:
+        for host in cluster:
+            stop_processes(host)
+        cluster.close()
