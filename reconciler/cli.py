@@ -84,7 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
             _add_apply_options(sub)
     confirm = commands.add_parser("confirm", help="keep a change made by apply --confirm-timeout",
                                   description="keep a change made by apply --confirm-timeout",
-                                  epilog="example: netreconcile apply manifests/ --confirm-timeout 60 && netreconcile confirm")
+                                  epilog="example: netreconcile apply manifests/ --confirm-timeout 60 && netreconcile confirm",
+                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     confirm.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show a traceback on errors")
     _add_watch_parser(commands)
     _add_doctor_parser(commands)
@@ -406,8 +407,8 @@ COMPLETION_DESCRIPTION = COMPLETION_HELP + """
 
 bash: `source <(netreconcile completion bash)` in ~/.bashrc, or save it as
 /etc/bash_completion.d/netreconcile. zsh: save it as _netreconcile in a directory of $fpath
-before `compinit` runs, e.g. `netreconcile completion zsh > ~/.zfunc/_netreconcile` with
-`fpath+=~/.zfunc` in ~/.zshrc."""
+before `compinit` runs (`netreconcile completion zsh > ~/.zfunc/_netreconcile` with
+`fpath+=~/.zfunc` in ~/.zshrc), or `eval "$(netreconcile completion zsh)"` after compinit."""
 
 
 def _add_completion_parser(commands) -> None:
