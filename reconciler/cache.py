@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from reconciler import netns, spec
+from reconciler.appliers.files import hosts_file_name
 from reconciler.errors import ManifestError, Problem
 from reconciler.ipam import allocate
 from reconciler.manifest import Document, load_file, manifest_files, read
@@ -158,8 +159,9 @@ class KernelCache(Reader):
 
     Host links are read again one by one, by index, as their events name them; host addresses and
     routes whole on any news of them. `forget` drops everything: the next observe reads it all (the
-    watch's startup, resync and SIGHUP; lost events). Sysctls, nftables and files are read by observe
-    itself, every time.
+    watch's startup, resync and SIGHUP; lost events). Hosts files are read again when their
+    inode, size or modification time differ (one stat instead of a read); sysctls and nftables are
+    read by observe itself, every time.
     """
 
     def __init__(self, sync: Callable[[], None] = lambda: None) -> None:
@@ -171,6 +173,7 @@ class KernelCache(Reader):
         self.stale_links: set[int] = set()      # host link indexes heard of
         self.stale_host = True                  # host addresses and routes
         self.touched_names: set[str] = set()
+        self.files: dict[str, tuple[tuple[int, int, int, int], str | None]] = {}
 
     def heard(self, nsid: int | None, kind: int, body: memoryview) -> None:
         with self.lock:
@@ -192,6 +195,21 @@ class KernelCache(Reader):
     def forget(self) -> None:
         with self.lock:
             self.spaces.clear()
+            self.files.clear()
+
+    def hosts_file(self, ns: str) -> str | None:
+        name = hosts_file_name(ns)
+        try:
+            st = os.stat(name)
+        except OSError:
+            return None
+        stamp = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+        known = self.files.get(name)
+        if known is not None and known[0] == stamp:
+            return known[1]
+        content = super().hosts_file(ns)
+        self.files[name] = (stamp, content)
+        return content
 
     def names(self) -> list[str]:
         """Named namespaces (mount points under the netns folder), with their inodes."""

@@ -37,20 +37,21 @@ def observe_for(m: Manifests, kernel: Kernel, reader: Reader | None = None,
 OPTIONAL_KINDS = ("macvlan", "ipvlan", "vlan", "dummy", "vxlan")
 
 
-def _planned(m: Manifests, observed: Observed) -> Plan:
-    """The plan with the preflight's notes; KernelSupportError or PreflightError when the host cannot
-    carry the manifests (a missing link kind, an unusable parent). Nothing is changed by either."""
+def _planned(m: Manifests, observed: Observed) -> tuple[Plan, list[KernelObject]]:
+    """The plan with the preflight's notes, and the desired state it was made from; KernelSupportError
+    or PreflightError when the host cannot carry the manifests (a missing link kind, an unusable
+    parent). Nothing is changed by either."""
     ctx = context(m, observed)
     notes = preflight.require(m, observed) + exposure_notes(ctx)
     desired = desired_state(m, observed, ctx)
     capabilities.require(sorted({o.kind for o in desired if o.kind in OPTIONAL_KINDS}))
-    return replace(diff(desired, observed), notes=notes)
+    return replace(diff(desired, observed), notes=notes), desired
 
 
 def plan(m: Manifests, kernel: Kernel, reader: Reader | None = None, keys: list[tuple[str | None, str]] | None = None) -> Plan:
     """What apply would do now."""
     observed = observe_for(m, kernel, reader, keys)
-    return _planned(localize(m, observed), observed)
+    return _planned(localize(m, observed), observed)[0]
 
 
 @dataclass(frozen=True)
@@ -74,13 +75,13 @@ def apply(m: Manifests, kernel: Kernel, report: Reporter = lambda s: None, optio
     keys = _sysctl_keys(m)
     before = observe_for(m, kernel, options.reader, keys)
     m = localize(m, before)
-    steps = _planned(m, before)
+    steps, desired = _planned(m, before)
     guards.check(m, before, steps, options.limits)
     done: list[Step] = []
     try:
         done = execute(steps, kernel, report)
-        if steps:
-            Verifier(lambda: plan(m, kernel, options.reader, keys))()
+        if steps:  # the kernel re-read must hold exactly the desired state the plan was made from
+            Verifier(lambda: diff(desired, observe_for(m, kernel, options.reader, keys)))()
     except (StepFailed, VerifyError) as err:
         done = err.done if isinstance(err, StepFailed) else done
         if not options.rollback:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Iterable
 
 from reconciler import netns, nft
-from reconciler.appliers.files import hosts_path
+from reconciler.appliers.files import hosts_file_name
 from reconciler.kernel import Kernel
 from reconciler.model import (
     ALIAS_PREFIX, HOSTS_MARK, IPVLAN_FLAGS, IPVLAN_MODES, MACVLAN_MODES, OWNER_GROUP, ROUTE_PROTO, Address, Bridge, Dummy, Ipvlan,
@@ -83,6 +83,14 @@ class Reader:
         """OSError when `name` is not a namespace."""
         return _namespace(name)
 
+    def hosts_file(self, ns: str) -> str | None:
+        """The content of the endpoint's hosts file (None: none, or unreadable)."""
+        try:
+            with open(hosts_file_name(ns), encoding="utf-8") as f:
+                return f.read()
+        except (OSError, UnicodeDecodeError):
+            return None
+
 
 def observe(kernel: Kernel, sysctls: Iterable[tuple[str | None, str]] = (), reader: Reader | None = None) -> Observed:
     """Our objects in the host namespace and in every namespace we own, plus same-named foreign ones."""
@@ -91,7 +99,7 @@ def observe(kernel: Kernel, sysctls: Iterable[tuple[str | None, str]] = (), read
     foreign: set = set()
     host = reader.namespace(None)
     _collect_links(host, objects, foreign)
-    host_links = _collect_addresses(host, objects)
+    host_links = _host_links(host, _collect_addresses(host, objects))
     _collect_routes(host, objects)
     _collect_vxlan_entries(host, objects)
     host.dumper.close()
@@ -108,7 +116,7 @@ def observe(kernel: Kernel, sysctls: Iterable[tuple[str | None, str]] = (), read
         _collect_addresses(ns, objects)
         _collect_routes(ns, objects)
         ns.dumper.close()
-        _collect_hosts_file(name, objects, foreign)
+        _collect_hosts_file(name, reader.hosts_file(name), objects, foreign)
     for ns_name, key in sysctls:
         if ns_name is None or ns_name in owned_ns:
             value = kernel.read_sysctl(ns_name, key)
@@ -205,19 +213,26 @@ def _name(ns: Namespace, index: int) -> str | None:
     return link.name if link else None
 
 
-def _collect_addresses(ns: Namespace, objects: dict) -> dict[str, HostLink]:
-    """Addresses of our links; returns every link of the namespace with its addresses (parent checks)."""
+def _collect_addresses(ns: Namespace, objects: dict) -> dict[int, list[str]]:
+    """Addresses of our links; returns every address of the namespace by link index (parent checks)."""
     held: dict[int, list[str]] = {}
+    ns_owner = None if ns.name is None else _netns_owner(objects, ns.name)
     for msg in ns.dumper.addresses():
+        if msg.address is None:
+            continue
+        text = f"{msg.address}/{msg.prefixlen}"
+        held.setdefault(msg.index, []).append(text)
         link = ns.links.get(msg.index)
-        if msg.address is not None:
-            held.setdefault(msg.index, []).append(f"{msg.address}/{msg.prefixlen}")
-        if link is None or not link.owned or link.name == "lo" or msg.address is None:
+        if link is None or not link.owned or link.name == "lo":
             continue
         if msg.family == socket.AF_INET6 and ip_address(msg.address) in LINK_LOCAL_V6:
             continue
-        owner = link.owner if ns.name is None else _netns_owner(objects, ns.name)
-        _add(objects, Address(ns.name, link.name, f"{msg.address}/{msg.prefixlen}", owner=owner))
+        _add(objects, Address(ns.name, link.name, text, owner=link.owner if ns_owner is None else ns_owner))
+    return held
+
+
+def _host_links(ns: Namespace, held: dict[int, list[str]]) -> dict[str, HostLink]:
+    """Every link of the namespace with its addresses."""
     return {
         l.name: HostLink(l.name, l.kind, l.up, _name(ns, l.master), tuple(held.get(l.index, ())), l.mtu)
         for l in ns.links.values()
@@ -262,11 +277,9 @@ def _route_localnet(bridge: str) -> bool:
         return False
 
 
-def _collect_hosts_file(ns: str, objects: dict, foreign: set) -> None:
+def _collect_hosts_file(ns: str, content: str | None, objects: dict, foreign: set) -> None:
     """The endpoint's managed hosts file: ours when it carries our first line, else in the way."""
-    try:
-        content = hosts_path(ns).read_text()
-    except (OSError, UnicodeDecodeError):
+    if content is None:
         return
     if content.startswith(HOSTS_MARK):
         _add(objects, HostsFile(ns, content, owner=_netns_owner(objects, ns)))

@@ -129,6 +129,8 @@ def _compare(want: KernelObject, have: KernelObject | None) -> Step | None:
 def _cascade(steps: list[Step], wanted: dict[Key, KernelObject], observed: Observed) -> list[Step]:
     """Objects living on a replaced object vanish with it: recreate them too."""
     replaced = {k for s in steps if s.action is Action.REPLACE for k in s.obj.provides}
+    if not replaced:
+        return steps
     touched = {s.obj.key for s in steps}
     for obj in sorted(wanted.values(), key=lambda o: o.rank):
         needs = (*obj.parents, *obj.requires)
@@ -145,6 +147,8 @@ def _unaddressed_routes(steps: list[Step], wanted: dict[Key, KernelObject], obse
     """A link losing an address loses the routes through it too (the kernel flushes them when its last
     address of the family goes, and deletes run first): recreate the routes on such a link."""
     losing = {obj.parents[0]: obj for k, obj in observed.objects.items() if isinstance(obj, Address) and k not in wanted}
+    if not losing:
+        return steps
     touched = {s.obj.key for s in steps}
     for obj in wanted.values():
         have = observed.objects.get(obj.key)

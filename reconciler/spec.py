@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from functools import cached_property
 from ipaddress import IPv4Address, IPv6Address, IPv4Network, IPv6Network, ip_address, ip_network
 
 from reconciler.errors import Location
@@ -214,7 +215,11 @@ class Manifests:
     host: str | None = None  # the Host these manifests are applied on (None: no Hosts are declared)
 
     def network(self, name: str) -> Network:
-        return next(n for n in self.networks if n.name == name)
+        return self._networks_by_name[name]
+
+    @cached_property
+    def _networks_by_name(self) -> dict[str, Network]:
+        return {n.name: n for n in self.networks}
 
     def host_named(self, name: str | None) -> Host | None:
         return next((h for h in self.hosts if h.name == name), None)

@@ -10,6 +10,7 @@ between two. No rtnetlink event tells of nftables or sysctl changes: those wait 
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -144,6 +145,15 @@ class Log:
                    trigger=trigger.kind, detail=trigger.detail, result=outcome.result, steps=outcome.steps, duration_ms=ms)
 
 
+def settle_heap() -> None:
+    """Between reconciles, while idle: collect cyclic garbage once, then freeze what lives on (the
+    caches), so that the next reconcile's collections scan only what it allocates itself. Without it, at
+    1000 endpoints the collector's full passes over the caches cost a reconcile about 50 ms."""
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
+
+
 def sd_notify(message: str) -> None:
     """Tell systemd (Type=notify) through $NOTIFY_SOCKET, if set; '@' names an abstract socket."""
     address = os.environ.get("NOTIFY_SOCKET", "")
@@ -223,6 +233,8 @@ class Watcher:
             outcome = self._reconcile(trigger)
             sd_notify(("READY=1\n" if first else "") + f"STATUS=last reconcile: {outcome}")
             first = False
+            if self.queue.empty():
+                settle_heap()
         self.log.event("stop", f"stopping ({trigger.detail})", signal=trigger.detail)
 
     def _lost(self, what: str) -> None:

@@ -9,11 +9,15 @@ from pathlib import Path
 from reconciler.appliers import Applier, register
 from reconciler.model import HostsFile
 
-ETC_NETNS = Path("/etc/netns")
+ETC_NETNS = "/etc/netns"
 
 
 def hosts_path(ns: str) -> Path:
-    return ETC_NETNS / ns / "hosts"
+    return Path(hosts_file_name(ns))
+
+
+def hosts_file_name(ns: str) -> str:
+    return f"{ETC_NETNS}/{ns}/hosts"
 
 
 @register("hosts")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ipaddress import ip_interface
+from ipaddress import ip_address
 
 from reconciler.ipam import AllocKey, allocate
 from reconciler.model import Address, KernelObject
@@ -46,17 +46,18 @@ def sticky_addresses(m: Manifests, observed: Observed | None) -> dict[AllocKey, 
     """Addresses the kernel already gives our endpoints' interfaces: allocation keeps them when it can."""
     if observed is None:
         return {}
-    held: dict[tuple[str | None, str], list[IPAddress]] = {}
+    held: dict[tuple[str | None, str], list[str]] = {}
     for obj in observed.objects.values():
         if isinstance(obj, Address):
-            held.setdefault((obj.ns, obj.ifname), []).append(ip_interface(obj.address).ip)
+            held.setdefault((obj.ns, obj.ifname), []).append(obj.address.partition("/")[0])
     sticky: dict[AllocKey, IPAddress] = {}
     shims = [s for s in map(shim_endpoint, m.networks) if s]
     for ep in (*m.endpoints, *shims):
         for iface in ep.interfaces:
-            if m.network(iface.network).overlay is not None:
+            texts = held.get((ep.netns or None, iface.name))
+            if not texts or m.network(iface.network).overlay is not None:
                 continue  # every host must compute the same overlay addresses: from the manifests alone
-            for address in sorted(held.get((ep.netns or None, iface.name), []), key=str):
+            for address in sorted(map(ip_address, texts), key=str) if len(texts) > 1 else [ip_address(texts[0])]:
                 sticky.setdefault((ep.name, iface.network, address.version), address)
     return sticky
 
