@@ -49,7 +49,7 @@ class _Bar:
         self.progress.stop()
 
     def advance(self, step: Step) -> None:
-        self.progress.console.print(f"  {step}", markup=False, soft_wrap=True)
         task = self.progress.tasks[0]
         total = max(task.total or 0, task.completed + 1)  # the count was read before the run: it may fall short
         self.progress.update(self.task, advance=1, total=total, step=str(step))
+        self.progress.console.print(f"  {step}", markup=False, soft_wrap=True)
