@@ -204,15 +204,17 @@ def failure(command: Command, actual: list[str], code: int) -> str:
             f"{' and printed something else' if not matches(command.expected, actual) else ''}\n{diff}")
 
 
-def run_tutorial(path: Path, machines: Mapping[str, Sandbox]) -> int:
+def run_tutorial(path: Path, machines: Mapping[str, Sandbox], transcript: Path | None = None) -> int:
     """Run every command of the tutorial at `path` on its machine (key "" for `$ `, a host's name for
-    `NAME$ `); AssertionError at the first that differs. Returns the number of commands run."""
+    `NAME$ `); AssertionError at the first that differs. With a `transcript` (or
+    NETRECONCILE_DOCS_TRANSCRIPT), all commands run and what they printed is appended to it, and the
+    AssertionError lists every difference. Returns the number of commands run."""
     tutorial = parse(path)
     problems = listing_problems(tutorial)
     assert not problems, "\n".join(problems)
     assert tutorial.commands, f"{display(path)} shows no command"
     bindir = shim_dir(next(iter(machines.values())).workdir)
-    transcript = os.environ.get("NETRECONCILE_DOCS_TRANSCRIPT")
+    transcript = transcript or os.environ.get("NETRECONCILE_DOCS_TRANSCRIPT")
     failures = []
     for command in tutorial.commands:
         assert command.host in machines, f"{command.where}: no machine `{command.host}` in this tutorial's test"
@@ -237,6 +239,20 @@ def stop_processes(machine: Sandbox) -> None:
     an endpoint would keep the namespace alive after the sandbox)."""
     machine.sh("for ns in $(ip netns list | cut -d' ' -f1); do ip netns pids \"$ns\" | xargs -r kill -9; done",
                check=False)
+
+
+def make_lan(machine: Sandbox, router: str, host: str, vlans: Mapping[int, str] = {}) -> None:
+    """Hidden setup for the macvlan and ipvlan tutorials: the machine's `eth0` (with the address
+    `host`, CIDR) is a veth into a namespace `lan`, whose bridge `lanbr` holds the LAN's router
+    (`router`, CIDR), and for each VLAN id in `vlans` a tagged sub-interface with that router address."""
+    steps = ["ip netns add lan", "ip -n lan link set lo up", "ip -n lan link add lanbr type bridge",
+             f"ip -n lan addr add {router} dev lanbr", "ip -n lan link set lanbr up",
+             "ip link add eth0 type veth peer name lan0 netns lan", "ip -n lan link set lan0 master lanbr up",
+             f"ip addr add {host} dev eth0", "ip link set eth0 up"]
+    for vid, address in vlans.items():
+        steps += [f"ip -n lan link add link lanbr name lanbr.{vid} type vlan id {vid}",
+                  f"ip -n lan addr add {address} dev lanbr.{vid}", f"ip -n lan link set lanbr.{vid} up"]
+    machine.sh(" && ".join(steps))
 
 
 def display(path: Path) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from builders import make_outside
-from docs import REPO, Command, blocks, console_commands, matches, parse, run_tutorial, stop_processes
+from docs import REPO, make_lan, run_tutorial, stop_processes
 
 TUTORIALS = REPO / "docs" / "tutorials"
 
@@ -44,3 +44,11 @@ def test_overlay_tutorial(sandbox):
         for host in cluster:
             stop_processes(host)
         cluster.close()
+
+
+def test_macvlan_tutorial(sandbox):
+    make_lan(sandbox, router="172.16.86.1/24", host="172.16.86.10/24")   # eth0, on a LAN with its router
+    try:
+        run_tutorial(tutorial("macvlan"), {"": sandbox})
+    finally:
+        stop_processes(sandbox)
