@@ -242,13 +242,13 @@ def stop_processes(machine: Sandbox) -> None:
 
 
 def make_lan(machine: Sandbox, router: str, host: str, vlans: Mapping[int, str] = {}) -> None:
-    """Hidden setup for the macvlan and ipvlan tutorials: the machine's `eth0` (with the address
+    """Hidden setup for the macvlan and ipvlan tutorials: the machine's `eth1` (with the address
     `host`, CIDR) is a veth into a namespace `lan`, whose bridge `lanbr` holds the LAN's router
     (`router`, CIDR), and for each VLAN id in `vlans` a tagged sub-interface with that router address."""
     steps = ["ip netns add lan", "ip -n lan link set lo up", "ip -n lan link add lanbr type bridge",
              f"ip -n lan addr add {router} dev lanbr", "ip -n lan link set lanbr up",
-             "ip link add eth0 type veth peer name lan0 netns lan", "ip -n lan link set lan0 master lanbr up",
-             f"ip addr add {host} dev eth0", "ip link set eth0 up"]
+             "ip link add eth1 type veth peer name lan0 netns lan", "ip -n lan link set lan0 master lanbr up",
+             f"ip addr add {host} dev eth1", "ip link set eth1 up"]
     for vid, address in vlans.items():
         steps += [f"ip -n lan link add link lanbr name lanbr.{vid} type vlan id {vid}",
                   f"ip -n lan addr add {address} dev lanbr.{vid}", f"ip -n lan link set lanbr.{vid} up"]
