@@ -25,7 +25,7 @@ from reconciler.ipam import AllocKey, allocate
 from reconciler.model import NftTable
 from reconciler.plan import Observed
 from reconciler.planners.context import Context
-from reconciler.planners.services import Exposure, backends, vip
+from reconciler.planners.services import Exposure, backends
 from reconciler.spec import (
     HOST_SHIM, Endpoint, Host, IPAddress, Manifests, Network, Service, shim_ifname,
 )
@@ -262,19 +262,25 @@ def _networks(m: Manifests, scopes: list[Scope], only: str | None, nodes: list[N
     """Draw each network where it is built; the node id of (cluster, network) for the edges."""
     ids: dict[tuple, str] = {}
     for network in m.networks:
-        users = [s for s in scopes if network in s.m.local_networks]
-        vteps = _vteps(m, network)
-        if network.overlay is not None and len(users) > 1:
-            checked = next((s for s in users if s.ledger is not None), None)
-            nodes.append(_network_node(network, checked or users[0], f"net/{network.name}", None, vteps, checked))
-            ids.update({(s.cluster, network.name): f"net/{network.name}" for s in users})
-        for s in users if network.overlay is None or len(users) == 1 else ():
-            node_id = f"net/{s.cluster}/{network.name}" if s.cluster else f"net/{network.name}"
-            nodes.append(_network_node(network, s, node_id, s.cluster, vteps, s))
-            ids[(s.cluster, network.name)] = node_id
-        if not users and only is None:  # declared, but no host has an endpoint on it: nothing builds it
-            nodes.append(_network_node(network, scopes[0], f"net/{network.name}", None, ("built by no host",), None))
+        for s, node_id, cluster, users in _placements(network, scopes, only):
+            extra = _vteps(m, network) if users else ("built by no host",)
+            nodes.append(_network_node(network, s, node_id, cluster, extra))
+            ids.update({(u.cluster, network.name): node_id for u in users})
     return ids
+
+
+def _placements(network: Network, scopes: list[Scope], only: str | None) -> list[tuple]:
+    """(scope whose kernel it shows, node id, cluster, hosts it serves) for each node of the network:
+    one per host that builds it; one spanning them for an overlay; one outside for a network that
+    no host builds (no endpoint on it)."""
+    users = [s for s in scopes if network in s.m.local_networks]
+    if network.overlay is not None and len(users) > 1:
+        shown = next((s for s in users if s.ledger is not None), replace(users[0], ledger=None))
+        return [(shown, f"net/{network.name}", None, users)]
+    if not users:
+        return [(replace(scopes[0], ledger=None), f"net/{network.name}", None, [])] if only is None else []
+    return [(s, f"net/{s.cluster}/{network.name}" if s.cluster else f"net/{network.name}", s.cluster, [s])
+            for s in users]
 
 
 def _vteps(m: Manifests, network: Network) -> tuple[str, ...]:
@@ -285,15 +291,11 @@ def _vteps(m: Manifests, network: Network) -> tuple[str, ...]:
     return tuple(f"VTEP {h.name} {h.address}" for h in m.hosts if h.name in used)
 
 
-def _network_node(network: Network, scope: Scope, node_id: str, cluster: str | None, extra: tuple[str, ...],
-                  checked: Scope | None) -> Node:
-    """`checked`: the scope whose kernel builds it (None: not observed)."""
-    s = checked or replace(scope, ledger=None)
+def _network_node(network: Network, s: Scope, node_id: str, cluster: str | None, extra: tuple[str, ...]) -> Node:
     lines = [*_driver_lines(network, s), *_subnet_lines(network, s), *_option_lines(network, s),
              *(Line(t) for t in extra)]
     everything = s.pick(network.owner)
-    principal = ("bridge", "dummy")
-    return Node(node_id, "network", network.name, tuple(lines), s.state(everything, principal), cluster,
+    return Node(node_id, "network", network.name, tuple(lines), s.state(everything, ("bridge", "dummy")), cluster,
                 _detail(everything))
 
 
@@ -542,9 +544,10 @@ def live(m: Manifests, only: str | None) -> Topology:
     with Kernel() as kernel:
         observed = engine.observe_for(m, kernel)
     here = localize(m, observed)
-    rows, _ = engine.status_of(here, observed)
+    rows, findings = engine.status_of(here, observed)
     ledger = Ledger(checks_of(here, rows, observed))
-    return topology(m, context(here, observed).addresses, only, here.host, ledger)
+    drawn = topology(m, context(here, observed).addresses, only, here.host, ledger)
+    return replace(drawn, notes=findings + drawn.notes)  # the preflight's, e.g. a parent that is not there
 
 
 def run(args: argparse.Namespace) -> int:

@@ -18,7 +18,7 @@ import pytest
 from reconciler import engine, graph
 from reconciler.errors import NetreconcileError
 from reconciler.ipam import allocate
-from reconciler.model import Address
+from reconciler.model import Address, NftRule, NftTable, Sysctl
 from reconciler.planners import context
 from reconciler.spec import derived_vni, shim_ifname
 from reconciler.validate import load_manifests
@@ -387,3 +387,16 @@ def test_live_on_one_host_leaves_the_others_unchecked():
     only = live(case, only="node-a")
     assert set(only.nodes) == {"net/node-a/appnet", "ep/api1", "legend"}
     assert "not checked (another host)" not in only.nodes["legend"].lines
+
+
+def test_live_what_no_object_shows_is_written_under_the_picture():
+    case = PLANS / "converged"
+    observed = load_observed(case / "current.yaml")
+    table = next(o for o in observed.objects.values() if isinstance(o, NftTable))
+    by_hand = NftTable.of(table.chains, (*table.rules, NftRule("filter-FORWARD", "", '[{"accept":null}]')))
+    forwarding = Sysctl(None, "net.ipv4.ip_forward", "0")
+    g = live(case, replace(observed, objects=observed.objects | {table.key: by_hand, forwarding.key: forwarding}))
+    assert {n.state for i, n in g.nodes.items() if i != "legend"} == {"in-sync"}  # none of the objects drawn
+    graph_label = next(line for line in g.source.splitlines() if line.startswith("\t") and "[" not in line)
+    notes = re.search(r'\blabel="(.*?)"', graph_label).group(1).split("\\l")
+    assert notes == ["drifted: sysctl net.ipv4.ip_forward=1 (host) (value: 0 -> 1)", "extra: rule (no comment)", ""]
