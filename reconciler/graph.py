@@ -18,12 +18,15 @@ import sys
 from dataclasses import dataclass, replace
 from typing import Callable, Iterable
 
+from reconciler import engine
 from reconciler.engine import ObjectStatus, State
 from reconciler.errors import NetreconcileError
 from reconciler.hosts import localize
 from reconciler.ipam import AllocKey, allocate
+from reconciler.kernel import Kernel
 from reconciler.model import NftTable
 from reconciler.plan import Observed
+from reconciler.planners import context
 from reconciler.planners.context import Context
 from reconciler.planners.services import Exposure, backends
 from reconciler.spec import (
@@ -536,10 +539,6 @@ def planned(m: Manifests, only: str | None) -> Topology:
 
 def live(m: Manifests, only: str | None) -> Topology:
     """From one observation of the kernel: the addresses it really holds, each object's state."""
-    from reconciler import engine
-    from reconciler.kernel import Kernel
-    from reconciler.planners import context
-
     m = replace(m, host=only)
     with Kernel() as kernel:
         observed = engine.observe_for(m, kernel)
