@@ -25,7 +25,7 @@ from reconciler.errors import ManifestError, Problem
 from reconciler.ipam import allocate
 from reconciler.manifest import Document, load_file, manifest_files, read
 from reconciler.model import HostsFile, Sysctl
-from reconciler.observe import Link, Namespace, Reader
+from reconciler.observe import Link, Namespace, Reader, host_ends, namespace_objects
 from reconciler.plan import Step
 from reconciler.rtnl import IFINFOMSG, NLA, RTM_GETLINK, AddrMsg, Dumper, RouteMsg, attrs, parse_link
 from reconciler.schema import KIND_SCHEMAS, schema_problems
@@ -161,7 +161,8 @@ class KernelCache(Reader):
     routes whole on any news of them. `forget` drops everything: the next observe reads it all (the
     watch's startup, resync and SIGHUP; lost events). Hosts files are read again when their
     inode, size or modification time differ (one stat instead of a read); sysctls and nftables are
-    read by observe itself, every time.
+    read by observe itself, every time. The objects observe makes of a namespace are kept too, while
+    neither the namespace's dumps nor its links' ends in the host (`observe.host_ends`) change.
     """
 
     def __init__(self, sync: Callable[[], None] = lambda: None) -> None:
@@ -173,7 +174,8 @@ class KernelCache(Reader):
         self.stale_links: set[int] = set()      # host link indexes heard of
         self.stale_host = True                  # host addresses and routes
         self.touched_names: set[str] = set()
-        self.files: dict[str, tuple[tuple[int, int, int, int], str | None]] = {}
+        self.files: dict[str, tuple[tuple[int, int, int, int], str | None]] = {}  # netns -> (stat, content)
+        self.made: dict[str, tuple[_Space, tuple, tuple[dict, set]]] = {}  # name -> (read, host ends, objects)
 
     def heard(self, nsid: int | None, kind: int, body: memoryview) -> None:
         with self.lock:
@@ -196,19 +198,29 @@ class KernelCache(Reader):
         with self.lock:
             self.spaces.clear()
             self.files.clear()
+            self.made.clear()
+
+    def namespace_objects(self, ns: Namespace, host: Namespace) -> tuple[dict, set]:
+        space, ends = self.spaces.get(ns.name), host_ends(ns, host)
+        known = self.made.get(ns.name)
+        if known is not None and known[0] is space and known[1] == ends:
+            return known[2]
+        made = namespace_objects(ns, host)
+        if space is not None:
+            self.made[ns.name] = (space, ends, made)
+        return made
 
     def hosts_file(self, ns: str) -> str | None:
-        name = hosts_file_name(ns)
         try:
-            st = os.stat(name)
+            st = os.stat(hosts_file_name(ns))
         except OSError:
             return None
         stamp = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-        known = self.files.get(name)
+        known = self.files.get(ns)
         if known is not None and known[0] == stamp:
             return known[1]
         content = super().hosts_file(ns)
-        self.files[name] = (stamp, content)
+        self.files[ns] = (stamp, content)
         return content
 
     def names(self) -> list[str]:
@@ -222,6 +234,10 @@ class KernelCache(Reader):
                     self.inodes[entry.name] = st.st_ino
         except FileNotFoundError:
             pass
+        for gone in [n for n in self.made if n not in self.inodes]:
+            del self.made[gone]
+        for gone in [n for n in self.files if n not in self.inodes]:
+            del self.files[gone]
         return sorted(self.inodes)
 
     def namespace(self, name: str | None) -> Namespace:

@@ -18,7 +18,7 @@ from reconciler.appliers.files import hosts_file_name
 from reconciler.kernel import Kernel
 from reconciler.model import (
     ALIAS_PREFIX, HOSTS_MARK, IPVLAN_FLAGS, IPVLAN_MODES, MACVLAN_MODES, OWNER_GROUP, ROUTE_PROTO, Address, Bridge, Dummy, Ipvlan,
-    Fdb, HostsFile, KernelObject, LowerLink, Macvlan, Neigh, Netns, Route, Sysctl, Veth, Vlan, Vxlan, link_key,
+    Fdb, HostsFile, Key, KernelObject, LowerLink, Macvlan, Neigh, Netns, Route, Sysctl, Veth, Vlan, Vxlan, link_key,
 )
 from reconciler.plan import HostLink, Observed
 from reconciler.rtnl import AF_BRIDGE, NUD_PERMANENT, Dumper, LinkMsg
@@ -83,6 +83,9 @@ class Reader:
         """OSError when `name` is not a namespace."""
         return _namespace(name)
 
+    def namespace_objects(self, ns: Namespace, host: Namespace) -> tuple[dict[Key, KernelObject], set[Key]]:
+        return namespace_objects(ns, host)
+
     def hosts_file(self, ns: str) -> str | None:
         """The content of the endpoint's hosts file (None: none, or unreadable)."""
         try:
@@ -110,12 +113,10 @@ def observe(kernel: Kernel, sysctls: Iterable[tuple[str | None, str]] = (), read
             foreign.add(("netns", name))
             continue
         owned_ns.add(name)
-        lo = next(l for l in ns.links.values() if l.name == "lo")
-        _add(objects, Netns(name, lo_up=lo.up, owner=lo.owner))
-        _collect_peers(ns, host, objects, foreign)
-        _collect_addresses(ns, objects)
-        _collect_routes(ns, objects)
+        found, alien = reader.namespace_objects(ns, host)
         ns.dumper.close()
+        objects.update(found)
+        foreign.update(alien)
         _collect_hosts_file(name, reader.hosts_file(name), objects, foreign)
     for ns_name, key in sysctls:
         if ns_name is None or ns_name in owned_ns:
@@ -126,6 +127,30 @@ def observe(kernel: Kernel, sysctls: Iterable[tuple[str | None, str]] = (), read
     if table is not None:
         _add(objects, table)
     return Observed(objects, frozenset(foreign), host_links)
+
+
+def namespace_objects(ns: Namespace, host: Namespace) -> tuple[dict[Key, KernelObject], set[Key]]:
+    """An owned namespace's objects (the netns, its links, addresses and routes) by key, and the keys
+    of what in it is not ours. Depends on the namespace and on its links' ends in the host: see
+    `host_ends`."""
+    objects: dict[Key, KernelObject] = {}
+    foreign: set[Key] = set()
+    lo = next(l for l in ns.links.values() if l.name == "lo")
+    _add(objects, Netns(ns.name, lo_up=lo.up, owner=lo.owner))
+    _collect_peers(ns, host, objects, foreign)
+    _collect_addresses(ns, objects)
+    _collect_routes(ns, objects)
+    return objects, foreign
+
+
+def host_ends(ns: Namespace, host: Namespace) -> tuple:
+    """What of the host `namespace_objects` reads for this namespace: each link's other end (a veth's
+    peer, a macvlan's parent) and the name of that end's master."""
+    ends = []
+    for link in ns.links.values():
+        end = host.links.get(link.peer_index)
+        ends.append((end, _name(host, end.master) if end else None))
+    return tuple(ends)
 
 
 def _add(objects: dict, obj: KernelObject) -> None:

@@ -54,10 +54,12 @@ class Sandbox:
     def plan_exitcode(self, path: Path | str) -> int:
         return self.nr("plan", str(path), "--detailed-exitcode", check=False).returncode
 
-    def ping(self, ns: str | None, address: str, count: int = 1, wait: float = 1) -> bool:
-        """One echo from `ns` (None: the sandbox's root netns); `wait` seconds for the reply."""
+    def ping(self, ns: str | None, address: str, count: int = 1, wait: float = 1, within: int = 0) -> bool:
+        """One echo from `ns` (None: the sandbox's root netns); `wait` seconds for the reply. `within`:
+        instead, echoes once a second until the first reply, for at most that many seconds."""
         prefix = f"ip netns exec {ns} " if ns else ""
-        return self.sh(f"{prefix}ping -n -q -c {count} -W {wait} {address}", check=False).returncode == 0
+        timing = f"-c 1 -w {within}" if within else f"-c {count} -W {wait}"
+        return self.sh(f"{prefix}ping -n -q {timing} {address}", check=False).returncode == 0
 
     def unreachable(self, ns: str | None, address: str) -> bool:
         """True when no reply comes back: a reply on a local veth takes well under a millisecond."""
