@@ -231,8 +231,8 @@ def cmd_apply(args: argparse.Namespace) -> int:
     limits = Limits(allow_empty=args.allow_empty, max_delete=args.max_delete, force=args.force)
     options = engine.ApplyOptions(limits=limits, rollback=not args.no_rollback)
     with runstate.locked(wait=not args.no_wait, say=_say), _recorded(args.paths) as note:
-        with Kernel() as kernel, progress.reporter(lambda: len(engine.plan(m, kernel).steps)) as report:
-            result = engine.apply(m, kernel, report, options)
+        with Kernel() as kernel, progress.reporter() as report:
+            result = engine.apply(m, kernel, report, options, planned=report.planned)
         note(len(result.done))
         for line in result.plan.notes:
             print(line)
@@ -247,8 +247,8 @@ def cmd_apply(args: argparse.Namespace) -> int:
 def cmd_destroy(args: argparse.Namespace) -> int:
     m = _load(args)
     with runstate.locked(wait=not args.no_wait, say=_say), _recorded(args.paths, "destroy") as note:
-        with Kernel() as kernel, progress.reporter(lambda: len(engine.destroy_plan(m, kernel).steps)) as report:
-            done = engine.destroy(m, kernel, report)
+        with Kernel() as kernel, progress.reporter() as report:
+            done = engine.destroy(m, kernel, report, planned=report.planned)
         note(len(done.steps))
     print(f"Destroy complete: {done.count(engine.Action.DELETE)} deleted, {done.count(engine.Action.UPDATE)} updated."
           if done else "Nothing to destroy.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from typing import Callable
 
 from dataclasses import replace
 
@@ -70,13 +71,16 @@ class ApplyResult:
     before: Observed
 
 
-def apply(m: Manifests, kernel: Kernel, report: Reporter = lambda s: None, options: ApplyOptions = ApplyOptions()) -> ApplyResult:
-    """Make the kernel match the manifests and verify it does; on any failure, undo what was done."""
+def apply(m: Manifests, kernel: Kernel, report: Reporter = lambda s: None, options: ApplyOptions = ApplyOptions(),
+          planned: Callable[[Plan], None] = lambda plan: None) -> ApplyResult:
+    """Make the kernel match the manifests and verify it does; on any failure, undo what was done.
+    `planned` hears of the plan before its first step, `report` of each step done."""
     keys = _sysctl_keys(m)
     before = observe_for(m, kernel, options.reader, keys)
     m = localize(m, before)
     steps, desired = _planned(m, before)
     guards.check(m, before, steps, options.limits)
+    planned(steps)
     done: list[Step] = []
     try:
         done = execute(steps, kernel, report)
@@ -128,8 +132,10 @@ def _kept(obj: KernelObject, owners: frozenset[str]) -> list[KernelObject]:
     return [replace(obj, owner=" ".join(sorted(remaining)))] if remaining else []
 
 
-def destroy(m: Manifests, kernel: Kernel, report: Reporter = lambda s: None) -> Plan:
+def destroy(m: Manifests, kernel: Kernel, report: Reporter = lambda s: None,
+            planned: Callable[[Plan], None] = lambda plan: None) -> Plan:
     steps = destroy_plan(m, kernel)
+    planned(steps)
     execute(steps, kernel, report, hooks=False)
     if steps:
         Verifier(lambda: destroy_plan(m, kernel))()

@@ -8,48 +8,57 @@ from __future__ import annotations
 
 import sys
 from contextlib import contextmanager
-from typing import Callable, Iterator
+from typing import Iterator
 
-from reconciler.executor import Reporter
-from reconciler.plan import Step
+from reconciler.plan import Plan, Step
 
 
-def plain(step: Step) -> None:
-    print(f"  {step}", flush=True)
+class Plain:
+    """The step lines alone (stdout is not a terminal)."""
+
+    def planned(self, plan: Plan) -> None:
+        pass
+
+    def __call__(self, step: Step) -> None:
+        print(f"  {step}", flush=True)
 
 
 @contextmanager
-def reporter(count: Callable[[], int]) -> Iterator[Reporter]:
-    """The reporter for a run: plain lines, or on a terminal the same lines above a progress bar of
-    `count()` steps (called only then: it may cost a read of the kernel)."""
+def reporter() -> Iterator[Plain | _Bar]:
+    """The reporter for a run, told of the plan before its first step (`planned`) and of each step
+    done: plain lines, or on a terminal the same lines above a progress bar."""
     if not sys.stdout.isatty():
-        yield plain
+        yield Plain()
         return
-    with _Bar(count()) as bar:
-        yield bar.advance
+    bar = _Bar()
+    try:
+        yield bar
+    finally:
+        bar.stop()
 
 
 class _Bar:
-    """A rich progress bar: steps done out of the total, the step just done, time elapsed. It vanishes
-    when the run ends, leaving the step lines and the summary that follows."""
+    """A rich progress bar: steps done out of the plan's, the step just done, time elapsed. It shows
+    once the plan is known and vanishes when the run ends, leaving the step lines and the summary."""
 
-    def __init__(self, total: int) -> None:
+    def __init__(self) -> None:
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
         self.progress = Progress(TextColumn("steps"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                                  TextColumn("{task.fields[step]}", markup=False), console=Console(highlight=False), transient=True)
-        self.task = self.progress.add_task("steps", total=total, step="")
+        self.task = None
 
-    def __enter__(self) -> _Bar:
-        self.progress.start()
-        return self
+    def planned(self, plan: Plan) -> None:
+        if plan.steps and self.task is None:
+            self.task = self.progress.add_task("steps", total=len(plan.steps), step="")
+            self.progress.start()
 
-    def __exit__(self, *exc: object) -> None:
-        self.progress.stop()
+    def stop(self) -> None:
+        if self.task is not None:
+            self.progress.stop()
 
-    def advance(self, step: Step) -> None:
-        task = self.progress.tasks[0]
-        total = max(task.total or 0, task.completed + 1)  # the count was read before the run: it may fall short
-        self.progress.update(self.task, advance=1, total=total, step=str(step))
+    def __call__(self, step: Step) -> None:
+        if self.task is not None:
+            self.progress.update(self.task, advance=1, step=str(step))
         self.progress.console.print(f"  {step}", markup=False, soft_wrap=True)
