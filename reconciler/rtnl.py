@@ -192,10 +192,13 @@ class Dumper:
         return IFINFOMSG.unpack_from(reply)[2]
 
     def set_link(self, index: int, *, up: bool | None = None, group: int | None = None, alias: str | None = None,
-                 mtu: int | None = None, mac: str | None = None, master: int | None = None) -> None:
+                 mtu: int | None = None, mac: str | None = None, master: int | None = None,
+                 name: str | None = None) -> None:
         """Change some attributes of a link in one request (RTM_NEWLINK on an existing index)."""
         flags, change = (IFF_UP if up else 0, IFF_UP) if up is not None else (0, 0)
         body = IFINFOMSG.pack(socket.AF_UNSPEC, 0, index, flags, change)
+        if name is not None:
+            body += _nla_str(IFLA_IFNAME, name)
         if group is not None:
             body += _nla(IFLA_GROUP, struct.pack("=I", group))
         if alias is not None:

@@ -8,6 +8,7 @@ before the link comes up, as for veths.
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 
 from reconciler import netns
@@ -45,17 +46,31 @@ class DummyApplier(HostLinkApplier):
 
 class LowerLinkApplier(Applier):
     def create(self, obj: LowerLink) -> None:
+        born_as = _transit_name(obj) if obj.ns and self._host_has(obj.name) else obj.name
         fd = os.open(netns.path(obj.ns), os.O_RDONLY) if obj.ns else None
         try:
             with tolerate(errno.EEXIST):
                 self.kernel.raw(None).new_link(
-                    obj.name, obj.kind, group=OWNER_GROUP, link=self.kernel.index(None, obj.parent), mtu=obj.mtu,
+                    born_as, obj.kind, group=OWNER_GROUP, link=self.kernel.index(None, obj.parent), mtu=obj.mtu,
                     mac=obj.mac if isinstance(obj, Macvlan) else None, netns_fd=fd, data=_data(obj),
                 )
         finally:
             if fd is not None:
                 os.close(fd)
+        if born_as != obj.name:
+            raw = self.kernel.raw(obj.ns)
+            raw.set_link(raw.link_index(born_as), name=obj.name)
         self.update(obj, None)
+
+    def _host_has(self, name: str) -> bool:
+        """Whether the host has a link of that name: kernels before 6.12 make a link born in another
+        namespace in the parent's first, so its name must be free there too (eth0 in an endpoint whose
+        parent is the host's eth0). Docker creates every such link under a made-up name for that reason."""
+        try:
+            self.kernel.index(None, name)
+            return True
+        except OSError:
+            return False
 
     def update(self, want: LowerLink, have: LowerLink | None) -> None:
         changed = {name for name, _, _ in want.differences(have)} if have else set()
@@ -72,6 +87,11 @@ class LowerLinkApplier(Applier):
 
 register("macvlan")(LowerLinkApplier)
 register("ipvlan")(LowerLinkApplier)
+
+
+def _transit_name(obj: LowerLink) -> str:
+    """A name no one else uses, for the moment between creation and the rename inside the namespace."""
+    return "nrt-" + hashlib.sha256(f"{obj.ns}/{obj.name}".encode()).hexdigest()[:11]
 
 
 def _data(obj: LowerLink) -> bytes:

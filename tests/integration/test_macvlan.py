@@ -42,6 +42,20 @@ def test_bridge_mode_endpoints_reach_the_router_the_lan_and_each_other(sandbox):
     assert "02:42:c0:a8:3c:15" in out(sandbox, f"ip -n lan neigh show {A}")
 
 
+def test_an_endpoint_interface_named_like_its_parent_is_created_and_renamed_inside(sandbox):
+    """eth0 inside a container whose parent is the host's eth0 (Docker's own example): kernels before
+    6.12 make the link in the parent's namespace first, so it is born under a transit name."""
+    make_lan(sandbox)
+    path = write(sandbox, lan60(), endpoint("a", iface("lan60", A, name=PARENT)))
+    converge(sandbox, path)
+    links = out(sandbox, "ip -n a -o link show")
+    assert f": {PARENT}@" in links and "nrt-" not in links, links
+    assert sandbox.ping("a", ROUTER) and sandbox.ping("pc", A)
+    sandbox.sh(f"ip -n a link del {PARENT}")  # recreated the same way
+    converge(sandbox, path)
+    assert sandbox.ping("a", ROUTER)
+
+
 def test_private_mode_endpoints_reach_the_router_but_not_each_other(sandbox):
     make_lan(sandbox)
     path = write(sandbox, *two_endpoints(mode="private"))
