@@ -24,7 +24,7 @@ INVALID = sorted((REPO / "tests" / "fixtures" / "invalid").glob("*.yaml"))
 MODELINE = re.compile(r"^# yaml-language-server: \$schema=(\S+)$", re.MULTILINE)
 # yaml-language-server applies a modeline to the document it is in only (its issue 946): in these
 # folders, every document of a file repeats the file's first line.
-EVERY_DOCUMENT = ("manifests",)
+EVERY_DOCUMENT = ("manifests", "docs")
 
 
 def netreconcile(*args: str) -> subprocess.CompletedProcess:
