@@ -2,8 +2,8 @@
 
 `ManifestCache`: each file's bytes with its parsed documents, their schema problems and typed objects;
 a file is parsed and checked again only when its bytes differ. The checks that span files (semantic
-checks, address allocation) run over all of them every time, so the result is exactly what
-`validate.load_manifests` gives.
+checks) run over all of them every time, so the result is what `validate.load_manifests` gives,
+except for address allocation, which the plan does.
 
 `KernelCache`: what observe read of each namespace (links, addresses, routes), read again only when
 rtnetlink told of a change in it or a plan step touched it; see its docstring.
@@ -22,7 +22,6 @@ from typing import Any, Callable, Iterable
 from reconciler import netns, spec
 from reconciler.appliers.files import hosts_file_name
 from reconciler.errors import ManifestError, Problem
-from reconciler.ipam import allocate
 from reconciler.manifest import Document, load_file, manifest_files, read
 from reconciler.model import HostsFile, Sysctl
 from reconciler.observe import Link, Namespace, Reader, host_ends, namespace_objects
@@ -64,7 +63,10 @@ def check(doc: Document) -> Checked:
 
 
 class ManifestCache:
-    """Typed manifests under some paths, re-parsing only the files whose bytes changed."""
+    """Typed manifests under some paths, re-parsing only the files whose bytes changed. Unlike
+    `validate.load_manifests` it does not allocate addresses: the plan does that anyway (with the
+    addresses the kernel holds), and raises the same ManifestError for a pool too small, before any
+    change."""
 
     def __init__(self) -> None:
         self.files: dict[str, _File] = {}
@@ -85,11 +87,6 @@ class ManifestCache:
         manifests = Manifests(**{name: tuple(objects) for name, objects in by_kind.items()})
         invalid_networks = {c.doc.name for c in checked if c.doc.kind == "Network" and c.problems}
         problems += semantic_problems(manifests, invalid_networks)
-        if not problems:
-            try:
-                allocate(manifests)
-            except ManifestError as err:
-                problems += err.problems
         if problems:
             raise ManifestError(sorted(problems, key=lambda p: (p.where.file, p.where.line, p.where.column)))
         return manifests

@@ -1,4 +1,4 @@
-"""The watch's manifest cache gives exactly what load_manifests gives, and re-parses only changed files."""
+"""The watch's manifest cache (with the plan's allocation) gives exactly what load_manifests gives, and re-parses only changed files."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 from reconciler import manifest
 from reconciler.cache import ManifestCache
 from reconciler.errors import ManifestError
+from reconciler.ipam import allocate
 from reconciler.validate import load_manifests
 
 from unit.helpers import FIXTURES, endpoint, network
@@ -24,12 +25,21 @@ def outcome(load, paths: list[str]):
         return [str(p) for p in err.problems]
 
 
+def allocated(cache: ManifestCache):
+    """The cache's manifests, then the allocation the watch's plan makes of them (it refuses a pool too small)."""
+    def load(paths: list[str]):
+        m = cache.load(paths)
+        allocate(m)
+        return m
+    return load
+
+
 @pytest.mark.parametrize("path", CASES, ids=[f"{p.parent.name}/{p.stem}" for p in CASES])
 def test_the_cache_gives_what_load_manifests_gives(path):
     cache = ManifestCache()
     expected = outcome(load_manifests, [str(path)])
-    assert outcome(cache.load, [str(path)]) == expected
-    assert outcome(cache.load, [str(path)]) == expected  # from the cache, the same again
+    assert outcome(allocated(cache), [str(path)]) == expected
+    assert outcome(allocated(cache), [str(path)]) == expected  # from the cache, the same again
 
 
 @pytest.fixture
