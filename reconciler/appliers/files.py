@@ -23,11 +23,14 @@ def hosts_file_name(ns: str) -> str:
 @register("hosts")
 class HostsFileApplier(Applier):
     def create(self, obj: HostsFile) -> None:
-        path = hosts_path(obj.ns)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".hosts.{os.getpid()}")
-        temporary.write_text(obj.content)
-        os.replace(temporary, path)
+        folder = f"{ETC_NETNS}/{obj.ns}"
+        temporary = f"{folder}/.hosts.{os.getpid()}"
+        try:
+            _write(temporary, obj.content)
+        except FileNotFoundError:  # the endpoint's first file
+            os.makedirs(folder, exist_ok=True)
+            _write(temporary, obj.content)
+        os.replace(temporary, f"{folder}/hosts")
 
     def delete(self, obj: HostsFile) -> None:
         path = hosts_path(obj.ns)
@@ -36,3 +39,8 @@ class HostsFileApplier(Applier):
             path.parent.rmdir()  # only when nothing else lives there
         except OSError:
             pass
+
+
+def _write(path: str, content: str) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(content)
