@@ -70,8 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     for name, text in helps.items():
         sub = commands.add_parser(name, help=text, description=text, epilog=EXAMPLES[name],
                                   formatter_class=argparse.RawDescriptionHelpFormatter)
-        sub.add_argument("paths", nargs="+", metavar="PATH", help="manifest files or directories (*.yaml, *.yml, recursive)")
-        sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show a traceback on errors")
+        _paths(sub)
+        _debug(sub)
         if name in ("validate", "plan", "status"):
             sub.add_argument("-o", "--output", choices=("text", "json"), default="text", help="output format")
         if name == "plan":
@@ -86,13 +86,21 @@ def build_parser() -> argparse.ArgumentParser:
                                   description="keep a change made by apply --confirm-timeout",
                                   epilog="example: netreconcile apply manifests/ --confirm-timeout 60 && netreconcile confirm",
                                   formatter_class=argparse.RawDescriptionHelpFormatter)
-    confirm.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show a traceback on errors")
+    _debug(confirm)
     _add_watch_parser(commands)
     _add_doctor_parser(commands)
     _add_graph_parser(commands)
     _add_schema_parser(commands)
     _add_completion_parser(commands)
     return parser
+
+
+def _paths(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("paths", nargs="+", metavar="PATH", help="manifest files or directories (*.yaml, *.yml, recursive)")
+
+
+def _debug(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show a traceback on errors")
 
 
 HOST_HELP = ("the declared Host this machine is (default: the Host whose underlay address is configured here); "
@@ -119,8 +127,8 @@ def _add_watch_parser(commands) -> None:
     sub = commands.add_parser("watch", help=WATCH_HELP, description=WATCH_DESCRIPTION,
                               epilog="example: netreconcile watch /etc/netreconcile/manifests --log-format json",
                               formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub.add_argument("paths", nargs="+", metavar="PATH", help="manifest files or directories (*.yaml, *.yml, recursive)")
-    sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show a traceback on errors")
+    _paths(sub)
+    _debug(sub)
     sub.add_argument("--resync", type=duration, default=30.0, metavar="DURATION",
                      help="full reconcile at least this often, e.g. 30s, 5m (default 30s; 0: never)")
     sub.add_argument("--debounce", type=duration, default=0.2, metavar="DURATION",
@@ -316,7 +324,7 @@ def _add_doctor_parser(commands) -> None:
     sub = commands.add_parser("doctor", help=DOCTOR_HELP, description=DOCTOR_DESCRIPTION,
                               epilog="example: netreconcile doctor -o json   # 0 bridge networks can run, 1 not",
                               formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show a traceback on errors")
+    _debug(sub)
     sub.add_argument("-o", "--output", choices=("text", "json"), default="text", help="output format")
 
 
@@ -363,8 +371,8 @@ def _add_graph_parser(commands) -> None:
     sub = commands.add_parser("graph", help=GRAPH_HELP, description=GRAPH_DESCRIPTION,
                               epilog="example: netreconcile graph manifests/ --live -o svg > topology.svg",
                               formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub.add_argument("paths", nargs="+", metavar="PATH", help="manifest files or directories (*.yaml, *.yml, recursive)")
-    sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show a traceback on errors")
+    _paths(sub)
+    _debug(sub)
     sub.add_argument("--host", metavar="NAME", help="draw only what this Host builds (default: every host)")
     sub.add_argument("-o", "--output", choices=("svg", "png", "dot"), default="svg", help="output format (default svg)")
     sub.add_argument("--live", action="store_true", help="colour each object by its state in the kernel (needs root)")
@@ -392,7 +400,7 @@ def _add_schema_parser(commands) -> None:
                               formatter_class=argparse.RawDescriptionHelpFormatter)
     sub.add_argument("kind", nargs="?", metavar="KIND", choices=sorted(KIND_SCHEMAS),
                      help=f"one kind only: {', '.join(sorted(KIND_SCHEMAS))}")
-    sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show a traceback on errors")
+    _debug(sub)
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
@@ -418,7 +426,7 @@ def _add_completion_parser(commands) -> None:
                               epilog="example: netreconcile completion bash > /etc/bash_completion.d/netreconcile",
                               formatter_class=argparse.RawDescriptionHelpFormatter)
     sub.add_argument("shell", choices=SHELLS, metavar="SHELL", help="bash or zsh")
-    sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show a traceback on errors")
+    _debug(sub)
 
 
 def cmd_completion(args: argparse.Namespace) -> int:

@@ -4,16 +4,11 @@ Written whole to a temporary file and renamed over the old one, so a reader neve
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 from reconciler.appliers import Applier, register
 from reconciler.model import HostsFile
 
 ETC_NETNS = "/etc/netns"
-
-
-def hosts_path(ns: str) -> Path:
-    return Path(hosts_file_name(ns))
 
 
 def hosts_file_name(ns: str) -> str:
@@ -33,10 +28,12 @@ class HostsFileApplier(Applier):
         os.replace(temporary, f"{folder}/hosts")
 
     def delete(self, obj: HostsFile) -> None:
-        path = hosts_path(obj.ns)
-        path.unlink(missing_ok=True)
         try:
-            path.parent.rmdir()  # only when nothing else lives there
+            os.unlink(hosts_file_name(obj.ns))
+        except FileNotFoundError:
+            pass
+        try:
+            os.rmdir(f"{ETC_NETNS}/{obj.ns}")  # only when nothing else lives there
         except OSError:
             pass
 
