@@ -17,6 +17,7 @@ from reconciler.errors import ApplyError, NetreconcileError, VerifyError
 from reconciler.kernel import Kernel
 from reconciler.model import KernelObject, Sysctl
 from reconciler.plan import Action, Plan, Step
+from reconciler.rtnl import KernelError
 
 Reporter = Callable[[Step], None]
 
@@ -113,6 +114,8 @@ def undo(done: list[Step], kernel: Kernel) -> None:
 
 
 def _describe(err: Exception) -> str:
+    if isinstance(err, KernelError):
+        return f"kernel said: {err.strerror} (errno {err.errno})"
     if hasattr(err, "code") and not isinstance(err, OSError):  # pyroute2's NetlinkError
         return f"kernel said: {err.args[1] if len(err.args) > 1 else err} (errno {err.code})"
     return str(err)

@@ -2,8 +2,9 @@
 changes, encoded and parsed with struct.
 
 These are the hot paths (every plan observes every namespace; every new endpoint needs its links
-looked up and brought up); pyroute2's generic codec spends about 1 ms per request there, this takes
-a few tens of microseconds. Creating links, addresses and routes stays with pyroute2.
+looked up, created, addressed, routed and brought up); pyroute2's generic codec spends about 1 ms per
+request there, this takes a few tens of microseconds. The rare requests (bridges, link deletion,
+bridge port flags) stay with pyroute2.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import os
 import socket
 import struct
 from dataclasses import dataclass
-from ipaddress import ip_address
+from ipaddress import ip_address, ip_network
 from typing import Iterator
 
 NETLINK_ROUTE = 0
@@ -20,6 +21,9 @@ NLMSG_ERROR, NLMSG_DONE = 2, 3
 NLM_F_REQUEST, NLM_F_ACK, NLM_F_DUMP = 0x1, 0x4, 0x300
 NLM_F_REPLACE, NLM_F_EXCL, NLM_F_CREATE, NLM_F_APPEND = 0x100, 0x200, 0x400, 0x800
 RTM_NEWLINK, RTM_DELLINK, RTM_GETLINK, RTM_GETADDR, RTM_GETROUTE = 16, 17, 18, 22, 26
+RTM_NEWADDR, RTM_DELADDR, RTM_NEWROUTE, RTM_DELROUTE = 20, 21, 24, 25
+RTN_UNICAST = 1
+VETH_INFO_PEER = 1
 RTM_NEWNEIGH, RTM_DELNEIGH, RTM_GETNEIGH = 28, 29, 30
 IFF_UP = 0x1
 NLA_TYPE_MASK = 0x3FFF
@@ -48,6 +52,10 @@ IFADDRMSG = struct.Struct("=BBBBI")
 RTMSG = struct.Struct("=BBBBBBBBI")
 NLA = struct.Struct("=HH")
 NDMSG = struct.Struct("=BxxxiHBB")  # family, ifindex, state, flags, type
+
+
+class KernelError(OSError):
+    """The kernel refused a request (errno, its text)."""
 
 
 def align(n: int) -> int:
@@ -168,7 +176,7 @@ class Dumper:
                 if kind == NLMSG_ERROR:
                     code = -struct.unpack_from("=i", data, offset + NLMSGHDR.size)[0]
                     if code:
-                        raise OSError(code, f"netlink dump failed (type {msg_type})")
+                        raise KernelError(code, f"netlink dump failed (type {msg_type}): {os.strerror(code)}")
                     return
                 yield data[offset + NLMSGHDR.size: offset + length]
                 offset += align(length)
@@ -182,7 +190,7 @@ class Dumper:
         if kind == NLMSG_ERROR:
             code = -struct.unpack_from("=i", data, NLMSGHDR.size)[0]
             if code:
-                raise OSError(code, f"netlink request failed: {os.strerror(code)}")
+                raise KernelError(code, os.strerror(code))
             return None
         return data[NLMSGHDR.size:length]
 
@@ -212,21 +220,47 @@ class Dumper:
         self._request(RTM_NEWLINK, body)
 
     def new_link(self, name: str, kind: str, *, group: int, link: int | None = None, mtu: int | None = None,
-                 mac: str | None = None, netns_fd: int | None = None, data: bytes = b"") -> None:
+                 mac: str | None = None, netns_fd: int | None = None, master: int | None = None,
+                 data: bytes = b"") -> None:
         """Create a link in one request (EEXIST as OSError when the name is taken). `link` is the parent's
         index here; with `netns_fd` the link is born in that namespace. `data`: its IFLA_INFO_DATA."""
-        body = IFINFOMSG.pack(socket.AF_UNSPEC, 0, 0, 0, 0) + _nla_str(IFLA_IFNAME, name)
-        body += _nla(IFLA_GROUP, struct.pack("=I", group))
+        body = IFINFOMSG.pack(socket.AF_UNSPEC, 0, 0, 0, 0) + link_attrs(name, group, mtu, mac, netns_fd)
         if link is not None:
             body += _nla(IFLA_LINK, struct.pack("=I", link))
-        if mtu is not None:
-            body += _nla(IFLA_MTU, struct.pack("=I", mtu))
-        if mac is not None:
-            body += _nla(IFLA_ADDRESS, bytes.fromhex(mac.replace(":", "")))
-        if netns_fd is not None:
-            body += _nla(IFLA_NET_NS_FD, struct.pack("=I", netns_fd))
+        if master is not None:
+            body += _nla(IFLA_MASTER, struct.pack("=I", master))
         info = _nla_str(IFLA_INFO_KIND, kind) + (_nla(IFLA_INFO_DATA, data) if data else b"")
         self._request(RTM_NEWLINK, body + _nla(IFLA_LINKINFO, info), NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL)
+
+    def address(self, index: int, address: str, prefixlen: int, *, flags: int = 0, delete: bool = False) -> None:
+        """Add (EEXIST when present) or delete an address; IPv4 ones as `ip address add` makes them
+        (IFA_LOCAL and IFA_ADDRESS, no broadcast)."""
+        ip = ip_address(address)
+        family = socket.AF_INET if ip.version == 4 else socket.AF_INET6
+        body = IFADDRMSG.pack(family, prefixlen, flags, 0, index) + _nla(IFA_ADDRESS, ip.packed)
+        if ip.version == 4:
+            body += _nla(IFA_LOCAL, ip.packed)
+        if delete:
+            self._request(RTM_DELADDR, body)
+        else:
+            self._request(RTM_NEWADDR, body, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL)
+
+    def route(self, dst: str, gateway: str | None, *, table: int, protocol: int, scope: int, oif: int | None = None,
+              delete: bool = False) -> None:
+        """Replace (create or update) or delete a unicast route to `dst` (a CIDR) in `table`."""
+        network = ip_network(dst)
+        family = socket.AF_INET if network.version == 4 else socket.AF_INET6
+        body = RTMSG.pack(family, network.prefixlen, 0, 0, table, protocol, scope, RTN_UNICAST, 0)
+        if network.prefixlen:
+            body += _nla(RTA_DST, network.network_address.packed)
+        if gateway:
+            body += _nla(RTA_GATEWAY, ip_address(gateway).packed)
+        if oif is not None:
+            body += _nla(RTA_OIF, struct.pack("=I", oif))
+        if delete:
+            self._request(RTM_DELROUTE, body)
+        else:
+            self._request(RTM_NEWROUTE, body, NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE)
 
     def neighbours(self, family: int) -> list[NeighMsg]:
         """Neighbour entries (AF_INET, AF_INET6), or forwarding entries of bridges and VXLANs (AF_BRIDGE)."""
@@ -310,6 +344,23 @@ def _mode(kind: str, data: dict[int, memoryview]) -> tuple[int, int]:
 
 def _u16(value: memoryview | None) -> int:
     return struct.unpack_from("=H", value)[0] if value is not None else 0
+
+
+def link_attrs(name: str, group: int, mtu: int | None = None, mac: str | None = None, netns_fd: int | None = None) -> bytes:
+    """A new link's name, group (our mark), MTU, MAC and namespace, as attributes."""
+    body = _nla_str(IFLA_IFNAME, name) + _nla(IFLA_GROUP, struct.pack("=I", group))
+    if mtu is not None:
+        body += _nla(IFLA_MTU, struct.pack("=I", mtu))
+    if mac is not None:
+        body += _nla(IFLA_ADDRESS, bytes.fromhex(mac.replace(":", "")))
+    if netns_fd is not None:
+        body += _nla(IFLA_NET_NS_FD, struct.pack("=I", netns_fd))
+    return body
+
+
+def veth_data(peer: str, group: int, mtu: int | None = None, mac: str | None = None, netns_fd: int | None = None) -> bytes:
+    """A veth's IFLA_INFO_DATA: its peer, born with these attributes (in the namespace of `netns_fd`)."""
+    return _nla(VETH_INFO_PEER, IFINFOMSG.pack(socket.AF_UNSPEC, 0, 0, 0, 0) + link_attrs(peer, group, mtu, mac, netns_fd))
 
 
 def macvlan_data(mode: int) -> bytes:

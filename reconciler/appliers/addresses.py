@@ -15,15 +15,13 @@ IFA_F_NODAD = 0x02
 class AddressApplier(Applier):
     def create(self, obj: Address) -> None:
         with tolerate(errno.EEXIST):
-            self.kernel.ipr(obj.ns).addr("add", **self._spec(obj))
+            self._request(obj)
 
     def delete(self, obj: Address) -> None:
         with tolerate(*GONE):
-            self.kernel.ipr(obj.ns).addr("del", **self._spec(obj))
+            self._request(obj, delete=True)
 
-    def _spec(self, obj: Address) -> dict:
+    def _request(self, obj: Address, delete: bool = False) -> None:
         iface = ip_interface(obj.address)
-        spec = {"index": self.kernel.index(obj.ns, obj.ifname), "address": str(iface.ip), "prefixlen": iface.network.prefixlen}
-        if iface.version == 6:
-            spec["flags"] = IFA_F_NODAD
-        return spec
+        self.kernel.raw(obj.ns).address(self.kernel.index(obj.ns, obj.ifname), str(iface.ip), iface.network.prefixlen,
+                                        flags=IFA_F_NODAD if iface.version == 6 else 0, delete=delete)

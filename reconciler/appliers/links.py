@@ -10,6 +10,7 @@ import os
 from reconciler import netns
 from reconciler.appliers import GONE, Applier, register, tolerate
 from reconciler.model import ALIAS_PREFIX, OWNER_GROUP, Bridge, Veth
+from reconciler.rtnl import veth_data
 
 
 def set_ipv6(kernel, ns: str | None, ifname: str, enabled: bool | None) -> None:
@@ -58,14 +59,11 @@ class VethApplier(LinkApplier):
     def create(self, obj: Veth) -> None:
         fd = os.open(netns.path(obj.ns), os.O_RDONLY)
         try:
-            peer = {"ifname": obj.peer, "net_ns_fd": fd, "group": OWNER_GROUP, "mtu": obj.mtu, "address": obj.mac}
-            master = {"master": self.kernel.index(None, obj.master)} if obj.master else {}
+            peer = veth_data(obj.peer, OWNER_GROUP, obj.mtu or None, obj.mac or None, fd)
+            master = self.kernel.index(None, obj.master) if obj.master else None
             with tolerate(errno.EEXIST):
-                host = {"mtu": obj.mtu, "address": obj.host_mac, **master}
-                self.kernel.ipr(None).link(
-                    "add", ifname=obj.name, kind="veth", group=OWNER_GROUP,
-                    peer={k: v for k, v in peer.items() if v is not None}, **{k: v for k, v in host.items() if v},
-                )
+                self.kernel.raw(None).new_link(obj.name, "veth", group=OWNER_GROUP, mtu=obj.mtu or None,
+                                               mac=obj.host_mac or None, master=master, data=peer)
         finally:
             os.close(fd)
         # Created with its MTU, MAC and master: what is left is IPv6, isolation, the alias and "up".
