@@ -14,7 +14,7 @@ from reconciler.errors import ApplyError, VerifyError
 from reconciler.executor import Reporter, StepFailed, Verifier, execute, undo
 from reconciler.guards import Limits
 from reconciler.kernel import Kernel
-from reconciler.model import KernelObject, NftTable, Sysctl
+from reconciler.model import Key, KernelObject, NftTable, Sysctl
 from reconciler.observe import Reader, observe
 from reconciler.plan import Action, Observed, Plan, Step, diff
 from reconciler.planners import context, desired_state, exposure_notes, firewall
@@ -32,6 +32,34 @@ def _sysctl_keys(m: Manifests) -> list[tuple[str | None, str]]:
 def observe_for(m: Manifests, kernel: Kernel, reader: Reader | None = None,
                 keys: list[tuple[str | None, str]] | None = None) -> Observed:
     return observe(kernel, _sysctl_keys(m) if keys is None else keys, reader)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What an apply wrote: every namespace a step's objects live in, and every object a step touched
+    (a netns deleted with what lived in it included). The rest of the kernel it did not write: its
+    verification re-reads the host and these namespaces, and compares the objects within them."""
+
+    namespaces: frozenset[str]
+    keys: frozenset[Key]
+
+    @classmethod
+    def of(cls, plan: Plan) -> "Scope":
+        objects = [o for s in plan.steps for o in (s.desired, s.observed, *s.implied) if o is not None]
+        return cls(frozenset(o.netns for o in objects if o.netns), frozenset(o.key for o in objects))
+
+    def __contains__(self, obj: KernelObject) -> bool:
+        return obj.netns is None or obj.netns in self.namespaces or obj.key in self.keys
+
+
+def verify_plan(desired: list[KernelObject], scope: Scope, m: Manifests, kernel: Kernel, reader: Reader | None,
+                keys: list[tuple[str | None, str]]) -> Plan:
+    """What still differs within `scope` after an apply: the desired state the plan was made from,
+    against the kernel read again there."""
+    scoped_keys = [(ns, key) for ns, key in keys if ns is None or ns in scope.namespaces]
+    after = observe(kernel, scoped_keys, reader, scope.namespaces)
+    within = Observed({k: o for k, o in after.objects.items() if o in scope}, after.foreign, after.host_links)
+    return diff([o for o in desired if o in scope], within)
 
 
 # Link kinds a kernel may lack (bridge and veth are taken for granted): checked before any change.
@@ -84,8 +112,9 @@ def apply(m: Manifests, kernel: Kernel, report: Reporter = lambda s: None, optio
     done: list[Step] = []
     try:
         done = execute(steps, kernel, report)
-        if steps:  # the kernel re-read must hold exactly the desired state the plan was made from
-            Verifier(lambda: diff(desired, observe_for(m, kernel, options.reader, keys)))()
+        if steps:  # where it wrote, the kernel read again must hold exactly the desired state
+            scope = Scope.of(steps)
+            Verifier(lambda: verify_plan(desired, scope, m, kernel, options.reader, keys))()
     except (StepFailed, VerifyError) as err:
         done = err.done if isinstance(err, StepFailed) else done
         if not options.rollback:

@@ -11,7 +11,7 @@ import socket
 from dataclasses import dataclass
 from ipaddress import ip_address, ip_network
 from pathlib import Path
-from typing import Iterable
+from typing import Collection, Iterable
 
 from reconciler import netns, nft
 from reconciler.appliers.files import hosts_file_name
@@ -95,8 +95,10 @@ class Reader:
             return None
 
 
-def observe(kernel: Kernel, sysctls: Iterable[tuple[str | None, str]] = (), reader: Reader | None = None) -> Observed:
-    """Our objects in the host namespace and in every namespace we own, plus same-named foreign ones."""
+def observe(kernel: Kernel, sysctls: Iterable[tuple[str | None, str]] = (), reader: Reader | None = None,
+            namespaces: Collection[str] | None = None) -> Observed:
+    """Our objects in the host namespace and in every namespace we own (or only in those of
+    `namespaces`), plus same-named foreign ones."""
     reader = reader or Reader()
     objects: dict = {}
     foreign: set = set()
@@ -108,6 +110,8 @@ def observe(kernel: Kernel, sysctls: Iterable[tuple[str | None, str]] = (), read
     host.dumper.close()
     owned_ns: set[str] = set()
     for name in reader.names():
+        if namespaces is not None and name not in namespaces:
+            continue
         ns = _owned_namespace(reader, name)
         if ns is None:
             foreign.add(("netns", name))
