@@ -14,6 +14,22 @@ IPAddress = IPv4Address | IPv6Address
 IPNetwork = IPv4Network | IPv6Network
 
 
+def hashed_once(cls: type) -> type:
+    """A frozen dataclass that is a memo key (planners.endpoint.objects_of): its hash, deep and asked
+    for on every plan, is computed once per object."""
+    generated = cls.__hash__
+
+    def __hash__(self) -> int:
+        try:
+            return self.__dict__["_hash"]
+        except KeyError:
+            value = self.__dict__["_hash"] = generated(self)
+            return value
+
+    cls.__hash__ = __hash__  # type: ignore[method-assign]
+    return cls
+
+
 @dataclass(frozen=True)
 class Subnet:
     """One IPAM pool of a network. A bridge's `gateway` defaults to the first host address; the
@@ -75,6 +91,7 @@ class OverlayOptions:
     vxlan: str = ""
 
 
+@hashed_once
 @dataclass(frozen=True)
 class Network:
     """A Network manifest."""
@@ -112,6 +129,7 @@ class Network:
         return self.lower.parent or dummy_parent_name(self.name)
 
 
+@hashed_once
 @dataclass(frozen=True)
 class Interface:
     """One interface of an endpoint, attached to a network."""
@@ -141,6 +159,7 @@ class Port:
         return f"{self.host_ip or '0.0.0.0'}:{self.host_port}/{self.protocol}"
 
 
+@hashed_once
 @dataclass(frozen=True)
 class Endpoint:
     """An Endpoint manifest: a network namespace acting as a container."""

@@ -28,8 +28,9 @@ def desired_state(m: Manifests, observed: Observed | None = None, ctx: Context |
     objects: list[KernelObject] = lower.parent_objects(networks, ctx)
     for network in networks:
         objects += DRIVERS[network.driver].network_objects(network, ctx)
+    endpoint.objects_of.next_generation()
     for ep in m.local_endpoints:
-        objects += endpoint.endpoint_objects(ep, ctx, DRIVERS)
+        objects += endpoint.endpoint_objects(ep, ctx)
     objects += endpoint.host_objects(m)
     objects += services.vip_addresses(m, ctx) + services.hosts_files(m, ctx)
     rules = [r for n in networks for r in DRIVERS[n.driver].firewall_rules(n, ctx)]

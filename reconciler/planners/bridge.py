@@ -10,7 +10,7 @@ from __future__ import annotations
 from reconciler.model import Address, Bridge, KernelObject, NftRule, Veth
 from reconciler.planners import firewall as fw
 from reconciler.planners import services
-from reconciler.planners.context import Context, bridge_mac, host_ifname, stable_mac
+from reconciler.planners.context import Attachment, Context, bridge_mac, host_ifname, stable_mac
 from reconciler.spec import Endpoint, Interface, Network
 
 
@@ -25,22 +25,25 @@ def network_objects(network: Network, ctx: Context) -> list[KernelObject]:
     return objects
 
 
-def interface_objects(ep: Endpoint, iface: Interface, network: Network, ctx: Context) -> list[KernelObject]:
+def interface_objects(ep: Endpoint, att: Attachment) -> list[KernelObject]:
+    network, iface = att.network, att.iface
     name = host_ifname(ep, network)
     veth = Veth(
         name=name,
         ns=ep.netns,
         peer=iface.name,
-        mac=ctx.mac(ep, iface),
+        mac=att.mac(ep.name),
         mtu=network.mtu,
         host_mac=stable_mac("veth", name),
         master=network.bridge.name,
         isolated=not network.bridge.icc,
         ipv6=network.enable_ipv6,
         owner=ep.owner,
-        hairpin=True if _exposed(ep, network, ctx) else None,
+        # DNATed traffic may come back from the endpoint's own port: br_netfilter bridges such a
+        # packet back out of the port it came in by, which needs hairpin
+        hairpin=True if att.exposed else None,
     )
-    return [veth, *(Address(ep.netns, iface.name, cidr, owner=ep.owner) for cidr in ctx.cidrs(ep, iface))]
+    return [veth, *(Address(ep.netns, iface.name, cidr, owner=ep.owner) for cidr in att.cidrs())]
 
 
 def firewall_rules(network: Network, ctx: Context) -> list[NftRule]:
@@ -95,8 +98,3 @@ def _direct_access_rules(network: Network) -> list[NftRule]:
     ]
 
 
-def _exposed(ep: Endpoint, network: Network, ctx: Context) -> bool:
-    """Whether traffic DNATed back into the bridge may come from this endpoint's own port: it publishes
-    a port or backs a Service (br_netfilter bridges such a packet back out of the port it came in by)."""
-    address = ctx.address(ep, ep.interface_on(network.name), 4)
-    return address is not None and (network.name, str(address)) in ctx.exposed

@@ -8,7 +8,7 @@ from functools import cached_property
 
 from reconciler.ipam import AllocKey
 from reconciler.model import Key
-from reconciler.spec import Endpoint, Interface, IPAddress, Manifests, Network
+from reconciler.spec import Endpoint, Interface, IPAddress, Manifests, Network, Subnet
 
 
 @dataclass(frozen=True)
@@ -30,27 +30,71 @@ class Context:
         """(network, address) of every endpoint that traffic is DNATed to."""
         return frozenset((e.network, b) for e in self.exposures for b in e.backends)
 
+    @cached_property
+    def networks_here(self) -> dict[str, Network]:
+        """Every network as this host builds it (an overlay with its effective MTU), by name."""
+        from reconciler.planners import overlay
+
+        return {n.name: overlay.effective(n, self) if n.driver == "overlay" else n for n in self.manifests.networks}
+
     def address(self, endpoint: Endpoint, iface: Interface, version: int) -> IPAddress | None:
         return self.addresses.get((endpoint.name, iface.network, version))
+
+    def attachment(self, endpoint: Endpoint, iface: Interface) -> Attachment:
+        """All that the planners of an endpoint's interface read: see Attachment."""
+        network, v4 = self.networks_here[iface.network], self.address(endpoint, iface, 4)
+        exposed = v4 is not None and (network.name, str(v4)) in self.exposed
+        return Attachment(iface, network, v4, self.address(endpoint, iface, 6), exposed)
 
     def cidrs(self, endpoint: Endpoint, iface: Interface, host: bool = False) -> list[str]:
         """The interface's addresses with the prefix length of the subnet that holds each (`host`: as
         host addresses, /32 or /128, which add no route for the subnet)."""
-        network = self.manifests.network(iface.network)
-        out = []
-        for version in (4, 6):
-            address = self.address(endpoint, iface, version)
-            subnet = next((s.subnet for s in network.subnets if address is not None and address in s.subnet), None)
-            if subnet is not None:
-                out.append(f"{address}/{subnet.max_prefixlen if host else subnet.prefixlen}")
-        return out
+        return self._plain(endpoint, iface).cidrs(host)
 
     def mac(self, endpoint: Endpoint, iface: Interface) -> str:
+        return self._plain(endpoint, iface).mac(endpoint.name)
+
+    def _plain(self, endpoint: Endpoint, iface: Interface) -> Attachment:
+        network = self.manifests.network(iface.network)
+        return Attachment(iface, network, self.address(endpoint, iface, 4), self.address(endpoint, iface, 6))
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """One interface of an endpoint as this host makes it: the interface, its network as this host
+    builds it, its allocated addresses, and whether traffic is DNATed to its IPv4 address. The
+    planners of an endpoint read nothing else, so what they make can be memoised on it."""
+
+    iface: Interface
+    network: Network
+    ipv4: IPAddress | None
+    ipv6: IPAddress | None
+    exposed: bool = False
+
+    def address(self, version: int) -> IPAddress | None:
+        return self.ipv4 if version == 4 else self.ipv6
+
+    def subnet(self, version: int) -> Subnet | None:
+        """The network's subnet that holds the address of that family."""
+        address = self.address(version)
+        return next((s for s in self.network.subnets if address is not None and address in s.subnet), None)
+
+    def cidrs(self, host: bool = False) -> list[str]:
+        """Its addresses with the prefix length of the subnet that holds each (`host`: as host
+        addresses, /32 or /128, which add no route for the subnet)."""
+        out = []
+        for version in (4, 6):
+            subnet = self.subnet(version)
+            if subnet is not None:
+                length = subnet.subnet.max_prefixlen if host else subnet.subnet.prefixlen
+                out.append(f"{self.address(version)}/{length}")
+        return out
+
+    def mac(self, endpoint: str) -> str:
         """The declared MAC, else Docker's 02:42 + IPv4 address, else 02:42 + a digest of the names."""
-        if iface.mac_address:
-            return iface.mac_address
-        v4 = self.address(endpoint, iface, 4)
-        tail = v4.packed if v4 is not None else hashlib.sha256(f"{endpoint.name}/{iface.network}".encode()).digest()[:4]
+        if self.iface.mac_address:
+            return self.iface.mac_address
+        tail = self.ipv4.packed if self.ipv4 is not None else hashlib.sha256(f"{endpoint}/{self.iface.network}".encode()).digest()[:4]
         return ":".join(f"{b:02x}" for b in (0x02, 0x42, *tail))
 
 

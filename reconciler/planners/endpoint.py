@@ -2,38 +2,71 @@
 
 from __future__ import annotations
 
-from types import ModuleType
+from typing import Callable
 
 from reconciler.model import KernelObject, Netns, Route, Sysctl
-from reconciler.planners.context import Context
+from reconciler.planners.context import Attachment, Context
 from reconciler.spec import Endpoint, Manifests
 
 DEFAULT_DST = {4: "0.0.0.0/0", 6: "::/0"}
 
 
-def endpoint_objects(ep: Endpoint, ctx: Context, drivers: dict[str, ModuleType]) -> list[KernelObject]:
+def endpoint_objects(ep: Endpoint, ctx: Context) -> tuple[KernelObject, ...]:
+    return objects_of(ep, tuple(ctx.attachment(ep, iface) for iface in ep.interfaces))
+
+
+class Memo:
+    """The results of a pure function of hashable arguments, kept for the arguments of the current
+    generation and the previous one (`next_generation` starts one): a long-running watch keeps the
+    objects of the endpoints it still plans, and nothing of those gone."""
+
+    def __init__(self, function: Callable) -> None:
+        self.function = function
+        self.current: dict = {}
+        self.previous: dict = {}
+
+    def __call__(self, *args):
+        value = self.current.get(args, _MISSING)
+        if value is _MISSING:
+            value = self.previous.get(args, _MISSING)
+            if value is _MISSING:
+                value = self.function(*args)
+            self.current[args] = value
+        return value
+
+    def next_generation(self) -> None:
+        self.previous, self.current = self.current, {}
+
+
+_MISSING = object()
+
+
+def _objects_of(ep: Endpoint, attachments: tuple[Attachment, ...]) -> tuple[KernelObject, ...]:
+    """An endpoint's objects: a function of the endpoint and what its interfaces attach to, only."""
+    from reconciler.planners import DRIVERS
+
     objects: list[KernelObject] = [Netns(ep.netns, owner=ep.owner)]
     objects += [Sysctl(ep.netns, name, value) for name, value in ep.sysctls]
-    for iface in ep.interfaces:
-        network = ctx.manifests.network(iface.network)
-        objects += drivers[network.driver].interface_objects(ep, iface, network, ctx)
-    return objects + default_routes(ep, ctx)
+    for att in attachments:
+        objects += DRIVERS[att.network.driver].interface_objects(ep, att)
+    return tuple(objects + default_routes(ep, attachments))
 
 
-def default_routes(ep: Endpoint, ctx: Context) -> list[Route]:
+objects_of = Memo(_objects_of)
+
+
+def default_routes(ep: Endpoint, attachments: tuple[Attachment, ...]) -> list[Route]:
     """Per family, the default route of the first non-internal network that gives one: via the gateway
     of the subnet holding the endpoint's address (a network may have several; macvlan and ipvlan l2
     have one only when declared), or for ipvlan l3/l3s straight out of the interface."""
     routes = []
     for version in (4, 6):
-        for iface in ep.interfaces:
-            network = ctx.manifests.network(iface.network)
-            address = ctx.address(ep, iface, version)
-            subnet = next((s for s in network.subnets if address is not None and address in s.subnet), None)
+        for att in attachments:
+            network, subnet = att.network, att.subnet(version)
             if network.internal or subnet is None or (subnet.gateway is None and not network.l3):
                 continue
             gateway = None if network.l3 else str(subnet.gateway)
-            routes.append(Route(ep.netns, DEFAULT_DST[version], gateway, iface.name, owner=ep.owner))
+            routes.append(Route(ep.netns, DEFAULT_DST[version], gateway, att.iface.name, owner=ep.owner))
             break
     return routes
 

@@ -12,7 +12,7 @@ No firewall rules: this traffic does not cross the host's forwarding path.
 from __future__ import annotations
 
 from reconciler.model import Address, Dummy, Ipvlan, KernelObject, LowerLink, Macvlan, NftRule, Route, Vlan, link_key
-from reconciler.planners.context import Context
+from reconciler.planners.context import Attachment, Context
 from reconciler.spec import Endpoint, Interface, Network, shim_endpoint
 
 
@@ -44,14 +44,15 @@ def network_objects(network: Network, ctx: Context) -> list[KernelObject]:
     return [link, *(Address(None, iface.name, cidr, owner=network.owner) for cidr in ctx.cidrs(shim, iface, host=True))]
 
 
-def interface_objects(ep: Endpoint, iface: Interface, network: Network, ctx: Context) -> list[KernelObject]:
-    link = _link(network, ep.netns, iface.name, ep.owner, network.lower.mode, ctx.mac(ep, iface))
+def interface_objects(ep: Endpoint, att: Attachment) -> list[KernelObject]:
+    network, iface = att.network, att.iface
+    link = _link(network, ep.netns, iface.name, ep.owner, network.lower.mode, att.mac(ep.name))
     objects: list[KernelObject] = [link]
-    objects += [Address(ep.netns, iface.name, cidr, owner=ep.owner) for cidr in ctx.cidrs(ep, iface)]
+    objects += [Address(ep.netns, iface.name, cidr, owner=ep.owner) for cidr in att.cidrs()]
     shim = shim_endpoint(network)
     if shim is not None:
         via = shim.interfaces[0].name
-        objects += [Route(None, cidr, None, via, owner=network.owner) for cidr in ctx.cidrs(ep, iface, host=True)]
+        objects += [Route(None, cidr, None, via, owner=network.owner) for cidr in att.cidrs(host=True)]
     return objects
 
 

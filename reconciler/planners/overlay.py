@@ -15,7 +15,7 @@ from ipaddress import ip_interface
 
 from reconciler.model import Fdb, KernelObject, Neigh, NftRule, Vxlan
 from reconciler.planners import bridge
-from reconciler.planners.context import Context
+from reconciler.planners.context import Attachment, Context
 from reconciler.spec import VXLAN_OVERHEAD, Endpoint, Host, Interface, Network
 
 FLOOD_MAC = "00:00:00:00:00:00"
@@ -81,8 +81,8 @@ def _attached(network: Network, ctx: Context) -> list[tuple[Endpoint, Interface]
     return [(e, i) for e in ctx.manifests.endpoints for i in e.interfaces if i.network == network.name]
 
 
-def interface_objects(ep: Endpoint, iface: Interface, network: Network, ctx: Context) -> list[KernelObject]:
-    return bridge.interface_objects(ep, iface, effective(network, ctx), ctx)
+def interface_objects(ep: Endpoint, att: Attachment) -> list[KernelObject]:
+    return bridge.interface_objects(ep, att)  # att.network: with its effective MTU (Context.networks_here)
 
 
 def firewall_rules(network: Network, ctx: Context) -> list[NftRule]:
