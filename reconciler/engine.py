@@ -42,14 +42,19 @@ class Scope:
 
     namespaces: frozenset[str]
     keys: frozenset[Key]
+    table: bool  # whether it wrote our nftables table (the host's other objects are always compared)
 
     @classmethod
     def of(cls, plan: Plan) -> "Scope":
         objects = [o for s in plan.steps for o in (s.desired, s.observed, *s.implied) if o is not None]
-        return cls(frozenset(o.netns for o in objects if o.netns), frozenset(o.key for o in objects))
+        return cls(frozenset(o.netns for o in objects if o.netns), frozenset(o.key for o in objects),
+                   any(isinstance(o, NftTable) for o in objects))
 
     def __contains__(self, obj: KernelObject) -> bool:
-        return obj.netns is None or obj.netns in self.namespaces or obj.key in self.keys
+        if isinstance(obj, NftTable):
+            return self.table
+        ns = obj.netns
+        return ns is None or ns in self.namespaces or obj.key in self.keys
 
 
 def verify_plan(desired: list[KernelObject], scope: Scope, m: Manifests, kernel: Kernel, reader: Reader | None,
@@ -57,7 +62,7 @@ def verify_plan(desired: list[KernelObject], scope: Scope, m: Manifests, kernel:
     """What still differs within `scope` after an apply: the desired state the plan was made from,
     against the kernel read again there."""
     scoped_keys = [(ns, key) for ns, key in keys if ns is None or ns in scope.namespaces]
-    after = observe(kernel, scoped_keys, reader, scope.namespaces)
+    after = observe(kernel, scoped_keys, reader, scope.namespaces, scope.table)
     within = Observed({k: o for k, o in after.objects.items() if o in scope}, after.foreign, after.host_links)
     return diff([o for o in desired if o in scope], within)
 

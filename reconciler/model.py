@@ -7,6 +7,7 @@ A field whose desired value is None means "not managed". `key` identifies an obj
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from functools import cache
 from typing import Any, ClassVar, Iterable
 
 OWNER_GROUP = 0x4E52  # IFLA_GROUP on every link we create: set atomically in the creating request
@@ -72,13 +73,17 @@ class KernelObject:
         if self == observed:  # the common case, answered by the generated __eq__ at a fraction of the cost
             return []
         out = []
-        for f in fields(self):
-            if not f.compare:
-                continue
-            want, have = getattr(self, f.name), getattr(observed, f.name)
+        for name in _compared(type(self)):
+            want, have = getattr(self, name), getattr(observed, name)
             if want is not None and want != have:
-                out.append((f.name, have, want))
+                out.append((name, have, want))
         return out
+
+
+@cache
+def _compared(cls: type) -> tuple[str, ...]:
+    """The names of the fields a kind's objects are compared by."""
+    return tuple(f.name for f in fields(cls) if f.compare)
 
 
 def link_key(netns: str | None, name: str) -> Key:

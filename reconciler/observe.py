@@ -96,9 +96,9 @@ class Reader:
 
 
 def observe(kernel: Kernel, sysctls: Iterable[tuple[str | None, str]] = (), reader: Reader | None = None,
-            namespaces: Collection[str] | None = None) -> Observed:
+            namespaces: Collection[str] | None = None, table: bool = True) -> Observed:
     """Our objects in the host namespace and in every namespace we own (or only in those of
-    `namespaces`), plus same-named foreign ones."""
+    `namespaces`), and our nftables table (unless `table` is False), plus same-named foreign ones."""
     reader = reader or Reader()
     objects: dict = {}
     foreign: set = set()
@@ -127,9 +127,9 @@ def observe(kernel: Kernel, sysctls: Iterable[tuple[str | None, str]] = (), read
             value = kernel.read_sysctl(ns_name, key)
             if value is not None:
                 _add(objects, Sysctl(ns_name, key, value))
-    table = nft.read_table()
-    if table is not None:
-        _add(objects, table)
+    found = nft.read_table() if table else None
+    if found is not None:
+        _add(objects, found)
     return Observed(objects, frozenset(foreign), host_links)
 
 
