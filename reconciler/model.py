@@ -69,15 +69,27 @@ class KernelObject:
         return " ".join(str(k) for k in self.key[1:] if k is not None)
 
     def differences(self, observed: "KernelObject") -> list[tuple[str, Any, Any]]:
-        """(field, observed, desired) for every managed field that differs."""
+        """(field, observed, desired) for every managed field that differs.
+
+        Both objects are frozen: once they match, the desired one remembers that observed object, and
+        answers again at once (the watch compares the same objects reconcile after reconcile: memoised
+        desired ones against the observed ones its cache kept)."""
+        if self.__dict__.get(_MATCHED) is observed:
+            return []
         if self == observed:  # the common case, answered by the generated __eq__ at a fraction of the cost
+            self.__dict__[_MATCHED] = observed
             return []
         out = []
         for name in _compared(type(self)):
             want, have = getattr(self, name), getattr(observed, name)
             if want is not None and want != have:
                 out.append((name, have, want))
+        if not out:
+            self.__dict__[_MATCHED] = observed
         return out
+
+
+_MATCHED = "_matched"  # not a field: outside comparisons, hashes and copies
 
 
 @cache
