@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Callable
-
 from reconciler.model import KernelObject, Netns, Route, Sysctl
 from reconciler.planners.context import Attachment, Context
+from reconciler.planners.memo import Memo
 from reconciler.spec import Endpoint, Manifests
 
 DEFAULT_DST = {4: "0.0.0.0/0", 6: "::/0"}
@@ -13,32 +12,6 @@ DEFAULT_DST = {4: "0.0.0.0/0", 6: "::/0"}
 
 def endpoint_objects(ep: Endpoint, ctx: Context) -> tuple[KernelObject, ...]:
     return objects_of(ep, tuple(ctx.attachment(ep, iface) for iface in ep.interfaces))
-
-
-class Memo:
-    """The results of a pure function of hashable arguments, kept for the arguments of the current
-    generation and the previous one (`next_generation` starts one): a long-running watch keeps the
-    objects of the endpoints it still plans, and nothing of those gone."""
-
-    def __init__(self, function: Callable) -> None:
-        self.function = function
-        self.current: dict = {}
-        self.previous: dict = {}
-
-    def __call__(self, *args):
-        value = self.current.get(args, _MISSING)
-        if value is _MISSING:
-            value = self.previous.get(args, _MISSING)
-            if value is _MISSING:
-                value = self.function(*args)
-            self.current[args] = value
-        return value
-
-    def next_generation(self) -> None:
-        self.previous, self.current = self.current, {}
-
-
-_MISSING = object()
 
 
 def _objects_of(ep: Endpoint, attachments: tuple[Attachment, ...]) -> tuple[KernelObject, ...]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from reconciler.model import HOSTS_MARK, Address, HostsFile, NftRule
 from reconciler.planners import firewall as fw
 from reconciler.planners.context import Context
+from reconciler.planners.memo import Memo
 from reconciler.spec import Endpoint, Manifests, Network, Service
 
 
@@ -145,7 +146,21 @@ def vip_addresses(m: Manifests, ctx: Context) -> list[Address]:
 
 def hosts_files(m: Manifests, ctx: Context) -> list[HostsFile]:
     blocks = _network_blocks(m, ctx)
-    return [HostsFile(ep.netns, hosts_text(ep, blocks), owner=ep.owner) for ep in m.local_endpoints]
+    hosts_file_of.next_generation()
+    out = []
+    for ep in m.local_endpoints:
+        mine = tuple((blocks[i.network].text, tuple(blocks[i.network].lines.get(ep.name, ())))
+                     for i in ep.interfaces if i.network in blocks)
+        out.append(hosts_file_of(ep, mine))
+    return out
+
+
+def _hosts_file(ep: Endpoint, blocks: tuple[tuple[str, tuple[str, ...]], ...]) -> HostsFile:
+    """The endpoint's file from the blocks of its networks: each block's text and its own lines in it."""
+    return HostsFile(ep.netns, hosts_text(ep, [Block(text, {ep.name: list(own)}) for text, own in blocks]), owner=ep.owner)
+
+
+hosts_file_of = Memo(_hosts_file)
 
 
 HEADER = "\n".join([HOSTS_MARK.rstrip("\n"), "127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback"]) + "\n"
@@ -183,9 +198,8 @@ def _network_blocks(m: Manifests, ctx: Context) -> dict[str, Block]:
     return blocks
 
 
-def hosts_text(ep: Endpoint, blocks: dict[str, Block]) -> str:
+def hosts_text(ep: Endpoint, networks: list[Block]) -> str:
     """Itself first, then on each of its networks every other endpoint (name and aliases) and Service."""
-    networks = [blocks[i.network] for i in ep.interfaces if i.network in blocks]
     own = [line for block in networks for line in block.lines.get(ep.name, ())]
     others = []
     for block in networks:

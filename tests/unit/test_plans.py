@@ -16,6 +16,7 @@ from reconciler.errors import ConflictError
 from reconciler.plan import Plan, diff
 from reconciler.planners import desired_state
 from reconciler.planners.endpoint import objects_of
+from reconciler.planners.services import hosts_file_of
 from reconciler.validate import load_manifests
 
 from unit.helpers import FIXTURES, endpoint, network, parse
@@ -51,6 +52,12 @@ def test_plan(case):
         assert rendered(plan_for(case)) == (case / "plan.txt").read_text().splitlines()
 
 
+def forget_memos() -> None:
+    for memo in (objects_of, hosts_file_of):
+        memo.current.clear()
+        memo.previous.clear()
+
+
 def test_memoised_endpoint_objects_equal_fresh_ones():
     """An endpoint's objects are memoised on the endpoint and its attachments (planners.endpoint.
     objects_of). Planned one after another, forwards then backwards (the cases reuse endpoint names
@@ -66,8 +73,7 @@ def test_memoised_endpoint_objects_equal_fresh_ones():
         cases.append((m, load_observed(case / "current.yaml")))
     fresh = []
     for m, observed in cases:
-        objects_of.current.clear()
-        objects_of.previous.clear()
+        forget_memos()
         fresh.append(desired_state(m, observed))
     for (m, observed), want in [*zip(cases, fresh), *reversed(list(zip(cases, fresh)))]:
         assert desired_state(m, observed) == want
@@ -78,14 +84,14 @@ def test_memoised_endpoint_objects_equal_fresh_ones():
 
 def test_the_memo_tells_an_endpoint_apart_by_what_it_attaches_to():
     """The same endpoint on its network with another MTU, then with another address (another endpoint
-    takes its address statically): its objects follow, as planned with an empty memo."""
+    takes its address statically, and joins its hosts file): its objects follow, as planned with an
+    empty memo."""
     e1, net = endpoint("e1", "[{network: a}]"), network("a", "{subnet: 10.0.0.0/24}")
     taken = next(o for o in desired_state(parse(net + e1)) if o.kind == "address" and o.ns == "e1").address.split("/")[0]
     variants = [net + e1, network("a", "{subnet: 10.0.0.0/24}", "  mtu: 1400\n") + e1,
                 net + endpoint("e0", f"[{{network: a, ipv4Address: {taken}}}]") + e1]
     planned = [desired_state(parse(text)) for text in variants]
-    objects_of.current.clear()
-    objects_of.previous.clear()
+    forget_memos()
     assert [desired_state(parse(text)) for text in variants] == planned
     veths = [next(o for o in objects if o.kind == "veth" and o.ns == "e1") for objects in planned]
     assert (veths[0].mtu, veths[1].mtu) == (1500, 1400) and veths[0].mac != veths[2].mac
