@@ -173,6 +173,7 @@ class KernelCache(Reader):
         self.touched_names: set[str] = set()
         self.files: dict[str, tuple[tuple[int, int, int, int], str | None]] = {}  # netns -> (stat, content)
         self.made: dict[str, tuple[_Space, tuple, tuple[dict, set]]] = {}  # name -> (read, host ends, objects)
+        self.states: dict[str, tuple[_Space, tuple, tuple[dict, set] | None]] = {}  # name -> (read, (ends, stamp), state)
 
     def heard(self, nsid: int | None, kind: int, body: memoryview) -> None:
         with self.lock:
@@ -196,9 +197,24 @@ class KernelCache(Reader):
             self.spaces.clear()
             self.files.clear()
             self.made.clear()
+            self.states.clear()
+
+    def namespace_state(self, name: str, host: Namespace) -> tuple[dict, set] | None:
+        """Kept while the namespace's read, its links' host ends and its hosts file's stat are unchanged."""
+        try:
+            space = self._space(name)
+        except OSError:
+            return None
+        key = (host_ends(space.links, host), self._stamp(name))
+        known = self.states.get(name)
+        if known is not None and known[0] is space and known[1] == key:
+            return known[2]
+        state = super().namespace_state(name, host)
+        self.states[name] = (space, key, state)
+        return state
 
     def namespace_objects(self, ns: Namespace, host: Namespace) -> tuple[dict, set]:
-        space, ends = self.spaces.get(ns.name), host_ends(ns, host)
+        space, ends = self.spaces.get(ns.name), host_ends(ns.links, host)
         known = self.made.get(ns.name)
         if known is not None and known[0] is space and known[1] == ends:
             return known[2]
@@ -207,12 +223,19 @@ class KernelCache(Reader):
             self.made[ns.name] = (space, ends, made)
         return made
 
-    def hosts_file(self, ns: str) -> str | None:
+    @staticmethod
+    def _stamp(ns: str) -> tuple[int, int, int, int] | None:
+        """The hosts file's identity, size and times (None: there is none)."""
         try:
             st = os.stat(hosts_file_name(ns))
         except OSError:
             return None
-        stamp = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+        return st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
+
+    def hosts_file(self, ns: str) -> str | None:
+        stamp = self._stamp(ns)
+        if stamp is None:
+            return None
         known = self.files.get(ns)
         if known is not None and known[0] == stamp:
             return known[1]
@@ -235,6 +258,8 @@ class KernelCache(Reader):
             del self.made[gone]
         for gone in [n for n in self.files if n not in self.inodes]:
             del self.files[gone]
+        for gone in [n for n in self.states if n not in self.inodes]:
+            del self.states[gone]
         return sorted(self.inodes)
 
     def namespace(self, name: str | None) -> Namespace:

@@ -86,6 +86,18 @@ class Reader:
     def namespace_objects(self, ns: Namespace, host: Namespace) -> tuple[dict[Key, KernelObject], set[Key]]:
         return namespace_objects(ns, host)
 
+    def namespace_state(self, name: str, host: Namespace) -> tuple[dict[Key, KernelObject], set[Key]] | None:
+        """A namespace's objects, its hosts file included, and the keys of what in it is not ours; None
+        when the namespace is not ours."""
+        ns = _owned_namespace(self, name)
+        if ns is None:
+            return None
+        found, alien = self.namespace_objects(ns, host)
+        ns.dumper.close()
+        objects, foreign = dict(found), set(alien)
+        _collect_hosts_file(name, self.hosts_file(name), objects, foreign)
+        return objects, foreign
+
     def hosts_file(self, ns: str) -> str | None:
         """The content of the endpoint's hosts file (None: none, or unreadable)."""
         try:
@@ -112,16 +124,13 @@ def observe(kernel: Kernel, sysctls: Iterable[tuple[str | None, str]] = (), read
     for name in reader.names():
         if namespaces is not None and name not in namespaces:
             continue
-        ns = _owned_namespace(reader, name)
-        if ns is None:
+        state = reader.namespace_state(name, host)
+        if state is None:
             foreign.add(("netns", name))
             continue
         owned_ns.add(name)
-        found, alien = reader.namespace_objects(ns, host)
-        ns.dumper.close()
-        objects.update(found)
-        foreign.update(alien)
-        _collect_hosts_file(name, reader.hosts_file(name), objects, foreign)
+        objects.update(state[0])
+        foreign.update(state[1])
     for ns_name, key in sysctls:
         if ns_name is None or ns_name in owned_ns:
             value = kernel.read_sysctl(ns_name, key)
@@ -147,11 +156,11 @@ def namespace_objects(ns: Namespace, host: Namespace) -> tuple[dict[Key, KernelO
     return objects, foreign
 
 
-def host_ends(ns: Namespace, host: Namespace) -> tuple:
-    """What of the host `namespace_objects` reads for this namespace: each link's other end (a veth's
-    peer, a macvlan's parent) and the name of that end's master."""
+def host_ends(links: dict[int, Link], host: Namespace) -> tuple:
+    """What of the host `namespace_objects` reads for a namespace with these links: each link's other
+    end (a veth's peer, a macvlan's parent) and the name of that end's master."""
     ends = []
-    for link in ns.links.values():
+    for link in links.values():
         end = host.links.get(link.peer_index)
         ends.append((end, _name(host, end.master) if end else None))
     return tuple(ends)
