@@ -23,8 +23,8 @@ from reconciler import netns, spec
 from reconciler.appliers.files import hosts_file_name
 from reconciler.errors import ManifestError, Problem
 from reconciler.manifest import Document, load_file, manifest_files, read
-from reconciler.model import HostsFile, Sysctl
-from reconciler.observe import Link, Namespace, Reader, host_ends, namespace_objects
+from reconciler.model import ROUTE_PROTO, HostsFile, Sysctl
+from reconciler.observe import MAIN_TABLE, Link, Namespace, Reader, host_ends, namespace_objects
 from reconciler.plan import Step
 from reconciler.rtnl import IFINFOMSG, NLA, RTM_GETLINK, AddrMsg, Dumper, RouteMsg, attrs, parse_link
 from reconciler.schema import KIND_SCHEMAS, schema_problems
@@ -286,7 +286,7 @@ class KernelCache(Reader):
                 except OSError:  # gone (ENODEV)
                     space.links.pop(index, None)
             if whole:
-                space.addresses, space.routes = dumper.addresses(), dumper.routes()
+                space.addresses, space.routes = dumper.addresses(), dumper.routes(MAIN_TABLE, ROUTE_PROTO)
         finally:
             dumper.close()
         return space
@@ -315,7 +315,7 @@ def _read(name: str | None, inode: int, nsid: int) -> _Space:
     try:
         space = _Space(inode, nsid, {l.index: l for l in map(Link.of, dumper.links())})
         if name is None or any(l.name == "lo" and l.owned for l in space.links.values()):
-            space.addresses, space.routes = dumper.addresses(), dumper.routes()
+            space.addresses, space.routes = dumper.addresses(), dumper.routes(MAIN_TABLE, ROUTE_PROTO)
         return space
     finally:
         dumper.close()

@@ -282,7 +282,7 @@ def _netns_owner(objects: dict, name: str) -> str:
 
 
 def _collect_routes(ns: Namespace, objects: dict) -> None:
-    for msg in ns.dumper.routes():  # both families, one request
+    for msg in ns.dumper.routes(MAIN_TABLE, ROUTE_PROTO):  # both families, one request
         if msg.protocol != ROUTE_PROTO or msg.table != MAIN_TABLE:
             continue
         dst = f"{msg.dst}/{msg.dst_len}" if msg.dst else ("0.0.0.0/0" if msg.family == socket.AF_INET else "::/0")

@@ -17,6 +17,7 @@ from ipaddress import ip_address, ip_network
 from typing import Iterator
 
 NETLINK_ROUTE = 0
+SOL_NETLINK, NETLINK_GET_STRICT_CHK = 270, 12
 NLMSG_ERROR, NLMSG_DONE = 2, 3
 NLM_F_REQUEST, NLM_F_ACK, NLM_F_DUMP = 0x1, 0x4, 0x300
 NLM_F_REPLACE, NLM_F_EXCL, NLM_F_CREATE, NLM_F_APPEND = 0x100, 0x200, 0x400, 0x800
@@ -156,6 +157,10 @@ class Dumper:
     def __init__(self) -> None:
         self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_ROUTE)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        try:  # dump requests are checked strictly, and may filter (routes by table and protocol)
+            self.sock.setsockopt(SOL_NETLINK, NETLINK_GET_STRICT_CHK, 1)
+        except OSError:
+            pass
         self.sock.bind((0, 0))
         self.seq = 0
 
@@ -297,9 +302,11 @@ class Dumper:
             out.append(AddrMsg(family, prefixlen, index, ip_text(family, a.get(IFA_LOCAL, a.get(IFA_ADDRESS)))))
         return out
 
-    def routes(self) -> list[RouteMsg]:
+    def routes(self, table: int = 0, protocol: int = 0) -> list[RouteMsg]:
+        """Routes of both families; with `table` and `protocol` the kernel (4.20 and later, strict
+        checking) returns only those: callers filter again, older kernels return every route."""
         out = []
-        for m in self.dump(RTM_GETROUTE, RTMSG.pack(socket.AF_UNSPEC, 0, 0, 0, 0, 0, 0, 0, 0)):
+        for m in self.dump(RTM_GETROUTE, RTMSG.pack(socket.AF_UNSPEC, 0, 0, 0, table, protocol, 0, 0, 0)):
             family, dst_len, _, _, table, protocol, _, _, _ = RTMSG.unpack_from(m)
             a = attrs(m, RTMSG.size)
             out.append(RouteMsg(family, ip_text(family, a.get(RTA_DST)), dst_len, _u32(a.get(RTA_TABLE), table),
