@@ -32,8 +32,6 @@ class StepFailed(ApplyError):
 
 def execute(plan: Plan, kernel: Kernel, report: Reporter = lambda step: None, hooks: bool = True) -> list[Step]:
     """Apply each step in order and return them; the first failure raises StepFailed."""
-    from pyroute2.netlink.exceptions import NetlinkError
-
     from reconciler.appliers import appliers
 
     registry = appliers(kernel)
@@ -45,7 +43,7 @@ def execute(plan: Plan, kernel: Kernel, report: Reporter = lambda step: None, ho
                 _test_fail(number)
             if not (hooks and _test_skip(number)):
                 _run(registry, step, held)
-        except (OSError, NetlinkError, NetreconcileError) as err:
+        except (OSError, NetreconcileError) as err:
             raise StepFailed(f"{step}: {_describe(err)}", done) from err
         done.append(step)
         report(step)
@@ -117,8 +115,6 @@ def undo(done: list[Step], kernel: Kernel) -> None:
 def _describe(err: Exception) -> str:
     if isinstance(err, KernelError):
         return f"kernel said: {err.strerror} (errno {err.errno})"
-    if hasattr(err, "code") and not isinstance(err, OSError):  # pyroute2's NetlinkError
-        return f"kernel said: {err.args[1] if len(err.args) > 1 else err} (errno {err.code})"
     return str(err)
 
 

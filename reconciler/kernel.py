@@ -3,42 +3,22 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import TYPE_CHECKING
 
 from reconciler import netns
 from reconciler.rtnl import Dumper
-
-if TYPE_CHECKING:
-    from pyroute2 import IPRoute
 
 MAX_OPEN = 16  # sockets kept open; plans are grouped per namespace, so a few suffice
 
 
 class Kernel:
-    """Opens IPRoute sockets per namespace on demand (setns, then socket) and closes them at the end."""
+    """Opens rtnetlink sockets per namespace on demand (setns, then socket) and closes them at the end."""
 
     def __init__(self) -> None:
-        self._sockets: OrderedDict[str | None, "IPRoute"] = OrderedDict()
         self._raw: OrderedDict[str | None, Dumper] = OrderedDict()
         self._indexes: dict[tuple[str | None, str], int] = {}
 
-    def ipr(self, ns: str | None = None) -> "IPRoute":
-        sock = self._sockets.get(ns)
-        if sock is not None:
-            self._sockets.move_to_end(ns)
-            return sock
-        from pyroute2 import IPRoute  # imported on first write: plan and status never need it (~150 ms)
-
-        with netns.entered(ns):
-            sock = IPRoute()
-        self._sockets[ns] = sock
-        if len(self._sockets) > MAX_OPEN:
-            _, old = self._sockets.popitem(last=False)
-            old.close()
-        return sock
-
     def raw(self, ns: str | None = None) -> Dumper:
-        """Our own minimal rtnetlink socket in `ns`: lookups and link attribute changes, fast."""
+        """Our own minimal rtnetlink socket in `ns` (reconciler/rtnl.py)."""
         sock = self._raw.get(ns)
         if sock is None:
             with netns.entered(ns):
@@ -50,10 +30,9 @@ class Kernel:
 
     def forget(self, ns: str) -> None:
         """Close the sockets of a namespace about to be removed, and drop what we knew of it."""
-        for sockets in (self._sockets, self._raw):
-            sock = sockets.pop(ns, None)
-            if sock is not None:
-                sock.close()
+        sock = self._raw.pop(ns, None)
+        if sock is not None:
+            sock.close()
         self._indexes = {k: v for k, v in self._indexes.items() if k[0] != ns}
 
     def index(self, ns: str | None, ifname: str) -> int:
@@ -75,9 +54,8 @@ class Kernel:
             netns.write_sysctl(key, value)
 
     def close(self) -> None:
-        for sockets in (self._sockets, self._raw):
-            while sockets:
-                sockets.popitem()[1].close()
+        while self._raw:
+            self._raw.popitem()[1].close()
 
     def __enter__(self) -> "Kernel":
         return self

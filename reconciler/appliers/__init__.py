@@ -37,12 +37,10 @@ class Applier:
 @contextmanager
 def tolerate(*codes: int) -> Iterator[None]:
     """Swallow the netlink/OS errors that mean the work is already done (EEXIST, ENODEV, ...)."""
-    from pyroute2.netlink.exceptions import NetlinkError  # pyroute2 loads only when we write
-
     try:
         yield
-    except (OSError, NetlinkError) as err:
-        if (err.code if isinstance(err, NetlinkError) else err.errno) not in codes:
+    except OSError as err:
+        if err.errno not in codes:
             raise
 
 

@@ -31,7 +31,7 @@ class LinkApplier(Applier):
 
     def delete(self, obj: Bridge | Veth) -> None:
         with tolerate(*GONE):
-            self.kernel.ipr(None).link("del", index=self.kernel.index(None, obj.name))
+            self.kernel.raw(None).del_link(self.kernel.index(None, obj.name))
         self.kernel.forget_link(None, obj.name)
         if isinstance(obj, Veth):
             self.kernel.forget_link(obj.ns, obj.peer)
@@ -41,8 +41,7 @@ class LinkApplier(Applier):
 class BridgeApplier(LinkApplier):
     def create(self, obj: Bridge) -> None:
         with tolerate(errno.EEXIST):
-            self.kernel.ipr(None).link("add", ifname=obj.name, kind="bridge", group=OWNER_GROUP, mtu=obj.mtu,
-                                       address=obj.mac)
+            self.kernel.raw(None).new_link(obj.name, "bridge", group=OWNER_GROUP, mtu=obj.mtu or None, mac=obj.mac or None)
         self.update(obj, None)
 
     def update(self, want: Bridge, have: Bridge | None) -> None:
@@ -82,13 +81,10 @@ class VethApplier(LinkApplier):
         index = self.kernel.index(None, want.name)
         self._set_ipv6(None, want.name, want.ipv6)
         self.kernel.raw(None).set_link(index, alias=ALIAS_PREFIX + want.owner, up=True, **attrs)
-        port = {}
-        if want.master and isolated_changed:
-            port["isolated"] = int(want.isolated)
-        if want.master and hairpin_changed and want.hairpin is not None:
-            port["mode"] = int(want.hairpin)
-        if port:
-            self.kernel.ipr(None).brport("set", index=index, **port)
+        isolated = want.isolated if want.master and isolated_changed else None
+        hairpin = want.hairpin if want.master and hairpin_changed else None
+        if isolated is not None or hairpin is not None:
+            self.kernel.raw(None).set_bridge_port(index, isolated=isolated, hairpin=hairpin)
 
     def _bring_up_peer(self, want: Veth, **attrs) -> None:
         index = self.kernel.index(want.ns, want.peer)
