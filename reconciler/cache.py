@@ -129,8 +129,8 @@ class Replay:
     def addresses(self) -> list[AddrMsg]:
         return self.space.addresses
 
-    def routes(self) -> list[RouteMsg]:
-        return self.space.routes
+    def routes(self, table: int = 0, protocol: int = 0) -> list[RouteMsg]:
+        return self.space.routes  # dumped with observe's filter (_read)
 
     def neighbours(self, family: int) -> list:
         with netns.entered(self.name):
