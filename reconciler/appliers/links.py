@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import os
+import time
 
 from reconciler import netns
 from reconciler.appliers import GONE, Applier, register, tolerate
@@ -23,6 +24,9 @@ def set_ipv6(kernel, ns: str | None, ifname: str, enabled: bool | None) -> None:
     if enabled:
         kernel.write_sysctl(ns, f"{conf}.accept_ra", "0")
         kernel.write_sysctl(ns, f"{conf}.autoconf", "0")
+
+
+GONE_WITHIN = 5.0  # seconds for the kernel to finish removing a deleted namespace's links
 
 
 class LinkApplier(Applier):
@@ -56,18 +60,45 @@ class BridgeApplier(LinkApplier):
 @register("veth")
 class VethApplier(LinkApplier):
     def create(self, obj: Veth) -> None:
+        self.kernel.forget_link(None, obj.name)
+        self.kernel.forget_link(obj.ns, obj.peer)
+        try:
+            self._new_pair(obj)
+        except OSError as err:
+            if err.errno != errno.EEXIST:
+                raise
+            if not self._has(obj.ns, obj.peer):  # a pair of that name still going with a deleted namespace
+                self._wait_gone(obj.name)
+                self._new_pair(obj)
+        # Created with its MTU, MAC and master: what is left is IPv6, isolation, the alias and "up".
+        self._bring_up_peer(obj)
+        self._bring_up_host_end(obj, isolated_changed=obj.isolated, hairpin_changed=bool(obj.hairpin))
+
+    def _new_pair(self, obj: Veth) -> None:
         fd = os.open(netns.path(obj.ns), os.O_RDONLY)
         try:
             peer = veth_data(obj.peer, OWNER_GROUP, obj.mtu or None, obj.mac or None, fd)
             master = self.kernel.index(None, obj.master) if obj.master else None
-            with tolerate(errno.EEXIST):
-                self.kernel.raw(None).new_link(obj.name, "veth", group=OWNER_GROUP, mtu=obj.mtu or None,
-                                               mac=obj.host_mac or None, master=master, data=peer)
+            self.kernel.raw(None).new_link(obj.name, "veth", group=OWNER_GROUP, mtu=obj.mtu or None,
+                                           mac=obj.host_mac or None, master=master, data=peer)
         finally:
             os.close(fd)
-        # Created with its MTU, MAC and master: what is left is IPv6, isolation, the alias and "up".
-        self._bring_up_peer(obj)
-        self._bring_up_host_end(obj, isolated_changed=obj.isolated, hairpin_changed=bool(obj.hairpin))
+
+    def _has(self, ns: str | None, name: str) -> bool:
+        try:
+            self.kernel.raw(ns).link_index(name)
+            return True
+        except OSError as err:
+            if err.errno != errno.ENODEV:
+                raise
+            return False
+
+    def _wait_gone(self, name: str) -> None:
+        """A namespace's removal returns before the kernel has destroyed its devices (and their veth
+        peers on the host): wait for the host end of a removed pair, a few seconds at most."""
+        deadline = time.monotonic() + GONE_WITHIN
+        while self._has(None, name) and time.monotonic() < deadline:
+            time.sleep(0.01)
 
     def update(self, want: Veth, have: Veth) -> None:
         changed = {name for name, _, _ in want.differences(have)}
