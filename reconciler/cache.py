@@ -15,7 +15,7 @@ import os
 import socket
 import struct
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
@@ -119,6 +119,17 @@ class _Space:
     routes: list[RouteMsg] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class _State:
+    """What observe made of a namespace (None: not ours), and what it was made from."""
+
+    space: _Space
+    host_links_read: int
+    ends: tuple
+    stamp: tuple | None
+    state: tuple[dict, set] | None
+
+
 class Replay:
     """Stands for a Dumper in observe: answers from what was read; neighbours are read live (only
     VXLAN networks need them, and no event we listen to tells of them)."""
@@ -173,7 +184,8 @@ class KernelCache(Reader):
         self.touched_names: set[str] = set()
         self.files: dict[str, tuple[tuple[int, int, int, int], str | None]] = {}  # netns -> (stat, content)
         self.made: dict[str, tuple[_Space, tuple, tuple[dict, set]]] = {}  # name -> (read, host ends, objects)
-        self.states: dict[str, tuple[_Space, tuple, tuple[dict, set] | None]] = {}  # name -> (read, (ends, stamp), state)
+        self.states: dict[str, _State] = {}
+        self.host_links_read = 0  # how many times host links were read (whole or some)
 
     def heard(self, nsid: int | None, kind: int, body: memoryview) -> None:
         with self.lock:
@@ -200,17 +212,24 @@ class KernelCache(Reader):
             self.states.clear()
 
     def namespace_state(self, name: str, host: Namespace) -> tuple[dict, set] | None:
-        """Kept while the namespace's read, its links' host ends and its hosts file's stat are unchanged."""
+        """Kept while the namespace's read, its links' host ends and its hosts file's stat are unchanged
+        (the host ends are computed again only after host links were read again)."""
         try:
             space = self._space(name)
         except OSError:
             return None
-        key = (host_ends(space.links, host), self._stamp(name))
-        known = self.states.get(name)
-        if known is not None and known[0] is space and known[1] == key:
-            return known[2]
+        stamp, known = self._stamp(name), self.states.get(name)
+        if known is not None and known.space is space and known.stamp == stamp:
+            if known.host_links_read == self.host_links_read:
+                return known.state
+            ends = host_ends(space.links, host)
+            if known.ends == ends:
+                self.states[name] = replace(known, host_links_read=self.host_links_read)
+                return known.state
+        else:
+            ends = host_ends(space.links, host)
         state = super().namespace_state(name, host)
-        self.states[name] = (space, key, state)
+        self.states[name] = _State(space, self.host_links_read, ends, stamp, state)
         return state
 
     def namespace_objects(self, ns: Namespace, host: Namespace) -> tuple[dict, set]:
@@ -275,6 +294,8 @@ class KernelCache(Reader):
             space = self.spaces.get(None)
             stale, self.stale_links = self.stale_links, set()
             whole, self.stale_host = self.stale_host or space is None, False
+        if space is None or stale:
+            self.host_links_read += 1  # what namespaces' host ends were computed from may differ now
         if space is None:
             space = self.spaces[None] = _read(None, 0, -1)
             return space

@@ -51,10 +51,13 @@ class Scope:
                    any(isinstance(o, NftTable) for o in objects))
 
     def __contains__(self, obj: KernelObject) -> bool:
-        if isinstance(obj, NftTable):
-            return self.table
         ns = obj.netns
-        return ns is None or ns in self.namespaces or obj.key in self.keys
+        if ns is None:
+            return self.table or not isinstance(obj, NftTable)
+        # An object living in a namespace outside the scope is in it by key only when it has none ("":
+        # an orphaned veth): any other object keyed like a step's object was paired with it by the diff,
+        # so its namespace is the step's.
+        return ns in self.namespaces or (not ns and obj.key in self.keys)
 
 
 def verify_plan(desired: list[KernelObject], scope: Scope, m: Manifests, kernel: Kernel, reader: Reader | None,
