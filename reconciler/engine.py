@@ -60,7 +60,7 @@ class Scope:
         return ns in self.namespaces or (not ns and obj.key in self.keys)
 
 
-def verify_plan(desired: list[KernelObject], scope: Scope, m: Manifests, kernel: Kernel, reader: Reader | None,
+def verify_plan(desired: list[KernelObject], scope: Scope, kernel: Kernel, reader: Reader | None,
                 keys: list[tuple[str | None, str]]) -> Plan:
     """What still differs within `scope` after an apply: the desired state the plan was made from,
     against the kernel read again there."""
@@ -122,7 +122,7 @@ def apply(m: Manifests, kernel: Kernel, report: Reporter = lambda s: None, optio
         done = execute(steps, kernel, report)
         if steps:  # where it wrote, the kernel read again must hold exactly the desired state
             scope = Scope.of(steps)
-            Verifier(lambda: verify_plan(desired, scope, m, kernel, options.reader, keys))()
+            Verifier(lambda: verify_plan(desired, scope, kernel, options.reader, keys))()
     except (StepFailed, VerifyError) as err:
         done = err.done if isinstance(err, StepFailed) else done
         if not options.rollback:

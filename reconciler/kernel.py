@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from collections import OrderedDict
 
 from reconciler import netns
@@ -41,6 +42,16 @@ class Kernel:
         if key not in self._indexes:
             self._indexes[key] = self.raw(ns).link_index(ifname)
         return self._indexes[key]
+
+    def has_link(self, ns: str | None, ifname: str) -> bool:
+        """Whether `ns` has a link of that name now (asked every time, never cached)."""
+        try:
+            self.raw(ns).link_index(ifname)
+            return True
+        except OSError as err:
+            if err.errno != errno.ENODEV:
+                raise
+            return False
 
     def forget_link(self, ns: str | None, ifname: str) -> None:
         self._indexes.pop((ns, ifname), None)

@@ -70,6 +70,14 @@ def _nla_str(kind: int, text: str) -> bytes:
     return _nla(kind, text.encode() + b"\0")
 
 
+def _nla_u32(kind: int, value: int) -> bytes:
+    return _nla(kind, struct.pack("=I", value))
+
+
+def _nla_mac(mac: str) -> bytes:
+    return _nla(IFLA_ADDRESS, bytes.fromhex(mac.replace(":", "")))
+
+
 def attrs(data: bytes | memoryview, offset: int = 0) -> dict[int, memoryview]:
     """Netlink attributes from `offset` on, by type (nested flag dropped)."""
     view = memoryview(data)
@@ -212,15 +220,10 @@ class Dumper:
         if name is not None:
             body += _nla_str(IFLA_IFNAME, name)
         if group is not None:
-            body += _nla(IFLA_GROUP, struct.pack("=I", group))
+            body += _nla_u32(IFLA_GROUP, group)
         if alias is not None:
             body += _nla(IFLA_IFALIAS, alias.encode())
-        if mtu is not None:
-            body += _nla(IFLA_MTU, struct.pack("=I", mtu))
-        if mac is not None:
-            body += _nla(IFLA_ADDRESS, bytes.fromhex(mac.replace(":", "")))
-        if master is not None:
-            body += _nla(IFLA_MASTER, struct.pack("=I", master))
+        body += _optional_link_attrs(mtu, mac, master=master)
         self._request(RTM_NEWLINK, body)
 
     def new_link(self, name: str, kind: str, *, group: int, link: int | None = None, mtu: int | None = None,
@@ -230,9 +233,8 @@ class Dumper:
         index here; with `netns_fd` the link is born in that namespace. `data`: its IFLA_INFO_DATA."""
         body = IFINFOMSG.pack(socket.AF_UNSPEC, 0, 0, 0, 0) + link_attrs(name, group, mtu, mac, netns_fd)
         if link is not None:
-            body += _nla(IFLA_LINK, struct.pack("=I", link))
-        if master is not None:
-            body += _nla(IFLA_MASTER, struct.pack("=I", master))
+            body += _nla_u32(IFLA_LINK, link)
+        body += _optional_link_attrs(master=master)
         info = _nla_str(IFLA_INFO_KIND, kind) + (_nla(IFLA_INFO_DATA, data) if data else b"")
         self._request(RTM_NEWLINK, body + _nla(IFLA_LINKINFO, info), NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL)
 
@@ -260,7 +262,7 @@ class Dumper:
         if gateway:
             body += _nla(RTA_GATEWAY, ip_address(gateway).packed)
         if oif is not None:
-            body += _nla(RTA_OIF, struct.pack("=I", oif))
+            body += _nla_u32(RTA_OIF, oif)
         if delete:
             self._request(RTM_DELROUTE, body)
         else:
@@ -365,14 +367,17 @@ def _u16(value: memoryview | None) -> int:
 
 def link_attrs(name: str, group: int, mtu: int | None = None, mac: str | None = None, netns_fd: int | None = None) -> bytes:
     """A new link's name, group (our mark), MTU, MAC and namespace, as attributes."""
-    body = _nla_str(IFLA_IFNAME, name) + _nla(IFLA_GROUP, struct.pack("=I", group))
-    if mtu is not None:
-        body += _nla(IFLA_MTU, struct.pack("=I", mtu))
-    if mac is not None:
-        body += _nla(IFLA_ADDRESS, bytes.fromhex(mac.replace(":", "")))
-    if netns_fd is not None:
-        body += _nla(IFLA_NET_NS_FD, struct.pack("=I", netns_fd))
-    return body
+    return _nla_str(IFLA_IFNAME, name) + _nla_u32(IFLA_GROUP, group) + _optional_link_attrs(mtu, mac, netns_fd)
+
+
+def _optional_link_attrs(mtu: int | None = None, mac: str | None = None, netns_fd: int | None = None,
+                         master: int | None = None) -> bytes:
+    """The attributes of those given (not None)."""
+    body = b""
+    for kind, value in ((IFLA_MTU, mtu), (IFLA_NET_NS_FD, netns_fd), (IFLA_MASTER, master)):
+        if value is not None:
+            body += _nla_u32(kind, value)
+    return body + (_nla_mac(mac) if mac is not None else b"")
 
 
 def veth_data(peer: str, group: int, mtu: int | None = None, mac: str | None = None, netns_fd: int | None = None) -> bytes:
@@ -381,7 +386,7 @@ def veth_data(peer: str, group: int, mtu: int | None = None, mac: str | None = N
 
 
 def macvlan_data(mode: int) -> bytes:
-    return _nla(IFLA_MACVLAN_MODE, struct.pack("=I", mode))
+    return _nla_u32(IFLA_MACVLAN_MODE, mode)
 
 
 def ipvlan_data(mode: int, flag: int) -> bytes:
@@ -390,13 +395,13 @@ def ipvlan_data(mode: int, flag: int) -> bytes:
 
 def vxlan_data(vni: int, port: int, local: str | None, link: int | None) -> bytes:
     """No learning, ARP/NDP answered from the neighbour table (proxy), the given VNI, port and VTEP."""
-    data = _nla(IFLA_VXLAN_ID, struct.pack("=I", vni)) + _nla(IFLA_VXLAN_PORT, struct.pack("!H", port))
+    data = _nla_u32(IFLA_VXLAN_ID, vni) + _nla(IFLA_VXLAN_PORT, struct.pack("!H", port))
     if local is not None:
         address = ip_address(local)
         data += _nla(IFLA_VXLAN_LOCAL if address.version == 4 else IFLA_VXLAN_LOCAL6, address.packed)
     data += _nla(IFLA_VXLAN_LEARNING, b"\0") + _nla(IFLA_VXLAN_PROXY, b"\1")
     if link is not None:
-        data += _nla(IFLA_VXLAN_LINK, struct.pack("=I", link))
+        data += _nla_u32(IFLA_VXLAN_LINK, link)
     return data
 
 

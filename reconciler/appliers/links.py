@@ -67,7 +67,7 @@ class VethApplier(LinkApplier):
         except OSError as err:
             if err.errno != errno.EEXIST:
                 raise
-            if not self._has(obj.ns, obj.peer):  # a pair of that name still going with a deleted namespace
+            if not self.kernel.has_link(obj.ns, obj.peer):  # a pair of that name still going with a deleted namespace
                 self._wait_gone(obj.name)
                 self._new_pair(obj)
         # Created with its MTU, MAC and master: what is left is IPv6, isolation, the alias and "up".
@@ -84,20 +84,11 @@ class VethApplier(LinkApplier):
         finally:
             os.close(fd)
 
-    def _has(self, ns: str | None, name: str) -> bool:
-        try:
-            self.kernel.raw(ns).link_index(name)
-            return True
-        except OSError as err:
-            if err.errno != errno.ENODEV:
-                raise
-            return False
-
     def _wait_gone(self, name: str) -> None:
         """A namespace's removal returns before the kernel has destroyed its devices (and their veth
         peers on the host): wait for the host end of a removed pair, a few seconds at most."""
         deadline = time.monotonic() + GONE_WITHIN
-        while self._has(None, name) and time.monotonic() < deadline:
+        while self.kernel.has_link(None, name) and time.monotonic() < deadline:
             time.sleep(0.01)
 
     def update(self, want: Veth, have: Veth) -> None:

@@ -66,11 +66,7 @@ class LowerLinkApplier(Applier):
         """Whether the host has a link of that name: kernels before 6.12 make a link born in another
         namespace in the parent's first, so its name must be free there too (eth0 in an endpoint whose
         parent is the host's eth0). Docker creates every such link under a made-up name for that reason."""
-        try:
-            self.kernel.index(None, name)
-            return True
-        except OSError:
-            return False
+        return self.kernel.has_link(None, name)
 
     def update(self, want: LowerLink, have: LowerLink | None) -> None:
         changed = {name for name, _, _ in want.differences(have)} if have else set()
