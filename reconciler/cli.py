@@ -80,6 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument("--host", metavar="NAME", help=HOST_HELP)
         if name in ("apply", "destroy"):
             sub.add_argument("--no-wait", action="store_true", help="fail at once if another netreconcile holds the lock")
+        if name == "destroy":
+            sub.add_argument("--force", action="store_true", help=FORCE_NETNS_HELP)
         if name == "apply":
             _add_apply_options(sub)
     confirm = commands.add_parser("confirm", help="keep a change made by apply --confirm-timeout",
@@ -105,6 +107,10 @@ def _debug(sub: argparse.ArgumentParser) -> None:
 
 HOST_HELP = ("the declared Host this machine is (default: the Host whose underlay address is configured here); "
              "only its endpoints are built locally")
+FORCE_NETNS_HELP = "remove namespaces that hold links netreconcile did not create, or running processes"
+MAX_DELETE_HELP = ("refuse when more than this share of the manifest objects last applied (on every host) is gone "
+                   "from the source; before any apply was recorded, of the objects owned here (default 50%%)")
+FORCE_HELP = "delete more than --max-delete allows, and remove namespaces holding foreign links or processes"
 WATCH_HELP = "keep the kernel converged: reconcile on file changes, kernel drift, SIGHUP and every --resync"
 WATCH_DESCRIPTION = WATCH_HELP + """
 
@@ -136,9 +142,8 @@ def _add_watch_parser(commands) -> None:
     sub.add_argument("--log-format", choices=("text", "json"), default="text", help="one line, or one JSON object, per event")
     sub.add_argument("--metrics-addr", metavar="HOST:PORT", help="serve Prometheus metrics there, e.g. 127.0.0.1:9464")
     sub.add_argument("--allow-empty", action="store_true", help="let manifests that declare nothing delete everything")
-    sub.add_argument("--max-delete", type=_share, default=0.5, metavar="SHARE",
-                     help="refuse to delete more than this share of the owned objects (default 50%%)")
-    sub.add_argument("--force", action="store_true", help="delete more than --max-delete allows")
+    sub.add_argument("--max-delete", type=_share, default=0.5, metavar="SHARE", help=MAX_DELETE_HELP)
+    sub.add_argument("--force", action="store_true", help=FORCE_HELP)
     sub.add_argument("--no-wait", action="store_true",
                      help="when another netreconcile holds the lock, skip that reconcile and retry soon, instead of waiting")
     sub.add_argument("--host", metavar="NAME", help=HOST_HELP)
@@ -146,9 +151,8 @@ def _add_watch_parser(commands) -> None:
 
 def _add_apply_options(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--allow-empty", action="store_true", help="let manifests that declare nothing delete everything")
-    sub.add_argument("--max-delete", type=_share, default=0.5, metavar="SHARE",
-                     help="refuse to delete more than this share of the owned objects (default 50%%)")
-    sub.add_argument("--force", action="store_true", help="delete more than --max-delete allows")
+    sub.add_argument("--max-delete", type=_share, default=0.5, metavar="SHARE", help=MAX_DELETE_HELP)
+    sub.add_argument("--force", action="store_true", help=FORCE_HELP)
     sub.add_argument("--no-rollback", action="store_true", help="on failure, keep the partial state (for debugging)")
     sub.add_argument("--confirm-timeout", type=float, metavar="SECONDS",
                      help="revert automatically unless `netreconcile confirm` arrives within SECONDS")
@@ -256,7 +260,7 @@ def cmd_destroy(args: argparse.Namespace) -> int:
     m = _load(args)
     with runstate.locked(wait=not args.no_wait, say=_say), _recorded(args.paths, "destroy") as note:
         with Kernel() as kernel, progress.reporter() as report:
-            done = engine.destroy(m, kernel, report, planned=report.planned)
+            done = engine.destroy(m, kernel, report, planned=report.planned, force=args.force)
         note(len(done.steps))
     print(f"Destroy complete: {done.count(engine.Action.DELETE)} deleted, {done.count(engine.Action.UPDATE)} updated."
           if done else "Nothing to destroy.")

@@ -50,8 +50,8 @@ def _wait_or_revert(result, deadline: float, paths: list[str]) -> None:
         time.sleep(POLL)
     try:
         with Kernel() as kernel:
-            engine.revert(result, kernel)
-        runstate.record("reverted", paths, steps=len(result.done), error="not confirmed in time")
+            lost = engine.revert(result, kernel)
+        runstate.record("reverted", paths, steps=len(result.done), error="\n".join(["not confirmed in time", *lost]))
     except NetreconcileError as err:
         runstate.record("revert failed", paths, steps=len(result.done), error=str(err))
     runstate.PENDING.unlink(missing_ok=True)

@@ -8,7 +8,7 @@ from typing import Callable
 
 from dataclasses import replace
 
-from reconciler import capabilities, guards, preflight
+from reconciler import capabilities, guards, preflight, removal, runstate
 from reconciler.hosts import localize
 from reconciler.errors import ApplyError, VerifyError
 from reconciler.executor import Reporter, StepFailed, Verifier, execute, undo
@@ -88,7 +88,7 @@ def _planned(m: Manifests, observed: Observed) -> tuple[Plan, list[KernelObject]
 def plan(m: Manifests, kernel: Kernel, reader: Reader | None = None, keys: list[tuple[str | None, str]] | None = None) -> Plan:
     """What apply would do now."""
     observed = observe_for(m, kernel, reader, keys)
-    return _planned(localize(m, observed), observed)[0]
+    return removal.annotate(_planned(localize(m, observed), observed)[0], observed)
 
 
 @dataclass(frozen=True)
@@ -112,10 +112,14 @@ def apply(m: Manifests, kernel: Kernel, report: Reporter = lambda s: None, optio
     """Make the kernel match the manifests and verify it does; on any failure, undo what was done.
     `planned` hears of the plan before its first step, `report` of each step done."""
     keys = _sysctl_keys(m)
+    previous = runstate.applied()
     before = observe_for(m, kernel, options.reader, keys)
     m = localize(m, before)
     steps, desired = _planned(m, before)
-    guards.check(m, before, steps, options.limits)
+    steps = removal.annotate(steps, before)
+    guards.check(m, before, steps, options.limits, previous.owners if previous else None)
+    guards.check_foreign(steps, options.limits.force)
+    before = removal.with_sysctls(before, removal.declared_sysctls(m, previous, steps), kernel)
     planned(steps)
     done: list[Step] = []
     try:
@@ -127,13 +131,34 @@ def apply(m: Manifests, kernel: Kernel, report: Reporter = lambda s: None, optio
         done = err.done if isinstance(err, StepFailed) else done
         if not options.rollback:
             raise ApplyError(f"{err}\nThe partial state is kept (--no-rollback): {len(done)} step(s) were applied.") from err
-        revert(ApplyResult(steps, tuple(done), before), kernel)
-        raise ApplyError(f"{err}\nRolled back {len(done)} step(s): the kernel is as it was before this apply.") from err
+        lost = revert(ApplyResult(steps, tuple(done), before), kernel)
+        raise ApplyError(f"{err}\n{rolled_back(len(done), lost)}") from err
+    _remember(m, previous)
     return ApplyResult(steps, tuple(done), before)
 
 
-def revert(result: ApplyResult, kernel: Kernel) -> None:
-    """Undo an apply's steps, last first, then verify the kernel is back to what it was before it."""
+def rolled_back(steps: int, lost: list[str]) -> str:
+    """What a rollback achieved, claiming no more than it did."""
+    if not lost:
+        return f"Rolled back {steps} step(s): the kernel is as it was before this apply."
+    return (f"Rolled back {steps} step(s): netreconcile's objects are as they were before this apply, but not "
+            f"everything else is:\n" + "\n".join(f"  {line}" for line in lost))
+
+
+def _applied(m: Manifests) -> runstate.Applied:
+    return runstate.Applied(m.owners, {ep.netns: tuple(name for name, _ in ep.sysctls) for ep in m.endpoints if ep.sysctls})
+
+
+def _remember(m: Manifests, previous: runstate.Applied | None) -> None:
+    """Record the source just applied with success (the guard judges the next one against it)."""
+    applied = _applied(m)
+    if applied != previous:
+        runstate.record_applied(applied)
+
+
+def revert(result: ApplyResult, kernel: Kernel) -> list[str]:
+    """Undo an apply's steps, last first, then verify the kernel is back to what it was before it.
+    Returns what no rollback can restore (removal.unrestorable)."""
     undo(list(result.done), kernel)
     keys = [(o.ns, o.name) for o in result.before.objects.values() if isinstance(o, Sysctl)]
 
@@ -143,11 +168,15 @@ def revert(result: ApplyResult, kernel: Kernel) -> None:
     # What the kernel removed by itself (routes flushed with an address) comes back in a second pass.
     execute(back_to_before(), kernel, hooks=False)
     Verifier(back_to_before, what="the rollback could not restore the kernel exactly; still different")()
+    return removal.unrestorable(result.done)
 
 
 def destroy_plan(m: Manifests, kernel: Kernel) -> Plan:
     """Delete everything these manifests own, and nothing else that is ours."""
-    observed = observe_for(m, kernel)
+    return _destroy_steps(m, observe_for(m, kernel))
+
+
+def _destroy_steps(m: Manifests, observed: Observed) -> Plan:
     localize(m, observed)  # refuses a --host that the manifests do not declare
     keep: list[KernelObject] = []
     for obj in observed.objects.values():
@@ -170,8 +199,11 @@ def _kept(obj: KernelObject, owners: frozenset[str]) -> list[KernelObject]:
 
 
 def destroy(m: Manifests, kernel: Kernel, report: Reporter = lambda s: None,
-            planned: Callable[[Plan], None] = lambda plan: None) -> Plan:
-    steps = destroy_plan(m, kernel)
+            planned: Callable[[Plan], None] = lambda plan: None, force: bool = False) -> Plan:
+    """Delete what these manifests own; a namespace holding what we did not create needs `force`."""
+    observed = observe_for(m, kernel)
+    steps = removal.annotate(_destroy_steps(m, observed), observed)
+    guards.check_foreign(steps, force)
     planned(steps)
     execute(steps, kernel, report, hooks=False)
     if steps:

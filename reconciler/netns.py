@@ -94,6 +94,24 @@ def held_by_processes() -> frozenset[tuple[int, int]]:
     return frozenset(held)
 
 
+def processes_in(names: list[str]) -> dict[str, list[tuple[int, str]]]:
+    """The processes (pid, command name) in each of these named namespaces: one pass over /proc."""
+    wanted = {ident: name for name in names if (ident := identity(name)) is not None}
+    found: dict[str, list[tuple[int, str]]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            st = os.stat(f"/proc/{entry.name}/ns/net")
+            name = wanted.get((st.st_dev, st.st_ino))
+            if name is not None:
+                with open(f"/proc/{entry.name}/comm", encoding="utf-8", errors="replace") as comm:
+                    found.setdefault(name, []).append((int(entry.name), comm.read().strip()))
+        except OSError:
+            continue  # gone meanwhile, or not ours to see
+    return {name: sorted(procs) for name, procs in found.items()}
+
+
 def identity(name: str) -> tuple[int, int] | None:
     """(device, inode) of a named namespace, comparable with held_by_processes()."""
     try:

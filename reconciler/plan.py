@@ -30,6 +30,7 @@ class Step:
     reason: str = ""
     changes: tuple[tuple[str, Any, Any], ...] = ()
     implied: tuple[KernelObject, ...] = ()  # deleted with this object by the kernel itself
+    foreign: tuple[str, ...] = ()  # what is not ours and goes too: "foreign link fv1", "process 1234 (sleep)"
 
     @property
     def obj(self) -> KernelObject:

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from typing import Iterator
 
 from reconciler.plan import Plan, Step
+from reconciler.render import with_it
 
 
 class Plain:
@@ -20,7 +21,12 @@ class Plain:
         pass
 
     def __call__(self, step: Step) -> None:
-        print(f"  {step}", flush=True)
+        print("\n".join(lines(step)), flush=True)
+
+
+def lines(step: Step) -> list[str]:
+    """A step done; one that took along what was not ours names it, as the plan did."""
+    return [f"  {step}", *(with_it(step) if step.foreign else [])]
 
 
 @contextmanager
@@ -61,4 +67,4 @@ class _Bar:
     def __call__(self, step: Step) -> None:
         if self.task is not None:
             self.progress.update(self.task, advance=1, step=str(step))
-        self.progress.console.print(f"  {step}", markup=False, soft_wrap=True)
+        self.progress.console.print("\n".join(lines(step)), markup=False, soft_wrap=True)

@@ -48,9 +48,13 @@ def _step_lines(step: Step) -> list[str]:
             lines.append(f"      {name}: {_show(old)} -> {_show(new)}")
     if isinstance(step.obj, NftTable):
         lines += _rule_lines(step)
-    if step.implied:
-        lines.append(f"      with it: {', '.join(f'{o.kind} {o.title}' for o in step.implied)}")
-    return lines
+    return lines + with_it(step)
+
+
+def with_it(step: Step) -> list[str]:
+    """The line naming what goes along with a step's object: ours, then what is not ours."""
+    along = [f"{o.kind} {o.title}" for o in step.implied] + list(step.foreign)
+    return [f"      with it: {', '.join(along)}"] if along else []
 
 
 def _content_lines(old: str, new: str) -> list[str]:
@@ -98,6 +102,7 @@ def step_json(step: Step) -> dict[str, Any]:
         "reason": step.reason,
         "changes": [{"field": n, "old": _plain(o), "new": _plain(v)} for n, o, v in step.changes],
         "implied": [to_jsonable(o) for o in step.implied],
+        "foreign": list(step.foreign),
         "desired": to_jsonable(step.desired),
         "observed": to_jsonable(step.observed),
     }

@@ -8,6 +8,7 @@ import os
 import subprocess
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
@@ -78,3 +79,38 @@ def write_json(path: Path, body: dict) -> None:
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(body, indent=2) + "\n")
     os.replace(tmp, path)
+
+
+APPLIED = RUN_DIR / "applied.json"
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What the manifests last applied with success here declared, across every host: their objects
+    (network/a, endpoint/web1, ...), which the delete guard judges a new source against, and each
+    endpoint namespace's declared sysctl names, which a rollback that recreates it must restore."""
+
+    owners: frozenset[str]
+    sysctls: dict[str, tuple[str, ...]]
+
+
+def record_applied(applied: Applied) -> None:
+    write_json(APPLIED, {"owners": sorted(applied.owners),
+                         "sysctls": {ns: list(names) for ns, names in sorted(applied.sysctls.items())}})
+
+
+def applied() -> Applied | None:
+    """The record of the last successful apply; None when there is none, or it cannot be read."""
+    try:
+        body = json.loads(APPLIED.read_text())
+    except (OSError, ValueError):
+        return None
+    owners, sysctls = (body.get("owners"), body.get("sysctls")) if isinstance(body, dict) else (None, None)
+    if not isinstance(owners, list) or not _strings(owners) or not isinstance(sysctls, dict) \
+            or not all(isinstance(names, list) and _strings(names) for names in sysctls.values()):
+        return None
+    return Applied(frozenset(owners), {str(ns): tuple(names) for ns, names in sysctls.items()})
+
+
+def _strings(values: list) -> bool:
+    return all(isinstance(v, str) for v in values)
