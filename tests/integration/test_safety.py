@@ -84,9 +84,10 @@ def test_confirm_timeout_reverts_without_confirm_and_keeps_with_it(sandbox):
     converge(sandbox, base)
     before = state(sandbox)
     grown = write(sandbox, network("a", "172.20.0.0/24"), endpoint("e0", "a"), endpoint("e1", "a"), name="m2/n.yaml")
-    assert "netreconcile confirm" in sandbox.nr("apply", str(grown), "--confirm-timeout", "1").stdout
+    # 4 s: long enough for the plan below to run inside the window on a loaded machine
+    assert "netreconcile confirm" in sandbox.nr("apply", str(grown), "--confirm-timeout", "4").stdout
     assert sandbox.plan_exitcode(grown) == 0, "the change is in place while it waits"
-    _wait_for(lambda: state(sandbox) == before, 5, "the change was not reverted")
+    _wait_for(lambda: state(sandbox) == before, 12, "the change was not reverted")
     assert "reverted" in sandbox.nr("status", str(base)).stdout
 
     sandbox.nr("apply", str(grown), "--confirm-timeout", "5")
