@@ -137,11 +137,13 @@ def test_an_endpoint_moved_to_a_host_whose_bridge_saw_it_through_the_tunnel_is_r
     assert "02:42:0a:c8:00:35 dev vx-" in a.sh("bridge fdb show | grep ' master ov-.* static'").stdout
     # Either half undone by hand is drift, and apply restores it.
     vx = a.sh("ip -o link show type vxlan | cut -d: -f2 | cut -d@ -f1").stdout.strip()
-    a.sh(f"bridge link set dev {vx} learning on && bridge fdb del 02:42:0a:c8:00:35 dev {vx} master")
+    a.sh(f"bridge link set dev {vx} learning on && bridge fdb del 02:42:0a:c8:00:35 dev {vx} master && "
+         f"bridge fdb add 02:00:00:00:00:99 dev {vx} master dynamic")   # as if learned meanwhile
     drift = a.nr("plan", str(path), "--detailed-exitcode", check=False)
     assert drift.returncode == 2 and "learning: True -> False" in drift.stdout
     assert f"+ bridge-fdb 02:42:0a:c8:00:35 -> {vx}" in drift.stdout
     apply_everywhere(cluster, path, order=("node-a",))
+    assert "02:00:00:00:00:99" not in a.sh("bridge fdb show").stdout   # what it learned is forgotten
 
 
 def test_a_vni_change_is_a_replace_with_its_reason_and_traffic_resumes(cluster):
