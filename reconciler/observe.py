@@ -17,8 +17,9 @@ from reconciler import netns, nft
 from reconciler.appliers.files import hosts_file_name
 from reconciler.kernel import Kernel
 from reconciler.model import (
-    ALIAS_PREFIX, HOSTS_MARK, IPVLAN_FLAGS, IPVLAN_MODES, MACVLAN_MODES, OWNER_GROUP, ROUTE_PROTO, Address, Bridge, BridgeFdb, Dummy, Ipvlan,
-    Fdb, HostsFile, Key, KernelObject, LowerLink, Macvlan, Neigh, Netns, Route, Sysctl, Veth, Vlan, Vxlan, link_key,
+    ALIAS_PREFIX, HOSTS_MARK, IPVLAN_FLAGS, IPVLAN_MODES, MACVLAN_MODES, OWNER_GROUP, ROUTE_PROTO, Address, Bridge, BridgeFdb,
+    Dummy, Ipvlan, Fdb, HostsFile, Key, KernelObject, LowerLink, Macvlan, Neigh, Netns, Route, Sysctl, Veth, Vlan, Vxlan,
+    link_key,
 )
 from reconciler.plan import HostLink, Observed
 from reconciler.rtnl import AF_BRIDGE, NUD_NOARP, NUD_PERMANENT, Dumper, LinkMsg
