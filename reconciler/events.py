@@ -15,15 +15,15 @@ from typing import Callable
 from reconciler.model import OWNER_GROUP, ROUTE_PROTO
 from reconciler.observe import IFF_UP, LINK_LOCAL_V6
 from reconciler.rtnl import (
-    IFA_ADDRESS, IFA_LOCAL, IFADDRMSG, IFINFOMSG, NLMSGHDR, RTA_DST, RTM_GETLINK, RTMSG, Dumper, align, attrs, ip_text,
-    parse_link,
+    IFA_ADDRESS, IFA_LOCAL, IFADDRMSG, IFINFOMSG, IFLA_BRPORT_ISOLATED, IFLA_BRPORT_LEARNING, NLMSGHDR, RTA_DST, RTM_GETLINK,
+    RTMSG, Dumper, align, attrs, ip_text, parse_link,
 )
 
 RTMGRP_LINK, RTMGRP_IPV4_IFADDR, RTMGRP_IPV4_ROUTE, RTMGRP_IPV6_IFADDR, RTMGRP_IPV6_ROUTE = 0x1, 0x10, 0x40, 0x100, 0x400
 SOL_NETLINK, NETLINK_LISTEN_ALL_NSID = 270, 8
 SO_RCVBUFFORCE = 33
 RTM_NEWLINK, RTM_DELLINK, RTM_NEWADDR, RTM_DELADDR, RTM_NEWROUTE, RTM_DELROUTE = 16, 17, 20, 21, 24, 25
-IFLA_PROTINFO, IFLA_LINK_NETNSID, IFLA_BRPORT_ISOLATED = 12, 37, 33
+IFLA_PROTINFO, IFLA_LINK_NETNSID = 12, 37
 AF_BRIDGE = 7
 
 
@@ -113,10 +113,11 @@ class KernelEvents:
     def _link(self, nsid: int | None, deleted: bool, body: memoryview) -> str | None:
         msg = parse_link(body)
         key = (nsid, msg.index)
-        if body[0] == AF_BRIDGE:  # bridge port news: only port isolation is ours to watch
-            port = attrs(attrs(body, IFINFOMSG.size).get(IFLA_PROTINFO, b"")).get(IFLA_BRPORT_ISOLATED)
+        if body[0] == AF_BRIDGE:  # bridge port news: only port isolation and learning are ours to watch
+            port = attrs(attrs(body, IFINFOMSG.size).get(IFLA_PROTINFO, b""))
+            state = tuple(bytes(port[flag]) if flag in port else None for flag in (IFLA_BRPORT_ISOLATED, IFLA_BRPORT_LEARNING))
             what = f"bridge port {msg.name} {'removed' if deleted else 'changed'}"
-            return self._news(("port", *key), deleted, port and bytes(port), what) if key in self.owned else None
+            return self._news(("port", *key), deleted, state, what) if key in self.owned else None
         if msg.group != OWNER_GROUP and key not in self.owned:
             return None
         if deleted or msg.group != OWNER_GROUP:

@@ -105,7 +105,7 @@ PLACES: dict[str, Callable] = {
     "address": lambda o: (o.ns, o.ifname), "route": lambda o: (o.ns, o.ifname),
     "bridge": lambda o: (None, o.name), "vxlan": lambda o: (None, o.name),
     "dummy": lambda o: (None, o.name), "vlan": lambda o: (None, o.name),
-    "fdb": lambda o: (None, o.ifname), "neigh": lambda o: (None, o.ifname),
+    "fdb": lambda o: (None, o.ifname), "neigh": lambda o: (None, o.ifname), "bridge-fdb": lambda o: (None, o.ifname),
 }
 
 

@@ -73,13 +73,21 @@ def _allocate_family(network: Network, version: int, requests: list[Request], st
 
 
 def reserved(s: Subnet) -> set[IPAddress]:
-    """Never handed out: network and broadcast addresses, the gateway, every aux address."""
-    out = {s.subnet.network_address, *(a for _, a in s.aux_addresses)}
+    """Never handed out: the addresses no host holds (see `unusable`), the gateway, every aux address."""
+    out = {*unusable(s), *(a for _, a in s.aux_addresses)}
     if s.gateway is not None:
         out.add(s.gateway)
-    if s.version == 4 and s.subnet.prefixlen < 31:
-        out.add(s.subnet.broadcast_address)
     return out
+
+
+def unusable(s: Subnet) -> set[IPAddress]:
+    """The network address (in IPv6 the subnet-router anycast address) and the IPv4 broadcast address,
+    except in a point-to-point subnet, a /31 (RFC 3021) or a /127 (RFC 6164), where both addresses
+    are hosts' (and in a single-address /32 or /128)."""
+    net = s.subnet
+    if net.prefixlen >= net.max_prefixlen - 1:
+        return set()
+    return {net.network_address, net.broadcast_address} if s.version == 4 else {net.network_address}
 
 
 def allocation_range(s: Subnet):

@@ -312,7 +312,9 @@ class Ipvlan(LowerLink):
 @dataclass(frozen=True)
 class Vxlan(HostLinkObject):
     """An overlay network's VXLAN link on this host: no learning (the manifests say where every MAC
-    lives), ARP answered locally from static neighbour entries (proxy), a port of the overlay bridge."""
+    lives), ARP answered locally from static neighbour entries (proxy), a port of the overlay bridge.
+    `learning` is the bridge's on that port: off, so frames arriving through the tunnel never tell
+    the bridge where a MAC lives (a stale location, a forged one); BridgeFdb entries do instead."""
 
     name: str
     vni: int
@@ -324,6 +326,7 @@ class Vxlan(HostLinkObject):
     up: bool = True
     owner: str = ""
     ipv6: bool | None = None  # on for IPv6 overlays: their neighbour entries need it
+    learning: bool | None = False
     kind: ClassVar[str] = "vxlan"
     rank: ClassVar[int] = 3
     immutable: ClassVar[tuple[str, ...]] = ("vni", "port", "local", "dev")
@@ -360,6 +363,32 @@ class Fdb(KernelObject):
     @property
     def title(self) -> str:
         return f"{self.mac} -> {self.dst} on {self.ifname}"
+
+
+@dataclass(frozen=True)
+class BridgeFdb(KernelObject):
+    """A static entry of an overlay bridge: frames for a remote endpoint's `mac` leave by the VXLAN
+    port `ifname` (the bridge learns nothing there). One the manifests no longer place remotely goes,
+    so the bridge never holds a stale location for it (an endpoint moved onto this host is found
+    by flooding until it speaks)."""
+
+    ifname: str
+    mac: str
+    owner: str = field(default="", compare=False)
+    kind: ClassVar[str] = "bridge-fdb"
+    rank: ClassVar[int] = 6
+
+    @property
+    def key(self) -> Key:
+        return ("bridge-fdb", self.ifname, self.mac)
+
+    @property
+    def parents(self) -> tuple[Key, ...]:
+        return (link_key(None, self.ifname),)
+
+    @property
+    def title(self) -> str:
+        return f"{self.mac} -> {self.ifname}"
 
 
 @dataclass(frozen=True)

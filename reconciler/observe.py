@@ -17,11 +17,12 @@ from reconciler import netns, nft
 from reconciler.appliers.files import hosts_file_name
 from reconciler.kernel import Kernel
 from reconciler.model import (
-    ALIAS_PREFIX, HOSTS_MARK, IPVLAN_FLAGS, IPVLAN_MODES, MACVLAN_MODES, OWNER_GROUP, ROUTE_PROTO, Address, Bridge, Dummy, Ipvlan,
-    Fdb, HostsFile, Key, KernelObject, LowerLink, Macvlan, Neigh, Netns, Route, Sysctl, Veth, Vlan, Vxlan, link_key,
+    ALIAS_PREFIX, HOSTS_MARK, IPVLAN_FLAGS, IPVLAN_MODES, MACVLAN_MODES, OWNER_GROUP, ROUTE_PROTO, Address, Bridge, BridgeFdb,
+    Dummy, Ipvlan, Fdb, HostsFile, Key, KernelObject, LowerLink, Macvlan, Neigh, Netns, Route, Sysctl, Veth, Vlan, Vxlan,
+    link_key,
 )
 from reconciler.plan import HostLink, Observed
-from reconciler.rtnl import AF_BRIDGE, NUD_PERMANENT, Dumper, LinkMsg
+from reconciler.rtnl import AF_BRIDGE, NUD_NOARP, NUD_PERMANENT, Dumper, LinkMsg
 
 IFF_UP = 1
 MAIN_TABLE = 254
@@ -45,6 +46,7 @@ class Link:
     isolated: bool
     ipv6: bool
     hairpin: bool = False
+    learning: bool = False
     link_netnsid: int = -1
     mode: int = 0
     flag: int = 0
@@ -58,7 +60,8 @@ class Link:
             index=msg.index, name=msg.name, kind=msg.kind, owned=msg.group == OWNER_GROUP,
             owner=alias[len(ALIAS_PREFIX):] if alias.startswith(ALIAS_PREFIX) else "",
             mtu=msg.mtu, up=bool(msg.flags & IFF_UP), mac=msg.mac, master=msg.master,
-            peer_index=msg.link, isolated=msg.isolated, ipv6=msg.ipv6, hairpin=msg.hairpin, link_netnsid=msg.link_netnsid,
+            peer_index=msg.link, isolated=msg.isolated, ipv6=msg.ipv6, hairpin=msg.hairpin, learning=msg.learning,
+            link_netnsid=msg.link_netnsid,
             mode=msg.mode, flag=msg.flag, local=msg.local, lower=msg.lower,
         )
 
@@ -199,7 +202,8 @@ def _collect_links(host: Namespace, objects: dict, foreign: set) -> None:
             _add(objects, Vlan(link.name, _name(host, link.peer_index) or "?", link.mode, link.up, owner=link.owner))
         elif link.kind == "vxlan":
             _add(objects, Vxlan(link.name, link.mode, link.flag, link.local, _name(host, link.lower),
-                                _name(host, link.master), link.mtu, link.up, owner=link.owner, ipv6=link.ipv6))
+                                _name(host, link.master), link.mtu, link.up, owner=link.owner, ipv6=link.ipv6,
+                                learning=link.learning))
         elif link.kind == "dummy":
             _add(objects, Dummy(link.name, link.up, owner=link.owner))
         elif link.kind in LOWER_KINDS:
@@ -294,12 +298,15 @@ def _collect_routes(ns: Namespace, objects: dict) -> None:
 
 
 def _collect_vxlan_entries(host: Namespace, objects: dict) -> None:
-    """Permanent FDB and neighbour entries of our VXLAN links (the overlay's remote endpoints)."""
+    """Permanent FDB and neighbour entries of our VXLAN links (the overlay's remote endpoints), and
+    the static entries their bridges hold for those links' port."""
     vxlans = {l.index: l for l in host.links.values() if l.owned and l.kind == "vxlan"}
     if not vxlans:
         return
     for msg in host.dumper.neighbours(AF_BRIDGE) + host.dumper.neighbours(socket.AF_UNSPEC):
         link = vxlans.get(msg.index)
+        if link is not None and msg.family == AF_BRIDGE and msg.dst is None and msg.state == NUD_NOARP:
+            _add(objects, BridgeFdb(link.name, msg.mac, owner=link.owner))
         if link is None or not msg.state & NUD_PERMANENT or msg.dst is None:
             continue
         if msg.family == AF_BRIDGE:

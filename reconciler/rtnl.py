@@ -38,9 +38,9 @@ IFLA_VLAN_ID = 1               # u16
 IFLA_VXLAN_ID, IFLA_VXLAN_LINK, IFLA_VXLAN_LOCAL, IFLA_VXLAN_LEARNING = 1, 3, 4, 7
 IFLA_VXLAN_PROXY, IFLA_VXLAN_PORT, IFLA_VXLAN_LOCAL6 = 11, 15, 17
 NDA_DST, NDA_LLADDR = 1, 2
-NUD_PERMANENT, NTF_SELF = 0x80, 0x02
+NUD_NOARP, NUD_PERMANENT, NTF_SELF, NTF_MASTER = 0x40, 0x80, 0x02, 0x04
 AF_BRIDGE = 7
-IFLA_BRPORT_MODE, IFLA_BRPORT_ISOLATED = 4, 33
+IFLA_BRPORT_MODE, IFLA_BRPORT_LEARNING, IFLA_BRPORT_FLUSH, IFLA_BRPORT_ISOLATED = 4, 8, 24, 33
 IFLA_INET6_CONF = 2
 DEVCONF_DISABLE_IPV6 = 26
 IFA_ADDRESS, IFA_LOCAL = 1, 2
@@ -122,6 +122,7 @@ class LinkMsg:
     isolated: bool
     ipv6: bool
     hairpin: bool = False
+    learning: bool = False  # as a bridge port: whether the bridge learns source MACs on it
     link_netnsid: int = -1  # set when `link` (the parent's index) lives in another namespace
     mode: int = 0           # macvlan/ipvlan mode, vlan id, vxlan VNI
     flag: int = 0           # ipvlan flags, vxlan UDP port
@@ -292,16 +293,31 @@ class Dumper:
     def del_link(self, index: int) -> None:
         self._request(RTM_DELLINK, IFINFOMSG.pack(socket.AF_UNSPEC, 0, index, 0, 0))
 
-    def set_bridge_port(self, index: int, *, isolated: bool | None = None, hairpin: bool | None = None) -> None:
-        """Set flags of a bridge port (as `bridge link set dev X isolated on hairpin on`): a nested
-        IFLA_PROTINFO, which the bridge takes as a port state when the nested flag is missing."""
+    def set_bridge_port(self, index: int, *, isolated: bool | None = None, hairpin: bool | None = None,
+                        learning: bool | None = None, flush: bool = False) -> None:
+        """Set flags of a bridge port (as `bridge link set dev X isolated on hairpin on learning off`),
+        and with `flush` forget what it learned (its static entries stay): a nested IFLA_PROTINFO,
+        which the bridge takes as a port state when the nested flag is missing."""
         port = b""
         if isolated is not None:
             port += _nla(IFLA_BRPORT_ISOLATED, bytes([isolated]))
         if hairpin is not None:
             port += _nla(IFLA_BRPORT_MODE, bytes([hairpin]))
+        if learning is not None:
+            port += _nla(IFLA_BRPORT_LEARNING, bytes([learning]))
+        if flush:
+            port += _nla(IFLA_BRPORT_FLUSH, b"")
         body = IFINFOMSG.pack(AF_BRIDGE, 0, index, 0, 0) + _nla(IFLA_PROTINFO | NLA_F_NESTED, port)
         self._request(RTM_SETLINK, body)
+
+    def set_bridge_fdb(self, index: int, mac: str, *, delete: bool = False) -> None:
+        """Add (or delete) a static entry of the bridge that the port `index` belongs to: frames for
+        `mac` leave by that port (as `bridge fdb add MAC dev PORT master static`)."""
+        body = NDMSG.pack(AF_BRIDGE, index, NUD_NOARP, NTF_MASTER, 0) + _nla(NDA_LLADDR, bytes.fromhex(mac.replace(":", "")))
+        if delete:
+            self._request(RTM_DELNEIGH, body)
+        else:
+            self._request(RTM_NEWNEIGH, body, NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE)
 
     def links(self) -> list[LinkMsg]:
         return [parse_link(m) for m in self.dump(RTM_GETLINK, IFINFOMSG.pack(socket.AF_UNSPEC, 0, 0, 0, 0))]
@@ -342,6 +358,7 @@ def parse_link(m: memoryview) -> LinkMsg:
         mac=_mac(a.get(IFLA_ADDRESS)), master=_u32(a.get(IFLA_MASTER)), link=_u32(a.get(IFLA_LINK)),
         isolated=isolated, ipv6=_ipv6_enabled(a.get(IFLA_AF_SPEC)),
         hairpin=IFLA_BRPORT_MODE in slave and bytes(slave[IFLA_BRPORT_MODE])[:1] == b"\1",
+        learning=IFLA_BRPORT_LEARNING in slave and bytes(slave[IFLA_BRPORT_LEARNING])[:1] == b"\1",
         link_netnsid=struct.unpack_from("=i", a[IFLA_LINK_NETNSID])[0] if IFLA_LINK_NETNSID in a else -1,
         mode=mode, flag=flag, local=ip_text(0, local), lower=_u32(data.get(IFLA_VXLAN_LINK)) if kind == "vxlan" else 0,
     )

@@ -8,7 +8,7 @@ from itertools import combinations
 from typing import Iterable
 
 from reconciler.errors import ManifestError, Problem
-from reconciler.ipam import allocate
+from reconciler.ipam import allocate, unusable
 from reconciler.manifest import Document, load_paths
 from reconciler.schema import schema_problems
 from reconciler.spec import (
@@ -300,8 +300,10 @@ def _subnet_problems(network: Network, s: Subnet, path: tuple) -> list[Problem]:
     if s.version == 6 and not network.enable_ipv6:
         problems.append(_problem(network, f"subnet {s.subnet} is IPv6: set spec.enableIPv6: true", *path, "subnet"))
     if s.subnet.prefixlen >= s.subnet.max_prefixlen - 1 and network.driver in ("bridge", "overlay"):
-        problems.append(_problem(network, f"subnet {s.subnet} is too small for a gateway and endpoints", *path))
-    if s.gateway is not None and (s.gateway not in s.subnet or s.gateway in _unusable(s)):
+        message = (f"subnet {s.subnet} is too small for a {network.driver} network: its bridge needs a gateway address "
+                   "besides the endpoints' (a /31 or /127 suits ipvlan l3, which reserves no gateway)")
+        problems.append(_problem(network, message, *path))
+    if s.gateway is not None and (s.gateway not in s.subnet or s.gateway in unusable(s)):
         problems.append(_problem(network, f"gateway {s.gateway} is not a usable address of {s.subnet}", *path, "gateway"))
     if s.ip_range is not None and (s.ip_range.version != s.version or not s.ip_range.subnet_of(s.subnet)):
         problems.append(_problem(network, f"ipRange {s.ip_range} is not inside subnet {s.subnet}", *path, "ipRange"))
@@ -310,13 +312,6 @@ def _subnet_problems(network: Network, s: Subnet, path: tuple) -> list[Problem]:
             message = f"auxAddresses.{name} {address} is outside subnet {s.subnet}"
             problems.append(_problem(network, message, *path, "auxAddresses", name))
     return problems
-
-
-def _unusable(s: Subnet) -> set:
-    """Addresses never given to anything: the network address, and the broadcast address in IPv4."""
-    if s.version == 4 and s.subnet.prefixlen < 31:
-        return {s.subnet.network_address, s.subnet.broadcast_address}
-    return {s.subnet.network_address} if s.version == 6 else set()
 
 
 def _endpoint_problems(endpoint: Endpoint, networks: dict[str, Network], invalid_networks) -> list[Problem]:
@@ -368,7 +363,7 @@ def _reserved_by(address, pools: list[Subnet]) -> str | None:
     for s in pools:
         if address == s.gateway:
             return "the gateway"
-        if address in _unusable(s):
+        if address in unusable(s):
             return "the network or broadcast address"
         for name, aux in s.aux_addresses:
             if address == aux:

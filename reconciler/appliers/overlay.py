@@ -1,4 +1,5 @@
-"""VXLAN links and their static forwarding (FDB) and neighbour entries, through our rtnetlink socket."""
+"""VXLAN links, their static forwarding (FDB) and neighbour entries, and their bridges' static entries for
+them, through our rtnetlink socket."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from ipaddress import ip_address
 
 from reconciler.appliers import GONE, Applier, register, tolerate
 from reconciler.appliers.links import LinkApplier
-from reconciler.model import ALIAS_PREFIX, OWNER_GROUP, Fdb, Neigh, Vxlan
+from reconciler.model import ALIAS_PREFIX, OWNER_GROUP, BridgeFdb, Fdb, Neigh, Vxlan
 from reconciler.rtnl import AF_BRIDGE, vxlan_data
 
 
@@ -25,8 +26,12 @@ class VxlanApplier(LinkApplier):
         changed = {name for name, _, _ in want.differences(have)} if have else {"master"}
         self._set_ipv6(None, want.name, bool(want.ipv6))  # static neighbour entries only, never autoconfiguration
         master = self.kernel.index(None, want.master) if want.master and "master" in changed else None
-        self.kernel.raw(None).set_link(self.kernel.index(None, want.name), alias=ALIAS_PREFIX + want.owner, up=True,
+        index = self.kernel.index(None, want.name)
+        self.kernel.raw(None).set_link(index, alias=ALIAS_PREFIX + want.owner, up=True,
                                        mtu=want.mtu if "mtu" in changed else None, master=master)
+        if want.master and want.learning is not None and changed & {"master", "learning"}:
+            # A new port learns by default; what a port learned before is forgotten with its learning.
+            self.kernel.raw(None).set_bridge_port(index, learning=want.learning, flush=not want.learning)
 
 
 @register("fdb")
@@ -38,6 +43,16 @@ class FdbApplier(Applier):
     def delete(self, obj: Fdb) -> None:
         with tolerate(*GONE):
             self.kernel.raw(None).set_neigh(AF_BRIDGE, self.kernel.index(None, obj.ifname), obj.mac, obj.dst, delete=True)
+
+
+@register("bridge-fdb")
+class BridgeFdbApplier(Applier):
+    def create(self, obj: BridgeFdb) -> None:
+        self.kernel.raw(None).set_bridge_fdb(self.kernel.index(None, obj.ifname), obj.mac)
+
+    def delete(self, obj: BridgeFdb) -> None:
+        with tolerate(*GONE):
+            self.kernel.raw(None).set_bridge_fdb(self.kernel.index(None, obj.ifname), obj.mac, delete=True)
 
 
 @register("neigh")

@@ -22,7 +22,8 @@ def _objects_of(ep: Endpoint, attachments: tuple[Attachment, ...]) -> tuple[Kern
     objects += [Sysctl(ep.netns, name, value) for name, value in ep.sysctls]
     for att in attachments:
         objects += DRIVERS[att.network.driver].interface_objects(ep, att)
-    return tuple(objects + default_routes(ep, attachments))
+    defaults = default_routes(ep, attachments)
+    return tuple(objects + defaults + l3_subnet_routes(ep, attachments, defaults))
 
 
 objects_of = Memo(_objects_of)
@@ -41,6 +42,23 @@ def default_routes(ep: Endpoint, attachments: tuple[Attachment, ...]) -> list[Ro
             gateway = None if network.l3 else str(subnet.gateway)
             routes.append(Route(ep.netns, DEFAULT_DST[version], gateway, att.iface.name, owner=ep.owner))
             break
+    return routes
+
+
+def l3_subnet_routes(ep: Endpoint, attachments: tuple[Attachment, ...], defaults: list[Route]) -> list[Route]:
+    """ipvlan l3/l3s delivers by address between the ipvlans of a parent, whatever their subnet: an
+    interface that does not carry the endpoint's default route of a family (an internal network, one
+    without a parent, or another network giving the default) reaches the network's other subnets of
+    that family by a route each out of the interface (without them: "Network is unreachable")."""
+    by_default = {(r.dst, r.ifname) for r in defaults}
+    routes = []
+    for att in attachments:
+        for version in (4, 6):
+            own = att.subnet(version)
+            if not att.network.l3 or own is None or (DEFAULT_DST[version], att.iface.name) in by_default:
+                continue
+            routes += [Route(ep.netns, str(s.subnet), None, att.iface.name, owner=ep.owner)
+                       for s in att.network.subnets if s.version == version and s is not own]
     return routes
 
 

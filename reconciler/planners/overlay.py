@@ -4,8 +4,10 @@ Every host computes the same answer from the same manifests and builds its own s
 overlay network (as the bridge driver's, with the same gateway address and MAC on every host, so each
 endpoint leaves through its own host's NAT) holding the local endpoints' veths and a VXLAN link with
 no learning and local ARP answers (proxy). Where every remote endpoint lives is written down as static
-entries: its MAC towards its host's VTEP (FDB), its address with its MAC (neighbour), and the all-zero
-MAC towards every other host of the network (the flooding list).
+entries: its MAC towards its host's VTEP (FDB), its address with its MAC (neighbour), its MAC towards
+the VXLAN port in the bridge, which learns nothing on that port (so no frame from the tunnel leaves it
+a stale or forged location for a MAC), and the all-zero MAC towards every other host of the network
+(the flooding list).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 from dataclasses import replace
 from ipaddress import ip_interface
 
-from reconciler.model import Fdb, KernelObject, Neigh, NftRule, Vxlan
+from reconciler.model import BridgeFdb, Fdb, KernelObject, Neigh, NftRule, Vxlan
 from reconciler.planners import bridge
 from reconciler.planners.context import Attachment, Context
 from reconciler.spec import VXLAN_OVERHEAD, Endpoint, Host, Interface, Network
@@ -69,7 +71,7 @@ def _remote_entries(network: Network, ctx: Context) -> list[KernelObject]:
         vtep = str(m.host_named(ep.host).address)
         vteps.add(vtep)
         mac = ctx.mac(ep, iface)
-        entries.append(Fdb(vxlan, mac, vtep, owner=network.owner))
+        entries += [Fdb(vxlan, mac, vtep, owner=network.owner), BridgeFdb(vxlan, mac, owner=network.owner)]
         for version in (4, 6):
             address = ctx.address(ep, iface, version)
             if address is not None:

@@ -5,6 +5,8 @@ elsewhere, with the reason). Python is ~20x slower there, so each test covers a 
 The LAN is builders.make_lan: a router and a machine `pc` behind the host's parent eth1.
 """
 
+import json
+
 import pytest
 
 from builders import (
@@ -117,3 +119,43 @@ def test_dual_stack_ipvlan_l3_routes_ipv6_out_of_the_device_too(sandbox):
     assert out(sandbox, "ip -n a -6 route show default").split()[:3] == ["default", "dev", "eth0"]
     assert sandbox.sh("ip netns exec a ping -6 -c3 -i0.2 -W1 fd00:70:2::6", check=False).returncode == 0
     assert sandbox.ping("b", "10.70.1.5")
+
+
+def test_ipvlan_point_to_point_subnets_hold_two_endpoints_without_given_addresses(sandbox):
+    # Docker's TestPointToPoint: no gateway is reserved on l3 (nor on an l2 network without a parent
+    # or a declared gateway), and a /31 (RFC 3021) or an IPv6 /127 (RFC 6164) has no network,
+    # broadcast or anycast address: both addresses go to endpoints.
+    sandbox.sh("ip link add di-dummy0 type dummy && ip link set di-dummy0 up")
+    l3 = lower_network("p2pipvlan", "ipvlan", subnets=[{"subnet": "192.168.135.0/31"}, {"subnet": "fd00:135::/127"}],
+                       parent="di-dummy0", mode="l3")
+    l3["spec"]["enableIPv6"] = True
+    l2 = lower_network("p2pinternal", "ipvlan", "192.168.136.0/31", mode="l2")
+    path = write(sandbox, l3, l2, endpoint("a", "p2pipvlan"), endpoint("b", "p2pipvlan"),
+                 endpoint("c", "p2pinternal"), endpoint("d", "p2pinternal"))
+    converge(sandbox, path)
+    held = {ns: _global_addresses(sandbox, ns) for ns in "abcd"}
+    assert sorted(held["a"] + held["b"]) == ["192.168.135.0/31", "192.168.135.1/31", "fd00:135::/127", "fd00:135::1/127"]
+    assert sorted(held["c"] + held["d"]) == ["192.168.136.0/31", "192.168.136.1/31"]
+    b4, b6 = (cidr.split("/")[0] for cidr in held["b"])
+    assert sandbox.ping("a", b4) and sandbox.ping("c", held["d"][0].split("/")[0])
+    assert sandbox.sh(f"ip netns exec a ping -6 -n -q -c1 -w5 {b6}", check=False).returncode == 0
+
+
+def test_ipvlan_l3_nil_parent_endpoints_on_two_subnets_reach_each_other_and_nothing_else(sandbox):
+    # Docker's testIpvlanL3NilParent. No parent makes the network internal: no default route (Docker
+    # adds none either), so each endpoint reaches the network's other subnet through its interface,
+    # where ipvlan l3 delivers by address between the parent's ipvlans.
+    net = lower_network("di-nil-parent-l3", "ipvlan", subnets=[{"subnet": "172.28.230.0/24"}, {"subnet": "172.28.220.0/24"}],
+                        mode="l3")
+    path = write(sandbox, net, endpoint("a", iface("di-nil-parent-l3", "172.28.220.10")),
+                 endpoint("b", iface("di-nil-parent-l3", "172.28.230.10")))
+    converge(sandbox, path)
+    assert sandbox.ping("b", "172.28.220.10") and sandbox.ping("a", "172.28.230.10")
+    assert out(sandbox, "ip -n a route show default") == ""
+    unrouted = sandbox.sh("ip -n a route get 203.0.113.7", check=False)
+    assert unrouted.returncode != 0 and "Network is unreachable" in unrouted.stderr
+
+
+def _global_addresses(sandbox, ns: str) -> list[str]:
+    links = json.loads(out(sandbox, f"ip -n {ns} -j addr show eth0"))
+    return [f"{a['local']}/{a['prefixlen']}" for a in links[0]["addr_info"] if a["scope"] == "global"]

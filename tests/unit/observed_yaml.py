@@ -1,7 +1,7 @@
 """Observed kernel state written as YAML, for planner fixtures.
 
 A list of objects, each a mapping with `kind` (netns, sysctl, bridge, veth, vlan, dummy, macvlan, ipvlan,
-vxlan, fdb, neigh, hosts, address, route, nft) and
+vxlan, fdb, bridge-fdb, neigh, hosts, address, route, nft) and
 the fields of that model class; an nft table gives `chains` and `rules` as lists of mappings.
 Entries with `foreign:` (link or netns) instead name same-named objects that are not ours:
 `{foreign: link, name: br-front}`, `{foreign: link, netns: a, name: eth0}`, `{foreign: netns, name: a}`.
@@ -14,13 +14,15 @@ from pathlib import Path
 import yaml
 
 from reconciler.model import (
-    Address, Bridge, Dummy, Fdb, HostsFile, Ipvlan, KernelObject, Macvlan, Neigh, Netns, NftChain, NftRule, NftTable, Route,
-    Sysctl, Veth, Vlan, Vxlan, link_key,
+    Address, Bridge, BridgeFdb, Dummy, Fdb, HostsFile, Ipvlan, KernelObject, Macvlan, Neigh, Netns, NftChain, NftRule,
+    NftTable, Route, Sysctl, Veth, Vlan, Vxlan, link_key,
 )
 from reconciler.plan import Observed
 
 KINDS = {
-    cls.kind: cls for cls in (Netns, Sysctl, Bridge, Veth, Address, Route, Vlan, Dummy, Macvlan, Ipvlan, Vxlan, Fdb, Neigh, HostsFile)
+    cls.kind: cls for cls in (
+        Netns, Sysctl, Bridge, Veth, Address, Route, Vlan, Dummy, Macvlan, Ipvlan, Vxlan, Fdb, BridgeFdb, Neigh, HostsFile,
+    )
 }
 
 

@@ -10,6 +10,7 @@ from reconciler.errors import ManifestError
 from reconciler.ipam import allocate
 from reconciler.plan import Observed
 from reconciler.planners import desired_state, sticky_addresses
+from reconciler.validate import load_manifests
 
 from unit.helpers import endpoint, network, parse
 
@@ -84,3 +85,48 @@ def test_ipv6_addresses_are_allocated_in_the_v6_subnet_never_its_anycast_or_gate
 
     with pytest.raises(ManifestError, match="no free address left"):
         allocate(parse(net + dynamic(names + ["n6"], "dual")))
+
+
+def lower(name: str, driver: str, ipam: str, options: str) -> str:
+    return (f"apiVersion: netreconcile/v1\nkind: Network\nmetadata: {{name: {name}}}\nspec:\n  driver: {driver}\n"
+            f"  enableIPv6: true\n  ipam: {ipam}\n  {driver}: {options}\n---\n")
+
+
+P2P = "{subnets: [{subnet: 192.168.135.0/31}, {subnet: 'fd00:135::/127'}]}"
+
+
+def given(addresses, version: int) -> list[str]:
+    return sorted(str(a) for (_, _, v), a in addresses.items() if v == version)
+
+
+def test_a_point_to_point_subnet_of_an_l3_ipvlan_network_holds_two_endpoints_and_refuses_a_third(tmp_path):
+    # RFC 3021 (/31) and RFC 6164 (/127): no network, broadcast or anycast address, and l3 keeps no gateway.
+    net = lower("p2p", "ipvlan", P2P, "{parent: eth1, mode: l3}")
+    addresses = allocate(parse(net + dynamic(["a", "b"], "p2p")))
+    assert given(addresses, 4) == ["192.168.135.0", "192.168.135.1"]
+    assert given(addresses, 6) == ["fd00:135::", "fd00:135::1"]
+    path = tmp_path / "p2p.yaml"
+    path.write_text(net + dynamic(["a", "b"], "p2p"))
+    load_manifests([str(path)])   # validation allocates too: it must not call the pool full
+    with pytest.raises(ManifestError, match="p2p"):
+        allocate(parse(net + dynamic(["a", "b", "c"], "p2p")))
+
+
+def test_both_addresses_of_a_point_to_point_subnet_may_be_given_and_the_other_is_allocated(tmp_path):
+    net = lower("p2p", "ipvlan", P2P, "{parent: eth1, mode: l3s}")
+    fixed = endpoint("a", "[{network: p2p, ipv4Address: 192.168.135.1, ipv6Address: 'fd00:135::'}]")
+    path = tmp_path / "p2p.yaml"
+    path.write_text(net + fixed + dynamic(["b"], "p2p"))
+    addresses = allocate(load_manifests([str(path)]))
+    assert addresses[("b", "p2p", 4)] == ip_address("192.168.135.0")
+    assert addresses[("b", "p2p", 6)] == ip_address("fd00:135::1")
+
+
+def test_a_macvlan_point_to_point_subnet_keeps_an_address_for_a_gateway_only_when_one_is_given():
+    # Docker's macvlan (and ipvlan l2) reserve no gateway unless the manifest names the LAN's router.
+    without = lower("lan", "macvlan", "{subnet: 192.168.135.0/31}", "{parent: eth1}")
+    assert given(allocate(parse(without + dynamic(["a", "b"], "lan"))), 4) == ["192.168.135.0", "192.168.135.1"]
+    routed = lower("lan", "macvlan", "{subnet: 192.168.135.0/31, gateway: 192.168.135.0}", "{parent: eth1}")
+    assert given(allocate(parse(routed + dynamic(["a"], "lan"))), 4) == ["192.168.135.1"]
+    with pytest.raises(ManifestError, match="lan"):
+        allocate(parse(routed + dynamic(["a", "b"], "lan")))
