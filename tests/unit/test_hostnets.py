@@ -6,7 +6,6 @@ from __future__ import annotations
 from reconciler.hostnets import problems
 from reconciler.model import ROUTE_PROTO
 from reconciler.plan import HostLink, HostRoute
-
 from unit.helpers import network, parse
 
 KERNEL = 2  # proto kernel: a connected route
@@ -33,16 +32,16 @@ def messages(ipam: str, driver: str = "bridge") -> list[str]:
 
 
 def test_a_route_of_the_host_is_named_once_with_its_device_and_table():
-    assert messages("{subnet: 192.168.0.0/16}") == [
+    assert messages("{subnet: 192.168.0.0/16}") == [(
         "subnet 192.168.0.0/16 overlaps 192.168.50.0/24 on eth0 (route, table main); "
-        "choose a subnet that does not overlap the host's networks"]
+        "choose a subnet that does not overlap the host's networks")]
 
 
 def test_a_route_in_another_table_conflicts_and_the_message_names_the_file_and_line():
     m = parse(network("a", "{subnet: 10.99.2.0/24}"))
-    assert problems(m.networks, LINKS, ROUTES) == [
+    assert problems(m.networks, LINKS, ROUTES) == [(
         "network a (test.yaml:6): subnet 10.99.2.0/24 overlaps 10.99.0.0/16 on eth0 (route, table 100); "
-        "choose a subnet that does not overlap the host's networks"]
+        "choose a subnet that does not overlap the host's networks")]
 
 
 def test_default_routes_their_halves_link_local_and_our_own_routes_and_addresses_do_not_conflict():
