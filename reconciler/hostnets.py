@@ -50,7 +50,7 @@ def host_networks(links: dict[str, HostLink], routes: Iterable[HostRoute]) -> li
     """The routes that are not ours (default routes and link-local ones left out), then the addresses
     that are not ours, except those whose own connected route is already named."""
     held = [HostNetwork(ip_network(r.dst), r.dst, r.device, f"route, table {TABLE_NAMES.get(r.table, r.table)}")
-            for r in routes if not _ours(r, links) and not _default(ip_network(r.dst)) and not _link_local(ip_network(r.dst))]
+            for r in routes if _counts(r, links)]
     named = {(h.network, h.device) for h in held}
     for link in links.values():
         for address in () if link.owned else link.addresses:
@@ -58,6 +58,11 @@ def host_networks(links: dict[str, HostLink], routes: Iterable[HostRoute]) -> li
             if not _link_local(prefix) and (prefix, link.name) not in named:
                 held.append(HostNetwork(prefix, address, link.name, "address"))
     return held
+
+
+def _counts(route: HostRoute, links: dict[str, HostLink]) -> bool:
+    dst = ip_network(route.dst)
+    return not _ours(route, links) and not _default(dst) and not _link_local(dst)
 
 
 def _ours(route: HostRoute, links: dict[str, HostLink]) -> bool:
