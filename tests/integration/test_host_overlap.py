@@ -27,14 +27,20 @@ def make_uplink(sandbox, *addresses: str) -> None:
                f"ip -n lan link set eth0 up && ip link set {UPLINK} up")
     for address in addresses:
         sandbox.sh(f"ip addr add {address} dev {UPLINK}")
-    # The kernel gives the uplink its IPv6 link-local address (and its local route) once duplicate
-    # address detection is done: wait, so that the kernel holds still for the snapshots.
-    sandbox.sh(f"for i in $(seq 100); do ip -6 addr show dev {UPLINK} | grep -q 'scope link' && "
-               f"! ip -6 addr show dev {UPLINK} tentative | grep -q inet6 && exit 0; sleep 0.05; done; exit 1")
+    sandbox.sh(f"for i in $(seq 100); do ip -6 addr show dev {UPLINK} | grep -q 'scope link' && exit 0; "
+               "sleep 0.05; done; exit 1")
+    settle(sandbox)
+
+
+def settle(sandbox) -> None:
+    """Wait until no IPv6 address of the host is tentative: the kernel completes duplicate address
+    detection (and adds the address's local route) by itself, which would show in the snapshots."""
+    sandbox.sh("for i in $(seq 100); do ip -6 addr show tentative | grep -q inet6 || exit 0; sleep 0.05; done; exit 1")
 
 
 def refusal(sandbox, *args: str) -> str:
     """The command fails cleanly (exit 1, no traceback) and changes nothing; returns its stderr."""
+    settle(sandbox)
     before = snapshot(sandbox, *KERNEL)
     stderr = run_fails_cleanly(sandbox, *args)
     assert "Nothing was changed." in stderr, stderr
@@ -156,6 +162,7 @@ def test_watch_logs_the_refusal_and_changes_nothing(sandbox):
     path = write(sandbox, network("front", "172.29.1.0/24"), endpoint("a", "front"))
     with watching(sandbox, path.parent) as watch:
         sandbox.sh(f"ip route add 172.29.0.0/16 dev {UPLINK} table 100")  # a VPN comes up: no reconcile yet
+        settle(sandbox)
         before = snapshot(sandbox, *KERNEL)
         seen = len(watch.lines())
         path.write_text(text(network("front", "172.29.1.0/24"), endpoint("a", "front"), endpoint("b", "front")))
