@@ -141,7 +141,7 @@ class Replay:
         return self.space.addresses
 
     def routes(self, table: int = 0, protocol: int = 0) -> list[RouteMsg]:
-        return self.space.routes  # dumped with observe's filter (_read)
+        return self.space.routes  # dumped with observe's filter (_routes)
 
     def neighbours(self, family: int) -> list:
         with netns.entered(self.name):
@@ -307,7 +307,7 @@ class KernelCache(Reader):
                 except OSError:  # gone (ENODEV)
                     space.links.pop(index, None)
             if whole:
-                space.addresses, space.routes = dumper.addresses(), dumper.routes(MAIN_TABLE, ROUTE_PROTO)
+                space.addresses, space.routes = dumper.addresses(), _routes(dumper, None)
         finally:
             dumper.close()
         return space
@@ -336,10 +336,15 @@ def _read(name: str | None, inode: int, nsid: int) -> _Space:
     try:
         space = _Space(inode, nsid, {l.index: l for l in map(Link.of, dumper.links())})
         if name is None or any(l.name == "lo" and l.owned for l in space.links.values()):
-            space.addresses, space.routes = dumper.addresses(), dumper.routes(MAIN_TABLE, ROUTE_PROTO)
+            space.addresses, space.routes = dumper.addresses(), _routes(dumper, name)
         return space
     finally:
         dumper.close()
+
+
+def _routes(dumper: Dumper, name: str | None) -> list[RouteMsg]:
+    """The routes observe reads: the host's of every table (the overlap check), a namespace's of ours."""
+    return dumper.routes() if name is None else dumper.routes(MAIN_TABLE, ROUTE_PROTO)
 
 
 def _nsid(name: str) -> int:

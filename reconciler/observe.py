@@ -21,11 +21,12 @@ from reconciler.model import (
     Dummy, Ipvlan, Fdb, HostsFile, Key, KernelObject, LowerLink, Macvlan, Neigh, Netns, Route, Sysctl, Veth, Vlan, Vxlan,
     link_key,
 )
-from reconciler.plan import HostLink, Observed
-from reconciler.rtnl import AF_BRIDGE, NUD_NOARP, NUD_PERMANENT, Dumper, LinkMsg
+from reconciler.plan import HostLink, HostRoute, Observed
+from reconciler.rtnl import AF_BRIDGE, NUD_NOARP, NUD_PERMANENT, RTN_UNICAST, Dumper, LinkMsg, RouteMsg
 
 IFF_UP = 1
 MAIN_TABLE = 254
+LOCAL_TABLE = 255  # the kernel's mirror of every address (local and broadcast routes)
 LINK_LOCAL_V6 = ip_network("fe80::/10")
 
 
@@ -120,7 +121,8 @@ def observe(kernel: Kernel, sysctls: Iterable[tuple[str | None, str]] = (), read
     host = reader.namespace(None)
     _collect_links(host, objects, foreign)
     host_links = _host_links(host, _collect_addresses(host, objects))
-    _collect_routes(host, objects)
+    routes = host.dumper.routes()  # every table, unfiltered: ours, and the host's own for the overlap check
+    _collect_routes(host, objects, routes)
     _collect_vxlan_entries(host, objects)
     host.dumper.close()
     owned_ns: set[str] = set()
@@ -142,7 +144,7 @@ def observe(kernel: Kernel, sysctls: Iterable[tuple[str | None, str]] = (), read
     found = nft.read_table() if table else None
     if found is not None:
         _add(objects, found)
-    return Observed(objects, frozenset(foreign), host_links)
+    return Observed(objects, frozenset(foreign), host_links, _host_routes(host, routes))
 
 
 def namespace_objects(ns: Namespace, host: Namespace) -> tuple[dict[Key, KernelObject], set[Key]]:
@@ -276,7 +278,7 @@ def _collect_addresses(ns: Namespace, objects: dict) -> dict[int, list[str]]:
 def _host_links(ns: Namespace, held: dict[int, list[str]]) -> dict[str, HostLink]:
     """Every link of the namespace with its addresses."""
     return {
-        l.name: HostLink(l.name, l.kind, l.up, _name(ns, l.master), tuple(held.get(l.index, ())), l.mtu)
+        l.name: HostLink(l.name, l.kind, l.up, _name(ns, l.master), tuple(held.get(l.index, ())), l.mtu, l.owned)
         for l in ns.links.values()
     }
 
@@ -285,16 +287,27 @@ def _netns_owner(objects: dict, name: str) -> str:
     return objects[("netns", name)].owner
 
 
-def _collect_routes(ns: Namespace, objects: dict) -> None:
-    for msg in ns.dumper.routes(MAIN_TABLE, ROUTE_PROTO):  # both families, one request
+def _collect_routes(ns: Namespace, objects: dict, routes: list[RouteMsg] | None = None) -> None:
+    """Our routes among `routes` (default: a dump of our routes in the main table, both families)."""
+    for msg in ns.dumper.routes(MAIN_TABLE, ROUTE_PROTO) if routes is None else routes:
         if msg.protocol != ROUTE_PROTO or msg.table != MAIN_TABLE:
             continue
-        dst = f"{msg.dst}/{msg.dst_len}" if msg.dst else ("0.0.0.0/0" if msg.family == socket.AF_INET else "::/0")
+        dst = _dst(msg)
         link = ns.links.get(msg.oif)
         ifname = link.name if link else "?"
         # On the host, a route belongs with the link it leaves by (a hostAccess shim's routes, its network).
         owner = (link.owner if link else "") if ns.name is None else _netns_owner(objects, ns.name)
         _add(objects, Route(ns.name, dst, msg.gateway, ifname, owner=owner))
+
+
+def _dst(msg: RouteMsg) -> str:
+    return f"{msg.dst}/{msg.dst_len}" if msg.dst else ("0.0.0.0/0" if msg.family == socket.AF_INET else "::/0")
+
+
+def _host_routes(ns: Namespace, routes: list[RouteMsg]) -> tuple[HostRoute, ...]:
+    """The unicast routes of every table but local (whose entries mirror addresses, checked as such)."""
+    return tuple(HostRoute(_dst(m), m.table, m.protocol, _name(ns, m.oif))
+                 for m in routes if m.type == RTN_UNICAST and m.table != LOCAL_TABLE)
 
 
 def _collect_vxlan_entries(host: Namespace, objects: dict) -> None:

@@ -65,16 +65,29 @@ class HostLink:
     master: str | None = None
     addresses: tuple[str, ...] = ()
     mtu: int = 0
+    owned: bool = False  # carries our mark
+
+
+@dataclass(frozen=True)
+class HostRoute:
+    """A unicast route of the host namespace, in any table but local, ours or not: what the check of
+    subnets against the host's networks needs."""
+
+    dst: str  # a CIDR
+    table: int
+    protocol: int
+    device: str | None  # the link it leaves by (a multipath route's first hop); None when unknown
 
 
 @dataclass(frozen=True)
 class Observed:
     """What the kernel holds: our objects by key, the keys of same-named objects that are not ours, and
-    (when observed from a kernel) every link of the host namespace by name."""
+    (when observed from a kernel) every link of the host namespace by name, and its unicast routes."""
 
     objects: dict[Key, KernelObject]
     foreign: frozenset[Key] = frozenset()
     host_links: dict[str, HostLink] | None = None
+    host_routes: tuple[HostRoute, ...] | None = None
 
 
 def diff(desired: Iterable[KernelObject], observed: Observed) -> Plan:

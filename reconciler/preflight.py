@@ -1,11 +1,13 @@
 """Checks against the kernel that change nothing, made before planning: are the parents of the
-macvlan/ipvlan networks there and usable, and what must the upstream router learn (underlay hints)."""
+macvlan/ipvlan networks there and usable, do subnets stay clear of the host's own networks
+(reconciler/hostnets.py), and what must the upstream router learn (underlay hints)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from ipaddress import ip_address, ip_interface
 
+from reconciler import hostnets
 from reconciler.errors import ConflictError
 from reconciler.plan import HostLink, Observed
 from reconciler.planners.overlay import underlay_link
@@ -36,6 +38,7 @@ def check(m: Manifests, observed: Observed) -> Findings:
         notes += underlay_hints(network, observed.host_links)
         if network.overlay is not None:
             errors += _overlay_mtu(network, m, observed.host_links)
+    errors += hostnets.problems(m.local_networks, observed.host_links, observed.host_routes or ())
     if published(m):
         errors += bound_port_problems(m, listening())
     return Findings(tuple(errors), tuple(notes))

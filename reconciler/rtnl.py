@@ -44,7 +44,7 @@ IFLA_BRPORT_MODE, IFLA_BRPORT_LEARNING, IFLA_BRPORT_FLUSH, IFLA_BRPORT_ISOLATED 
 IFLA_INET6_CONF = 2
 DEVCONF_DISABLE_IPV6 = 26
 IFA_ADDRESS, IFA_LOCAL = 1, 2
-RTA_DST, RTA_OIF, RTA_GATEWAY, RTA_TABLE = 1, 4, 5, 15
+RTA_DST, RTA_OIF, RTA_GATEWAY, RTA_MULTIPATH, RTA_TABLE = 1, 4, 5, 9, 15
 
 NLMSGHDR = struct.Struct("=IHHII")
 IFINFOMSG = struct.Struct("=BxHiII")
@@ -52,6 +52,7 @@ IFADDRMSG = struct.Struct("=BBBBI")
 RTMSG = struct.Struct("=BBBBBBBBI")
 NLA = struct.Struct("=HH")
 NDMSG = struct.Struct("=BxxxiHBB")  # family, ifindex, state, flags, type
+RTNEXTHOP = struct.Struct("=HBBi")  # length, flags, hops, ifindex
 
 
 class KernelError(OSError):
@@ -155,8 +156,9 @@ class RouteMsg:
     dst_len: int
     table: int
     protocol: int
-    oif: int
+    oif: int  # a multipath route's: its first hop's
     gateway: str | None
+    type: int = RTN_UNICAST  # RTN_LOCAL, RTN_BROADCAST, ...
 
 
 class Dumper:
@@ -335,11 +337,19 @@ class Dumper:
         checking) returns only those: callers filter again, older kernels return every route."""
         out = []
         for m in self.dump(RTM_GETROUTE, RTMSG.pack(socket.AF_UNSPEC, 0, 0, 0, table, protocol, 0, 0, 0)):
-            family, dst_len, _, _, table, protocol, _, _, _ = RTMSG.unpack_from(m)
+            family, dst_len, _, _, table, protocol, _, kind, _ = RTMSG.unpack_from(m)
             a = attrs(m, RTMSG.size)
             out.append(RouteMsg(family, ip_text(family, a.get(RTA_DST)), dst_len, _u32(a.get(RTA_TABLE), table),
-                                protocol, _u32(a.get(RTA_OIF)), ip_text(family, a.get(RTA_GATEWAY))))
+                                protocol, _oif(a), ip_text(family, a.get(RTA_GATEWAY)), kind))
         return out
+
+
+def _oif(a: dict[int, memoryview]) -> int:
+    """A route's output link; for a multipath route (no RTA_OIF), its first hop's."""
+    hops = a.get(RTA_MULTIPATH)
+    if RTA_OIF not in a and hops is not None and len(hops) >= RTNEXTHOP.size:
+        return RTNEXTHOP.unpack_from(hops)[3]
+    return _u32(a.get(RTA_OIF))
 
 
 def parse_link(m: memoryview) -> LinkMsg:
