@@ -13,6 +13,7 @@ from __future__ import annotations
 import gc
 import json
 import logging
+import math
 import os
 import queue
 import re
@@ -38,6 +39,7 @@ LOCK_RETRY = 1.0     # with --no-wait: seconds until a skipped reconcile is trie
 SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 KINDS = {"stop": "stop", "startup": "startup", "sighup": "SIGHUP", "file": "file change", "resync": "resync",
          "kernel": "kernel event"}  # in order of precedence when triggers are coalesced
+FULL = ("startup", "resync", "sighup")  # the triggers whose reconcile reads the whole kernel again
 
 
 def duration(text: str) -> float:
@@ -204,7 +206,8 @@ class Watcher:
         self.queue: queue.SimpleQueue[Trigger] = queue.SimpleQueue()  # put() is safe in signal handlers
         self.gate = Gate(self.queue.put)
         self.stopping = False
-        self.next_resync = 0.0
+        self.next_resync = math.inf  # when the next resync is due (monotonic): set by each reconcile
+        self.last_full = 0.0          # when the last full reconcile started
         self.resync_detail = ""  # "retry" after a reconcile skipped for the lock
         self.manifests = ManifestCache()
         self.kernel_cache = KernelCache()
@@ -253,9 +256,13 @@ class Watcher:
         self.queue.put(Trigger("stop", signal.Signals(signum).name))
 
     def _next(self) -> Trigger:
-        wait = max(0.0, self.next_resync - time.monotonic()) if self.options.resync > 0 else None
+        """The next trigger; a resync that is due comes first, even while other triggers keep coming
+        (what they would reconcile, a resync reconciles too)."""
+        wait = self.next_resync - time.monotonic()
+        if wait <= 0:
+            return Trigger("resync", self.resync_detail)
         try:
-            first = self.queue.get(timeout=wait)
+            first = self.queue.get(timeout=None if wait == math.inf else wait)
         except queue.Empty:
             return Trigger("resync", self.resync_detail)
         return self._coalesce(first)
@@ -280,7 +287,7 @@ class Watcher:
         with signals_blocked():
             self.files.refresh()
         self.gate.close()
-        if trigger.kind in ("startup", "resync", "sighup"):
+        if trigger.kind in FULL:
             self.kernel_cache.forget()  # the backstop reads the whole kernel again
         outcome = Outcome("locked")
         try:
@@ -290,9 +297,7 @@ class Watcher:
         finally:
             self.gate.open(outcome.touched)
         seconds = time.monotonic() - start
-        skipped = outcome.result == "locked"
-        self.next_resync = time.monotonic() + (LOCK_RETRY if skipped else self.options.resync)
-        self.resync_detail = "retry" if skipped else ""
+        self._schedule_resync(trigger, outcome, start)
         self.log.reconciled(trigger, outcome, seconds)
         if outcome.result != "locked":
             runstate.record(recorded_result(outcome), self.paths, steps=outcome.steps,
@@ -300,6 +305,16 @@ class Watcher:
         if self.metrics:
             self.metrics.reconciled(trigger.kind, outcome.result, outcome.steps, seconds)
         return outcome
+
+    def _schedule_resync(self, trigger: Trigger, outcome: Outcome, start: float) -> None:
+        """--resync apart from the start of the last full reconcile, whatever ran since; a reconcile
+        skipped for the lock is tried again soon."""
+        skipped = outcome.result == "locked"
+        if trigger.kind in FULL and not skipped:
+            self.last_full = start
+        every = self.options.resync if self.options.resync > 0 else math.inf
+        self.next_resync = time.monotonic() + LOCK_RETRY if skipped else self.last_full + every
+        self.resync_detail = "retry" if skipped else ""
 
     def _lock(self, stack: ExitStack) -> bool:
         """Take the lock for one reconcile; while waiting for it, a stop is still heard."""

@@ -217,3 +217,25 @@ def test_drift_inside_an_endpoint_namespace_is_repaired_after_a_file_change(sand
         converges(sandbox, folder, lambda: ipv4_of(sandbox, "a") == ["172.20.0.10/24"])
         assert "kernel event" in watch.reconciles()[seen], watch.lines()
         assert sandbox.ping("a", "172.20.0.12")
+
+
+def test_the_resync_runs_on_time_while_files_change_every_second(sandbox):
+    """--resync is the longest time between two full reconciles, whatever else triggers reconciles."""
+    folder = base(sandbox)
+    with watching(sandbox, folder, "--resync", "2s") as watch:
+        seen = len(watch.reconciles())
+        sandbox.sh("nft delete table inet netreconcile")  # no rtnetlink event: only a resync repairs it
+        start, restored, changes = time.monotonic(), None, 0
+        while time.monotonic() - start < 7.0:
+            (folder / "noise.yaml").write_text(f"# change {changes}\n")  # no documents: nothing to do
+            changes += 1
+            end = time.monotonic() + 1.0
+            while time.monotonic() < end:
+                if restored is None and sandbox.sh("nft list table inet netreconcile", check=False).returncode == 0:
+                    restored = time.monotonic() - start
+                time.sleep(0.1)
+        lines = watch.reconciles()[seen:]
+        resyncs = [line for line in lines if "after resync" in line]
+        assert sum("file change" in line for line in lines) >= 5, lines
+        assert len(resyncs) >= 3, lines  # at about 2, 4 and 6 s
+        assert restored is not None and restored < 2.0 + 1.0, (restored, lines)
