@@ -167,5 +167,5 @@ def error_json(kind: str, messages: list[str], problems: list[Problem], **extra:
 
 def problem_json(problem: Problem) -> dict[str, Any]:
     where = problem.where
-    return {"file": where.file, "line": where.line, "column": where.column, "object": problem.subject or None,
+    return {"file": where.file, "line": where.line or None, "column": where.column or None, "object": problem.subject or None,
             "message": problem.message}
