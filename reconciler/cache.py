@@ -11,6 +11,7 @@ rtnetlink told of a change in it or a plan step touched it; see its docstring.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 import struct
@@ -90,6 +91,14 @@ class ManifestCache:
         if problems:
             raise ManifestError(sorted(problems, key=lambda p: (p.where.file, p.where.line, p.where.column)))
         return manifests
+
+    def digest(self) -> str:
+        """SHA-256 of the files last loaded, names and bytes: identifies a source outside git."""
+        sha = hashlib.sha256()
+        for name, f in sorted(self.files.items()):
+            content = f.content if isinstance(f.content, bytes) else b""  # only valid sources are digested
+            sha.update(f"{len(name)}:{name}{len(content)}:".encode() + content)
+        return sha.hexdigest()
 
     def _file(self, path: Path) -> _File | None:
         """The file as parsed, from the cache when its bytes are the same; None when it is gone."""
