@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, replace
 
-from reconciler import engine, runstate
+from reconciler import engine
 from reconciler.cache import KernelCache, ManifestCache
 from reconciler.errors import ManifestError, NetreconcileError
 from reconciler.guards import Limits, RefusedError
@@ -68,11 +68,15 @@ def recorded_result(outcome: Outcome) -> str:
 
 @dataclass(frozen=True)
 class Good:
-    """The last manifests that were valid and applied, and their revision (git, else a digest of the files)."""
+    """The last manifests that were valid and applied: their files' digest, and their git commit when known."""
 
     manifests: Manifests
     digest: str
-    revision: str
+    commit: str | None = None
+
+    @property
+    def revision(self) -> str:
+        return self.commit or f"sha256:{self.digest[:12]}"
 
 
 class Reconciler:
@@ -136,10 +140,14 @@ class Reconciler:
 
     def _remember(self, m: Manifests) -> None:
         digest = self.manifests.digest()
-        if self.good is not None and self.good.digest == digest:  # git is asked only when the files changed
-            self.good = replace(self.good, manifests=m)
-        else:
-            self.good = Good(m, digest, runstate.revision(self.paths) or f"sha256:{digest[:12]}")
+        same = self.good is not None and self.good.digest == digest
+        self.good = replace(self.good, manifests=m) if self.good is not None and same else Good(m, digest)
+
+    def recorded(self, outcome: Outcome, commit: str | None) -> None:
+        """The git commit `runstate.record` found after a reconcile: names the last good manifests when that
+        reconcile applied them (so git is not asked twice)."""
+        if outcome.result in SUCCESS and self.good is not None and self.good.commit is None:
+            self.good = replace(self.good, commit=commit)
 
 
 def drifted(left: KernelObject | None, found: KernelObject | None) -> bool:

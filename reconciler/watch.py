@@ -250,9 +250,10 @@ class Watcher:
         self._schedule_resync(trigger, outcome, start)
         self.log.reconciled(trigger, outcome, seconds)
         if outcome.result != "locked":
-            runstate.record(recorded_result(outcome), self.paths, steps=outcome.steps, error="\n".join(outcome.errors),
-                            trigger=f"watch:{trigger.kind}", source_valid=outcome.source_valid is not False,
-                            enforcing=outcome.enforcing or None)
+            body = runstate.record(recorded_result(outcome), self.paths, steps=outcome.steps,
+                                   error="\n".join(outcome.errors), trigger=f"watch:{trigger.kind}",
+                                   source_valid=outcome.source_valid is not False, enforcing=outcome.enforcing or None)
+            self.reconciler.recorded(outcome, body["revision"])
         if self.metrics:
             self.metrics.reconciled(outcome, seconds)
         return outcome

@@ -337,3 +337,16 @@ def test_the_drift_counter_counts_each_repaired_object_by_kind_whatever_the_trig
         logged.update(json.loads(line).get("repairs", {}))
     assert logged == expected
     assert {"veth", "address", "route", "netns", "sysctl", "nft"} <= set(expected), expected
+
+
+def test_in_a_git_checkout_the_revision_enforced_is_the_commit_last_applied(sandbox):
+    folder = base(sandbox)
+    git = f"git -C {folder} -c user.name=t -c user.email=t@example.com"
+    sandbox.sh(f"git init -q {folder} && {git} add . && {git} commit -qm good")
+    good = out(sandbox, f"{git} rev-parse HEAD").strip()
+    with watching(sandbox, folder) as watch:
+        seen = len(watch.lines())
+        replace_file(folder / "net.yaml", "kind: [\n")
+        sandbox.sh(f"{git} commit -qam broken")  # the checkout moves on; what stays enforced does not
+        line = watch.wait_for("invalid source", after=seen)
+        assert f"invalid source, enforcing revision {good}: no changes" in line, line
