@@ -206,16 +206,26 @@ class Watcher:
         self.queue.put(Trigger("stop", signal.Signals(signum).name))
 
     def _next(self) -> Trigger:
-        """The next trigger; a resync that is due comes first, even while other triggers keep coming
-        (what they would reconcile, a resync reconciles too)."""
+        """The next trigger; a resync that is due comes first, even while other triggers keep coming."""
         wait = self.next_resync - time.monotonic()
         if wait <= 0:
-            return Trigger("resync", self.resync_detail)
+            return self._resync()
         try:
             first = self.queue.get(timeout=None if wait == math.inf else wait)
         except queue.Empty:
-            return Trigger("resync", self.resync_detail)
+            return self._resync()
         return self._coalesce(first)
+
+    def _resync(self) -> Trigger:
+        """A resync reads every file and the whole kernel: what the triggers waiting would reconcile, it
+        reconciles too (they are dropped), unless one is a stop."""
+        while True:
+            try:
+                waiting = self.queue.get_nowait()
+            except queue.Empty:
+                return Trigger("resync", self.resync_detail)
+            if waiting.kind == "stop":
+                return waiting
 
     def _coalesce(self, first: Trigger) -> Trigger:
         """Wait until triggers stop coming (a burst: editors write, rename, chmod; git writes many files);
