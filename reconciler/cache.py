@@ -11,6 +11,7 @@ rtnetlink told of a change in it or a plan step touched it; see its docstring.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 import struct
@@ -22,7 +23,7 @@ from typing import Any, Callable, Iterable
 from reconciler import netns, spec
 from reconciler.appliers.files import hosts_file_name
 from reconciler.errors import ManifestError, Problem
-from reconciler.manifest import Document, load_file, manifest_files, read
+from reconciler.manifest import Document, gone, load_file, manifest_files, read
 from reconciler.model import ROUTE_PROTO, HostsFile, Sysctl
 from reconciler.observe import MAIN_TABLE, Link, Namespace, Reader, host_ends, namespace_objects
 from reconciler.plan import Step
@@ -73,7 +74,7 @@ class ManifestCache:
 
     def load(self, paths: Iterable[str]) -> Manifests:
         """As validate.load_manifests: the typed manifests, or ManifestError naming every problem."""
-        current = {str(p): self._file(p) for p in manifest_files(paths)}
+        current = {str(p): f for p in manifest_files(paths) if (f := self._file(p)) is not None}
         self.files = current
         syntax = [p for f in current.values() for p in f.problems]
         if syntax:
@@ -91,8 +92,19 @@ class ManifestCache:
             raise ManifestError(sorted(problems, key=lambda p: (p.where.file, p.where.line, p.where.column)))
         return manifests
 
-    def _file(self, path: Path) -> _File:
+    def digest(self) -> str:
+        """SHA-256 of the files last loaded, names and bytes: identifies a source outside git."""
+        sha = hashlib.sha256()
+        for name, f in sorted(self.files.items()):
+            content = f.content if isinstance(f.content, bytes) else b""  # only valid sources are digested
+            sha.update(f"{len(name)}:{name}{len(content)}:".encode() + content)
+        return sha.hexdigest()
+
+    def _file(self, path: Path) -> _File | None:
+        """The file as parsed, from the cache when its bytes are the same; None when it is gone."""
         content = read(path)
+        if gone(content):
+            return None
         known = self.files.get(str(path))
         if known is not None and isinstance(content, bytes) and known.content == content:
             return known

@@ -115,8 +115,9 @@ WATCH_HELP = "keep the kernel converged: reconcile on file changes, kernel drift
 WATCH_DESCRIPTION = WATCH_HELP + """
 
 Each reconcile is a full `apply`, with the same guards (--allow-empty, --max-delete, --force) and the
-same rollback. Invalid manifests and guard refusals change nothing: the last applied state stays, and
-the problems are logged. Kernel drift on our links, addresses and routes is seen at once (rtnetlink
+same rollback. While the manifests are invalid, the problems are logged and the last manifests that
+were valid and applied stay enforced: drift is repaired towards them, nothing is pruned. A guard's
+refusal changes nothing. Kernel drift on our links, addresses and routes is seen at once (rtnetlink
 events, also from the endpoint namespaces); nftables and sysctl changes (an external `nft flush
 ruleset`) raise no such event and are repaired at the next --resync, or at once on SIGHUP.
 
@@ -184,6 +185,7 @@ class Failure:
     problems: list[Problem] | None = None  # invalid manifests: printed as they are, without "error: "
     footer: str = ""
     prefix: str = "error: "
+    extra: dict | None = None  # more members of the -o json document
 
 
 def _failure(err: Exception) -> Failure:
@@ -211,7 +213,7 @@ def _fail(args: argparse.Namespace, failure: Failure) -> int:
     if failure.footer:
         print(failure.footer, file=sys.stderr)
     if getattr(args, "output", None) == "json":
-        extra = {"valid": False} if args.command == "validate" else {}
+        extra = {"valid": False} if args.command == "validate" else failure.extra or {}
         print(render.error_json(failure.kind, failure.messages, failure.problems or [], **extra))
     return EXIT_ERROR
 
@@ -303,13 +305,22 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    m = _load(args)
+    try:
+        m = _load(args)
+    except ManifestError as err:
+        return _fail(args, _invalid_status(err))
     with Kernel() as kernel:
         rows, notes = engine.status(m, kernel)
     last, revision = runstate.last(), runstate.revision(args.paths)
     out = render.status_json if args.output == "json" else render.status_text
     print(out(rows, last, revision, notes))
     return EXIT_OK
+
+
+def _invalid_status(err: ManifestError) -> Failure:
+    """Invalid manifests: their problems, then the last reconcile (a watch keeps the last valid ones enforced)."""
+    failure, last = _failure(err), runstate.last()
+    return replace(failure, footer=f"{failure.footer}\n{render.last_reconcile(last)}", extra={"lastReconcile": last})
 
 
 DOCTOR_HELP = "show which link kinds and nftables features the running kernel supports; exit 0 when bridge networks can run"

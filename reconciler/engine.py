@@ -19,6 +19,7 @@ from reconciler.observe import Reader, observe
 from reconciler.plan import Action, Observed, Plan, Step, diff
 from reconciler.planners import context, desired_state, exposure_notes, firewall
 from reconciler.planners import endpoint as endpoint_planner
+from reconciler.planners.keep import unpruned
 from reconciler.spec import Manifests
 
 
@@ -74,13 +75,14 @@ def verify_plan(desired: list[KernelObject], scope: Scope, kernel: Kernel, reade
 OPTIONAL_KINDS = ("macvlan", "ipvlan", "vlan", "dummy", "vxlan")
 
 
-def _planned(m: Manifests, observed: Observed) -> tuple[Plan, list[KernelObject]]:
+def _planned(m: Manifests, observed: Observed, prune: bool = True) -> tuple[Plan, list[KernelObject]]:
     """The plan with the preflight's notes, and the desired state it was made from; KernelSupportError
     or PreflightError when the host cannot carry the manifests (a missing link kind, an unusable
-    parent). Nothing is changed by either."""
+    parent). Nothing is changed by either. Without `prune`, what the manifests do not declare stays."""
     ctx = context(m, observed)
     notes = preflight.require(m, observed) + exposure_notes(ctx)
     desired = desired_state(m, observed, ctx)
+    desired = desired if prune else unpruned(desired, observed, m.owners)
     capabilities.require(sorted({o.kind for o in desired if o.kind in OPTIONAL_KINDS}))
     return replace(diff(desired, observed), notes=notes), desired
 
@@ -96,15 +98,18 @@ class ApplyOptions:
     limits: Limits = Limits()
     rollback: bool = True
     reader: Reader | None = None  # where observe reads namespaces (the watch's cache); None: the kernel
+    prune: bool = True            # False: keep what the manifests do not declare (the watch, source invalid)
 
 
 @dataclass(frozen=True)
 class ApplyResult:
-    """The plan that was run, the steps done, and the kernel as it was before (for a later revert)."""
+    """The plan that was run, the steps done, the kernel as it was before (for a later revert), and the
+    desired state the plan was made from (what the kernel holds now, verified)."""
 
     plan: Plan
     done: tuple[Step, ...]
     before: Observed
+    desired: tuple[KernelObject, ...] = ()
 
 
 def apply(m: Manifests, kernel: Kernel, report: Reporter = lambda s: None, options: ApplyOptions = ApplyOptions(),
@@ -115,7 +120,7 @@ def apply(m: Manifests, kernel: Kernel, report: Reporter = lambda s: None, optio
     previous = runstate.applied()
     before = observe_for(m, kernel, options.reader, keys)
     m = localize(m, before)
-    steps, desired = _planned(m, before)
+    steps, desired = _planned(m, before, options.prune)
     steps = removal.annotate(steps, before)
     guards.check(m, before, steps, options.limits, previous.owners if previous else None)
     guards.check_foreign(steps, options.limits.force)
@@ -134,7 +139,7 @@ def apply(m: Manifests, kernel: Kernel, report: Reporter = lambda s: None, optio
         lost = revert(ApplyResult(steps, tuple(done), before), kernel)
         raise ApplyError(f"{err}\n{rolled_back(len(done), lost)}") from err
     _remember(m, previous)
-    return ApplyResult(steps, tuple(done), before)
+    return ApplyResult(steps, tuple(done), before, tuple(desired))
 
 
 def rolled_back(steps: int, lost: list[str]) -> str:

@@ -11,14 +11,15 @@ class NetreconcileError(Exception):
 
 @dataclass(frozen=True)
 class Location:
-    """Where a manifest value was written: file, 1-based line and column."""
+    """Where a manifest value was written: file, 1-based line and column (0: no place in the file, as for
+    a file that cannot be read; then only the file is shown)."""
 
     file: str
     line: int = 0
     column: int = 0
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}"
+        return f"{self.file}:{self.line}:{self.column}" if self.line else self.file
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import yaml
 
@@ -53,12 +54,13 @@ def _printable(text: str) -> str:
 
 
 def manifest_files(paths: Iterable[str]) -> list[Path]:
-    """Every *.yaml / *.yml under the given paths, recursively, in sorted order."""
+    """Every *.yaml / *.yml under the given paths, recursively, in sorted order. A folder removed while
+    it is listed (a checkout being updated) is not in the source; one that cannot be listed is a problem."""
     found: list[Path] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found += sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+            found += sorted(_walk(path))
         elif path.is_file():
             found.append(path)
         else:
@@ -66,12 +68,27 @@ def manifest_files(paths: Iterable[str]) -> list[Path]:
     return found
 
 
+def _walk(folder: Path) -> Iterator[Path]:
+    def refuse(err: OSError) -> None:
+        if not gone(err):
+            raise ManifestError([Problem(Location(err.filename or str(folder)), "", f"cannot read: {err.strerror or err}")])
+
+    for parent, _, names in os.walk(folder, onerror=refuse):
+        for name in names:
+            path = Path(parent, name)
+            if path.suffix in (".yaml", ".yml") and path.is_file():
+                yield path
+
+
 def load_paths(paths: Iterable[str]) -> list[Document]:
     """Load every document under `paths`; all YAML syntax errors are reported together."""
     documents: list[Document] = []
     problems: list[Problem] = []
     for path in manifest_files(paths):
-        docs, found = load_file(path, read(path))
+        content = read(path)
+        if gone(content):
+            continue
+        docs, found = load_file(path, content)
         documents += docs
         problems += found
     if problems:
@@ -87,6 +104,11 @@ def read(path: Path) -> bytes | OSError:
         return err
 
 
+def gone(content: bytes | OSError) -> bool:
+    """Whether a listed file (or folder) went before it was read: then it is not in the source."""
+    return isinstance(content, (FileNotFoundError, NotADirectoryError))
+
+
 def load_file(path: Path, content: bytes | OSError) -> tuple[list[Document], list[Problem]]:
     """The documents of one file (as `read` returned it), or the problems that prevent reading them."""
     try:
@@ -96,7 +118,9 @@ def load_file(path: Path, content: bytes | OSError) -> tuple[list[Document], lis
         return load_text(text, str(path)), []
     except ManifestError as err:
         return [], err.problems
-    except (OSError, UnicodeDecodeError) as err:
+    except OSError as err:
+        return [], [Problem(Location(str(path)), "", f"cannot read: {err.strerror or err}")]
+    except UnicodeDecodeError as err:
         return [], [Problem(Location(str(path)), "", f"cannot read: {err}")]
 
 

@@ -7,9 +7,10 @@ import time
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
 from reconciler.errors import NetreconcileError
+from reconciler.model import KernelObject
+from reconciler.reconcile import SUCCESS, Outcome
 
 RESULTS = ("no_changes", "applied", "invalid", "refused", "failed", "locked")
-DRIFT_TRIGGERS = ("kernel", "resync", "sighup")  # a SIGHUP is a resync asked for by hand
 
 
 def split_address(address: str) -> tuple[str, int]:
@@ -30,8 +31,13 @@ class Metrics:
         for result in RESULTS:
             self.reconciles.labels(result)
         self.drift_repairs = Counter("netreconcile_drift_repairs",
-                                     "Reconciles triggered by a kernel event or a resync that applied steps",
-                                     registry=self.registry)
+                                     "Drifted objects repaired (found differing from what the last reconcile left), by kind",
+                                     ["kind"], registry=self.registry)
+        for kind in kinds():
+            self.drift_repairs.labels(kind)
+        self.source_valid = Gauge("netreconcile_source_valid",
+                                  "1 when the last reconcile read valid manifests; 0 while they are invalid "
+                                  "(the last valid manifests applied stay enforced)", registry=self.registry)
         self.last_success = Gauge("netreconcile_last_success_timestamp_seconds",
                                   "When a reconcile last ended with the kernel matching the manifests",
                                   registry=self.registry)
@@ -43,15 +49,23 @@ class Metrics:
         except OSError as err:
             raise NetreconcileError(f"cannot serve metrics on {address}: {err.strerror or err}") from err
 
-    def reconciled(self, trigger: str, result: str, steps: int, seconds: float) -> None:
-        self.reconciles.labels(result).inc()
+    def reconciled(self, outcome: Outcome, seconds: float) -> None:
+        self.reconciles.labels(outcome.result).inc()
         self.duration.observe(seconds)
-        self.steps.inc(steps)
-        if result in ("no_changes", "applied"):
+        self.steps.inc(outcome.steps)
+        if outcome.result in SUCCESS:
             self.last_success.set(time.time())
-        if result == "applied" and trigger in DRIFT_TRIGGERS:
-            self.drift_repairs.inc()
+        if outcome.source_valid is not None:
+            self.source_valid.set(int(outcome.source_valid))
+        for kind, count in outcome.repairs:
+            self.drift_repairs.labels(kind).inc(count)
 
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def kinds(cls: type[KernelObject] = KernelObject) -> list[str]:
+    """Every kind of kernel object, for the drift counter's labels."""
+    below = [k for sub in cls.__subclasses__() for k in kinds(sub)]
+    return sorted(set(below + ([cls.kind] if cls.kind else [])))

@@ -129,7 +129,7 @@ def plan_json(plan: Plan) -> str:
 def status_text(rows: list[ObjectStatus], last: dict | None = None, revision: str | None = None,
                 notes: tuple[str, ...] = ()) -> str:
     width = max((len(f"{r.obj.kind} {r.obj.title}") for r in rows), default=0)
-    lines = [_last_line(last), f"manifests revision: {revision or '(not a git checkout)'}", *notes, ""]
+    lines = [last_reconcile(last), f"manifests revision: {revision or '(not a git checkout)'}", *notes, ""]
     lines += [f"{r.state.value:<8}  {(r.obj.kind + ' ' + r.obj.title):<{width}}  {r.detail}".rstrip() for r in rows]
     counts = {state: sum(1 for r in rows if r.state.value == state) for state in ("in sync", "drifted", "missing", "extra")}
     lines.append("")
@@ -137,11 +137,14 @@ def status_text(rows: list[ObjectStatus], last: dict | None = None, revision: st
     return "\n".join(lines)
 
 
-def _last_line(last: dict | None) -> str:
+def last_reconcile(last: dict | None) -> str:
+    """What `status` says of the last reconcile recorded: its line, and the source the watch enforces."""
     if not last:
         return "last reconcile: none recorded on this host"
     error = f": {last['error'].splitlines()[0]}" if last.get("error") else ""
-    return f"last reconcile: {last['result']} at {last['time']} ({last['trigger']}, {last['steps']} step(s)){error}"
+    line = f"last reconcile: {last['result']} at {last['time']} ({last['trigger']}, {last['steps']} step(s)){error}"
+    enforcing = f"\nsource: invalid, enforcing revision {last['enforcing']} (the last valid manifests)" if last.get("enforcing") else ""
+    return line + enforcing
 
 
 def status_json(rows: list[ObjectStatus], last: dict | None = None, revision: str | None = None,
@@ -172,5 +175,5 @@ def error_json(kind: str, messages: list[str], problems: list[Problem], **extra:
 
 def problem_json(problem: Problem) -> dict[str, Any]:
     where = problem.where
-    return {"file": where.file, "line": where.line, "column": where.column, "object": problem.subject or None,
+    return {"file": where.file, "line": where.line or None, "column": where.column or None, "object": problem.subject or None,
             "message": problem.message}

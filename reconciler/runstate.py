@@ -59,12 +59,16 @@ def revision(paths: Iterable[str]) -> str | None:
     return None
 
 
-def record(result: str, paths: Iterable[str], steps: int = 0, error: str = "", trigger: str = "apply") -> None:
-    """Remember the last reconcile for `status` (written atomically)."""
+def record(result: str, paths: Iterable[str], steps: int = 0, error: str = "", trigger: str = "apply",
+           source_valid: bool = True, enforcing: str | None = None) -> dict:
+    """Remember the last reconcile for `status` (written atomically), and return the record. `enforcing`:
+    the watch's source was invalid, and the revision of the last valid manifests stayed enforced."""
     paths = list(paths)
     body = {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "result": result, "trigger": trigger, "steps": steps,
-            "error": error, "paths": [str(Path(p).resolve()) for p in paths], "revision": revision(paths)}
+            "error": error, "paths": [str(Path(p).resolve()) for p in paths], "revision": revision(paths),
+            "sourceValid": source_valid, "enforcing": enforcing}
     write_json(LAST, body)
+    return body
 
 
 def last() -> dict | None:

@@ -1,11 +1,13 @@
 """`netreconcile watch`: keep the kernel converged on the manifests (a GitOps loop).
 
 Every trigger leads to the same full, level-based reconcile as `apply`, with the same guards and
-rollback: a manifest changed (watchdog, debounced), the kernel changed one of our objects
-(rtnetlink multicast, the events of our own applies muted), the periodic resync (the backstop,
-forced too when events were lost), or SIGHUP. Triggers wait in one queue; one loop in the main
-thread reconciles. The lock is held only during each reconcile, so a one-off `apply` can run
-between two. No rtnetlink event tells of nftables or sysctl changes: those wait for the resync.
+rollback (reconciler/reconcile.py; while the source is invalid, the last valid manifests applied stay
+enforced): a manifest changed (watchdog, debounced), the kernel changed one of our objects
+(rtnetlink multicast, the events of our own applies muted), the periodic resync (the backstop: at
+most --resync from one full reconcile to the next, whatever else runs; forced too when events were
+lost), or SIGHUP. Triggers wait in one queue; one loop in the main thread reconciles. The lock is
+held only during each reconcile, so a one-off `apply` can run between two. No rtnetlink event tells
+of nftables or sysctl changes: those wait for the resync.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import gc
 import json
 import logging
+import math
 import os
 import queue
 import re
@@ -21,23 +24,22 @@ import socket
 import sys
 import time
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Callable, Iterator
 
-from reconciler import engine, runstate
-from reconciler.cache import KernelCache, ManifestCache
-from reconciler.errors import ManifestError, NetreconcileError
-from reconciler.guards import Limits, RefusedError
-from reconciler.kernel import Kernel
+from reconciler import runstate
+from reconciler.errors import NetreconcileError
 from reconciler.events import KernelEvents
+from reconciler.guards import Limits
+from reconciler.reconcile import LOCK_RETRY, Outcome, Reconciler, recorded_result
 
 QUIET = 0.5          # seconds after an apply during which kernel events are taken as its own
 SETTLE = 0.01        # seconds to wait for more after a trigger that ends a change (a file closed, renamed, removed)
 LOCK_POLL = 0.2      # seconds between tries while another netreconcile holds the lock
-LOCK_RETRY = 1.0     # with --no-wait: seconds until a skipped reconcile is tried again
 SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 KINDS = {"stop": "stop", "startup": "startup", "sighup": "SIGHUP", "file": "file change", "resync": "resync",
          "kernel": "kernel event"}  # in order of precedence when triggers are coalesced
+FULL = ("startup", "resync", "sighup")  # the triggers whose reconcile reads the whole kernel again
 
 
 def duration(text: str) -> float:
@@ -71,59 +73,6 @@ class Options:
     host: str | None = None      # --host: the declared Host this machine is
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """What one reconcile did. `result`: no_changes, applied, invalid, refused, failed or locked."""
-
-    result: str
-    steps: int = 0
-    errors: tuple[str, ...] = ()
-
-    @property
-    def touched(self) -> bool:
-        """Whether the kernel may have been written (a failed apply was rolled back: it was)."""
-        return self.result in ("applied", "failed")
-
-    def __str__(self) -> str:
-        return {
-            "no_changes": "no changes", "applied": f"applied {self.steps} step(s)",
-            "invalid": f"invalid manifests, {len(self.errors)} problem(s); kept the last applied state",
-            "refused": "refused by a guard; nothing changed", "failed": "failed",
-            "locked": f"skipped, another netreconcile holds the lock; retry in {LOCK_RETRY:g} s",
-        }[self.result]
-
-
-def reconcile(paths: list[str], limits: Limits, host: str | None = None, manifests: ManifestCache | None = None,
-              kernel_cache: KernelCache | None = None) -> Outcome:
-    """Load, then apply as `apply` does; a bad source or a failure is an outcome, never a crash."""
-    try:
-        m = replace((manifests or ManifestCache()).load(paths), host=host)
-    except ManifestError as err:
-        return Outcome("invalid", errors=tuple(str(p) for p in err.problems))
-    report = kernel_cache.touched if kernel_cache else lambda step: None
-    try:
-        with Kernel() as kernel:
-            done = engine.apply(m, kernel, report, engine.ApplyOptions(limits=limits, reader=kernel_cache)).done
-    except ManifestError as err:  # a pool too small for its interfaces: found by the plan's allocation
-        return Outcome("invalid", errors=tuple(str(p) for p in err.problems))
-    except RefusedError as err:
-        return Outcome("refused", errors=(str(err),))
-    except (NetreconcileError, OSError) as err:
-        if kernel_cache:
-            kernel_cache.forget()  # a rollback read the kernel itself
-        return Outcome("failed", errors=tuple(str(err).splitlines()))
-    return Outcome("applied" if done else "no_changes", len(done))
-
-
-def recorded_result(outcome: Outcome) -> str:
-    """The result `status` shows, in the words `apply` uses."""
-    if outcome.result in ("no_changes", "applied"):
-        return "success"
-    if outcome.result == "failed":
-        return "rolled back" if any("Rolled back" in e for e in outcome.errors) else "failed"
-    return outcome.result
-
-
 class Log:
     """One line per event on stdout: text for people, or one JSON object per line."""
 
@@ -143,8 +92,11 @@ class Log:
 
     def reconciled(self, trigger: Trigger, outcome: Outcome, seconds: float) -> None:
         ms = round(seconds * 1000, 1)
+        extra = ({"enforcing": outcome.enforcing, "enforced": outcome.enforced} if outcome.enforcing else {}) | (
+            {"repairs": dict(outcome.repairs)} if outcome.repairs else {})
         self.event("reconcile", f"reconcile after {trigger}: {outcome} [{ms:g} ms]", outcome.errors,
-                   trigger=trigger.kind, detail=trigger.detail, result=outcome.result, steps=outcome.steps, duration_ms=ms)
+                   trigger=trigger.kind, detail=trigger.detail, result=outcome.result, steps=outcome.steps,
+                   duration_ms=ms, **extra)
 
 
 def settle_heap(idle: bool = True) -> None:
@@ -204,10 +156,11 @@ class Watcher:
         self.queue: queue.SimpleQueue[Trigger] = queue.SimpleQueue()  # put() is safe in signal handlers
         self.gate = Gate(self.queue.put)
         self.stopping = False
-        self.next_resync = 0.0
+        self.next_resync = math.inf  # when the next resync is due (monotonic): set by each reconcile
+        self.last_full = 0.0          # when the last full reconcile started
         self.resync_detail = ""  # "retry" after a reconcile skipped for the lock
-        self.manifests = ManifestCache()
-        self.kernel_cache = KernelCache()
+        self.reconciler = Reconciler(paths, options.limits, options.host)
+        self.kernel_cache = self.reconciler.kernel_cache
 
     def run(self) -> int:
         for sig in SIGNALS:
@@ -253,12 +206,26 @@ class Watcher:
         self.queue.put(Trigger("stop", signal.Signals(signum).name))
 
     def _next(self) -> Trigger:
-        wait = max(0.0, self.next_resync - time.monotonic()) if self.options.resync > 0 else None
+        """The next trigger; a resync that is due comes first, even while other triggers keep coming."""
+        wait = self.next_resync - time.monotonic()
+        if wait <= 0:
+            return self._resync()
         try:
-            first = self.queue.get(timeout=wait)
+            first = self.queue.get(timeout=None if wait == math.inf else wait)
         except queue.Empty:
-            return Trigger("resync", self.resync_detail)
+            return self._resync()
         return self._coalesce(first)
+
+    def _resync(self) -> Trigger:
+        """A resync reads every file and the whole kernel: what the triggers waiting would reconcile, it
+        reconciles too (they are dropped), unless one is a stop."""
+        while True:
+            try:
+                waiting = self.queue.get_nowait()
+            except queue.Empty:
+                return Trigger("resync", self.resync_detail)
+            if waiting.kind == "stop":
+                return waiting
 
     def _coalesce(self, first: Trigger) -> Trigger:
         """Wait until triggers stop coming (a burst: editors write, rename, chmod; git writes many files);
@@ -280,26 +247,36 @@ class Watcher:
         with signals_blocked():
             self.files.refresh()
         self.gate.close()
-        if trigger.kind in ("startup", "resync", "sighup"):
+        if trigger.kind in FULL:
             self.kernel_cache.forget()  # the backstop reads the whole kernel again
         outcome = Outcome("locked")
         try:
             with ExitStack() as stack:
                 if self._lock(stack):
-                    outcome = reconcile(self.paths, self.options.limits, self.options.host, self.manifests, self.kernel_cache)
+                    outcome = self.reconciler()
         finally:
             self.gate.open(outcome.touched)
         seconds = time.monotonic() - start
-        skipped = outcome.result == "locked"
-        self.next_resync = time.monotonic() + (LOCK_RETRY if skipped else self.options.resync)
-        self.resync_detail = "retry" if skipped else ""
+        self._schedule_resync(trigger, outcome, start)
         self.log.reconciled(trigger, outcome, seconds)
         if outcome.result != "locked":
-            runstate.record(recorded_result(outcome), self.paths, steps=outcome.steps,
-                            error="\n".join(outcome.errors), trigger=f"watch:{trigger.kind}")
+            body = runstate.record(recorded_result(outcome), self.paths, steps=outcome.steps,
+                                   error="\n".join(outcome.errors), trigger=f"watch:{trigger.kind}",
+                                   source_valid=outcome.source_valid is not False, enforcing=outcome.enforcing or None)
+            self.reconciler.recorded(outcome, body["revision"])
         if self.metrics:
-            self.metrics.reconciled(trigger.kind, outcome.result, outcome.steps, seconds)
+            self.metrics.reconciled(outcome, seconds)
         return outcome
+
+    def _schedule_resync(self, trigger: Trigger, outcome: Outcome, start: float) -> None:
+        """--resync apart from the start of the last full reconcile, whatever ran since; a reconcile
+        skipped for the lock is tried again soon."""
+        skipped = outcome.result == "locked"
+        if trigger.kind in FULL and not skipped:
+            self.last_full = start
+        every = self.options.resync if self.options.resync > 0 else math.inf
+        self.next_resync = time.monotonic() + LOCK_RETRY if skipped else self.last_full + every
+        self.resync_detail = "retry" if skipped else ""
 
     def _lock(self, stack: ExitStack) -> bool:
         """Take the lock for one reconcile; while waiting for it, a stop is still heard."""

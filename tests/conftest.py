@@ -36,7 +36,12 @@ def vm_kernel_missing() -> str | None:
 
 
 def pytest_collection_modifyitems(config, items):
-    """Skip the tests marked `vm` where the running kernel cannot make the links they need."""
+    """Skip the tests marked `vm` where the running kernel cannot make the links they need, and the
+    tests marked `soak` (minutes each) unless `-m` selects them."""
+    if "soak" not in (config.option.markexpr or ""):
+        for item in items:
+            if item.get_closest_marker("soak"):
+                item.add_marker(pytest.mark.skip(reason="a soak of minutes: run it with -m soak"))
     vm_items = [item for item in items if item.get_closest_marker("vm")]
     if not vm_items:
         return

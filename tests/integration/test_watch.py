@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
@@ -217,3 +218,135 @@ def test_drift_inside_an_endpoint_namespace_is_repaired_after_a_file_change(sand
         converges(sandbox, folder, lambda: ipv4_of(sandbox, "a") == ["172.20.0.10/24"])
         assert "kernel event" in watch.reconciles()[seen], watch.lines()
         assert sandbox.ping("a", "172.20.0.12")
+
+
+def test_the_resync_runs_on_time_while_files_change_every_second(sandbox):
+    """--resync is the longest time between two full reconciles, whatever else triggers reconciles."""
+    folder = base(sandbox)
+    with watching(sandbox, folder, "--resync", "2s") as watch:
+        seen = len(watch.reconciles())
+        sandbox.sh("nft delete table inet netreconcile")  # no rtnetlink event: only a resync repairs it
+        start, restored, changes = time.monotonic(), None, 0
+        while time.monotonic() - start < 7.0:
+            (folder / "noise.yaml").write_text(f"# change {changes}\n")  # no documents: nothing to do
+            changes += 1
+            end = time.monotonic() + 1.0
+            while time.monotonic() < end:
+                if restored is None and sandbox.sh("nft list table inet netreconcile", check=False).returncode == 0:
+                    restored = time.monotonic() - start
+                time.sleep(0.1)
+        lines = watch.reconciles()[seen:]
+        resyncs = [line for line in lines if "after resync" in line]
+        assert sum("file change" in line for line in lines) >= 5, lines
+        assert len(resyncs) >= 3, lines  # at about 2, 4 and 6 s
+        assert restored is not None and restored < 2.0 + 1.0, (restored, lines)
+
+
+def metrics_page(sandbox: Sandbox) -> str:
+    return sandbox.sh(f"{sys.executable} -c \"import urllib.request; "
+                      f"print(urllib.request.urlopen('http://{METRICS}/metrics', timeout=2).read().decode())\"").stdout
+
+
+def test_a_broken_file_leaves_the_last_good_manifests_enforced_repairing_drift_and_pruning_nothing(sandbox):
+    folder = sandbox.workdir / "m"
+    front, a, b = network("front", "172.20.0.0/24"), endpoint("a", iface("front", "172.20.0.10")), endpoint("b", iface("front", "172.20.0.11"))
+    write(sandbox, front, a)
+    write(sandbox, b, name="m/b.yaml")
+    # What a one-off `apply` of other manifests adds meanwhile: not in the last good manifests, kept.
+    more = write(sandbox, front, a, b, network("back", "172.21.0.0/24"), endpoint("x", iface("back", "172.21.0.10")),
+                 name="more/all.yaml")
+    with watching(sandbox, folder, "--log-format", "json", "--metrics-addr", METRICS) as watch:
+        seen = len(watch.lines())
+        replace_file(folder / "b.yaml", "kind: [\n")
+        enforcing = json.loads(watch.wait_for("invalid source, enforcing revision", after=seen))
+        assert enforcing["result"] == "invalid" and re.fullmatch(r"sha256:[0-9a-f]{12}", enforcing["enforcing"]), enforcing
+        assert any("b.yaml:2:1: invalid YAML" in e for e in enforcing["errors"]), enforcing
+        assert re.search(r"^netreconcile_source_valid 0\.0$", metrics_page(sandbox), re.MULTILINE)
+
+        sandbox.apply(more)
+        time.sleep(0.6)  # the watch hears the apply's kernel events and reconciles: nothing may go
+        veth = host_veths(sandbox)[0]
+        sandbox.sh(f"ip link del {veth}")
+        repaired = converges(sandbox, more, lambda: veth in host_veths(sandbox) and "x" in netns_names(sandbox))
+        assert sandbox.ping("a", "172.20.0.11")
+        repair = [json.loads(line) for line in watch.reconciles()[seen:] if '"kernel"' in line][-1]
+        assert (repair["result"], repair["enforced"], repair["enforcing"]) == ("invalid", "applied", enforcing["enforcing"]), repair
+        assert "invalid source, enforcing revision" in repair["message"]
+
+        status = sandbox.nr("status", str(folder), "-o", "json", check=False)
+        assert status.returncode == 1
+        last = json.loads(status.stdout)["lastReconcile"]
+        assert (last["result"], last["sourceValid"], last["enforcing"]) == ("invalid", False, enforcing["enforcing"]), last
+        assert f"source: invalid, enforcing revision {enforcing['enforcing']}" in sandbox.nr("status", str(folder), check=False).stderr
+
+        seen = len(watch.lines())
+        write(sandbox, b, name="m/b.yaml")  # mended: the source is enforced again, whole
+        converges(sandbox, folder, lambda: netns_names(sandbox) == ["a", "b"])
+        assert re.search(r"^netreconcile_source_valid 1\.0$", metrics_page(sandbox), re.MULTILINE)
+    print(f"veth deleted with a broken file present -> repaired: {repaired:.2f} s")
+
+
+def drifted_kinds(sandbox: Sandbox, path: Path) -> Counter:
+    """The objects `plan` would set right, by kind: what a reconcile now repairs."""
+    changes = json.loads(sandbox.nr("plan", str(path), "-o", "json").stdout)["changes"]
+    return Counter(c["kind"] for c in changes)
+
+
+@contextmanager
+def frozen(watch: Watch) -> Iterator[None]:
+    """The watch stopped (SIGSTOP): what happens meanwhile, it hears of when it goes on."""
+    watch.signal(signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        watch.signal(signal.SIGCONT)
+
+
+def test_the_drift_counter_counts_each_repaired_object_by_kind_whatever_the_trigger(sandbox):
+    folder = base(sandbox)
+    expected: Counter = Counter()
+    with watching(sandbox, folder, "--log-format", "json", "--metrics-addr", METRICS, "--resync", "300s") as watch:
+        def drift(command: str, then: Callable[[], None] = lambda: None, trigger: str = "kernel") -> None:
+            time.sleep(0.6)  # past the quiet time after an apply, when kernel events are taken as its own
+            seen = len(watch.reconciles())
+            with frozen(watch):
+                sandbox.sh(command)
+                found = drifted_kinds(sandbox, folder)
+                assert found, f"{command}: the premise is drift"
+                expected.update(found)
+                then()
+            converges(sandbox, folder, lambda: True)
+            assert json.loads(watch.reconciles()[seen])["trigger"] == trigger, watch.reconciles()[seen:]
+
+        drift(f"ip link del {host_veths(sandbox)[0]}")
+        drift("ip -n a addr flush dev eth0")
+        drift("ip netns del b")
+        drift("sysctl -qw net.ipv4.ip_forward=0", then=lambda: watch.signal(signal.SIGHUP), trigger="sighup")
+        c = folder / "c.yaml"  # nftables sends no event: the next reconcile, for a file change, repairs it
+        drift("nft delete table inet netreconcile", then=lambda: c.write_text(text(endpoint("c", iface("front", "172.20.0.12")))),
+              trigger="file")
+        time.sleep(0.6)
+        replace_file(c, text(endpoint("c", iface("front", "172.20.0.13"))))  # a change, not drift
+        converges(sandbox, folder, lambda: ipv4_of(sandbox, "c") == ["172.20.0.13/24"])
+
+        page = metrics_page(sandbox)
+    counted = {m[1]: int(float(m[2])) for m in re.finditer(r'^netreconcile_drift_repairs_total\{kind="(\w+)"\} (\S+)$', page, re.MULTILINE)}
+    assert {k: n for k, n in counted.items() if n} == dict(expected), page
+    logged: Counter = Counter()
+    for line in watch.reconciles():
+        logged.update(json.loads(line).get("repairs", {}))
+    assert logged == expected
+    assert {"veth", "address", "route", "netns", "sysctl", "nft"} <= set(expected), expected
+
+
+def test_in_a_git_checkout_the_revision_enforced_is_the_commit_last_applied(sandbox):
+    folder = base(sandbox)
+    git = f"git -C {folder} -c user.name=t -c user.email=t@example.com"
+    sandbox.sh(f"git init -q {folder} && {git} add . && {git} commit -qm good")
+    good = out(sandbox, f"{git} rev-parse HEAD").strip()
+    with watching(sandbox, folder) as watch:
+        seen = len(watch.lines())
+        replace_file(folder / "net.yaml", "kind: [\n")
+        sandbox.sh(f"{git} commit -qam broken")  # the checkout moves on; what stays enforced does not
+        line = watch.wait_for("invalid source", after=seen)
+        assert f"invalid source, enforcing revision {good}: no changes" in line, line

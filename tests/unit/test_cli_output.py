@@ -4,6 +4,8 @@ JSON Schema (schemas/output-*.schema.json), which docs/output.md describes."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -101,3 +103,35 @@ def test_docs_output_md_names_every_output_schema_and_error_type():
     error = json.loads((SCHEMAS / "output-error.schema.json").read_text())
     for kind in error["properties"]["error"]["properties"]["type"]["enum"]:
         assert f"`{kind}`" in text, kind
+
+
+WITHOUT_DAC = ["setpriv", "--bounding-set=-dac_override,-dac_read_search"]  # root, but bound by file modes
+
+
+def validate_json_as(prefix: list[str], *paths: str) -> tuple[int, dict, str]:
+    result = subprocess.run([*prefix, sys.executable, "-m", "reconciler", "validate", *paths, "-o", "json"],
+                            capture_output=True, text=True, cwd=REPO, check=False)
+    return result.returncode, json.loads(result.stdout), result.stderr
+
+
+def test_a_missing_path_is_named_without_a_position():
+    code, body, stderr = validate_json("does/not/exist.yaml")
+    assert code == 1
+    assert_shape("validate", body)
+    assert body["error"]["problems"] == [{"file": "does/not/exist.yaml", "line": None, "column": None, "object": None,
+                                          "message": "no such file or directory"}]
+    assert stderr.splitlines()[0] == "does/not/exist.yaml: no such file or directory"
+
+
+def test_an_unreadable_file_is_named_with_the_reason_without_a_position(tmp_path):
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        pytest.skip("needs root and setpriv to make a file that cannot be read")
+    path = tmp_path / "a.yaml"
+    path.write_text("kind: Network\n")
+    path.chmod(0)
+    code, body, stderr = validate_json_as(WITHOUT_DAC, str(path))
+    assert code == 1
+    assert_shape("validate", body)
+    assert body["error"]["problems"] == [{"file": str(path), "line": None, "column": None, "object": None,
+                                          "message": "cannot read: Permission denied"}]
+    assert stderr.splitlines()[0] == f"{path}: cannot read: Permission denied"

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 import pytest
 
-from reconciler import manifest
+from reconciler import cache, manifest
 from reconciler.cache import ManifestCache
 from reconciler.errors import ManifestError
 from reconciler.ipam import allocate
@@ -84,3 +86,58 @@ def test_a_broken_file_is_reported_then_its_fix_is_read(tmp_path):
         cache.load([str(tmp_path)])
     (tmp_path / "a.yaml").write_text(endpoint("a", "[{network: front}]"))
     assert [e.name for e in cache.load([str(tmp_path)]).endpoints] == ["a"]
+
+
+
+LOADERS = {"cache": lambda paths: ManifestCache().load(paths), "load_manifests": load_manifests}
+
+
+@pytest.fixture
+def removed_after_listing(monkeypatch) -> list[Path]:
+    """Files removed just after the manifests were listed and before they are read, as an editor or git
+    may do while a reconcile runs."""
+    doomed: list[Path] = []
+    real = manifest.manifest_files
+
+    def listed(paths):
+        found = real(paths)
+        for path in doomed:
+            path.unlink()
+        return found
+
+    monkeypatch.setattr(manifest, "manifest_files", listed)
+    monkeypatch.setattr(cache, "manifest_files", listed)
+    return doomed
+
+
+@pytest.fixture
+def removed_while_listing(monkeypatch) -> list[Path]:
+    """Folders removed while the manifests are listed: after their parent's entries were read, before their own."""
+    doomed: list[Path] = []
+    real = os.scandir
+
+    def scandir(path=None):
+        if isinstance(path, (str, os.PathLike)) and Path(path) in doomed:
+            shutil.rmtree(path)
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    return doomed
+
+
+@pytest.mark.parametrize("load", LOADERS.values(), ids=list(LOADERS))
+def test_a_file_removed_while_the_manifests_are_read_is_not_in_the_source(tmp_path, removed_after_listing, load):
+    (tmp_path / "net.yaml").write_text(network("front", "{subnet: 172.20.0.0/24}"))
+    (tmp_path / "a.yaml").write_text(endpoint("a", "[{network: front}]"))
+    (tmp_path / "zz-b.yaml").write_text(endpoint("b", "[{network: front}]"))
+    removed_after_listing.append(tmp_path / "zz-b.yaml")
+    assert [e.name for e in load([str(tmp_path)]).endpoints] == ["a"]
+
+
+@pytest.mark.parametrize("load", LOADERS.values(), ids=list(LOADERS))
+def test_a_folder_removed_while_the_manifests_are_listed_is_not_in_the_source(tmp_path, removed_while_listing, load):
+    (tmp_path / "net.yaml").write_text(network("front", "{subnet: 172.20.0.0/24}"))
+    (tmp_path / "sub" / "deeper").mkdir(parents=True)
+    (tmp_path / "sub" / "deeper" / "b.yaml").write_text(endpoint("b", "[{network: front}]"))
+    removed_while_listing.append(tmp_path / "sub")
+    assert [n.name for n in load([str(tmp_path)]).networks] == ["front"]

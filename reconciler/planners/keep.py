@@ -1,0 +1,48 @@
+"""Desired state that prunes nothing: what the watch enforces while its source is invalid.
+
+The last valid manifests are enforced (drift is repaired towards them), but what the kernel holds of
+ours beyond them stays as it is: an object they do not declare is kept, and in our nftables table the
+rules of owners they do not know are kept, each after the rule it followed. No I/O here.
+"""
+
+from __future__ import annotations
+
+from reconciler.model import KernelObject, NftRule, NftTable
+from reconciler.plan import Observed
+from reconciler.planners import firewall
+
+
+def unpruned(desired: list[KernelObject], observed: Observed, owners: frozenset[str]) -> list[KernelObject]:
+    """`desired`, plus every prunable object `observed` holds that it lacks; the table keeps foreign owners' rules."""
+    keys = {o.key for o in desired}
+    extra = [o for k, o in observed.objects.items() if k not in keys and o.prunable]
+    return [_with_rules_of_others(o, observed, owners) if isinstance(o, NftTable) else o for o in desired] + extra
+
+
+def _with_rules_of_others(table: NftTable, observed: Observed, owners: frozenset[str]) -> NftTable:
+    seen = observed.objects.get(table.key)
+    if not isinstance(seen, NftTable) or not any(_of_others(r, owners) for r in seen.rules):
+        return table
+    return firewall.table(_merged(list(table.rules), list(seen.rules), owners)) or table
+
+
+def _of_others(rule: NftRule, owners: frozenset[str]) -> bool:
+    """A rule we wrote (its comment names an owner, `network/x`) for an owner these manifests do not declare;
+    a rule inserted by hand names none, and goes as drift."""
+    return "/" in rule.owner and rule.owner not in owners
+
+
+def _merged(wanted: list[NftRule], seen: list[NftRule], owners: frozenset[str]) -> list[NftRule]:
+    """`wanted` in its order, each kept rule of `seen` placed after the wanted rule it followed there."""
+    following: dict[NftRule | None, list[NftRule]] = {}
+    last: NftRule | None = None
+    present = set(wanted)
+    for rule in seen:
+        if _of_others(rule, owners):
+            following.setdefault(last, []).append(rule)
+        elif rule in present:
+            last = rule
+    merged = following.pop(None, [])
+    for rule in wanted:
+        merged += [rule, *following.pop(rule, [])]
+    return merged
