@@ -116,6 +116,7 @@ def _load(loader_class: type, text: str, filename: str) -> list[Document]:
     documents: list[Document] = []
     loader = None
     aliased = 0  # nodes that aliases add, over all documents: many small bombs are one big one
+    twice: list[Problem] = []  # keys written twice, over all documents: reported together
     try:
         loader = loader_class(text)  # checks the characters at once: inside the try
         while loader.check_node():
@@ -128,6 +129,7 @@ def _load(loader_class: type, text: str, filename: str) -> list[Document]:
             positions: dict[Path_, tuple[int, int]] = {}
             _record(node, (), positions)
             data = loader.construct_document(node)
+            twice += _duplicate_keys(node, Document(data, filename).subject, filename)
             if data is not None:
                 documents.append(Document(data, filename, positions))
     except yaml.YAMLError as err:
@@ -135,7 +137,48 @@ def _load(loader_class: type, text: str, filename: str) -> list[Document]:
     finally:
         if loader is not None:
             loader.dispose()
+    if twice:
+        raise ManifestError(twice)
     return documents
+
+
+MERGE = "tag:yaml.org,2002:merge"
+
+
+def _duplicate_keys(root: yaml.Node, subject: str, filename: str) -> list[Problem]:
+    """Keys written twice in one mapping, anywhere in the document (each distinct node checked once)."""
+    problems: list[Problem] = []
+    visited: set[int] = set()
+    todo = [root]
+    while todo:
+        node = todo.pop()
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            problems += _keys_twice(node, subject, filename)
+            todo += [n for pair in node.value for n in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            todo += node.value
+    return sorted(problems, key=lambda p: (p.where.line, p.where.column))
+
+
+def _keys_twice(mapping: yaml.MappingNode, subject: str, filename: str) -> list[Problem]:
+    """YAML forbids a key twice in a mapping; PyYAML would keep the last one silently. Merge keys (<<)
+    are left to YAML's merge rules."""
+    first: dict[tuple[str, str], yaml.Node] = {}
+    problems = []
+    for key, _ in mapping.value:
+        if not isinstance(key, yaml.ScalarNode) or key.tag == MERGE:
+            continue
+        earlier = first.setdefault((key.tag, key.value), key)
+        if earlier is not key:
+            where = Location(filename, key.start_mark.line + 1, key.start_mark.column + 1)
+            message = (f"invalid YAML: key {key.value!r} is written twice in one mapping (first at line "
+                       f"{earlier.start_mark.line + 1}, column {earlier.start_mark.column + 1}; YAML would keep only "
+                       "the last): remove one")
+            problems.append(Problem(where, _printable(subject), _printable(message)))
+    return problems
 
 
 MAX_NODES = 100_000  # after expanding aliases: far above any real manifest, far below a "billion laughs"
