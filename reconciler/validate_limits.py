@@ -64,7 +64,7 @@ def special_range(net: IPNetwork) -> str | None:
     wider than any network needs (it would take in such ranges and the host's own LAN)."""
     for special, what in SPECIAL:
         if special.version == net.version and net.overlaps(special):
-            return f"overlaps {special} ({what}), which the host uses itself: choose a private range ({PRIVATE[net.version]})"
+            return f"overlaps {special} ({what}), which the host uses itself: choose a subnet inside a private range ({PRIVATE[net.version]})"
     if net.prefixlen < SHORTEST_PREFIX[net.version]:
         return f"is wider than /{SHORTEST_PREFIX[net.version]}: it would take in ranges the host uses itself; declare a smaller one"
     return None
