@@ -128,8 +128,9 @@ def _load(loader_class: type, text: str, filename: str) -> list[Document]:
                 raise _refuse(node, filename, f"the documents of this file expand to more than {MAX_NODES} nodes (aliases)")
             positions: dict[Path_, tuple[int, int]] = {}
             _record(node, (), positions)
+            duplicates = _duplicate_keys(node, filename)  # before construction, which merges `<<` into the mapping
             data = loader.construct_document(node)
-            twice += _duplicate_keys(node, Document(data, filename).subject, filename)
+            twice += [Problem(where, _printable(Document(data, filename).subject), message) for where, message in duplicates]
             if data is not None:
                 documents.append(Document(data, filename, positions))
     except yaml.YAMLError as err:
@@ -145,9 +146,9 @@ def _load(loader_class: type, text: str, filename: str) -> list[Document]:
 MERGE = "tag:yaml.org,2002:merge"
 
 
-def _duplicate_keys(root: yaml.Node, subject: str, filename: str) -> list[Problem]:
+def _duplicate_keys(root: yaml.Node, filename: str) -> list[tuple[Location, str]]:
     """Keys written twice in one mapping, anywhere in the document (each distinct node checked once)."""
-    problems: list[Problem] = []
+    problems: list[tuple[Location, str]] = []
     visited: set[int] = set()
     todo = [root]
     while todo:
@@ -156,14 +157,14 @@ def _duplicate_keys(root: yaml.Node, subject: str, filename: str) -> list[Proble
             continue
         visited.add(id(node))
         if isinstance(node, yaml.MappingNode):
-            problems += _keys_twice(node, subject, filename)
+            problems += _keys_twice(node, filename)
             todo += [n for pair in node.value for n in pair]
         elif isinstance(node, yaml.SequenceNode):
             todo += node.value
-    return sorted(problems, key=lambda p: (p.where.line, p.where.column))
+    return sorted(problems, key=lambda p: (p[0].line, p[0].column))
 
 
-def _keys_twice(mapping: yaml.MappingNode, subject: str, filename: str) -> list[Problem]:
+def _keys_twice(mapping: yaml.MappingNode, filename: str) -> list[tuple[Location, str]]:
     """YAML forbids a key twice in a mapping; PyYAML would keep the last one silently. Merge keys (<<)
     are left to YAML's merge rules."""
     first: dict[tuple[str, str], yaml.Node] = {}
@@ -177,7 +178,7 @@ def _keys_twice(mapping: yaml.MappingNode, subject: str, filename: str) -> list[
             message = (f"invalid YAML: key {key.value!r} is written twice in one mapping (first at line "
                        f"{earlier.start_mark.line + 1}, column {earlier.start_mark.column + 1}; YAML would keep only "
                        "the last): remove one")
-            problems.append(Problem(where, _printable(subject), _printable(message)))
+            problems.append((where, _printable(message)))
     return problems
 
 
