@@ -406,7 +406,7 @@ def parse_endpoint(doc: Document) -> Endpoint:
     )
 
 
-def _sysctl_value(value: str | int | float) -> str:
+def _sysctl_value(value: str | float) -> str:
     """As the kernel reads it back (observe reads values with runs of blanks collapsed): "0  1" is "0 1"."""
     return " ".join(str(int(value) if isinstance(value, float) else value).split())
 

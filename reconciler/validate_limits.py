@@ -40,7 +40,7 @@ def _problem(obj: Network | Endpoint, message: str, *path: str | int) -> Problem
 
 
 def _cidr_problems(network: Network) -> list[Problem]:
-    ipam = network.source.data["spec"].get("ipam") if network.source else None
+    ipam = (network.source.data["spec"].get("ipam") if network.source else None) or {}
     problems = []
     for index, raw in enumerate(subnet_dicts(ipam)):
         path = ("spec", "ipam", "subnets", index) if "subnets" in ipam else ("spec", "ipam")

@@ -6,10 +6,17 @@ Control characters are refused in every string earlier, by the schema pass (sche
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from reconciler.errors import Problem
-from reconciler.spec import GENERATED_PREFIXES, Endpoint, Host, Manifests, Network, Service
+from reconciler.spec import (
+    GENERATED_PREFIXES,
+    Endpoint,
+    Host,
+    Manifests,
+    Network,
+    Service,
+)
 
 # Every namespace has `lo`; the kernel refuses links named `all` or `default` (they would clash with
 # /proc/sys/net/*/conf/all and /default).
