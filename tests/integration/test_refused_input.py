@@ -4,8 +4,16 @@ validate, plan and apply now refuse each with its file, line and object, exit 1,
 import re
 
 import pytest
-
-from builders import assert_unchanged, converge, endpoint, iface, network, run_fails_cleanly, snapshot, text
+from builders import (
+    assert_unchanged,
+    converge,
+    endpoint,
+    iface,
+    network,
+    run_fails_cleanly,
+    snapshot,
+    text,
+)
 
 KERNEL = ("ip -d link show", "ip addr", "ip route", "ip netns list", "nft list ruleset", "ls -la /run/netns /etc/netns")
 BASE = (network("front", "172.20.0.0/24"), endpoint("e0", iface("front", "172.20.0.10")))
@@ -65,7 +73,7 @@ def test_a_manifest_that_cannot_be_applied_is_refused_before_any_change(sandbox,
     sandbox.write("m/net.yaml", text(*BASE, *docs))
     for command in ("validate", "plan", "apply"):
         stderr = run_fails_cleanly(sandbox, command, str(path))
-        assert re.search(rf"^{re.escape(str(path))}:\d+:\d+: {re.escape(said)}", stderr, re.M), stderr
+        assert re.search(rf"^{re.escape(str(path))}:\d+:\d+: {re.escape(said)}", stderr, re.MULTILINE), stderr
         assert "nothing was changed" in stderr, stderr
     assert_unchanged(sandbox, before)
 
