@@ -8,7 +8,7 @@ from collections import defaultdict
 from ipaddress import IPv4Network, IPv6Network, ip_interface
 
 from reconciler.errors import Problem
-from reconciler.spec import Endpoint, IPNetwork, Manifests, Network, subnet_dicts
+from reconciler.spec import Endpoint, Host, IPNetwork, Manifests, Network, subnet_dicts
 
 # Ranges the host itself uses: a network over them would take the host's own loopback, link-local or
 # multicast traffic (its firewall rules drop what reaches the bridge's subnet from elsewhere).
@@ -31,10 +31,12 @@ def limit_problems(m: Manifests) -> list[Problem]:
         problems += _cidr_problems(network)
     for endpoint in m.endpoints:
         problems += _mac_problems(endpoint) + _sysctl_problems(endpoint)
+    for host in m.hosts:
+        problems += _underlay_problems(host)
     return problems + _port_problems(m)
 
 
-def _problem(obj: Network | Endpoint, message: str, *path: str | int) -> Problem:
+def _problem(obj: Network | Endpoint | Host, message: str, *path: str | int) -> Problem:
     assert obj.source is not None
     return obj.source.problem(message, *path)
 
@@ -68,6 +70,18 @@ def special_range(net: IPNetwork) -> str | None:
     if net.prefixlen < SHORTEST_PREFIX[net.version]:
         return f"is wider than /{SHORTEST_PREFIX[net.version]}: it would take in ranges the host uses itself; declare a smaller one"
     return None
+
+
+def _underlay_problems(host: Host) -> list[Problem]:
+    """A VTEP's address is where the other hosts send the network's traffic: one of this host's own."""
+    address = host.address
+    what = ("the unspecified address" if address.is_unspecified else "a loopback address" if address.is_loopback
+            else "a multicast address" if address.is_multicast else "the broadcast address" if str(address) == "255.255.255.255"
+            else None)
+    if what is None:
+        return []
+    return [_problem(host, f"underlay address {address} is {what}: a VTEP needs an address of this host that the others reach",
+                     "spec", "underlay", "address")]
 
 
 def _mac_problems(endpoint: Endpoint) -> list[Problem]:

@@ -272,3 +272,16 @@ def test_a_confirm_timeout_that_is_not_a_sane_number_of_seconds_is_a_usage_error
 @pytest.mark.parametrize("value, seconds", [("60", 60.0), ("0.5", 0.5), ("86400", 86400.0), ("1e3", 1000.0)])
 def test_a_sane_confirm_timeout_parses(value, seconds):
     assert build_parser().parse_args(["apply", "m/", "--confirm-timeout", value]).confirm_timeout == seconds
+
+
+# --- hosts ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("address, what", [("0.0.0.0", "the unspecified address"), ("::", "the unspecified address"),
+                                           ("127.0.0.1", "a loopback address"), ("::1", "a loopback address"),
+                                           ("224.0.0.1", "a multicast address"), ("ff02::1", "a multicast address"),
+                                           ("255.255.255.255", "the broadcast address")])
+def test_an_underlay_address_no_other_host_can_reach_is_refused(tmp_path, address, what):
+    host = f"{API}kind: Host\nmetadata: {{name: h}}\nspec: {{underlay: {{address: \"{address}\"}}}}\n"
+    assert problems(tmp_path, host) == [
+        f"4:19: Host/h: underlay address {address} is {what}: a VTEP needs an address of this host that the others reach"]
+    assert problems(tmp_path, host.replace(address, "10.10.0.11")) == []
