@@ -101,24 +101,33 @@ def reserved_hostname(name: str) -> bool:
     return name in RESERVED_HOSTNAMES or name.endswith(".localhost")
 
 
-Claim = tuple[Endpoint | Service, str, tuple[str | int, ...]]  # who, as what (description), at which path
+Claim = tuple[Endpoint | Service, str, tuple[str | int, ...], str]  # who, as what, at which path, the name
 
 
 def hostname_problems(m: Manifests) -> list[Problem]:
     """Per network, each name in the hosts files means one object: endpoint names, then aliases, then
     Services; a later claim on a taken name is refused at the later object, naming the first."""
-    problems = [_problem(obj, f"{what} {name!r} is a name every hosts file already gives the loopback: choose another", *path)
-                for network in m.networks for obj, what, path, name in _claims(m, network.name) if reserved_hostname(name)]
+    problems = []
     for network in m.networks:
-        first: dict[str, Claim] = {}
-        for obj, what, path, name in _claims(m, network.name):
-            other, other_what, other_path = first.setdefault(name, (obj, what, path))
-            duplicate = what == other_what != "alias"  # two endpoints or Services of one name: reported as such
-            if other is not obj and not duplicate and not reserved_hostname(name):
-                where = other.source.where(*other_path) if other.source else "?"
-                message = f"{what} {name!r} is already {_as(other, other_what)} on network {network.name!r} (at {where})"
-                problems.append(_problem(obj, message, *path))
+        claims = list(_claims(m, network.name))
+        problems += [_problem(obj, f"{what} {name!r} is a name every hosts file already gives the loopback: choose another", *path)
+                     for obj, what, path, name in claims if reserved_hostname(name)]
+        problems += _collisions(network.name, [c for c in claims if not reserved_hostname(c[3])])
     return list(dict.fromkeys(problems))  # an endpoint on several networks is reported once per name
+
+
+def _collisions(network: str, claims: list[Claim]) -> list[Problem]:
+    first: dict[str, Claim] = {}
+    problems = []
+    for claim in claims:
+        obj, what, path, name = claim
+        other, other_what, other_path, _ = first.setdefault(name, claim)
+        duplicate = what == other_what != "alias"  # two endpoints or Services of one name: reported as such
+        if other is not obj and not duplicate:
+            where = other.source.where(*other_path) if other.source else "?"
+            message = f"{what} {name!r} is already {_as(other, other_what)} on network {network!r} (at {where})"
+            problems.append(_problem(obj, message, *path))
+    return problems
 
 
 def _as(obj: Endpoint | Service, what: str) -> str:
@@ -126,7 +135,7 @@ def _as(obj: Endpoint | Service, what: str) -> str:
     return f"the name of {kind} {obj.name!r}" if what.endswith("name") else f"an alias of endpoint {obj.name!r}"
 
 
-def _claims(m: Manifests, network: str) -> Iterator[tuple[Endpoint | Service, str, tuple[str | int, ...], str]]:
+def _claims(m: Manifests, network: str) -> Iterator[Claim]:
     """The names the hosts files give on `network`: (object, what, path, name)."""
     attached = [(e, i) for e in m.endpoints for i in e.interfaces if i.network == network]
     for endpoint, _ in attached:
