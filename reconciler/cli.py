@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import traceback
 from contextlib import contextmanager
@@ -155,8 +156,21 @@ def _add_apply_options(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--max-delete", type=_share, default=0.5, metavar="SHARE", help=MAX_DELETE_HELP)
     sub.add_argument("--force", action="store_true", help=FORCE_HELP)
     sub.add_argument("--no-rollback", action="store_true", help="on failure, keep the partial state (for debugging)")
-    sub.add_argument("--confirm-timeout", type=float, metavar="SECONDS",
+    sub.add_argument("--confirm-timeout", type=_timeout, metavar="SECONDS",
                      help="revert automatically unless `netreconcile confirm` arrives within SECONDS")
+
+
+MAX_CONFIRM_TIMEOUT = 86400.0  # a day: a change waiting longer for its confirmation was forgotten
+
+
+def _timeout(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value <= MAX_CONFIRM_TIMEOUT:  # NaN fails this too
+        raise argparse.ArgumentTypeError(f"{text!r}: a number of seconds above 0 and at most {MAX_CONFIRM_TIMEOUT:g} (a day)")
+    return value
 
 
 def _share(text: str) -> float:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from ipaddress import ip_address
 from typing import Mapping
 
-from reconciler.errors import ManifestError
+from reconciler.errors import ManifestError, Problem
 from reconciler.spec import Endpoint, IPAddress, Interface, Manifests, Network, Subnet, shim_endpoint, vip_endpoint
 
 # (endpoint name, network name, IP version) -> address
@@ -26,16 +26,20 @@ class Request:
 
 
 def allocate(m: Manifests, sticky: Mapping[AllocKey, IPAddress] | None = None) -> dict[AllocKey, IPAddress]:
-    """An address for every (endpoint, network, family) the manifests attach, static or allocated."""
+    """An address for every (endpoint, network, family) the manifests attach, static or allocated;
+    ManifestError naming every interface that finds no free address."""
     sticky = sticky or {}
     result: dict[AllocKey, IPAddress] = {}
+    misses: list[Problem] = []
     for network in m.networks:
         for version in _versions(network):
             shim = shim_endpoint(network)
             vips = [vip_endpoint(s) for s in m.services if s.network == network.name]
             attached = (*m.endpoints, *vips, *([shim] if shim else []))
             requests = [Request(e, i) for e in attached for i in e.interfaces if i.network == network.name]
-            result |= _allocate_family(network, version, requests, sticky)
+            result |= _allocate_family(network, version, requests, sticky, misses)
+    if misses:
+        raise ManifestError(sorted(misses, key=lambda p: (p.where.file, p.where.line, p.where.column)))
     return result
 
 
@@ -47,7 +51,7 @@ def _static(iface: Interface, version: int) -> IPAddress | None:
     return iface.ipv4_address if version == 4 else iface.ipv6_address
 
 
-def _allocate_family(network: Network, version: int, requests: list[Request], sticky) -> dict[AllocKey, IPAddress]:
+def _allocate_family(network: Network, version: int, requests: list[Request], sticky, misses: list[Problem]) -> dict[AllocKey, IPAddress]:
     pools = [s for s in network.subnets if s.version == version]
     taken = set().union(*(reserved(s) for s in pools))
     result: dict[AllocKey, IPAddress] = {}
@@ -65,8 +69,13 @@ def _allocate_family(network: Network, version: int, requests: list[Request], st
         if kept is not None and kept not in taken and any(kept in allocation_range(s) for s in pools):
             result[key] = kept
             taken.add(kept)
+    full = False
     for r in sorted((r for r in dynamic if (r.endpoint.name, network.name, version) not in result), key=lambda r: (_home(r, pools[0]), r.endpoint.name)):
-        address = _first_free(network, r, pools, taken)
+        address = None if full else _first_free(r, pools, taken)
+        if address is None:
+            full = True  # every later request of this family misses too: no need to scan the pools again
+            misses.append(_no_room(network, r, pools))
+            continue
         result[(r.endpoint.name, network.name, version)] = address
         taken.add(address)
     return result
@@ -99,7 +108,7 @@ def _home(r: Request, pool: Subnet) -> int:
     return int.from_bytes(digest[:16], "big") % allocation_range(pool).num_addresses
 
 
-def _first_free(network: Network, r: Request, pools: list[Subnet], taken: set) -> IPAddress:
+def _first_free(r: Request, pools: list[Subnet], taken: set) -> IPAddress | None:
     for pool in pools:
         span = allocation_range(pool)
         start = _home(r, pool)
@@ -107,7 +116,11 @@ def _first_free(network: Network, r: Request, pools: list[Subnet], taken: set) -
             candidate = ip_address(int(span.network_address) + (start + offset) % span.num_addresses)
             if candidate not in taken:
                 return candidate
+    return None
+
+
+def _no_room(network: Network, r: Request, pools: list[Subnet]) -> Problem:
     assert r.endpoint.source is not None
     where = ("spec", "interfaces", r.iface.index)
     message = f"network {network.name!r} has no free address left for this interface (pools {', '.join(str(allocation_range(p)) for p in pools)} are full)"
-    raise ManifestError([r.endpoint.source.problem(message, *where)])
+    return r.endpoint.source.problem(message, *where)

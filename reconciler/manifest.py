@@ -140,6 +140,7 @@ def _load(loader_class: type, text: str, filename: str) -> list[Document]:
     documents: list[Document] = []
     loader = None
     aliased = 0  # nodes that aliases add, over all documents: many small bombs are one big one
+    twice: list[Problem] = []  # keys written twice, over all documents: reported together
     try:
         loader = loader_class(text)  # checks the characters at once: inside the try
         while loader.check_node():
@@ -151,7 +152,9 @@ def _load(loader_class: type, text: str, filename: str) -> list[Document]:
                 raise _refuse(node, filename, f"the documents of this file expand to more than {MAX_NODES} nodes (aliases)")
             positions: dict[Path_, tuple[int, int]] = {}
             _record(node, (), positions)
+            duplicates = _duplicate_keys(node, filename)  # before construction, which merges `<<` into the mapping
             data = loader.construct_document(node)
+            twice += [Problem(where, _printable(Document(data, filename).subject), message) for where, message in duplicates]
             if data is not None:
                 documents.append(Document(data, filename, positions))
     except yaml.YAMLError as err:
@@ -159,7 +162,48 @@ def _load(loader_class: type, text: str, filename: str) -> list[Document]:
     finally:
         if loader is not None:
             loader.dispose()
+    if twice:
+        raise ManifestError(twice)
     return documents
+
+
+MERGE = "tag:yaml.org,2002:merge"
+
+
+def _duplicate_keys(root: yaml.Node, filename: str) -> list[tuple[Location, str]]:
+    """Keys written twice in one mapping, anywhere in the document (each distinct node checked once)."""
+    problems: list[tuple[Location, str]] = []
+    visited: set[int] = set()
+    todo = [root]
+    while todo:
+        node = todo.pop()
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        if isinstance(node, yaml.MappingNode):
+            problems += _keys_twice(node, filename)
+            todo += [n for pair in node.value for n in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            todo += node.value
+    return sorted(problems, key=lambda p: (p[0].line, p[0].column))
+
+
+def _keys_twice(mapping: yaml.MappingNode, filename: str) -> list[tuple[Location, str]]:
+    """YAML forbids a key twice in a mapping; PyYAML would keep the last one silently. Merge keys (<<)
+    are left to YAML's merge rules."""
+    first: dict[tuple[str, str], yaml.Node] = {}
+    problems = []
+    for key, _ in mapping.value:
+        if not isinstance(key, yaml.ScalarNode) or key.tag == MERGE:
+            continue
+        earlier = first.setdefault((key.tag, key.value), key)
+        if earlier is not key:
+            where = Location(filename, key.start_mark.line + 1, key.start_mark.column + 1)
+            message = (f"invalid YAML: key {key.value!r} is written twice in one mapping (first at line "
+                       f"{earlier.start_mark.line + 1}, column {earlier.start_mark.column + 1}; YAML would keep only "
+                       "the last): remove one")
+            problems.append((where, _printable(message)))
+    return problems
 
 
 MAX_NODES = 100_000  # after expanding aliases: far above any real manifest, far below a "billion laughs"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 from ipaddress import ip_network
 from functools import cache
 from importlib import resources
@@ -133,13 +134,17 @@ def schema_problems(doc: Document) -> list[Problem]:
 
 
 def _key_problems(doc: Document) -> list[Problem]:
-    """JSON Schema describes JSON, whose keys are strings; YAML reads an unquoted 1, true, on or ~ otherwise."""
+    """JSON Schema describes JSON, whose keys are strings; YAML reads an unquoted 1, true, on or ~ otherwise.
+    Control characters are refused in every key and value (names reach the kernel, file paths, hosts
+    files and terminals; a schema pattern's `$` would even let a final newline through), except in the
+    free text of annotations."""
     problems: list[Problem] = []
 
     def walk(node: object, path: list[str | int]) -> None:
         if isinstance(node, dict):
             for key, value in node.items():
                 if isinstance(key, str):
+                    problems.extend(_control_problems(doc, key, [*path, key], "key"))
                     walk(value, [*path, key])
                 else:
                     field = ".".join(str(p) for p in path) or "document"
@@ -148,9 +153,25 @@ def _key_problems(doc: Document) -> list[Problem]:
         elif isinstance(node, list):
             for index, item in enumerate(node):
                 walk(item, [*path, index])
+        elif isinstance(node, str) and path[:2] != ["metadata", "annotations"]:
+            problems.extend(_control_problems(doc, node, path, "value"))
 
     walk(doc.data, [])
     return problems
+
+
+def control_character(text: str) -> str | None:
+    """The first control character (C0, DEL or C1) of `text`, as U+XXXX, or None."""
+    found = next((c for c in text if unicodedata.category(c) == "Cc"), None)
+    return None if found is None else f"U+{ord(found):04X}"
+
+
+def _control_problems(doc: Document, text: str, path: list[str | int], what: str) -> list[Problem]:
+    found = control_character(text)
+    if found is None:
+        return []
+    field = ".".join(str(p) for p in (path[:-1] if what == "key" else path)) or "document"
+    return [doc.problem(f"{field}: {what} {text!r} holds the control character {found}: names and values must be printable", *path)]
 
 
 def _path(error: ValidationError) -> list[str | int]:
@@ -172,6 +193,9 @@ def _message(error: ValidationError) -> str:
         return f"{field}: {error.instance!r} is not an IPv4 or IPv6 address"
     if error.validator == "format" and error.validator_value == "cidr":
         return f"{field}: {error.instance!r} is not a network in CIDR notation (like 172.20.0.0/24)"
+    if error.validator == "minimum" and list(error.absolute_path) == ["spec", "mtu"]:
+        return (f"{field}: {error.message} (IPv6's minimum: below it the kernel drops a link's IPv6 settings, "
+                "which netreconcile sets on every link it makes)")
     if error.validator == "const" and error.absolute_path and error.absolute_path[-1] == "apiVersion":
         return f"apiVersion must be {API_VERSION!r}, not {error.instance!r}"
     return f"{field}: {error.message}"

@@ -264,6 +264,11 @@ class Manifests:
         return frozenset(o.owner for o in (*self.networks, *self.endpoints, *self.services))
 
 
+# Links we name ourselves in the host namespace: veth host ends (`nr-`, planners.context.host_ifname),
+# hostAccess shims, macvlan/ipvlan links in transit (appliers.lower), dummy parents, overlay bridges
+# and VXLAN links. A declared bridge must not look like one of them.
+GENERATED_PREFIXES = ("nr-", "nrs-", "nrt-", "dm-", "ov-", "vx-")
+
 HOST_SHIM = "@host"  # the allocation name of a hostAccess shim: never a valid endpoint name
 
 
@@ -393,12 +398,17 @@ def parse_endpoint(doc: Document) -> Endpoint:
         name=doc.name,
         netns=spec.get("netns") or doc.name,
         interfaces=interfaces,
-        sysctls=tuple(sorted((k, str(int(v) if isinstance(v, float) else v)) for k, v in spec.get("sysctls", {}).items())),
+        sysctls=tuple(sorted((k, _sysctl_value(v)) for k, v in spec.get("sysctls", {}).items())),
         labels=tuple(sorted(doc.data["metadata"].get("labels", {}).items())),
         host=spec.get("host"),
         ports=tuple(_parse_port(raw, i, interfaces) for i, raw in enumerate(spec.get("ports", []))),
         source=doc,
     )
+
+
+def _sysctl_value(value: str | float) -> str:
+    """As the kernel reads it back (observe reads values with runs of blanks collapsed): "0  1" is "0 1"."""
+    return " ".join(str(int(value) if isinstance(value, float) else value).split())
 
 
 def _parse_port(raw: dict, index: int, interfaces: tuple[Interface, ...]) -> Port:

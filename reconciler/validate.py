@@ -14,6 +14,8 @@ from reconciler.schema import schema_problems
 from reconciler.spec import (
     Endpoint, Host, Manifests, Network, Service, Subnet, parse_endpoint, parse_host, parse_network, parse_service, subnet_dicts,
 )
+from reconciler.validate_limits import limit_problems
+from reconciler.validate_names import name_problems
 
 IFNAME = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")
 
@@ -71,7 +73,7 @@ def semantic_problems(m: Manifests, invalid_networks: frozenset[str] | set[str] 
     problems += _vni_problems(m.networks)
     problems += _service_problems(m)
     problems += _exposure_problems(m)
-    return problems
+    return problems + name_problems(m) + limit_problems(m)
 
 
 NAT_DRIVERS = ("bridge", "overlay")  # published ports and services: traffic that crosses the host's netfilter

@@ -137,6 +137,9 @@ ALNUM = string.ascii_lowercase + string.digits
 NAME = st.one_of(  # ^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$: up to 63 characters, so default bridge names get shortened
     st.text(ALNUM, min_size=1, max_size=1),
     st.builds("".join, st.tuples(st.sampled_from(ALNUM), st.text(ALNUM + "._-", max_size=61), st.sampled_from(ALNUM))))
+NETWORK_NAME = st.one_of(  # no '.': it would be in the default bridge name (br-<network>), which sysctl paths cannot name
+    st.text(ALNUM, min_size=1, max_size=1),
+    st.builds("".join, st.tuples(st.sampled_from(ALNUM), st.text(ALNUM + "_-", max_size=61), st.sampled_from(ALNUM))))
 NETNS = st.builds("".join, st.tuples(st.sampled_from(ALNUM + "_"), st.text(ALNUM + "_.:@ -", max_size=30)))
 
 
@@ -145,8 +148,8 @@ def pool(draw, index: int, version: int, sloppy: bool, mistakes: bool) -> dict:
     """One IPAM pool inside its own 10.<index>.0.0/16 or fd00:<index>::/48: pools never overlap.
 
     sloppy: pools as small as /30 and /126 and ranges as small as one address, which may run out.
-    mistakes: now and then a pool inside another's parent (overlaps), a gateway that is the network,
-    broadcast or an outside address, an ipRange that reaches outside its subnet."""
+    mistakes: now and then a pool inside another's parent (overlaps), a subnet written with host bits, a
+    gateway that is the network, broadcast or an outside address, an ipRange that reaches outside its subnet."""
     slip = (lambda: draw(st.integers(0, 5)) == 0) if mistakes else (lambda: False)
     if slip():
         index = draw(st.integers(0, 2))
@@ -157,7 +160,7 @@ def pool(draw, index: int, version: int, sloppy: bool, mistakes: bool) -> dict:
     size = 2 ** (bits - prefix)
     net = ip_network((int(parent.network_address) + draw(st.integers(0, 2 ** (prefix - parent.prefixlen) - 1)) * size, prefix))
     hosts = st.integers(1, size - 2 if version == 4 else size - 1)  # no network or broadcast address
-    written = draw(st.sampled_from([str(net), f"{net.network_address + draw(hosts)}/{prefix}"]))
+    written = f"{net.network_address + draw(hosts)}/{prefix}" if slip() else str(net)  # host bits set: refused
     raw: dict[str, Any] = {"subnet": written}
     offsets = draw(st.lists(hosts, unique=True, min_size=1, max_size=4))
     if slip():
@@ -183,7 +186,7 @@ def manifests(draw, sloppy: bool = False) -> list[dict]:
     static addresses that are reserved, shared or another network's, bad gateways and ranges)."""
     mistakes = sloppy and draw(st.booleans())
     networks, pools = [], iter(range(256))
-    names = draw(st.lists(NAME, unique=True, max_size=3))
+    names = draw(st.lists(NETWORK_NAME, unique=True, max_size=3))
     if mistakes and names and draw(st.integers(0, 5)) == 0:
         names.append(names[0])  # a network declared twice
     for i, name in enumerate(names):
@@ -200,11 +203,12 @@ def manifests(draw, sloppy: bool = False) -> list[dict]:
             bridge = st.fixed_dictionaries({"name": st.sampled_from(["xb0", "xb1"])}, optional=options)
         else:
             bridge = st.fixed_dictionaries({}, optional={"name": st.just(f"xb{i}"), **options})
-        spec.update(draw(st.fixed_dictionaries({}, optional={"internal": st.booleans(), "mtu": st.integers(68, 65535),
+        spec.update(draw(st.fixed_dictionaries({}, optional={"internal": st.booleans(), "mtu": st.integers(1280, 65535),
                                                               "bridge": bridge})))
         metadata: dict[str, Any] = {"name": name}
         if draw(st.booleans()):
-            metadata["labels"] = draw(st.dictionaries(st.text(max_size=20), st.text(max_size=20), max_size=2))
+            printable = st.text(st.characters(blacklist_categories=("Cc", "Cs")), max_size=20)  # no control characters
+            metadata["labels"] = draw(st.dictionaries(printable, printable, max_size=2))
         networks.append({"apiVersion": API, "kind": "Network", "metadata": metadata, "spec": spec})
     endpoints, used = [], set()
     netns_taken: set[str] = set()
@@ -232,7 +236,8 @@ def manifests(draw, sloppy: bool = False) -> list[dict]:
                     iface[field] = address
                     used.add(address)
             if draw(st.booleans()):
-                octets = [draw(st.integers(0, 255)) & 0xFE] + draw(st.lists(st.integers(0, 255), min_size=5, max_size=5))
+                # unicast (the first octet even), never all zeros
+                octets = [draw(st.integers(0, 255)) & 0xFE | 0x02] + draw(st.lists(st.integers(0, 255), min_size=5, max_size=5))
                 iface["macAddress"] = ":".join(f"{o:02x}" for o in octets)
             spec["interfaces"].append(iface)
         if draw(st.booleans()):

@@ -1,0 +1,108 @@
+"""Manifests that used to apply and cut the host off, or to fail half-way and roll back (issue 15):
+validate, plan and apply now refuse each with its file, line and object, exit 1, and change nothing."""
+
+import re
+
+import pytest
+from builders import (
+    assert_unchanged,
+    converge,
+    endpoint,
+    iface,
+    network,
+    run_fails_cleanly,
+    snapshot,
+    text,
+)
+
+KERNEL = ("ip -d link show", "ip addr", "ip route", "ip netns list", "nft list ruleset", "ls -la /run/netns /etc/netns")
+BASE = (network("front", "172.20.0.0/24"), endpoint("e0", iface("front", "172.20.0.10")))
+
+
+def with_spec(doc: dict, **spec) -> dict:
+    doc["spec"].update(spec)
+    return doc
+
+
+def crowd(count: int) -> list[dict]:
+    return [endpoint(f"c{i}", "big") for i in range(count)]
+
+
+CASES = {  # the documents added to BASE, and what the refusal says (subject: message fragment)
+    "whole-internet": ([network("all", "0.0.0.0/0"), endpoint("a", "all")],
+                       "Network/all: subnet 0.0.0.0/0 overlaps 127.0.0.0/8 (loopback)"),
+    "link-local-subnet": ([network("ll", "169.254.7.0/24")], "Network/ll: subnet 169.254.7.0/24 overlaps 169.254.0.0/16"),
+    "host-bits": ([network("hb", "10.88.0.77/24")], "Network/hb: subnet 10.88.0.77/24 has host bits set: the network is 10.88.0.0/24"),
+    "dot-in-bridge-name": ([network("dot", "10.1.0.0/24", bridge="br.dot"), endpoint("d", "dot")],
+                           "Network/dot: bridge name 'br.dot' contains '.'"),
+    "dot-in-network-name": ([network("a.b", "10.1.0.0/24"), endpoint("d", "a.b")],
+                            "Network/a.b: bridge name 'br-a.b' (the default, br-<network>: set spec.bridge.name) contains '.'"),
+    "dot-in-interface-name": ([endpoint("d", iface("front", name="eth0.1"))], "Endpoint/d: interface name 'eth0.1' contains '.'"),
+    "mtu-below-1280": ([network("small", "10.1.0.0/24", mtu=1279), endpoint("d", "small")],
+                       "Network/small: spec.mtu: 1279 is less than the minimum of 1280"),
+    "bridge-all": ([network("x", "10.1.0.0/24", bridge="all")], "Network/x: bridge name 'all' is reserved by the kernel"),
+    "bridge-like-ours": ([network("x", "10.1.0.0/24", bridge="nr-0123456789")],
+                         "Network/x: bridge name 'nr-0123456789' looks like a link netreconcile makes itself"),
+    "interface-lo": ([endpoint("d", iface("front", name="lo"))], "Endpoint/d: interface name 'lo' is reserved by the kernel"),
+    "multicast-mac": ([endpoint("d", {"network": "front", "macAddress": "01:00:5e:00:00:01"})],
+                      "Endpoint/d: macAddress 01:00:5e:00:00:01 is a multicast address"),
+    "zero-mac": ([endpoint("d", {"network": "front", "macAddress": "00:00:00:00:00:00"})],
+                 "Endpoint/d: macAddress 00:00:00:00:00:00 is all zeros"),
+    "netns-256-bytes": ([endpoint("d", "front", netns="é" * 128)], "Endpoint/d: netns is 256 bytes long"),
+    "netns-escape": ([endpoint("d", "front", netns="d\x1b]0;pwned\x07")],
+                     "Endpoint/d: spec.netns: value 'd\\x1b]0;pwned\\x07' holds the control character U+001B"),
+    "sysctl-slash": ([endpoint("d", "front", sysctls={"net.ipv4.tcp_congestion_control": "../x"})],
+                     "Endpoint/d: sysctls.net.ipv4.tcp_congestion_control: the value '../x' contains '/'"),
+    "sysctl-empty-component": ([endpoint("d", "front", sysctls={"net..ipv4": "1"})], "Endpoint/d: spec.sysctls: 'net..ipv4' does not match"),
+    "alias-localhost": ([endpoint("d", {"network": "front", "aliases": ["localhost"]})],
+                        "Endpoint/d: alias 'localhost' is a name every hosts file already gives the loopback"),
+    "alias-of-another": ([endpoint("d", {"network": "front", "aliases": ["e0"]})],
+                         "Endpoint/d: alias 'e0' is already the name of endpoint 'e0' on network 'front'"),
+    "1024-endpoints-on-a-bridge": ([network("big", "10.2.0.0/16"), *crowd(1024)],
+                                   "Network/big: 1024 endpoints attach to network 'big': a Linux bridge holds 1023 ports"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_a_manifest_that_cannot_be_applied_is_refused_before_any_change(sandbox, case):
+    docs, said = CASES[case]
+    path = sandbox.write("m/net.yaml", text(*BASE))
+    converge(sandbox, path)
+    before = snapshot(sandbox, *KERNEL)
+
+    sandbox.write("m/net.yaml", text(*BASE, *docs))
+    for command in ("validate", "plan", "apply"):
+        stderr = run_fails_cleanly(sandbox, command, str(path))
+        assert re.search(rf"^{re.escape(str(path))}:\d+:\d+: {re.escape(said)}", stderr, re.MULTILINE), stderr
+        assert "nothing was changed" in stderr, stderr
+    assert_unchanged(sandbox, before)
+
+
+def test_a_key_written_twice_is_refused_naming_both_lines(sandbox):
+    path = sandbox.write("m/net.yaml", text(*BASE))
+    converge(sandbox, path)
+    before = snapshot(sandbox, *KERNEL)
+    sandbox.write("m/net.yaml", text(*BASE).replace("  driver: bridge\n", "  driver: bridge\n  mtu: 9000\n  mtu: 1400\n"))
+    for command in ("validate", "plan", "apply"):
+        stderr = run_fails_cleanly(sandbox, command, str(path))
+        assert f"{path}:8:3: Network/front: invalid YAML: key 'mtu' is written twice in one mapping (first at line 7, column 3" in stderr
+    assert_unchanged(sandbox, before)
+
+
+def test_blank_runs_in_a_sysctl_value_apply_and_stay_converged(sandbox):
+    """The kernel reads "0  2147483647" back as "0 2147483647": the value is compared as it reads it back."""
+    path = sandbox.write("m/net.yaml", text(BASE[0], endpoint("e0", "front", sysctls={"net.ipv4.ping_group_range": "0   2147483647"})))
+    converge(sandbox, path)
+    assert sandbox.sh("ip netns exec e0 sysctl -n net.ipv4.ping_group_range").stdout.split() == ["0", "2147483647"]
+
+
+def test_a_linux_bridge_holds_exactly_the_ports_validation_allows(sandbox):
+    """The kernel's limit itself (BR_MAX_PORTS, port 0 unused), pinned: the 1024th port is refused."""
+    from reconciler.validate_limits import BRIDGE_PORTS
+
+    batch = "link add br0 type bridge\n" + "".join(f"link add p{i} type veth peer name q{i}\nlink set p{i} master br0\n"
+                                                   for i in range(BRIDGE_PORTS + 1))
+    sandbox.write("batch", batch)
+    result = sandbox.sh(f"ip -force -batch {sandbox.workdir / 'batch'}", check=False)
+    assert "Exchange full" in result.stderr, result.stderr
+    assert len(sandbox.sh("ip -o link show master br0").stdout.splitlines()) == BRIDGE_PORTS
