@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from typing import Iterator
 
 from reconciler.plan import Plan, Step
+from reconciler.terminal import line
 
 
 class Plain:
@@ -20,7 +21,7 @@ class Plain:
         pass
 
     def __call__(self, step: Step) -> None:
-        print(f"  {step}", flush=True)
+        print(f"  {line(str(step))}", flush=True)
 
 
 @contextmanager
@@ -60,5 +61,5 @@ class _Bar:
 
     def __call__(self, step: Step) -> None:
         if self.task is not None:
-            self.progress.update(self.task, advance=1, step=str(step))
-        self.progress.console.print(f"  {step}", markup=False, soft_wrap=True)
+            self.progress.update(self.task, advance=1, step=line(str(step)))
+        self.progress.console.print(f"  {line(str(step))}", markup=False, soft_wrap=True)

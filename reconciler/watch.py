@@ -30,6 +30,7 @@ from reconciler.errors import ManifestError, NetreconcileError
 from reconciler.guards import Limits, RefusedError
 from reconciler.kernel import Kernel
 from reconciler.events import KernelEvents
+from reconciler.terminal import line
 
 QUIET = 0.5          # seconds after an apply during which kernel events are taken as its own
 SETTLE = 0.01        # seconds to wait for more after a trigger that ends a change (a file closed, renamed, removed)
@@ -137,7 +138,7 @@ class Log:
             body = {"time": now, "event": event, **fields, "message": message}
             lines = [json.dumps(body | ({"errors": list(details)} if details else {}))]
         else:
-            lines = [f"{now} {message}", *(f"  {d}" for d in details)]
+            lines = [f"{now} {line(message)}", *(f"  {line(d)}" for d in details)]
         self.stream.write("".join(line + "\n" for line in lines))
         self.stream.flush()
 
