@@ -243,8 +243,8 @@ def cmd_apply(args: argparse.Namespace) -> int:
         with Kernel() as kernel, progress.reporter() as report:
             result = engine.apply(m, kernel, report, options, planned=report.planned)
         note(len(result.done))
-        for note in result.plan.notes:
-            print(line(note))
+        for text in result.plan.notes:
+            print(line(text))
         print(render.summary(result.plan, done=True) if result.plan else "No changes. The kernel matches the manifests.")
         if args.confirm_timeout and result.done:
             confirm.start(result, args.confirm_timeout, args.paths)
