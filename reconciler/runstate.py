@@ -25,7 +25,11 @@ FOLDER_MODE, FILE_MODE = 0o700, 0o600
 
 
 class LockedError(NetreconcileError):
-    """Another netreconcile holds the lock and --no-wait was given."""
+    """Another netreconcile holds the lock and --no-wait was given; `holder` names it (pid, command)."""
+
+    def __init__(self, holder: str):
+        super().__init__(f"{LOCK} is held by {holder}; not waiting (--no-wait)")
+        self.holder = holder
 
 
 def run_dir() -> safefs.Folder:
@@ -45,7 +49,7 @@ def locked(wait: bool = True, say: Callable[[str], None] = print) -> Iterator[No
         except BlockingIOError:
             who = holder(fd)
             if not wait:
-                raise LockedError(f"{LOCK} is held by {who}; not waiting (--no-wait)") from None
+                raise LockedError(who) from None
             say(f"waiting for {LOCK}, held by {who}...")
             fcntl.flock(fd, fcntl.LOCK_EX)
         os.ftruncate(fd, 0)

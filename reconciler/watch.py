@@ -309,11 +309,12 @@ class Watcher:
             try:
                 stack.enter_context(runstate.locked(wait=False))
                 return True
-            except runstate.LockedError:
+            except runstate.LockedError as err:
                 if not self.options.wait or self.stopping:
                     return False
+                holder = err.holder
             if not said:
-                self.log.event("wait", f"waiting for {runstate.LOCK}, held by another netreconcile")
+                self.log.event("wait", f"waiting for {runstate.LOCK}, held by {holder}")
                 said = True
             time.sleep(LOCK_POLL)
 

@@ -148,10 +148,14 @@ def test_a_held_lock_names_the_process_that_holds_it(sandbox):
     err = run_fails_cleanly(sandbox, "apply", str(path), "--no-wait")
     assert f"pid {watcher} (" in err and "-m reconciler apply" in err, err
     sandbox.nr("confirm")
-    sandbox.sh("flock /run/netreconcile/lock sleep 5 >/dev/null 2>&1 & echo $! > /run/netreconcile/holder && sleep 0.3")
+    # flock -o: its child (sleep) does not inherit the lock, so killing flock releases it.
+    sandbox.sh("flock -o /run/netreconcile/lock sleep 60 >/dev/null 2>&1 & echo $! > /run/netreconcile/holder && sleep 0.3")
     holder = out(sandbox, "cat /run/netreconcile/holder").strip()
     err = run_fails_cleanly(sandbox, "apply", str(path), "--no-wait")
-    assert f"pid {holder} (flock /run/netreconcile/lock sleep 5)" in err, err
+    assert f"pid {holder} (flock -o /run/netreconcile/lock sleep 60)" in err, err
+    watched = sandbox.sh(f"timeout 6 {command('watch', str(path))}", check=False).stdout
+    assert f"waiting for /run/netreconcile/lock, held by pid {holder} (flock" in watched, watched
+    sandbox.sh(f"kill $(cat /proc/{holder}/task/{holder}/children) {holder}")
 
 
 ESC_NAME = r"x\033[2Kq"  # printf: ESC, then "erase the line"
