@@ -11,7 +11,8 @@ import json
 import shlex
 import sys
 
-from builders import converge, endpoint, network, out, run_fails_cleanly, write
+from builders import converge, endpoint, host_veth, network, out, run_fails_cleanly, write
+from test_watch import watching
 
 PRECIOUS = "precious: not netreconcile's\n"
 NOBODY = "setpriv --reuid=65534 --regid=65534 --clear-groups"
@@ -59,6 +60,18 @@ def test_destroy_does_not_delete_through_a_netns_folder_replaced_by_a_symlink(sa
     sandbox.nr("destroy", str(path))
     assert (moved / "hosts").is_file() and is_symlink(sandbox, "/etc/netns/ep1")
     assert out(sandbox, "ip netns list") == ""
+
+
+def test_the_watch_sees_a_netns_folder_swapped_for_a_symlink_to_the_same_file(sandbox):
+    path = one_endpoint(sandbox)
+    veth = host_veth(converge(sandbox, path), "ep1")
+    with watching(sandbox, path, "--resync", "0") as watch:
+        # Within the same file system: the file keeps its inode, size and times.
+        sandbox.sh("mv /etc/netns/ep1 /etc/netns/.moved && ln -s .moved /etc/netns/ep1")
+        sandbox.sh(f"ip link set {veth} down")  # a kernel event: its reconcile reads the namespace's state again
+        assert "failed" in watch.wait_for("reconcile after kernel event", timeout=10)
+        watch.wait_for("/etc/netns/ep1 is a symbolic link")
+    assert out(sandbox, "head -1 /etc/netns/.moved/hosts").startswith("# managed by netreconcile")
 
 
 def test_a_symlinked_hosts_file_is_a_conflict_even_to_a_copy_of_ours(sandbox):
