@@ -98,9 +98,13 @@ def test_a_symlink_planted_at_the_temporary_file_name_is_never_followed(sandbox)
 
 def test_a_foreign_hosts_file_before_the_namespace_exists_is_refused_and_kept(sandbox):
     sandbox.sh(f"mkdir /etc/netns/ep1 && printf %s {shlex.quote(PRECIOUS)} > /etc/netns/ep1/hosts")
-    path = one_endpoint(sandbox, "ep1", "ep2")
+    # Our first line does not make a file ours when another user owns it, or the folder it is in.
+    sandbox.sh("mkdir /etc/netns/ep3 /etc/netns/ep4 && echo '# managed by netreconcile: the names this endpoint can "
+               "reach' | tee /etc/netns/ep3/hosts > /etc/netns/ep4/hosts && chown 65534 /etc/netns/ep3/hosts /etc/netns/ep4")
+    path = one_endpoint(sandbox, "ep1", "ep2", "ep3", "ep4")
     err = run_fails_cleanly(sandbox, "apply", str(path))
     assert "/etc/netns/ep1/hosts" in err and "not written by netreconcile" in err and "Nothing was changed" in err, err
+    assert "/etc/netns/ep3/hosts is not owned by root" in err and "/etc/netns/ep4 is not owned by root" in err, err
     assert unchanged(sandbox, "/etc/netns/ep1/hosts") and out(sandbox, "ip netns list") == ""
     assert sandbox.nr("destroy", str(path)).stdout.strip() == "Nothing to destroy."
     assert unchanged(sandbox, "/etc/netns/ep1/hosts")
