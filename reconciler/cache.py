@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from reconciler import netns, spec
-from reconciler.appliers.files import hosts_file_name
+from reconciler.appliers.files import ETC_NETNS, hosts_file_name
 from reconciler.errors import ManifestError, Problem
 from reconciler.manifest import Document, gone, load_file, manifest_files, read
 from reconciler.model import ROUTE_PROTO, HostsFile, Sysctl
-from reconciler.observe import MAIN_TABLE, Link, Namespace, Reader, host_ends, namespace_objects
+from reconciler.observe import MAIN_TABLE, InTheWay, Link, Namespace, Reader, host_ends, namespace_objects
 from reconciler.plan import Step
 from reconciler.rtnl import IFINFOMSG, NLA, RTM_GETLINK, AddrMsg, Dumper, RouteMsg, attrs, parse_link
 from reconciler.schema import KIND_SCHEMAS, schema_problems
@@ -139,7 +139,7 @@ class _State:
     host_links_read: int
     ends: tuple
     stamp: tuple | None
-    state: tuple[dict, set] | None
+    state: tuple[dict, dict] | None
 
 
 class Replay:
@@ -194,7 +194,7 @@ class KernelCache(Reader):
         self.stale_links: set[int] = set()      # host link indexes heard of
         self.stale_host = True                  # host addresses and routes
         self.touched_names: set[str] = set()
-        self.files: dict[str, tuple[tuple[int, int, int, int], str | None]] = {}  # netns -> (stat, content)
+        self.files: dict[str, tuple[tuple, str | InTheWay | None]] = {}  # netns -> (stat, content)
         self.made: dict[str, tuple[_Space, tuple, tuple[dict, set]]] = {}  # name -> (read, host ends, objects)
         self.states: dict[str, _State] = {}
         self.host_links_read = 0  # how many times host links were read (whole or some)
@@ -223,7 +223,7 @@ class KernelCache(Reader):
             self.made.clear()
             self.states.clear()
 
-    def namespace_state(self, name: str, host: Namespace) -> tuple[dict, set] | None:
+    def namespace_state(self, name: str, host: Namespace) -> tuple[dict, dict] | None:
         """Kept while the namespace's read, its links' host ends and its hosts file's stat are unchanged
         (the host ends are computed again only after host links were read again)."""
         try:
@@ -255,15 +255,21 @@ class KernelCache(Reader):
         return made
 
     @staticmethod
-    def _stamp(ns: str) -> tuple[int, int, int, int] | None:
-        """The hosts file's identity, size and times (None: there is none)."""
+    def _stamp(ns: str) -> tuple | None:
+        """The identity, type and owner of the hosts file's folder, and the file's too with its size
+        and times, symbolic links not followed (None: there is no folder)."""
         try:
-            st = os.stat(hosts_file_name(ns))
+            folder = os.lstat(f"{ETC_NETNS}/{ns}")
         except OSError:
             return None
-        return st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
+        try:
+            st = os.lstat(hosts_file_name(ns))
+        except OSError:
+            return folder.st_ino, folder.st_mode, folder.st_uid, None
+        return (folder.st_ino, folder.st_mode, folder.st_uid,
+                (st.st_ino, st.st_mode, st.st_uid, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
 
-    def hosts_file(self, ns: str) -> str | None:
+    def hosts_file(self, ns: str) -> str | InTheWay | None:
         stamp = self._stamp(ns)
         if stamp is None:
             return None

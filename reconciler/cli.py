@@ -20,6 +20,7 @@ from reconciler.errors import ConflictError, KernelSupportError, ManifestError, 
 from reconciler.guards import Limits, RefusedError
 from reconciler.kernel import Kernel
 from reconciler.spec import Manifests
+from reconciler.terminal import line, lines
 from reconciler.validate import load_manifests
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
@@ -222,8 +223,8 @@ def _fail(args: argparse.Namespace, failure: Failure) -> int:
     if getattr(args, "debug", False):
         traceback.print_exc()
     prefix = "" if failure.problems is not None else failure.prefix
-    for line in failure.messages:
-        print(f"{prefix}{line}", file=sys.stderr)
+    for message in failure.messages:
+        print(lines(f"{prefix}{message}"), file=sys.stderr)
     if failure.footer:
         print(failure.footer, file=sys.stderr)
     if getattr(args, "output", None) == "json":
@@ -262,8 +263,8 @@ def cmd_apply(args: argparse.Namespace) -> int:
         with Kernel() as kernel, progress.reporter() as report:
             result = engine.apply(m, kernel, report, options, planned=report.planned)
         note(len(result.done))
-        for line in result.plan.notes:
-            print(line)
+        for text in result.plan.notes:
+            print(line(text))
         print(render.summary(result.plan, done=True) if result.plan else "No changes. The kernel matches the manifests.")
         if args.confirm_timeout and result.done:
             confirm.start(result, args.confirm_timeout, args.paths)
@@ -306,7 +307,7 @@ def _recorded(paths: list[str], trigger: str = "apply") -> Iterator[Callable[[in
 
 
 def _say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    print(line(message), file=sys.stderr, flush=True)
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
@@ -366,7 +367,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
                             "answer": f.answer, "probeFailed": f.probe_failed}
     report = {"formatVersion": render.FORMAT_VERSION, "links": [entry("kind", f) for f in links],
               "nftables": [entry("feature", f) for f in nft], "drivers": {"bridge": {"ready": not lacks, "missing": lacks}}}
-    print(json.dumps(report, indent=2) if args.output == "json" else _doctor_text(report))
+    print(json.dumps(report, indent=2) if args.output == "json" else lines(_doctor_text(report)))
     return EXIT_ERROR if lacks else EXIT_OK
 
 

@@ -18,7 +18,7 @@ POLL = 0.1
 def start(result, timeout: float, paths: list[str]) -> int:
     """Fork the watcher; returns its pid to the caller (the child never returns)."""
     deadline = time.time() + timeout
-    runstate.CONFIRM.unlink(missing_ok=True)
+    runstate.remove(runstate.CONFIRM)
     pid = os.fork()
     if pid:
         return pid
@@ -42,10 +42,10 @@ def _wait_or_revert(result, deadline: float, paths: list[str]) -> None:
     from reconciler import engine
 
     while time.time() < deadline:
-        if runstate.CONFIRM.exists():
-            runstate.CONFIRM.unlink(missing_ok=True)
+        if runstate.exists(runstate.CONFIRM):
+            runstate.remove(runstate.CONFIRM)
             runstate.record("confirmed", paths, steps=len(result.done))
-            runstate.PENDING.unlink(missing_ok=True)
+            runstate.remove(runstate.PENDING)
             return
         time.sleep(POLL)
     try:
@@ -54,18 +54,18 @@ def _wait_or_revert(result, deadline: float, paths: list[str]) -> None:
         runstate.record("reverted", paths, steps=len(result.done), error="\n".join(["not confirmed in time", *lost]))
     except NetreconcileError as err:
         runstate.record("revert failed", paths, steps=len(result.done), error=str(err))
-    runstate.PENDING.unlink(missing_ok=True)
+    runstate.remove(runstate.PENDING)
 
 
 def confirm(wait: float = 5.0) -> None:
     """Keep the pending change: tell the watcher, and wait until it has taken note."""
-    if not runstate.PENDING.exists():
+    if not runstate.exists(runstate.PENDING):
         raise NetreconcileError("nothing to confirm: no apply --confirm-timeout is waiting (it may have reverted already)")
-    runstate.CONFIRM.touch()
+    runstate.touch(runstate.CONFIRM)
     end = time.time() + wait
-    while runstate.PENDING.exists() and time.time() < end:
+    while runstate.exists(runstate.PENDING) and time.time() < end:
         time.sleep(POLL / 2)
-    if runstate.PENDING.exists():
+    if runstate.exists(runstate.PENDING):
         raise NetreconcileError("the pending apply did not answer the confirmation")
     last = runstate.last() or {}
     if last.get("result") != "confirmed":

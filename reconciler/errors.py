@@ -51,6 +51,14 @@ class ConflictError(NetreconcileError):
         super().__init__("\n".join(messages))
 
 
+class PathConflictError(ConflictError):
+    """Something stands where netreconcile writes or deletes a file: a symbolic link, a file it did not
+    write, a folder other users control. The user must remove or fix it; nothing was written through it."""
+
+    def __init__(self, message: str):
+        super().__init__([message])
+
+
 class ApplyError(NetreconcileError):
     """A step failed against the kernel."""
 

@@ -7,6 +7,7 @@ routes, and our table for nftables; addresses belong to the link that holds them
 
 from __future__ import annotations
 
+import os
 import socket
 from dataclasses import dataclass
 from ipaddress import ip_address, ip_network
@@ -14,10 +15,11 @@ from pathlib import Path
 from typing import Collection, Iterable
 
 from reconciler import netns, nft
-from reconciler.appliers.files import hosts_file_name
+from reconciler.appliers.files import ETC_NETNS, read_hosts
+from reconciler.errors import PathConflictError
 from reconciler.kernel import Kernel
 from reconciler.model import (
-    ALIAS_PREFIX, HOSTS_MARK, IPVLAN_FLAGS, IPVLAN_MODES, MACVLAN_MODES, OWNER_GROUP, ROUTE_PROTO, Address, Bridge, BridgeFdb,
+    ALIAS_PREFIX, IPVLAN_FLAGS, IPVLAN_MODES, MACVLAN_MODES, OWNER_GROUP, ROUTE_PROTO, Address, Bridge, BridgeFdb,
     Dummy, Ipvlan, Fdb, HostsFile, Key, KernelObject, LowerLink, Macvlan, Neigh, Netns, Route, Sysctl, Veth, Vlan, Vxlan,
     link_key,
 )
@@ -67,6 +69,13 @@ class Link:
         )
 
 
+@dataclass(frozen=True)
+class InTheWay:
+    """What stands where a file of ours should be, and is not ours to write or delete: why."""
+
+    reason: str
+
+
 @dataclass
 class Namespace:
     """What one namespace holds, gathered by one dump per object type."""
@@ -90,25 +99,39 @@ class Reader:
     def namespace_objects(self, ns: Namespace, host: Namespace) -> tuple[dict[Key, KernelObject], set[Key]]:
         return namespace_objects(ns, host)
 
-    def namespace_state(self, name: str, host: Namespace) -> tuple[dict[Key, KernelObject], set[Key]] | None:
-        """A namespace's objects, its hosts file included, and the keys of what in it is not ours; None
-        when the namespace is not ours."""
+    def namespace_state(self, name: str, host: Namespace) -> tuple[dict[Key, KernelObject], dict[Key, str]] | None:
+        """A namespace's objects, its hosts file included, and the keys of what in it is not ours (with
+        why, where there is more to say than that it exists); None when the namespace is not ours."""
         ns = _owned_namespace(self, name)
         if ns is None:
             return None
         found, alien = self.namespace_objects(ns, host)
         ns.dumper.close()
-        objects, foreign = dict(found), set(alien)
+        objects, foreign = dict(found), dict.fromkeys(alien, "")
         _collect_hosts_file(name, self.hosts_file(name), objects, foreign)
         return objects, foreign
 
-    def hosts_file(self, ns: str) -> str | None:
-        """The content of the endpoint's hosts file (None: none, or unreadable)."""
+    def hosts_file(self, ns: str) -> str | InTheWay | None:
+        """The content of the endpoint's hosts file if we wrote it (None: there is none), or what is in
+        the way of it (a symbolic link, a file we did not write)."""
         try:
-            with open(hosts_file_name(ns), encoding="utf-8") as f:
-                return f.read()
-        except (OSError, UnicodeDecodeError):
-            return None
+            return read_hosts(ns)
+        except PathConflictError as err:
+            return InTheWay(str(err))
+        except OSError as err:
+            return InTheWay(f"{ETC_NETNS}/{ns}/hosts cannot be read ({err.strerror}); fix it and run again")
+
+    def stray_files(self, skip: Collection[str]) -> dict[Key, str]:
+        """What stands in the way of the hosts files of namespaces not ours or not there yet (a file we
+        did not write, a symbolic link), by key, with why."""
+        try:
+            entries = os.scandir(ETC_NETNS)
+        except FileNotFoundError:
+            return {}
+        with entries:
+            names = [e.name for e in entries if e.name not in skip]
+        found = {name: self.hosts_file(name) for name in names}
+        return {("hosts", name): f.reason for name, f in found.items() if isinstance(f, InTheWay)}
 
 
 def observe(kernel: Kernel, sysctls: Iterable[tuple[str | None, str]] = (), reader: Reader | None = None,
@@ -118,6 +141,7 @@ def observe(kernel: Kernel, sysctls: Iterable[tuple[str | None, str]] = (), read
     reader = reader or Reader()
     objects: dict = {}
     foreign: set = set()
+    reasons: dict[Key, str] = {}
     host = reader.namespace(None)
     _collect_links(host, objects, foreign)
     host_links = _host_links(host, _collect_addresses(host, objects))
@@ -136,6 +160,11 @@ def observe(kernel: Kernel, sysctls: Iterable[tuple[str | None, str]] = (), read
         owned_ns.add(name)
         objects.update(state[0])
         foreign.update(state[1])
+        reasons.update((k, why) for k, why in state[1].items() if why)
+    for stray, why in reader.stray_files(owned_ns).items():
+        if namespaces is None or stray[1] in namespaces:
+            foreign.add(stray)
+            reasons[stray] = why
     for ns_name, key in sysctls:
         if ns_name is None or ns_name in owned_ns:
             value = kernel.read_sysctl(ns_name, key)
@@ -144,7 +173,7 @@ def observe(kernel: Kernel, sysctls: Iterable[tuple[str | None, str]] = (), read
     found = nft.read_table() if table else None
     if found is not None:
         _add(objects, found)
-    return Observed(objects, frozenset(foreign), host_links, _host_routes(host, routes))
+    return Observed(objects, frozenset(foreign), host_links, host_routes=_host_routes(host, routes), reasons=reasons)
 
 
 def namespace_objects(ns: Namespace, host: Namespace) -> tuple[dict[Key, KernelObject], set[Key]]:
@@ -335,11 +364,9 @@ def _route_localnet(bridge: str) -> bool:
         return False
 
 
-def _collect_hosts_file(ns: str, content: str | None, objects: dict, foreign: set) -> None:
-    """The endpoint's managed hosts file: ours when it carries our first line, else in the way."""
-    if content is None:
-        return
-    if content.startswith(HOSTS_MARK):
+def _collect_hosts_file(ns: str, content: str | InTheWay | None, objects: dict, foreign: dict[Key, str]) -> None:
+    """The endpoint's managed hosts file, or why what is there is in the way."""
+    if isinstance(content, InTheWay):
+        foreign[("hosts", ns)] = content.reason
+    elif content is not None:
         _add(objects, HostsFile(ns, content, owner=_netns_owner(objects, ns)))
-    else:
-        foreign.add(("hosts", ns))

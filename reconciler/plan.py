@@ -88,6 +88,7 @@ class Observed:
     foreign: frozenset[Key] = frozenset()
     host_links: dict[str, HostLink] | None = None
     host_routes: tuple[HostRoute, ...] | None = None
+    reasons: dict[Key, str] = field(default_factory=dict)  # why a foreign key is in the way, beyond existing
 
 
 def diff(desired: Iterable[KernelObject], observed: Observed) -> Plan:
@@ -115,13 +116,14 @@ def _check_conflicts(desired: Iterable[KernelObject], observed: Observed) -> Non
     for obj in desired:
         for key in obj.provides:
             if key in observed.foreign:
-                where = f" in netns {key[1]}" if len(key) > 2 and key[1] else ""
-                messages.append(
-                    f"{obj.owner or obj.kind}: {key[0]} {key[-1]!r}{where} already exists and is not managed by "
-                    f"netreconcile; remove it or choose another name"
-                )
+                messages.append(f"{obj.owner or obj.kind}: {observed.reasons.get(key) or _exists(key)}")
     if messages:
         raise ConflictError(messages)
+
+
+def _exists(key: Key) -> str:
+    where = f" in netns {key[1]}" if len(key) > 2 and key[1] else ""
+    return f"{key[0]} {key[-1]!r}{where} already exists and is not managed by netreconcile; remove it or choose another name"
 
 
 def _compare(want: KernelObject, have: KernelObject | None) -> Step | None:

@@ -12,6 +12,7 @@ from typing import Iterator
 
 from reconciler.plan import Plan, Step
 from reconciler.render import with_it
+from reconciler.terminal import line
 
 
 class Plain:
@@ -26,7 +27,7 @@ class Plain:
 
 def lines(step: Step) -> list[str]:
     """A step done; one that took along what was not ours names it, as the plan did."""
-    return [f"  {step}", *(with_it(step) if step.foreign else [])]
+    return [f"  {line(str(step))}", *(line(text) for text in with_it(step)) if step.foreign else []]
 
 
 @contextmanager
@@ -66,5 +67,5 @@ class _Bar:
 
     def __call__(self, step: Step) -> None:
         if self.task is not None:
-            self.progress.update(self.task, advance=1, step=str(step))
+            self.progress.update(self.task, advance=1, step=line(str(step)))
         self.progress.console.print("\n".join(lines(step)), markup=False, soft_wrap=True)

@@ -11,6 +11,7 @@ from reconciler.errors import Problem
 from reconciler.model import KernelObject, NftTable
 from reconciler.plan import SYMBOLS, Action, Plan, Step
 from reconciler.spec import Manifests
+from reconciler.terminal import line
 
 # The shape of every -o json output (docs/output.md, schemas/output-*.schema.json): additions keep
 # it, a removal or a change of meaning bumps it.
@@ -27,7 +28,7 @@ def plan_text(plan: Plan) -> str:
     for step in plan.steps:
         lines += _step_lines(step)
     lines += ["", summary(plan)]
-    return "\n".join(lines)
+    return "\n".join(map(line, lines))
 
 
 def summary(plan: Plan, done: bool = False) -> str:
@@ -59,9 +60,14 @@ def with_it(step: Step) -> list[str]:
 
 def _content_lines(old: str, new: str) -> list[str]:
     """A file's change as the lines it loses and gains."""
-    before, after = old.splitlines(), new.splitlines()
-    return ([f"      - {line}" for line in before if line not in after] +
-            [f"      + {line}" for line in after if line not in before])
+    before, after = _file_lines(old), _file_lines(new)
+    return ([f"      - {row}" for row in before if row not in after] +
+            [f"      + {row}" for row in after if row not in before])
+
+
+def _file_lines(text: str) -> list[str]:
+    """Lines as a resolver reads them: ended by a newline only (a CR within one is shown escaped)."""
+    return text.removesuffix("\n").split("\n") if text else []
 
 
 def _attributes(obj: KernelObject) -> str:
@@ -134,7 +140,7 @@ def status_text(rows: list[ObjectStatus], last: dict | None = None, revision: st
     counts = {state: sum(1 for r in rows if r.state.value == state) for state in ("in sync", "drifted", "missing", "extra")}
     lines.append("")
     lines.append(", ".join(f"{n} {state}" for state, n in counts.items()))
-    return "\n".join(lines)
+    return "\n".join(map(line, lines))
 
 
 def last_reconcile(last: dict | None) -> str:

@@ -1,4 +1,8 @@
-"""What lives under /run/netreconcile: the lock, the last reconcile's record, a pending confirmation."""
+"""What lives under /run/netreconcile: the lock, the last reconcile's record, a pending confirmation.
+
+The folder is root's alone (0700, its files 0600), so no other user can hold the lock or read the
+record; it and every file in it are reached without following a symbolic link (reconciler/safefs.py).
+"""
 
 from __future__ import annotations
 
@@ -12,29 +16,42 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
+from reconciler import safefs
 from reconciler.errors import NetreconcileError
+from reconciler.lockholder import holder
 
 RUN_DIR = Path(os.environ.get("NETRECONCILE_RUN_DIR", "/run/netreconcile"))
 LOCK, LAST, PENDING, CONFIRM = (RUN_DIR / n for n in ("lock", "last.json", "pending.json", "confirm"))
+FOLDER_MODE, FILE_MODE = 0o700, 0o600
 
 
 class LockedError(NetreconcileError):
-    """Another netreconcile holds the lock and --no-wait was given."""
+    """Another netreconcile holds the lock and --no-wait was given; `holder` names it (pid, command)."""
+
+    def __init__(self, holder: str):
+        super().__init__(f"{LOCK} is held by {holder}; not waiting (--no-wait)")
+        self.holder = holder
+
+
+def run_dir() -> safefs.Folder:
+    """The folder, made if missing, with a looser mode (left by an older run) narrowed to 0700; a
+    symbolic link, or a folder root does not own, is refused. Use it in a `with`."""
+    return safefs.opened(str(RUN_DIR), make=FOLDER_MODE, narrow=True)
 
 
 @contextmanager
 def locked(wait: bool = True, say: Callable[[str], None] = print) -> Iterator[None]:
     """Hold the one lock of apply, destroy and watch (flock); wait for it, saying so, or fail at once."""
-    RUN_DIR.mkdir(parents=True, exist_ok=True)
-    fd = os.open(LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    with run_dir() as folder:
+        fd = folder.open(LOCK.name, FILE_MODE)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = os.pread(fd, 32, 0).decode().strip() or "?"
+            who = holder(fd)
             if not wait:
-                raise LockedError(f"another netreconcile (pid {holder}) holds {LOCK}; not waiting (--no-wait)") from None
-            say(f"waiting for {LOCK}, held by another netreconcile (pid {holder})...")
+                raise LockedError(who) from None
+            say(f"waiting for {LOCK}, held by {who}...")
             fcntl.flock(fd, fcntl.LOCK_EX)
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
@@ -73,16 +90,31 @@ def record(result: str, paths: Iterable[str], steps: int = 0, error: str = "", t
 
 def last() -> dict | None:
     try:
-        return json.loads(LAST.read_text())
-    except (OSError, ValueError):
+        with safefs.opened(str(RUN_DIR)) as folder:
+            data = folder.read(LAST.name)
+        return json.loads(data) if data else None
+    except (OSError, ValueError, NetreconcileError):
         return None
 
 
 def write_json(path: Path, body: dict) -> None:
-    RUN_DIR.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(body, indent=2) + "\n")
-    os.replace(tmp, path)
+    with run_dir() as folder:
+        folder.replace(path.name, (json.dumps(body, indent=2) + "\n").encode(), FILE_MODE)
+
+
+def exists(path: Path) -> bool:
+    with run_dir() as folder:
+        return folder.exists(path.name)
+
+
+def remove(path: Path) -> None:
+    with run_dir() as folder:
+        folder.remove(path.name)
+
+
+def touch(path: Path) -> None:
+    with run_dir() as folder:
+        os.close(folder.open(path.name, FILE_MODE))
 
 
 APPLIED = RUN_DIR / "applied.json"
@@ -106,8 +138,10 @@ def record_applied(applied: Applied) -> None:
 def applied() -> Applied | None:
     """The record of the last successful apply; None when there is none, or it cannot be read."""
     try:
-        body = json.loads(APPLIED.read_text())
-    except (OSError, ValueError):
+        with safefs.opened(str(RUN_DIR)) as folder:
+            data = folder.read(APPLIED.name)
+        body = json.loads(data) if data else None
+    except (OSError, ValueError, NetreconcileError):
         return None
     owners, sysctls = (body.get("owners"), body.get("sysctls")) if isinstance(body, dict) else (None, None)
     if not isinstance(owners, list) or not _strings(owners) or not isinstance(sysctls, dict) \

@@ -32,6 +32,7 @@ from reconciler.errors import NetreconcileError
 from reconciler.events import KernelEvents
 from reconciler.guards import Limits
 from reconciler.reconcile import LOCK_RETRY, Outcome, Reconciler, recorded_result
+from reconciler.terminal import line
 
 QUIET = 0.5          # seconds after an apply during which kernel events are taken as its own
 SETTLE = 0.01        # seconds to wait for more after a trigger that ends a change (a file closed, renamed, removed)
@@ -86,7 +87,7 @@ class Log:
             body = {"time": now, "event": event, **fields, "message": message}
             lines = [json.dumps(body | ({"errors": list(details)} if details else {}))]
         else:
-            lines = [f"{now} {message}", *(f"  {d}" for d in details)]
+            lines = [f"{now} {line(message)}", *(f"  {line(d)}" for d in details)]
         self.stream.write("".join(line + "\n" for line in lines))
         self.stream.flush()
 
@@ -285,11 +286,12 @@ class Watcher:
             try:
                 stack.enter_context(runstate.locked(wait=False))
                 return True
-            except runstate.LockedError:
+            except runstate.LockedError as err:
                 if not self.options.wait or self.stopping:
                     return False
+                holder = err.holder
             if not said:
-                self.log.event("wait", f"waiting for {runstate.LOCK}, held by another netreconcile")
+                self.log.event("wait", f"waiting for {runstate.LOCK}, held by {holder}")
                 said = True
             time.sleep(LOCK_POLL)
 
