@@ -27,7 +27,7 @@ class Plain:
 
 def lines(step: Step) -> list[str]:
     """A step done; one that took along what was not ours names it, as the plan did."""
-    return [f"  {line(str(step))}", *(line(text) for text in with_it(step)) if step.foreign else []]
+    return [f"  {line(str(step))}", *(line(text) for text in (with_it(step) if step.foreign else []))]
 
 
 @contextmanager
