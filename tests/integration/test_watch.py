@@ -271,9 +271,7 @@ def test_a_broken_file_leaves_the_last_good_manifests_enforced_repairing_drift_a
         assert sandbox.ping("a", "172.20.0.11")
         # the repair's trigger is the kernel event, or the resync when the event fell in the window the
         # watch ignores after its own apply (a loaded machine): either way it enforced the last good state
-        repairs = [r for r in map(json.loads, watch.reconciles()[seen:]) if r.get("enforced") == "applied"]
-        assert repairs, watch.reconciles()[seen:]
-        repair = repairs[-1]
+        repair = json.loads(watch.wait_for(r'"enforced": ?"applied"', after=seen))
         assert (repair["result"], repair["enforced"], repair["enforcing"]) == ("invalid", "applied", enforcing["enforcing"]), repair
         assert "invalid source, enforcing revision" in repair["message"]
 
