@@ -18,7 +18,7 @@ from reconciler.appliers.files import hosts_file_name
 from reconciler.kernel import Kernel
 from reconciler.model import (
     ALIAS_PREFIX, HOSTS_MARK, IPVLAN_FLAGS, IPVLAN_MODES, MACVLAN_MODES, OWNER_GROUP, ROUTE_PROTO, Address, Bridge, Dummy, Ipvlan,
-    Fdb, HostsFile, Key, KernelObject, LowerLink, Macvlan, Neigh, Netns, Route, Sysctl, Veth, Vlan, Vxlan, link_key,
+    Fdb, HostsFile, Key, KernelObject, LowerLink, Macvlan, Neigh, Netns, NftTable, Route, Sysctl, Veth, Vlan, Vxlan, link_key,
 )
 from reconciler.plan import HostLink, Observed
 from reconciler.rtnl import AF_BRIDGE, NUD_PERMANENT, Dumper, LinkMsg
@@ -136,10 +136,19 @@ def observe(kernel: Kernel, sysctls: Iterable[tuple[str | None, str]] = (), read
             value = kernel.read_sysctl(ns_name, key)
             if value is not None:
                 _add(objects, Sysctl(ns_name, key, value))
-    found = nft.read_table() if table else None
+    if table:
+        _collect_table(objects, foreign)
+    return Observed(objects, frozenset(foreign), host_links)
+
+
+def _collect_table(objects: dict, foreign: set) -> None:
+    try:
+        found = nft.read_table()
+    except nft.ForeignTable:
+        foreign.add(NftTable().key)
+        return
     if found is not None:
         _add(objects, found)
-    return Observed(objects, frozenset(foreign), host_links)
 
 
 def namespace_objects(ns: Namespace, host: Namespace) -> tuple[dict[Key, KernelObject], set[Key]]:
