@@ -12,7 +12,6 @@ from reconciler.model import NFT_MARKER, NftTable
 from reconciler.plan import Action, changes
 from reconciler.planners import desired_state
 from reconciler.validate import load_manifests
-
 from unit.helpers import FIXTURES
 from unit.observed_yaml import load_observed
 from unit.test_plans import plan_for
