@@ -114,11 +114,11 @@ def _split(step: Step) -> tuple[list[Step], list[Step]]:
     old, new = step.observed, step.desired
     if not isinstance(old, NftTable) or not isinstance(new, NftTable):
         return ([step], []) if new is not None else ([], [step])
-    guard = new.guarding(old)
-    if guard == old:
-        return [], [step]
-    if guard == new:
+    if not set(old.rules) - set(new.rules):
         return [step], []
+    if set(new.rules) <= set(old.rules) and set(new.chains) <= set(old.chains):
+        return [], [step]
+    guard = new.guarding(old)
     return ([Step(Action.UPDATE, guard, old, GUARD, tuple(guard.differences(old)))],
             [Step(Action.UPDATE, new, guard, UNGUARD, tuple(new.differences(guard)))])
 

@@ -9,7 +9,7 @@ import pytest
 
 from reconciler import nft
 from reconciler.model import NFT_MARKER, NftTable
-from reconciler.plan import Action, changes
+from reconciler.plan import Action, changes, diff
 from reconciler.planners import desired_state
 from reconciler.validate import load_manifests
 from unit.helpers import FIXTURES
@@ -47,6 +47,33 @@ def test_a_table_that_only_loses_rules_is_written_after_every_link_step():
     plan = plan_for(PLANS / "network-pruned")
     assert isinstance(plan.steps[-1].obj, NftTable)
     assert all(not isinstance(s.obj, NftTable) for s in plan.steps[:-1])
+
+
+def test_a_table_that_loses_the_rules_listed_first_is_still_written_once_and_last(tmp_path):
+    """front's rules come first in each chain: without them, back's rules move up, which is no reason
+    to write the table twice."""
+    manifests = tmp_path / "m.yaml"
+    manifests.write_text(BACK_ONLY)
+    observed = load_observed(PLANS / "network-pruned" / "current.yaml")
+    plan = diff(desired_state(load_manifests([str(manifests)]), observed), observed)
+    tables = [i for i, s in enumerate(plan.steps) if isinstance(s.obj, NftTable)]
+    assert tables == [len(plan.steps) - 1]
+
+
+BACK_ONLY = """apiVersion: netreconcile/v1
+kind: Network
+metadata: {name: back}
+spec:
+  driver: bridge
+  ipam: {subnet: 172.21.0.0/24}
+  internal: true
+---
+apiVersion: netreconcile/v1
+kind: Endpoint
+metadata: {name: b}
+spec:
+  interfaces: [{network: back, ipv4Address: 172.21.0.10}]
+"""
 
 
 def test_a_new_table_comes_before_ip_forward_and_every_link():
