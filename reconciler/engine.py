@@ -16,7 +16,7 @@ from reconciler.guards import Limits
 from reconciler.kernel import Kernel
 from reconciler.model import Key, KernelObject, NftTable, Sysctl
 from reconciler.observe import Reader, observe
-from reconciler.plan import Action, Observed, Plan, Step, diff
+from reconciler.plan import Action, Observed, Plan, Step, changes, diff
 from reconciler.planners import context, desired_state, exposure_notes, firewall
 from reconciler.planners import endpoint as endpoint_planner
 from reconciler.planners.keep import unpruned
@@ -210,7 +210,7 @@ def destroy(m: Manifests, kernel: Kernel, report: Reporter = lambda s: None,
     steps = removal.annotate(_destroy_steps(m, observed), observed)
     guards.check_foreign(steps, force)
     planned(steps)
-    execute(steps, kernel, report, hooks=False)
+    execute(steps, kernel, report)
     if steps:
         Verifier(lambda: destroy_plan(m, kernel))()
     return steps
@@ -250,7 +250,7 @@ def status_of(m: Manifests, observed: Observed) -> tuple[list[ObjectStatus], tup
     m = localize(m, observed)
     findings = preflight.check(m, observed)
     desired = desired_state(m, observed)
-    steps = {s.obj.key: s for s in diff(desired, observed).steps}
+    steps = {s.obj.key: s for s in changes(desired, observed)}
     out = []
     for obj in desired:
         step = steps.pop(obj.key, None)

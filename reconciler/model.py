@@ -14,6 +14,7 @@ OWNER_GROUP = 0x4E52  # IFLA_GROUP on every link we create: set atomically in th
 ROUTE_PROTO = 113     # rtm_protocol of every route we create
 ALIAS_PREFIX = "netreconcile:"
 NFT_FAMILY, NFT_TABLE = "inet", "netreconcile"
+NFT_MARKER = "managed-by-netreconcile"  # an empty chain in our table, written in the transaction creating it
 
 Key = tuple
 
@@ -67,6 +68,12 @@ class KernelObject:
     @property
     def title(self) -> str:
         return " ".join(str(k) for k in self.key[1:] if k is not None)
+
+    def conflict(self, key: Key) -> str:
+        """What to say when `key`, which this object would provide, is held by something not ours."""
+        where = f" in netns {key[1]}" if len(key) > 2 and key[1] else ""
+        return (f"{self.owner or self.kind}: {key[0]} {key[-1]!r}{where} already exists and is not managed by "
+                f"netreconcile; remove it or choose another name")
 
     def differences(self, observed: "KernelObject") -> list[tuple[str, Any, Any]]:
         """(field, observed, desired) for every managed field that differs.
@@ -551,3 +558,18 @@ class NftTable(KernelObject):
     @property
     def title(self) -> str:
         return f"table {NFT_FAMILY} {NFT_TABLE}"
+
+    def conflict(self, key: Key) -> str:
+        return (f"table {NFT_FAMILY} {NFT_TABLE} already exists and is not managed by netreconcile (it has no "
+                f"chain {NFT_MARKER}); nothing was changed. Remove it (nft delete table {NFT_FAMILY} {NFT_TABLE}), "
+                f"or, if a netreconcile older than this one wrote it, mark it as ours "
+                f"(nft add chain {NFT_FAMILY} {NFT_TABLE} {NFT_MARKER})")
+
+    def guarding(self, old: NftTable) -> NftTable:
+        """This table with the rules of `old` it lacks still in, after its own in each chain: written
+        before any link changes, it keeps every rule guarding a link that is still there, while this
+        table's rules decide first."""
+        names = {c.name for c in self.chains}
+        mine = set(self.rules)
+        return NftTable.of(self.chains + tuple(c for c in old.chains if c.name not in names),
+                           self.rules + tuple(r for r in old.rules if r not in mine))

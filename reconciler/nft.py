@@ -1,4 +1,10 @@
-"""nftables through `nft -j`: read our table, and write it whole in one atomic transaction."""
+"""nftables through `nft -j`: read our table, and write it whole in one atomic transaction.
+
+Our table carries a marker, the empty chain NFT_MARKER, written in the transaction that creates the
+table: a table of the same name without it is not ours (made by hand) and is never read as ours,
+replaced or deleted. Each transaction checks the marker itself: a create fails if the table exists, a
+replace or delete starts by deleting the marker, which fails (and aborts it whole) if it is not there.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +14,14 @@ import subprocess
 from typing import Any
 
 from reconciler.errors import ApplyError, NetreconcileError
-from reconciler.model import NFT_FAMILY, NFT_TABLE, NftChain, NftRule, NftTable
+from reconciler.model import NFT_FAMILY, NFT_MARKER, NFT_TABLE, NftChain, NftRule, NftTable
 
 TABLE = {"family": NFT_FAMILY, "name": NFT_TABLE}
+MARKER = {"family": NFT_FAMILY, "table": NFT_TABLE, "name": NFT_MARKER}
+
+
+class ForeignTable(NetreconcileError):
+    """A table of our table's name exists without our marker: someone else's."""
 
 
 def _nft(args: list[str], stdin: str | None = None) -> subprocess.CompletedProcess:
@@ -21,7 +32,8 @@ def _nft(args: list[str], stdin: str | None = None) -> subprocess.CompletedProce
 
 
 def read_table() -> NftTable | None:
-    """Our table as the kernel holds it, or None when it does not exist."""
+    """Our table as the kernel holds it, or None when it does not exist; ForeignTable when a table of
+    its name exists without our marker."""
     result = _nft(["-j", "list", "table", NFT_FAMILY, NFT_TABLE])
     if result.returncode != 0:
         if "No such file" in result.stderr:
@@ -31,23 +43,31 @@ def read_table() -> NftTable | None:
 
 
 def parse_table(listing: dict[str, Any]) -> NftTable:
-    chains, rules = [], []
+    """Our table from its `nft -j list table` listing (the marker left out); ForeignTable without it."""
+    chains, rules, marked = [], [], False
     for item in listing.get("nftables", []):
-        if "chain" in item:
+        if "chain" in item and item["chain"]["name"] == NFT_MARKER:
+            marked = True
+        elif "chain" in item:
             c = item["chain"]
             chains.append(NftChain(c["name"], c.get("type"), c.get("hook"), c.get("prio"), c.get("policy")))
         elif "rule" in item:
             r = item["rule"]
             expr = json.dumps(r.get("expr", []), sort_keys=True, separators=(",", ":"))
             rules.append(NftRule(r["chain"], r.get("comment", ""), expr))
+    if not marked:
+        raise ForeignTable(f"table {NFT_FAMILY} {NFT_TABLE} has no chain {NFT_MARKER}: it is not ours")
     return NftTable.of(chains, rules)
 
 
-def transaction(table: NftTable | None) -> dict[str, Any]:
-    """Replace our table by `table` (None: remove it), as one nft JSON batch."""
-    commands: list[dict[str, Any]] = [{"add": {"table": TABLE}}, {"delete": {"table": TABLE}}]
+def transaction(table: NftTable | None, existing: bool = True) -> dict[str, Any]:
+    """One nft JSON batch: create our table as `table` (`existing` False), or replace our existing
+    table by `table` (None: remove it)."""
+    commands: list[dict[str, Any]] = []
+    if existing:
+        commands += [{"delete": {"chain": MARKER}}, {"delete": {"table": TABLE}}]
     if table is not None:
-        commands.append({"add": {"table": TABLE}})
+        commands += [{"create": {"table": TABLE}}, {"add": {"chain": MARKER}}]
         commands += [{"add": {"chain": _chain(c)}} for c in table.chains]
         commands += [{"add": {"rule": _rule(r)}} for r in table.rules]
     return {"nftables": commands}
@@ -64,7 +84,8 @@ def _rule(r: NftRule) -> dict[str, Any]:
     return {"family": NFT_FAMILY, "table": NFT_TABLE, "chain": r.chain, "comment": r.comment, "expr": json.loads(r.expr)}
 
 
-def write_table(table: NftTable | None) -> None:
-    result = _nft(["-j", "-f", "-"], json.dumps(transaction(table)))
+def write_table(table: NftTable | None, existing: bool = True) -> None:
+    """Create (`existing` False), replace or (None) remove our table, atomically."""
+    result = _nft(["-j", "-f", "-"], json.dumps(transaction(table, existing)))
     if result.returncode != 0:
         raise ApplyError(f"nft transaction failed: {result.stderr.strip()}")

@@ -20,7 +20,7 @@ from reconciler.errors import PathConflictError
 from reconciler.kernel import Kernel
 from reconciler.model import (
     ALIAS_PREFIX, IPVLAN_FLAGS, IPVLAN_MODES, MACVLAN_MODES, OWNER_GROUP, ROUTE_PROTO, Address, Bridge, BridgeFdb,
-    Dummy, Ipvlan, Fdb, HostsFile, Key, KernelObject, LowerLink, Macvlan, Neigh, Netns, Route, Sysctl, Veth, Vlan, Vxlan,
+    Dummy, Ipvlan, Fdb, HostsFile, Key, KernelObject, LowerLink, Macvlan, Neigh, Netns, NftTable, Route, Sysctl, Veth, Vlan, Vxlan,
     link_key,
 )
 from reconciler.plan import HostLink, HostRoute, Observed
@@ -170,10 +170,19 @@ def observe(kernel: Kernel, sysctls: Iterable[tuple[str | None, str]] = (), read
             value = kernel.read_sysctl(ns_name, key)
             if value is not None:
                 _add(objects, Sysctl(ns_name, key, value))
-    found = nft.read_table() if table else None
+    if table:
+        _collect_table(objects, foreign)
+    return Observed(objects, frozenset(foreign), host_links, host_routes=_host_routes(host, routes), reasons=reasons)
+
+
+def _collect_table(objects: dict, foreign: set) -> None:
+    try:
+        found = nft.read_table()
+    except nft.ForeignTable:
+        foreign.add(NftTable().key)
+        return
     if found is not None:
         _add(objects, found)
-    return Observed(objects, frozenset(foreign), host_links, host_routes=_host_routes(host, routes), reasons=reasons)
 
 
 def namespace_objects(ns: Namespace, host: Namespace) -> tuple[dict[Key, KernelObject], set[Key]]:

@@ -7,7 +7,7 @@ from enum import Enum
 from typing import Any, Iterable
 
 from reconciler.errors import ConflictError
-from reconciler.model import Address, Key, KernelObject, Route
+from reconciler.model import Address, Key, KernelObject, NftTable, Route
 
 
 class Action(str, Enum):
@@ -92,13 +92,50 @@ class Observed:
 
 
 def diff(desired: Iterable[KernelObject], observed: Observed) -> Plan:
-    """The steps that turn `observed` into `desired`, deletes first (reverse order), then the rest."""
+    """The steps that turn `observed` into `desired`, in an order that fails closed: the firewall's new
+    rules before anything else, then deletes (reverse order), then creates and updates, and the rules
+    the firewall drops only after every other step (see `_fail_closed`)."""
+    return Plan(tuple(_fail_closed(changes(desired, observed))))
+
+
+def changes(desired: Iterable[KernelObject], observed: Observed) -> list[Step]:
+    """One step per object that differs, deletes first (reverse order), then the rest: what status
+    reports, before the firewall's write is split around the others."""
     wanted = {obj.key: obj for obj in desired}
     _check_conflicts(wanted.values(), observed)
-    changes = [s for s in (_compare(obj, observed.objects.get(k)) for k, obj in wanted.items()) if s]
-    changes = _unaddressed_routes(_cascade(changes, wanted, observed), wanted, observed)
+    steps = [s for s in (_compare(obj, observed.objects.get(k)) for k, obj in wanted.items()) if s]
+    steps = _unaddressed_routes(_cascade(steps, wanted, observed), wanted, observed)
     deletes = [Step(Action.DELETE, None, obj) for k, obj in observed.objects.items() if k not in wanted and obj.prunable]
-    return Plan(tuple(_fold_deletes(sorted(deletes, key=_order, reverse=True)) + sorted(changes, key=_order)))
+    return _fold_deletes(sorted(deletes, key=_order, reverse=True)) + sorted(steps, key=_order)
+
+
+GUARD = "first: adds the new rules, keeps the old ones until their links are gone"
+UNGUARD = "last: drops the old rules, their links are gone"
+
+
+def _fail_closed(steps: list[Step]) -> list[Step]:
+    """The firewall guards links: rules go in before any link can carry traffic, and go only once the
+    links they guard are gone. So the table is written first when it gains rules and last when it loses
+    some; when it does both, first with the rules it loses still in (`NftTable.guarding`), and last
+    without them. A kill at any step then leaves every link guarded by the old rules or the new."""
+    table = next((s for s in steps if isinstance(s.obj, NftTable)), None)
+    if table is None:
+        return steps
+    first, last = _split(table)
+    return first + [s for s in steps if s is not table] + last
+
+
+def _split(step: Step) -> tuple[list[Step], list[Step]]:
+    old, new = step.observed, step.desired
+    if not isinstance(old, NftTable) or not isinstance(new, NftTable):
+        return ([step], []) if new is not None else ([], [step])
+    if not set(old.rules) - set(new.rules):
+        return [step], []
+    if set(new.rules) <= set(old.rules) and set(new.chains) <= set(old.chains):
+        return [], [step]
+    guard = new.guarding(old)
+    return ([Step(Action.UPDATE, guard, old, GUARD, tuple(guard.differences(old)))],
+            [Step(Action.UPDATE, new, guard, UNGUARD, tuple(new.differences(guard)))])
 
 
 def _order(step: Step) -> tuple:
@@ -112,18 +149,10 @@ def _sortable(key: Key) -> tuple:
 
 
 def _check_conflicts(desired: Iterable[KernelObject], observed: Observed) -> None:
-    messages = []
-    for obj in desired:
-        for key in obj.provides:
-            if key in observed.foreign:
-                messages.append(f"{obj.owner or obj.kind}: {observed.reasons.get(key) or _exists(key)}")
+    messages = [f"{obj.owner or obj.kind}: {observed.reasons[key]}" if key in observed.reasons else obj.conflict(key)
+                for obj in desired for key in obj.provides if key in observed.foreign]
     if messages:
         raise ConflictError(messages)
-
-
-def _exists(key: Key) -> str:
-    where = f" in netns {key[1]}" if len(key) > 2 and key[1] else ""
-    return f"{key[0]} {key[-1]!r}{where} already exists and is not managed by netreconcile; remove it or choose another name"
 
 
 def _compare(want: KernelObject, have: KernelObject | None) -> Step | None:

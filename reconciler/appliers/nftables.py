@@ -1,16 +1,35 @@
-"""Our nftables table, always rewritten whole in one atomic `nft -j -f -` transaction."""
+"""Our nftables table, always written whole in one atomic `nft -j -f -` transaction: created where
+there is none, replaced or removed only where the one there carries our marker."""
 
 from __future__ import annotations
 
 from reconciler import nft
 from reconciler.appliers import Applier, register
+from reconciler.errors import ApplyError
 from reconciler.model import NftTable
 
 
 @register("nft")
 class NftApplier(Applier):
     def create(self, obj: NftTable) -> None:
-        nft.write_table(obj)
+        _write(obj, existing=False)
+
+    def update(self, want: NftTable, have: NftTable) -> None:
+        _write(want, existing=True)
 
     def delete(self, obj: NftTable) -> None:
-        nft.write_table(None)
+        _write(None, existing=True)
+
+
+def _write(table: NftTable | None, existing: bool) -> None:
+    """Write `table` (None: remove ours) over the table expected there. Where ours turns out to be there
+    after all, or not, the write is made again as it is (removing a table already gone is done); a
+    table of our name that is not ours fails the step (ForeignTable), untouched."""
+    try:
+        nft.write_table(table, existing)
+    except ApplyError:
+        present = nft.read_table() is not None
+        if present == existing:
+            raise
+        if table is not None or present:
+            nft.write_table(table, present)

@@ -3,8 +3,9 @@
 A list of objects, each a mapping with `kind` (netns, sysctl, bridge, veth, vlan, dummy, macvlan, ipvlan,
 vxlan, fdb, bridge-fdb, neigh, hosts, address, route, nft) and
 the fields of that model class; an nft table gives `chains` and `rules` as lists of mappings.
-Entries with `foreign:` (link or netns) instead name same-named objects that are not ours:
-`{foreign: link, name: br-front}`, `{foreign: link, netns: a, name: eth0}`, `{foreign: netns, name: a}`.
+Entries with `foreign:` (link, netns or nft) instead name same-named objects that are not ours:
+`{foreign: link, name: br-front}`, `{foreign: link, netns: a, name: eth0}`, `{foreign: netns, name: a}`,
+`{foreign: nft}` (a table inet netreconcile without our marker).
 """
 
 from __future__ import annotations
@@ -48,5 +49,7 @@ def kernel_object(kind: str, fields: dict) -> KernelObject:
 def foreign_key(fields: dict) -> tuple:
     if fields["foreign"] == "netns":
         return ("netns", fields["name"])
+    if fields["foreign"] == "nft":
+        return NftTable().key
     assert fields["foreign"] == "link", fields
     return link_key(fields.get("netns"), fields["name"])
