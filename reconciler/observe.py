@@ -16,6 +16,7 @@ from typing import Collection, Iterable
 from reconciler import netns, nft
 from reconciler.appliers.files import hosts_file_name
 from reconciler.kernel import Kernel
+from reconciler.names import is_text
 from reconciler.model import (
     ALIAS_PREFIX, HOSTS_MARK, IPVLAN_FLAGS, IPVLAN_MODES, MACVLAN_MODES, OWNER_GROUP, ROUTE_PROTO, Address, Bridge, Dummy, Ipvlan,
     Fdb, HostsFile, Key, KernelObject, LowerLink, Macvlan, Neigh, Netns, Route, Sysctl, Veth, Vlan, Vxlan, link_key,
@@ -55,7 +56,8 @@ class Link:
     def of(cls, msg: LinkMsg) -> "Link":
         alias = msg.alias
         return cls(
-            index=msg.index, name=msg.name, kind=msg.kind, owned=msg.group == OWNER_GROUP,
+            # A name that is not text is none we could have made, whatever its mark: never adopted.
+            index=msg.index, name=msg.name, kind=msg.kind, owned=msg.group == OWNER_GROUP and is_text(msg.name),
             owner=alias[len(ALIAS_PREFIX):] if alias.startswith(ALIAS_PREFIX) else "",
             mtu=msg.mtu, up=bool(msg.flags & IFF_UP), mac=msg.mac, master=msg.master,
             peer_index=msg.link, isolated=msg.isolated, ipv6=msg.ipv6, hairpin=msg.hairpin, link_netnsid=msg.link_netnsid,
@@ -124,7 +126,7 @@ def observe(kernel: Kernel, sysctls: Iterable[tuple[str | None, str]] = (), read
     for name in reader.names():
         if namespaces is not None and name not in namespaces:
             continue
-        state = reader.namespace_state(name, host)
+        state = reader.namespace_state(name, host) if is_text(name) else None
         if state is None:
             foreign.add(("netns", name))
             continue

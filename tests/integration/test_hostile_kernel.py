@@ -1,0 +1,90 @@
+"""Hostile input from the kernel and the host, not from manifests: links, namespaces and processes
+made by hand with names that are not text (bytes that are not UTF-8, ESC), objects that vanish while
+they are read. Every command survives them without a traceback, never adopts nor deletes them, and
+shows their names escaped."""
+
+from __future__ import annotations
+
+from builders import (
+    assert_unchanged,
+    converge,
+    endpoint,
+    network,
+    run_fails_cleanly,
+    snapshot,
+    write,
+)
+
+from reconciler.model import OWNER_GROUP
+
+# Link names the kernel accepts (at most 15 bytes, no '/', ':' nor white space), written for printf.
+NOT_UTF8, WITH_ESC = r"a\377b", r"e\033c"
+IN_NS, IN_NS_PEER = r"x\377y", r"q\376z"
+LINKS = "ip -o link show | cat -v"  # cat -v: the raw bytes would not decode as text in the test
+
+
+def p(raw: str) -> str:
+    """The shell words that make a name from its printf form."""
+    return f"\"$(printf '{raw}')\""
+
+
+def hostile_links(sandbox, ns: str) -> None:
+    """A pair in the host whose names hold 0xff and ESC, and one in `ns` holding 0xff and 0xfe."""
+    sandbox.sh(f"ip link add {p(NOT_UTF8)} type veth peer name {p(WITH_ESC)}")
+    sandbox.sh(f"ip -n {ns} link add {p(IN_NS)} type veth peer name {p(IN_NS_PEER)}")
+
+
+def clean(result) -> str:
+    assert "Traceback" not in result.stderr + result.stdout, result.stderr
+    assert "internal error" not in result.stderr, result.stderr
+    return result.stdout
+
+
+def test_links_whose_names_are_not_text_are_foreign_to_every_command(sandbox):
+    path = write(sandbox, network("a", "172.20.0.0/24"), endpoint("e0", "a"), endpoint("e1", "a"))
+    converge(sandbox, path)
+    hostile_links(sandbox, "e1")
+    before = snapshot(sandbox, LINKS, "ip -n e1 -o link show | cat -v", "ip netns list")
+    for args in (["plan", "--detailed-exitcode"], ["plan", "-o", "json"], ["status"], ["status", "-o", "json"],
+                 ["graph", "--live", "-o", "dot"], ["apply"]):
+        result = sandbox.nr(args[0], str(path), *args[1:], check=False)
+        clean(result)
+        assert result.returncode == 0, f"{args}: exit {result.returncode}\n{result.stderr}"
+    assert_unchanged(sandbox, before)
+
+    refused = run_fails_cleanly(sandbox, "destroy", str(path))
+    assert "foreign link x\\xffy" in refused, refused
+    assert_unchanged(sandbox, before)
+    clean(sandbox.nr("destroy", str(path), "--force"))
+    assert "aM-^?b@e^[c" in sandbox.sh(LINKS).stdout, "the host's hand-made pair is not ours to delete"
+
+
+def test_a_link_carrying_our_mark_under_a_name_that_is_not_text_is_never_adopted(sandbox):
+    """We never make such a name (manifests are text): a hand-made link with our group is not ours."""
+    path = write(sandbox, network("a", "172.20.0.0/24"), endpoint("e0", "a"))
+    converge(sandbox, path)
+    sandbox.sh(f"ip link add {p(NOT_UTF8)} group {OWNER_GROUP} type bridge")
+    before = snapshot(sandbox, LINKS)
+    assert sandbox.plan_exitcode(path) == 0
+    for args in (["apply"], ["status"], ["destroy"]):
+        clean(sandbox.nr(args[0], str(path), *args[1:]))
+    assert "aM-^?b:" in sandbox.sh(LINKS).stdout
+    assert "br-a" not in sandbox.sh(LINKS).stdout, before
+
+
+def test_namespaces_whose_names_are_not_text_are_foreign_even_with_our_mark(sandbox):
+    path = write(sandbox, network("a", "172.20.0.0/24"), endpoint("e0", "a"))
+    converge(sandbox, path)
+    marked = r"m\377k"
+    for raw in (r"n\377s", r"e\033s", marked):
+        sandbox.sh(f"ip netns add {p(raw)}")
+    sandbox.sh(f"ip -n {p(marked)} link set lo group {OWNER_GROUP} up")  # our mark, by hand
+    before = snapshot(sandbox, "ls /run/netns | cat -v")
+    assert sandbox.plan_exitcode(path) == 0
+    for args in (["plan", "-o", "json"], ["status"], ["status", "-o", "json"], ["graph", "--live", "-o", "dot"],
+                 ["apply"]):
+        result = sandbox.nr(args[0], str(path), *args[1:], check=False)
+        assert result.returncode == 0 and "m\\udcffk" not in clean(result), f"{args}: {result.stdout}{result.stderr}"
+    assert_unchanged(sandbox, before)
+    clean(sandbox.nr("destroy", str(path)))
+    assert sandbox.sh("ls /run/netns | cat -v").stdout.split() == ["e^[s", "mM-^?k", "nM-^?s"]
