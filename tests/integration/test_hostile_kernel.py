@@ -5,6 +5,8 @@ shows their names escaped."""
 
 from __future__ import annotations
 
+import time
+
 from builders import (
     assert_unchanged,
     converge,
@@ -16,6 +18,7 @@ from builders import (
 )
 
 from reconciler.model import OWNER_GROUP
+from reconciler.watch import QUIET
 
 # Link names the kernel accepts (at most 15 bytes, no '/', ':' nor white space), written for printf.
 NOT_UTF8, WITH_ESC = r"a\377b", r"e\033c"
@@ -88,3 +91,23 @@ def test_namespaces_whose_names_are_not_text_are_foreign_even_with_our_mark(sand
     assert_unchanged(sandbox, before)
     clean(sandbox.nr("destroy", str(path)))
     assert sandbox.sh("ls /run/netns | cat -v").stdout.split() == ["e^[s", "mM-^?k", "nM-^?s"]
+
+
+def test_the_watch_hears_and_repairs_past_links_whose_names_are_not_text(sandbox):
+    from test_watch import base, converges, watching
+
+    def host_veths() -> list[str]:
+        listed = sandbox.sh("ip -o link show type veth | cat -v").stdout.splitlines()
+        return [line.split(": ")[1].split("@")[0] for line in listed]
+
+    folder = base(sandbox)
+    with watching(sandbox, folder) as watch:
+        time.sleep(QUIET + 0.1)  # the watch takes kernel events right after its own apply as that apply's
+        hostile_links(sandbox, "a")
+        sandbox.sh(f"ip link set {p(NOT_UTF8)} up && ip link set {p(NOT_UTF8)} mtu 1400")
+        veth = next(v for v in host_veths() if v.startswith("nr-"))
+        sandbox.sh(f"ip link del {veth}")
+        converges(sandbox, folder, lambda: veth in host_veths())
+        assert sandbox.ping("a", "172.20.0.11")
+    log = watch.log.read_bytes()
+    assert b"Traceback" not in log and b"failed" not in log, log.decode(errors="backslashreplace")
