@@ -65,3 +65,12 @@ class KernelSupportError(NetreconcileError):
     def __init__(self, messages: list[str]):
         self.messages = messages
         super().__init__("\n".join(messages))
+
+
+class SysctlKeyError(NetreconcileError, ValueError):
+    """A sysctl key that names no file under /proc/sys/net (a '/', an empty part, NUL, not net.*): never
+    read nor written, whoever asked. Raised before anything is changed."""
+
+    def __init__(self, key: str):
+        super().__init__(f"sysctl {key!r} is not a key under /proc/sys/net (net.<part>.<part>..., each part "
+                         f"without '/' or NUL): it is neither read nor written")

@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
 
+from reconciler.errors import SysctlKeyError
+
 CLONE_NEWNET = 0x40000000
 MS_REC, MS_BIND, MS_SHARED = 0x4000, 0x1000, 1 << 20
 MNT_DETACH = 2
@@ -148,16 +150,37 @@ def entered(name: str | None) -> Iterator[None]:
         os.close(home)
 
 
-def _sysctl_path(key: str) -> Path:
-    return Path("/proc/sys") / key.replace(".", "/")
+SYSCTL_ROOT = "/proc/sys"
+SYSCTL_MAX_BYTES = 1 << 16  # far above any sysctl's value; a read never runs on without end
+
+
+def valid_sysctl_key(key: str) -> bool:
+    """A dotted key under net. whose parts can only name files below /proc/sys/net (no '/', no NUL, no
+    empty part: '..' cannot be written either, dots being separators)."""
+    parts = key.split(".")
+    return len(parts) > 1 and parts[0] == "net" and all(p and "/" not in p and "\0" not in p for p in parts)
+
+
+def sysctl_path(key: str) -> str:
+    if not valid_sysctl_key(key):
+        raise SysctlKeyError(key)
+    return "/".join((SYSCTL_ROOT, *key.split(".")))
 
 
 def read_sysctl(key: str) -> str | None:
+    """The value, blank runs collapsed; None when the kernel has no such sysctl here."""
     try:
-        return " ".join(_sysctl_path(key).read_text().split())
+        fd = os.open(sysctl_path(key), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
     except FileNotFoundError:
         return None
+    with os.fdopen(fd, "rb") as f:
+        return " ".join(f.read(SYSCTL_MAX_BYTES).decode("utf-8", "replace").split())
 
 
 def write_sysctl(key: str, value: str) -> None:
-    _sysctl_path(key).write_text(value)
+    """Write to the sysctl's file, which must exist (nothing is created, no symbolic link followed)."""
+    fd = os.open(sysctl_path(key), os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+    try:
+        os.write(fd, value.encode())
+    finally:
+        os.close(fd)

@@ -50,7 +50,9 @@ def declared_sysctls(m: Manifests, previous: Applied | None, plan: Plan) -> dict
     applied, and (the record may be missing) every one these manifests declare anywhere."""
     anywhere = {name for ep in m.endpoints for name, _ in ep.sysctls}
     recorded = previous.sysctls if previous else {}
-    return {ns: sorted(anywhere.union(recorded.get(ns, ()))) for ns in removed_namespaces(plan)}
+    # A name in a record damaged by hand that is no sysctl key was never declared: nothing to restore.
+    return {ns: sorted(anywhere.union(filter(netns.valid_sysctl_key, recorded.get(ns, ()))))
+            for ns in removed_namespaces(plan)}
 
 
 def with_sysctls(observed: Observed, names: Mapping[str, Iterable[str]], kernel: Kernel) -> Observed:

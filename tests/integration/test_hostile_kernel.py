@@ -5,6 +5,10 @@ shows their names escaped."""
 
 from __future__ import annotations
 
+import json
+import os
+import stat
+import sys
 import time
 
 from builders import (
@@ -18,6 +22,7 @@ from builders import (
 )
 
 from reconciler.model import OWNER_GROUP
+from reconciler.runstate import APPLIED
 from reconciler.watch import QUIET
 
 # Link names the kernel accepts (at most 15 bytes, no '/', ':' nor white space), written for printf.
@@ -111,3 +116,19 @@ def test_the_watch_hears_and_repairs_past_links_whose_names_are_not_text(sandbox
         assert sandbox.ping("a", "172.20.0.11")
     log = watch.log.read_bytes()
     assert b"Traceback" not in log and b"failed" not in log, log.decode(errors="backslashreplace")
+
+
+def test_a_record_of_sysctls_damaged_by_hand_makes_a_removal_read_nothing_outside_proc_sys_net(sandbox):
+    """The record of the last apply names the sysctls a rollback restores in a removed namespace: one
+    naming a FIFO by its absolute path (a read that would never end) or escaping by '..' is skipped."""
+    path = write(sandbox, network("a", "172.20.0.0/24"), endpoint("e0", "a"), endpoint("e1", "a"))
+    converge(sandbox, path)
+    fifo = sandbox.workdir / "fifo"
+    os.mkfifo(fifo)
+    record = json.loads(sandbox.sh(f"cat {APPLIED}").stdout)
+    record["sysctls"]["e1"] = [str(fifo), "net/../../../" + str(fifo), "net.ipv4.ip_forward\0"]
+    sandbox.sh(f"cat > {APPLIED} <<'EOF'\n{json.dumps(record)}\nEOF")
+    pruned = write(sandbox, network("a", "172.20.0.0/24"), endpoint("e0", "a"), name="m2/net.yaml")
+    result = sandbox.sh(f"{sys.executable} -m reconciler apply {pruned}", check=False, timeout=20)
+    assert result.returncode == 0 and "- netns e1" in clean(result), result.stdout + result.stderr
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
