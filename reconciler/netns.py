@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from reconciler.errors import SysctlKeyError
+from reconciler.names import decode
 
 CLONE_NEWNET = 0x40000000
 MS_REC, MS_BIND, MS_SHARED = 0x4000, 0x1000, 1 << 20
@@ -97,7 +98,8 @@ def held_by_processes() -> frozenset[tuple[int, int]]:
 
 
 def processes_in(names: list[str]) -> dict[str, list[tuple[int, str]]]:
-    """The processes (pid, command name) in each of these named namespaces: one pass over /proc."""
+    """The processes (pid, command name, as the kernel has it: any bytes but NUL) in each of these named
+    namespaces: one pass over /proc."""
     wanted = {ident: name for name in names if (ident := identity(name)) is not None}
     found: dict[str, list[tuple[int, str]]] = {}
     for entry in os.scandir("/proc"):
@@ -107,8 +109,8 @@ def processes_in(names: list[str]) -> dict[str, list[tuple[int, str]]]:
             st = os.stat(f"/proc/{entry.name}/ns/net")
             name = wanted.get((st.st_dev, st.st_ino))
             if name is not None:
-                with open(f"/proc/{entry.name}/comm", encoding="utf-8", errors="replace") as comm:
-                    found.setdefault(name, []).append((int(entry.name), comm.read().strip()))
+                with open(f"/proc/{entry.name}/comm", "rb") as comm:
+                    found.setdefault(name, []).append((int(entry.name), decode(comm.read().removesuffix(b"\n"))))
         except OSError:
             continue  # gone meanwhile, or not ours to see
     return {name: sorted(procs) for name, procs in found.items()}

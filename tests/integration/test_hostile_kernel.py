@@ -132,3 +132,19 @@ def test_a_record_of_sysctls_damaged_by_hand_makes_a_removal_read_nothing_outsid
     result = sandbox.sh(f"{sys.executable} -m reconciler apply {pruned}", check=False, timeout=20)
     assert result.returncode == 0 and "- netns e1" in clean(result), result.stdout + result.stderr
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+
+
+def test_a_process_whose_name_holds_parentheses_a_newline_and_bytes_that_are_not_text_is_named_exactly(sandbox):
+    path = write(sandbox, network("a", "172.20.0.0/24"), endpoint("e0", "a"), endpoint("e1", "a"))
+    converge(sandbox, path)
+    odd = r"s) (x\n\377\033y"  # its command name: the first 15 bytes of the program's file name
+    pid = int(sandbox.sh(f"cp /bin/sleep {sandbox.workdir}/{p(odd)} && "
+                         f"ip netns exec e1 {sandbox.workdir}/{p(odd)} 1000 </dev/null >/dev/null 2>&1 & echo $!").stdout)
+    try:
+        pruned = write(sandbox, network("a", "172.20.0.0/24"), endpoint("e0", "a"), name="m2/net.yaml")
+        planned = json.loads(clean(sandbox.nr("plan", str(pruned), "-o", "json")))
+        removal = next(c for c in planned["changes"] if c["kind"] == "netns")
+        assert removal["foreign"] == [f"process {pid} (s) (x\n\\xff\x1by)"], removal
+        assert f"process {pid} (s) (x" in run_fails_cleanly(sandbox, "apply", str(pruned))
+    finally:
+        sandbox.sh(f"kill {pid}", check=False)
