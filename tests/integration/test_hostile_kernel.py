@@ -148,3 +148,15 @@ def test_a_process_whose_name_holds_parentheses_a_newline_and_bytes_that_are_not
         assert f"process {pid} (s) (x" in run_fails_cleanly(sandbox, "apply", str(pruned))
     finally:
         sandbox.sh(f"kill {pid}", check=False)
+
+
+def test_the_watch_logs_a_marked_link_whose_name_is_not_text_escaped(sandbox):
+    from test_watch import base, watching
+
+    folder = base(sandbox)
+    with watching(sandbox, folder, "--log-format", "json") as watch:
+        time.sleep(QUIET + 0.1)
+        sandbox.sh(f"ip link add {p(NOT_UTF8)} group {OWNER_GROUP} type bridge")
+        line = watch.wait_for(r"kernel event")
+    assert json.loads(line)["detail"] == "link a\\xffb changed", line
+    assert "\\udc" not in watch.log.read_text(), "no lone surrogate (raw bytes of the name) in the log"
