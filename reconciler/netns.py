@@ -133,14 +133,24 @@ def remove(name: str) -> None:
     target.unlink(missing_ok=True)
 
 
+def open_fd(name: str) -> int:
+    """A descriptor of /run/netns/NAME, to enter or name the namespace. Non-blocking: what is mounted
+    there by hand may be a FIFO, whose open() would wait for a writer forever."""
+    return os.open(path(name), os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+
+
 @contextmanager
 def entered(name: str | None) -> Iterator[None]:
     """Run the body with this thread in namespace `name` (None: stay where we are)."""
     if name is None:
         yield
         return
-    home = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
-    target = os.open(path(name), os.O_RDONLY)
+    home = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        target = open_fd(name)
+    except OSError:
+        os.close(home)
+        raise
     try:
         _check(_libc.setns(target, CLONE_NEWNET), f"enter netns {name}")
         try:

@@ -160,3 +160,29 @@ def test_the_watch_logs_a_marked_link_whose_name_is_not_text_escaped(sandbox):
         line = watch.wait_for(r"kernel event")
     assert json.loads(line)["detail"] == "link a\\xffb changed", line
     assert "\\udc" not in watch.log.read_text(), "no lone surrogate (raw bytes of the name) in the log"
+
+
+def test_mounts_under_run_netns_that_are_no_namespace_neither_hang_nor_break_a_command(sandbox):
+    """A FIFO bind-mounted there would block an open() for reading forever; a folder or a plain file
+    mounted there cannot be entered: each is foreign, and every command goes on."""
+    from test_watch import base, watching
+
+    folder = base(sandbox)
+    converge(sandbox, folder)
+    fifo = sandbox.workdir / "fifo"
+    os.mkfifo(fifo)
+    (sandbox.workdir / "plain").write_text("not a namespace\n")
+    sandbox.sh(f"touch /run/netns/ff /run/netns/pf && mount --bind {fifo} /run/netns/ff && "
+               f"mount --bind {sandbox.workdir}/plain /run/netns/pf && "
+               "mkdir /run/netns/dd && mount -t tmpfs none /run/netns/dd")
+    try:
+        for args in (["plan", "--detailed-exitcode"], ["status"], ["graph", "--live", "-o", "dot"], ["apply"]):
+            command = " ".join([sys.executable, "-m", "reconciler", args[0], str(folder), *args[1:]])
+            result = sandbox.sh(command, check=False, timeout=20)
+            assert result.returncode == 0, f"{args}: exit {result.returncode}\n{clean(result)}{result.stderr}"
+        with watching(sandbox, folder):
+            pass
+        clean(sandbox.nr("destroy", str(folder)))
+        assert sorted(sandbox.sh("ls /run/netns").stdout.split()) == ["dd", "ff", "pf"]
+    finally:
+        sandbox.sh(f"timeout 2 sh -c 'echo > {fifo}'", check=False)  # frees a reader left blocked by a regression
