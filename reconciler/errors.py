@@ -74,3 +74,11 @@ class SysctlKeyError(NetreconcileError, ValueError):
     def __init__(self, key: str):
         super().__init__(f"sysctl {key!r} is not a key under /proc/sys/net (net.<part>.<part>..., each part "
                          f"without '/' or NUL): it is neither read nor written")
+
+
+class NamespaceGoneError(NetreconcileError, OSError):
+    """A named namespace went away, or was replaced by what is no namespace, while netreconcile was
+    reading or changing it: the kernel changed meanwhile; running again sees it as it is now."""
+
+    def __str__(self) -> str:
+        return str(self.strerror)

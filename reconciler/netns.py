@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
 
-from reconciler.errors import SysctlKeyError
+from reconciler.errors import NamespaceGoneError, SysctlKeyError
 from reconciler.names import decode
 
 CLONE_NEWNET = 0x40000000
@@ -148,11 +148,15 @@ def entered(name: str | None) -> Iterator[None]:
     home = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
     try:
         target = open_fd(name)
+    except FileNotFoundError as err:
+        os.close(home)
+        raise NamespaceGoneError(errno.ENOENT, f"netns {name} was removed while netreconcile was reading or "
+                                               "changing it: run again") from err
     except OSError:
         os.close(home)
         raise
     try:
-        _check(_libc.setns(target, CLONE_NEWNET), f"enter netns {name}")
+        _enter(name, target)
         try:
             yield
         finally:
@@ -160,6 +164,16 @@ def entered(name: str | None) -> Iterator[None]:
     finally:
         os.close(target)
         os.close(home)
+
+
+def _enter(name: str, fd: int) -> None:
+    if _libc.setns(fd, CLONE_NEWNET) == 0:
+        return
+    code = ctypes.get_errno()
+    if code == errno.EINVAL:  # what is mounted there now is no network namespace
+        raise NamespaceGoneError(code, f"netns {name} cannot be entered: {path(name)} is no network namespace "
+                                       "(removed or replaced meanwhile?): run again")
+    _check(-1, f"enter netns {name}")
 
 
 SYSCTL_ROOT = "/proc/sys"

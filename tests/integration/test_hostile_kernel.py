@@ -186,3 +186,45 @@ def test_mounts_under_run_netns_that_are_no_namespace_neither_hang_nor_break_a_c
         assert sorted(sandbox.sh("ls /run/netns").stdout.split()) == ["dd", "ff", "pf"]
     finally:
         sandbox.sh(f"timeout 2 sh -c 'echo > {fifo}'", check=False)  # frees a reader left blocked by a regression
+
+
+# A namespace removed by hand at a chosen moment of an observation: a Reader (where observe reads
+# namespaces from, as the watch's cache is one) that runs `ip netns del` at that moment.
+RACE = """
+import subprocess, sys
+from reconciler import engine
+from reconciler.errors import NetreconcileError
+from reconciler.kernel import Kernel
+from reconciler.observe import Reader
+from reconciler.validate import load_manifests
+
+class Racing(Reader):
+    def {hook}(self, name, *args):
+        {before}
+        state = super().{hook}(name, *args)
+        {after}
+        return state
+
+try:
+    with Kernel() as kernel:
+        plan = engine.plan(load_manifests([sys.argv[1]]), kernel, Racing())
+    print("plan:", *(str(step) for step in plan.steps), sep="\\n")
+except NetreconcileError as err:
+    print("error:", err)
+"""
+GONE = "subprocess.run(['ip', 'netns', 'del', name], check=True) if name == 'e1' else None"
+
+
+def race(sandbox, path, hook: str, before: str = "pass", after: str = "pass") -> str:
+    script = sandbox.write("race.py", RACE.format(hook=hook, before=before, after=after))
+    result = sandbox.sh(f"{sys.executable} {script} {path}", check=False)
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stdout + result.stderr
+    return result.stdout
+
+
+def test_a_namespace_removed_after_it_was_read_and_before_its_sysctls_is_a_clear_error(sandbox):
+    sysctls = {"net.ipv4.ping_group_range": "0 1"}
+    path = write(sandbox, network("a", "172.20.0.0/24"), endpoint("e0", "a"), endpoint("e1", "a", sysctls=sysctls))
+    converge(sandbox, path)
+    said = race(sandbox, path, "namespace_state", after=GONE)
+    assert said.startswith("error: netns e1 was removed while netreconcile was reading or changing it"), said
