@@ -128,7 +128,8 @@ def observe(kernel: Kernel, sysctls: Iterable[tuple[str | None, str]] = (), read
             continue
         state = reader.namespace_state(name, host) if is_text(name) else None
         if state is None:
-            foreign.add(("netns", name))
+            if netns.identity(name) is not None:  # one removed since it was listed is neither ours nor foreign
+                foreign.add(("netns", name))
             continue
         owned_ns.add(name)
         objects.update(state[0])

@@ -228,3 +228,10 @@ def test_a_namespace_removed_after_it_was_read_and_before_its_sysctls_is_a_clear
     converge(sandbox, path)
     said = race(sandbox, path, "namespace_state", after=GONE)
     assert said.startswith("error: netns e1 was removed while netreconcile was reading or changing it"), said
+
+
+def test_a_namespace_removed_between_listing_and_reading_is_absent_not_foreign(sandbox):
+    path = write(sandbox, network("a", "172.20.0.0/24"), endpoint("e0", "a"), endpoint("e1", "a"))
+    converge(sandbox, path)
+    said = race(sandbox, path, "namespace_state", before=GONE)
+    assert said.startswith("plan:") and "\n+ netns e1\n" in said + "\n", said
