@@ -290,6 +290,8 @@ def _collect_routes(ns: Namespace, objects: dict) -> None:
             continue
         dst = f"{msg.dst}/{msg.dst_len}" if msg.dst else ("0.0.0.0/0" if msg.family == socket.AF_INET else "::/0")
         link = ns.links.get(msg.oif)
+        if link is not None and not is_text(link.name):
+            continue  # by a link none of ours (see Link.of): never adopted, whatever its mark
         ifname = link.name if link else "?"
         # On the host, a route belongs with the link it leaves by (a hostAccess shim's routes, its network).
         owner = (link.owner if link else "") if ns.name is None else _netns_owner(objects, ns.name)

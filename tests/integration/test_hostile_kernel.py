@@ -21,7 +21,7 @@ from builders import (
     write,
 )
 
-from reconciler.model import OWNER_GROUP
+from reconciler.model import OWNER_GROUP, ROUTE_PROTO
 from reconciler.runstate import APPLIED
 from reconciler.watch import QUIET
 
@@ -235,3 +235,17 @@ def test_a_namespace_removed_between_listing_and_reading_is_absent_not_foreign(s
     converge(sandbox, path)
     said = race(sandbox, path, "namespace_state", before=GONE)
     assert said.startswith("plan:") and "\n+ netns e1\n" in said + "\n", said
+
+
+def test_a_route_with_our_mark_through_a_link_whose_name_is_not_text_is_never_adopted(sandbox):
+    path = write(sandbox, network("a", "172.20.0.0/24"), endpoint("e0", "a"))
+    converge(sandbox, path)
+    for ns, raw, dst in ((None, NOT_UTF8, "203.0.113.0/24"), ("e0", IN_NS, "198.51.100.0/24")):
+        ip = f"ip -n {ns}" if ns else "ip"
+        sandbox.sh(f"{ip} link add {p(raw)} type veth peer name {p(raw + 'p')} && {ip} link set {p(raw)} up && "
+                   f"{ip} link set {p(raw + 'p')} up && {ip} route add {dst} dev {p(raw)} proto {ROUTE_PROTO}")
+    routes = snapshot(sandbox, "ip route | cat -v", "ip -n e0 route | cat -v")
+    assert sandbox.plan_exitcode(path) == 0
+    for args in (["status"], ["apply"]):
+        clean(sandbox.nr(args[0], str(path), *args[1:]))
+    assert_unchanged(sandbox, routes)
