@@ -16,7 +16,7 @@ from typing import Collection, Iterable
 from reconciler import netns, nft
 from reconciler.appliers.files import hosts_file_name
 from reconciler.kernel import Kernel
-from reconciler.names import is_text
+from reconciler.names import is_text, shown
 from reconciler.model import (
     ALIAS_PREFIX, HOSTS_MARK, IPVLAN_FLAGS, IPVLAN_MODES, MACVLAN_MODES, OWNER_GROUP, ROUTE_PROTO, Address, Bridge, Dummy, Ipvlan,
     Fdb, HostsFile, Key, KernelObject, LowerLink, Macvlan, Neigh, Netns, Route, Sysctl, Veth, Vlan, Vxlan, link_key,
@@ -250,8 +250,10 @@ def _collect_peers(ns: Namespace, host: Namespace, objects: dict, foreign: set) 
 
 
 def _name(ns: Namespace, index: int) -> str | None:
+    """The name of another link an object refers to (its master, parent, lower), as shown: compared with
+    names in manifests, which are text, and printed."""
     link = ns.links.get(index)
-    return link.name if link else None
+    return shown(link.name) if link else None
 
 
 def _collect_addresses(ns: Namespace, objects: dict) -> dict[int, list[str]]:

@@ -15,9 +15,12 @@ from builders import (
     assert_unchanged,
     converge,
     endpoint,
+    host_veth,
     network,
+    plan,
     run_fails_cleanly,
     snapshot,
+    status,
     write,
 )
 
@@ -249,3 +252,15 @@ def test_a_route_with_our_mark_through_a_link_whose_name_is_not_text_is_never_ad
     for args in (["status"], ["apply"]):
         clean(sandbox.nr(args[0], str(path), *args[1:]))
     assert_unchanged(sandbox, routes)
+
+
+def test_our_veth_moved_to_a_bridge_whose_name_is_not_text_is_planned_back_with_that_name_escaped(sandbox):
+    path = write(sandbox, network("a", "172.20.0.0/24"), endpoint("e0", "a"))
+    veth = host_veth(converge(sandbox, path), "e0")
+    sandbox.sh(f"ip link add {p(NOT_UTF8)} type bridge && ip link set {veth} master {p(NOT_UTF8)}")
+    code, planned = plan(sandbox, path)
+    assert code == 2 and "master: a\\xffb -> br-a" in planned, planned
+    drifted = next(o for o in status(sandbox, path) if o["kind"] == "veth")
+    assert drifted["detail"] == "master: a\\xffb -> br-a", drifted
+    clean(sandbox.nr("apply", str(path)))
+    assert sandbox.plan_exitcode(path) == 0
