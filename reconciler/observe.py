@@ -58,7 +58,7 @@ class Link:
         return cls(
             # A name that is not text is none we could have made, whatever its mark: never adopted.
             index=msg.index, name=msg.name, kind=msg.kind, owned=msg.group == OWNER_GROUP and is_text(msg.name),
-            owner=alias[len(ALIAS_PREFIX):] if alias.startswith(ALIAS_PREFIX) else "",
+            owner=shown(alias[len(ALIAS_PREFIX):]) if alias.startswith(ALIAS_PREFIX) else "",
             mtu=msg.mtu, up=bool(msg.flags & IFF_UP), mac=msg.mac, master=msg.master,
             peer_index=msg.link, isolated=msg.isolated, ipv6=msg.ipv6, hairpin=msg.hairpin, link_netnsid=msg.link_netnsid,
             mode=msg.mode, flag=msg.flag, local=msg.local, lower=msg.lower,

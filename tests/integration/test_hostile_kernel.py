@@ -264,3 +264,15 @@ def test_our_veth_moved_to_a_bridge_whose_name_is_not_text_is_planned_back_with_
     assert drifted["detail"] == "master: a\\xffb -> br-a", drifted
     clean(sandbox.nr("apply", str(path)))
     assert sandbox.plan_exitcode(path) == 0
+
+
+def test_an_alias_of_ours_rewritten_by_hand_with_bytes_that_are_not_text_is_shown_escaped_and_repaired(sandbox):
+    path = write(sandbox, network("a", "172.20.0.0/24"), endpoint("e0", "a"))
+    converge(sandbox, path)
+    alias = r"netreconcile:network/\377"
+    sandbox.sh(f"ip link set br-a alias {p(alias)}")
+    code, planned = plan(sandbox, path)
+    assert code == 2 and "owner: network/\\xff -> network/a" in planned, planned
+    assert "\\udc" not in sandbox.nr("plan", str(path), "-o", "json").stdout
+    clean(sandbox.nr("apply", str(path)))
+    assert sandbox.plan_exitcode(path) == 0
