@@ -276,3 +276,39 @@ def test_an_alias_of_ours_rewritten_by_hand_with_bytes_that_are_not_text_is_show
     assert "\\udc" not in sandbox.nr("plan", str(path), "-o", "json").stdout
     clean(sandbox.nr("apply", str(path)))
     assert sandbox.plan_exitcode(path) == 0
+
+
+# A bug in an applier (here: a route's create raising ValueError, as a malformed value would) in the
+# middle of an apply: the steps already done must be undone all the same.
+BUGGY_APPLY = """
+import sys
+from reconciler import engine
+from reconciler.appliers.routes import RouteApplier
+from reconciler.errors import ApplyError
+from reconciler.kernel import Kernel
+from reconciler.validate import load_manifests
+
+def create(self, obj):
+    raise ValueError("injected bug")
+
+RouteApplier.create = create
+try:
+    with Kernel() as kernel:
+        engine.apply(load_manifests([sys.argv[1]]), kernel)
+except ApplyError as err:
+    print("error:", err)
+"""
+
+
+def test_an_unexpected_exception_in_a_step_is_rolled_back_like_any_failure(sandbox):
+    from test_safety import state
+
+    base = write(sandbox, network("a", "172.20.0.0/24"), endpoint("e0", "a"))
+    converge(sandbox, base)
+    before = state(sandbox)
+    more = write(sandbox, network("a", "172.20.0.0/24"), endpoint("e0", "a"), endpoint("e1", "a"), name="m2/net.yaml")
+    script = sandbox.write("buggy.py", BUGGY_APPLY)
+    result = sandbox.sh(f"{sys.executable} {script} {more}", check=False)
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stdout + result.stderr
+    assert "unexpected ValueError: injected bug" in result.stdout and "Rolled back" in result.stdout, result.stdout
+    assert state(sandbox) == before
