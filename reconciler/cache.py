@@ -367,7 +367,7 @@ def _routes(dumper: Dumper, name: str | None) -> list[RouteMsg]:
 
 def _nsid(name: str) -> int:
     """The id the host gives namespace `name` (-1: none yet)."""
-    fd = os.open(netns.path(name), os.O_RDONLY)
+    fd = netns.open_fd(name)
     dumper = Dumper()
     try:
         body = RTGENMSG.pack(socket.AF_UNSPEC) + NLA.pack(8, NETNSA_FD) + struct.pack("=I", fd)

@@ -74,3 +74,20 @@ class KernelSupportError(NetreconcileError):
     def __init__(self, messages: list[str]):
         self.messages = messages
         super().__init__("\n".join(messages))
+
+
+class SysctlKeyError(NetreconcileError, ValueError):
+    """A sysctl key that names no file under /proc/sys/net (a '/', an empty part, NUL, not net.*): never
+    read nor written, whoever asked. Raised before anything is changed."""
+
+    def __init__(self, key: str):
+        super().__init__(f"sysctl {key!r} is not a key under /proc/sys/net (net.<part>.<part>..., each part "
+                         f"without '/' or NUL): it is neither read nor written")
+
+
+class NamespaceGoneError(NetreconcileError, OSError):
+    """A named namespace went away, or was replaced by what is no namespace, while netreconcile was
+    reading or changing it: the kernel changed meanwhile; running again sees it as it is now."""
+
+    def __str__(self) -> str:
+        return str(self.strerror)

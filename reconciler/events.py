@@ -13,6 +13,7 @@ from ipaddress import ip_address
 from typing import Callable
 
 from reconciler.model import OWNER_GROUP, ROUTE_PROTO
+from reconciler.names import shown
 from reconciler.observe import IFF_UP, LINK_LOCAL_V6
 from reconciler.rtnl import (
     IFA_ADDRESS, IFA_LOCAL, IFADDRMSG, IFINFOMSG, IFLA_BRPORT_ISOLATED, IFLA_BRPORT_LEARNING, NLMSGHDR, RTA_DST, RTM_GETLINK,
@@ -112,20 +113,20 @@ class KernelEvents:
 
     def _link(self, nsid: int | None, deleted: bool, body: memoryview) -> str | None:
         msg = parse_link(body)
-        key = (nsid, msg.index)
+        key, name = (nsid, msg.index), shown(msg.name)
         if body[0] == AF_BRIDGE:  # bridge port news: only port isolation and learning are ours to watch
             port = attrs(attrs(body, IFINFOMSG.size).get(IFLA_PROTINFO, b""))
             state = tuple(bytes(port[flag]) if flag in port else None for flag in (IFLA_BRPORT_ISOLATED, IFLA_BRPORT_LEARNING))
-            what = f"bridge port {msg.name} {'removed' if deleted else 'changed'}"
+            what = f"bridge port {name} {'removed' if deleted else 'changed'}"
             return self._news(("port", *key), deleted, state, what) if key in self.owned else None
         if msg.group != OWNER_GROUP and key not in self.owned:
             return None
         if deleted or msg.group != OWNER_GROUP:
             self.owned.discard(key)
             self.seen = {k: v for k, v in self.seen.items() if k[1:3] != key}
-            return f"link {msg.name} deleted" if deleted else f"link {msg.name} lost its mark"
+            return f"link {name} deleted" if deleted else f"link {name} lost its mark"
         self.owned.add(key)
-        return self._news(("link", *key), False, replace(msg, flags=msg.flags & IFF_UP), f"link {msg.name} changed")
+        return self._news(("link", *key), False, replace(msg, flags=msg.flags & IFF_UP), f"link {name} changed")
 
     def _address(self, nsid: int | None, deleted: bool, body: memoryview) -> str | None:
         family, prefixlen, _, _, index = IFADDRMSG.unpack_from(body)

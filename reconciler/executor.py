@@ -43,7 +43,7 @@ def execute(plan: Plan, kernel: Kernel, report: Reporter = lambda step: None, ho
                 _test_fail(number)
             if not (hooks and _test_skip(number)):
                 _run(registry, step, held)
-        except (OSError, NetreconcileError) as err:
+        except Exception as err:  # whatever it is (a bug too), the steps already done are undone
             raise StepFailed(f"{step}: {_describe(err)}", done) from err
         done.append(step)
         report(step)
@@ -115,7 +115,9 @@ def undo(done: list[Step], kernel: Kernel) -> None:
 def _describe(err: Exception) -> str:
     if isinstance(err, KernelError):
         return f"kernel said: {err.strerror} (errno {err.errno})"
-    return str(err)
+    if isinstance(err, (OSError, NetreconcileError)):
+        return str(err)
+    return f"unexpected {type(err).__name__}: {err} (a bug in netreconcile; --debug shows where)"
 
 
 def _test_fail(number: int) -> None:

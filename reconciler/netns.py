@@ -14,6 +14,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
 
+from reconciler.errors import NamespaceGoneError, SysctlKeyError
+from reconciler.names import decode
+
 CLONE_NEWNET = 0x40000000
 MS_REC, MS_BIND, MS_SHARED = 0x4000, 0x1000, 1 << 20
 MNT_DETACH = 2
@@ -95,7 +98,8 @@ def held_by_processes() -> frozenset[tuple[int, int]]:
 
 
 def processes_in(names: list[str]) -> dict[str, list[tuple[int, str]]]:
-    """The processes (pid, command name) in each of these named namespaces: one pass over /proc."""
+    """The processes (pid, command name, as the kernel has it: any bytes but NUL) in each of these named
+    namespaces: one pass over /proc."""
     wanted = {ident: name for name in names if (ident := identity(name)) is not None}
     found: dict[str, list[tuple[int, str]]] = {}
     for entry in os.scandir("/proc"):
@@ -105,8 +109,8 @@ def processes_in(names: list[str]) -> dict[str, list[tuple[int, str]]]:
             st = os.stat(f"/proc/{entry.name}/ns/net")
             name = wanted.get((st.st_dev, st.st_ino))
             if name is not None:
-                with open(f"/proc/{entry.name}/comm", encoding="utf-8", errors="replace") as comm:
-                    found.setdefault(name, []).append((int(entry.name), comm.read().strip()))
+                with open(f"/proc/{entry.name}/comm", "rb") as comm:
+                    found.setdefault(name, []).append((int(entry.name), decode(comm.read().removesuffix(b"\n"))))
         except OSError:
             continue  # gone meanwhile, or not ours to see
     return {name: sorted(procs) for name, procs in found.items()}
@@ -129,16 +133,30 @@ def remove(name: str) -> None:
     target.unlink(missing_ok=True)
 
 
+def open_fd(name: str) -> int:
+    """A descriptor of /run/netns/NAME, to enter or name the namespace. Non-blocking: what is mounted
+    there by hand may be a FIFO, whose open() would wait for a writer forever."""
+    return os.open(path(name), os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+
+
 @contextmanager
 def entered(name: str | None) -> Iterator[None]:
     """Run the body with this thread in namespace `name` (None: stay where we are)."""
     if name is None:
         yield
         return
-    home = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
-    target = os.open(path(name), os.O_RDONLY)
+    home = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
     try:
-        _check(_libc.setns(target, CLONE_NEWNET), f"enter netns {name}")
+        target = open_fd(name)
+    except FileNotFoundError as err:
+        os.close(home)
+        raise NamespaceGoneError(errno.ENOENT, f"netns {name} was removed while netreconcile was reading or "
+                                               "changing it: run again") from err
+    except OSError:
+        os.close(home)
+        raise
+    try:
+        _enter(name, target)
         try:
             yield
         finally:
@@ -148,16 +166,47 @@ def entered(name: str | None) -> Iterator[None]:
         os.close(home)
 
 
-def _sysctl_path(key: str) -> Path:
-    return Path("/proc/sys") / key.replace(".", "/")
+def _enter(name: str, fd: int) -> None:
+    if _libc.setns(fd, CLONE_NEWNET) == 0:
+        return
+    code = ctypes.get_errno()
+    if code == errno.EINVAL:  # what is mounted there now is no network namespace
+        raise NamespaceGoneError(code, f"netns {name} cannot be entered: {path(name)} is no network namespace "
+                                       "(removed or replaced meanwhile?): run again")
+    _check(-1, f"enter netns {name}")
+
+
+SYSCTL_ROOT = "/proc/sys"
+SYSCTL_MAX_BYTES = 1 << 16  # far above any sysctl's value; a read never runs on without end
+
+
+def valid_sysctl_key(key: str) -> bool:
+    """A dotted key under net. whose parts can only name files below /proc/sys/net (no '/', no NUL, no
+    empty part: '..' cannot be written either, dots being separators)."""
+    parts = key.split(".")
+    return len(parts) > 1 and parts[0] == "net" and all(p and "/" not in p and "\0" not in p for p in parts)
+
+
+def sysctl_path(key: str) -> str:
+    if not valid_sysctl_key(key):
+        raise SysctlKeyError(key)
+    return "/".join((SYSCTL_ROOT, *key.split(".")))
 
 
 def read_sysctl(key: str) -> str | None:
+    """The value, blank runs collapsed; None when the kernel has no such sysctl here."""
     try:
-        return " ".join(_sysctl_path(key).read_text().split())
+        fd = os.open(sysctl_path(key), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
     except FileNotFoundError:
         return None
+    with os.fdopen(fd, "rb") as f:
+        return " ".join(f.read(SYSCTL_MAX_BYTES).decode("utf-8", "replace").split())
 
 
 def write_sysctl(key: str, value: str) -> None:
-    _sysctl_path(key).write_text(value)
+    """Write to the sysctl's file, which must exist (nothing is created, no symbolic link followed)."""
+    fd = os.open(sysctl_path(key), os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+    try:
+        os.write(fd, value.encode())
+    finally:
+        os.close(fd)

@@ -18,6 +18,7 @@ from reconciler import netns, nft
 from reconciler.appliers.files import ETC_NETNS, read_hosts
 from reconciler.errors import PathConflictError
 from reconciler.kernel import Kernel
+from reconciler.names import is_text, shown
 from reconciler.model import (
     ALIAS_PREFIX, IPVLAN_FLAGS, IPVLAN_MODES, MACVLAN_MODES, OWNER_GROUP, ROUTE_PROTO, Address, Bridge, BridgeFdb,
     Dummy, Ipvlan, Fdb, HostsFile, Key, KernelObject, LowerLink, Macvlan, Neigh, Netns, NftTable, Route, Sysctl, Veth, Vlan, Vxlan,
@@ -60,8 +61,9 @@ class Link:
     def of(cls, msg: LinkMsg) -> "Link":
         alias = msg.alias
         return cls(
-            index=msg.index, name=msg.name, kind=msg.kind, owned=msg.group == OWNER_GROUP,
-            owner=alias[len(ALIAS_PREFIX):] if alias.startswith(ALIAS_PREFIX) else "",
+            # A name that is not text is none we could have made, whatever its mark: never adopted.
+            index=msg.index, name=msg.name, kind=msg.kind, owned=msg.group == OWNER_GROUP and is_text(msg.name),
+            owner=shown(alias[len(ALIAS_PREFIX):]) if alias.startswith(ALIAS_PREFIX) else "",
             mtu=msg.mtu, up=bool(msg.flags & IFF_UP), mac=msg.mac, master=msg.master,
             peer_index=msg.link, isolated=msg.isolated, ipv6=msg.ipv6, hairpin=msg.hairpin, learning=msg.learning,
             link_netnsid=msg.link_netnsid,
@@ -153,9 +155,10 @@ def observe(kernel: Kernel, sysctls: Iterable[tuple[str | None, str]] = (), read
     for name in reader.names():
         if namespaces is not None and name not in namespaces:
             continue
-        state = reader.namespace_state(name, host)
+        state = reader.namespace_state(name, host) if is_text(name) else None
         if state is None:
-            foreign.add(("netns", name))
+            if netns.identity(name) is not None:  # one removed since it was listed is neither ours nor foreign
+                foreign.add(("netns", name))
             continue
         owned_ns.add(name)
         objects.update(state[0])
@@ -291,8 +294,10 @@ def _collect_peers(ns: Namespace, host: Namespace, objects: dict, foreign: set) 
 
 
 def _name(ns: Namespace, index: int) -> str | None:
+    """The name of another link an object refers to (its master, parent, lower), as shown: compared with
+    names in manifests, which are text, and printed."""
     link = ns.links.get(index)
-    return link.name if link else None
+    return shown(link.name) if link else None
 
 
 def _collect_addresses(ns: Namespace, objects: dict) -> dict[int, list[str]]:
@@ -332,6 +337,8 @@ def _collect_routes(ns: Namespace, objects: dict, routes: list[RouteMsg] | None 
             continue
         dst = _dst(msg)
         link = ns.links.get(msg.oif)
+        if link is not None and not is_text(link.name):
+            continue  # by a link none of ours (see Link.of): never adopted, whatever its mark
         ifname = link.name if link else "?"
         # On the host, a route belongs with the link it leaves by (a hostAccess shim's routes, its network).
         owner = (link.owner if link else "") if ns.name is None else _netns_owner(objects, ns.name)

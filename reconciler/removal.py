@@ -10,6 +10,7 @@ from dataclasses import replace
 from reconciler import netns
 from reconciler.kernel import Kernel
 from reconciler.model import Sysctl
+from reconciler.names import shown
 from reconciler.plan import Action, Observed, Plan, Step
 from reconciler.runstate import Applied
 from reconciler.spec import Manifests
@@ -37,8 +38,8 @@ def annotate(plan: Plan, observed: Observed) -> Plan:
     for step in plan.steps:
         ns = removes_namespace(step)
         if ns:
-            found = [f"foreign link {key[2]}" for key in links if key[1] == ns]
-            found += [f"process {pid} ({name})" for pid, name in processes.get(ns, [])]
+            found = [f"foreign link {shown(key[2])}" for key in links if key[1] == ns]
+            found += [f"process {pid} ({shown(name)})" for pid, name in processes.get(ns, [])]
             step = replace(step, foreign=tuple(found))
         steps.append(step)
     return replace(plan, steps=tuple(steps))
@@ -49,7 +50,9 @@ def declared_sysctls(m: Manifests, previous: Applied | None, plan: Plan) -> dict
     applied, and (the record may be missing) every one these manifests declare anywhere."""
     anywhere = {name for ep in m.endpoints for name, _ in ep.sysctls}
     recorded = previous.sysctls if previous else {}
-    return {ns: sorted(anywhere.union(recorded.get(ns, ()))) for ns in removed_namespaces(plan)}
+    # A name in a record damaged by hand that is no sysctl key was never declared: nothing to restore.
+    return {ns: sorted(anywhere.union(filter(netns.valid_sysctl_key, recorded.get(ns, ()))))
+            for ns in removed_namespaces(plan)}
 
 
 def with_sysctls(observed: Observed, names: Mapping[str, Iterable[str]], kernel: Kernel) -> Observed:

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from ipaddress import ip_address, ip_network
 from typing import Iterator
 
+from reconciler import names
+
 NETLINK_ROUTE = 0
 SOL_NETLINK, NETLINK_GET_STRICT_CHK = 270, 12
 NLMSG_ERROR, NLMSG_DONE = 2, 3
@@ -68,7 +70,7 @@ def _nla(kind: int, payload: bytes) -> bytes:
 
 
 def _nla_str(kind: int, text: str) -> bytes:
-    return _nla(kind, text.encode() + b"\0")
+    return _nla(kind, names.encode(text) + b"\0")
 
 
 def _nla_u32(kind: int, value: int) -> bytes:
@@ -93,7 +95,7 @@ def attrs(data: bytes | memoryview, offset: int = 0) -> dict[int, memoryview]:
 
 
 def _text(value: memoryview | None) -> str:
-    return bytes(value).split(b"\0", 1)[0].decode() if value is not None else ""
+    return names.decode(bytes(value).split(b"\0", 1)[0]) if value is not None else ""
 
 
 def _u32(value: memoryview | None, default: int = 0) -> int:
@@ -225,7 +227,7 @@ class Dumper:
         if group is not None:
             body += _nla_u32(IFLA_GROUP, group)
         if alias is not None:
-            body += _nla(IFLA_IFALIAS, alias.encode())
+            body += _nla(IFLA_IFALIAS, names.encode(alias))
         body += _optional_link_attrs(mtu, mac, master=master)
         self._request(RTM_NEWLINK, body)
 
