@@ -1,8 +1,9 @@
 """What observe reports against what an independent decoder reads from the same kernel: pyroute2.
 
 Each test applies real manifests in a sandbox (bridge networks dual stack and isolated with a
-published port, macvlan endpoints and a hostAccess shim, an overlay over VXLAN with remote hosts'
-FDB and neighbour entries in both families), then reads the kernel twice inside the sandbox:
+published port, macvlan endpoints and a hostAccess shim, an overlay over VXLAN on an IPv4 and on an
+IPv6 underlay with remote hosts' FDB and neighbour entries in both families), then reads the kernel
+twice inside the sandbox:
 tests/integration/observe_dump.py runs our observe, tests/integration/pyroute2_dump.py reads every
 namespace with pyroute2's IPRoute and imports nothing of ours. Here pyroute2's facts become the
 objects observe should report, by the rules the model states (our mark on links and loopbacks, our
@@ -25,6 +26,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from builders import (
     LAN_SUBNET,
     PARENT,
@@ -36,7 +38,7 @@ from builders import (
     network,
     write,
 )
-from test_overlay import HOSTS, placed
+from test_overlay import host, placed
 
 from reconciler.model import ALIAS_PREFIX, OWNER_GROUP, ROUTE_PROTO
 
@@ -267,7 +269,10 @@ def test_bridges_veths_macvlans_addresses_and_routes_in_both_families_read_the_s
     assert disagreements(doctored, views(sandbox)[1]) == [f"('link', None, '{b_ds}') up: observe True, pyroute2 False"]
 
 
-def overlay_manifests(sandbox) -> Path:
+UNDERLAYS = {"ipv4": ("10.10.0.", 24), "ipv6": ("fd00:10::", 64)}  # node-a .11, node-b .12, node-c .13
+
+
+def overlay_manifests(sandbox, underlay: str) -> Path:
     dual = {"apiVersion": "netreconcile/v1", "kind": "Network", "metadata": {"name": "appnet"},
             "spec": {"driver": "overlay", "enableIPv6": True,
                      "ipam": {"subnets": [{"subnet": "10.200.0.0/24"}, {"subnet": "fd00:200::/64"}]}}}
@@ -278,25 +283,29 @@ def overlay_manifests(sandbox) -> Path:
            placed("db3", "node-b", "dbnet", "10.201.0.20")]
     for ep, v6 in zip(eps, ("fd00:200::10", "fd00:200::20", "fd00:200::30")):
         ep["spec"]["interfaces"][0]["ipv6Address"] = v6
-    return write(sandbox, *HOSTS, dual, v4, *eps)
+    prefix = UNDERLAYS[underlay][0]
+    hosts = [host(name, f"{prefix}{n}") for name, n in (("node-a", 11), ("node-b", 12), ("node-c", 13))]
+    return write(sandbox, *hosts, dual, v4, *eps)
 
 
-def make_underlay(sandbox) -> None:
-    """node-a's underlay address (HOSTS) on eth1, a veth into a namespace `ul` that is not ours."""
+def make_underlay(sandbox, underlay: str) -> None:
+    """node-a's underlay address on eth1, a veth into a namespace `ul` that is not ours."""
+    prefix, length = UNDERLAYS[underlay]
     sandbox.sh("ip netns add ul && ip link add eth1 type veth peer name eth1 netns ul && "
-               "ip addr add 10.10.0.11/24 dev eth1 && ip link set eth1 up && ip -n ul link set eth1 up")
+               f"ip addr add {prefix}11/{length} dev eth1 nodad && ip link set eth1 up && ip -n ul link set eth1 up")
 
 
-def overlay_drift_by_hand(sandbox, observed: Objects) -> str:
+def overlay_drift_by_hand(sandbox, observed: Objects, underlay: str) -> str:
     """Change by hand the entries and settings of one VXLAN link (returned) of the overlay scenario."""
     by_vni = {f["vni"]: k[2] for k, (kind, f) in observed.items() if kind == "vxlan"}
     vx, dual = by_vni.pop(4242), by_vni.popitem()[1]
     neigh6 = next(f for k, (kind, f) in observed.items() if kind == "neigh" and ":" in f["address"])
     fdb = next(f for k, (kind, f) in observed.items() if kind == "fdb" and f["ifname"] == vx and f["mac"] != "00:00:00:00:00:00")
+    prefix = UNDERLAYS[underlay][0]
     sandbox.sh(" && ".join([
         f"bridge link set dev {vx} learning on", f"bridge fdb del {fdb['mac']} dev {vx} dst {fdb['dst']}",
-        f"bridge fdb append 00:00:00:00:00:00 dev {vx} dst 10.10.0.99",
-        f"bridge fdb add 02:42:0a:c9:00:63 dev {vx} dst 10.10.0.98",
+        f"bridge fdb append 00:00:00:00:00:00 dev {vx} dst {prefix}99",
+        f"bridge fdb add 02:42:0a:c9:00:63 dev {vx} dst {prefix}98",
         f"bridge fdb del {fdb['mac']} dev {vx} master", f"bridge fdb add 02:42:0a:c9:00:64 dev {vx} master static",
         f"ip neigh replace 10.201.0.99 lladdr 02:42:0a:c9:00:63 dev {vx} nud permanent",
         f"ip -6 neigh replace fd00:200::99 lladdr 02:42:0a:c8:00:63 dev {dual} nud permanent",
@@ -306,16 +315,18 @@ def overlay_drift_by_hand(sandbox, observed: Objects) -> str:
     return vx
 
 
-def test_an_overlay_with_fdb_and_neighbour_entries_of_remote_hosts_reads_the_same_through_pyroute2(sandbox):
+@pytest.mark.parametrize("underlay", sorted(UNDERLAYS))
+def test_an_overlay_with_fdb_and_neighbour_entries_of_remote_hosts_reads_the_same_through_pyroute2(sandbox, underlay):
     """This sandbox is node-a (its underlay address on eth1); node-b and node-c are only declared:
     their endpoints appear here as FDB, neighbour and bridge entries on the VXLAN links."""
-    make_underlay(sandbox)
-    converge(sandbox, overlay_manifests(sandbox))
+    make_underlay(sandbox, underlay)
+    converge(sandbox, overlay_manifests(sandbox, underlay))
     observed = assert_agree(sandbox)
     kinds = [kind for kind, _ in observed.values()]
     assert {"vxlan", "fdb", "bridge-fdb", "neigh"} <= set(kinds) and kinds.count("vxlan") == 2
     assert any(":" in f["address"] for kind, f in observed.values() if kind == "neigh")
-    vx = overlay_drift_by_hand(sandbox, observed)
+    assert {f["local"] for kind, f in observed.values() if kind == "vxlan"} == {f"{UNDERLAYS[underlay][0]}11"}
+    vx = overlay_drift_by_hand(sandbox, observed, underlay)
     drifted = assert_agree(sandbox)
     assert drifted[("link", None, vx)][1]["learning"] is True
-    assert ("fdb", vx, "00:00:00:00:00:00", "10.10.0.99") in drifted and ("bridge-fdb", vx, "02:42:0a:c9:00:64") in drifted
+    assert ("fdb", vx, "00:00:00:00:00:00", f"{UNDERLAYS[underlay][0]}99") in drifted and ("bridge-fdb", vx, "02:42:0a:c9:00:64") in drifted
