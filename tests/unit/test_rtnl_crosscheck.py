@@ -17,58 +17,16 @@ import struct
 from collections.abc import Callable
 from typing import Any
 
+import pyroute2.netlink as nl
+import pyroute2.netlink.rtnl as rt
+import pyroute2.netlink.rtnl.ndmsg as nd
 import pytest
-from pyroute2.netlink import (
-    NLA_F_NESTED,
-    NLM_F_ACK,
-    NLM_F_APPEND,
-    NLM_F_CREATE,
-    NLM_F_DUMP,
-    NLM_F_EXCL,
-    NLM_F_REPLACE,
-    NLM_F_REQUEST,
-    NLMSG_DONE,
-    NLMSG_ERROR,
-    nlmsg_base,
-)
-from pyroute2.netlink.rtnl import (
-    RTM_DELADDR,
-    RTM_DELLINK,
-    RTM_DELNEIGH,
-    RTM_DELROUTE,
-    RTM_GETADDR,
-    RTM_GETLINK,
-    RTM_GETNEIGH,
-    RTM_GETROUTE,
-    RTM_NEWADDR,
-    RTM_NEWLINK,
-    RTM_NEWNEIGH,
-    RTM_NEWROUTE,
-    RTM_SETLINK,
-    rt_proto,
-    rt_scope,
-    rt_type,
-)
 from pyroute2.netlink.rtnl.ifaddrmsg import IFA_F_NODAD, ifaddrmsg
 from pyroute2.netlink.rtnl.ifinfmsg import IFF_UP, ifinfmsg
 from pyroute2.netlink.rtnl.ifinfmsg.plugins.ipvlan import ipvlan as pyroute2_ipvlan
-from pyroute2.netlink.rtnl.ndmsg import (
-    NTF_MASTER,
-    NTF_SELF,
-    NUD_NOARP,
-    NUD_PERMANENT,
-    ndmsg,
-)
 from pyroute2.netlink.rtnl.rtmsg import rtmsg
 
-from reconciler import rtnl
-from reconciler.model import (
-    IPVLAN_FLAGS,
-    IPVLAN_MODES,
-    MACVLAN_MODES,
-    OWNER_GROUP,
-    ROUTE_PROTO,
-)
+from reconciler import model, rtnl
 
 # --- the adapter: the only lines naming rtnl's client class and its socket (issue 16 renames the class)
 CLIENT = rtnl.Dumper
@@ -89,10 +47,10 @@ def recorded(client: Any) -> list[bytes]:
 # ---
 
 AF_BRIDGE = 7  # linux/socket.h (Python's socket module has no AF_BRIDGE)
-GROUP = OWNER_GROUP
-CREATE = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL
-REPLACE = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE
-ACKED = NLM_F_REQUEST | NLM_F_ACK
+GROUP = model.OWNER_GROUP
+CREATE = nl.NLM_F_REQUEST | nl.NLM_F_ACK | nl.NLM_F_CREATE | nl.NLM_F_EXCL
+REPLACE = nl.NLM_F_REQUEST | nl.NLM_F_ACK | nl.NLM_F_CREATE | nl.NLM_F_REPLACE
+ACKED = nl.NLM_F_REQUEST | nl.NLM_F_ACK
 HEADER = struct.Struct("=IHHII")
 
 
@@ -111,13 +69,13 @@ class Recorder:
 
     def recv(self, size: int) -> bytes:
         _, kind, flags, seq, _ = HEADER.unpack_from(self.sent[-1])
-        if flags & NLM_F_DUMP == NLM_F_DUMP:
-            return HEADER.pack(HEADER.size + 4, NLMSG_DONE, 0, seq, 0) + bytes(4)
-        if kind == RTM_GETLINK:
+        if flags & nl.NLM_F_DUMP == nl.NLM_F_DUMP:
+            return HEADER.pack(HEADER.size + 4, nl.NLMSG_DONE, 0, seq, 0) + bytes(4)
+        if kind == rt.RTM_GETLINK:
             body = struct.pack("=BxHiII", socket.AF_UNSPEC, 0, self.LOOKED_UP, 0, 0)
-            return HEADER.pack(HEADER.size + len(body), RTM_NEWLINK, 0, seq, 0) + body
+            return HEADER.pack(HEADER.size + len(body), rt.RTM_NEWLINK, 0, seq, 0) + body
         ack = struct.pack("=i", 0) + self.sent[-1][:HEADER.size]
-        return HEADER.pack(HEADER.size + len(ack), NLMSG_ERROR, 0, seq, 0) + ack
+        return HEADER.pack(HEADER.size + len(ack), nl.NLMSG_ERROR, 0, seq, 0) + ack
 
     def close(self) -> None:
         pass
@@ -142,7 +100,7 @@ def tree(msg: Any) -> dict[str, Any]:
     for name, value, *_ in msg["attrs"]:
         if name == "UNKNOWN":
             name = ("UNKNOWN", value["header"]["type"])
-        out[name] = tree(value) if isinstance(value, nlmsg_base) and "attrs" in value else value
+        out[name] = tree(value) if isinstance(value, nl.nlmsg_base) and "attrs" in value else value
     return out
 
 
@@ -157,7 +115,7 @@ def new_link(name: str, kind: str, **kwargs: Any) -> Callable[[Any], object]:
 def test_a_veth_is_created_with_its_peer_born_in_the_endpoints_namespace():
     data = ENCODERS["veth"]("eth0", GROUP, 1400, "02:42:ac:14:00:0a", 9)
     msg = sent(new_link("nr-web1", "veth", group=GROUP, mtu=1400, mac="02:42:ac:14:00:01", master=7, data=data), ifinfmsg)
-    assert header(msg) == (RTM_NEWLINK, CREATE)
+    assert header(msg) == (rt.RTM_NEWLINK, CREATE)
     assert (msg["family"], msg["index"], msg["flags"], msg["change"]) == (socket.AF_UNSPEC, 0, 0, 0)
     assert tree(msg) == {
         "IFLA_IFNAME": "nr-web1", "IFLA_GROUP": GROUP, "IFLA_MTU": 1400, "IFLA_ADDRESS": "02:42:ac:14:00:01",
@@ -172,47 +130,47 @@ def test_a_veth_is_created_with_its_peer_born_in_the_endpoints_namespace():
 
 def test_a_bridge_is_created_with_its_mark_mtu_and_mac_in_the_creating_request():
     msg = sent(new_link("br-frontend", "bridge", group=GROUP, mtu=1450, mac="02:42:7e:00:00:01"), ifinfmsg)
-    assert header(msg) == (RTM_NEWLINK, CREATE)
+    assert header(msg) == (rt.RTM_NEWLINK, CREATE)
     assert tree(msg) == {"IFLA_IFNAME": "br-frontend", "IFLA_GROUP": GROUP, "IFLA_MTU": 1450,
                          "IFLA_ADDRESS": "02:42:7e:00:00:01", "IFLA_LINKINFO": {"IFLA_INFO_KIND": "bridge"}}
 
 
-@pytest.mark.parametrize("mode", sorted(MACVLAN_MODES))
+@pytest.mark.parametrize("mode", sorted(model.MACVLAN_MODES))
 def test_a_macvlan_in_each_mode_is_born_in_its_namespace_on_its_parent(mode):
-    data = ENCODERS["macvlan"](MACVLAN_MODES[mode])
+    data = ENCODERS["macvlan"](model.MACVLAN_MODES[mode])
     msg = sent(new_link("eth0", "macvlan", group=GROUP, link=3, mac="02:42:c0:a8:3c:15", netns_fd=8, data=data), ifinfmsg)
-    assert header(msg) == (RTM_NEWLINK, CREATE)
+    assert header(msg) == (rt.RTM_NEWLINK, CREATE)
     # pyroute2 names the kernel's mode numbers: ours must be the kernel's for the same names
     assert tree(msg) == {"IFLA_IFNAME": "eth0", "IFLA_GROUP": GROUP, "IFLA_NET_NS_FD": 8,
                          "IFLA_ADDRESS": "02:42:c0:a8:3c:15", "IFLA_LINK": 3,
                          "IFLA_LINKINFO": {"IFLA_INFO_KIND": "macvlan", "IFLA_INFO_DATA": {"IFLA_MACVLAN_MODE": mode}}}
 
 
-@pytest.mark.parametrize("mode", sorted(IPVLAN_MODES))
+@pytest.mark.parametrize("mode", sorted(model.IPVLAN_MODES))
 def test_an_ipvlan_carries_its_mode(mode):
-    msg = sent(new_link("eth0", "ipvlan", group=GROUP, link=3, data=ENCODERS["ipvlan"](IPVLAN_MODES[mode], 0)), ifinfmsg)
-    assert header(msg) == (RTM_NEWLINK, CREATE)
+    msg = sent(new_link("eth0", "ipvlan", group=GROUP, link=3, data=ENCODERS["ipvlan"](model.IPVLAN_MODES[mode], 0)), ifinfmsg)
+    assert header(msg) == (rt.RTM_NEWLINK, CREATE)
     assert msg.get_attr("IFLA_LINK") == 3
     info = msg.get_attr("IFLA_LINKINFO")
     assert info.get_attr("IFLA_INFO_KIND") == "ipvlan"
-    assert info.get_attr("IFLA_INFO_DATA").get_attr("IFLA_IPVLAN_MODE") == IPVLAN_MODES[mode]
+    assert info.get_attr("IFLA_INFO_DATA").get_attr("IFLA_IPVLAN_MODE") == model.IPVLAN_MODES[mode]
     name = f"IPVLAN_MODE_{mode.upper()}"
     if name not in pyroute2_ipvlan.modes:
         pytest.skip(f"pyroute2 names no ipvlan mode {mode} (no {name}): its number is checked, not its name")
-    assert pyroute2_ipvlan.modes[name] == IPVLAN_MODES[mode]
+    assert pyroute2_ipvlan.modes[name] == model.IPVLAN_MODES[mode]
 
 
-@pytest.mark.parametrize("flag", sorted(IPVLAN_FLAGS))
+@pytest.mark.parametrize("flag", sorted(model.IPVLAN_FLAGS))
 def test_an_ipvlan_carries_its_flag(flag):
     if "IFLA_IPVLAN_FLAGS" not in {entry[0] for entry in pyroute2_ipvlan.nla_map}:
         pytest.skip("pyroute2 cannot decode IFLA_IPVLAN_FLAGS (0.9.7 has none): the flag is not cross-checked")
-    msg = sent(new_link("eth0", "ipvlan", group=GROUP, link=3, data=ENCODERS["ipvlan"](0, IPVLAN_FLAGS[flag])), ifinfmsg)
-    assert msg.get_nested("IFLA_LINKINFO", "IFLA_INFO_DATA", "IFLA_IPVLAN_FLAGS") == IPVLAN_FLAGS[flag]
+    msg = sent(new_link("eth0", "ipvlan", group=GROUP, link=3, data=ENCODERS["ipvlan"](0, model.IPVLAN_FLAGS[flag])), ifinfmsg)
+    assert msg.get_nested("IFLA_LINKINFO", "IFLA_INFO_DATA", "IFLA_IPVLAN_FLAGS") == model.IPVLAN_FLAGS[flag]
 
 
 def test_a_vlan_carries_its_id_on_its_parent():
     msg = sent(new_link("eth1.60", "vlan", group=GROUP, link=2, data=ENCODERS["vlan"](60)), ifinfmsg)
-    assert header(msg) == (RTM_NEWLINK, CREATE)
+    assert header(msg) == (rt.RTM_NEWLINK, CREATE)
     assert tree(msg) == {"IFLA_IFNAME": "eth1.60", "IFLA_GROUP": GROUP, "IFLA_LINK": 2,
                          "IFLA_LINKINFO": {"IFLA_INFO_KIND": "vlan", "IFLA_INFO_DATA": {"IFLA_VLAN_ID": 60}}}
 
@@ -221,7 +179,7 @@ def test_a_vlan_carries_its_id_on_its_parent():
 def test_a_vxlan_carries_its_vni_port_local_vtep_and_underlay_without_learning_and_with_proxy(local, attribute):
     data = ENCODERS["vxlan"](4097, 4789, local, 2)
     msg = sent(new_link("vx-appnet", "vxlan", group=GROUP, mtu=1450, data=data), ifinfmsg)
-    assert header(msg) == (RTM_NEWLINK, CREATE)
+    assert header(msg) == (rt.RTM_NEWLINK, CREATE)
     assert tree(msg) == {"IFLA_IFNAME": "vx-appnet", "IFLA_GROUP": GROUP, "IFLA_MTU": 1450, "IFLA_LINKINFO": {
         "IFLA_INFO_KIND": "vxlan", "IFLA_INFO_DATA": {
             "IFLA_VXLAN_ID": 4097, "IFLA_VXLAN_PORT": 4789, attribute: local,
@@ -237,7 +195,7 @@ def test_a_vxlan_without_local_address_or_underlay_link_sends_neither():
 def test_a_link_change_sets_only_what_it_is_given():
     msg = sent(lambda c: c.set_link(5, up=True, group=GROUP, alias="netreconcile:frontend", mtu=1300,
                                     mac="02:42:00:00:00:01", master=0, name="eth9"), ifinfmsg)
-    assert header(msg) == (RTM_NEWLINK, ACKED)
+    assert header(msg) == (rt.RTM_NEWLINK, ACKED)
     assert (msg["index"], msg["flags"], msg["change"]) == (5, IFF_UP, IFF_UP)
     assert tree(msg) == {"IFLA_IFNAME": "eth9", "IFLA_GROUP": GROUP, "IFLA_IFALIAS": "netreconcile:frontend",
                          "IFLA_MTU": 1300, "IFLA_MASTER": 0, "IFLA_ADDRESS": "02:42:00:00:00:01"}
@@ -247,74 +205,74 @@ def test_a_link_change_sets_only_what_it_is_given():
 
 def test_bridge_port_flags_go_nested_in_protinfo_of_the_bridge_family():
     msg = sent(lambda c: c.set_bridge_port(6, isolated=True, hairpin=False, learning=True, flush=True), ifinfmsg)
-    assert header(msg) == (RTM_SETLINK, ACKED)
+    assert header(msg) == (rt.RTM_SETLINK, ACKED)
     assert (msg["family"], msg["index"]) == (AF_BRIDGE, 6)
     assert tree(msg) == {"IFLA_PROTINFO": {"IFLA_BRPORT_ISOLATED": 1, "IFLA_BRPORT_MODE": 0,
                                            "IFLA_BRPORT_LEARNING": 1, "IFLA_BRPORT_FLUSH": True}}
     nla_type = struct.unpack_from("=H", msg.data, HEADER.size + 16 + 2)[0]  # after the header and ifinfomsg
-    assert nla_type & NLA_F_NESTED, "IFLA_PROTINFO without NLA_F_NESTED is read by the bridge as a port state"
+    assert nla_type & nl.NLA_F_NESTED, "IFLA_PROTINFO without nl.NLA_F_NESTED is read by the bridge as a port state"
 
 
 def test_an_ipv4_address_is_added_as_ip_address_add_makes_it():
     msg = sent(lambda c: c.address(4, "172.20.0.10", 24, flags=IFA_F_NODAD), ifaddrmsg)
-    assert header(msg) == (RTM_NEWADDR, CREATE)
+    assert header(msg) == (rt.RTM_NEWADDR, CREATE)
     assert (msg["family"], msg["prefixlen"], msg["flags"], msg["scope"], msg["index"]) == (socket.AF_INET, 24, IFA_F_NODAD, 0, 4)
     assert tree(msg) == {"IFA_ADDRESS": "172.20.0.10", "IFA_LOCAL": "172.20.0.10"}
 
 
 def test_an_ipv6_address_is_deleted_by_its_address_alone():
     msg = sent(lambda c: c.address(4, "fd00:22::a", 64, delete=True), ifaddrmsg)
-    assert header(msg) == (RTM_DELADDR, ACKED)
+    assert header(msg) == (rt.RTM_DELADDR, ACKED)
     assert (msg["family"], msg["prefixlen"], msg["index"]) == (socket.AF_INET6, 64, 4)
     assert tree(msg) == {"IFA_ADDRESS": "fd00:22::a"}
 
 
 def test_a_default_route_via_a_gateway_is_replaced_in_the_main_table_with_our_protocol():
-    msg = sent(lambda c: c.route("0.0.0.0/0", "172.20.0.1", table=254, protocol=ROUTE_PROTO, scope=0, oif=4), rtmsg)
-    assert header(msg) == (RTM_NEWROUTE, REPLACE)
+    msg = sent(lambda c: c.route("0.0.0.0/0", "172.20.0.1", table=254, protocol=model.ROUTE_PROTO, scope=0, oif=4), rtmsg)
+    assert header(msg) == (rt.RTM_NEWROUTE, REPLACE)
     assert (msg["family"], msg["dst_len"], msg["table"], msg["proto"], msg["scope"], msg["type"]) == (
-        socket.AF_INET, 0, 254, ROUTE_PROTO, rt_scope["universe"], rt_type["unicast"])
+        socket.AF_INET, 0, 254, model.ROUTE_PROTO, rt.rt_scope["universe"], rt.rt_type["unicast"])
     assert tree(msg) == {"RTA_GATEWAY": "172.20.0.1", "RTA_OIF": 4}
 
 
 def test_an_ipv6_link_route_is_deleted_with_its_destination():
-    msg = sent(lambda c: c.route("fd00:22::/64", None, table=254, protocol=ROUTE_PROTO, scope=rt_scope["link"],
+    msg = sent(lambda c: c.route("fd00:22::/64", None, table=254, protocol=model.ROUTE_PROTO, scope=rt.rt_scope["link"],
                                  oif=4, delete=True), rtmsg)
-    assert header(msg) == (RTM_DELROUTE, ACKED)
-    assert (msg["family"], msg["dst_len"], msg["scope"], msg["type"]) == (socket.AF_INET6, 64, rt_scope["link"], rt_type["unicast"])
+    assert header(msg) == (rt.RTM_DELROUTE, ACKED)
+    assert (msg["family"], msg["dst_len"], msg["scope"], msg["type"]) == (socket.AF_INET6, 64, rt.rt_scope["link"], rt.rt_type["unicast"])
     assert tree(msg) == {"RTA_DST": "fd00:22::", "RTA_OIF": 4}
 
 
 def test_a_host_route_without_interface_names_only_its_destination_and_gateway():
-    msg = sent(lambda c: c.route("10.200.0.7/32", "192.168.60.1", table=254, protocol=ROUTE_PROTO, scope=0), rtmsg)
+    msg = sent(lambda c: c.route("10.200.0.7/32", "192.168.60.1", table=254, protocol=model.ROUTE_PROTO, scope=0), rtmsg)
     assert tree(msg) == {"RTA_DST": "10.200.0.7", "RTA_GATEWAY": "192.168.60.1"}
-    assert rt_proto.get(msg["proto"], msg["proto"]) == ROUTE_PROTO  # none of the kernel's own protocol numbers
+    assert rt.rt_proto.get(msg["proto"], msg["proto"]) == model.ROUTE_PROTO  # none of the kernel's own protocol numbers
 
 
 @pytest.mark.parametrize("family, dst", [(socket.AF_INET, "10.200.0.20"), (socket.AF_INET6, "fd00:200::20")])
 def test_a_permanent_neighbour_entry_replaces_any_other(family, dst):
-    msg = sent(lambda c: c.set_neigh(family, 7, "02:42:0a:c8:00:14", dst), ndmsg)
-    assert header(msg) == (RTM_NEWNEIGH, REPLACE)
-    assert (msg["family"], msg["ifindex"], msg["state"], msg["flags"]) == (family, 7, NUD_PERMANENT, 0)
+    msg = sent(lambda c: c.set_neigh(family, 7, "02:42:0a:c8:00:14", dst), nd.ndmsg)
+    assert header(msg) == (rt.RTM_NEWNEIGH, REPLACE)
+    assert (msg["family"], msg["ifindex"], msg["state"], msg["flags"]) == (family, 7, nd.NUD_PERMANENT, 0)
     assert tree(msg) == {"NDA_DST": dst, "NDA_LLADDR": "02:42:0a:c8:00:14"}
 
 
 def test_a_vxlan_forwarding_entry_is_appended_on_the_device_itself():
-    msg = sent(lambda c: c.set_neigh(AF_BRIDGE, 7, "00:00:00:00:00:00", "10.10.0.12"), ndmsg)
-    assert header(msg) == (RTM_NEWNEIGH, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_APPEND)
-    assert (msg["family"], msg["ifindex"], msg["state"], msg["flags"]) == (AF_BRIDGE, 7, NUD_PERMANENT, NTF_SELF)
+    msg = sent(lambda c: c.set_neigh(AF_BRIDGE, 7, "00:00:00:00:00:00", "10.10.0.12"), nd.ndmsg)
+    assert header(msg) == (rt.RTM_NEWNEIGH, nl.NLM_F_REQUEST | nl.NLM_F_ACK | nl.NLM_F_CREATE | nl.NLM_F_APPEND)
+    assert (msg["family"], msg["ifindex"], msg["state"], msg["flags"]) == (AF_BRIDGE, 7, nd.NUD_PERMANENT, nd.NTF_SELF)
     assert tree(msg) == {"NDA_DST": "10.10.0.12", "NDA_LLADDR": "00:00:00:00:00:00"}
-    gone = sent(lambda c: c.set_neigh(AF_BRIDGE, 7, "02:42:0a:c8:00:14", "fd00:10::12", delete=True), ndmsg)
-    assert header(gone) == (RTM_DELNEIGH, ACKED)
+    gone = sent(lambda c: c.set_neigh(AF_BRIDGE, 7, "02:42:0a:c8:00:14", "fd00:10::12", delete=True), nd.ndmsg)
+    assert header(gone) == (rt.RTM_DELNEIGH, ACKED)
     assert tree(gone) == {"NDA_DST": "fd00:10::12", "NDA_LLADDR": "02:42:0a:c8:00:14"}
 
 
 def test_a_static_entry_of_the_bridge_names_the_mac_and_the_port_as_bridge_fdb_add_master_static():
-    msg = sent(lambda c: c.set_bridge_fdb(7, "02:42:0a:c8:00:14"), ndmsg)
-    assert header(msg) == (RTM_NEWNEIGH, REPLACE)
-    assert (msg["family"], msg["ifindex"], msg["state"], msg["flags"]) == (AF_BRIDGE, 7, NUD_NOARP, NTF_MASTER)
+    msg = sent(lambda c: c.set_bridge_fdb(7, "02:42:0a:c8:00:14"), nd.ndmsg)
+    assert header(msg) == (rt.RTM_NEWNEIGH, REPLACE)
+    assert (msg["family"], msg["ifindex"], msg["state"], msg["flags"]) == (AF_BRIDGE, 7, nd.NUD_NOARP, nd.NTF_MASTER)
     assert tree(msg) == {"NDA_LLADDR": "02:42:0a:c8:00:14"}
-    assert header(sent(lambda c: c.set_bridge_fdb(7, "02:42:0a:c8:00:14", delete=True), ndmsg)) == (RTM_DELNEIGH, ACKED)
+    assert header(sent(lambda c: c.set_bridge_fdb(7, "02:42:0a:c8:00:14", delete=True), nd.ndmsg)) == (rt.RTM_DELNEIGH, ACKED)
 
 
 def test_a_link_is_looked_up_by_name_and_deleted_by_index():
@@ -322,24 +280,24 @@ def test_a_link_is_looked_up_by_name_and_deleted_by_index():
     assert client.link_index("nr-web1") == Recorder.LOOKED_UP
     lookup = ifinfmsg(recorded(client)[0])
     lookup.decode()
-    assert header(lookup) == (RTM_GETLINK, NLM_F_REQUEST) and tree(lookup) == {"IFLA_IFNAME": "nr-web1"}
+    assert header(lookup) == (rt.RTM_GETLINK, nl.NLM_F_REQUEST) and tree(lookup) == {"IFLA_IFNAME": "nr-web1"}
     msg = sent(lambda c: c.del_link(12), ifinfmsg)
-    assert header(msg) == (RTM_DELLINK, ACKED) and msg["index"] == 12 and tree(msg) == {}
+    assert header(msg) == (rt.RTM_DELLINK, ACKED) and msg["index"] == 12 and tree(msg) == {}
 
 
 @pytest.mark.parametrize("dump, decoder, kind, family", [
-    (lambda c: c.links(), ifinfmsg, RTM_GETLINK, socket.AF_UNSPEC),
-    (lambda c: c.addresses(), ifaddrmsg, RTM_GETADDR, socket.AF_UNSPEC),
-    (lambda c: c.neighbours(AF_BRIDGE), ndmsg, RTM_GETNEIGH, AF_BRIDGE),
-    (lambda c: c.routes(), rtmsg, RTM_GETROUTE, socket.AF_UNSPEC),
+    (lambda c: c.links(), ifinfmsg, rt.RTM_GETLINK, socket.AF_UNSPEC),
+    (lambda c: c.addresses(), ifaddrmsg, rt.RTM_GETADDR, socket.AF_UNSPEC),
+    (lambda c: c.neighbours(AF_BRIDGE), nd.ndmsg, rt.RTM_GETNEIGH, AF_BRIDGE),
+    (lambda c: c.routes(), rtmsg, rt.RTM_GETROUTE, socket.AF_UNSPEC),
 ])
 def test_dumps_ask_for_every_object_of_their_type(dump, decoder, kind, family):
     msg = sent(dump, decoder)
-    assert header(msg) == (kind, NLM_F_REQUEST | NLM_F_DUMP)
+    assert header(msg) == (kind, nl.NLM_F_REQUEST | nl.NLM_F_DUMP)
     assert msg["family"] == family and tree(msg) == {}
 
 
 def test_a_route_dump_filtered_by_table_and_protocol_says_so_in_its_header():
-    msg = sent(lambda c: c.routes(254, ROUTE_PROTO), rtmsg)
-    assert header(msg) == (RTM_GETROUTE, NLM_F_REQUEST | NLM_F_DUMP)
-    assert (msg["family"], msg["table"], msg["proto"]) == (socket.AF_UNSPEC, 254, ROUTE_PROTO)
+    msg = sent(lambda c: c.routes(254, model.ROUTE_PROTO), rtmsg)
+    assert header(msg) == (rt.RTM_GETROUTE, nl.NLM_F_REQUEST | nl.NLM_F_DUMP)
+    assert (msg["family"], msg["table"], msg["proto"]) == (socket.AF_UNSPEC, 254, model.ROUTE_PROTO)
