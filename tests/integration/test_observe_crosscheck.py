@@ -42,6 +42,8 @@ from test_overlay import host, placed
 
 from reconciler.model import ALIAS_PREFIX, OWNER_GROUP, ROUTE_PROTO
 
+pytestmark = pytest.mark.kernel
+
 HERE = Path(__file__).resolve().parent
 MAIN_TABLE, AF_INET, AF_INET6, AF_BRIDGE = 254, 2, 10, 7
 NUD_NOARP, NUD_PERMANENT, NTF_SELF = 0x40, 0x80, 0x02
