@@ -248,6 +248,8 @@ def drift_by_hand(sandbox, observed: Objects) -> None:
         "ip -n a route add 10.99.0.0/24 via 172.22.0.1 proto 113",
         "ip -n a route add 10.98.0.0/24 proto 113 nexthop via 172.22.0.1 dev eth0 nexthop via 172.23.0.1 dev eth1",
         "ip -n a -6 route replace default via fd00:22::2 proto 113",
+        "ip -n a -6 route add fd00:98::/64 proto 113 nexthop via fd00:22::1 dev eth0 nexthop via fd00:22::2 dev eth0",
+        "ip -n b nexthop add id 7 via 172.23.0.1 dev eth1", "ip -n b route add 10.96.0.0/24 nhid 7 proto 113",
         "ip -6 route add fd00:99::/64 dev br-ds proto 113", "ip route del 192.168.60.22/32", "ip -n a link set eth1 down",
     ]))
 
@@ -264,6 +266,7 @@ def test_bridges_veths_macvlans_addresses_and_routes_in_both_families_read_the_s
     drift_by_hand(sandbox, observed)
     drifted = assert_agree(sandbox)
     assert drifted[("route", "a", "10.98.0.0/24")][1]["ifname"] == "eth0"  # a multipath route: its first hop
+    assert drifted[("route", "b", "10.96.0.0/24")][1]["gateway"] == "172.23.0.1"  # by a nexthop object
     assert ("address", "a", "eth0", "10.97.0.1/32") in drifted and drifted[("netns", "c")][1]["lo_up"] is False
     b_ds = host_end(observed, "b", "eth0")
     doctored = dict(drifted)
