@@ -19,7 +19,7 @@ import struct
 import subprocess
 import threading
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, TypeVar
+from typing import Any, Callable, Iterable, Mapping, TypeVar
 
 from reconciler import rtnl
 from reconciler.errors import KernelSupportError
@@ -128,20 +128,23 @@ def missing_message(kind: str) -> str:
     return f"kernel lacks {kind} support ({k.config}; try: modprobe {k.module})"
 
 
-def require(kinds: Iterable[str]) -> None:
+def require(kinds: Iterable[str], needed_by: Mapping[str, str] | None = None) -> None:
     """Raise KernelSupportError, one line per missing kind, unless the kernel has every kind given.
 
     Only the kinds given are probed, once per process. bridge and veth are never probed here: every
     driver needs them, a kernel without them is not one netreconcile supports (its first apply
     fails on the netlink error anyway), and so a plan of bridge networks pays nothing for this
-    check. `netreconcile doctor` does probe them.
+    check. `netreconcile doctor` does probe them. `needed_by` puts before a kind's line what needs it
+    (the manifest object, as `FILE:LINE:COL: Kind/name`).
     """
     wanted = [k for k in _ordered(kinds) if k not in ALWAYS_THERE]
     if not wanted:
         return
     lacking = [f for f in check_links(wanted) if not f.supported]
     if lacking:
-        raise KernelSupportError([_lacking_message(f) for f in lacking])
+        who = needed_by or {}
+        raise KernelSupportError([f"{who[f.name]}: {_lacking_message(f)}" if f.name in who else _lacking_message(f)
+                                  for f in lacking])
 
 
 def _lacking_message(finding: Finding) -> str:

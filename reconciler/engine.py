@@ -20,7 +20,7 @@ from reconciler.plan import Action, Observed, Plan, Step, changes, diff
 from reconciler.planners import context, desired_state, exposure_notes, firewall
 from reconciler.planners import endpoint as endpoint_planner
 from reconciler.planners.keep import unpruned
-from reconciler.spec import Manifests
+from reconciler.spec import Endpoint, Manifests, Network, where
 
 
 def _sysctl_keys(m: Manifests) -> list[tuple[str | None, str]]:
@@ -83,8 +83,20 @@ def _planned(m: Manifests, observed: Observed, prune: bool = True) -> tuple[Plan
     notes = preflight.require(m, observed) + exposure_notes(ctx)
     desired = desired_state(m, observed, ctx)
     desired = desired if prune else unpruned(desired, observed, m.owners)
-    capabilities.require(sorted({o.kind for o in desired if o.kind in OPTIONAL_KINDS}))
+    _require_kinds(m, desired)
     return replace(diff(desired, observed), notes=notes), desired
+
+
+def _require_kinds(m: Manifests, desired: list[KernelObject]) -> None:
+    """A kernel without a link kind the desired state needs is refused before anything changes, at the
+    manifest object that first needs it."""
+    needs: dict[str, str] = {}
+    for obj in desired:
+        if obj.kind in OPTIONAL_KINDS:
+            needs.setdefault(obj.kind, obj.owner)
+    objects: list[Network | Endpoint] = [*m.networks, *m.endpoints]
+    declared = {o.owner: f"{where(o)}: {type(o).__name__}/{o.name}" for o in objects}
+    capabilities.require(sorted(needs), {k: declared[o] for k, o in needs.items() if o in declared})
 
 
 def plan(m: Manifests, kernel: Kernel, reader: Reader | None = None, keys: list[tuple[str | None, str]] | None = None) -> Plan:

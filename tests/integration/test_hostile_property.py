@@ -38,7 +38,7 @@ KERNEL = ("ip -d link", "ip addr", "ip route show table all", "ip -6 route show 
           "nft list ruleset", "ls -lAR /etc/netns", "ls -lA /run/netns")
 SCHEMA = bundle()
 DEFS = SCHEMA["$defs"]
-LOCATED = re.compile(r"^\S+\.yaml:\d+:\d+: ")
+LOCATED = re.compile(r"^(error: )?\S+\.yaml:\d+:\d+: ")
 
 # Strings each pattern-checked field gets besides the ones its pattern makes: names the kernel, the
 # hosts file or netreconcile itself give a meaning, names that end in a newline (a `$` in a pattern
@@ -158,10 +158,11 @@ def hostile_manifests(draw) -> list[dict]:
 
 
 def located(stderr: str) -> bool:
-    """Every problem line names file:line:col (indented lines continue the one above); the summary ends it."""
+    """Every problem line names file:line:col (indented lines continue the one above), after `error: ` for
+    a refusal of what the host lacks; the last line says nothing was changed."""
     lines = stderr.splitlines()
     problems = [line for line in lines[:-1] if not line.startswith(" ")]
-    return bool(problems) and all(LOCATED.match(line) for line in problems) and "nothing was changed" in lines[-1]
+    return bool(problems) and all(LOCATED.match(line) for line in problems) and "othing was changed" in lines[-1]
 
 
 def check(sandbox, docs: list[dict], empty: dict[str, str]) -> None:
