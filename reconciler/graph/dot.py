@@ -3,9 +3,13 @@ Graphviz's `dot` program."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import graphviz  # type: ignore[import-untyped, unused-ignore]
+
 from reconciler.engine import State
 from reconciler.errors import NetreconcileError
-from reconciler.graph.model import Edge, Node, Topology
+from reconciler.graph.model import Edge, Line, Node, Topology
 
 COLOURS = {  # state: (fill, outline)
     State.IN_SYNC: ("#c8e6c9", "#2e7d32"),
@@ -34,15 +38,14 @@ def text(value: str) -> str:
 def plain(value: str, newline: str = "\\n") -> str:
     """Text for a quoted DOT attribute: never taken as HTML, backslashes literal, lines broken by
     `newline` (\\n centred, \\l left-justified); the graphviz package escapes the quotes."""
-    import graphviz
-
     printable = "".join(c if c.isprintable() or c == "\n" else "?" for c in value)
-    return graphviz.nohtml(printable.replace("\\", "\\\\").replace("\n", newline))
+    quoted: str = graphviz.nohtml(printable.replace("\\", "\\\\").replace("\n", newline))
+    return quoted
 
 
 def to_dot(t: Topology) -> str:
-    import graphviz
-
+    """The picture as DOT: a cluster per Host, then the nodes outside them, the edges, the legend (--live)
+    and the notes under the picture."""
     g = graphviz.Digraph("netreconcile", graph_attr={"rankdir": "LR", "fontname": "Helvetica", "compound": "true",
                                                      "nodesep": "0.3", "ranksep": "0.8"},
                          node_attr={"fontname": "Helvetica", "fontsize": "10", "style": "filled"},
@@ -54,15 +57,12 @@ def to_dot(t: Topology) -> str:
     _add_nodes(g, [n for n in t.nodes if n.host is None or n.host not in dict(t.clusters)], t.live)
     for e in t.edges:
         _add_edge(g, e, t.live)
-    if t.live:
-        shown = [(s, words) for s, words in LEGEND if s is not None or any(n.state is None for n in t.nodes)]
-        g.node("legend", _legend(shown), shape="plaintext", style="", **{"class": "legend"})
-    if t.notes:
-        g.attr(label=plain("".join(f"{n}\n" for n in t.notes), "\\l"), labelloc="b", labeljust="l", fontsize="9")
-    return g.source
+    _add_legend_and_notes(g, t)
+    source: str = g.source
+    return source
 
 
-def _add_nodes(g, nodes: list[Node], live: bool) -> None:
+def _add_nodes(g: Any, nodes: list[Node], live: bool) -> None:
     for n in nodes:
         fill, pen = COLOURS[n.state if live else None]
         style = "filled,dashed" if n.kind == "extra" else "filled,rounded" if n.kind == "endpoint" else "filled"
@@ -71,21 +71,33 @@ def _add_nodes(g, nodes: list[Node], live: bool) -> None:
 
 
 def _label(n: Node, live: bool) -> str:
-    rows = [f"<TR><TD><B>{text(n.title)}</B></TD></TR>"]
-    for line in n.lines:
-        differs = live and line.state not in (None, State.IN_SYNC)
-        colour = f' BGCOLOR="{COLOURS[line.state][0]}"' if differs else ""
-        why = f"  ({line.why or line.state.value})" if differs else ""
-        rows.append(f"<TR><TD{colour}>{text(line.text + why)}</TD></TR>")
+    rows = [f"<TR><TD><B>{text(n.title)}</B></TD></TR>", *(_row(line, live) for line in n.lines)]
     return f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">{"".join(rows)}</TABLE>>'
 
 
-def _add_edge(g, e: Edge, live: bool) -> None:
+def _row(line: Line, live: bool) -> str:
+    """A line of a label; with --live, one that differs is coloured and says how."""
+    state = line.state if live else None
+    if state is None or state is State.IN_SYNC:
+        return f"<TR><TD>{text(line.text)}</TD></TR>"
+    return f'<TR><TD BGCOLOR="{COLOURS[state][0]}">{text(f"{line.text}  ({line.why or state.value})")}</TD></TR>'
+
+
+def _add_edge(g: Any, e: Edge, live: bool) -> None:
     colour = COLOURS[e.state][1] if live else "#444444"
     style = {"backend": "dashed", "vip": "dotted"}.get(e.kind, "solid")
     attrs = {"class": f"{e.kind} {slug(e.state)}" if live else e.kind}
     g.edge(e.tail, e.head, label=plain(e.label), color=colour, fontcolor=colour, style=style,
            arrowhead="none" if e.kind in ("attach", "vip") else "normal", **attrs)
+
+
+def _add_legend_and_notes(g: Any, t: Topology) -> None:
+    """The legend of the states (with --live; "not checked" only when a node is), the notes under it all."""
+    if t.live:
+        shown = [(s, words) for s, words in LEGEND if s is not None or any(n.state is None for n in t.nodes)]
+        g.node("legend", _legend(shown), shape="plaintext", style="", **{"class": "legend"})
+    if t.notes:
+        g.attr(label=plain("".join(f"{n}\n" for n in t.notes), "\\l"), labelloc="b", labeljust="l", fontsize="9")
 
 
 def _legend(shown: list[tuple[State | None, str]]) -> str:
@@ -96,13 +108,12 @@ def _legend(shown: list[tuple[State | None, str]]) -> str:
 
 def render(dot: str, fmt: str) -> bytes:
     """svg or png from DOT source, through Graphviz's `dot` program."""
-    import graphviz
-
     try:
-        return graphviz.Source(dot).pipe(format=fmt)
+        picture: bytes = graphviz.Source(dot).pipe(format=fmt)
     except graphviz.ExecutableNotFound as err:
         raise NetreconcileError(f"-o {fmt} needs Graphviz's `dot` program, which is not installed: install the "
                                 "Debian package graphviz (apt-get install graphviz), or use -o dot") from err
     except graphviz.CalledProcessError as err:
         said = err.stderr.decode(errors="replace").strip() if isinstance(err.stderr, bytes) else err.stderr
         raise NetreconcileError(f"Graphviz's dot failed: {said}") from err
+    return picture
