@@ -1,5 +1,5 @@
 """`netreconcile graph`: the topology as a Graphviz picture (model, live-state ledger, builder, DOT, command).
-Imports the input, planning and engine layers; only the CLI imports it, and its modules never import it back."""
+Imports the input, planning and engine layers; nothing but the CLI imports it, and its modules never import it back."""
 
 from reconciler.graph.build import topology
 from reconciler.graph.command import live, planned, run
