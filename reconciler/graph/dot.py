@@ -46,10 +46,7 @@ def plain(value: str, newline: str = "\\n") -> str:
 def to_dot(t: Topology) -> str:
     """The picture as DOT: a cluster per Host, then the nodes outside them, the edges, the legend (--live)
     and the notes under the picture."""
-    g = graphviz.Digraph("netreconcile", graph_attr={"rankdir": "LR", "fontname": "Helvetica", "compound": "true",
-                                                     "nodesep": "0.3", "ranksep": "0.8"},
-                         node_attr={"fontname": "Helvetica", "fontsize": "10", "style": "filled"},
-                         edge_attr={"fontname": "Helvetica", "fontsize": "9"})
+    g = _digraph()
     for name, label in t.clusters:
         with g.subgraph(name=f"cluster_{name}") as c:
             c.attr(label=plain(label), style="rounded", color="#607d8b")
@@ -60,6 +57,14 @@ def to_dot(t: Topology) -> str:
     _add_legend_and_notes(g, t)
     source: str = g.source
     return source
+
+
+def _digraph() -> Any:
+    """An empty graph, laid out left to right, in Helvetica."""
+    return graphviz.Digraph("netreconcile", graph_attr={"rankdir": "LR", "fontname": "Helvetica", "compound": "true",
+                                                        "nodesep": "0.3", "ranksep": "0.8"},
+                            node_attr={"fontname": "Helvetica", "fontsize": "10", "style": "filled"},
+                            edge_attr={"fontname": "Helvetica", "fontsize": "9"})
 
 
 def _add_nodes(g: Any, nodes: list[Node], live: bool) -> None:
