@@ -3,8 +3,6 @@ names the file, line and object; what is close to it but fine still validates.""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from ipaddress import ip_network
 from pathlib import Path
 
@@ -260,18 +258,41 @@ def test_a_manifest_with_a_key_written_twice_names_its_object(tmp_path):
 
 # --- the command line ------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("value", ["0", "-1", "-0.5", "nan", "NaN", "inf", "-inf", "1e308", "86400.5", "sixty", ""])
-def test_a_confirm_timeout_that_is_not_a_sane_number_of_seconds_is_a_usage_error(value):
-    result = subprocess.run([sys.executable, "-m", "reconciler", "apply", "manifests/", f"--confirm-timeout={value}"],
-                            capture_output=True, text=True, cwd=REPO, check=False)
-    assert result.returncode == EXIT_ERROR, result
-    assert "usage: netreconcile" in result.stderr and "--confirm-timeout" in result.stderr, result.stderr
-    assert "above 0 and at most 86400" in result.stderr, result.stderr
+def usage_error(capsys, *argv: str) -> str:
+    """Parse `argv` in-process (a command line that parses is never run: nothing may touch this machine's
+    network); it must be a usage error, exit 1. Returns stderr."""
+    with pytest.raises(SystemExit) as exited:
+        build_parser().parse_args(list(argv))
+    assert exited.value.code == EXIT_ERROR
+    return capsys.readouterr().err
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "-0.5", "nan", "NaN", "inf", "-inf", "1e308", "86400.5", "sixty", "", "9" * 400])
+def test_a_confirm_timeout_that_is_not_a_sane_number_of_seconds_is_a_usage_error(capsys, value):
+    stderr = usage_error(capsys, "apply", "manifests/", f"--confirm-timeout={value}")
+    assert "usage: netreconcile" in stderr and "argument --confirm-timeout: " in stderr, stderr
+    assert "above 0 and at most 86400" in stderr, stderr
 
 
 @pytest.mark.parametrize("value, seconds", [("60", 60.0), ("0.5", 0.5), ("86400", 86400.0), ("1e3", 1000.0)])
 def test_a_sane_confirm_timeout_parses(value, seconds):
     assert build_parser().parse_args(["apply", "m/", "--confirm-timeout", value]).confirm_timeout == seconds
+
+
+@pytest.mark.parametrize("flag, value", [(f, v) for f in ("--resync", "--debounce") for v in (
+    "9" * 400, "9" * 400 + "h", "9" * 400 + ".5ms", "-1", "nan", "inf", "1e3", "", "ten", "86401", "25h")] + [
+    ("--debounce", "61"), ("--debounce", "2m")])
+def test_a_watch_duration_that_is_not_a_sane_number_of_seconds_is_a_usage_error(capsys, flag, value):
+    stderr = usage_error(capsys, "watch", "manifests/", f"{flag}={value}")
+    assert "usage: netreconcile watch" in stderr and f"argument {flag}: {value!r}: a duration" in stderr, stderr
+
+
+@pytest.mark.parametrize("flag, value, seconds", [
+    ("--resync", "0", 0.0), ("--resync", "30s", 30.0), ("--resync", "5m", 300.0), ("--resync", "24h", 86400.0),
+    ("--resync", "250ms", 0.25), ("--debounce", "0.2s", 0.2), ("--debounce", "0", 0.0), ("--debounce", "1m", 60.0)])
+def test_a_sane_watch_duration_parses(flag, value, seconds):
+    args = build_parser().parse_args(["watch", "m/", flag, value])
+    assert getattr(args, flag.removeprefix("--")) == seconds
 
 
 # --- hosts ---------------------------------------------------------------------------------------------
