@@ -142,6 +142,38 @@ def test_a_control_character_is_refused_in_every_name_and_value(tmp_path, place,
     assert all(p.isprintable() for p in found), found
 
 
+INVISIBLE = {"\u202e": "format character U+202E (RIGHT-TO-LEFT OVERRIDE)", "\u200d": "format character U+200D (ZERO WIDTH JOINER)",
+             "\ufeff": "format character U+FEFF (ZERO WIDTH NO-BREAK SPACE)", "\u200b": "format character U+200B (ZERO WIDTH SPACE)",
+             "\u2066": "format character U+2066 (LEFT-TO-RIGHT ISOLATE)", "\U000e0041": "format character U+E0041 (TAG LATIN CAPITAL LETTER A)",
+             "\u2028": "line separator U+2028", "\u2029": "paragraph separator U+2029"}
+
+
+@pytest.mark.parametrize("place", sorted(PLACES))
+@pytest.mark.parametrize("char", INVISIBLE, ids=[f"U+{ord(c):04X}" for c in INVISIBLE])
+def test_an_invisible_or_line_breaking_character_is_refused_in_every_name_and_value(tmp_path, place, char):
+    escaped = f"\\u{ord(char):04x}" if ord(char) < 0x10000 else f"\\U{ord(char):08x}"
+    found = problems(tmp_path, PLACES[place].replace("NAME", escaped))
+    assert any(f"holds the {INVISIBLE[char]}: names and values must be printable" in p for p in found), found
+    assert all(p.isprintable() for p in found), found
+
+
+def test_a_surrogate_pair_escaped_as_json_writes_it_is_one_character_and_a_lone_surrogate_is_refused(tmp_path):
+    label = f"{API}kind: Network\nmetadata: {{name: n, labels: {{app: \"LABEL\"}}}}\nspec: {{driver: bridge, ipam: {{subnet: 172.20.0.0/24}}}}\n"
+    path = tmp_path / "m.yaml"
+    path.write_text(label.replace("LABEL", "\\ud83d\\ude00"), encoding="utf-8")
+    assert load_manifests([str(path)]).networks[0].labels == (("app", "\U0001f600"),)
+    (found,) = problems(tmp_path, label.replace("LABEL", "a\\ud83d"))
+    assert "metadata.labels.app: value 'a\\ud83d' holds the surrogate U+D83D: names and values must be printable" in found
+
+
+def test_annotations_may_hold_invisible_characters_and_problems_never_print_them(tmp_path):
+    note = "\\u202e \\u200d \\u2028 \\ufeff"
+    text = f"{API}kind: Network\nmetadata:\n  name: n\n  annotations: {{note: \"{note}\"}}\n"
+    assert problems(tmp_path, text + "spec: {driver: bridge, ipam: {subnet: 172.20.0.0/24}}\n") == []
+    (found,) = problems(tmp_path, text + "spec: {driver: bridge, ipam: {subnet: 172.20.0.0/24}, mtu: \"\\u202e1500\"}\n")
+    assert found.isprintable() and "\\u202e" in found, found
+
+
 def test_annotations_are_free_text(tmp_path):
     text = f"{API}kind: Network\nmetadata:\n  name: n\n  annotations: {{note: \"line one\\nline two\\ttab\"}}\n" \
            "spec: {driver: bridge, ipam: {subnet: 172.20.0.0/24}}\n"
