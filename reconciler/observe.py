@@ -18,8 +18,8 @@ from reconciler.appliers.files import hosts_file_name
 from reconciler.kernel import Kernel
 from reconciler.model import (
     ALIAS_PREFIX, HOSTS_MARK, IPVLAN_FLAGS, IPVLAN_MODES, MACVLAN_MODES, OWNER_GROUP, ROUTE_PROTO, Address, Bridge, BridgeFdb,
-    Dummy, Ipvlan, Fdb, HostsFile, Key, KernelObject, LowerLink, Macvlan, Neigh, Netns, Route, Sysctl, Veth, Vlan, Vxlan,
-    link_key,
+    Dummy, Ipvlan, Fdb, HostsFile, Key, KernelObject, LowerLink, Macvlan, Neigh, Netns, Route, Veth, Vlan, Vxlan,
+    link_key, sysctl,
 )
 from reconciler.plan import HostLink, HostRoute, Observed
 from reconciler.rtnl import AF_BRIDGE, NUD_NOARP, NUD_PERMANENT, RTN_UNICAST, Dumper, LinkMsg, RouteMsg
@@ -140,7 +140,7 @@ def observe(kernel: Kernel, sysctls: Iterable[tuple[str | None, str]] = (), read
         if ns_name is None or ns_name in owned_ns:
             value = kernel.read_sysctl(ns_name, key)
             if value is not None:
-                _add(objects, Sysctl(ns_name, key, value))
+                _add(objects, sysctl(ns_name, key, value))
     found = nft.read_table() if table else None
     if found is not None:
         _add(objects, found)

@@ -1,19 +1,19 @@
 """Checks against the kernel that change nothing, made before planning: are the parents of the
-macvlan/ipvlan networks there and usable, do subnets stay clear of the host's own networks
-(reconciler/hostnets.py), and what must the upstream router learn (underlay hints)."""
+macvlan/ipvlan networks there and usable, do MTUs stay at IPv6's minimum at least, do subnets stay
+clear of the host's own networks (reconciler/hostnets.py), does the kernel take the endpoints'
+sysctls (reconciler/sysctl_probe.py), and what must the upstream router learn (underlay hints)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from ipaddress import ip_address, ip_interface
 
-from reconciler import hostnets
+from reconciler import hostnets, sysctl_probe
 from reconciler.errors import ConflictError
 from reconciler.plan import HostLink, Observed
 from reconciler.planners.overlay import underlay_link
 from reconciler.spec import Manifests, Network, where
 from reconciler.validate_names import PARENT_NOT_OURS
-
 
 MIN_MTU = 1280  # IPv6's: below it the kernel drops a link's IPv6 settings, which netreconcile writes on every link
 BELOW_MINIMUM = f"below IPv6's minimum of {MIN_MTU} (the kernel then drops the link's IPv6 settings, which netreconcile writes)"
@@ -44,6 +44,7 @@ def check(m: Manifests, observed: Observed) -> Findings:
         if network.overlay is not None:
             errors += _overlay_mtu(network, m, observed.host_links)
     errors += hostnets.problems(m.local_networks, observed.host_links, observed.host_routes or ())
+    errors += sysctl_probe.problems(m.local_endpoints)
     if published(m):
         errors += bound_port_problems(m, listening())
     return Findings(tuple(dict.fromkeys(errors)), tuple(notes))  # a missing underlay: once for all its overlays
@@ -108,9 +109,9 @@ def _overlay_mtu(network: Network, m: Manifests, links: dict[str, HostLink]) -> 
         return [f"host {host.name}: underlay interface {host.interface} does not exist on this machine"]
     overhead = host.vxlan_overhead
     if link is not None and network.mtu is None and link.mtu - overhead < MIN_MTU:
-        return [f"{_at(network, 'metadata', 'name')}: the underlay {link.name} of host {host.name} has mtu {link.mtu}, which "
-                f"leaves {link.mtu - overhead} for the overlay (VXLAN needs {overhead} bytes), {BELOW_MINIMUM}: raise "
-                f"{link.name}'s mtu to at least {MIN_MTU + overhead}"]
+        return [(f"{_at(network, 'metadata', 'name')}: the underlay {link.name} of host {host.name} has mtu {link.mtu}, which "
+                 f"leaves {link.mtu - overhead} for the overlay (VXLAN needs {overhead} bytes), {BELOW_MINIMUM}: raise "
+                 f"{link.name}'s mtu to at least {MIN_MTU + overhead}")]
     if link is not None and network.mtu is not None and network.mtu > link.mtu - overhead:
         return [f"network {network.name}: mtu {network.mtu} is too large for the underlay {link.name} "
                 f"(mtu {link.mtu}; VXLAN needs {overhead} bytes: at most {link.mtu - overhead})"]

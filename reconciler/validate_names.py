@@ -72,13 +72,13 @@ def _parent_problems(network: Network, bridges: dict[str, Network]) -> list[Prob
     """A parent is a link of the host that is not ours: ours come and go with the manifests (a bridge
     replaced or deleted takes the macvlan/ipvlan links on it along), and a name like ours may be made
     by netreconcile later."""
-    parent = network.lower.parent if network.lower else None
-    if parent is None:
+    lower = network.lower
+    if lower is None or lower.parent is None:
         return []
-    path = ("spec", network.driver, "parent")
+    parent, path = lower.parent, ("spec", network.driver, "parent")
     if parent in (".", ".."):
         return [_problem(network, f"parent {parent!r} is not an interface name", *path)]
-    base = network.lower.vlan[0] if network.lower.vlan else parent
+    base = lower.vlan[0] if lower.vlan else parent
     which = f"parent {parent!r}" + (f" (a VLAN of {base!r})" if base != parent else "")
     if base in bridges:
         owner = bridges[base]

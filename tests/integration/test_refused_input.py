@@ -63,6 +63,10 @@ CASES = {  # the documents added to BASE, and what the refusal says (subject: me
                           "Network/m: parent 'br-front' is the bridge of network 'front'"),
     "parent-like-ours": ([lower_network("m", "macvlan", "192.168.9.0/24", parent="nr-d5b8ee8992"), endpoint("d", "m")],
                          "Network/m: parent 'nr-d5b8ee8992' looks like a link netreconcile makes itself"),
+    "sysctl-of-another-interface": ([endpoint("d", "front", sysctls={"net.ipv4.conf.eth5.rp_filter": "1"})],
+                                    "Endpoint/d: sysctls.net.ipv4.conf.eth5.rp_filter: 'eth5' is not an interface of this endpoint (it has eth0, lo)"),
+    "sysctl-disable-ipv6": ([endpoint("d", "front", sysctls={"net.ipv6.conf.eth0.disable_ipv6": "0"})],
+                            "Endpoint/d: sysctls.net.ipv6.conf.eth0.disable_ipv6: netreconcile sets it on every interface it makes"),
     "1024-endpoints-on-a-bridge": ([network("big", "10.2.0.0/16"), *crowd(1024)],
                                    "Network/big: 1024 endpoints attach to network 'big': a Linux bridge holds 1023 ports"),
 }
@@ -198,3 +202,46 @@ def test_a_macvlan_network_takes_its_parents_mtu_which_must_be_1280_at_least_and
 
     lan["spec"]["mtu"] = 1400
     converge(sandbox, sandbox.write("m/net.yaml", text(lan, endpoint("a", iface("lan", "192.168.60.21")))))
+
+
+# --- endpoint sysctls this kernel refuses, found at plan time in a throwaway namespace ---------------------
+
+SYSCTL_REFUSALS = {  # the sysctl -> what the refusal says
+    ("net.ipv4.nonexistent", "1"): "this kernel has no such sysctl",
+    ("net.ipv4.conf", "1"): "names a folder of sysctls, not a sysctl",
+    ("net.core.rmem_max", "100000"): "the kernel lets only the machine's initial network namespace write it (Permission denied)",
+    ("net.ipv4.tcp_syncookies", "abc"): "the kernel refuses the value 'abc' (Invalid argument)",
+    ("net.ipv4.ip_local_port_range", "60000 1000"): "the kernel refuses the value '60000 1000' (Invalid argument)",
+    ("net.ipv4.ping_group_range", "5 1"): "the kernel takes the value '5 1' but reads it back as '1 0': write '1 0'",
+    ("net.ipv4.ip_forward", "0x1"): "the kernel takes the value '0x1' but reads it back as '1': write '1'",
+    ("net.ipv4.route.flush", "1"): "cannot be read back (Permission denied)",
+    ("net.ipv4.conf.eth0.forwarding", "2x"): "the kernel refuses the value '2x' (Invalid argument)",
+}
+
+
+@pytest.mark.parametrize("key, value", sorted(SYSCTL_REFUSALS), ids=[k for k, _ in sorted(SYSCTL_REFUSALS)])
+def test_an_endpoint_sysctl_the_kernel_refuses_is_refused_at_plan_time_at_its_line(sandbox, key, value):
+    path = sandbox.write("m/net.yaml", text(*BASE))
+    converge(sandbox, path)
+    sandbox.write("m/net.yaml", text(*BASE, endpoint("d", "front", sysctls={key: value})))
+    line = next(n for n, text_line in enumerate(path.read_text().splitlines(), 1) if text_line.strip().startswith(f"{key}:"))
+    refused_at_plan(sandbox, path, re.escape(f"endpoint d ({path}:{line}): sysctls.{key}: {SYSCTL_REFUSALS[key, value]}"))
+
+
+def test_sysctls_the_kernel_takes_as_written_apply(sandbox):
+    """What the probe lets through, the apply writes and the next plan finds converged."""
+    sysctls = {"net.ipv4.ip_forward": "7", "net.ipv4.ping_group_range": "0 1000", "net.ipv4.ip_unprivileged_port_start": "80",
+               "net.ipv4.conf.all.rp_filter": 2, "net.ipv4.conf.lo.rp_filter": "1", "net.ipv6.conf.eth0.accept_ra": "0"}
+    converge(sandbox, sandbox.write("m/net.yaml", text(BASE[0], endpoint("d", "front", sysctls=sysctls))))
+    assert sandbox.sh("ip netns exec d sysctl -n net.ipv4.ip_forward net.ipv4.conf.lo.rp_filter").stdout.split() == ["7", "1"]
+
+
+def test_the_sysctl_of_an_interface_is_written_once_the_interface_is_made_and_again_when_it_is_remade(sandbox):
+    path = sandbox.write("m/net.yaml", text(BASE[0], endpoint("d", "front", sysctls={"net.ipv4.conf.eth0.rp_filter": "2"})))
+    report = converge(sandbox, path)
+    assert report.index("veth ") < report.index("sysctl net.ipv4.conf.eth0.rp_filter=2"), report
+    assert sandbox.sh("ip netns exec d sysctl -n net.ipv4.conf.eth0.rp_filter").stdout.strip() == "2"
+    sandbox.sh("ip -n d link del eth0")
+    report = converge(sandbox, path)
+    assert "+ sysctl net.ipv4.conf.eth0.rp_filter=2 (netns d)" in report, report
+    assert sandbox.sh("ip netns exec d sysctl -n net.ipv4.conf.eth0.rp_filter").stdout.strip() == "2"
