@@ -185,7 +185,7 @@ def _ordered(kinds: Iterable[str]) -> tuple[str, ...]:
 def _link_findings(kinds: tuple[str, ...]) -> tuple[Finding, ...]:
     if not kinds:
         return ()
-    return _in_throwaway_netns(lambda: _try_links(kinds))
+    return in_throwaway_netns(lambda: _try_links(kinds))
 
 
 @functools.cache
@@ -195,10 +195,10 @@ def _nft_findings() -> tuple[Finding, ...]:
         missing = "the nft command is missing: install the nftables package"
         return tuple(Finding(name, False, feature.config, answer=missing, probe_failed=True)
                      for name, feature in NFT_FEATURES.items())
-    return _in_throwaway_netns(lambda: _try_nft(binary))
+    return in_throwaway_netns(lambda: _try_nft(binary))
 
 
-def _in_throwaway_netns(work: Callable[[], T]) -> T:
+def in_throwaway_netns(work: Callable[[], T]) -> T:
     """Run `work` in a short-lived thread that first moves to a fresh network namespace of its own."""
     box: dict[str, Any] = {}
 

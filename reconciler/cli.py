@@ -130,6 +130,9 @@ Signals: SIGTERM and SIGINT stop it (exit 0) once the current reconcile is done;
 full resync. Readiness is sent to $NOTIFY_SOCKET after the first reconcile (systemd Type=notify)."""
 
 
+DURATION = "a duration (30s, 5m, 1h, 250ms, or seconds)"
+
+
 def _add_watch_parser(commands) -> None:
     from reconciler.watch import duration
 
@@ -138,9 +141,9 @@ def _add_watch_parser(commands) -> None:
                               formatter_class=argparse.RawDescriptionHelpFormatter)
     _paths(sub)
     _debug(sub)
-    sub.add_argument("--resync", type=duration, default=30.0, metavar="DURATION",
+    sub.add_argument("--resync", type=seconds(MAX_RESYNC, DURATION, duration, zero="never"), default=30.0, metavar="DURATION",
                      help="full reconcile at least this often, e.g. 30s, 5m (default 30s; 0: never)")
-    sub.add_argument("--debounce", type=duration, default=0.2, metavar="DURATION",
+    sub.add_argument("--debounce", type=seconds(MAX_DEBOUNCE, DURATION, duration, zero="at once"), default=0.2, metavar="DURATION",
                      help="wait for this much quiet after a change before reconciling (default 0.2s)")
     sub.add_argument("--log-format", choices=("text", "json"), default="text", help="one line, or one JSON object, per event")
     sub.add_argument("--metrics-addr", metavar="HOST:PORT", help="serve Prometheus metrics there, e.g. 127.0.0.1:9464")
@@ -157,21 +160,36 @@ def _add_apply_options(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--max-delete", type=_share, default=0.5, metavar="SHARE", help=MAX_DELETE_HELP)
     sub.add_argument("--force", action="store_true", help=FORCE_HELP)
     sub.add_argument("--no-rollback", action="store_true", help="on failure, keep the partial state (for debugging)")
-    sub.add_argument("--confirm-timeout", type=_timeout, metavar="SECONDS",
+    sub.add_argument("--confirm-timeout", type=seconds(MAX_CONFIRM_TIMEOUT), metavar="SECONDS",
                      help="revert automatically unless `netreconcile confirm` arrives within SECONDS")
 
 
 MAX_CONFIRM_TIMEOUT = 86400.0  # a day: a change waiting longer for its confirmation was forgotten
+MAX_RESYNC = 86400.0  # a day: beyond it, 0 (never) says what is meant
+MAX_DEBOUNCE = 60.0  # a minute of quiet: longer would leave a change unapplied for minutes (five times it at most)
 
 
-def _timeout(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not 0 < value <= MAX_CONFIRM_TIMEOUT:  # NaN fails this too
-        raise argparse.ArgumentTypeError(f"{text!r}: a number of seconds above 0 and at most {MAX_CONFIRM_TIMEOUT:g} (a day)")
-    return value
+def seconds(maximum: float, what: str = "a number of seconds", parse: Callable[[str], float] = float,
+            zero: str = "") -> Callable[[str], float]:
+    """An argparse type: a finite number of seconds above 0 (or 0 itself, meaning `zero`) and at most
+    `maximum`. NaN, infinities (a run of hundreds of 9s reads as one) and anything unreadable are usage
+    errors, which argparse reports naming the flag."""
+
+    def parsed(text: str) -> float:
+        try:
+            value = parse(text)
+        except ValueError:
+            value = math.nan
+        if not (0 < value <= maximum or (zero and value == 0)):  # NaN fails this too
+            bounds = f"from 0 ({zero}) to {maximum:g}" if zero else f"above 0 and at most {maximum:g}"
+            raise argparse.ArgumentTypeError(f"{text!r}: {what} {bounds} ({_span(maximum)})")
+        return value
+
+    return parsed
+
+
+def _span(limit: float) -> str:
+    return {86400.0: "a day", 60.0: "a minute"}.get(limit, f"{limit:g} s")
 
 
 def _share(text: str) -> float:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -148,6 +149,8 @@ def _load(loader_class: type, text: str, filename: str) -> list[Document]:
             if node is None:
                 continue
             aliased += _check_expansion(node, filename)
+            if SURROGATE_ESCAPE.search(text):
+                _join_surrogate_pairs(node)
             if aliased > MAX_NODES:
                 raise _refuse(node, filename, f"the documents of this file expand to more than {MAX_NODES} nodes (aliases)")
             positions: dict[Path_, tuple[int, int]] = {}
@@ -274,6 +277,29 @@ def _check_expansion(root: yaml.Node, filename: str) -> int:
         return total
 
     return size(root) - len(sizes)
+
+
+# JSON writes a character beyond U+FFFF as an escaped surrogate pair ("\\ud83d\\ude00"), which YAML reads
+# as two lone surrogates, characters no file name, file or terminal can take.
+SURROGATE_ESCAPE = re.compile(r"\\(u|U0000)[dD][89a-fA-F]")
+
+
+def _join_surrogate_pairs(root: yaml.Node) -> None:
+    """Every scalar of the document with its surrogate pairs read as the character each stands for, as
+    JSON reads them (a lone surrogate stays, and validation refuses it)."""
+    seen: set[int] = set()
+    todo = [root]
+    while todo:
+        node = todo.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.ScalarNode) and isinstance(node.value, str):
+            node.value = node.value.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
+        elif isinstance(node, yaml.MappingNode):
+            todo += [n for pair in node.value for n in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            todo += node.value
 
 
 def _refuse(node: yaml.Node, filename: str, message: str) -> ManifestError:

@@ -176,6 +176,35 @@ class Sysctl(KernelObject):
 
 
 @dataclass(frozen=True)
+class InterfaceSysctl(Sysctl):
+    """A sysctl of one interface (net.ipv4.conf.eth0.rp_filter): its file is there once the interface
+    is, and goes with it, so it is written after the interface is made, and again when it is replaced."""
+
+    rank: ClassVar[int] = 4
+
+    @property
+    def parents(self) -> tuple[Key, ...]:
+        return (*super().parents, link_key(self.ns, sysctl_interface(self.name) or ""))
+
+
+PER_INTERFACE = ("ipv4.conf", "ipv4.neigh", "ipv6.conf", "ipv6.neigh")  # net.<these>.<interface>.<setting>
+
+
+def sysctl_interface(name: str) -> str | None:
+    """The interface a sysctl belongs to (eth0 in net.ipv4.conf.eth0.rp_filter), or None (`all` and
+    `default` are no interface)."""
+    parts = name.split(".")
+    if len(parts) < 5 or parts[0] != "net" or f"{parts[1]}.{parts[2]}" not in PER_INTERFACE:
+        return None
+    return None if parts[3] in ("all", "default") else parts[3]
+
+
+def sysctl(ns: str | None, name: str, value: str) -> Sysctl:
+    """A Sysctl, or an InterfaceSysctl when it belongs to an interface: desired and observed alike."""
+    return (InterfaceSysctl if sysctl_interface(name) else Sysctl)(ns, name, value)
+
+
+@dataclass(frozen=True)
 class Bridge(HostLinkObject):
     """A Linux bridge in the host namespace."""
 

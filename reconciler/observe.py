@@ -21,8 +21,8 @@ from reconciler.kernel import Kernel
 from reconciler.names import is_text, shown
 from reconciler.model import (
     ALIAS_PREFIX, IPVLAN_FLAGS, IPVLAN_MODES, MACVLAN_MODES, OWNER_GROUP, ROUTE_PROTO, Address, Bridge, BridgeFdb,
-    Dummy, Ipvlan, Fdb, HostsFile, Key, KernelObject, LowerLink, Macvlan, Neigh, Netns, NftTable, Route, Sysctl, Veth, Vlan, Vxlan,
-    link_key,
+    Dummy, Ipvlan, Fdb, HostsFile, Key, KernelObject, LowerLink, Macvlan, Neigh, Netns, NftTable, Route, Veth, Vlan, Vxlan,
+    link_key, sysctl,
 )
 from reconciler.plan import HostLink, HostRoute, Observed
 from reconciler.rtnl import AF_BRIDGE, NUD_NOARP, NUD_PERMANENT, RTN_UNICAST, Dumper, LinkMsg, RouteMsg
@@ -172,7 +172,7 @@ def observe(kernel: Kernel, sysctls: Iterable[tuple[str | None, str]] = (), read
         if ns_name is None or ns_name in owned_ns:
             value = kernel.read_sysctl(ns_name, key)
             if value is not None:
-                _add(objects, Sysctl(ns_name, key, value))
+                _add(objects, sysctl(ns_name, key, value))
     if table:
         _collect_table(objects, foreign)
     return Observed(objects, frozenset(foreign), host_links, host_routes=_host_routes(host, routes), reasons=reasons)

@@ -1,17 +1,22 @@
 """Checks against the kernel that change nothing, made before planning: are the parents of the
-macvlan/ipvlan networks there and usable, do subnets stay clear of the host's own networks
-(reconciler/hostnets.py), and what must the upstream router learn (underlay hints)."""
+macvlan/ipvlan networks there and usable, do MTUs stay at IPv6's minimum at least, do subnets stay
+clear of the host's own networks (reconciler/hostnets.py), does the kernel take the endpoints'
+sysctls (reconciler/sysctl_probe.py), and what must the upstream router learn (underlay hints)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from ipaddress import ip_address, ip_interface
 
-from reconciler import hostnets
+from reconciler import hostnets, sysctl_probe
 from reconciler.errors import ConflictError
 from reconciler.plan import HostLink, Observed
 from reconciler.planners.overlay import underlay_link
-from reconciler.spec import Manifests, Network
+from reconciler.spec import Manifests, Network, where
+from reconciler.validate_names import PARENT_NOT_OURS
+
+MIN_MTU = 1280  # IPv6's: below it the kernel drops a link's IPv6 settings, which netreconcile writes on every link
+BELOW_MINIMUM = f"below IPv6's minimum of {MIN_MTU} (the kernel then drops the link's IPv6 settings, which netreconcile writes)"
 
 
 class PreflightError(ConflictError):
@@ -39,9 +44,10 @@ def check(m: Manifests, observed: Observed) -> Findings:
         if network.overlay is not None:
             errors += _overlay_mtu(network, m, observed.host_links)
     errors += hostnets.problems(m.local_networks, observed.host_links, observed.host_routes or ())
+    errors += sysctl_probe.problems(m.local_endpoints)
     if published(m):
         errors += bound_port_problems(m, listening())
-    return Findings(tuple(errors), tuple(notes))
+    return Findings(tuple(dict.fromkeys(errors)), tuple(notes))  # a missing underlay: once for all its overlays
 
 
 def published(m: Manifests) -> list[tuple[str, str, int, str | None]]:
@@ -93,15 +99,20 @@ def _address(hex_address: str) -> str:
 
 
 def _overlay_mtu(network: Network, m: Manifests, links: dict[str, HostLink]) -> list[str]:
-    """A declared overlay MTU must leave room for the VXLAN headers on this host's underlay."""
+    """An overlay's MTU on this host's underlay: a declared one must leave room for the VXLAN headers,
+    and the underlay's less those headers (when none is declared) must not fall below IPv6's minimum."""
     host = m.host_named(m.host)
-    if host is None or network.mtu is None:
+    if host is None:
         return []
     link = underlay_link(host, links)
     if host.interface and link is None:
         return [f"host {host.name}: underlay interface {host.interface} does not exist on this machine"]
     overhead = host.vxlan_overhead
-    if link is not None and network.mtu > link.mtu - overhead:
+    if link is not None and network.mtu is None and link.mtu - overhead < MIN_MTU:
+        return [(f"{_at(network, 'metadata', 'name')}: the underlay {link.name} of host {host.name} has mtu {link.mtu}, which "
+                 f"leaves {link.mtu - overhead} for the overlay (VXLAN needs {overhead} bytes), {BELOW_MINIMUM}: raise "
+                 f"{link.name}'s mtu to at least {MIN_MTU + overhead}")]
+    if link is not None and network.mtu is not None and network.mtu > link.mtu - overhead:
         return [f"network {network.name}: mtu {network.mtu} is too large for the underlay {link.name} "
                 f"(mtu {link.mtu}; VXLAN needs {overhead} bytes: at most {link.mtu - overhead})"]
     return []
@@ -128,11 +139,33 @@ def _parent(network: Network, links: dict[str, HostLink]) -> tuple[str, str]:
     elif link is None:
         return f"{who} does not exist on this host", ""
     what = who if link.name == name else f"{who}: its base {link.name}"
+    if link.owned and not (link.kind == "vlan" and link.name == name):  # the VLAN we make on the base is fine
+        return f"{what} is a {link.kind} that netreconcile manages: {PARENT_NOT_OURS}", ""
+    if mtu := _lower_mtu_problem(network, link):
+        return mtu, ""
     if link.master:
         return f"{what} is a port of {link.master}, and a bridge port cannot carry {network.driver} links", ""
     if not link.up:
         return "", f"warning: {what} is down; its endpoints get no traffic until it is up"
     return "", ""
+
+
+def _lower_mtu_problem(network: Network, parent: HostLink) -> str:
+    """A macvlan/ipvlan link takes its parent's MTU, and may not be larger: below IPv6's minimum, or
+    larger than the parent, the kernel refuses what netreconcile writes."""
+    if network.mtu is None and parent.mtu < MIN_MTU:
+        return (f"{_at(network, 'spec', network.driver, 'parent')}: parent {parent.name} has mtu {parent.mtu}, which its "
+                f"{network.driver} links take, {BELOW_MINIMUM}: raise {parent.name}'s mtu to at least {MIN_MTU}")
+    if network.mtu is not None and network.mtu > parent.mtu:
+        return (f"{_at(network, 'spec', 'mtu')}: mtu {network.mtu} is larger than parent {parent.name}'s ({parent.mtu}): the "
+                f"kernel refuses a {network.driver} link larger than its parent")
+    return ""
+
+
+def _at(network: Network, *path: str) -> str:
+    """`network NAME (FILE:LINE)`: where a message about it points."""
+    at = where(network, *path)
+    return f"network {network.name} ({at.file}:{at.line})"
 
 
 def underlay_hints(network: Network, links: dict[str, HostLink]) -> list[str]:

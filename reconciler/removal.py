@@ -9,7 +9,7 @@ from dataclasses import replace
 
 from reconciler import netns
 from reconciler.kernel import Kernel
-from reconciler.model import Sysctl
+from reconciler.model import sysctl
 from reconciler.names import shown
 from reconciler.plan import Action, Observed, Plan, Step
 from reconciler.runstate import Applied
@@ -64,7 +64,7 @@ def with_sysctls(observed: Observed, names: Mapping[str, Iterable[str]], kernel:
             if ("sysctl", ns, name) not in objects:
                 value = kernel.read_sysctl(ns, name)
                 if value is not None:
-                    objects[("sysctl", ns, name)] = Sysctl(ns, name, value)
+                    objects[("sysctl", ns, name)] = sysctl(ns, name, value)
     return replace(observed, objects=objects) if len(objects) != len(observed.objects) else observed
 
 

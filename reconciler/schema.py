@@ -135,9 +135,9 @@ def schema_problems(doc: Document) -> list[Problem]:
 
 def _key_problems(doc: Document) -> list[Problem]:
     """JSON Schema describes JSON, whose keys are strings; YAML reads an unquoted 1, true, on or ~ otherwise.
-    Control characters are refused in every key and value (names reach the kernel, file paths, hosts
-    files and terminals; a schema pattern's `$` would even let a final newline through), except in the
-    free text of annotations."""
+    Control characters, and the other characters UNSHOWN lists, are refused in every key and value
+    (names reach the kernel, file paths, hosts files and terminals; a schema pattern's `$` would even
+    let a final newline through), except in the free text of annotations (never printed raw)."""
     problems: list[Problem] = []
 
     def walk(node: object, path: list[str | int]) -> None:
@@ -160,10 +160,23 @@ def _key_problems(doc: Document) -> list[Problem]:
     return problems
 
 
+# Characters a terminal does not show as themselves: control characters (C0, DEL, C1) and, as invisible
+# or reordering (bidi overrides, zero-width joiners, the BOM) or line-breaking as they are, format
+# characters, the line and paragraph separators and lone surrogates. Any of them can make a plan line
+# read differently from what it does.
+UNSHOWN = {"Cc": "control character", "Cf": "format character", "Zl": "line separator", "Zp": "paragraph separator",
+           "Cs": "surrogate"}
+
+
 def control_character(text: str) -> str | None:
-    """The first control character (C0, DEL or C1) of `text`, as U+XXXX, or None."""
-    found = next((c for c in text if unicodedata.category(c) == "Cc"), None)
-    return None if found is None else f"U+{ord(found):04X}"
+    """The first character of `text` a terminal does not show as itself (UNSHOWN), described as
+    "control character U+0007" or "format character U+202E (RIGHT-TO-LEFT OVERRIDE)", or None."""
+    found = next((c for c in text if unicodedata.category(c) in UNSHOWN), None)
+    if found is None:
+        return None
+    category = unicodedata.category(found)
+    name = f" ({unicodedata.name(found, 'unnamed')})" if category == "Cf" else ""  # which of the many it is
+    return f"{UNSHOWN[category]} U+{ord(found):04X}{name}"
 
 
 def _control_problems(doc: Document, text: str, path: list[str | int], what: str) -> list[Problem]:
@@ -171,7 +184,7 @@ def _control_problems(doc: Document, text: str, path: list[str | int], what: str
     if found is None:
         return []
     field = ".".join(str(p) for p in (path[:-1] if what == "key" else path)) or "document"
-    return [doc.problem(f"{field}: {what} {text!r} holds the control character {found}: names and values must be printable", *path)]
+    return [doc.problem(f"{field}: {what} {text!r} holds the {found}: names and values must be printable", *path)]
 
 
 def _path(error: ValidationError) -> list[str | int]:

@@ -8,6 +8,7 @@ from collections import defaultdict
 from ipaddress import IPv4Network, IPv6Network, ip_interface
 
 from reconciler.errors import Problem
+from reconciler.model import sysctl_interface
 from reconciler.spec import Endpoint, Host, IPNetwork, Manifests, Network, subnet_dicts
 
 # Ranges the host itself uses: a network over them would take the host's own loopback, link-local or
@@ -103,10 +104,24 @@ def _mac_problems(endpoint: Endpoint) -> list[Problem]:
 def _sysctl_problems(endpoint: Endpoint) -> list[Problem]:
     problems = []
     for key, value in endpoint.sysctls:
-        fault = sysctl_value_fault(value)
+        fault = sysctl_value_fault(value) or _interface_fault(endpoint, key)
         if fault:
             problems.append(_problem(endpoint, f"sysctls.{key}: {fault}", "spec", "sysctls", key))
     return problems
+
+
+def _interface_fault(endpoint: Endpoint, key: str) -> str | None:
+    """A per-interface sysctl names an interface the endpoint's namespace has (its own, or lo), and not
+    one netreconcile keeps in step with the network itself."""
+    name = sysctl_interface(key)
+    if name is None:
+        return None
+    own = [i.name for i in endpoint.interfaces]
+    if name not in (*own, "lo"):
+        return f"{name!r} is not an interface of this endpoint (it has {', '.join([*own, 'lo'])})"
+    if key == f"net.ipv6.conf.{name}.disable_ipv6" and name != "lo":
+        return "netreconcile sets it on every interface it makes, from the network's enableIPv6"
+    return None
 
 
 def sysctl_value_fault(value: str) -> str | None:

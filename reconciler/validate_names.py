@@ -24,13 +24,15 @@ RESERVED_IFNAMES = ("lo", "all", "default")
 # What the hosts files already give (planners.services.HEADER), and what Debian's /etc/hosts gives.
 RESERVED_HOSTNAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback", "ip6-localnet",
                                 "ip6-mcastprefix", "ip6-allnodes", "ip6-allrouters", "ip6-allhosts"})
+PARENT_NOT_OURS = "a parent must be a link of the host that netreconcile does not manage"
 NETNS_BYTES = 255  # a namespace is a file under /run/netns: NAME_MAX
 
 
 def name_problems(m: Manifests) -> list[Problem]:
     problems = []
+    bridges = {n.bridge.name: n for n in reversed(m.networks) if n.bridge is not None}  # the first of a name
     for network in m.networks:
-        problems += _bridge_name_problems(network) + _parent_problems(network)
+        problems += _bridge_name_problems(network) + _parent_problems(network, bridges)
     for host in m.hosts:
         problems += _underlay_problems(host)
     for endpoint in m.endpoints:
@@ -48,9 +50,8 @@ def _bridge_name_problems(network: Network) -> list[Problem]:
     if network.driver != "bridge" or network.bridge is None:
         return []
     name = network.bridge.name
-    declared = bool(network.source and (network.source.data["spec"].get("bridge") or {}).get("name"))
-    which = f"bridge name {name!r}" + ("" if declared else " (the default, br-<network>: set spec.bridge.name)")
-    path = ("spec", "bridge", "name") if declared else ("metadata", "name")
+    path = _bridge_name_path(network)
+    which = f"bridge name {name!r}" + ("" if path[0] == "spec" else " (the default, br-<network>: set spec.bridge.name)")
     if "." in name:
         return [_problem(network, f"{which} contains '.': the kernel's sysctl paths (net.ipv6.conf.<link>.*) cannot name it", *path)]
     if name in RESERVED_IFNAMES:
@@ -61,11 +62,33 @@ def _bridge_name_problems(network: Network) -> list[Problem]:
     return []
 
 
-def _parent_problems(network: Network) -> list[Problem]:
-    parent = network.lower.parent if network.lower else None
+def _bridge_name_path(network: Network) -> tuple[str, ...]:
+    """Where a bridge network's bridge is named: spec.bridge.name, or its name (br-<network>)."""
+    declared = network.source and (network.source.data["spec"].get("bridge") or {}).get("name")
+    return ("spec", "bridge", "name") if declared else ("metadata", "name")
+
+
+def _parent_problems(network: Network, bridges: dict[str, Network]) -> list[Problem]:
+    """A parent is a link of the host that is not ours: ours come and go with the manifests (a bridge
+    replaced or deleted takes the macvlan/ipvlan links on it along), and a name like ours may be made
+    by netreconcile later."""
+    lower = network.lower
+    if lower is None or lower.parent is None:
+        return []
+    parent, path = lower.parent, ("spec", network.driver, "parent")
     if parent in (".", ".."):
-        return [_problem(network, f"parent {parent!r} is not an interface name", "spec", network.driver, "parent")]
+        return [_problem(network, f"parent {parent!r} is not an interface name", *path)]
+    base = lower.vlan[0] if lower.vlan else parent
+    which = f"parent {parent!r}" + (f" (a VLAN of {base!r})" if base != parent else "")
+    if base in bridges:
+        owner = bridges[base]
+        where = owner.source.where(*_bridge_name_path(owner)) if owner.source else "?"
+        return [_problem(network, f"{which} is the bridge of network {owner.name!r} (at {where}): {PARENT_NOT_OURS}", *path)]
+    if base.startswith(GENERATED_PREFIXES):
+        prefixes = ", ".join(f"{p}..." for p in GENERATED_PREFIXES)
+        return [_problem(network, f"{which} looks like a link netreconcile makes itself ({prefixes}): {PARENT_NOT_OURS}", *path)]
     return []
+
 
 
 def _underlay_problems(host: Host) -> list[Problem]:

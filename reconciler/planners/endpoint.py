@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reconciler.model import KernelObject, Netns, Route, Sysctl
+from reconciler.model import KernelObject, Netns, Route, Sysctl, sysctl
 from reconciler.planners.context import Attachment, Context
 from reconciler.planners.memo import Memo
 from reconciler.spec import Endpoint, Manifests
@@ -19,7 +19,7 @@ def _objects_of(ep: Endpoint, attachments: tuple[Attachment, ...]) -> tuple[Kern
     from reconciler.planners import DRIVERS
 
     objects: list[KernelObject] = [Netns(ep.netns, owner=ep.owner)]
-    objects += [Sysctl(ep.netns, name, value) for name, value in ep.sysctls]
+    objects += [sysctl(ep.netns, name, value) for name, value in ep.sysctls]
     for att in attachments:
         objects += DRIVERS[att.network.driver].interface_objects(ep, att)
     defaults = default_routes(ep, attachments)

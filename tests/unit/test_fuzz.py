@@ -207,7 +207,7 @@ def manifests(draw, sloppy: bool = False) -> list[dict]:
                                                               "bridge": bridge})))
         metadata: dict[str, Any] = {"name": name}
         if draw(st.booleans()):
-            printable = st.text(st.characters(blacklist_categories=("Cc", "Cs")), max_size=20)  # no control characters
+            printable = st.text(st.characters(blacklist_categories=("Cc", "Cf", "Cs", "Zl", "Zp")), max_size=20)  # shown as themselves
             metadata["labels"] = draw(st.dictionaries(printable, printable, max_size=2))
         networks.append({"apiVersion": API, "kind": "Network", "metadata": metadata, "spec": spec})
     endpoints, used = [], set()

@@ -142,6 +142,38 @@ def test_a_control_character_is_refused_in_every_name_and_value(tmp_path, place,
     assert all(p.isprintable() for p in found), found
 
 
+INVISIBLE = {"\u202e": "format character U+202E (RIGHT-TO-LEFT OVERRIDE)", "\u200d": "format character U+200D (ZERO WIDTH JOINER)",
+             "\ufeff": "format character U+FEFF (ZERO WIDTH NO-BREAK SPACE)", "\u200b": "format character U+200B (ZERO WIDTH SPACE)",
+             "\u2066": "format character U+2066 (LEFT-TO-RIGHT ISOLATE)", "\U000e0041": "format character U+E0041 (TAG LATIN CAPITAL LETTER A)",
+             "\u2028": "line separator U+2028", "\u2029": "paragraph separator U+2029"}
+
+
+@pytest.mark.parametrize("place", sorted(PLACES))
+@pytest.mark.parametrize("char", INVISIBLE, ids=[f"U+{ord(c):04X}" for c in INVISIBLE])
+def test_an_invisible_or_line_breaking_character_is_refused_in_every_name_and_value(tmp_path, place, char):
+    escaped = f"\\u{ord(char):04x}" if ord(char) < 0x10000 else f"\\U{ord(char):08x}"
+    found = problems(tmp_path, PLACES[place].replace("NAME", escaped))
+    assert any(f"holds the {INVISIBLE[char]}: names and values must be printable" in p for p in found), found
+    assert all(p.isprintable() for p in found), found
+
+
+def test_a_surrogate_pair_escaped_as_json_writes_it_is_one_character_and_a_lone_surrogate_is_refused(tmp_path):
+    label = f"{API}kind: Network\nmetadata: {{name: n, labels: {{app: \"LABEL\"}}}}\nspec: {{driver: bridge, ipam: {{subnet: 172.20.0.0/24}}}}\n"
+    path = tmp_path / "m.yaml"
+    path.write_text(label.replace("LABEL", "\\ud83d\\ude00"), encoding="utf-8")
+    assert load_manifests([str(path)]).networks[0].labels == (("app", "\U0001f600"),)
+    (found,) = problems(tmp_path, label.replace("LABEL", "a\\ud83d"))
+    assert "metadata.labels.app: value 'a\\ud83d' holds the surrogate U+D83D: names and values must be printable" in found
+
+
+def test_annotations_may_hold_invisible_characters_and_problems_never_print_them(tmp_path):
+    note = "\\u202e \\u200d \\u2028 \\ufeff"
+    text = f"{API}kind: Network\nmetadata:\n  name: n\n  annotations: {{note: \"{note}\"}}\n"
+    assert problems(tmp_path, text + "spec: {driver: bridge, ipam: {subnet: 172.20.0.0/24}}\n") == []
+    (found,) = problems(tmp_path, text + "spec: {driver: bridge, ipam: {subnet: 172.20.0.0/24}, mtu: \"\\u202e1500\"}\n")
+    assert found.isprintable() and "\\u202e" in found, found
+
+
 def test_annotations_are_free_text(tmp_path):
     text = f"{API}kind: Network\nmetadata:\n  name: n\n  annotations: {{note: \"line one\\nline two\\ttab\"}}\n" \
            "spec: {driver: bridge, ipam: {subnet: 172.20.0.0/24}}\n"
@@ -258,25 +290,41 @@ def test_a_manifest_with_a_key_written_twice_names_its_object(tmp_path):
 
 # --- the command line ------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("value", ["0", "-1", "-0.5", "nan", "NaN", "inf", "-inf", "1e308", "86400.5", "sixty", ""])
-def test_a_confirm_timeout_that_is_not_a_sane_number_of_seconds_is_a_usage_error(value, capsys):
-    stderr = usage_error(["apply", "manifests/", f"--confirm-timeout={value}"], capsys)
-    assert "usage: netreconcile" in stderr and "--confirm-timeout" in stderr, stderr
-    assert "above 0 and at most 86400" in stderr, stderr
-
-
-def usage_error(argv: list[str], capsys) -> str:
-    """What the command line parser says of `argv`, which it must refuse with exit 1. Only the parser
-    runs: were the check ever lost, no command would run on this machine's own network."""
+def usage_error(capsys, *argv: str) -> str:
+    """Parse `argv` in-process (a command line that parses is never run: nothing may touch this machine's
+    network); it must be a usage error, exit 1. Returns stderr."""
     with pytest.raises(SystemExit) as exited:
-        build_parser().parse_args(argv)
-    assert exited.value.code == EXIT_ERROR, capsys.readouterr()
+        build_parser().parse_args(list(argv))
+    assert exited.value.code == EXIT_ERROR
     return capsys.readouterr().err
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "-0.5", "nan", "NaN", "inf", "-inf", "1e308", "86400.5", "sixty", "", "9" * 400])
+def test_a_confirm_timeout_that_is_not_a_sane_number_of_seconds_is_a_usage_error(capsys, value):
+    stderr = usage_error(capsys, "apply", "manifests/", f"--confirm-timeout={value}")
+    assert "usage: netreconcile" in stderr and "argument --confirm-timeout: " in stderr, stderr
+    assert "above 0 and at most 86400" in stderr, stderr
 
 
 @pytest.mark.parametrize("value, seconds", [("60", 60.0), ("0.5", 0.5), ("86400", 86400.0), ("1e3", 1000.0)])
 def test_a_sane_confirm_timeout_parses(value, seconds):
     assert build_parser().parse_args(["apply", "m/", "--confirm-timeout", value]).confirm_timeout == seconds
+
+
+@pytest.mark.parametrize("flag, value", [(f, v) for f in ("--resync", "--debounce") for v in (
+    "9" * 400, "9" * 400 + "h", "9" * 400 + ".5ms", "-1", "nan", "inf", "1e3", "", "ten", "86401", "25h")] + [
+    ("--debounce", "61"), ("--debounce", "2m")])
+def test_a_watch_duration_that_is_not_a_sane_number_of_seconds_is_a_usage_error(capsys, flag, value):
+    stderr = usage_error(capsys, "watch", "manifests/", f"{flag}={value}")
+    assert "usage: netreconcile watch" in stderr and f"argument {flag}: {value!r}: a duration" in stderr, stderr
+
+
+@pytest.mark.parametrize("flag, value, seconds", [
+    ("--resync", "0", 0.0), ("--resync", "30s", 30.0), ("--resync", "5m", 300.0), ("--resync", "24h", 86400.0),
+    ("--resync", "250ms", 0.25), ("--debounce", "0.2s", 0.2), ("--debounce", "0", 0.0), ("--debounce", "1m", 60.0)])
+def test_a_sane_watch_duration_parses(flag, value, seconds):
+    args = build_parser().parse_args(["watch", "m/", flag, value])
+    assert getattr(args, flag.removeprefix("--")) == seconds
 
 
 # --- hosts ---------------------------------------------------------------------------------------------
