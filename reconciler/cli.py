@@ -16,8 +16,8 @@ from dataclasses import dataclass, replace
 from typing import Callable, Iterator
 
 from reconciler import confirm, engine, progress, render, runstate
-from reconciler.errors import ConflictError, KernelSupportError, ManifestError, NetreconcileError, Problem
-from reconciler.guards import Limits, RefusedError
+from reconciler.errors import Kind, ManifestError, NetreconcileError, Problem, RefusedError, RolledBack
+from reconciler.guards import Limits
 from reconciler.kernel import Kernel
 from reconciler.spec import Manifests
 from reconciler.terminal import line, lines
@@ -186,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except KeyboardInterrupt:
-        return _fail(args, Failure("interrupted", []))
+        return _fail(args, Failure("interrupted", [], kind=Kind.INPUT))
     except Exception as err:  # the promise: no traceback for users, a hint to get one
         return _fail(args, _failure(err))
 
@@ -195,41 +195,41 @@ def main(argv: list[str] | None = None) -> int:
 class Failure:
     """An error as the user reads it on stderr, and as -o json prints it on stdout (error.type)."""
 
-    kind: str
+    type: str
     messages: list[str]
     problems: list[Problem] | None = None  # invalid manifests: printed as they are, without "error: "
     footer: str = ""
-    prefix: str = "error: "
+    kind: Kind = Kind.HOST
     extra: dict | None = None  # more members of the -o json document
 
+    @property
+    def prefix(self) -> str:
+        if self.problems is not None:
+            return ""
+        return "internal error: " if self.kind is Kind.BUG else "error: "
 
-def _failure(err: Exception) -> Failure:
-    if isinstance(err, ManifestError):
-        return Failure("invalid-manifests", [str(p) for p in err.problems], err.problems,
-                       f"{len(err.problems)} problem(s) found; nothing was changed.")
-    if isinstance(err, (ConflictError, KernelSupportError)):
-        kind = "conflict" if isinstance(err, ConflictError) else "kernel-support"
-        return Failure(kind, err.messages, footer="Nothing was changed.")
+
+def _failure(err: BaseException) -> Failure:
+    """How `err` is reported: ours say it themselves; of the others, PermissionError is the host's (not
+    root), any other a bug."""
     if isinstance(err, NetreconcileError):
-        return Failure("refused" if isinstance(err, RefusedError) else "error", [str(err)])
+        return Failure(err.category, err.messages, err.problems, err.footer, err.kind)
     if isinstance(err, PermissionError):
         return Failure("permission-denied",
                        [f"permission denied: {err.filename or err} (netreconcile must run as root)"])
-    return Failure("internal", [f"{type(err).__name__}: {err} (run with --debug for a traceback)"],
-                   prefix="internal error: ")
+    return Failure("internal", [f"{type(err).__name__}: {err} (run with --debug for a traceback)"], kind=Kind.BUG)
 
 
 def _fail(args: argparse.Namespace, failure: Failure) -> int:
     if getattr(args, "debug", False):
         traceback.print_exc()
-    prefix = "" if failure.problems is not None else failure.prefix
     for message in failure.messages:
-        print(lines(f"{prefix}{message}"), file=sys.stderr)
+        print(lines(f"{failure.prefix}{message}"), file=sys.stderr)
     if failure.footer:
         print(failure.footer, file=sys.stderr)
     if getattr(args, "output", None) == "json":
         extra = {"valid": False} if args.command == "validate" else failure.extra or {}
-        print(render.error_json(failure.kind, failure.messages, failure.problems or [], **extra))
+        print(render.error_json(failure.type, failure.messages, failure.problems or [], **extra))
     return EXIT_ERROR
 
 
@@ -296,14 +296,17 @@ def _recorded(paths: list[str], trigger: str = "apply") -> Iterator[Callable[[in
     steps = [0]
     try:
         yield lambda n: steps.__setitem__(0, n)
-    except RefusedError as err:
-        runstate.record("refused", paths, error=str(err), trigger=trigger)
-        raise
     except NetreconcileError as err:
-        result = "rolled back" if "Rolled back" in str(err) else "failed"
-        runstate.record(result, paths, error=str(err), trigger=trigger)
+        runstate.record(_result_of(err), paths, error=str(err), trigger=trigger)
         raise
     runstate.record("success", paths, steps=steps[0], trigger=trigger)
+
+
+def _result_of(err: NetreconcileError) -> str:
+    """What `status` shows of a run that ended with `err`."""
+    if isinstance(err, RefusedError):
+        return "refused"
+    return "rolled back" if isinstance(err, RolledBack) else "failed"
 
 
 def _say(message: str) -> None:

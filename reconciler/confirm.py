@@ -9,7 +9,7 @@ import signal
 import time
 
 from reconciler import runstate
-from reconciler.errors import NetreconcileError
+from reconciler.errors import NetreconcileError, UsageError
 from reconciler.kernel import Kernel
 
 POLL = 0.1
@@ -60,7 +60,7 @@ def _wait_or_revert(result, deadline: float, paths: list[str]) -> None:
 def confirm(wait: float = 5.0) -> None:
     """Keep the pending change: tell the watcher, and wait until it has taken note."""
     if not runstate.exists(runstate.PENDING):
-        raise NetreconcileError("nothing to confirm: no apply --confirm-timeout is waiting (it may have reverted already)")
+        raise UsageError("nothing to confirm: no apply --confirm-timeout is waiting (it may have reverted already)")
     runstate.touch(runstate.CONFIRM)
     end = time.time() + wait
     while runstate.exists(runstate.PENDING) and time.time() < end:

@@ -10,8 +10,8 @@ from dataclasses import replace
 
 from reconciler import capabilities, guards, preflight, removal, runstate
 from reconciler.hosts import localize
-from reconciler.errors import ApplyError, VerifyError
-from reconciler.executor import Reporter, StepFailed, Verifier, execute, undo
+from reconciler.errors import ApplyError, RolledBack, StepFailed, VerifyError
+from reconciler.executor import Reporter, Verifier, execute, undo
 from reconciler.guards import Limits
 from reconciler.kernel import Kernel
 from reconciler.model import Key, KernelObject, NftTable, Sysctl
@@ -137,7 +137,7 @@ def apply(m: Manifests, kernel: Kernel, report: Reporter = lambda s: None, optio
         if not options.rollback:
             raise ApplyError(f"{err}\nThe partial state is kept (--no-rollback): {len(done)} step(s) were applied.") from err
         lost = revert(ApplyResult(steps, tuple(done), before), kernel)
-        raise ApplyError(f"{err}\n{rolled_back(len(done), lost)}") from err
+        raise RolledBack(f"{err}\n{rolled_back(len(done), lost)}") from err
     _remember(m, previous)
     return ApplyResult(steps, tuple(done), before, tuple(desired))
 

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reconciler.errors import NetreconcileError
+from reconciler.errors import RefusedError
 from reconciler.plan import Action, Observed, Plan
 from reconciler.spec import Manifests
-
-
-class RefusedError(NetreconcileError):
-    """The plan would delete too much; nothing was changed. The user decides (--allow-empty, --force)."""
 
 
 @dataclass(frozen=True)

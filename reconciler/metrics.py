@@ -6,7 +6,7 @@ import time
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
-from reconciler.errors import NetreconcileError
+from reconciler.errors import NetreconcileError, UsageError
 from reconciler.model import KernelObject
 from reconciler.reconcile import SUCCESS, Outcome
 
@@ -17,7 +17,7 @@ def split_address(address: str) -> tuple[str, int]:
     """'127.0.0.1:9464' or '[::1]:9464' -> (host, port)."""
     host, _, port = address.rpartition(":")
     if not host or not port.isdigit():
-        raise NetreconcileError(f"--metrics-addr {address}: expected HOST:PORT, e.g. 127.0.0.1:9464")
+        raise UsageError(f"--metrics-addr {address}: expected HOST:PORT, e.g. 127.0.0.1:9464")
     return host.strip("[]"), int(port)
 
 

@@ -9,14 +9,10 @@ from ipaddress import ip_address, ip_interface
 from pathlib import Path
 
 from reconciler import hostnets
-from reconciler.errors import ConflictError
+from reconciler.errors import PreflightError
 from reconciler.plan import HostLink, Observed
 from reconciler.planners.overlay import underlay_link
 from reconciler.spec import Manifests, Network
-
-
-class PreflightError(ConflictError):
-    """The host lacks something the manifests need (a parent link); nothing was changed."""
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ from dataclasses import dataclass, replace
 
 from reconciler import engine
 from reconciler.cache import KernelCache, ManifestCache
-from reconciler.errors import ManifestError, NetreconcileError
-from reconciler.guards import Limits, RefusedError
+from reconciler.errors import ManifestError, NetreconcileError, RefusedError, RolledBack
+from reconciler.guards import Limits
 from reconciler.kernel import Kernel
 from reconciler.model import KernelObject
 from reconciler.spec import Manifests
@@ -24,7 +24,8 @@ SUCCESS = ("no_changes", "applied")
 class Outcome:
     """What one reconcile did. `result`: no_changes, applied, invalid, refused, failed or locked. An invalid
     source with a last good revision: `enforcing` names it, `enforced` says what enforcing it did (no_changes,
-    applied, refused, failed). `repairs`: drifted objects repaired, by kind."""
+    applied, refused, failed). `repairs`: drifted objects repaired, by kind. `rolled_back`: a failed apply
+    was undone."""
 
     result: str
     steps: int = 0
@@ -32,6 +33,7 @@ class Outcome:
     enforcing: str = ""
     enforced: str = ""
     repairs: tuple[tuple[str, int], ...] = ()
+    rolled_back: bool = False
 
     @property
     def touched(self) -> bool:
@@ -62,7 +64,7 @@ def recorded_result(outcome: Outcome) -> str:
     if outcome.result in SUCCESS:
         return "success"
     if outcome.result == "failed":
-        return "rolled back" if any("Rolled back" in e for e in outcome.errors) else "failed"
+        return "rolled back" if outcome.rolled_back else "failed"
     return outcome.result
 
 
@@ -123,7 +125,7 @@ class Reconciler:
             raise
         except (NetreconcileError, OSError) as err:
             self.kernel_cache.forget()  # a rollback read the kernel itself
-            return Outcome("failed", errors=tuple(str(err).splitlines()))
+            return Outcome("failed", errors=tuple(str(err).splitlines()), rolled_back=isinstance(err, RolledBack))
         repairs = self._repairs(result)
         self.left = result.desired
         return Outcome("applied" if result.done else "no_changes", len(result.done), repairs=repairs)

@@ -17,20 +17,12 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from reconciler import safefs
-from reconciler.errors import NetreconcileError
+from reconciler.errors import LockedError, NetreconcileError
 from reconciler.lockholder import holder
 
 RUN_DIR = Path(os.environ.get("NETRECONCILE_RUN_DIR", "/run/netreconcile"))
 LOCK, LAST, PENDING, CONFIRM = (RUN_DIR / n for n in ("lock", "last.json", "pending.json", "confirm"))
 FOLDER_MODE, FILE_MODE = 0o700, 0o600
-
-
-class LockedError(NetreconcileError):
-    """Another netreconcile holds the lock and --no-wait was given; `holder` names it (pid, command)."""
-
-    def __init__(self, holder: str):
-        super().__init__(f"{LOCK} is held by {holder}; not waiting (--no-wait)")
-        self.holder = holder
 
 
 def run_dir() -> safefs.Folder:
@@ -50,7 +42,7 @@ def locked(wait: bool = True, say: Callable[[str], None] = print) -> Iterator[No
         except BlockingIOError:
             who = holder(fd)
             if not wait:
-                raise LockedError(who) from None
+                raise LockedError(str(LOCK), who) from None
             say(f"waiting for {LOCK}, held by {who}...")
             fcntl.flock(fd, fcntl.LOCK_EX)
         os.ftruncate(fd, 0)

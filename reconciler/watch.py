@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterator
 
 from reconciler import runstate
-from reconciler.errors import NetreconcileError
+from reconciler.errors import LockedError, UsageError
 from reconciler.events import KernelEvents
 from reconciler.guards import Limits
 from reconciler.reconcile import LOCK_RETRY, Outcome, Reconciler, recorded_result
@@ -286,7 +286,7 @@ class Watcher:
             try:
                 stack.enter_context(runstate.locked(wait=False))
                 return True
-            except runstate.LockedError as err:
+            except LockedError as err:
                 if not self.options.wait or self.stopping:
                     return False
                 holder = err.holder
@@ -327,7 +327,7 @@ class FileEvents:
     def __init__(self, paths: list[str], put: Callable[[Trigger], None]) -> None:
         missing = [p for p in paths if not os.path.exists(p)]
         if missing:
-            raise NetreconcileError(f"cannot watch {', '.join(missing)}: no such file or directory")
+            raise UsageError(f"cannot watch {', '.join(missing)}: no such file or directory")
         self.paths, self.put = [os.path.abspath(p) for p in paths], put
         logging.getLogger("watchdog").addHandler(_Overflow(put))
 
