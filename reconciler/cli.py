@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import sys
 import traceback
 from contextlib import contextmanager
@@ -131,8 +132,6 @@ full resync. Readiness is sent to $NOTIFY_SOCKET after the first reconcile (syst
 
 
 def _add_watch_parser(commands) -> None:
-    from reconciler.watch import duration
-
     sub = commands.add_parser("watch", help=WATCH_HELP, description=WATCH_DESCRIPTION,
                               epilog="example: netreconcile watch /etc/netreconcile/manifests --log-format json",
                               formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -172,6 +171,14 @@ def _timeout(text: str) -> float:
     if not 0 < value <= MAX_CONFIRM_TIMEOUT:  # NaN fails this too
         raise argparse.ArgumentTypeError(f"{text!r}: a number of seconds above 0 and at most {MAX_CONFIRM_TIMEOUT:g} (a day)")
     return value
+
+
+def duration(text: str) -> float:
+    """Seconds from '30s', '5m', '1h', '250ms' or a plain number of seconds."""
+    match = re.fullmatch(r"([0-9]*\.?[0-9]+)(ms|s|m|h)?", text.strip())
+    if not match:
+        raise ValueError(text)
+    return float(match[1]) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600, None: 1}[match[2]]
 
 
 def _share(text: str) -> float:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Callable
 
@@ -36,7 +36,7 @@ def observe_for(m: Manifests, kernel: Kernel, reader: Reader | None = None,
 
 
 @dataclass(frozen=True)
-class Scope:
+class Footprint:
     """What an apply wrote: every namespace a step's objects live in, and every object a step touched
     (a netns deleted with what lived in it included). The rest of the kernel it did not write: its
     verification re-reads the host and these namespaces, and compares the objects within them."""
@@ -46,7 +46,7 @@ class Scope:
     table: bool  # whether it wrote our nftables table (the host's other objects are always compared)
 
     @classmethod
-    def of(cls, plan: Plan) -> "Scope":
+    def of(cls, plan: Plan) -> Footprint:
         objects = [o for s in plan.steps for o in (s.desired, s.observed, *s.implied) if o is not None]
         return cls(frozenset(o.netns for o in objects if o.netns), frozenset(o.key for o in objects),
                    any(isinstance(o, NftTable) for o in objects))
@@ -55,20 +55,20 @@ class Scope:
         ns = obj.netns
         if ns is None:
             return self.table or not isinstance(obj, NftTable)
-        # An object living in a namespace outside the scope is in it by key only when it has none ("":
+        # An object living in a namespace outside the footprint is in it by key only when it has none ("":
         # an orphaned veth): any other object keyed like a step's object was paired with it by the diff,
         # so its namespace is the step's.
         return ns in self.namespaces or (not ns and obj.key in self.keys)
 
 
-def verify_plan(desired: list[KernelObject], scope: Scope, kernel: Kernel, reader: Reader | None,
+def verify_plan(desired: list[KernelObject], footprint: Footprint, kernel: Kernel, reader: Reader | None,
                 keys: list[tuple[str | None, str]]) -> Plan:
-    """What still differs within `scope` after an apply: the desired state the plan was made from,
+    """What still differs within `footprint` after an apply: the desired state the plan was made from,
     against the kernel read again there."""
-    scoped_keys = [(ns, key) for ns, key in keys if ns is None or ns in scope.namespaces]
-    after = observe(kernel, scoped_keys, reader, scope.namespaces, scope.table)
-    within = Observed({k: o for k, o in after.objects.items() if o in scope}, after.foreign, after.host_links)
-    return diff([o for o in desired if o in scope], within)
+    scoped_keys = [(ns, key) for ns, key in keys if ns is None or ns in footprint.namespaces]
+    after = observe(kernel, scoped_keys, reader, footprint.namespaces, footprint.table)
+    within = Observed({k: o for k, o in after.objects.items() if o in footprint}, after.foreign, after.host_links)
+    return diff([o for o in desired if o in footprint], within)
 
 
 # Link kinds a kernel may lack (bridge and veth are taken for granted): checked before any change.
@@ -95,7 +95,7 @@ def plan(m: Manifests, kernel: Kernel, reader: Reader | None = None, keys: list[
 
 @dataclass(frozen=True)
 class ApplyOptions:
-    limits: Limits = Limits()
+    limits: Limits = field(default_factory=Limits)
     rollback: bool = True
     reader: Reader | None = None  # where observe reads namespaces (the watch's cache); None: the kernel
     prune: bool = True            # False: keep what the manifests do not declare (the watch, source invalid)
@@ -130,8 +130,8 @@ def apply(m: Manifests, kernel: Kernel, report: Reporter = lambda s: None, optio
     try:
         done = execute(steps, kernel, report)
         if steps:  # where it wrote, the kernel read again must hold exactly the desired state
-            scope = Scope.of(steps)
-            Verifier(lambda: verify_plan(desired, scope, kernel, options.reader, keys))()
+            footprint = Footprint.of(steps)
+            Verifier(lambda: verify_plan(desired, footprint, kernel, options.reader, keys))()
     except (StepFailed, VerifyError) as err:
         done = err.done if isinstance(err, StepFailed) else done
         if not options.rollback:

@@ -8,9 +8,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, star
 
 from reconciler.errors import NetreconcileError, UsageError
 from reconciler.model import KernelObject
-from reconciler.reconcile import SUCCESS, Outcome
-
-RESULTS = ("no_changes", "applied", "invalid", "refused", "failed", "locked")
+from reconciler.reconcile import SUCCESS, Outcome, Result
 
 
 def split_address(address: str) -> tuple[str, int]:
@@ -28,7 +26,7 @@ class Metrics:
         host, port = split_address(address)
         self.registry = CollectorRegistry()
         self.reconciles = Counter("netreconcile_reconciles", "Reconciles, by result", ["result"], registry=self.registry)
-        for result in RESULTS:
+        for result in Result:
             self.reconciles.labels(result)
         self.drift_repairs = Counter("netreconcile_drift_repairs",
                                      "Drifted objects repaired (found differing from what the last reconcile left), by kind",

@@ -13,7 +13,7 @@ import reconciler
 from reconciler import cli
 from reconciler.errors import (ApplyError, ConflictError, Kind, KernelError, KernelSupportError, Location,
                                ManifestError, NetreconcileError, Problem, RefusedError, RolledBack)
-from reconciler.reconcile import Outcome, recorded_result
+from reconciler.reconcile import Outcome, Result, recorded_result
 
 
 def every_module() -> list[str]:
@@ -64,5 +64,5 @@ def test_rolled_back_is_an_error_class_not_a_phrase():
     assert cli._result_of(RolledBack("step 3 failed\nRolled back 2 step(s)")) == "rolled back"
     assert cli._result_of(ApplyError("step 3 failed: Rolled back by hand")) == "failed"
     assert cli._result_of(RefusedError("too much")) == "refused"
-    assert recorded_result(Outcome("failed", errors=("Rolled back 2 step(s)",), rolled_back=True)) == "rolled back"
-    assert recorded_result(Outcome("failed", errors=("link 'Rolled back' is gone",))) == "failed"
+    assert recorded_result(Outcome(Result.FAILED, errors=("Rolled back 2 step(s)",), rolled_back=True)) == "rolled back"
+    assert recorded_result(Outcome(Result.FAILED, errors=("link 'Rolled back' is gone",))) == "failed"

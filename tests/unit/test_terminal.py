@@ -11,7 +11,7 @@ from reconciler.engine import ObjectStatus, State
 from reconciler.model import Bridge, HostsFile
 from reconciler.plan import Action, Plan, Step
 from reconciler.terminal import line, lines
-from reconciler.watch import Log
+from reconciler.watch.log import Log
 
 FORGED = "x\x1b[2K\rPlan: 0 to create\x07\x9b\x7f"  # ESC erase-line, CR, BEL, C1 CSI, DEL
 SHOWN = "x\\x1b[2K\\x0dPlan: 0 to create\\x07\\x9b\\x7f"
