@@ -16,7 +16,13 @@ from reconciler import runstate
 from reconciler.errors import LockedError
 from reconciler.events import KernelEvents
 from reconciler.guards import Limits
-from reconciler.reconcile import LOCK_RETRY, Outcome, Reconciler, Result, recorded_result
+from reconciler.reconcile import (
+    LOCK_RETRY,
+    Outcome,
+    Reconciler,
+    Result,
+    recorded_result,
+)
 from reconciler.watch.files import FileEvents
 from reconciler.watch.gate import Gate
 from reconciler.watch.log import Log

@@ -10,9 +10,21 @@ import pkgutil
 import pytest
 
 import reconciler
-from reconciler import cli
-from reconciler.errors import (ApplyError, ConflictError, Kind, KernelError, KernelSupportError, Location,
-                               ManifestError, NetreconcileError, Problem, RefusedError, RolledBack)
+from reconciler.cli.applying import result_of
+from reconciler.cli.failure import failure_of
+from reconciler.errors import (
+    ApplyError,
+    ConflictError,
+    KernelError,
+    KernelSupportError,
+    Kind,
+    Location,
+    ManifestError,
+    NetreconcileError,
+    Problem,
+    RefusedError,
+    RolledBack,
+)
 from reconciler.reconcile import Outcome, Result, recorded_result
 
 
@@ -34,7 +46,7 @@ def test_every_error_class_lives_in_errors_and_says_who_must_act():
 
 
 def test_a_refusal_of_the_kernel_is_the_hosts_error_not_a_bug():
-    failure = cli._failure(KernelError(errno.EOPNOTSUPP, "Operation not supported"))
+    failure = failure_of(KernelError(errno.EOPNOTSUPP, "Operation not supported"))
     assert (failure.type, failure.kind, failure.prefix) == ("error", Kind.HOST, "error: ")
     assert isinstance(KernelError(errno.ENODEV, "No such device"), OSError)
 
@@ -50,19 +62,19 @@ def test_a_refusal_of_the_kernel_is_the_hosts_error_not_a_bug():
     (ValueError("oops"), ("internal", ["ValueError: oops (run with --debug for a traceback)"], "", "internal error: ")),
 ])
 def test_each_error_is_reported_as_it_says(err, shown):
-    failure = cli._failure(err)
+    failure = failure_of(err)
     assert (failure.type, failure.messages, failure.footer, failure.prefix) == shown
 
 
 def test_who_must_act():
     assert ManifestError([]).kind is RefusedError("x").kind is Kind.INPUT
     assert ConflictError([]).kind is ApplyError("x").kind is Kind.HOST
-    assert cli._failure(ValueError("x")).kind is Kind.BUG
+    assert failure_of(ValueError("x")).kind is Kind.BUG
 
 
 def test_rolled_back_is_an_error_class_not_a_phrase():
-    assert cli._result_of(RolledBack("step 3 failed\nRolled back 2 step(s)")) == "rolled back"
-    assert cli._result_of(ApplyError("step 3 failed: Rolled back by hand")) == "failed"
-    assert cli._result_of(RefusedError("too much")) == "refused"
+    assert result_of(RolledBack("step 3 failed\nRolled back 2 step(s)")) == "rolled back"
+    assert result_of(ApplyError("step 3 failed: Rolled back by hand")) == "failed"
+    assert result_of(RefusedError("too much")) == "refused"
     assert recorded_result(Outcome(Result.FAILED, errors=("Rolled back 2 step(s)",), rolled_back=True)) == "rolled back"
     assert recorded_result(Outcome(Result.FAILED, errors=("link 'Rolled back' is gone",))) == "failed"

@@ -4,7 +4,7 @@ wrote, the host's objects always, our nftables table only when a step wrote it."
 from __future__ import annotations
 
 from reconciler.engine import Footprint
-from reconciler.model import Address, Bridge, NftTable, Netns, Route, Veth
+from reconciler.model import Address, Bridge, Netns, NftTable, Route, Veth
 from reconciler.plan import Action, Plan, Step
 
 

@@ -10,7 +10,14 @@ import time
 import pytest
 
 from reconciler.watch.gate import QUIET, Gate
-from reconciler.watch.triggers import PRECEDENCE, Resync, Trigger, TriggerKind, Triggers, strongest
+from reconciler.watch.triggers import (
+    PRECEDENCE,
+    Resync,
+    Trigger,
+    TriggerKind,
+    Triggers,
+    strongest,
+)
 
 FILE, KERNEL, RESYNC, STOP = TriggerKind.FILE, TriggerKind.KERNEL, TriggerKind.RESYNC, TriggerKind.STOP
 LATER = math.inf
