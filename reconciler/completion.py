@@ -4,6 +4,7 @@ command or flag completes without anything written here."""
 from __future__ import annotations
 
 import argparse
+from collections.abc import Mapping
 
 SHELLS = ("bash", "zsh")
 PATH_METAVARS = ("PATH", "FILE", "DIR")  # positionals and options naming manifests complete files and directories
@@ -16,10 +17,10 @@ def script(parser: argparse.ArgumentParser, shell: str) -> str:
     return shtab.complete(parser, shell=shell)
 
 
-def _complete_paths(parser: argparse.ArgumentParser, files: dict) -> None:
+def _complete_paths(parser: argparse.ArgumentParser, files: Mapping[str, object]) -> None:
     for action in _actions(parser):
         if action.metavar in PATH_METAVARS:
-            action.complete = files  # shtab reads this attribute; compgen -f offers directories too
+            action.complete = files  # type: ignore[attr-defined]  # shtab's way; compgen -f offers directories too
 
 
 def _actions(parser: argparse.ArgumentParser) -> list[argparse.Action]:

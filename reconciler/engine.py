@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from enum import Enum
-from typing import Callable
-
-from dataclasses import replace
+from typing import Any
 
 from reconciler import capabilities, guards, preflight, removal, runstate
-from reconciler.hosts import localize
 from reconciler.errors import ApplyError, RolledBack, StepFailed, VerifyError
 from reconciler.executor import Reporter, Verifier, execute, undo
 from reconciler.guards import Limits
+from reconciler.hosts import localize
 from reconciler.kernel import Kernel
-from reconciler.model import Key, KernelObject, NftTable, Sysctl
+from reconciler.model import KernelObject, NftTable, Sysctl
 from reconciler.observe import Reader, observe
 from reconciler.plan import Action, Observed, Plan, Step, changes, diff
 from reconciler.planners import context, desired_state, exposure_notes, firewall
@@ -42,7 +41,7 @@ class Footprint:
     verification re-reads the host and these namespaces, and compares the objects within them."""
 
     namespaces: frozenset[str]
-    keys: frozenset[Key]
+    keys: frozenset[tuple[object, ...]]  # of the objects the steps touched
     table: bool  # whether it wrote our nftables table (the host's other objects are always compared)
 
     @classmethod
@@ -200,7 +199,10 @@ def _kept(obj: KernelObject, owners: frozenset[str]) -> list[KernelObject]:
     remaining = mine - owners
     if remaining == mine:
         return [obj]
-    return [replace(obj, owner=" ".join(sorted(remaining)))] if remaining else []
+    if not remaining:
+        return []
+    owner: dict[str, Any] = {"owner": " ".join(sorted(remaining))}  # a field of every kind, not of the base class
+    return [replace(obj, **owner)]
 
 
 def destroy(m: Manifests, kernel: Kernel, report: Reporter = lambda s: None,
@@ -259,7 +261,7 @@ def status_of(m: Manifests, observed: Observed) -> tuple[list[ObjectStatus], tup
     return out, tuple(f"error: {e}" for e in findings.errors) + findings.notes
 
 
-def _changed(step) -> str:
+def _changed(step: Step) -> str:
     shown = [f"{name}: {old} -> {new}" for name, old, new in step.changes if name not in ("rules", "chains", "content")]
     whole = [f"{name} differs" for name, _, _ in step.changes if name == "content"]
     return ", ".join(shown + whole) or ("rules differ" if step.changes else "")

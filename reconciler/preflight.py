@@ -109,8 +109,8 @@ def _overlay_mtu(network: Network, m: Manifests, links: dict[str, HostLink]) -> 
         return [f"host {host.name}: underlay interface {host.interface} does not exist on this machine"]
     overhead = host.vxlan_overhead
     if link is not None and network.mtu > link.mtu - overhead:
-        return [f"network {network.name}: mtu {network.mtu} is too large for the underlay {link.name} "
-                f"(mtu {link.mtu}; VXLAN needs {overhead} bytes: at most {link.mtu - overhead})"]
+        return [(f"network {network.name}: mtu {network.mtu} is too large for the underlay {link.name} "
+                 f"(mtu {link.mtu}; VXLAN needs {overhead} bytes: at most {link.mtu - overhead})")]
     return []
 
 
