@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from typing import Any
+from typing import Any, NoReturn
 
 from reconciler import capabilities, guards, preflight, removal, runstate
 from reconciler.errors import ApplyError, RolledBack, StepFailed, VerifyError
@@ -60,7 +60,7 @@ class Footprint:
         return ns in self.namespaces or (not ns and obj.key in self.keys)
 
 
-def verify_plan(desired: list[KernelObject], footprint: Footprint, kernel: Kernel, reader: Reader | None,
+def verify_plan(desired: Sequence[KernelObject], footprint: Footprint, kernel: Kernel, reader: Reader | None,
                 keys: list[tuple[str | None, str]]) -> Plan:
     """What still differs within `footprint` after an apply: the desired state the plan was made from,
     against the kernel read again there."""
@@ -119,26 +119,49 @@ def apply(m: Manifests, kernel: Kernel, report: Reporter = lambda s: None, optio
     previous = runstate.applied()
     before = observe_for(m, kernel, options.reader, keys)
     m = localize(m, before)
+    steps, desired = _guarded(m, before, options, previous)
+    before = removal.with_sysctls(before, removal.declared_sysctls(m, previous, steps), kernel)
+    planned(steps)
+    result = ApplyResult(steps, (), before, tuple(desired))
+    result = replace(result, done=_run_verified(result, kernel, report, options, keys))
+    _remember(m, previous)
+    return result
+
+
+def _guarded(m: Manifests, before: Observed, options: ApplyOptions,
+             previous: runstate.Applied | None) -> tuple[Plan, list[KernelObject]]:
+    """The plan (annotated with what removals take along) and its desired state, once the guards let
+    it through (RefusedError)."""
     steps, desired = _planned(m, before, options.prune)
     steps = removal.annotate(steps, before)
     guards.check(m, before, steps, options.limits, previous.owners if previous else None)
     guards.check_foreign(steps, options.limits.force)
-    before = removal.with_sysctls(before, removal.declared_sysctls(m, previous, steps), kernel)
-    planned(steps)
+    return steps, desired
+
+
+def _run_verified(planned: ApplyResult, kernel: Kernel, report: Reporter, options: ApplyOptions,
+                  keys: list[tuple[str | None, str]]) -> tuple[Step, ...]:
+    """Run the plan, then check that where it wrote, the kernel read again holds exactly the desired
+    state; the steps done. On a failure, what was done is undone (RolledBack), or kept (ApplyError)."""
     done: list[Step] = []
     try:
-        done = execute(steps, kernel, report)
-        if steps:  # where it wrote, the kernel read again must hold exactly the desired state
-            footprint = Footprint.of(steps)
-            Verifier(lambda: verify_plan(desired, footprint, kernel, options.reader, keys))()
+        done = execute(planned.plan, kernel, report)
+        if planned.plan:
+            footprint = Footprint.of(planned.plan)
+            Verifier(lambda: verify_plan(planned.desired, footprint, kernel, options.reader, keys))()
     except (StepFailed, VerifyError) as err:
         done = err.done if isinstance(err, StepFailed) else done
-        if not options.rollback:
-            raise ApplyError(f"{err}\nThe partial state is kept (--no-rollback): {len(done)} step(s) were applied.") from err
-        lost = revert(ApplyResult(steps, tuple(done), before), kernel)
-        raise RolledBack(f"{err}\n{rolled_back(len(done), lost)}") from err
-    _remember(m, previous)
-    return ApplyResult(steps, tuple(done), before, tuple(desired))
+        _undo_failed(err, replace(planned, done=tuple(done)), kernel, options.rollback)
+    return tuple(done)
+
+
+def _undo_failed(err: Exception, failed: ApplyResult, kernel: Kernel, rollback: bool) -> NoReturn:
+    """Raise the failure, having undone the steps done (unless --no-rollback)."""
+    steps = len(failed.done)
+    if not rollback:
+        raise ApplyError(f"{err}\nThe partial state is kept (--no-rollback): {steps} step(s) were applied.") from err
+    lost = revert(failed, kernel)
+    raise RolledBack(f"{err}\n{rolled_back(steps, lost)}") from err
 
 
 def rolled_back(steps: int, lost: list[str]) -> str:
