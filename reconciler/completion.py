@@ -11,7 +11,7 @@ PATH_METAVARS = ("PATH", "FILE", "DIR")  # positionals and options naming manife
 
 
 def script(parser: argparse.ArgumentParser, shell: str) -> str:
-    import shtab
+    import shtab  # only for this command: the others start without it
 
     _complete_paths(parser, shtab.FILE)
     return shtab.complete(parser, shell=shell)

@@ -94,6 +94,8 @@ def plan(m: Manifests, kernel: Kernel, reader: Reader | None = None, keys: list[
 
 @dataclass(frozen=True)
 class ApplyOptions:
+    """How an apply runs: its guards' limits, whether a failure is rolled back, where it reads, whether it prunes."""
+
     limits: Limits = field(default_factory=Limits)
     rollback: bool = True
     reader: Reader | None = None  # where observe reads namespaces (the watch's cache); None: the kernel
@@ -248,6 +250,8 @@ def _without_owners(table: NftTable, owners: frozenset[str]) -> NftTable | None:
 
 
 class State(str, Enum):
+    """An object's state in `status`."""
+
     IN_SYNC = "in sync"
     DRIFTED = "drifted"
     MISSING = "missing"
@@ -256,6 +260,8 @@ class State(str, Enum):
 
 @dataclass(frozen=True)
 class ObjectStatus:
+    """One row of `status`: an object, its state, and what differs."""
+
     obj: KernelObject
     state: State
     detail: str = ""

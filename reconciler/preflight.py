@@ -17,6 +17,8 @@ from reconciler.spec import Manifests, Network
 
 @dataclass(frozen=True)
 class Findings:
+    """What the preflight found: errors (nothing may be changed) and notes (warnings, hints)."""
+
     errors: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
 
