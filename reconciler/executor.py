@@ -13,11 +13,16 @@ from dataclasses import dataclass
 from typing import Callable
 
 from reconciler import netns
-from reconciler.errors import ApplyError, NetreconcileError, StepFailed, VerifyError
+from reconciler.errors import (
+    ApplyError,
+    KernelError,
+    NetreconcileError,
+    StepFailed,
+    VerifyError,
+)
 from reconciler.kernel import Kernel
 from reconciler.model import KernelObject, Sysctl
 from reconciler.plan import Action, Plan, Step
-from reconciler.rtnl import KernelError
 
 Reporter = Callable[[Step], None]
 
