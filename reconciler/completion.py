@@ -4,22 +4,23 @@ command or flag completes without anything written here."""
 from __future__ import annotations
 
 import argparse
+from collections.abc import Mapping
 
 SHELLS = ("bash", "zsh")
 PATH_METAVARS = ("PATH", "FILE", "DIR")  # positionals and options naming manifests complete files and directories
 
 
 def script(parser: argparse.ArgumentParser, shell: str) -> str:
-    import shtab
+    import shtab  # only for this command: the others start without it
 
     _complete_paths(parser, shtab.FILE)
     return shtab.complete(parser, shell=shell)
 
 
-def _complete_paths(parser: argparse.ArgumentParser, files: dict) -> None:
+def _complete_paths(parser: argparse.ArgumentParser, files: Mapping[str, object]) -> None:
     for action in _actions(parser):
         if action.metavar in PATH_METAVARS:
-            action.complete = files  # shtab reads this attribute; compgen -f offers directories too
+            action.complete = files  # type: ignore[attr-defined]  # shtab's way; compgen -f offers directories too
 
 
 def _actions(parser: argparse.ArgumentParser) -> list[argparse.Action]:

@@ -9,13 +9,14 @@ import signal
 import time
 
 from reconciler import runstate
-from reconciler.errors import NetreconcileError
+from reconciler.engine import ApplyResult, revert
+from reconciler.errors import NetreconcileError, UsageError
 from reconciler.kernel import Kernel
 
 POLL = 0.1
 
 
-def start(result, timeout: float, paths: list[str]) -> int:
+def start(result: ApplyResult, timeout: float, paths: list[str]) -> int:
     """Fork the watcher; returns its pid to the caller (the child never returns)."""
     deadline = time.time() + timeout
     runstate.remove(runstate.CONFIRM)
@@ -38,9 +39,7 @@ def _detach_stdio() -> None:
         os.dup2(null, fd)
 
 
-def _wait_or_revert(result, deadline: float, paths: list[str]) -> None:
-    from reconciler import engine
-
+def _wait_or_revert(result: ApplyResult, deadline: float, paths: list[str]) -> None:
     while time.time() < deadline:
         if runstate.exists(runstate.CONFIRM):
             runstate.remove(runstate.CONFIRM)
@@ -50,7 +49,7 @@ def _wait_or_revert(result, deadline: float, paths: list[str]) -> None:
         time.sleep(POLL)
     try:
         with Kernel() as kernel:
-            lost = engine.revert(result, kernel)
+            lost = revert(result, kernel)
         runstate.record("reverted", paths, steps=len(result.done), error="\n".join(["not confirmed in time", *lost]))
     except NetreconcileError as err:
         runstate.record("revert failed", paths, steps=len(result.done), error=str(err))
@@ -60,7 +59,7 @@ def _wait_or_revert(result, deadline: float, paths: list[str]) -> None:
 def confirm(wait: float = 5.0) -> None:
     """Keep the pending change: tell the watcher, and wait until it has taken note."""
     if not runstate.exists(runstate.PENDING):
-        raise NetreconcileError("nothing to confirm: no apply --confirm-timeout is waiting (it may have reverted already)")
+        raise UsageError("nothing to confirm: no apply --confirm-timeout is waiting (it may have reverted already)")
     runstate.touch(runstate.CONFIRM)
     end = time.time() + wait
     while runstate.exists(runstate.PENDING) and time.time() < end:

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from enum import Enum
-from typing import Callable
-
-from dataclasses import replace
+from typing import Any, NoReturn
 
 from reconciler import capabilities, guards, preflight, removal, runstate
-from reconciler.hosts import localize
-from reconciler.errors import ApplyError, VerifyError
-from reconciler.executor import Reporter, StepFailed, Verifier, execute, undo
+from reconciler.errors import ApplyError, RolledBack, StepFailed, VerifyError
+from reconciler.executor import Reporter, Verifier, execute, undo
 from reconciler.guards import Limits
+from reconciler.hosts import localize
 from reconciler.kernel import Kernel
-from reconciler.model import Key, KernelObject, NftTable, Sysctl
+from reconciler.model import KernelObject, NftTable, Sysctl
 from reconciler.observe import Reader, observe
 from reconciler.plan import Action, Observed, Plan, Step, changes, diff
 from reconciler.planners import context, desired_state, exposure_notes, firewall
@@ -36,17 +35,17 @@ def observe_for(m: Manifests, kernel: Kernel, reader: Reader | None = None,
 
 
 @dataclass(frozen=True)
-class Scope:
+class Footprint:
     """What an apply wrote: every namespace a step's objects live in, and every object a step touched
     (a netns deleted with what lived in it included). The rest of the kernel it did not write: its
     verification re-reads the host and these namespaces, and compares the objects within them."""
 
     namespaces: frozenset[str]
-    keys: frozenset[Key]
+    keys: frozenset[tuple[object, ...]]  # of the objects the steps touched
     table: bool  # whether it wrote our nftables table (the host's other objects are always compared)
 
     @classmethod
-    def of(cls, plan: Plan) -> "Scope":
+    def of(cls, plan: Plan) -> Footprint:
         objects = [o for s in plan.steps for o in (s.desired, s.observed, *s.implied) if o is not None]
         return cls(frozenset(o.netns for o in objects if o.netns), frozenset(o.key for o in objects),
                    any(isinstance(o, NftTable) for o in objects))
@@ -55,20 +54,20 @@ class Scope:
         ns = obj.netns
         if ns is None:
             return self.table or not isinstance(obj, NftTable)
-        # An object living in a namespace outside the scope is in it by key only when it has none ("":
+        # An object living in a namespace outside the footprint is in it by key only when it has none ("":
         # an orphaned veth): any other object keyed like a step's object was paired with it by the diff,
         # so its namespace is the step's.
         return ns in self.namespaces or (not ns and obj.key in self.keys)
 
 
-def verify_plan(desired: list[KernelObject], scope: Scope, kernel: Kernel, reader: Reader | None,
+def verify_plan(desired: Sequence[KernelObject], footprint: Footprint, kernel: Kernel, reader: Reader | None,
                 keys: list[tuple[str | None, str]]) -> Plan:
-    """What still differs within `scope` after an apply: the desired state the plan was made from,
+    """What still differs within `footprint` after an apply: the desired state the plan was made from,
     against the kernel read again there."""
-    scoped_keys = [(ns, key) for ns, key in keys if ns is None or ns in scope.namespaces]
-    after = observe(kernel, scoped_keys, reader, scope.namespaces, scope.table)
-    within = Observed({k: o for k, o in after.objects.items() if o in scope}, after.foreign, after.host_links)
-    return diff([o for o in desired if o in scope], within)
+    scoped_keys = [(ns, key) for ns, key in keys if ns is None or ns in footprint.namespaces]
+    after = observe(kernel, scoped_keys, reader, footprint.namespaces, footprint.table)
+    within = Observed({k: o for k, o in after.objects.items() if o in footprint}, after.foreign, after.host_links)
+    return diff([o for o in desired if o in footprint], within)
 
 
 # Link kinds a kernel may lack (bridge and veth are taken for granted): checked before any change.
@@ -107,7 +106,9 @@ def plan(m: Manifests, kernel: Kernel, reader: Reader | None = None, keys: list[
 
 @dataclass(frozen=True)
 class ApplyOptions:
-    limits: Limits = Limits()
+    """How an apply runs: its guards' limits, whether a failure is rolled back, where it reads, whether it prunes."""
+
+    limits: Limits = field(default_factory=Limits)
     rollback: bool = True
     reader: Reader | None = None  # where observe reads namespaces (the watch's cache); None: the kernel
     prune: bool = True            # False: keep what the manifests do not declare (the watch, source invalid)
@@ -132,26 +133,49 @@ def apply(m: Manifests, kernel: Kernel, report: Reporter = lambda s: None, optio
     previous = runstate.applied()
     before = observe_for(m, kernel, options.reader, keys)
     m = localize(m, before)
+    steps, desired = _guarded(m, before, options, previous)
+    before = removal.with_sysctls(before, removal.declared_sysctls(m, previous, steps), kernel)
+    planned(steps)
+    result = ApplyResult(steps, (), before, tuple(desired))
+    result = replace(result, done=_run_verified(result, kernel, report, options, keys))
+    _remember(m, previous)
+    return result
+
+
+def _guarded(m: Manifests, before: Observed, options: ApplyOptions,
+             previous: runstate.Applied | None) -> tuple[Plan, list[KernelObject]]:
+    """The plan (annotated with what removals take along) and its desired state, once the guards let
+    it through (RefusedError)."""
     steps, desired = _planned(m, before, options.prune)
     steps = removal.annotate(steps, before)
     guards.check(m, before, steps, options.limits, previous.owners if previous else None)
     guards.check_foreign(steps, options.limits.force)
-    before = removal.with_sysctls(before, removal.declared_sysctls(m, previous, steps), kernel)
-    planned(steps)
+    return steps, desired
+
+
+def _run_verified(planned: ApplyResult, kernel: Kernel, report: Reporter, options: ApplyOptions,
+                  keys: list[tuple[str | None, str]]) -> tuple[Step, ...]:
+    """Run the plan, then check that where it wrote, the kernel read again holds exactly the desired
+    state; the steps done. On a failure, what was done is undone (RolledBack), or kept (ApplyError)."""
     done: list[Step] = []
     try:
-        done = execute(steps, kernel, report)
-        if steps:  # where it wrote, the kernel read again must hold exactly the desired state
-            scope = Scope.of(steps)
-            Verifier(lambda: verify_plan(desired, scope, kernel, options.reader, keys))()
+        done = execute(planned.plan, kernel, report)
+        if planned.plan:
+            footprint = Footprint.of(planned.plan)
+            Verifier(lambda: verify_plan(planned.desired, footprint, kernel, options.reader, keys))()
     except (StepFailed, VerifyError) as err:
         done = err.done if isinstance(err, StepFailed) else done
-        if not options.rollback:
-            raise ApplyError(f"{err}\nThe partial state is kept (--no-rollback): {len(done)} step(s) were applied.") from err
-        lost = revert(ApplyResult(steps, tuple(done), before), kernel)
-        raise ApplyError(f"{err}\n{rolled_back(len(done), lost)}") from err
-    _remember(m, previous)
-    return ApplyResult(steps, tuple(done), before, tuple(desired))
+        _undo_failed(err, replace(planned, done=tuple(done)), kernel, options.rollback)
+    return tuple(done)
+
+
+def _undo_failed(err: Exception, failed: ApplyResult, kernel: Kernel, rollback: bool) -> NoReturn:
+    """Raise the failure, having undone the steps done (unless --no-rollback)."""
+    steps = len(failed.done)
+    if not rollback:
+        raise ApplyError(f"{err}\nThe partial state is kept (--no-rollback): {steps} step(s) were applied.") from err
+    lost = revert(failed, kernel)
+    raise RolledBack(f"{err}\n{rolled_back(steps, lost)}") from err
 
 
 def rolled_back(steps: int, lost: list[str]) -> str:
@@ -212,7 +236,10 @@ def _kept(obj: KernelObject, owners: frozenset[str]) -> list[KernelObject]:
     remaining = mine - owners
     if remaining == mine:
         return [obj]
-    return [replace(obj, owner=" ".join(sorted(remaining)))] if remaining else []
+    if not remaining:
+        return []
+    owner: dict[str, Any] = {"owner": " ".join(sorted(remaining))}  # a field of every kind, not of the base class
+    return [replace(obj, **owner)]
 
 
 def destroy(m: Manifests, kernel: Kernel, report: Reporter = lambda s: None,
@@ -235,6 +262,8 @@ def _without_owners(table: NftTable, owners: frozenset[str]) -> NftTable | None:
 
 
 class State(str, Enum):
+    """An object's state in `status`."""
+
     IN_SYNC = "in sync"
     DRIFTED = "drifted"
     MISSING = "missing"
@@ -243,6 +272,8 @@ class State(str, Enum):
 
 @dataclass(frozen=True)
 class ObjectStatus:
+    """One row of `status`: an object, its state, and what differs."""
+
     obj: KernelObject
     state: State
     detail: str = ""
@@ -271,7 +302,7 @@ def status_of(m: Manifests, observed: Observed) -> tuple[list[ObjectStatus], tup
     return out, tuple(f"error: {e}" for e in findings.errors) + findings.notes
 
 
-def _changed(step) -> str:
+def _changed(step: Step) -> str:
     shown = [f"{name}: {old} -> {new}" for name, old, new in step.changes if name not in ("rules", "chains", "content")]
     whole = [f"{name} differs" for name, _, _ in step.changes if name == "content"]
     return ", ".join(shown + whole) or ("rules differ" if step.changes else "")

@@ -1,12 +1,50 @@
-"""One exception hierarchy. Each error says who must act: the user (fix input) or us (a bug)."""
+"""Every error netreconcile reports, in one hierarchy. Each says who must act (`kind`): the user, by
+fixing the manifests or the command line; the host's administrator, by changing what is on the host; or
+us, for a bug. `category` is its `error.type` under -o json (docs/output.md)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
+from typing import ClassVar, Generic, TypeVar
+
+
+class Kind(Enum):
+    """Who must act on an error."""
+
+    INPUT = "input"  # the user: the manifests or the command line ask for what cannot be
+    HOST = "host"    # the host's state stands in the way: the kernel, a file, another process
+    BUG = "bug"      # netreconcile itself: report it
 
 
 class NetreconcileError(Exception):
-    """Base of every error the tool reports without a traceback."""
+    """Base of every error the tool reports without a traceback. A bare one is the host's state (a
+    program missing, a table that cannot be read); its subclasses say more."""
+
+    kind: ClassVar[Kind] = Kind.HOST
+    category: ClassVar[str] = "error"
+
+    @property
+    def messages(self) -> list[str]:
+        """The errors as stderr shows them, each after `error: ` (one may span several lines)."""
+        return [str(self)]
+
+    @property
+    def footer(self) -> str:
+        """What stderr shows after the messages ("" for nothing)."""
+        return ""
+
+    @property
+    def problems(self) -> list[Problem] | None:
+        """The problems located in the manifests (None: the error is not about the manifests)."""
+        return None
+
+
+class UsageError(NetreconcileError):
+    """The command line asks for what cannot be: a path that does not exist, an address that is none, a
+    confirmation that nothing waits for. The user must change it."""
+
+    kind = Kind.INPUT
 
 
 @dataclass(frozen=True)
@@ -38,17 +76,46 @@ class Problem:
 class ManifestError(NetreconcileError):
     """The manifests are invalid; the user must fix them. Nothing was changed."""
 
+    kind = Kind.INPUT
+    category = "invalid-manifests"
+
     def __init__(self, problems: list[Problem]):
-        self.problems = problems
+        self._problems = problems
         super().__init__("\n".join(str(p) for p in problems))
 
+    @property
+    def problems(self) -> list[Problem]:
+        return self._problems
 
-class ConflictError(NetreconcileError):
-    """A kernel object we would create already exists and is not ours; the user must resolve it."""
+    @property
+    def messages(self) -> list[str]:
+        return [str(p) for p in self._problems]
+
+    @property
+    def footer(self) -> str:
+        return f"{len(self._problems)} problem(s) found; nothing was changed."
+
+
+class _Unchanged(NetreconcileError):
+    """An error raised before anything is changed, with one message per finding."""
 
     def __init__(self, messages: list[str]):
-        self.messages = messages
+        self._messages = messages
         super().__init__("\n".join(messages))
+
+    @property
+    def messages(self) -> list[str]:
+        return self._messages
+
+    @property
+    def footer(self) -> str:
+        return "Nothing was changed."
+
+
+class ConflictError(_Unchanged):
+    """A kernel object we would create already exists and is not ours; the user must resolve it."""
+
+    category = "conflict"
 
 
 class PathConflictError(ConflictError):
@@ -59,30 +126,76 @@ class PathConflictError(ConflictError):
         super().__init__([message])
 
 
+class PreflightError(ConflictError):
+    """The host lacks something the manifests need (a parent link); nothing was changed."""
+
+
+class KernelSupportError(_Unchanged):
+    """The running kernel lacks link kinds the manifests need; the host's administrator must load the
+    modules or change the kernel. Raised before anything is changed."""
+
+    category = "kernel-support"
+
+
+class RefusedError(NetreconcileError):
+    """The plan would delete too much; nothing was changed. The user decides (--allow-empty, --force)."""
+
+    kind = Kind.INPUT
+    category = "refused"
+
+
+class HostError(NetreconcileError):
+    """This machine cannot be matched to exactly one declared Host; nothing was changed. The user names
+    it (--host) or fixes the Hosts' addresses."""
+
+    kind = Kind.INPUT
+
+
+class LockedError(NetreconcileError):
+    """Another netreconcile holds the lock and --no-wait was given; `holder` names it (pid, command)."""
+
+    def __init__(self, lock: str, holder: str):
+        super().__init__(f"{lock} is held by {holder}; not waiting (--no-wait)")
+        self.holder = holder
+
+
 class ApplyError(NetreconcileError):
     """A step failed against the kernel."""
+
+
+StepT = TypeVar("StepT")
+
+
+class StepFailed(ApplyError, Generic[StepT]):
+    """A step failed; `done` holds the steps completed before it, in order."""
+
+    def __init__(self, message: str, done: list[StepT]):
+        super().__init__(message)
+        self.done = done
+
+
+class RolledBack(ApplyError):
+    """A step or the verification failed, and the steps done were undone; the message says what failed
+    and what the rollback restored."""
 
 
 class VerifyError(NetreconcileError):
     """After applying, the kernel still differs from the manifests."""
 
 
-class KernelSupportError(NetreconcileError):
-    """The running kernel lacks link kinds the manifests need; the host's administrator must load the
-    modules or change the kernel. Raised before anything is changed."""
-
-    def __init__(self, messages: list[str]):
-        self.messages = messages
-        super().__init__("\n".join(messages))
-
-
 class SysctlKeyError(NetreconcileError, ValueError):
     """A sysctl key that names no file under /proc/sys/net (a '/', an empty part, NUL, not net.*): never
     read nor written, whoever asked. Raised before anything is changed."""
 
+    kind = Kind.INPUT
+
     def __init__(self, key: str):
         super().__init__(f"sysctl {key!r} is not a key under /proc/sys/net (net.<part>.<part>..., each part "
                          f"without '/' or NUL): it is neither read nor written")
+
+
+class KernelError(NetreconcileError, OSError):
+    """The kernel refused a request (errno, its text)."""
 
 
 class NamespaceGoneError(NetreconcileError, OSError):
@@ -91,3 +204,7 @@ class NamespaceGoneError(NetreconcileError, OSError):
 
     def __str__(self) -> str:
         return str(self.strerror)
+
+
+class ForeignTable(NetreconcileError):
+    """A table of our table's name exists without our marker: someone else's."""

@@ -13,21 +13,18 @@ from dataclasses import dataclass
 from typing import Callable
 
 from reconciler import netns
-from reconciler.errors import ApplyError, NetreconcileError, VerifyError
+from reconciler.errors import (
+    ApplyError,
+    KernelError,
+    NetreconcileError,
+    StepFailed,
+    VerifyError,
+)
 from reconciler.kernel import Kernel
 from reconciler.model import KernelObject, Sysctl
 from reconciler.plan import Action, Plan, Step
-from reconciler.rtnl import KernelError
 
 Reporter = Callable[[Step], None]
-
-
-class StepFailed(ApplyError):
-    """A step failed; `done` holds the steps completed before it, in order."""
-
-    def __init__(self, message: str, done: list[Step]):
-        super().__init__(message)
-        self.done = done
 
 
 def execute(plan: Plan, kernel: Kernel, report: Reporter = lambda step: None, hooks: bool = True) -> list[Step]:

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reconciler.errors import NetreconcileError
+from reconciler.errors import RefusedError
 from reconciler.plan import Action, Observed, Plan
 from reconciler.spec import Manifests
 
 
-class RefusedError(NetreconcileError):
-    """The plan would delete too much; nothing was changed. The user decides (--allow-empty, --force)."""
-
-
 @dataclass(frozen=True)
 class Limits:
+    """The guards' limits from the command line: --allow-empty, --max-delete, --force."""
+
     allow_empty: bool = False
     max_delete: float = 0.5
     force: bool = False
@@ -35,20 +33,27 @@ def check(m: Manifests, observed: Observed, plan: Plan, limits: Limits, applied:
     deleting = deleted_count(plan)
     if not deleting:
         return
-    empty = not m.networks and not m.endpoints
-    if empty and limits.allow_empty:
-        return  # deleting everything is exactly what --allow-empty asks for
-    if empty:
+    if not m.networks and not m.endpoints:
+        _check_empty(deleting, limits)
+    elif limits.force:
+        return
+    elif applied:
+        _check_source(m, applied, deleting, limits)
+    else:
+        _check_owned(owned_count(observed), deleting, limits)
+
+
+def _check_empty(deleting: int, limits: Limits) -> None:
+    """Manifests that declare nothing delete everything: what --allow-empty asks for, and only it."""
+    if not limits.allow_empty:
         raise RefusedError(
             f"the manifests declare nothing: applying them would delete all {deleting} objects netreconcile "
             f"owns here; pass --allow-empty if that is what you want"
         )
-    if limits.force:
-        return
-    if applied:
-        _check_source(m, applied, deleting, limits)
-        return
-    owned = owned_count(observed)
+
+
+def _check_owned(owned: int, deleting: int, limits: Limits) -> None:
+    """Without a record of the last source applied: judged on the share of what is owned here."""
     if owned and deleting / owned > limits.max_delete:
         raise RefusedError(
             f"this apply would delete {deleting} of the {owned} objects netreconcile owns here "

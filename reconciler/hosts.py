@@ -6,13 +6,9 @@ from __future__ import annotations
 from dataclasses import replace
 from ipaddress import ip_interface
 
-from reconciler.errors import NetreconcileError
+from reconciler.errors import HostError
 from reconciler.plan import Observed
 from reconciler.spec import Manifests
-
-
-class HostError(NetreconcileError):
-    """This machine cannot be matched to exactly one declared Host; nothing was changed."""
 
 
 def localize(m: Manifests, observed: Observed) -> Manifests:

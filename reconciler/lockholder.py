@@ -41,23 +41,23 @@ def command(pid: int) -> str:
 def _flocks(st: os.stat_result) -> tuple[list[int], set[int]]:
     """The pids /proc/locks gives for flocks on the file: those that hold one, those waiting."""
     inode = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}:{st.st_ino}"
-    holders, waiters = [], set()
     try:
         with open("/proc/locks") as f:
             lines = f.read().splitlines()
     except OSError:
         return [], set()
-    for line in lines:
-        words = line.split()
-        waiting = len(words) > 1 and words[1] == "->"
-        words = words[2:] if waiting else words[1:]
-        if len(words) >= 5 and words[0] == "FLOCK" and words[4] == inode and words[3].lstrip("-").isdigit():
-            pid = int(words[3])
-            if pid > 0 and waiting:
-                waiters.add(pid)
-            elif pid > 0:
-                holders.append(pid)
-    return holders, waiters
+    found = [lock for lock in map(_flock, lines) if lock is not None and lock[2] == inode]
+    return [pid for pid, waiting, _ in found if not waiting], {pid for pid, waiting, _ in found if waiting}
+
+
+def _flock(line: str) -> tuple[int, bool, str] | None:
+    """(pid, waiting, device:major:inode) of one /proc/locks line that is a flock of a process."""
+    words = line.split()
+    waiting = len(words) > 1 and words[1] == "->"
+    words = words[2:] if waiting else words[1:]
+    if len(words) < 5 or words[0] != "FLOCK" or not words[3].lstrip("-").isdigit() or int(words[3]) <= 0:
+        return None
+    return int(words[3]), waiting, words[4]
 
 
 def _processes() -> list[int]:

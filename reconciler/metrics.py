@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import time
+from wsgiref.simple_server import WSGIServer
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    start_http_server,
+)
 
-from reconciler.errors import NetreconcileError
+from reconciler.errors import NetreconcileError, UsageError
 from reconciler.model import KernelObject
-from reconciler.reconcile import SUCCESS, Outcome
-
-RESULTS = ("no_changes", "applied", "invalid", "refused", "failed", "locked")
+from reconciler.reconcile import SUCCESS, Outcome, Result
 
 
 def split_address(address: str) -> tuple[str, int]:
     """'127.0.0.1:9464' or '[::1]:9464' -> (host, port)."""
     host, _, port = address.rpartition(":")
     if not host or not port.isdigit():
-        raise NetreconcileError(f"--metrics-addr {address}: expected HOST:PORT, e.g. 127.0.0.1:9464")
+        raise UsageError(f"--metrics-addr {address}: expected HOST:PORT, e.g. 127.0.0.1:9464")
     return host.strip("[]"), int(port)
 
 
@@ -27,14 +32,10 @@ class Metrics:
     def __init__(self, address: str) -> None:
         host, port = split_address(address)
         self.registry = CollectorRegistry()
-        self.reconciles = Counter("netreconcile_reconciles", "Reconciles, by result", ["result"], registry=self.registry)
-        for result in RESULTS:
-            self.reconciles.labels(result)
-        self.drift_repairs = Counter("netreconcile_drift_repairs",
-                                     "Drifted objects repaired (found differing from what the last reconcile left), by kind",
-                                     ["kind"], registry=self.registry)
-        for kind in kinds():
-            self.drift_repairs.labels(kind)
+        self.reconciles = self._labelled("netreconcile_reconciles", "Reconciles, by result", "result", list(Result))
+        self.drift_repairs = self._labelled(
+            "netreconcile_drift_repairs",
+            "Drifted objects repaired (found differing from what the last reconcile left), by kind", "kind", kinds())
         self.source_valid = Gauge("netreconcile_source_valid",
                                   "1 when the last reconcile read valid manifests; 0 while they are invalid "
                                   "(the last valid manifests applied stay enforced)", registry=self.registry)
@@ -44,10 +45,21 @@ class Metrics:
         self.steps = Counter("netreconcile_steps_applied", "Steps applied by reconciles", registry=self.registry)
         self.duration = Histogram("netreconcile_reconcile_duration_seconds", "Time taken by a reconcile",
                                   registry=self.registry)
+        self.server = self._serve(address, host, port)
+
+    def _labelled(self, name: str, text: str, label: str, values: list[str]) -> Counter:
+        """A counter with one label, each of its values shown from the start (at 0)."""
+        counter = Counter(name, text, [label], registry=self.registry)
+        for value in values:
+            counter.labels(value)
+        return counter
+
+    def _serve(self, address: str, host: str, port: int) -> WSGIServer:
         try:
-            self.server, _ = start_http_server(port, addr=host, registry=self.registry)
+            server, _ = start_http_server(port, addr=host, registry=self.registry)
         except OSError as err:
             raise NetreconcileError(f"cannot serve metrics on {address}: {err.strerror or err}") from err
+        return server
 
     def reconciled(self, outcome: Outcome, seconds: float) -> None:
         self.reconciles.labels(outcome.result).inc()

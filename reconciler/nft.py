@@ -13,15 +13,11 @@ import shutil
 import subprocess
 from typing import Any
 
-from reconciler.errors import ApplyError, NetreconcileError
+from reconciler.errors import ApplyError, ForeignTable, NetreconcileError
 from reconciler.model import NFT_FAMILY, NFT_MARKER, NFT_TABLE, NftChain, NftRule, NftTable
 
 TABLE = {"family": NFT_FAMILY, "name": NFT_TABLE}
 MARKER = {"family": NFT_FAMILY, "table": NFT_TABLE, "name": NFT_MARKER}
-
-
-class ForeignTable(NetreconcileError):
-    """A table of our table's name exists without our marker: someone else's."""
 
 
 def _nft(args: list[str], stdin: str | None = None) -> subprocess.CompletedProcess:

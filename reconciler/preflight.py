@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from ipaddress import ip_address, ip_interface
+from pathlib import Path
 
 from reconciler import hostnets, sysctl_probe
-from reconciler.errors import ConflictError
+from reconciler.errors import PreflightError
 from reconciler.plan import HostLink, Observed
 from reconciler.planners.overlay import underlay_link
 from reconciler.spec import Manifests, Network, where
@@ -19,12 +20,10 @@ MIN_MTU = 1280  # IPv6's: below it the kernel drops a link's IPv6 settings, whic
 BELOW_MINIMUM = f"below IPv6's minimum of {MIN_MTU} (the kernel then drops the link's IPv6 settings, which netreconcile writes)"
 
 
-class PreflightError(ConflictError):
-    """The host lacks something the manifests need (a parent link); nothing was changed."""
-
-
 @dataclass(frozen=True)
 class Findings:
+    """What the preflight found: errors (nothing may be changed) and notes (warnings, hints)."""
+
     errors: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
 
@@ -72,20 +71,30 @@ def bound_port_problems(m: Manifests, sockets: set[tuple[str, int, str]]) -> lis
     return problems
 
 
+# /proc/net's socket tables: (protocol, table, whether only listening sockets count: TCP's state 0A).
+SOCKET_TABLES = (("tcp", "tcp", True), ("tcp", "tcp6", True), ("udp", "udp", False), ("udp", "udp6", False))
+LISTEN = "0A"
+
+
 def listening() -> set[tuple[str, int, str]]:
     """(protocol, port, address) of the TCP sockets listening and UDP sockets bound in this namespace."""
-    found = set()
-    for protocol, name, listen_only in (("tcp", "tcp", True), ("tcp", "tcp6", True), ("udp", "udp", False),
-                                        ("udp", "udp6", False)):
+    found: set[tuple[str, int, str]] = set()
+    for protocol, name, listen_only in SOCKET_TABLES:
         try:
-            lines = open(f"/proc/net/{name}").read().splitlines()[1:]
+            table = Path(f"/proc/net/{name}").read_text()
         except OSError:
             continue
-        for line in lines:
-            fields = line.split()
-            local, state = fields[1], fields[3]
-            if listen_only and state != "0A":
-                continue
+        found |= sockets(protocol, table, listen_only)
+    return found
+
+
+def sockets(protocol: str, table: str, listen_only: bool) -> set[tuple[str, int, str]]:
+    """(protocol, port, address) of each socket in one /proc/net table (its header line skipped)."""
+    found = set()
+    for row in table.splitlines()[1:]:
+        fields = row.split()
+        local, state = fields[1], fields[3]
+        if not listen_only or state == LISTEN:
             hex_address, hex_port = local.split(":")
             found.add((protocol, int(hex_port, 16), _address(hex_address)))
     return found

@@ -7,12 +7,16 @@ else, so logs and scripts see exactly what they always did.
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
+from typing import TYPE_CHECKING
 
 from reconciler.plan import Plan, Step
 from reconciler.render import with_it
 from reconciler.terminal import line
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
 
 
 class Plain:
@@ -49,12 +53,19 @@ class _Bar:
     once the plan is known and vanishes when the run ends, leaving the step lines and the summary."""
 
     def __init__(self) -> None:
+        # rich only on a terminal: a pipe, a file or CI start without it
         from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
 
         self.progress = Progress(TextColumn("steps"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                                  TextColumn("{task.fields[step]}", markup=False), console=Console(highlight=False), transient=True)
-        self.task = None
+        self.task: TaskID | None = None
 
     def planned(self, plan: Plan) -> None:
         if plan.steps and self.task is None:

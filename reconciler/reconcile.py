@@ -7,63 +7,81 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, replace
+from enum import StrEnum
 
 from reconciler import engine
 from reconciler.cache import KernelCache, ManifestCache
-from reconciler.errors import ManifestError, NetreconcileError
-from reconciler.guards import Limits, RefusedError
+from reconciler.errors import ManifestError, NetreconcileError, RefusedError, RolledBack
+from reconciler.guards import Limits
 from reconciler.kernel import Kernel
 from reconciler.model import KernelObject
 from reconciler.spec import Manifests
 
 LOCK_RETRY = 1.0     # with --no-wait: seconds until a skipped reconcile is tried again
-SUCCESS = ("no_changes", "applied")
+
+
+class Result(StrEnum):
+    """What one reconcile came to (the `result` of the watch's log and its metrics)."""
+
+    NO_CHANGES = "no_changes"
+    APPLIED = "applied"
+    INVALID = "invalid"    # the source is invalid (see Outcome.enforcing)
+    REFUSED = "refused"    # a guard refused; nothing changed
+    FAILED = "failed"
+    LOCKED = "locked"      # skipped: another netreconcile held the lock
+
+
+SUCCESS = (Result.NO_CHANGES, Result.APPLIED)
+WROTE = (Result.APPLIED, Result.FAILED)  # a failed apply was rolled back: it wrote too
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What one reconcile did. `result`: no_changes, applied, invalid, refused, failed or locked. An invalid
-    source with a last good revision: `enforcing` names it, `enforced` says what enforcing it did (no_changes,
-    applied, refused, failed). `repairs`: drifted objects repaired, by kind."""
+    """What one reconcile did. An invalid source with a last good revision: `enforcing` names it,
+    `enforced` says what enforcing it came to (no_changes, applied, refused, failed). `repairs`: drifted
+    objects repaired, by kind. `rolled_back`: a failed apply was undone."""
 
-    result: str
+    result: Result
     steps: int = 0
     errors: tuple[str, ...] = ()
     enforcing: str = ""
-    enforced: str = ""
+    enforced: Result | None = None
     repairs: tuple[tuple[str, int], ...] = ()
+    rolled_back: bool = False
 
     @property
     def touched(self) -> bool:
         """Whether the kernel may have been written (a failed apply was rolled back: it was)."""
-        return self.result in ("applied", "failed") or self.enforced in ("applied", "failed")
+        return self.result in WROTE or self.enforced in WROTE
 
     @property
     def source_valid(self) -> bool | None:
         """Whether the manifests were valid (None: not read, the lock was held elsewhere)."""
-        return None if self.result == "locked" else self.result != "invalid"
+        return None if self.result is Result.LOCKED else self.result is not Result.INVALID
 
     def __str__(self) -> str:
-        if self.enforcing:
-            done = replace(self, result=self.enforced, enforcing="", errors=())
+        if self.enforced is not None:
+            done = replace(self, result=self.enforced, enforcing="", enforced=None, errors=())
             return f"invalid source, enforcing revision {self.enforcing}: {done}"
-        text = {
-            "no_changes": "no changes", "applied": f"applied {self.steps} step(s)",
-            "invalid": f"invalid manifests, {len(self.errors)} problem(s); kept the last applied state",
-            "refused": "refused by a guard; nothing changed", "failed": "failed",
-            "locked": f"skipped, another netreconcile holds the lock; retry in {LOCK_RETRY:g} s",
-        }[self.result]
         repaired = ", ".join(f"{n} {kind}" for kind, n in self.repairs)
-        return f"{text} (drift repaired: {repaired})" if repaired else text
+        return f"{self._text()} (drift repaired: {repaired})" if repaired else self._text()
+
+    def _text(self) -> str:
+        return {
+            Result.NO_CHANGES: "no changes", Result.APPLIED: f"applied {self.steps} step(s)",
+            Result.INVALID: f"invalid manifests, {len(self.errors)} problem(s); kept the last applied state",
+            Result.REFUSED: "refused by a guard; nothing changed", Result.FAILED: "failed",
+            Result.LOCKED: f"skipped, another netreconcile holds the lock; retry in {LOCK_RETRY:g} s",
+        }[self.result]
 
 
 def recorded_result(outcome: Outcome) -> str:
     """The result `status` shows, in the words `apply` uses."""
     if outcome.result in SUCCESS:
         return "success"
-    if outcome.result == "failed":
-        return "rolled back" if any("Rolled back" in e for e in outcome.errors) else "failed"
-    return outcome.result
+    if outcome.result is Result.FAILED:
+        return "rolled back" if outcome.rolled_back else "failed"
+    return str(outcome.result)
 
 
 @dataclass(frozen=True)
@@ -104,12 +122,12 @@ class Reconciler:
     def _enforce(self, problems: tuple[str, ...]) -> Outcome:
         """The source is invalid: the last good manifests stay enforced, pruning nothing."""
         if self.good is None:
-            return Outcome("invalid", errors=problems)
+            return Outcome(Result.INVALID, errors=problems)
         try:
             done = self._apply(self.good.manifests, prune=False)
         except ManifestError as err:
-            done = Outcome("failed", errors=tuple(str(p) for p in err.problems))
-        return replace(done, result="invalid", errors=problems + done.errors, enforcing=self.good.revision,
+            done = Outcome(Result.FAILED, errors=tuple(str(p) for p in err.problems))
+        return replace(done, result=Result.INVALID, errors=problems + done.errors, enforcing=self.good.revision,
                        enforced=done.result)
 
     def _apply(self, m: Manifests, prune: bool) -> Outcome:
@@ -118,15 +136,15 @@ class Reconciler:
             with Kernel() as kernel:
                 result = engine.apply(m, kernel, self.kernel_cache.touched, options)
         except RefusedError as err:
-            return Outcome("refused", errors=(str(err),))
+            return Outcome(Result.REFUSED, errors=(str(err),))
         except ManifestError:
             raise
         except (NetreconcileError, OSError) as err:
             self.kernel_cache.forget()  # a rollback read the kernel itself
-            return Outcome("failed", errors=tuple(str(err).splitlines()))
+            return Outcome(Result.FAILED, errors=tuple(str(err).splitlines()), rolled_back=isinstance(err, RolledBack))
         repairs = self._repairs(result)
         self.left = result.desired
-        return Outcome("applied" if result.done else "no_changes", len(result.done), repairs=repairs)
+        return Outcome(Result.APPLIED if result.done else Result.NO_CHANGES, len(result.done), repairs=repairs)
 
     def _repairs(self, result: engine.ApplyResult) -> tuple[tuple[str, int], ...]:
         """The objects the steps set right that differed from what the last reconcile left (not those that

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, Protocol
 
 from reconciler.engine import ObjectStatus
 from reconciler.errors import Problem
-from reconciler.model import KernelObject, NftTable
+from reconciler.model import KernelObject, NftRule, NftTable
 from reconciler.plan import SYMBOLS, Action, Plan, Step
 from reconciler.spec import Manifests
 from reconciler.terminal import line
@@ -87,7 +88,7 @@ def _rule_lines(step: Step) -> list[str]:
     return removed + added
 
 
-def _rule_sort(rule) -> tuple:
+def _rule_sort(rule: NftRule) -> tuple[str, str]:
     return (rule.chain, rule.comment)
 
 
@@ -115,7 +116,7 @@ def step_json(step: Step) -> dict[str, Any]:
 
 
 def _plain(value: Any) -> Any:
-    if dataclasses.is_dataclass(value):
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return dataclasses.asdict(value)
     if isinstance(value, tuple):
         return [_plain(v) for v in value]
@@ -132,7 +133,7 @@ def plan_json(plan: Plan) -> str:
     return json.dumps(body, indent=2)
 
 
-def status_text(rows: list[ObjectStatus], last: dict | None = None, revision: str | None = None,
+def status_text(rows: list[ObjectStatus], last: dict[str, Any] | None = None, revision: str | None = None,
                 notes: tuple[str, ...] = ()) -> str:
     width = max((len(f"{r.obj.kind} {r.obj.title}") for r in rows), default=0)
     lines = [last_reconcile(last), f"manifests revision: {revision or '(not a git checkout)'}", *notes, ""]
@@ -143,7 +144,7 @@ def status_text(rows: list[ObjectStatus], last: dict | None = None, revision: st
     return "\n".join(map(line, lines))
 
 
-def last_reconcile(last: dict | None) -> str:
+def last_reconcile(last: dict[str, Any] | None) -> str:
     """What `status` says of the last reconcile recorded: its line, and the source the watch enforces."""
     if not last:
         return "last reconcile: none recorded on this host"
@@ -153,7 +154,7 @@ def last_reconcile(last: dict | None) -> str:
     return line + enforcing
 
 
-def status_json(rows: list[ObjectStatus], last: dict | None = None, revision: str | None = None,
+def status_json(rows: list[ObjectStatus], last: dict[str, Any] | None = None, revision: str | None = None,
                 notes: tuple[str, ...] = ()) -> str:
     body = {
         "formatVersion": FORMAT_VERSION,
@@ -167,10 +168,20 @@ def status_json(rows: list[ObjectStatus], last: dict | None = None, revision: st
 
 
 def validate_json(m: Manifests) -> str:
-    names = lambda objects: [o.name for o in objects]  # noqa: E731
-    body = {"formatVersion": FORMAT_VERSION, "valid": True, "networks": names(m.networks),
-            "endpoints": names(m.endpoints), "hosts": names(m.hosts), "services": names(m.services)}
+    body = {"formatVersion": FORMAT_VERSION, "valid": True, "networks": _names(m.networks),
+            "endpoints": _names(m.endpoints), "hosts": _names(m.hosts), "services": _names(m.services)}
     return json.dumps(body, indent=2)
+
+
+class Named(Protocol):
+    """What the manifests declare under a name (a Network, an Endpoint, a Host, a Service)."""
+
+    @property
+    def name(self) -> str: ...
+
+
+def _names(objects: Iterable[Named]) -> list[str]:
+    return [o.name for o in objects]
 
 
 def error_json(kind: str, messages: list[str], problems: list[Problem], **extra: Any) -> str:

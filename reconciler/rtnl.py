@@ -15,6 +15,7 @@ from ipaddress import ip_address, ip_network
 from typing import Iterator
 
 from reconciler import names
+from reconciler.errors import KernelError
 
 NETLINK_ROUTE = 0
 SOL_NETLINK, NETLINK_GET_STRICT_CHK = 270, 12
@@ -55,10 +56,6 @@ RTMSG = struct.Struct("=BBBBBBBBI")
 NLA = struct.Struct("=HH")
 NDMSG = struct.Struct("=BxxxiHBB")  # family, ifindex, state, flags, type
 RTNEXTHOP = struct.Struct("=HBBi")  # length, flags, hops, ifindex
-
-
-class KernelError(OSError):
-    """The kernel refused a request (errno, its text)."""
 
 
 def align(n: int) -> int:

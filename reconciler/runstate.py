@@ -11,26 +11,19 @@ import json
 import os
 import subprocess
 import time
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Any
 
 from reconciler import safefs
-from reconciler.errors import NetreconcileError
+from reconciler.errors import LockedError, NetreconcileError
 from reconciler.lockholder import holder
 
 RUN_DIR = Path(os.environ.get("NETRECONCILE_RUN_DIR", "/run/netreconcile"))
 LOCK, LAST, PENDING, CONFIRM = (RUN_DIR / n for n in ("lock", "last.json", "pending.json", "confirm"))
 FOLDER_MODE, FILE_MODE = 0o700, 0o600
-
-
-class LockedError(NetreconcileError):
-    """Another netreconcile holds the lock and --no-wait was given; `holder` names it (pid, command)."""
-
-    def __init__(self, holder: str):
-        super().__init__(f"{LOCK} is held by {holder}; not waiting (--no-wait)")
-        self.holder = holder
 
 
 def run_dir() -> safefs.Folder:
@@ -50,7 +43,7 @@ def locked(wait: bool = True, say: Callable[[str], None] = print) -> Iterator[No
         except BlockingIOError:
             who = holder(fd)
             if not wait:
-                raise LockedError(who) from None
+                raise LockedError(str(LOCK), who) from None
             say(f"waiting for {LOCK}, held by {who}...")
             fcntl.flock(fd, fcntl.LOCK_EX)
         os.ftruncate(fd, 0)
@@ -65,11 +58,11 @@ def revision(paths: Iterable[str]) -> str | None:
     for raw in paths:
         folder = Path(raw) if Path(raw).is_dir() else Path(raw).parent
         try:
-            head = subprocess.run(["git", "-C", str(folder), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
+            head = subprocess.run(["git", "-C", str(folder), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=False)
             if head.returncode != 0:
                 continue
             dirty = subprocess.run(["git", "-C", str(folder), "status", "--porcelain", "--", "."],
-                                   capture_output=True, text=True, timeout=5).stdout.strip()
+                                   capture_output=True, text=True, timeout=5, check=False).stdout.strip()
         except (OSError, subprocess.TimeoutExpired):
             return None
         return head.stdout.strip() + ("-dirty" if dirty else "")
@@ -77,7 +70,7 @@ def revision(paths: Iterable[str]) -> str | None:
 
 
 def record(result: str, paths: Iterable[str], steps: int = 0, error: str = "", trigger: str = "apply",
-           source_valid: bool = True, enforcing: str | None = None) -> dict:
+           source_valid: bool = True, enforcing: str | None = None) -> dict[str, Any]:
     """Remember the last reconcile for `status` (written atomically), and return the record. `enforcing`:
     the watch's source was invalid, and the revision of the last valid manifests stayed enforced."""
     paths = list(paths)
@@ -88,7 +81,7 @@ def record(result: str, paths: Iterable[str], steps: int = 0, error: str = "", t
     return body
 
 
-def last() -> dict | None:
+def last() -> dict[str, Any] | None:
     try:
         with safefs.opened(str(RUN_DIR)) as folder:
             data = folder.read(LAST.name)
@@ -97,7 +90,7 @@ def last() -> dict | None:
         return None
 
 
-def write_json(path: Path, body: dict) -> None:
+def write_json(path: Path, body: dict[str, Any]) -> None:
     with run_dir() as folder:
         folder.replace(path.name, (json.dumps(body, indent=2) + "\n").encode(), FILE_MODE)
 
@@ -150,5 +143,5 @@ def applied() -> Applied | None:
     return Applied(frozenset(owners), {str(ns): tuple(names) for ns, names in sysctls.items()})
 
 
-def _strings(values: list) -> bool:
+def _strings(values: list[object]) -> bool:
     return all(isinstance(v, str) for v in values)

@@ -26,7 +26,7 @@ from builders import (
 
 from reconciler.model import OWNER_GROUP, ROUTE_PROTO
 from reconciler.runstate import APPLIED
-from reconciler.watch import QUIET
+from reconciler.watch.gate import QUIET
 
 # Link names the kernel accepts (at most 15 bytes, no '/', ':' nor white space), written for printf.
 NOT_UTF8, WITH_ESC = r"a\377b", r"e\033c"

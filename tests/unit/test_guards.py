@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 
 from reconciler import runstate
-from reconciler.guards import Limits, RefusedError, check, check_foreign
+from reconciler.errors import RefusedError
+from reconciler.guards import Limits, check, check_foreign
 from reconciler.model import Netns
 from reconciler.plan import Action, Observed, Plan, Step
-
 from unit.helpers import endpoint, network, parse
 
 NET = network("a", "{subnet: 172.20.0.0/24}")

@@ -6,12 +6,13 @@ from __future__ import annotations
 import argparse
 import io
 
-from reconciler import cli, progress, render
+from reconciler import progress, render
+from reconciler.cli import failure
 from reconciler.engine import ObjectStatus, State
 from reconciler.model import Bridge, HostsFile
 from reconciler.plan import Action, Plan, Step
 from reconciler.terminal import line, lines
-from reconciler.watch import Log
+from reconciler.watch.log import Log
 
 FORGED = "x\x1b[2K\rPlan: 0 to create\x07\x9b\x7f"  # ESC erase-line, CR, BEL, C1 CSI, DEL
 SHOWN = "x\\x1b[2K\\x0dPlan: 0 to create\\x07\\x9b\\x7f"
@@ -46,7 +47,7 @@ def test_status_and_step_lines_are_escaped(capsys):
 
 
 def test_error_messages_keep_their_lines_and_escape_the_rest(capsys):
-    cli._fail(argparse.Namespace(), cli.Failure("error", [f"step {FORGED} failed\nRolled back 1 step(s)"]))
+    failure.fail(argparse.Namespace(), failure.Failure("error", [f"step {FORGED} failed\nRolled back 1 step(s)"]))
     assert capsys.readouterr().err == f"error: step {SHOWN} failed\nRolled back 1 step(s)\n"
 
 

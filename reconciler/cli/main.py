@@ -1,0 +1,73 @@
+"""The `netreconcile` command line: one parser, each subcommand registered the same way, and `main`,
+which runs the one asked for and reports any error (reconciler/cli/failure.py)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from reconciler.cli import applying, doctor, planning, tools, watching
+from reconciler.cli.command import EXIT_OK, Command, Parser, debug
+from reconciler.cli.failure import INTERRUPTED, fail, failure_of
+from reconciler.completion import SHELLS, script
+
+EXIT_CODES = """exit codes:
+  0  success; plan with --detailed-exitcode: no changes
+  1  error: invalid manifests, a refusal, a failed apply (rolled back), a command line that cannot be read
+  2  plan with --detailed-exitcode: there are changes
+
+-o json (validate, plan, status, doctor) prints a JSON document on stdout, errors included
+(docs/output.md); `netreconcile schema` prints the manifests' JSON Schema, `netreconcile completion
+bash|zsh` a completion script."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(
+        prog="netreconcile",
+        description="Declarative reconciler for Linux container networking (Docker's drivers, without Docker).",
+        epilog="example: netreconcile apply manifests/ && netreconcile plan manifests/ --detailed-exitcode\n\n"
+               + EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--debug", action="store_true", help="show a traceback on errors")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for command in COMMANDS.values():
+        command.add_to(commands)
+    return parser
+
+
+COMPLETION_HELP = "print a shell completion script (bash or zsh)"
+COMPLETION_DESCRIPTION = COMPLETION_HELP + """
+
+bash: `source <(netreconcile completion bash)` in ~/.bashrc, or save it as
+/etc/bash_completion.d/netreconcile. zsh: save it as _netreconcile in a directory of $fpath
+before `compinit` runs (`netreconcile completion zsh > ~/.zfunc/_netreconcile` with
+`fpath+=~/.zfunc` in ~/.zshrc), or `eval "$(netreconcile completion zsh)"` after compinit."""
+
+
+def _completion_arguments(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("shell", choices=SHELLS, metavar="SHELL", help="bash or zsh")
+    debug(sub)
+
+
+def _completion(args: argparse.Namespace) -> int:
+    sys.stdout.write(script(build_parser(), args.shell))
+    return EXIT_OK
+
+
+COMPLETION = Command("completion", COMPLETION_HELP,
+                     "example: netreconcile completion bash > /etc/bash_completion.d/netreconcile",
+                     _completion_arguments, _completion, COMPLETION_DESCRIPTION)
+# In the order --help lists them.
+COMMANDS = {c.name: c for c in (planning.VALIDATE, planning.PLAN, applying.APPLY, applying.DESTROY, planning.STATUS,
+                                applying.CONFIRM, watching.WATCH, doctor.DOCTOR, tools.GRAPH, tools.SCHEMA, COMPLETION)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command].run(args)
+    except KeyboardInterrupt:
+        return fail(args, INTERRUPTED)
+    except Exception as err:  # noqa: BLE001 (the promise: no traceback for users, a hint to get one)
+        return fail(args, failure_of(err))

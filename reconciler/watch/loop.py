@@ -1,0 +1,195 @@
+"""The watch's loop: one thread takes the triggers in turn and reconciles for each, taking the lock for
+that reconcile only."""
+
+from __future__ import annotations
+
+import gc
+import signal
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import TYPE_CHECKING
+
+from reconciler import runstate
+from reconciler.errors import LockedError
+from reconciler.events import KernelEvents
+from reconciler.guards import Limits
+from reconciler.reconcile import (
+    LOCK_RETRY,
+    Outcome,
+    Reconciler,
+    Result,
+    recorded_result,
+)
+from reconciler.watch.files import FileEvents
+from reconciler.watch.gate import Gate
+from reconciler.watch.log import Log
+from reconciler.watch.notify import sd_notify
+from reconciler.watch.triggers import Resync, Trigger, TriggerKind, Triggers
+
+if TYPE_CHECKING:
+    from reconciler.metrics import Metrics
+
+LOCK_POLL = 0.2      # seconds between tries while another netreconcile holds the lock
+SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
+
+@dataclass(frozen=True)
+class Options:
+    """The watch's command line."""
+
+    limits: Limits = field(default_factory=Limits)
+    resync: float = 30.0         # seconds; 0: never
+    debounce: float = 0.2
+    wait: bool = True            # for the lock
+    log_format: str = "text"
+    metrics_addr: str | None = None
+    host: str | None = None      # --host: the declared Host this machine is
+
+
+def settle_heap(idle: bool = True) -> None:
+    """Between reconciles: freeze what lives on (the caches), so that the next reconcile's collections
+    scan only what it allocates itself; without it, with many endpoints the collector's full passes
+    over the caches cost a reconcile more than its own work. When idle, first collect the cyclic garbage
+    once (what became garbage while frozen included); when the next trigger is already waiting, only
+    freeze."""
+    if idle:
+        gc.unfreeze()
+        gc.collect()
+    gc.freeze()
+
+
+@contextmanager
+def signals_blocked() -> Iterator[None]:
+    """Block our signals in this thread for a while: threads started meanwhile keep them blocked."""
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+class Watcher:
+    """The loop: a queue of triggers fed by files, kernel events, signals and the resync timer."""
+
+    def __init__(self, paths: list[str], options: Options, log: Log) -> None:
+        self.paths, self.options, self.log = paths, options, log
+        self.metrics: Metrics | None = None
+        self.triggers = Triggers(options.debounce)
+        self.gate = Gate(self.triggers.put)
+        self.stopping = False
+        self.resync = Resync(options.resync, LOCK_RETRY)
+        self.reconciler = Reconciler(paths, options.limits, options.host)
+        self.kernel_cache = self.reconciler.kernel_cache
+        self.files = FileEvents(paths, self.triggers.put)
+
+    def run(self) -> int:
+        for sig in SIGNALS:
+            signal.signal(sig, self._on_signal)
+        self._start_listeners()
+        try:
+            every = f"every {self.options.resync:g} s" if self.options.resync > 0 else "never"
+            self.log.event("start", f"watching {', '.join(self.paths)} (full resync {every})", paths=self.paths)
+            self.triggers.put(Trigger(TriggerKind.STARTUP))
+            self._loop()
+        finally:
+            self.files.stop()
+            if self.metrics:
+                self.metrics.close()
+        sd_notify("STOPPING=1")
+        return 0
+
+    def _start_listeners(self) -> None:
+        with signals_blocked():  # helper threads inherit the mask: our signals always wake the main thread
+            self.metrics = _metrics(self.options.metrics_addr, self.log) if self.options.metrics_addr else None
+            self.files.start()
+            events = KernelEvents(self.gate.event, self._lost, self.kernel_cache.heard)
+            self.kernel_cache.sync = events.drain
+            events.start()
+
+    def _loop(self) -> None:
+        first = True
+        while (trigger := self.triggers.next(self.resync.due, self.resync.detail)).kind is not TriggerKind.STOP:
+            outcome = self._reconcile(trigger)
+            sd_notify(("READY=1\n" if first else "") + f"STATUS=last reconcile: {outcome}")
+            first = False
+            settle_heap(idle=self.triggers.empty())
+        self.log.event("stop", f"stopping ({trigger.detail})", signal=trigger.detail)
+
+    def _lost(self, what: str) -> None:
+        """Kernel events were lost: the cache cannot be trusted, and a resync must run."""
+        self.kernel_cache.forget()
+        self.triggers.put(Trigger(TriggerKind.RESYNC, what))
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        if signum == signal.SIGHUP:
+            self.triggers.put(Trigger(TriggerKind.SIGHUP))
+            return
+        self.stopping = True
+        self.triggers.put(Trigger(TriggerKind.STOP, signal.Signals(signum).name))
+
+    def _reconcile(self, trigger: Trigger) -> Outcome:
+        start = time.monotonic()
+        outcome = self._locked_reconcile(trigger)
+        seconds = time.monotonic() - start
+        self.resync.after(trigger.kind, outcome.result is Result.LOCKED, start, time.monotonic())
+        self.log.reconciled(trigger, outcome, seconds)
+        if outcome.result is not Result.LOCKED:
+            self._record(trigger, outcome)
+        if self.metrics:
+            self.metrics.reconciled(outcome, seconds)
+        return outcome
+
+    def _locked_reconcile(self, trigger: Trigger) -> Outcome:
+        """One reconcile under the lock, the gate closed meanwhile; LOCKED when the lock was not taken."""
+        with signals_blocked():
+            self.files.refresh()
+        self.gate.close()
+        if trigger.kind.full:
+            self.kernel_cache.forget()  # the backstop reads the whole kernel again
+        outcome = Outcome(Result.LOCKED)
+        try:
+            with ExitStack() as stack:
+                if self._lock(stack):
+                    outcome = self.reconciler()
+        finally:
+            self.gate.open(outcome.touched)
+        return outcome
+
+    def _record(self, trigger: Trigger, outcome: Outcome) -> None:
+        """Record the reconcile for `status`; the commit found names the last good manifests."""
+        body = runstate.record(recorded_result(outcome), self.paths, steps=outcome.steps,
+                               error="\n".join(outcome.errors), trigger=f"watch:{trigger.kind}",
+                               source_valid=outcome.source_valid is not False, enforcing=outcome.enforcing or None)
+        self.reconciler.recorded(outcome, body["revision"])
+
+    def _lock(self, stack: ExitStack) -> bool:
+        """Take the lock for one reconcile; while waiting for it, a stop is still heard."""
+        said = False
+        while True:
+            try:
+                stack.enter_context(runstate.locked(wait=False))
+                return True
+            except LockedError as err:
+                if not self.options.wait or self.stopping:
+                    return False
+                holder = err.holder
+            if not said:
+                self.log.event("wait", f"waiting for {runstate.LOCK}, held by {holder}")
+                said = True
+            time.sleep(LOCK_POLL)
+
+
+def _metrics(address: str, log: Log) -> Metrics:
+    from reconciler.metrics import Metrics  # prometheus-client only when asked for
+
+    metrics = Metrics(address)
+    log.event("metrics", f"serving metrics at http://{address}/metrics", address=address)
+    return metrics
+
+
+def run(paths: list[str], options: Options) -> int:
+    """The `watch` command: reconcile until SIGTERM or SIGINT (exit 0)."""
+    return Watcher(paths, options, Log(options.log_format)).run()
