@@ -9,10 +9,11 @@ from __future__ import annotations
 import os
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from reconciler import netns
+from reconciler.appliers import appliers
 from reconciler.errors import ApplyError, NetreconcileError, VerifyError
 from reconciler.kernel import Kernel
 from reconciler.model import KernelObject, Sysctl
@@ -32,8 +33,6 @@ class StepFailed(ApplyError):
 
 def execute(plan: Plan, kernel: Kernel, report: Reporter = lambda step: None, hooks: bool = True) -> list[Step]:
     """Apply each step in order and return them; the first failure raises StepFailed."""
-    from reconciler.appliers import appliers
-
     registry = appliers(kernel)
     held = _Held()
     done: list[Step] = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import errno
 from ipaddress import ip_interface
 
-from reconciler.appliers import GONE, Applier, register, tolerate
+from reconciler.appliers.registry import GONE, Applier, register, tolerate
 from reconciler.model import Address
 
 IFA_F_NODAD = 0x02

@@ -5,7 +5,7 @@ reached without following a symbolic link, and only ever over a file of ours (re
 from __future__ import annotations
 
 from reconciler import safefs
-from reconciler.appliers import Applier, register
+from reconciler.appliers.registry import Applier, register
 from reconciler.errors import PathConflictError
 from reconciler.model import HOSTS_MARK, HostsFile
 

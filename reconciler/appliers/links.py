@@ -9,7 +9,7 @@ import os
 import time
 
 from reconciler import netns
-from reconciler.appliers import GONE, Applier, register, tolerate
+from reconciler.appliers.registry import GONE, Applier, register, tolerate
 from reconciler.model import ALIAS_PREFIX, OWNER_GROUP, Bridge, Veth
 from reconciler.rtnl import veth_data
 

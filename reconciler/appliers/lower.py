@@ -12,10 +12,19 @@ import hashlib
 import os
 
 from reconciler import netns
-from reconciler.appliers import GONE, Applier, register, tolerate
 from reconciler.appliers.links import LinkApplier, set_ipv6
+from reconciler.appliers.registry import GONE, Applier, register, tolerate
 from reconciler.model import (
-    ALIAS_PREFIX, IPVLAN_FLAGS, IPVLAN_MODES, MACVLAN_MODES, OWNER_GROUP, Dummy, Ipvlan, LowerLink, Macvlan, Vlan,
+    ALIAS_PREFIX,
+    IPVLAN_FLAGS,
+    IPVLAN_MODES,
+    MACVLAN_MODES,
+    OWNER_GROUP,
+    Dummy,
+    Ipvlan,
+    LowerLink,
+    Macvlan,
+    Vlan,
 )
 from reconciler.rtnl import ipvlan_data, macvlan_data, vlan_data
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import errno
 
-
 from reconciler import netns
-from reconciler.appliers import Applier, register
+from reconciler.appliers.registry import Applier, register
 from reconciler.model import ALIAS_PREFIX, OWNER_GROUP, Netns
 from reconciler.rtnl import Dumper
 

@@ -4,7 +4,7 @@ there is none, replaced or removed only where the one there carries our marker."
 from __future__ import annotations
 
 from reconciler import nft
-from reconciler.appliers import Applier, register
+from reconciler.appliers.registry import Applier, register
 from reconciler.errors import ApplyError
 from reconciler.model import NftTable
 

@@ -7,8 +7,8 @@ import errno
 import socket
 from ipaddress import ip_address
 
-from reconciler.appliers import GONE, Applier, register, tolerate
 from reconciler.appliers.links import LinkApplier
+from reconciler.appliers.registry import GONE, Applier, register, tolerate
 from reconciler.model import ALIAS_PREFIX, OWNER_GROUP, BridgeFdb, Fdb, Neigh, Vxlan
 from reconciler.rtnl import AF_BRIDGE, vxlan_data
 

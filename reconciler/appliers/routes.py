@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reconciler.appliers import GONE, Applier, register, tolerate
+from reconciler.appliers.registry import GONE, Applier, register, tolerate
 from reconciler.model import ROUTE_PROTO, Route
 
 MAIN_TABLE = 254

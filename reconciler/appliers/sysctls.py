@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reconciler.appliers import Applier, register
+from reconciler.appliers.registry import Applier, register
 from reconciler.model import Sysctl
 
 
