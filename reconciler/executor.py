@@ -104,11 +104,16 @@ def _restore_order(root: KernelObject, implied: tuple[KernelObject, ...]) -> lis
     return [root, *sorted(implied, key=lambda o: o.rank)]
 
 
+def undoing(done: list[Step]) -> Plan:
+    """The plan that undoes completed steps: their inverses, last step first."""
+    return Plan(tuple(inv for step in reversed(done) for inv in inverse(step)))
+
+
 def undo(done: list[Step], kernel: Kernel) -> None:
     """Undo completed steps, last first. Raises ApplyError naming the step that could not be undone."""
-    steps = [inv for step in reversed(done) for inv in inverse(step)]
-    if steps:
-        execute(Plan(tuple(steps)), kernel, hooks=False)
+    plan = undoing(done)
+    if plan:
+        execute(plan, kernel, hooks=False)
 
 
 def _describe(err: Exception) -> str:

@@ -1,0 +1,66 @@
+"""The executor's pure pieces, without root: the steps that undo each step, the order they run in, and
+a registry that holds an applier for every kind of kernel object."""
+
+from __future__ import annotations
+
+from reconciler.appliers import appliers
+from reconciler.appliers.registry import REGISTRY
+from reconciler.executor import inverse, undoing
+from reconciler.kernel import Kernel
+from reconciler.model import Address, Bridge, KernelObject, Netns, Route, Sysctl, Veth
+from reconciler.plan import Action, Observed, Step, diff
+
+NS = Netns("e1", owner="endpoint/e1")
+BRIDGE = Bridge("nr-a", mtu=1500, owner="network/a")
+VETH = Veth("nv-e1", ns="e1", peer="eth0", mtu=1500, master="nr-a", owner="endpoint/e1")
+ADDRESS = Address("e1", "eth0", "10.1.0.2/24")
+ROUTE = Route("e1", "0.0.0.0/0", "10.1.0.1", "eth0")
+
+
+def kinds(cls: type[KernelObject] = KernelObject) -> set[str]:
+    """The kinds of every kernel object class there is (abstract bases have none)."""
+    return {k for sub in cls.__subclasses__() for k in ({sub.kind} | kinds(sub)) if k}
+
+
+def test_every_kind_of_kernel_object_has_an_applier_and_every_applier_a_kind():
+    assert kinds() == set(REGISTRY), kinds() ^ set(REGISTRY)
+
+
+def test_the_appliers_are_found_by_kind_one_per_kind():
+    found = appliers(Kernel())
+    assert set(found) == kinds()
+    assert {kind: type(applier) for kind, applier in found.items()} == REGISTRY
+
+
+def test_a_create_is_undone_by_a_delete_of_what_it_created():
+    assert inverse(Step(Action.CREATE, BRIDGE, None)) == [Step(Action.DELETE, None, BRIDGE)]
+
+
+def test_a_sysctl_set_is_not_undone_it_cannot_be_unset():
+    assert inverse(Step(Action.CREATE, Sysctl("e1", "net.ipv4.ip_forward", "1"), None)) == []
+
+
+def test_a_replace_is_undone_by_the_replace_back():
+    old = Veth("nv-e1", ns="e1", peer="eth1")
+    assert inverse(Step(Action.REPLACE, VETH, old, "peer cannot change in place")) == [Step(Action.REPLACE, old, VETH)]
+
+
+def test_a_replace_of_nothing_is_undone_by_a_delete():
+    """A cascaded replace of an object that was not there (a route recreated with its link)."""
+    assert inverse(Step(Action.REPLACE, ROUTE, None, "link eth0 is replaced")) == [Step(Action.DELETE, None, ROUTE)]
+
+
+def test_a_delete_is_undone_by_creating_the_object_then_what_went_with_it_parents_first():
+    step = Step(Action.DELETE, None, NS, implied=(ROUTE, ADDRESS, VETH))
+    assert inverse(step) == [Step(Action.CREATE, obj, None) for obj in (NS, VETH, ADDRESS, ROUTE)]
+
+
+def test_completed_steps_are_undone_last_first():
+    plan = diff([NS, BRIDGE, VETH, ADDRESS, ROUTE, Sysctl("e1", "net.ipv4.ip_forward", "1")], Observed({}))
+    undone = undoing(list(plan.steps)).steps
+    assert [s.action for s in undone] == [Action.DELETE] * 5
+    assert [s.obj for s in undone] == [ROUTE, ADDRESS, VETH, NS, BRIDGE]
+
+
+def test_nothing_done_is_nothing_to_undo():
+    assert not undoing([])
