@@ -78,7 +78,7 @@ def _run(registry: dict, step: Step, held: _Held) -> None:
     if step.action is Action.CREATE:
         applier.create(step.desired)
     elif step.action is Action.UPDATE:
-        applier.update(step.desired, step.observed)
+        applier.update(step.desired, frozenset(name for name, _, _ in step.changes))
     elif step.action is Action.REPLACE:
         if step.observed is not None:
             applier.delete(step.observed)
@@ -92,7 +92,7 @@ def inverse(step: Step) -> list[Step]:
     if step.action is Action.CREATE:
         return [] if isinstance(step.desired, Sysctl) else [Step(Action.DELETE, None, step.desired)]
     if step.action is Action.UPDATE:
-        return [Step(Action.UPDATE, step.observed, step.desired)]
+        return [Step(Action.UPDATE, step.observed, step.desired, changes=tuple(step.observed.differences(step.desired)))]
     if step.action is Action.REPLACE and step.observed is None:
         return [Step(Action.DELETE, None, step.desired)]
     if step.action is Action.REPLACE:

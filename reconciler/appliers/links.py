@@ -7,9 +7,17 @@ from __future__ import annotations
 import errno
 import os
 import time
+from typing import TypeVar
 
 from reconciler import netns
-from reconciler.appliers.registry import GONE, Applier, register, tolerate
+from reconciler.appliers.registry import (
+    GONE,
+    NOTHING,
+    Applier,
+    Changed,
+    register,
+    tolerate,
+)
 from reconciler.model import ALIAS_PREFIX, OWNER_GROUP, Bridge, Veth
 from reconciler.rtnl import veth_data
 
@@ -25,6 +33,8 @@ def set_ipv6(kernel, ns: str | None, ifname: str, enabled: bool | None) -> None:
         kernel.write_sysctl(ns, f"{conf}.accept_ra", "0")
         kernel.write_sysctl(ns, f"{conf}.autoconf", "0")
 
+
+V = TypeVar("V")
 
 GONE_WITHIN = 5.0  # seconds for the kernel to finish removing a deleted namespace's links
 
@@ -46,15 +56,14 @@ class BridgeApplier(LinkApplier):
     def create(self, obj: Bridge) -> None:
         with tolerate(errno.EEXIST):
             self.kernel.raw(None).new_link(obj.name, "bridge", group=OWNER_GROUP, mtu=obj.mtu or None, mac=obj.mac or None)
-        self.update(obj, None)
+        self.update(obj, CREATED)
 
-    def update(self, want: Bridge, have: Bridge | None) -> None:
+    def update(self, want: Bridge, changed: Changed) -> None:
         self._set_ipv6(None, want.name, want.ipv6)
         if want.localnet is not None:
             self.kernel.write_sysctl(None, f"net.ipv4.conf.{want.name}.route_localnet", "1" if want.localnet else "0")
-        mac = want.mac if want.mac and (have is None or have.mac != want.mac) else None
         self.kernel.raw(None).set_link(self.kernel.index(None, want.name), alias=ALIAS_PREFIX + want.owner, up=True,
-                                       mtu=want.mtu, mac=mac)
+                                       mtu=want.mtu, mac=_if(want.mac, "mac" in changed))
 
 
 @register("veth")
@@ -70,9 +79,9 @@ class VethApplier(LinkApplier):
             if not self.kernel.has_link(obj.ns, obj.peer):  # a pair of that name still going with a deleted namespace
                 self._wait_gone(obj.name)
                 self._new_pair(obj)
-        # Created with its MTU, MAC and master: what is left is IPv6, isolation, the alias and "up".
-        self._bring_up_peer(obj)
-        self._bring_up_host_end(obj, isolated_changed=obj.isolated, hairpin_changed=bool(obj.hairpin))
+        # Created with its MTU, MAC and master: what is left is IPv6, the port's flags, the alias and "up".
+        self._bring_up_peer(obj, NOTHING)
+        self._bring_up_host_end(obj, _flags_on(obj))
 
     def _new_pair(self, obj: Veth) -> None:
         fd = os.open(netns.path(obj.ns), os.O_RDONLY)
@@ -91,29 +100,39 @@ class VethApplier(LinkApplier):
         while self.kernel.has_link(None, name) and time.monotonic() < deadline:
             time.sleep(0.01)
 
-    def update(self, want: Veth, have: Veth) -> None:
-        changed = {name for name, _, _ in want.differences(have)}
-        self._bring_up_peer(want, mtu=_if(want.mtu, "mtu" in changed), mac=_if(want.mac, "mac" in changed))
-        self._bring_up_host_end(want, "isolated" in changed or "master" in changed, "hairpin" in changed or "master" in changed,
-                                mtu=_if(want.mtu, "mtu" in changed),
-                                mac=_if(want.host_mac, "host_mac" in changed),
-                                master=_if(want.master and self.kernel.index(None, want.master), "master" in changed))
+    def update(self, want: Veth, changed: Changed) -> None:
+        if "master" in changed:
+            changed |= PORT_FLAGS  # a port joining a bridge starts with its flags off
+        self._bring_up_peer(want, changed)
+        self._bring_up_host_end(want, changed)
 
-    def _bring_up_host_end(self, want: Veth, isolated_changed: bool, hairpin_changed: bool = False, **attrs) -> None:
+    def _bring_up_host_end(self, want: Veth, changed: Changed) -> None:
         index = self.kernel.index(None, want.name)
+        master = self.kernel.index(None, want.master) if want.master and "master" in changed else None
         self._set_ipv6(None, want.name, want.ipv6)
-        self.kernel.raw(None).set_link(index, alias=ALIAS_PREFIX + want.owner, up=True, **attrs)
-        isolated = want.isolated if want.master and isolated_changed else None
-        hairpin = want.hairpin if want.master and hairpin_changed else None
+        self.kernel.raw(None).set_link(index, alias=ALIAS_PREFIX + want.owner, up=True, master=master,
+                                       mtu=_if(want.mtu, "mtu" in changed), mac=_if(want.host_mac, "host_mac" in changed))
+        isolated = want.isolated if want.master and "isolated" in changed else None
+        hairpin = want.hairpin if want.master and "hairpin" in changed else None
         if isolated is not None or hairpin is not None:
             self.kernel.raw(None).set_bridge_port(index, isolated=isolated, hairpin=hairpin)
 
-    def _bring_up_peer(self, want: Veth, **attrs) -> None:
+    def _bring_up_peer(self, want: Veth, changed: Changed) -> None:
         index = self.kernel.index(want.ns, want.peer)
         self._set_ipv6(want.ns, want.peer, want.ipv6)
-        self.kernel.raw(want.ns).set_link(index, alias=ALIAS_PREFIX + want.owner, up=True, **attrs)
+        self.kernel.raw(want.ns).set_link(index, alias=ALIAS_PREFIX + want.owner, up=True,
+                                          mtu=_if(want.mtu, "mtu" in changed), mac=_if(want.mac, "mac" in changed))
 
 
-def _if(value, wanted: bool):
+CREATED = frozenset({"mac"})  # a link found already there by its create keeps a MAC of its own otherwise
+PORT_FLAGS = frozenset({"isolated", "hairpin"})
+
+
+def _flags_on(obj: Veth) -> Changed:
+    """The port flags a new port must be sent: those on (it starts with all of them off)."""
+    return frozenset(name for name in PORT_FLAGS if getattr(obj, name))
+
+
+def _if(value: V | None, wanted: bool) -> V | None:
     """`value` when the attribute must be sent, else None (set_link leaves None attributes alone)."""
     return value if wanted and value else None

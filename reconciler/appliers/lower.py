@@ -13,7 +13,14 @@ import os
 
 from reconciler import netns
 from reconciler.appliers.links import LinkApplier, set_ipv6
-from reconciler.appliers.registry import GONE, Applier, register, tolerate
+from reconciler.appliers.registry import (
+    GONE,
+    NOTHING,
+    Applier,
+    Changed,
+    register,
+    tolerate,
+)
 from reconciler.model import (
     ALIAS_PREFIX,
     IPVLAN_FLAGS,
@@ -32,7 +39,7 @@ from reconciler.rtnl import ipvlan_data, macvlan_data, vlan_data
 class HostLinkApplier(LinkApplier):
     """A link of the host namespace with nothing to change after creation but its alias and state."""
 
-    def update(self, want: Vlan | Dummy, have: Vlan | Dummy | None) -> None:
+    def update(self, want: Vlan | Dummy, changed: Changed) -> None:
         self.kernel.raw(None).set_link(self.kernel.index(None, want.name), alias=ALIAS_PREFIX + want.owner, up=True)
 
 
@@ -42,7 +49,7 @@ class VlanApplier(HostLinkApplier):
         with tolerate(errno.EEXIST):
             self.kernel.raw(None).new_link(obj.name, "vlan", group=OWNER_GROUP, link=self.kernel.index(None, obj.parent),
                                            data=vlan_data(obj.vlan_id))
-        self.update(obj, None)
+        self.update(obj, NOTHING)
 
 
 @register("dummy")
@@ -50,7 +57,7 @@ class DummyApplier(HostLinkApplier):
     def create(self, obj: Dummy) -> None:
         with tolerate(errno.EEXIST):
             self.kernel.raw(None).new_link(obj.name, "dummy", group=OWNER_GROUP)
-        self.update(obj, None)
+        self.update(obj, NOTHING)
 
 
 class LowerLinkApplier(Applier):
@@ -69,7 +76,7 @@ class LowerLinkApplier(Applier):
         if born_as != obj.name:
             raw = self.kernel.raw(obj.ns)
             raw.set_link(raw.link_index(born_as), name=obj.name)
-        self.update(obj, None)
+        self.update(obj, NOTHING)
 
     def _host_has(self, name: str) -> bool:
         """Whether the host has a link of that name: kernels before 6.12 make a link born in another
@@ -77,8 +84,7 @@ class LowerLinkApplier(Applier):
         parent is the host's eth0). Docker creates every such link under a made-up name for that reason."""
         return self.kernel.has_link(None, name)
 
-    def update(self, want: LowerLink, have: LowerLink | None) -> None:
-        changed = {name for name, _, _ in want.differences(have)} if have else set()
+    def update(self, want: LowerLink, changed: Changed) -> None:
         mac = want.mac if isinstance(want, Macvlan) and "mac" in changed else None
         set_ipv6(self.kernel, want.ns, want.name, want.ipv6)
         self.kernel.raw(want.ns).set_link(self.kernel.index(want.ns, want.name), alias=ALIAS_PREFIX + want.owner,

@@ -8,7 +8,7 @@ import socket
 from ipaddress import ip_address
 
 from reconciler.appliers.links import LinkApplier
-from reconciler.appliers.registry import GONE, Applier, register, tolerate
+from reconciler.appliers.registry import GONE, Applier, Changed, register, tolerate
 from reconciler.model import ALIAS_PREFIX, OWNER_GROUP, BridgeFdb, Fdb, Neigh, Vxlan
 from reconciler.rtnl import AF_BRIDGE, vxlan_data
 
@@ -20,10 +20,9 @@ class VxlanApplier(LinkApplier):
         with tolerate(errno.EEXIST):
             self.kernel.raw(None).new_link(obj.name, "vxlan", group=OWNER_GROUP, mtu=obj.mtu,
                                            data=vxlan_data(obj.vni, obj.port, obj.local, dev))
-        self.update(obj, None)
+        self.update(obj, JOINED)
 
-    def update(self, want: Vxlan, have: Vxlan | None) -> None:
-        changed = {name for name, _, _ in want.differences(have)} if have else {"master"}
+    def update(self, want: Vxlan, changed: Changed) -> None:
         self._set_ipv6(None, want.name, bool(want.ipv6))  # static neighbour entries only, never autoconfiguration
         master = self.kernel.index(None, want.master) if want.master and "master" in changed else None
         index = self.kernel.index(None, want.name)
@@ -32,6 +31,9 @@ class VxlanApplier(LinkApplier):
         if want.master and want.learning is not None and changed & {"master", "learning"}:
             # A new port learns by default; what a port learned before is forgotten with its learning.
             self.kernel.raw(None).set_bridge_port(index, learning=want.learning, flush=not want.learning)
+
+
+JOINED = frozenset({"master"})  # created outside its bridge: it joins it as a new port
 
 
 @register("fdb")

@@ -16,12 +16,15 @@ from reconciler.model import KernelObject
 Obj = TypeVar("Obj", bound=KernelObject)
 A = TypeVar("A", bound="type[Applier[Any]]")
 
+Changed = frozenset[str]  # the names of the fields an update changes: those of its Step's `changes`
+NOTHING: Changed = frozenset()
+
 GONE = (errno.ENODEV, errno.ENOENT, errno.ESRCH, errno.EADDRNOTAVAIL)
 
 
 class Applier(Generic[Obj]):
     """Idempotent create / update / delete of one kind of object: "already done" kernel answers are
-    success. It decides how, never what."""
+    success. It decides how, never what: an update is told which fields change."""
 
     def __init__(self, kernel: Kernel) -> None:
         self.kernel = kernel
@@ -29,7 +32,8 @@ class Applier(Generic[Obj]):
     def create(self, obj: Obj) -> None:
         raise NotImplementedError
 
-    def update(self, want: Obj, have: Obj | None) -> None:
+    def update(self, want: Obj, changed: Changed) -> None:
+        """Make the `changed` fields of the object as `want` has them; by default, create it again."""
         self.create(want)
 
     def delete(self, obj: Obj) -> None:

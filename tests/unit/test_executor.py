@@ -3,6 +3,8 @@ a registry that holds an applier for every kind of kernel object."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from reconciler.appliers import appliers
 from reconciler.appliers.registry import REGISTRY
 from reconciler.executor import inverse, undoing
@@ -38,6 +40,14 @@ def test_a_create_is_undone_by_a_delete_of_what_it_created():
 
 def test_a_sysctl_set_is_not_undone_it_cannot_be_unset():
     assert inverse(Step(Action.CREATE, Sysctl("e1", "net.ipv4.ip_forward", "1"), None)) == []
+
+
+def test_an_update_is_undone_by_the_update_back_which_changes_the_same_fields_back():
+    moved = replace(VETH, master="nr-b", mtu=1400)
+    [step] = diff([moved], Observed({VETH.key: VETH})).steps
+    [back] = inverse(step)
+    assert (back.action, back.desired, back.observed) == (Action.UPDATE, VETH, moved)
+    assert back.changes == (("mtu", 1400, 1500), ("master", "nr-b", "nr-a"))
 
 
 def test_a_replace_is_undone_by_the_replace_back():
