@@ -12,7 +12,9 @@ IFA_F_NODAD = 0x02
 
 
 @register("address")
-class AddressApplier(Applier):
+class AddressApplier(Applier[Address]):
+    """An address on a link; IPv6 ones without duplicate address detection."""
+
     def create(self, obj: Address) -> None:
         with tolerate(errno.EEXIST):
             self._request(obj)

@@ -11,7 +11,9 @@ from reconciler.rtnl import Dumper
 
 
 @register("netns")
-class NetnsApplier(Applier):
+class NetnsApplier(Applier[Netns]):
+    """A named network namespace, its loopback marked as ours and up."""
+
     def create(self, obj: Netns) -> None:
         netns.create(obj.name, prepare=lambda: _mark_loopback(Dumper(), obj))
 

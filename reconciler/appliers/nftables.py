@@ -10,7 +10,9 @@ from reconciler.model import NftTable
 
 
 @register("nft")
-class NftApplier(Applier):
+class NftApplier(Applier[NftTable]):
+    """Our nftables table, written whole."""
+
     def create(self, obj: NftTable) -> None:
         _write(obj, existing=False)
 

@@ -7,7 +7,9 @@ from reconciler.model import Sysctl
 
 
 @register("sysctl")
-class SysctlApplier(Applier):
+class SysctlApplier(Applier[Sysctl]):
+    """A sysctl set from inside its namespace."""
+
     def create(self, obj: Sysctl) -> None:
         self.kernel.write_sysctl(obj.ns, obj.name, obj.value)
 
