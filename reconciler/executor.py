@@ -15,7 +15,7 @@ from typing import Any
 
 from reconciler import netns
 from reconciler.appliers import appliers
-from reconciler.appliers.registry import Applier
+from reconciler.appliers.registry import Applier, Appliers
 from reconciler.errors import ApplyError, NetreconcileError, VerifyError
 from reconciler.kernel import Kernel
 from reconciler.model import KernelObject, Netns, Sysctl
@@ -23,7 +23,6 @@ from reconciler.plan import Action, Plan, Step
 from reconciler.rtnl import KernelError
 
 Reporter = Callable[[Step], None]
-Appliers = dict[str, Applier[Any]]
 
 
 class StepFailed(ApplyError):
@@ -41,7 +40,7 @@ def execute(plan: Plan, kernel: Kernel, report: Reporter = lambda step: None, ho
     done: list[Step] = []
     for number, step in enumerate(plan.steps, 1):
         try:
-            _apply(number, step, found, held, hooks)
+            _run_with_hooks(number, step, found, held, hooks)
         except Exception as err:  # whatever it is (a bug too), the steps already done are undone
             raise StepFailed(f"{step}: {_describe(err)}", done) from err
         done.append(step)
@@ -51,7 +50,7 @@ def execute(plan: Plan, kernel: Kernel, report: Reporter = lambda step: None, ho
     return done
 
 
-def _apply(number: int, step: Step, found: Appliers, held: _Held, hooks: bool) -> None:
+def _run_with_hooks(number: int, step: Step, found: Appliers, held: _Held, hooks: bool) -> None:
     if hooks:
         _test_fail(number)
     if not (hooks and _test_skip(number)):

@@ -6,8 +6,6 @@ never this package.
 
 from __future__ import annotations
 
-from typing import Any
-
 from reconciler.appliers import (
     addresses,
     files,
@@ -19,13 +17,13 @@ from reconciler.appliers import (
     routes,
     sysctls,
 )
-from reconciler.appliers.registry import REGISTRY, Applier
+from reconciler.appliers.registry import REGISTRY, Appliers
 from reconciler.kernel import Kernel
 
 __all__ = ["addresses", "appliers", "files", "links", "lower", "namespaces", "nftables", "overlay", "routes",
            "sysctls"]
 
 
-def appliers(kernel: Kernel) -> dict[str, Applier[Any]]:
+def appliers(kernel: Kernel) -> Appliers:
     """One applier of each kind, working on `kernel`."""
     return {kind: cls(kernel) for kind, cls in REGISTRY.items()}

@@ -41,6 +41,7 @@ class Applier(Generic[Obj]):
 
 
 REGISTRY: dict[str, type[Applier[Any]]] = {}
+Appliers = dict[str, Applier[Any]]  # one applier per kind, working on one kernel
 
 
 def register(*kinds: str) -> Callable[[A], A]:

@@ -12,37 +12,7 @@ import pytest
 from reconciler.executor import execute
 from reconciler.model import Bridge, KernelObject, Macvlan, Veth, Vxlan
 from reconciler.plan import Action, Observed, diff
-
-Call = tuple[str | None, str, dict[str, Any]]
-
-
-class Socket:
-    """One namespace's rtnetlink socket: records every request made on it."""
-
-    def __init__(self, ns: str | None, calls: list[Call]) -> None:
-        self.ns, self.calls = ns, calls
-
-    def __getattr__(self, request: str) -> Any:
-        def record(*args: Any, **attrs: Any) -> None:
-            self.calls.append((self.ns, request, {"args": args, **attrs}))
-        return record
-
-
-class Recorder:
-    """A kernel that records requests: links have indexes 1, 2, ... in the order first asked for."""
-
-    def __init__(self) -> None:
-        self.calls: list[Call] = []
-        self.indexes: dict[tuple[str | None, str], int] = {}
-
-    def raw(self, ns: str | None = None) -> Socket:
-        return Socket(ns, self.calls)
-
-    def index(self, ns: str | None, ifname: str) -> int:
-        return self.indexes.setdefault((ns, ifname), len(self.indexes) + 1)
-
-    def write_sysctl(self, ns: str | None, key: str, value: str) -> None:
-        self.calls.append((ns, "sysctl", {key: value}))
+from unit.recording_kernel import Recorder
 
 
 def applied(want: KernelObject, have: KernelObject) -> Recorder:
@@ -69,7 +39,7 @@ VETH = Veth("nv-e1", ns="e1", peer="eth0", mac="02:00:00:00:00:01", mtu=1500, ho
             master="nr-a", isolated=True, hairpin=True, owner="endpoint/e1")
 
 
-def test_a_veth_whose_mtu_changes_gets_the_mtu_on_both_ends_and_nothing_else():
+def test_a_veth_whose_mtu_changes_gets_the_mtu_on_both_ends_and_nothing_else() -> None:
     kernel = applied(replace(VETH, mtu=1400), VETH)
     peer, host = sent(kernel, "set_link")
     assert peer[0] == "e1" and (peer[1]["mtu"], peer[1]["mac"]) == (1400, None)
@@ -77,7 +47,7 @@ def test_a_veth_whose_mtu_changes_gets_the_mtu_on_both_ends_and_nothing_else():
     assert not sent(kernel, "set_bridge_port")
 
 
-def test_a_veth_moved_to_another_bridge_gets_its_master_and_its_port_flags_again():
+def test_a_veth_moved_to_another_bridge_gets_its_master_and_its_port_flags_again() -> None:
     kernel = applied(replace(VETH, master="nr-b"), VETH)
     _, host = sent(kernel, "set_link")
     assert host[1]["master"] == kernel.indexes[(None, "nr-b")] and host[1]["mtu"] is None
@@ -85,20 +55,20 @@ def test_a_veth_moved_to_another_bridge_gets_its_master_and_its_port_flags_again
         {"args": (kernel.indexes[(None, "nv-e1")],), "isolated": True, "hairpin": True}]
 
 
-def test_a_veth_whose_isolation_changes_gets_only_that_flag():
+def test_a_veth_whose_isolation_changes_gets_only_that_flag() -> None:
     kernel = applied(replace(VETH, isolated=False), VETH)
     assert [(a["isolated"], a["hairpin"]) for _, a in sent(kernel, "set_bridge_port")] == [(False, None)]
     assert all(a["master"] is None for _, a in sent(kernel, "set_link")[1:])
 
 
-def test_a_macvlan_whose_mac_changes_gets_the_mac_and_not_the_mtu():
+def test_a_macvlan_whose_mac_changes_gets_the_mac_and_not_the_mtu() -> None:
     have = Macvlan("e1", "eth0", "eth1", "bridge", mtu=1500, mac="02:00:00:00:00:01", owner="network/m")
     kernel = applied(replace(have, mac="02:00:00:00:00:09"), have)
     [(ns, attrs)] = sent(kernel, "set_link")
     assert ns == "e1" and (attrs["mac"], attrs["mtu"]) == ("02:00:00:00:00:09", None)
 
 
-def test_a_vxlan_port_that_stops_learning_forgets_what_it_learned_and_keeps_its_master():
+def test_a_vxlan_port_that_stops_learning_forgets_what_it_learned_and_keeps_its_master() -> None:
     have = Vxlan("nx-o", vni=42, port=4789, master="no-o", learning=True, owner="network/o")
     kernel = applied(replace(have, learning=False), have)
     [(_, link)] = sent(kernel, "set_link")
@@ -106,7 +76,7 @@ def test_a_vxlan_port_that_stops_learning_forgets_what_it_learned_and_keeps_its_
     assert [(a["learning"], a["flush"]) for _, a in sent(kernel, "set_bridge_port")] == [(False, True)]
 
 
-def test_a_bridge_whose_mac_changes_gets_it_and_one_whose_mtu_changes_does_not():
+def test_a_bridge_whose_mac_changes_gets_it_and_one_whose_mtu_changes_does_not() -> None:
     have = Bridge("nr-a", mtu=1500, mac="02:00:00:00:00:01", owner="network/a")
     [(_, moved)] = sent(applied(replace(have, mac="02:00:00:00:00:07"), have), "set_link")
     [(_, resized)] = sent(applied(replace(have, mtu=1400), have), "set_link")
