@@ -9,19 +9,16 @@ from __future__ import annotations
 import os
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any
 
 from reconciler import netns
-from reconciler.errors import (
-    ApplyError,
-    KernelError,
-    NetreconcileError,
-    StepFailed,
-    VerifyError,
-)
+from reconciler.appliers import appliers
+from reconciler.appliers.registry import Applier, Appliers
+from reconciler.errors import ApplyError, KernelError, NetreconcileError, StepFailed, VerifyError
 from reconciler.kernel import Kernel
-from reconciler.model import KernelObject, Sysctl
+from reconciler.model import KernelObject, Netns, Sysctl
 from reconciler.plan import Action, Plan, Step
 
 Reporter = Callable[[Step], None]
@@ -29,17 +26,12 @@ Reporter = Callable[[Step], None]
 
 def execute(plan: Plan, kernel: Kernel, report: Reporter = lambda step: None, hooks: bool = True) -> list[Step]:
     """Apply each step in order and return them; the first failure raises StepFailed."""
-    from reconciler.appliers import appliers
-
-    registry = appliers(kernel)
+    found = appliers(kernel)
     held = _Held()
     done: list[Step] = []
     for number, step in enumerate(plan.steps, 1):
         try:
-            if hooks:
-                _test_fail(number)
-            if not (hooks and _test_skip(number)):
-                _run(registry, step, held)
+            _run_with_hooks(number, step, found, held, hooks)
         except Exception as err:  # whatever it is (a bug too), the steps already done are undone
             raise StepFailed(f"{step}: {_describe(err)}", done) from err
         done.append(step)
@@ -47,6 +39,13 @@ def execute(plan: Plan, kernel: Kernel, report: Reporter = lambda step: None, ho
         if hooks:
             _test_kill(number)
     return done
+
+
+def _run_with_hooks(number: int, step: Step, found: Appliers, held: _Held, hooks: bool) -> None:
+    if hooks:
+        _test_fail(number)
+    if not (hooks and _test_skip(number)):
+        _run(found, step, held)
 
 
 # Links a namespace's removal takes along only if nothing else holds the namespace: a process still
@@ -59,7 +58,7 @@ class _Held:
     """The namespaces processes are in, looked up once per run, when a namespace is first deleted."""
 
     def __init__(self) -> None:
-        self._held: frozenset | None = None
+        self._held: frozenset[tuple[int, int]] | None = None
 
     def __contains__(self, name: str) -> bool:
         if self._held is None:
@@ -67,46 +66,64 @@ class _Held:
         return netns.identity(name) in self._held
 
 
-def _run(registry: dict, step: Step, held: _Held) -> None:
-    applier = registry[step.obj.kind]
-    if step.action is Action.DELETE and step.obj.kind == "netns" and step.obj.name in held:
+def _run(found: Appliers, step: Step, held: _Held) -> None:
+    if step.action is Action.DELETE and isinstance(step.obj, Netns) and step.obj.name in held:
         for obj in step.implied:
             if obj.kind in EXPLICIT:
-                registry[obj.kind].delete(obj)
-    if step.action is Action.CREATE:
-        applier.create(step.desired)
-    elif step.action is Action.UPDATE:
-        applier.update(step.desired, step.observed)
-    elif step.action is Action.REPLACE:
-        if step.observed is not None:
-            applier.delete(step.observed)
-        applier.create(step.desired)
-    else:
+                found[obj.kind].delete(obj)
+    RUN[step.action](found[step.obj.kind], step)
+
+
+def _create(applier: Applier[Any], step: Step) -> None:
+    applier.create(step.desired)
+
+
+def _update(applier: Applier[Any], step: Step) -> None:
+    applier.update(step.desired, frozenset(name for name, _, _ in step.changes))
+
+
+def _replace(applier: Applier[Any], step: Step) -> None:
+    if step.observed is not None:
         applier.delete(step.observed)
+    applier.create(step.desired)
+
+
+def _delete(applier: Applier[Any], step: Step) -> None:
+    applier.delete(step.observed)
+
+
+RUN: dict[Action, Callable[[Applier[Any], Step], None]] = {
+    Action.CREATE: _create, Action.UPDATE: _update, Action.REPLACE: _replace, Action.DELETE: _delete,
+}
 
 
 def inverse(step: Step) -> list[Step]:
     """The steps that undo `step` (a sysctl that did not exist before cannot be unset: none)."""
     if step.action is Action.CREATE:
-        return [] if isinstance(step.desired, Sysctl) else [Step(Action.DELETE, None, step.desired)]
+        return [] if isinstance(step.obj, Sysctl) else [Step(Action.DELETE, None, step.obj)]
+    if step.action is Action.DELETE:
+        return [Step(Action.CREATE, obj, None) for obj in _restore_order(step.obj, step.implied)]
+    if step.observed is None:  # a replace of what was not there
+        return [Step(Action.DELETE, None, step.obj)]
     if step.action is Action.UPDATE:
-        return [Step(Action.UPDATE, step.observed, step.desired)]
-    if step.action is Action.REPLACE and step.observed is None:
-        return [Step(Action.DELETE, None, step.desired)]
-    if step.action is Action.REPLACE:
-        return [Step(Action.REPLACE, step.observed, step.desired)]
-    return [Step(Action.CREATE, obj, None) for obj in _restore_order(step.observed, step.implied)]
+        return [Step(Action.UPDATE, step.observed, step.obj, changes=tuple(step.observed.differences(step.obj)))]
+    return [Step(Action.REPLACE, step.observed, step.obj)]
 
 
 def _restore_order(root: KernelObject, implied: tuple[KernelObject, ...]) -> list[KernelObject]:
     return [root, *sorted(implied, key=lambda o: o.rank)]
 
 
+def undoing(done: list[Step]) -> Plan:
+    """The plan that undoes completed steps: their inverses, last step first."""
+    return Plan(tuple(inv for step in reversed(done) for inv in inverse(step)))
+
+
 def undo(done: list[Step], kernel: Kernel) -> None:
     """Undo completed steps, last first. Raises ApplyError naming the step that could not be undone."""
-    steps = [inv for step in reversed(done) for inv in inverse(step)]
-    if steps:
-        execute(Plan(tuple(steps)), kernel, hooks=False)
+    plan = undoing(done)
+    if plan:
+        execute(plan, kernel, hooks=False)
 
 
 def _describe(err: Exception) -> str:

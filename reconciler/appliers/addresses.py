@@ -5,14 +5,16 @@ from __future__ import annotations
 import errno
 from ipaddress import ip_interface
 
-from reconciler.appliers import GONE, Applier, register, tolerate
+from reconciler.appliers.registry import GONE, Applier, register, tolerate
 from reconciler.model import Address
 
 IFA_F_NODAD = 0x02
 
 
 @register("address")
-class AddressApplier(Applier):
+class AddressApplier(Applier[Address]):
+    """An address on a link; IPv6 ones without duplicate address detection."""
+
     def create(self, obj: Address) -> None:
         with tolerate(errno.EEXIST):
             self._request(obj)

@@ -5,7 +5,7 @@ reached without following a symbolic link, and only ever over a file of ours (re
 from __future__ import annotations
 
 from reconciler import safefs
-from reconciler.appliers import Applier, register
+from reconciler.appliers.registry import Applier, register
 from reconciler.errors import PathConflictError
 from reconciler.model import HOSTS_MARK, HostsFile
 
@@ -28,7 +28,9 @@ def read_hosts(ns: str) -> str | None:
 
 
 @register("hosts")
-class HostsFileApplier(Applier):
+class HostsFileApplier(Applier[HostsFile]):
+    """An endpoint's hosts file, written whole and removed only when ours."""
+
     def create(self, obj: HostsFile) -> None:
         with safefs.opened(ETC_NETNS, make=FOLDER_MODE) as etc, etc.sub(obj.ns, make=FOLDER_MODE) as folder:
             _ours(folder)

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import errno
 
-
 from reconciler import netns
-from reconciler.appliers import Applier, register
+from reconciler.appliers.registry import Applier, Changed, register
 from reconciler.model import ALIAS_PREFIX, OWNER_GROUP, Netns
 from reconciler.rtnl import Dumper
 
 
 @register("netns")
-class NetnsApplier(Applier):
+class NetnsApplier(Applier[Netns]):
+    """A named network namespace, its loopback marked as ours and up."""
+
     def create(self, obj: Netns) -> None:
         netns.create(obj.name, prepare=lambda: _mark_loopback(Dumper(), obj))
 
-    def update(self, want: Netns, have: Netns | None) -> None:
+    def update(self, want: Netns, changed: Changed) -> None:
         _mark_loopback(self.kernel.raw(want.name), want, close=False)
 
     def delete(self, obj: Netns) -> None:

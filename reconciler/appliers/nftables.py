@@ -4,17 +4,19 @@ there is none, replaced or removed only where the one there carries our marker."
 from __future__ import annotations
 
 from reconciler import nft
-from reconciler.appliers import Applier, register
+from reconciler.appliers.registry import Applier, Changed, register
 from reconciler.errors import ApplyError
 from reconciler.model import NftTable
 
 
 @register("nft")
-class NftApplier(Applier):
+class NftApplier(Applier[NftTable]):
+    """Our nftables table, written whole."""
+
     def create(self, obj: NftTable) -> None:
         _write(obj, existing=False)
 
-    def update(self, want: NftTable, have: NftTable) -> None:
+    def update(self, want: NftTable, changed: Changed) -> None:
         _write(want, existing=True)
 
     def delete(self, obj: NftTable) -> None:

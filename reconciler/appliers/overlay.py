@@ -7,24 +7,27 @@ import errno
 import socket
 from ipaddress import ip_address
 
-from reconciler.appliers import GONE, Applier, register, tolerate
-from reconciler.appliers.links import LinkApplier
+from reconciler.appliers.common import delete_link, set_ipv6
+from reconciler.appliers.registry import GONE, Applier, Changed, register, tolerate
 from reconciler.model import ALIAS_PREFIX, OWNER_GROUP, BridgeFdb, Fdb, Neigh, Vxlan
 from reconciler.rtnl import AF_BRIDGE, vxlan_data
 
+JOINED = frozenset({"master"})  # created outside its bridge: it joins it as a new port
+
 
 @register("vxlan")
-class VxlanApplier(LinkApplier):
+class VxlanApplier(Applier[Vxlan]):
+    """An overlay network's VXLAN link, a port of the overlay bridge that learns nothing."""
+
     def create(self, obj: Vxlan) -> None:
         dev = self.kernel.index(None, obj.dev) if obj.dev else None
         with tolerate(errno.EEXIST):
             self.kernel.raw(None).new_link(obj.name, "vxlan", group=OWNER_GROUP, mtu=obj.mtu,
                                            data=vxlan_data(obj.vni, obj.port, obj.local, dev))
-        self.update(obj, None)
+        self.update(obj, JOINED)
 
-    def update(self, want: Vxlan, have: Vxlan | None) -> None:
-        changed = {name for name, _, _ in want.differences(have)} if have else {"master"}
-        self._set_ipv6(None, want.name, bool(want.ipv6))  # static neighbour entries only, never autoconfiguration
+    def update(self, want: Vxlan, changed: Changed) -> None:
+        set_ipv6(self.kernel, None, want.name, bool(want.ipv6))  # static neighbour entries only, never autoconfiguration
         master = self.kernel.index(None, want.master) if want.master and "master" in changed else None
         index = self.kernel.index(None, want.name)
         self.kernel.raw(None).set_link(index, alias=ALIAS_PREFIX + want.owner, up=True,
@@ -33,34 +36,52 @@ class VxlanApplier(LinkApplier):
             # A new port learns by default; what a port learned before is forgotten with its learning.
             self.kernel.raw(None).set_bridge_port(index, learning=want.learning, flush=not want.learning)
 
+    def delete(self, obj: Vxlan) -> None:
+        delete_link(self.kernel, None, obj.name)
+
 
 @register("fdb")
-class FdbApplier(Applier):
+class FdbApplier(Applier[Fdb]):
+    """A static forwarding entry of a VXLAN link: a MAC's frames go to a remote VTEP."""
+
     def create(self, obj: Fdb) -> None:
         with tolerate(errno.EEXIST):
-            self.kernel.raw(None).set_neigh(AF_BRIDGE, self.kernel.index(None, obj.ifname), obj.mac, obj.dst)
+            self._request(obj)
 
     def delete(self, obj: Fdb) -> None:
         with tolerate(*GONE):
-            self.kernel.raw(None).set_neigh(AF_BRIDGE, self.kernel.index(None, obj.ifname), obj.mac, obj.dst, delete=True)
+            self._request(obj, delete=True)
+
+    def _request(self, obj: Fdb, delete: bool = False) -> None:
+        self.kernel.raw(None).set_neigh(AF_BRIDGE, self.kernel.index(None, obj.ifname), obj.mac, obj.dst, delete=delete)
 
 
 @register("bridge-fdb")
-class BridgeFdbApplier(Applier):
+class BridgeFdbApplier(Applier[BridgeFdb]):
+    """A static entry of an overlay bridge: a remote endpoint's MAC leaves by the VXLAN port."""
+
     def create(self, obj: BridgeFdb) -> None:
-        self.kernel.raw(None).set_bridge_fdb(self.kernel.index(None, obj.ifname), obj.mac)
+        self._request(obj)
 
     def delete(self, obj: BridgeFdb) -> None:
         with tolerate(*GONE):
-            self.kernel.raw(None).set_bridge_fdb(self.kernel.index(None, obj.ifname), obj.mac, delete=True)
+            self._request(obj, delete=True)
+
+    def _request(self, obj: BridgeFdb, delete: bool = False) -> None:
+        self.kernel.raw(None).set_bridge_fdb(self.kernel.index(None, obj.ifname), obj.mac, delete=delete)
 
 
 @register("neigh")
-class NeighApplier(Applier):
-    def create(self, obj: Neigh, delete: bool = False) -> None:
-        family = socket.AF_INET if ip_address(obj.address).version == 4 else socket.AF_INET6
-        self.kernel.raw(None).set_neigh(family, self.kernel.index(None, obj.ifname), obj.mac, obj.address, delete=delete)
+class NeighApplier(Applier[Neigh]):
+    """A permanent neighbour entry on a VXLAN link: a remote endpoint's address and MAC."""
+
+    def create(self, obj: Neigh) -> None:
+        self._request(obj)
 
     def delete(self, obj: Neigh) -> None:
         with tolerate(*GONE):
-            self.create(obj, delete=True)
+            self._request(obj, delete=True)
+
+    def _request(self, obj: Neigh, delete: bool = False) -> None:
+        family = socket.AF_INET if ip_address(obj.address).version == 4 else socket.AF_INET6
+        self.kernel.raw(None).set_neigh(family, self.kernel.index(None, obj.ifname), obj.mac, obj.address, delete=delete)

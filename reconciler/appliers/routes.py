@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reconciler.appliers import GONE, Applier, register, tolerate
+from reconciler.appliers.registry import GONE, Applier, register, tolerate
 from reconciler.model import ROUTE_PROTO, Route
 
 MAIN_TABLE = 254
@@ -10,16 +10,20 @@ SCOPE_UNIVERSE, SCOPE_LINK = 0, 253
 
 
 @register("route")
-class RouteApplier(Applier):
+class RouteApplier(Applier[Route]):
+    """A route of the main table, in the namespace of its link."""
+
     def create(self, obj: Route) -> None:
         oif = self.kernel.index(obj.ns, obj.ifname)
-        self.kernel.raw(obj.ns).route(obj.dst, obj.gateway, oif=oif, **self._spec(obj))
+        self.kernel.raw(obj.ns).route(obj.dst, obj.gateway, table=MAIN_TABLE, protocol=ROUTE_PROTO, scope=_scope(obj),
+                                      oif=oif)
 
     def delete(self, obj: Route) -> None:
         with tolerate(*GONE):
-            self.kernel.raw(obj.ns).route(obj.dst, obj.gateway, delete=True, **self._spec(obj))
+            self.kernel.raw(obj.ns).route(obj.dst, obj.gateway, table=MAIN_TABLE, protocol=ROUTE_PROTO,
+                                          scope=_scope(obj), delete=True)
 
-    @staticmethod
-    def _spec(obj: Route) -> dict:
-        """`default dev eth0`, a host route to an endpoint: on the link; via a gateway: universe."""
-        return {"table": MAIN_TABLE, "protocol": ROUTE_PROTO, "scope": SCOPE_UNIVERSE if obj.gateway else SCOPE_LINK}
+
+def _scope(obj: Route) -> int:
+    """`default dev eth0`, a host route to an endpoint: on the link; via a gateway: universe."""
+    return SCOPE_UNIVERSE if obj.gateway else SCOPE_LINK

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from reconciler.appliers import Applier, register
+from reconciler.appliers.registry import Applier, register
 from reconciler.model import Sysctl
 
 
 @register("sysctl")
-class SysctlApplier(Applier):
+class SysctlApplier(Applier[Sysctl]):
+    """A sysctl set from inside its namespace."""
+
     def create(self, obj: Sysctl) -> None:
         self.kernel.write_sysctl(obj.ns, obj.name, obj.value)
 
