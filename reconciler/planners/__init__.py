@@ -6,7 +6,7 @@ from ipaddress import ip_address
 
 from reconciler.ipam import AllocKey, allocate
 from reconciler.model import Address, KernelObject
-from reconciler.plan import Observed, Plan, diff
+from reconciler.plan import Observed
 from reconciler.planners import bridge, endpoint, firewall, lower, overlay, services
 from reconciler.planners.context import Context
 from reconciler.spec import IPAddress, Manifests, shim_endpoint
@@ -36,11 +36,6 @@ def desired_state(m: Manifests, observed: Observed | None = None, ctx: Context |
     rules = [r for n in networks for r in DRIVERS[n.driver].firewall_rules(n, ctx)]
     table = firewall.table(rules + services.nat_rules(ctx.exposures))
     return objects + ([table] if table else [])
-
-
-def build_plan(m: Manifests, observed: Observed) -> Plan:
-    """The ordered steps that make the kernel match the manifests."""
-    return diff(desired_state(m, observed), observed)
 
 
 def sticky_addresses(m: Manifests, observed: Observed | None) -> dict[AllocKey, IPAddress]:

@@ -10,8 +10,9 @@ from __future__ import annotations
 from reconciler.model import Address, Bridge, KernelObject, NftRule, Veth
 from reconciler.planners import firewall as fw
 from reconciler.planners import services
-from reconciler.planners.context import Attachment, Context, bridge_mac, host_ifname, stable_mac
-from reconciler.spec import Endpoint, Interface, Network
+from reconciler.planners.context import Attachment, Context
+from reconciler.spec import Endpoint, Network
+from reconciler.spec.naming import bridge_mac, host_ifname, stable_mac
 
 
 def network_objects(network: Network, ctx: Context) -> list[KernelObject]:
@@ -27,7 +28,7 @@ def network_objects(network: Network, ctx: Context) -> list[KernelObject]:
 
 def interface_objects(ep: Endpoint, att: Attachment) -> list[KernelObject]:
     network, iface = att.network, att.iface
-    name = host_ifname(ep, network)
+    name = host_ifname(ep.name, network.name)
     veth = Veth(
         name=name,
         ns=ep.netns,
@@ -96,5 +97,3 @@ def _direct_access_rules(network: Network) -> list[NftRule]:
         ])
         for s in _natted(network)
     ]
-
-

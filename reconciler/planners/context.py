@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from functools import cached_property
 
 from reconciler.ipam import AllocKey
 from reconciler.model import Key
 from reconciler.spec import Endpoint, Interface, IPAddress, Manifests, Network, Subnet
+from reconciler.spec.naming import endpoint_mac
 
 
 @dataclass(frozen=True)
@@ -92,26 +92,4 @@ class Attachment:
 
     def mac(self, endpoint: str) -> str:
         """The declared MAC, else Docker's 02:42 + IPv4 address, else 02:42 + a digest of the names."""
-        if self.iface.mac_address:
-            return self.iface.mac_address
-        tail = self.ipv4.packed if self.ipv4 is not None else hashlib.sha256(f"{endpoint}/{self.iface.network}".encode()).digest()[:4]
-        return ":".join(f"{b:02x}" for b in (0x02, 0x42, *tail))
-
-
-def host_ifname(endpoint: Endpoint, network: Network) -> str:
-    """The host end of an endpoint's veth: stable, unique and recognisable (`nr-` + 10 hex)."""
-    return "nr-" + hashlib.sha256(f"{endpoint.name}\0{network.name}".encode()).hexdigest()[:10]
-
-
-def stable_mac(kind: str, name: str) -> str:
-    """A locally administered MAC derived from a link's name: the same after any recreation.
-
-    Bridges need one of their own (as Docker sets one): without it a bridge takes its lowest port's
-    MAC and changes it, the gateway's MAC, whenever that port goes. Host veth ends get one so that
-    the whole kernel state is a function of the manifests (a rollback restores it exactly)."""
-    digest = hashlib.sha256(f"{kind}\0{name}".encode()).digest()
-    return ":".join(f"{b:02x}" for b in (0x02, *digest[:5]))
-
-
-def bridge_mac(name: str) -> str:
-    return stable_mac("bridge", name)
+        return self.iface.mac_address or endpoint_mac(endpoint, self.iface.network, self.ipv4)
