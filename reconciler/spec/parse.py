@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
+from typing import Any
 
 from reconciler.manifest import Document
 from reconciler.spec.naming import default_bridge_name, derived_vni, overlay_link_names
@@ -12,8 +13,11 @@ from reconciler.spec.types import (
     Endpoint,
     Host,
     Interface,
+    IPAddress,
+    IPNetwork,
     LowerOptions,
     Network,
+    NetworkOptions,
     OverlayOptions,
     Port,
     Service,
@@ -21,57 +25,70 @@ from reconciler.spec.types import (
     Subnet,
 )
 
+Raw = dict[str, Any]  # a mapping of a schema-valid document, as YAML loaded it
+
 
 def parse_network(doc: Document) -> Network:
     spec = doc.data["spec"]
-    driver = spec["driver"]
-    bridge, lower = None, None
-    if driver == "bridge":
-        opts = spec.get("bridge", {})
-        bridge = BridgeOptions(
-            name=opts.get("name") or default_bridge_name(doc.name),
-            masquerade=opts.get("masquerade", True),
-            icc=opts.get("icc", True),
-            ipv6_mode=opts.get("ipv6Mode", "nat"),
-        )
-    elif driver in ("macvlan", "ipvlan"):
-        lower = _parse_lower(driver, spec)
-    overlay = None
-    if driver == "overlay":
-        opts = spec.get("overlay", {})
-        bridge_name, vxlan_name = overlay_link_names(doc.name)
-        bridge = BridgeOptions(name=bridge_name)
-        overlay = OverlayOptions(vni=int(opts.get("vni", derived_vni(doc.name))), port=int(opts.get("port", VXLAN_PORT)),
-                                 vni_declared="vni" in opts, vxlan=vxlan_name)
-    internal = spec.get("internal", False) or (lower is not None and lower.parent is None)
-    mtu = spec.get("mtu", 1500 if driver == "bridge" else None)  # macvlan/ipvlan: the parent's; overlay: underlay's - 50
+    options = _parse_options(doc.name, spec)
+    lower = isinstance(options, LowerOptions)
+    mtu = spec.get("mtu", 1500 if options.driver == "bridge" else None)  # macvlan/ipvlan: the parent's; overlay: underlay's - 50
     return Network(
         name=doc.name,
-        driver=driver,
-        subnets=tuple(_parse_subnet(s, driver in ("bridge", "overlay")) for s in subnet_dicts(spec.get("ipam"))),
-        internal=internal,
+        subnets=tuple(_parse_subnet(s, not lower) for s in subnet_dicts(spec.get("ipam"))),
+        options=options,
+        internal=spec.get("internal", False) or (isinstance(options, LowerOptions) and options.parent is None),
         mtu=int(mtu) if mtu is not None else None,  # the schema's "integer" admits 1500.0
         enable_ipv6=spec.get("enableIPv6", False),
         enable_ipv4=spec.get("enableIPv4", True),
-        bridge=bridge,
-        lower=lower,
-        overlay=overlay,
         labels=tuple(sorted(doc.data["metadata"].get("labels", {}).items())),
         source=doc,
     )
 
 
-def subnet_dicts(ipam: dict | None) -> list[dict]:
+def _parse_options(name: str, spec: Raw) -> NetworkOptions:
+    driver = spec["driver"]
+    if driver == "bridge":
+        return _parse_bridge(name, spec.get("bridge", {}))
+    if driver == "overlay":
+        return _parse_overlay(name, spec.get("overlay", {}))
+    return _parse_lower(driver, spec)
+
+
+def _parse_bridge(name: str, opts: Raw) -> BridgeOptions:
+    return BridgeOptions(
+        name=opts.get("name") or default_bridge_name(name),
+        masquerade=opts.get("masquerade", True),
+        icc=opts.get("icc", True),
+        ipv6_mode=opts.get("ipv6Mode", "nat"),
+    )
+
+
+def _parse_overlay(name: str, opts: Raw) -> OverlayOptions:
+    """An overlay network's VXLAN, and the bridge it builds on each host: both named from its name."""
+    bridge_name, vxlan_name = overlay_link_names(name)
+    return OverlayOptions(
+        vni=int(opts.get("vni", derived_vni(name))),
+        bridge=BridgeOptions(name=bridge_name),
+        port=int(opts.get("port", VXLAN_PORT)),
+        vni_declared="vni" in opts,
+        vxlan=vxlan_name,
+    )
+
+
+def subnet_dicts(ipam: Raw | None) -> list[Raw]:
     if not ipam:
         return []
-    return ipam.get("subnets", [ipam])
+    subnets: list[Raw] = ipam.get("subnets", [ipam])
+    return subnets
 
 
-def _parse_lower(driver: str, spec: dict) -> LowerOptions:
+def _parse_lower(driver: str, spec: Raw) -> LowerOptions:
     """Docker: `internal` ignores the parent (a dummy one is used), as does giving none."""
     opts = spec.get(driver, {})
     parent = None if spec.get("internal", False) else opts.get("parent")
     return LowerOptions(
+        driver=driver,
         parent=parent,
         mode=opts.get("mode", "bridge" if driver == "macvlan" else "l2"),
         flag=opts.get("flag", "bridge"),
@@ -79,18 +96,25 @@ def _parse_lower(driver: str, spec: dict) -> LowerOptions:
     )
 
 
-def _parse_subnet(raw: dict, default_gateway: bool = True) -> Subnet:
+def _parse_subnet(raw: Raw, default_gateway: bool = True) -> Subnet:
     subnet = ip_network(raw["subnet"], strict=False)
+    gateway: IPAddress | None = None
     if "gateway" in raw:
         gateway = ip_address(raw["gateway"])
-    else:
-        gateway = next(iter(subnet.hosts()), subnet.network_address) if default_gateway else None
+    elif default_gateway:
+        gateway = _first_host(subnet)
     return Subnet(
         subnet=subnet,
         gateway=gateway,
         ip_range=ip_network(raw["ipRange"], strict=False) if "ipRange" in raw else None,
         aux_addresses=tuple(sorted((k, ip_address(v)) for k, v in raw.get("auxAddresses", {}).items())),
     )
+
+
+def _first_host(subnet: IPNetwork) -> IPAddress:
+    for host in subnet.hosts():
+        return host
+    return subnet.network_address
 
 
 def parse_endpoint(doc: Document) -> Endpoint:
@@ -113,7 +137,7 @@ def _sysctl_value(value: str | float) -> str:
     return " ".join(str(int(value) if isinstance(value, float) else value).split())
 
 
-def _parse_port(raw: dict, index: int, interfaces: tuple[Interface, ...]) -> Port:
+def _parse_port(raw: Raw, index: int, interfaces: tuple[Interface, ...]) -> Port:
     return Port(
         host_port=int(raw["hostPort"]), container_port=int(raw["containerPort"]), protocol=raw.get("protocol", "tcp"),
         host_ip=ip_address(raw["hostIp"]) if raw.get("hostIp") and raw["hostIp"] not in ("0.0.0.0", "::") else None,
@@ -137,7 +161,7 @@ def parse_host(doc: Document) -> Host:
     return Host(name=doc.name, address=ip_address(underlay["address"]), interface=underlay.get("interface"), source=doc)
 
 
-def _parse_interface(raw: dict, index: int) -> Interface:
+def _parse_interface(raw: Raw, index: int) -> Interface:
     v4, v6 = raw.get("ipv4Address"), raw.get("ipv6Address")
     return Interface(
         network=raw["network"],

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
+from typing import ClassVar
 
 from reconciler.errors import Location
 from reconciler.frozen import hashed_once
@@ -32,18 +33,22 @@ class Subnet:
 
 @dataclass(frozen=True)
 class BridgeOptions:
+    """The bridge driver's options: its bridge, NAT out, inter-container traffic, IPv6 NAT or routed.
+    An overlay network builds such a bridge on each host too (OverlayOptions.bridge)."""
+
     name: str
     masquerade: bool = True
     icc: bool = True
     ipv6_mode: str = "nat"
-
-
+    driver: ClassVar[str] = "bridge"
 
 
 @dataclass(frozen=True)
 class LowerOptions:
-    """macvlan / ipvlan options. `parent` None: an owned dummy parent, and the network is internal."""
+    """The macvlan and ipvlan drivers' options. `parent` None: an owned dummy parent, and the network
+    is internal."""
 
+    driver: str  # macvlan or ipvlan
     parent: str | None
     mode: str
     flag: str = "bridge"
@@ -65,31 +70,53 @@ VXLAN_OVERHEAD_V6 = 70  # the same over an IPv6 underlay (its header is 20 bytes
 
 @dataclass(frozen=True)
 class OverlayOptions:
-    """An overlay network's VXLAN: its VNI, UDP port, and the names of its bridge and VXLAN links."""
+    """An overlay network's VXLAN: its VNI, UDP port and link name, and the bridge it builds on each
+    host (as the bridge driver's, with that driver's defaults)."""
 
     vni: int
+    bridge: BridgeOptions
     port: int = VXLAN_PORT
     vni_declared: bool = False
     vxlan: str = ""
+    driver: ClassVar[str] = "overlay"
+
+
+NetworkOptions = BridgeOptions | LowerOptions | OverlayOptions  # which one tells the driver
 
 
 @hashed_once
 @dataclass(frozen=True)
 class Network:
-    """A Network manifest."""
+    """A Network manifest. Its `options` are its driver's: per-driver code narrows them with isinstance."""
 
     name: str
-    driver: str
     subnets: tuple[Subnet, ...]
+    options: NetworkOptions
     internal: bool = False
     mtu: int | None = 1500
     enable_ipv6: bool = False
     enable_ipv4: bool = True
-    bridge: BridgeOptions | None = None
-    lower: LowerOptions | None = None
-    overlay: OverlayOptions | None = None
     labels: tuple[tuple[str, str], ...] = ()
     source: Document | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def driver(self) -> str:
+        return self.options.driver
+
+    @property
+    def bridge(self) -> BridgeOptions | None:
+        """The bridge this network builds: a bridge network's, or an overlay network's on each host."""
+        if isinstance(self.options, OverlayOptions):
+            return self.options.bridge
+        return self.options if isinstance(self.options, BridgeOptions) else None
+
+    @property
+    def lower(self) -> LowerOptions | None:
+        return self.options if isinstance(self.options, LowerOptions) else None
+
+    @property
+    def overlay(self) -> OverlayOptions | None:
+        return self.options if isinstance(self.options, OverlayOptions) else None
 
     @property
     def owner(self) -> str:
@@ -101,14 +128,14 @@ class Network:
     @property
     def l3(self) -> bool:
         """ipvlan l3/l3s: no gateway on the segment, the default route is `default dev <iface>`."""
-        return self.driver == "ipvlan" and self.lower is not None and self.lower.mode in ("l3", "l3s")
+        return isinstance(self.options, LowerOptions) and self.driver == "ipvlan" and self.options.mode in ("l3", "l3s")
 
     @property
     def parent(self) -> str | None:
         """The link the endpoints' macvlan/ipvlan interfaces hang off (a dummy one when none is given)."""
-        if self.lower is None:
+        if not isinstance(self.options, LowerOptions):
             return None
-        return self.lower.parent or dummy_parent_name(self.name)
+        return self.options.parent or dummy_parent_name(self.name)
 
 
 @hashed_once
@@ -243,7 +270,8 @@ class Manifests:
 
     @property
     def owners(self) -> frozenset[str]:
-        return frozenset(o.owner for o in (*self.networks, *self.endpoints, *self.services))
+        declared: list[Network | Endpoint | Service] = [*self.networks, *self.endpoints, *self.services]
+        return frozenset(o.owner for o in declared)
 
 
 def vip_endpoint(service: Service) -> Endpoint:
@@ -254,7 +282,7 @@ def vip_endpoint(service: Service) -> Endpoint:
 
 def shim_endpoint(network: Network) -> Endpoint | None:
     """hostAccess: the host takes part in the network through a shim, with an allocated address."""
-    if network.lower is None or not network.lower.host_access:
+    if not isinstance(network.options, LowerOptions) or not network.options.host_access:
         return None
     shim = Interface(network=network.name, name=shim_ifname(network.name))
     return Endpoint(name=HOST_SHIM, netns="", interfaces=(shim,), source=network.source)
