@@ -17,7 +17,7 @@ from reconciler.kernel import Kernel
 from reconciler.model import Key, KernelObject, NftTable, Sysctl
 from reconciler.observe import Reader, observe
 from reconciler.plan import Action, Observed, Plan, Step, changes, diff
-from reconciler.planners import context, desired_state, exposure_notes, firewall
+from reconciler.planners import Planner, context_for, desired_state, exposure_notes, firewall
 from reconciler.planners import endpoint as endpoint_planner
 from reconciler.planners.keep import unpruned
 from reconciler.spec import Manifests
@@ -75,13 +75,14 @@ def verify_plan(desired: list[KernelObject], scope: Scope, kernel: Kernel, reade
 OPTIONAL_KINDS = ("macvlan", "ipvlan", "vlan", "dummy", "vxlan")
 
 
-def _planned(m: Manifests, observed: Observed, prune: bool = True) -> tuple[Plan, list[KernelObject]]:
+def _planned(m: Manifests, observed: Observed, prune: bool = True,
+             planner: Planner | None = None) -> tuple[Plan, list[KernelObject]]:
     """The plan with the preflight's notes, and the desired state it was made from; KernelSupportError
     or PreflightError when the host cannot carry the manifests (a missing link kind, an unusable
     parent). Nothing is changed by either. Without `prune`, what the manifests do not declare stays."""
-    ctx = context(m, observed)
+    ctx = context_for(m, observed)
     notes = preflight.require(m, observed) + exposure_notes(ctx)
-    desired = desired_state(m, observed, ctx)
+    desired = (planner or Planner()).desired_state(m, observed, ctx)
     desired = desired if prune else unpruned(desired, observed, m.owners)
     capabilities.require(sorted({o.kind for o in desired if o.kind in OPTIONAL_KINDS}))
     return replace(diff(desired, observed), notes=notes), desired
@@ -99,6 +100,7 @@ class ApplyOptions:
     rollback: bool = True
     reader: Reader | None = None  # where observe reads namespaces (the watch's cache); None: the kernel
     prune: bool = True            # False: keep what the manifests do not declare (the watch, source invalid)
+    planner: Planner | None = None  # one that keeps what it planned (the watch's); None: a fresh one
 
 
 @dataclass(frozen=True)
@@ -120,7 +122,7 @@ def apply(m: Manifests, kernel: Kernel, report: Reporter = lambda s: None, optio
     previous = runstate.applied()
     before = observe_for(m, kernel, options.reader, keys)
     m = localize(m, before)
-    steps, desired = _planned(m, before, options.prune)
+    steps, desired = _planned(m, before, options.prune, options.planner)
     steps = removal.annotate(steps, before)
     guards.check(m, before, steps, options.limits, previous.owners if previous else None)
     guards.check_foreign(steps, options.limits.force)

@@ -26,7 +26,7 @@ from reconciler.ipam import AllocKey, allocate
 from reconciler.kernel import Kernel
 from reconciler.model import NftTable
 from reconciler.plan import Observed
-from reconciler.planners import context
+from reconciler.planners import build_context, context_for
 from reconciler.planners.context import Context
 from reconciler.planners.services import Exposure, backends
 from reconciler.spec import (
@@ -232,7 +232,7 @@ def topology(m: Manifests, addresses: dict[AllocKey, IPAddress], only: str | Non
              local: str | None = None, ledger: Ledger | None = None) -> Topology:
     """The picture of what the drawn hosts build (all, or `only`); `ledger` holds the checks of `local`."""
     hosts = [h for h in m.hosts if only in (None, h.name)] or [None]
-    scopes = [Scope(h, Context(replace(m, host=h.name if h else None), addresses),
+    scopes = [Scope(h, build_context(replace(m, host=h.name if h else None), addresses),
                     ledger if (h.name if h else None) == local else None) for h in hosts]
     nodes: list[Node] = []
     edges: list[Edge] = []
@@ -389,7 +389,7 @@ def _service_id(service: Service, s: Scope) -> str:
 def _service_edges(node: Node, service: Service, s: Scope, network_id: str) -> list[Edge]:
     """To its network (where the VIP is) and to each backend, in the service's state."""
     targets = ",".join(sorted({f":{p.target_port}" for p in service.ports}))
-    chosen = dict.fromkeys(name for v in (4, 6) for name, _ in backends(service, s.m, s.ctx, v))
+    chosen = dict.fromkeys(name for v in (4, 6) for name, _ in backends(service, s.m, s.ctx.addresses, v))
     return ([Edge(node.id, network_id, "vip", "", node.state)]
             + [Edge(node.id, f"ep/{name}", "backend", targets, node.state) for name in chosen])
 
@@ -545,7 +545,7 @@ def live(m: Manifests, only: str | None) -> Topology:
     here = localize(m, observed)
     rows, findings = engine.status_of(here, observed)
     ledger = Ledger(checks_of(here, rows, observed))
-    drawn = topology(m, context(here, observed).addresses, only, here.host, ledger)
+    drawn = topology(m, context_for(here, observed).addresses, only, here.host, ledger)
     return replace(drawn, notes=findings + drawn.notes)  # the preflight's, e.g. a parent that is not there
 
 

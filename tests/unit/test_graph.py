@@ -19,7 +19,7 @@ from reconciler import engine, graph
 from reconciler.errors import NetreconcileError
 from reconciler.ipam import allocate
 from reconciler.model import Address, NftRule, NftTable, Sysctl
-from reconciler.planners import context
+from reconciler.planners import context_for
 from reconciler.spec import derived_vni, shim_ifname
 from reconciler.validate import load_manifests
 
@@ -337,7 +337,7 @@ def live(case: Path, observed=None, only: str | None = None) -> Parsed:
     observed = observed or load_observed(case / "current.yaml")
     rows, _ = engine.status_of(m, observed)
     ledger = graph.Ledger(graph.checks_of(m, rows, observed))
-    return parse(graph.to_dot(graph.topology(m, context(m, observed).addresses, only, here, ledger)))
+    return parse(graph.to_dot(graph.topology(m, context_for(m, observed).addresses, only, here, ledger)))
 
 
 def test_live_converged_is_all_in_sync_with_a_legend():
