@@ -21,7 +21,7 @@ def context_for(m: Manifests, observed: Observed | None = None) -> Context:
     return build_context(m, allocate(m, sticky_addresses(m, observed)), foreign, host_links)
 
 
-def build_context(m: Manifests, addresses: Mapping[AllocKey, IPAddress], foreign: frozenset[Key] = frozenset(),
+def build_context(m: Manifests, addresses: dict[AllocKey, IPAddress], foreign: frozenset[Key] = frozenset(),
                   host_links: Mapping[str, HostLink] | None = None) -> Context:
     """The context of a plan of `m` with these addresses allocated."""
     exposures = services.exposures(m, addresses)

@@ -20,7 +20,7 @@ class Context:
     holds: same-named kernel objects that are not ours (e.g. a parent), and its links when observed."""
 
     manifests: Manifests
-    addresses: Mapping[AllocKey, IPAddress]
+    addresses: dict[AllocKey, IPAddress]
     networks: Mapping[str, Network]
     exposures: tuple[Exposure, ...]
     exposed: frozenset[tuple[str, str]]  # (network, address) of every endpoint that traffic is DNATed to
