@@ -16,7 +16,7 @@ from reconciler.kernel import Kernel
 from reconciler.model import KernelObject, NftTable, Sysctl
 from reconciler.observe import Reader, observe
 from reconciler.plan import Action, Observed, Plan, Step, changes, diff
-from reconciler.planners import context, desired_state, exposure_notes, firewall
+from reconciler.planners import Planner, context_for, desired_state, exposure_notes, firewall
 from reconciler.planners import endpoint as endpoint_planner
 from reconciler.planners.keep import unpruned
 from reconciler.spec import Endpoint, Manifests, Network, where
@@ -74,13 +74,14 @@ def verify_plan(desired: Sequence[KernelObject], footprint: Footprint, kernel: K
 OPTIONAL_KINDS = ("macvlan", "ipvlan", "vlan", "dummy", "vxlan")
 
 
-def _planned(m: Manifests, observed: Observed, prune: bool = True) -> tuple[Plan, list[KernelObject]]:
+def _planned(m: Manifests, observed: Observed, prune: bool = True,
+             planner: Planner | None = None) -> tuple[Plan, list[KernelObject]]:
     """The plan with the preflight's notes, and the desired state it was made from; KernelSupportError
     or PreflightError when the host cannot carry the manifests (a missing link kind, an unusable
     parent). Nothing is changed by either. Without `prune`, what the manifests do not declare stays."""
-    ctx = context(m, observed)
+    ctx = context_for(m, observed)
     notes = preflight.require(m, observed) + exposure_notes(ctx)
-    desired = desired_state(m, observed, ctx)
+    desired = (planner or Planner()).desired_state(m, observed, ctx)
     desired = desired if prune else unpruned(desired, observed, m.owners)
     _require_kinds(m, desired)
     return replace(diff(desired, observed), notes=notes), desired
@@ -112,6 +113,7 @@ class ApplyOptions:
     rollback: bool = True
     reader: Reader | None = None  # where observe reads namespaces (the watch's cache); None: the kernel
     prune: bool = True            # False: keep what the manifests do not declare (the watch, source invalid)
+    planner: Planner | None = None  # one that keeps what it planned (the watch's); None: a fresh one
 
 
 @dataclass(frozen=True)
@@ -146,7 +148,7 @@ def _guarded(m: Manifests, before: Observed, options: ApplyOptions,
              previous: runstate.Applied | None) -> tuple[Plan, list[KernelObject]]:
     """The plan (annotated with what removals take along) and its desired state, once the guards let
     it through (RefusedError)."""
-    steps, desired = _planned(m, before, options.prune)
+    steps, desired = _planned(m, before, options.prune, options.planner)
     steps = removal.annotate(steps, before)
     guards.check(m, before, steps, options.limits, previous.owners if previous else None)
     guards.check_foreign(steps, options.limits.force)

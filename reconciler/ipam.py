@@ -8,12 +8,22 @@ while it stays valid ("sticky"), so adding or removing an endpoint never moves a
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from ipaddress import ip_address
-from typing import Mapping
 
 from reconciler.errors import ManifestError, Problem
-from reconciler.spec import Endpoint, IPAddress, Interface, Manifests, Network, Subnet, shim_endpoint, vip_endpoint
+from reconciler.spec import (
+    Endpoint,
+    Interface,
+    IPAddress,
+    IPNetwork,
+    Manifests,
+    Network,
+    Subnet,
+    shim_endpoint,
+    vip_endpoint,
+)
 
 # (endpoint name, network name, IP version) -> address
 AllocKey = tuple[str, str, int]
@@ -51,34 +61,57 @@ def _static(iface: Interface, version: int) -> IPAddress | None:
     return iface.ipv4_address if version == 4 else iface.ipv6_address
 
 
-def _allocate_family(network: Network, version: int, requests: list[Request], sticky, misses: list[Problem]) -> dict[AllocKey, IPAddress]:
+@dataclass
+class _Family:
+    """One family of one network while it is allocated: its pools, the addresses taken, those given."""
+
+    network: Network
+    version: int
+    pools: list[Subnet]
+    taken: set[IPAddress]
+    given: dict[AllocKey, IPAddress] = field(default_factory=dict)
+
+    def key(self, r: Request) -> AllocKey:
+        return (r.endpoint.name, self.network.name, self.version)
+
+    def give(self, r: Request, address: IPAddress) -> None:
+        self.given[self.key(r)] = address
+        self.taken.add(address)
+
+    def free(self, address: IPAddress) -> bool:
+        return address not in self.taken and any(address in allocation_range(s) for s in self.pools)
+
+
+def _allocate_family(network: Network, version: int, requests: list[Request], sticky: Mapping[AllocKey, IPAddress],
+                     misses: list[Problem]) -> dict[AllocKey, IPAddress]:
+    """Static addresses first, then the sticky ones still free, then the rest from each one's home slot."""
     pools = [s for s in network.subnets if s.version == version]
-    taken = set().union(*(reserved(s) for s in pools))
-    result: dict[AllocKey, IPAddress] = {}
+    family = _Family(network, version, pools, set().union(*(reserved(s) for s in pools)))
     dynamic = []
     for r in requests:
         static = _static(r.iface, version)
-        if static is not None:
-            result[(r.endpoint.name, network.name, version)] = static
-            taken.add(static)
-        else:
+        if static is None:
             dynamic.append(r)
+        else:
+            family.give(r, static)
     for r in sorted(dynamic, key=lambda r: r.endpoint.name):
-        key = (r.endpoint.name, network.name, version)
-        kept = sticky.get(key)
-        if kept is not None and kept not in taken and any(kept in allocation_range(s) for s in pools):
-            result[key] = kept
-            taken.add(kept)
+        kept = sticky.get(family.key(r))
+        if kept is not None and family.free(kept):
+            family.give(r, kept)
+    _allocate_dynamic(family, [r for r in dynamic if family.key(r) not in family.given], misses)
+    return family.given
+
+
+def _allocate_dynamic(family: _Family, requests: list[Request], misses: list[Problem]) -> None:
+    """Each request the first free address from its home slot on, in the order of the home slots."""
     full = False
-    for r in sorted((r for r in dynamic if (r.endpoint.name, network.name, version) not in result), key=lambda r: (_home(r, pools[0]), r.endpoint.name)):
-        address = None if full else _first_free(r, pools, taken)
+    for r in sorted(requests, key=lambda r: (_home(r, family.pools[0]), r.endpoint.name)):
+        address = None if full else _first_free(r, family.pools, family.taken)
         if address is None:
             full = True  # every later request of this family misses too: no need to scan the pools again
-            misses.append(_no_room(network, r, pools))
-            continue
-        result[(r.endpoint.name, network.name, version)] = address
-        taken.add(address)
-    return result
+            misses.append(_no_room(family.network, r, family.pools))
+        else:
+            family.give(r, address)
 
 
 def reserved(s: Subnet) -> set[IPAddress]:
@@ -99,16 +132,17 @@ def unusable(s: Subnet) -> set[IPAddress]:
     return {net.network_address, net.broadcast_address} if s.version == 4 else {net.network_address}
 
 
-def allocation_range(s: Subnet):
+def allocation_range(s: Subnet) -> IPNetwork:
     return s.ip_range or s.subnet
 
 
 def _home(r: Request, pool: Subnet) -> int:
     digest = hashlib.sha256(f"{r.iface.network}\0{r.endpoint.name}".encode()).digest()
-    return int.from_bytes(digest[:16], "big") % allocation_range(pool).num_addresses
+    slots: int = allocation_range(pool).num_addresses
+    return int.from_bytes(digest[:16], "big") % slots
 
 
-def _first_free(r: Request, pools: list[Subnet], taken: set) -> IPAddress | None:
+def _first_free(r: Request, pools: list[Subnet], taken: set[IPAddress]) -> IPAddress | None:
     for pool in pools:
         span = allocation_range(pool)
         start = _home(r, pool)

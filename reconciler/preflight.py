@@ -137,11 +137,13 @@ def require(m: Manifests, observed: Observed) -> tuple[str, ...]:
 
 def _parent(network: Network, links: dict[str, HostLink]) -> tuple[str, str]:
     """(error, note) for the parent of one network; empty strings when all is well."""
-    name = network.lower.parent
+    lower = network.lower
+    assert lower is not None and lower.parent is not None, "a macvlan or ipvlan network with a parent"
+    name = lower.parent
     who = f"network {network.name}: parent {name}"
     link = links.get(name)
-    if link is None and network.lower.vlan is not None:
-        base = network.lower.vlan[0]
+    if link is None and lower.vlan is not None:
+        base = lower.vlan[0]
         link = links.get(base)  # netreconcile makes the sub-interface on it
         if link is None:
             return f"{who} is a VLAN of {base}, which does not exist on this host", ""
@@ -184,13 +186,14 @@ def underlay_hints(network: Network, links: dict[str, HostLink]) -> list[str]:
         return [f"underlay: network {network.name}'s {s.subnet} is routed (ipv6Mode: routed, no NAT): the upstream "
                 f"router needs `ip -6 route add {s.subnet} via <this host's IPv6 address>`"
                 for s in network.subnets if s.version == 6]
-    if not network.l3 or network.lower.parent is None:
+    lower = network.lower
+    if not network.l3 or lower is None or lower.parent is None:
         return []
-    link = links.get(network.lower.parent)
+    link = links.get(lower.parent)
     hints = []
     for s in network.subnets:
         ours = [str(ip_interface(a).ip) for a in (link.addresses if link else ()) if ip_interface(a).version == s.version]
-        via = ours[0] if ours else f"<this host's IPv{s.version} address on {network.lower.parent}>"
-        hints.append(f"underlay: network {network.name} is routed (ipvlan {network.lower.mode}): the router of "
-                     f"{network.lower.parent}'s segment needs `ip route add {s.subnet} via {via}`")
+        via = ours[0] if ours else f"<this host's IPv{s.version} address on {lower.parent}>"
+        hints.append(f"underlay: network {network.name} is routed (ipvlan {lower.mode}): the router of "
+                     f"{lower.parent}'s segment needs `ip route add {s.subnet} via {via}`")
     return hints

@@ -15,6 +15,7 @@ from reconciler.errors import ManifestError, NetreconcileError, RefusedError, Ro
 from reconciler.guards import Limits
 from reconciler.kernel import Kernel
 from reconciler.model import KernelObject
+from reconciler.planners import Planner
 from reconciler.spec import Manifests
 
 LOCK_RETRY = 1.0     # with --no-wait: seconds until a skipped reconcile is tried again
@@ -107,6 +108,7 @@ class Reconciler:
         self.kernel_cache = KernelCache()
         self.good: Good | None = None
         self.left: tuple[KernelObject, ...] | None = None
+        self.planner = Planner()  # keeps what it planned for an endpoint while the endpoint stays the same
 
     def __call__(self) -> Outcome:
         """Load, then apply as `apply` does; a bad source or a failure is an outcome, never a crash."""
@@ -131,7 +133,7 @@ class Reconciler:
                        enforced=done.result)
 
     def _apply(self, m: Manifests, prune: bool) -> Outcome:
-        options = engine.ApplyOptions(limits=self.limits, reader=self.kernel_cache, prune=prune)
+        options = engine.ApplyOptions(limits=self.limits, reader=self.kernel_cache, prune=prune, planner=self.planner)
         try:
             with Kernel() as kernel:
                 result = engine.apply(m, kernel, self.kernel_cache.touched, options)

@@ -292,7 +292,7 @@ def _sharing_conflict(a: Network, b: Network) -> str:
         return "a parent carries macvlan or ipvlan links, not both"
     if a.driver == "ipvlan":
         return "an ipvlan parent serves one ipvlan network"
-    if "passthru" in (a.lower.mode, b.lower.mode):
+    if "passthru" in {n.lower.mode for n in (a, b) if n.lower is not None}:
         return "a passthru macvlan network needs its parent for itself"
     return ""
 

@@ -21,7 +21,7 @@ from reconciler.spec import (
 # Every namespace has `lo`; the kernel refuses links named `all` or `default` (they would clash with
 # /proc/sys/net/*/conf/all and /default).
 RESERVED_IFNAMES = ("lo", "all", "default")
-# What the hosts files already give (planners.services.HEADER), and what Debian's /etc/hosts gives.
+# What the hosts files already give (planners.hostsfiles.HEADER), and what Debian's /etc/hosts gives.
 RESERVED_HOSTNAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback", "ip6-localnet",
                                 "ip6-mcastprefix", "ip6-allnodes", "ip6-allrouters", "ip6-allhosts"})
 PARENT_NOT_OURS = "a parent must be a link of the host that netreconcile does not manage"

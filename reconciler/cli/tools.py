@@ -26,8 +26,7 @@ def _graph_arguments(sub: argparse.ArgumentParser) -> None:
 
 
 def _graph(args: argparse.Namespace) -> int:
-    # graphviz only for this command: the others start without it
-    from reconciler import graph
+    from reconciler import graph  # graphviz only for this command: the others start without it
 
     return graph.run(args)
 

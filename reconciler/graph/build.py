@@ -109,7 +109,7 @@ def _service_id(service: Service, v: HostView) -> str:
 def _service_edges(node: Node, service: Service, v: HostView, network_id: str) -> list[Edge]:
     """To its network (where the VIP is) and to each backend, in the service's state."""
     targets = ",".join(sorted({f":{p.target_port}" for p in service.ports}))
-    chosen = dict.fromkeys(name for version in (4, 6) for name, _ in backends(service, v.m, v.ctx, version))
+    chosen = dict.fromkeys(name for version in (4, 6) for name, _ in backends(service, v.m, v.ctx.addresses, version))
     return ([Edge(node.id, network_id, "vip", "", node.state)]
             + [Edge(node.id, f"ep/{name}", "backend", targets, node.state) for name in chosen])
 

@@ -16,7 +16,7 @@ from reconciler.hosts import localize
 from reconciler.ipam import allocate
 from reconciler.kernel import Kernel
 from reconciler.plan import Observed
-from reconciler.planners import context
+from reconciler.planners import context_for
 from reconciler.spec import Manifests
 from reconciler.validate import load_manifests
 
@@ -36,7 +36,7 @@ def live(m: Manifests, only: str | None) -> Topology:
     here = localize(m, observed)
     rows, findings = engine.status_of(here, observed)
     ledger = Ledger(checks_of(here, rows, observed))
-    drawn = topology(m, context(here, observed).addresses, only, here.host, ledger)
+    drawn = topology(m, context_for(here, observed).addresses, only, here.host, ledger)
     return replace(drawn, notes=findings + drawn.notes)  # the preflight's, e.g. a parent that is not there
 
 

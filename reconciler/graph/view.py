@@ -9,6 +9,7 @@ from reconciler.engine import State
 from reconciler.graph.ledger import Check, Ledger, Place, combined
 from reconciler.graph.model import Line
 from reconciler.ipam import AllocKey
+from reconciler.planners import build_context
 from reconciler.planners.context import Context
 from reconciler.spec import Host, IPAddress, Manifests
 
@@ -28,7 +29,7 @@ class HostView:
     @classmethod
     def of(cls, m: Manifests, host: Host | None, addresses: Addresses, ledger: Ledger | None) -> HostView:
         """The view of `host` (None: the manifests declare no Host)."""
-        return cls(host, Context(replace(m, host=host.name if host else None), addresses), ledger)
+        return cls(host, build_context(replace(m, host=host.name if host else None), addresses), ledger)
 
     @property
     def cluster(self) -> str | None:

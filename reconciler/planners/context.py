@@ -1,48 +1,38 @@
-"""What every driver planner gets: the manifests and the allocated addresses."""
+"""What every driver planner shares, as plain data: built once per plan by planners.builder."""
 
 from __future__ import annotations
 
-import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cached_property
 
 from reconciler.ipam import AllocKey
 from reconciler.model import Key
+from reconciler.plan import HostLink
+from reconciler.planners.services import Exposure
 from reconciler.spec import Endpoint, Interface, IPAddress, Manifests, Network, Subnet
+from reconciler.spec.naming import endpoint_mac
 
 
 @dataclass(frozen=True)
 class Context:
+    """The manifests, the allocated addresses, every network as this host builds it (an overlay with
+    its effective MTU), what is published here (and to which endpoint addresses), and what the host
+    holds: same-named kernel objects that are not ours (e.g. a parent), and its links when observed."""
+
     manifests: Manifests
     addresses: dict[AllocKey, IPAddress]
-    foreign: frozenset[Key] = frozenset()  # same-named kernel objects that are not ours (e.g. a parent)
-    host_links: dict | None = None  # every link of the host namespace by name (plan.HostLink), when observed
-
-    @cached_property
-    def exposures(self) -> list:
-        """Published ports and Service ports on this host (planners.services.Exposure), computed once."""
-        from reconciler.planners import services
-
-        return services.exposures(self.manifests, self)
-
-    @cached_property
-    def exposed(self) -> frozenset[tuple[str, str]]:
-        """(network, address) of every endpoint that traffic is DNATed to."""
-        return frozenset((e.network, b) for e in self.exposures for b in e.backends)
-
-    @cached_property
-    def networks_here(self) -> dict[str, Network]:
-        """Every network as this host builds it (an overlay with its effective MTU), by name."""
-        from reconciler.planners import overlay
-
-        return {n.name: overlay.effective(n, self) if n.driver == "overlay" else n for n in self.manifests.networks}
+    networks: Mapping[str, Network]
+    exposures: tuple[Exposure, ...]
+    exposed: frozenset[tuple[str, str]]  # (network, address) of every endpoint that traffic is DNATed to
+    foreign: frozenset[Key] = frozenset()
+    host_links: Mapping[str, HostLink] | None = None
 
     def address(self, endpoint: Endpoint, iface: Interface, version: int) -> IPAddress | None:
         return self.addresses.get((endpoint.name, iface.network, version))
 
     def attachment(self, endpoint: Endpoint, iface: Interface) -> Attachment:
         """All that the planners of an endpoint's interface read: see Attachment."""
-        network, v4 = self.networks_here[iface.network], self.address(endpoint, iface, 4)
+        network, v4 = self.networks[iface.network], self.address(endpoint, iface, 4)
         exposed = v4 is not None and (network.name, str(v4)) in self.exposed
         return Attachment(iface, network, v4, self.address(endpoint, iface, 6), exposed)
 
@@ -92,26 +82,4 @@ class Attachment:
 
     def mac(self, endpoint: str) -> str:
         """The declared MAC, else Docker's 02:42 + IPv4 address, else 02:42 + a digest of the names."""
-        if self.iface.mac_address:
-            return self.iface.mac_address
-        tail = self.ipv4.packed if self.ipv4 is not None else hashlib.sha256(f"{endpoint}/{self.iface.network}".encode()).digest()[:4]
-        return ":".join(f"{b:02x}" for b in (0x02, 0x42, *tail))
-
-
-def host_ifname(endpoint: Endpoint, network: Network) -> str:
-    """The host end of an endpoint's veth: stable, unique and recognisable (`nr-` + 10 hex)."""
-    return "nr-" + hashlib.sha256(f"{endpoint.name}\0{network.name}".encode()).hexdigest()[:10]
-
-
-def stable_mac(kind: str, name: str) -> str:
-    """A locally administered MAC derived from a link's name: the same after any recreation.
-
-    Bridges need one of their own (as Docker sets one): without it a bridge takes its lowest port's
-    MAC and changes it, the gateway's MAC, whenever that port goes. Host veth ends get one so that
-    the whole kernel state is a function of the manifests (a rollback restores it exactly)."""
-    digest = hashlib.sha256(f"{kind}\0{name}".encode()).digest()
-    return ":".join(f"{b:02x}" for b in (0x02, *digest[:5]))
-
-
-def bridge_mac(name: str) -> str:
-    return stable_mac("bridge", name)
+        return self.iface.mac_address or endpoint_mac(endpoint, self.iface.network, self.ipv4)

@@ -3,30 +3,22 @@
 from __future__ import annotations
 
 from reconciler.model import KernelObject, Netns, Route, Sysctl, sysctl
-from reconciler.planners.context import Attachment, Context
-from reconciler.planners.memo import Memo
+from reconciler.planners.context import Attachment
+from reconciler.planners.drivers import driver_of
 from reconciler.spec import Endpoint, Manifests
 
 DEFAULT_DST = {4: "0.0.0.0/0", 6: "::/0"}
 
 
-def endpoint_objects(ep: Endpoint, ctx: Context) -> tuple[KernelObject, ...]:
-    return objects_of(ep, tuple(ctx.attachment(ep, iface) for iface in ep.interfaces))
-
-
-def _objects_of(ep: Endpoint, attachments: tuple[Attachment, ...]) -> tuple[KernelObject, ...]:
-    """An endpoint's objects: a function of the endpoint and what its interfaces attach to, only."""
-    from reconciler.planners import DRIVERS
-
+def objects_of(ep: Endpoint, attachments: tuple[Attachment, ...]) -> tuple[KernelObject, ...]:
+    """An endpoint's objects: a function of the endpoint and what its interfaces attach to, only (so
+    the Planner memoises it on them)."""
     objects: list[KernelObject] = [Netns(ep.netns, owner=ep.owner)]
     objects += [sysctl(ep.netns, name, value) for name, value in ep.sysctls]
     for att in attachments:
-        objects += DRIVERS[att.network.driver].interface_objects(ep, att)
+        objects += driver_of(att.network).interface_objects(ep, att)
     defaults = default_routes(ep, attachments)
-    return tuple(objects + defaults + l3_subnet_routes(ep, attachments, defaults))
-
-
-objects_of = Memo(_objects_of)
+    return (*objects, *defaults, *l3_subnet_routes(ep, attachments, defaults))
 
 
 def default_routes(ep: Endpoint, attachments: tuple[Attachment, ...]) -> list[Route]:

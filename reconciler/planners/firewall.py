@@ -24,7 +24,8 @@ DNAT_CHAINS = (
     NftChain(PREROUTING, "nat", "prerouting", -100, "accept"),
     NftChain(OUTPUT, "nat", "output", -100, "accept"),
 )
-Expr = list[dict[str, Any]]
+Json = dict[str, Any]  # one statement of nft's JSON syntax
+Expr = list[Json]
 
 
 def rule(owner: str, chain: str, label: str, expr: Expr) -> NftRule:
@@ -41,11 +42,11 @@ def table(rules: list[NftRule]) -> NftTable | None:
     return NftTable.of(BASE_CHAINS + dnat + tuple(NftChain(c) for c in regular), rules)
 
 
-def meta(key: str, value: str, op: str = "==") -> dict:
+def meta(key: str, value: str, op: str = "==") -> Json:
     return {"match": {"op": op, "left": {"meta": {"key": key}}, "right": value}}
 
 
-def addr(field: str, cidr: str, op: str = "==") -> dict:
+def addr(field: str, cidr: str, op: str = "==") -> Json:
     net = ip_network(cidr, strict=False)
     protocol = "ip" if net.version == 4 else "ip6"
     right: Any = str(net.network_address) if net.prefixlen == net.max_prefixlen else {
@@ -54,28 +55,28 @@ def addr(field: str, cidr: str, op: str = "==") -> dict:
     return {"match": {"op": op, "left": {"payload": {"protocol": protocol, "field": field}}, "right": right}}
 
 
-def ct_state(*states: str) -> dict:
+def ct_state(*states: str) -> Json:
     return {"match": {"op": "in", "left": {"ct": {"key": "state"}}, "right": list(states)}}
 
 
-def verdict(name: str, target: str | None = None) -> dict:
+def verdict(name: str, target: str | None = None) -> Json:
     return {name: {"target": target}} if target else {name: None}
 
 
-def fib_local(field: str = "daddr") -> dict:
+def fib_local(field: str = "daddr") -> Json:
     """`fib daddr type local`: addressed to one of the host's own addresses."""
     return {"match": {"op": "==", "left": {"fib": {"result": "type", "flags": [field]}}, "right": "local"}}
 
 
-def dport(protocol: str, port: int) -> dict:
+def dport(protocol: str, port: int) -> Json:
     return {"match": {"op": "==", "left": {"payload": {"protocol": protocol, "field": "dport"}}, "right": port}}
 
 
-def ct_status(status: str) -> dict:
+def ct_status(status: str) -> Json:
     return {"match": {"op": "in", "left": {"ct": {"key": "status"}}, "right": status}}
 
 
-def dnat(addresses: list[str], port: int, version: int = 4) -> dict:
+def dnat(addresses: list[str], port: int, version: int = 4) -> Json:
     """DNAT to one address, or spread over several in turn (numgen inc, a map from 0..n-1). In our
     inet table a `dnat ip` rule leaves IPv6 packets alone, and `dnat ip6` IPv4 ones."""
     family = "ip" if version == 4 else "ip6"

@@ -12,71 +12,88 @@ a stale or forged location for a MAC), and the all-zero MAC towards every other 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from ipaddress import ip_interface
 
 from reconciler.model import BridgeFdb, Fdb, KernelObject, Neigh, NftRule, Vxlan
+from reconciler.plan import HostLink
 from reconciler.planners import bridge
 from reconciler.planners.context import Attachment, Context
-from reconciler.spec import VXLAN_OVERHEAD, Endpoint, Host, Interface, Network
+from reconciler.spec import (
+    VXLAN_OVERHEAD,
+    Endpoint,
+    Host,
+    Interface,
+    Network,
+    OverlayOptions,
+)
 
 FLOOD_MAC = "00:00:00:00:00:00"
 DEFAULT_UNDERLAY_MTU = 1500
 
 
-def effective(network: Network, ctx: Context) -> Network:
+def effective(network: Network, host: Host | None, links: Mapping[str, HostLink] | None) -> Network:
     """The network with its MTU: as declared, else the underlay interface's minus the VXLAN overhead
     (50 bytes over IPv4, 70 over IPv6)."""
     if network.mtu is not None:
         return network
-    host = ctx.manifests.host_named(ctx.manifests.host)
-    return replace(network, mtu=underlay_mtu(ctx) - (host.vxlan_overhead if host else VXLAN_OVERHEAD))
+    return replace(network, mtu=underlay_mtu(host, links) - (host.vxlan_overhead if host else VXLAN_OVERHEAD))
 
 
-def underlay_mtu(ctx: Context) -> int:
-    host = ctx.manifests.host_named(ctx.manifests.host)
-    if host is None or ctx.host_links is None:
+def underlay_mtu(host: Host | None, links: Mapping[str, HostLink] | None) -> int:
+    if host is None or links is None:
         return DEFAULT_UNDERLAY_MTU
-    link = underlay_link(host, ctx.host_links)
+    link = underlay_link(host, links)
     return link.mtu if link is not None else DEFAULT_UNDERLAY_MTU
 
 
-def underlay_link(host: Host, links: dict):
+def underlay_link(host: Host, links: Mapping[str, HostLink]) -> HostLink | None:
     """The host's underlay interface: as declared, else the link that holds its underlay address."""
     if host.interface:
         return links.get(host.interface)
     return next((l for l in links.values() if any(ip_interface(a).ip == host.address for a in l.addresses)), None)
 
 
+def options_of(network: Network) -> OverlayOptions:
+    assert isinstance(network.options, OverlayOptions), f"network {network.name} is {network.driver}"
+    return network.options
+
+
 def network_objects(network: Network, ctx: Context) -> list[KernelObject]:
-    network = effective(network, ctx)
-    m = ctx.manifests
-    host = m.host_named(m.host)
+    """`network` as this host builds it (Context.networks): its bridge, its VXLAN link, the remote entries."""
+    options, host = options_of(network), ctx.manifests.host_named(ctx.manifests.host)
     vxlan = Vxlan(
-        name=network.overlay.vxlan, vni=network.overlay.vni, port=network.overlay.port,
+        name=options.vxlan, vni=options.vni, port=options.port,
         local=str(host.address) if host else None, dev=host.interface if host else None,
-        master=network.bridge.name, mtu=network.mtu, owner=network.owner, ipv6=network.enable_ipv6,
+        master=options.bridge.name, mtu=network.mtu, owner=network.owner, ipv6=network.enable_ipv6,
     )
-    return [*bridge.network_objects(network, ctx), vxlan, *_remote_entries(network, ctx)]
+    return [*bridge.network_objects(network, ctx), vxlan, *_remote_entries(network, options.vxlan, ctx)]
 
 
-def _remote_entries(network: Network, ctx: Context) -> list[KernelObject]:
+def _remote_entries(network: Network, vxlan: str, ctx: Context) -> list[KernelObject]:
     """FDB and neighbour entries for every endpoint of this network on another host, and the flooding list."""
-    m, vxlan = ctx.manifests, network.overlay.vxlan
+    m = ctx.manifests
     entries: list[KernelObject] = []
     vteps: set[str] = set()
     for ep, iface in _attached(network, ctx):
-        if m.is_local(ep):
+        remote = m.host_named(ep.host)
+        if m.is_local(ep) or remote is None:
             continue
-        vtep = str(m.host_named(ep.host).address)
-        vteps.add(vtep)
-        mac = ctx.mac(ep, iface)
-        entries += [Fdb(vxlan, mac, vtep, owner=network.owner), BridgeFdb(vxlan, mac, owner=network.owner)]
-        for version in (4, 6):
-            address = ctx.address(ep, iface, version)
-            if address is not None:
-                entries.append(Neigh(vxlan, str(address), mac, owner=network.owner))
+        vteps.add(str(remote.address))
+        entries += _entries_of(network, vxlan, ep, iface, str(remote.address), ctx)
     return entries + [Fdb(vxlan, FLOOD_MAC, vtep, owner=network.owner) for vtep in sorted(vteps)]
+
+
+def _entries_of(network: Network, vxlan: str, ep: Endpoint, iface: Interface, vtep: str, ctx: Context) -> list[KernelObject]:
+    """A remote endpoint's interface: its MAC towards its host (FDB, bridge FDB), its addresses' neighbours."""
+    mac, owner = ctx.mac(ep, iface), network.owner
+    entries: list[KernelObject] = [Fdb(vxlan, mac, vtep, owner=owner), BridgeFdb(vxlan, mac, owner=owner)]
+    for version in (4, 6):
+        address = ctx.address(ep, iface, version)
+        if address is not None:
+            entries.append(Neigh(vxlan, str(address), mac, owner=owner))
+    return entries
 
 
 def _attached(network: Network, ctx: Context) -> list[tuple[Endpoint, Interface]]:
@@ -84,7 +101,7 @@ def _attached(network: Network, ctx: Context) -> list[tuple[Endpoint, Interface]
 
 
 def interface_objects(ep: Endpoint, att: Attachment) -> list[KernelObject]:
-    return bridge.interface_objects(ep, att)  # att.network: with its effective MTU (Context.networks_here)
+    return bridge.interface_objects(ep, att)  # att.network: with its effective MTU (Context.networks)
 
 
 def firewall_rules(network: Network, ctx: Context) -> list[NftRule]:

@@ -1,5 +1,5 @@
 """Network services, with no daemon: published ports and load-balanced Services as DNAT rules in our
-nftables table (Docker's layout), and the hosts files through which endpoints find each other.
+nftables table (Docker's layout). The hosts files through which endpoints find each other: hostsfiles.
 
 A published port or a Service port is an `Exposure`: traffic to a host-side address and port is
 DNATed to one backend, or spread over several in turn (numgen). DNAT runs in nat-PREROUTING (from
@@ -10,21 +10,34 @@ the host) and 127.0.0.1-sourced traffic, and lets route_localnet pass the latter
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from reconciler.model import HOSTS_MARK, Address, HostsFile, NftRule
+from reconciler.ipam import AllocKey
+from reconciler.model import Address, NftRule
 from reconciler.planners import firewall as fw
-from reconciler.planners.context import Context
-from reconciler.planners.memo import Memo
-from reconciler.spec import Endpoint, Manifests, Network, Service
+from reconciler.spec import (
+    BridgeOptions,
+    Endpoint,
+    IPAddress,
+    Manifests,
+    Network,
+    Service,
+    ServicePort,
+)
+from reconciler.spec.naming import vip_name
+
+Addresses = Mapping[AllocKey, IPAddress]
 
 
 @dataclass(frozen=True)
 class Exposure:
+    """Traffic to a host-side address and port, DNATed to its backends (see the module's docstring)."""
+
     network: str
     owner: str
     label: str
-    match: tuple[dict, ...]   # what the host side is: `fib daddr type local`, or `ip daddr X`
+    match: tuple[fw.Json, ...]  # what the host side is: `fib daddr type local`, or `ip daddr X`
     protocol: str
     port: int
     backends: tuple[str, ...]
@@ -37,19 +50,24 @@ ALL = {4: "0.0.0.0", 6: "[::]"}
 SUFFIX = {4: "", 6: "-v6"}  # rule labels: IPv4 rules keep their names, IPv6 ones are told apart
 
 
-def exposures(m: Manifests, ctx: Context) -> list[Exposure]:
+def exposures(m: Manifests, addresses: Addresses) -> tuple[Exposure, ...]:
+    """Published ports and Service ports on this host."""
     local = {n.name for n in m.local_networks}
-    out = [e for ep in m.local_endpoints for e in _published(ep, ctx)]
-    out += [e for s in m.services if s.network in local for e in _service(s, m, ctx)]
-    return out
+    out = [e for ep in m.local_endpoints for e in _published(ep, addresses)]
+    out += [e for s in m.services if s.network in local for e in _service(s, m, addresses)]
+    return tuple(out)
 
 
-def _published(ep: Endpoint, ctx: Context) -> list[Exposure]:
+def address_of(addresses: Addresses, endpoint: Endpoint, network: str, version: int) -> IPAddress | None:
+    return addresses.get((endpoint.name, network, version))
+
+
+def _published(ep: Endpoint, addresses: Addresses) -> list[Exposure]:
     """Each published port, per family the endpoint has an address in (and its hostIp, if given, is of)."""
     out = []
     for port, version in ((p, v) for p in ep.ports for v in (4, 6)):
         iface = ep.interface_on(port.network)
-        address = ctx.address(ep, iface, version) if iface else None
+        address = address_of(addresses, ep, iface.network, version) if iface else None
         if address is None or (port.host_ip is not None and port.host_ip.version != version):
             continue
         match = (fw.fib_local(),) if port.host_ip is None else (fw.addr("daddr", str(port.host_ip)),)
@@ -61,46 +79,51 @@ def _published(ep: Endpoint, ctx: Context) -> list[Exposure]:
     return out
 
 
-def backends(service: Service, m: Manifests, ctx: Context, version: int = 4) -> list[tuple[str, str]]:
+def backends(service: Service, m: Manifests, addresses: Addresses, version: int = 4) -> list[tuple[str, str]]:
     """(endpoint name, address) of the selected endpoints on this host. On an overlay network too: the
     hairpin masquerade rewrites the client to the gateway address, which every host carries, so a reply
     from another host's backend would end at that host's gateway, not here."""
     chosen = [e for e in m.endpoints if service.selects(e) and m.is_local(e)]
     out = []
     for ep in sorted(chosen, key=lambda e: e.name):
-        address = ctx.address(ep, ep.interface_on(service.network), version)
+        address = address_of(addresses, ep, service.network, version)
         if address is not None:
             out.append((ep.name, str(address)))
     return out
 
 
-def vip(service: Service, ctx: Context, version: int = 4) -> str | None:
-    address = ctx.addresses.get((f"@service/{service.name}", service.network, version))
+def vip(service: Service, addresses: Addresses, version: int = 4) -> str | None:
+    address = addresses.get((vip_name(service.name), service.network, version))
     return str(address) if address is not None else None
 
 
-def _service(service: Service, m: Manifests, ctx: Context) -> list[Exposure]:
+def _service(service: Service, m: Manifests, addresses: Addresses) -> list[Exposure]:
     out = []
     for version in (4, 6):
-        chosen = backends(service, m, ctx, version)
-        address = vip(service, ctx, version)
-        if not chosen or address is None:
-            continue
-        names, addresses = ", ".join(n for n, _ in chosen), tuple(a for _, a in chosen)
-        shown = address if version == 4 else f"[{address}]"
-        for p in service.ports:
-            out.append(Exposure(service.network, service.owner, f"vip-{p.protocol}-{p.port}{SUFFIX[version]}",
-                                (fw.addr("daddr", address),), p.protocol, p.port, addresses, p.target_port,
-                                f"balances {shown}:{p.port}/{p.protocol} -> {names} :{p.target_port}", version))
-            if p.host_port is not None:
-                out.append(Exposure(service.network, service.owner, f"publish-{p.protocol}-all-{p.host_port}{SUFFIX[version]}",
-                                    (fw.fib_local(),), p.protocol, p.host_port, addresses, p.target_port,
-                                    f"publishes {ALL[version]}:{p.host_port}/{p.protocol} -> service {service.name} "
-                                    f":{p.target_port}", version))
+        chosen = backends(service, m, addresses, version)
+        address = vip(service, addresses, version)
+        if chosen and address is not None:
+            out += [e for p in service.ports for e in _service_port(service, p, address, chosen, version)]
     return out
 
 
-def nat_rules(found: list[Exposure]) -> list[NftRule]:
+def _service_port(service: Service, p: ServicePort, address: str, chosen: list[tuple[str, str]],
+                  version: int) -> list[Exposure]:
+    """A Service port balanced on its VIP, and published on the host too when it has a hostPort."""
+    names, to = ", ".join(n for n, _ in chosen), tuple(a for _, a in chosen)
+    shown = address if version == 4 else f"[{address}]"
+    out = [Exposure(service.network, service.owner, f"vip-{p.protocol}-{p.port}{SUFFIX[version]}",
+                    (fw.addr("daddr", address),), p.protocol, p.port, to, p.target_port,
+                    f"balances {shown}:{p.port}/{p.protocol} -> {names} :{p.target_port}", version)]
+    if p.host_port is not None:
+        out.append(Exposure(service.network, service.owner, f"publish-{p.protocol}-all-{p.host_port}{SUFFIX[version]}",
+                            (fw.fib_local(),), p.protocol, p.host_port, to, p.target_port,
+                            f"publishes {ALL[version]}:{p.host_port}/{p.protocol} -> service {service.name} "
+                            f":{p.target_port}", version))
+    return out
+
+
+def nat_rules(found: tuple[Exposure, ...]) -> list[NftRule]:
     rules = []
     for e in found:
         expr = [*e.match, fw.dport(e.protocol, e.port), fw.dnat(list(e.backends), e.target, e.version)]
@@ -108,12 +131,17 @@ def nat_rules(found: list[Exposure]) -> list[NftRule]:
     return rules
 
 
-def bridge_rules(network: Network, found: list[Exposure]) -> tuple[list[NftRule], list[NftRule]]:
+def bridge_rules(network: Network, bridge: BridgeOptions,
+                 found: tuple[Exposure, ...]) -> tuple[list[NftRule], list[NftRule]]:
     """(accepts for the bridge's in-chain, masquerades for nat-POSTROUTING) of this network's exposures."""
     mine = [e for e in found if e.network == network.name]
     if not mine:
         return [], []
-    br = network.bridge.name
+    return _accepts(network, bridge.name, mine), _masquerades(network, bridge.name)
+
+
+def _accepts(network: Network, br: str, mine: list[Exposure]) -> list[NftRule]:
+    """The bridge's in-chain accepts each backend's exposed port (once, whatever exposes it)."""
     accepts, seen = [], set()
     for e in mine:
         for backend in e.backends:
@@ -122,6 +150,11 @@ def bridge_rules(network: Network, found: list[Exposure]) -> tuple[list[NftRule]
             seen.add((backend, e.protocol, e.target))
             accepts.append(fw.rule(network.owner, f"in-{br}", f"exposed-{backend}-{e.protocol}-{e.target}", [
                 fw.addr("daddr", backend), fw.dport(e.protocol, e.target), fw.verdict("accept")]))
+    return accepts
+
+
+def _masquerades(network: Network, br: str) -> list[NftRule]:
+    """Hairpin traffic (DNATed from the bridge's own subnets) and 127.0.0.1-sourced traffic."""
     masquerades = [
         fw.rule(network.owner, fw.POSTROUTING, f"hairpin-{s.subnet}", [
             fw.ct_status("dnat"), fw.addr("saddr", str(s.subnet)), fw.meta("oifname", br), {"masquerade": None}])
@@ -129,82 +162,17 @@ def bridge_rules(network: Network, found: list[Exposure]) -> tuple[list[NftRule]
     ]
     masquerades.append(fw.rule(network.owner, fw.POSTROUTING, "localhost", [
         fw.addr("saddr", "127.0.0.0/8"), fw.meta("oifname", br), {"masquerade": None}]))
-    return accepts, masquerades
+    return masquerades
 
 
-def vip_addresses(m: Manifests, ctx: Context) -> list[Address]:
+def vip_addresses(m: Manifests, addresses: Addresses) -> list[Address]:
     """A Service's VIP sits on its network's bridge (as a host address): endpoints reach it on-link."""
     local = {n.name: n for n in m.local_networks}
     out = []
     for service, version in ((s, v) for s in m.services for v in (4, 6)):
-        address = vip(service, ctx, version)
+        address = vip(service, addresses, version)
         network = local.get(service.network)
-        if address is not None and network is not None and network.bridge is not None:
-            out.append(Address(None, network.bridge.name, f"{address}/{32 if version == 4 else 128}", owner=service.owner))
+        bridge = network.bridge if network is not None else None
+        if address is not None and network is not None and bridge is not None:
+            out.append(Address(None, bridge.name, f"{address}/{32 if version == 4 else 128}", owner=service.owner))
     return out
-
-
-def hosts_files(m: Manifests, ctx: Context) -> list[HostsFile]:
-    blocks = _network_blocks(m, ctx)
-    hosts_file_of.next_generation()
-    out = []
-    for ep in m.local_endpoints:
-        mine = tuple((blocks[i.network].text, tuple(blocks[i.network].lines.get(ep.name, ())))
-                     for i in ep.interfaces if i.network in blocks)
-        out.append(hosts_file_of(ep, mine))
-    return out
-
-
-def _hosts_file(ep: Endpoint, blocks: tuple[tuple[str, tuple[str, ...]], ...]) -> HostsFile:
-    """The endpoint's file from the blocks of its networks: each block's text and its own lines in it."""
-    return HostsFile(ep.netns, hosts_text(ep, [Block(text, {ep.name: list(own)}) for text, own in blocks]), owner=ep.owner)
-
-
-hosts_file_of = Memo(_hosts_file)
-
-
-HEADER = "\n".join([HOSTS_MARK.rstrip("\n"), "127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback"]) + "\n"
-
-
-@dataclass(frozen=True)
-class Block:
-    """A network's part of the hosts files: one line per address, and whose line each is."""
-
-    text: str                       # every line, each ending in a newline
-    lines: dict[str, list[str]]     # endpoint name -> its lines
-
-
-def _network_blocks(m: Manifests, ctx: Context) -> dict[str, Block]:
-    """Per network, the address and names of every endpoint on it, then of every Service on it: built
-    once, so that each endpoint's file is its own lines plus its networks' blocks without them."""
-    lines: dict[str, list[tuple[str, str]]] = {n.name: [] for n in m.networks}
-    for ep in m.endpoints:
-        for iface in ep.interfaces:
-            for version in (4, 6):
-                address = ctx.address(ep, iface, version)
-                if address is not None and iface.network in lines:
-                    names = " ".join(dict.fromkeys((ep.name, *iface.aliases)))
-                    lines[iface.network].append((ep.name, f"{address}\t{names}\n"))
-    for service, version in ((s, v) for s in m.services for v in (4, 6)):
-        address = vip(service, ctx, version)
-        if address is not None and service.network in lines:
-            lines[service.network].append(("", f"{address}\t{service.name}\n"))
-    blocks = {}
-    for network, entries in lines.items():
-        mine: dict[str, list[str]] = {}
-        for owner, line in entries:
-            mine.setdefault(owner, []).append(line)
-        blocks[network] = Block("".join(line for _, line in entries), mine)
-    return blocks
-
-
-def hosts_text(ep: Endpoint, networks: list[Block]) -> str:
-    """Itself first, then on each of its networks every other endpoint (name and aliases) and Service."""
-    own = [line for block in networks for line in block.lines.get(ep.name, ())]
-    others = []
-    for block in networks:
-        text = "\n" + block.text
-        for line in block.lines.get(ep.name, ()):
-            text = text.replace("\n" + line, "\n", 1)
-        others.append(text[1:])
-    return HEADER + "".join(own) + "".join(others)

@@ -25,7 +25,7 @@ from reconciler.graph import Edge, Line, Node, Topology
 from reconciler.ipam import allocate
 from reconciler.model import Address, NftRule, NftTable, Sysctl
 from reconciler.plan import Observed
-from reconciler.planners import context
+from reconciler.planners import context_for
 from reconciler.spec import Manifests, derived_vni, shim_ifname
 from reconciler.validate import load_manifests
 from unit.helpers import FIXTURES
@@ -380,7 +380,7 @@ def live(case: Path, observed: Observed | None = None, only: str | None = None) 
     observed = observed or load_observed(case / "current.yaml")
     rows, _ = engine.status_of(m, observed)
     ledger = graph.Ledger(graph.checks_of(m, rows, observed))
-    return graph.topology(m, context(m, observed).addresses, only, here, ledger)
+    return graph.topology(m, context_for(m, observed).addresses, only, here, ledger)
 
 
 def test_live_converged_is_all_in_sync() -> None:

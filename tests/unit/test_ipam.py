@@ -11,7 +11,6 @@ from reconciler.ipam import allocate
 from reconciler.plan import Observed
 from reconciler.planners import desired_state, sticky_addresses
 from reconciler.validate import load_manifests
-
 from unit.helpers import endpoint, network, parse
 
 

@@ -14,11 +14,8 @@ import pytest
 
 from reconciler.errors import ConflictError
 from reconciler.plan import Plan, diff
-from reconciler.planners import desired_state
-from reconciler.planners.endpoint import objects_of
-from reconciler.planners.services import hosts_file_of
+from reconciler.planners import Planner, desired_state
 from reconciler.validate import load_manifests
-
 from unit.helpers import FIXTURES, endpoint, network, parse
 from unit.observed_yaml import load_observed
 
@@ -52,17 +49,12 @@ def test_plan(case):
         assert rendered(plan_for(case)) == (case / "plan.txt").read_text().splitlines()
 
 
-def forget_memos() -> None:
-    for memo in (objects_of, hosts_file_of):
-        memo.current.clear()
-        memo.previous.clear()
-
-
 def test_memoised_endpoint_objects_equal_fresh_ones():
-    """An endpoint's objects are memoised on the endpoint and its attachments (planners.endpoint.
-    objects_of). Planned one after another, forwards then backwards (the cases reuse endpoint names
-    with other networks, addresses, MTUs, published ports, drivers), every case's desired state
-    equals the one planned with an empty memo; planned again, its endpoint objects are the same ones."""
+    """A Planner memoises an endpoint's objects on the endpoint and its attachments (planners.endpoint.
+    objects_of). Planned by one Planner one after another, forwards then backwards (the cases reuse
+    endpoint names with other networks, addresses, MTUs, published ports, drivers), every case's
+    desired state equals the one a fresh Planner plans; planned again, its endpoint objects are the
+    same ones."""
     cases = []
     for case in CASES:
         if (case / "error.txt").exists():
@@ -71,27 +63,25 @@ def test_memoised_endpoint_objects_equal_fresh_ones():
         if (case / "host").exists():
             m = replace(m, host=(case / "host").read_text().strip())
         cases.append((m, load_observed(case / "current.yaml")))
-    fresh = []
-    for m, observed in cases:
-        forget_memos()
-        fresh.append(desired_state(m, observed))
+    fresh = [Planner().desired_state(m, observed) for m, observed in cases]
+    planner = Planner()
     for (m, observed), want in [*zip(cases, fresh), *reversed(list(zip(cases, fresh)))]:
-        assert desired_state(m, observed) == want
+        assert planner.desired_state(m, observed) == want
     m, observed = cases[0]
-    first, again = desired_state(m, observed), desired_state(m, observed)
+    first, again = planner.desired_state(m, observed), planner.desired_state(m, observed)
     assert any(a is b for a, b in zip(first, again) if a.netns is not None)
 
 
 def test_the_memo_tells_an_endpoint_apart_by_what_it_attaches_to():
     """The same endpoint on its network with another MTU, then with another address (another endpoint
-    takes its address statically, and joins its hosts file): its objects follow, as planned with an
-    empty memo."""
+    takes its address statically, and joins its hosts file): its objects follow, as a fresh Planner
+    plans them."""
     e1, net = endpoint("e1", "[{network: a}]"), network("a", "{subnet: 10.0.0.0/24}")
     taken = next(o for o in desired_state(parse(net + e1)) if o.kind == "address" and o.ns == "e1").address.split("/")[0]
     variants = [net + e1, network("a", "{subnet: 10.0.0.0/24}", "  mtu: 1400\n") + e1,
                 net + endpoint("e0", f"[{{network: a, ipv4Address: {taken}}}]") + e1]
-    planned = [desired_state(parse(text)) for text in variants]
-    forget_memos()
-    assert [desired_state(parse(text)) for text in variants] == planned
+    planner = Planner()
+    planned = [planner.desired_state(parse(text)) for text in variants]
+    assert [Planner().desired_state(parse(text)) for text in variants] == planned
     veths = [next(o for o in objects if o.kind == "veth" and o.ns == "e1") for objects in planned]
     assert (veths[0].mtu, veths[1].mtu) == (1500, 1400) and veths[0].mac != veths[2].mac

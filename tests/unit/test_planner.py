@@ -1,0 +1,45 @@
+"""The Planner owns its memos: a plan made by `desired_state` shares nothing with another, and one
+Planner (the watch's) keeps what it made for an endpoint while its plans keep the endpoint, and no longer."""
+
+from __future__ import annotations
+
+from reconciler.model import HostsFile, KernelObject
+from reconciler.planners import Planner, desired_state
+from unit.helpers import endpoint, network, parse
+
+NET = network("a", "{subnet: 10.0.0.0/24}")
+BOTH = parse(NET + endpoint("e1", "[{network: a}]") + endpoint("e2", "[{network: a}]"))
+ONE = parse(NET + endpoint("e1", "[{network: a}]"))
+
+
+def of(objects: list[KernelObject], ns: str, hosts: bool = True) -> list[KernelObject]:
+    return [o for o in objects if o.netns == ns and (hosts or not isinstance(o, HostsFile))]
+
+
+def same(a: list[KernelObject], b: list[KernelObject]) -> bool:
+    return len(a) == len(b) > 0 and all(x is y for x, y in zip(a, b))
+
+
+def test_two_plans_share_no_object():
+    """No state hides in the modules: each `desired_state` call plans afresh."""
+    first, again = desired_state(BOTH), desired_state(BOTH)
+    assert first == again
+    assert not any(x is y for x, y in zip(first, again))
+
+
+def test_a_planner_keeps_an_endpoints_objects_and_hosts_file_while_it_stays():
+    planner = Planner()
+    first, again = planner.desired_state(BOTH), planner.desired_state(BOTH)
+    assert same(of(first, "e1"), of(again, "e1")) and same(of(first, "e2"), of(again, "e2"))
+    assert any(isinstance(o, HostsFile) for o in of(first, "e1"))
+
+
+def test_a_planner_forgets_an_endpoint_its_last_plan_left_out():
+    """What a plan did not use, the next one forgets: e2, planned again after a plan without it, is
+    made anew (equal), while e1 stays the same objects throughout (but its hosts file, which named e2)."""
+    planner = Planner()
+    first = planner.desired_state(BOTH)
+    planner.desired_state(ONE)
+    last = planner.desired_state(BOTH)
+    assert same(of(first, "e1", hosts=False), of(last, "e1", hosts=False))
+    assert of(first, "e2") == of(last, "e2") and not any(x is y for x, y in zip(of(first, "e2"), of(last, "e2")))
