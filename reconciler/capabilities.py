@@ -150,16 +150,6 @@ def _lacking_message(finding: Finding) -> str:
     return missing_message(finding.name)
 
 
-def probe_links(kinds: Iterable[str]) -> dict[str, bool]:
-    """For each kind given (in LINK_KINDS order): can a link of it be created?"""
-    return {f.name: f.supported for f in check_links(kinds)}
-
-
-def probe_nft() -> dict[str, bool]:
-    """For each of NFT_FEATURES: does the kernel take a rule that uses it?"""
-    return {f.name: f.supported for f in check_nft()}
-
-
 def check_links(kinds: Iterable[str]) -> tuple[Finding, ...]:
     """A Finding per kind given, in LINK_KINDS order; ValueError for a kind not in LINK_KINDS."""
     return _link_findings(_ordered(kinds))

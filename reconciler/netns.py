@@ -1,7 +1,6 @@
 """Named network namespaces, in-process: create, remove, enter (setns), read and write sysctls.
 
-Entering a namespace with setns() in the current thread and opening a socket there costs about
-2 ms, against about 22 ms for pyroute2's NetNS (a process per namespace).
+A namespace is entered with setns() by the current thread only, never through a helper process.
 """
 
 from __future__ import annotations
