@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from reconciler import netns, spec
-from reconciler.appliers.files import ETC_NETNS, hosts_file_name
+from reconciler.hostsfile import ETC_NETNS, hosts_file_name
 from reconciler.errors import ManifestError, Problem
 from reconciler.manifest import Document, gone, load_file, manifest_files, read
 from reconciler.model import ROUTE_PROTO, HostsFile, Sysctl

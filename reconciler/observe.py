@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Collection, Iterable
 
 from reconciler import netns, nft
-from reconciler.appliers.files import ETC_NETNS, read_hosts
+from reconciler.hostsfile import ETC_NETNS, read_hosts
 from reconciler.errors import PathConflictError
 from reconciler.kernel import Kernel
 from reconciler.names import is_text, shown
