@@ -9,10 +9,11 @@ from collections import Counter
 from dataclasses import dataclass, replace
 
 from reconciler import engine
-from reconciler.cache import KernelCache, ManifestCache
 from reconciler.errors import ManifestError, NetreconcileError
 from reconciler.guards import Limits, RefusedError
 from reconciler.kernel import Kernel
+from reconciler.kernel_cache import KernelCache
+from reconciler.manifest_cache import ManifestCache
 from reconciler.model import KernelObject
 from reconciler.spec import Manifests
 

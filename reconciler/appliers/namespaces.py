@@ -8,13 +8,13 @@ import errno
 from reconciler import netns
 from reconciler.appliers import Applier, register
 from reconciler.model import ALIAS_PREFIX, OWNER_GROUP, Netns
-from reconciler.rtnl import Dumper
+from reconciler.rtnl_client import RtnlClient
 
 
 @register("netns")
 class NetnsApplier(Applier):
     def create(self, obj: Netns) -> None:
-        netns.create(obj.name, prepare=lambda: _mark_loopback(Dumper(), obj))
+        netns.create(obj.name, prepare=lambda: _mark_loopback(RtnlClient(), obj))
 
     def update(self, want: Netns, have: Netns | None) -> None:
         _mark_loopback(self.kernel.raw(want.name), want, close=False)
@@ -28,7 +28,7 @@ class NetnsApplier(Applier):
                 raise
 
 
-def _mark_loopback(sock: Dumper, obj: Netns, close: bool = True) -> None:
+def _mark_loopback(sock: RtnlClient, obj: Netns, close: bool = True) -> None:
     try:
         sock.set_link(sock.link_index("lo"), group=OWNER_GROUP, alias=ALIAS_PREFIX + obj.owner, up=True)
     finally:
