@@ -17,8 +17,9 @@ import os
 import shutil
 import subprocess
 import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, TypeVar
+from typing import Any, TypeVar
 
 from reconciler import rtnl
 from reconciler.errors import KernelSupportError
@@ -187,23 +188,24 @@ def _nft_findings() -> tuple[Finding, ...]:
 
 def _in_throwaway_netns(work: Callable[[], T]) -> T:
     """Run `work` in a short-lived thread that first moves to a fresh network namespace of its own."""
-    box: dict[str, Any] = {}
+    results: list[T] = []
+    errors: list[BaseException] = []
 
     def run() -> None:
         try:
             if _libc.unshare(CLONE_NEWNET) != 0:
                 code = ctypes.get_errno()
                 raise OSError(code, f"cannot make a throwaway network namespace: {os.strerror(code)}")
-            box["result"] = work()
-        except BaseException as err:  # handed to the caller's thread
-            box["error"] = err
+            results.append(work())
+        except BaseException as err:  # noqa: BLE001 - whatever it is, handed to the caller's thread
+            errors.append(err)
 
     thread = threading.Thread(target=run, name="netreconcile-probe")
     thread.start()
     thread.join()
-    if "error" in box:
-        raise box["error"]
-    return box["result"]
+    if errors:
+        raise errors[0]
+    return results[0]
 
 
 def _try_links(kinds: tuple[str, ...]) -> tuple[Finding, ...]:
