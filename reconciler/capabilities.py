@@ -15,22 +15,23 @@ import functools
 import json
 import os
 import shutil
-import struct
 import subprocess
 import threading
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping, TypeVar
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
 
 from reconciler import rtnl
 from reconciler.errors import KernelSupportError
+from reconciler.model import IPVLAN_FLAGS, IPVLAN_MODES, MACVLAN_MODES
 from reconciler.netns import CLONE_NEWNET
+from reconciler.rtnl_client import RtnlClient
 
 LINK_KINDS = ("bridge", "veth", "vxlan", "macvlan", "ipvlan", "vlan", "dummy")
 ALWAYS_THERE = ("bridge", "veth")  # never probed by require(): see its docstring
 NFT_TIMEOUT = 10.0
 PROBE_TABLE = "nrprobe"
-IFLA_VXLAN_ID = 1
-MACVLAN_MODE_BRIDGE, IPVLAN_MODE_L2 = 4, 0
+PROBE_VNI = 42
 
 _libc = ctypes.CDLL(None, use_errno=True)
 T = TypeVar("T")
@@ -153,16 +154,6 @@ def _lacking_message(finding: Finding) -> str:
     return missing_message(finding.name)
 
 
-def probe_links(kinds: Iterable[str]) -> dict[str, bool]:
-    """For each kind given (in LINK_KINDS order): can a link of it be created?"""
-    return {f.name: f.supported for f in check_links(kinds)}
-
-
-def probe_nft() -> dict[str, bool]:
-    """For each of NFT_FEATURES: does the kernel take a rule that uses it?"""
-    return {f.name: f.supported for f in check_nft()}
-
-
 def check_links(kinds: Iterable[str]) -> tuple[Finding, ...]:
     """A Finding per kind given, in LINK_KINDS order; ValueError for a kind not in LINK_KINDS."""
     return _link_findings(_ordered(kinds))
@@ -200,34 +191,35 @@ def _nft_findings() -> tuple[Finding, ...]:
 
 def in_throwaway_netns(work: Callable[[], T]) -> T:
     """Run `work` in a short-lived thread that first moves to a fresh network namespace of its own."""
-    box: dict[str, Any] = {}
+    results: list[T] = []
+    errors: list[BaseException] = []
 
     def run() -> None:
         try:
             if _libc.unshare(CLONE_NEWNET) != 0:
                 code = ctypes.get_errno()
                 raise OSError(code, f"cannot make a throwaway network namespace: {os.strerror(code)}")
-            box["result"] = work()
-        except BaseException as err:  # handed to the caller's thread
-            box["error"] = err
+            results.append(work())
+        except BaseException as err:  # noqa: BLE001 - whatever it is, handed to the caller's thread
+            errors.append(err)
 
     thread = threading.Thread(target=run, name="netreconcile-probe")
     thread.start()
     thread.join()
-    if "error" in box:
-        raise box["error"]
-    return box["result"]
+    if errors:
+        raise errors[0]
+    return results[0]
 
 
 def _try_links(kinds: tuple[str, ...]) -> tuple[Finding, ...]:
-    sock = rtnl.Dumper()
+    sock = RtnlClient()
     try:
         return tuple(_try_link(sock, kind) for kind in kinds)
     finally:
         sock.close()
 
 
-def _try_link(sock: rtnl.Dumper, kind: str) -> Finding:
+def _try_link(sock: RtnlClient, kind: str) -> Finding:
     k = KINDS[kind]
     try:
         parent = _lower(sock, kind) if k.needs_lower else None
@@ -242,7 +234,7 @@ def _try_link(sock: rtnl.Dumper, kind: str) -> Finding:
     return Finding(kind, True, k.config)
 
 
-def _lower(sock: rtnl.Dumper, kind: str) -> int:
+def _lower(sock: RtnlClient, kind: str) -> int:
     """A veth of its own to make `kind` on: one link cannot carry both macvlan and ipvlan (EBUSY)."""
     sock.new_link(f"lower-{kind}", "veth", group=0)
     return sock.link_index(f"lower-{kind}")
@@ -255,11 +247,11 @@ def _strerror(err: OSError) -> str:
 def _link_data(kind: str) -> bytes:
     """IFLA_INFO_DATA for a probe link: what the kernel insists on (vxlan's id) or what we use."""
     if kind == "vxlan":
-        return rtnl.NLA.pack(rtnl.NLA.size + 4, IFLA_VXLAN_ID) + struct.pack("=I", 42)
+        return rtnl.nla_u32(rtnl.IFLA_VXLAN_ID, PROBE_VNI)
     if kind == "macvlan":
-        return rtnl.macvlan_data(MACVLAN_MODE_BRIDGE)
+        return rtnl.macvlan_data(MACVLAN_MODES["bridge"])
     if kind == "ipvlan":
-        return rtnl.ipvlan_data(IPVLAN_MODE_L2, 0)
+        return rtnl.ipvlan_data(IPVLAN_MODES["l2"], IPVLAN_FLAGS["bridge"])
     if kind == "vlan":
         return rtnl.vlan_data(5)
     return b""  # a veth with no peer given gets one named by the kernel

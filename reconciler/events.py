@@ -5,27 +5,32 @@ from __future__ import annotations
 
 import errno
 import select
-import socket
-import sys
 import threading
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from ipaddress import ip_address
-from typing import Callable
 
 from reconciler.model import OWNER_GROUP, ROUTE_PROTO
 from reconciler.names import shown
-from reconciler.observe import IFF_UP, LINK_LOCAL_V6
+from reconciler.observe_objects import LINK_LOCAL_V6
 from reconciler.rtnl import (
-    IFA_ADDRESS, IFA_LOCAL, IFADDRMSG, IFINFOMSG, IFLA_BRPORT_ISOLATED, IFLA_BRPORT_LEARNING, NLMSGHDR, RTA_DST, RTM_GETLINK,
-    RTMSG, Dumper, align, attrs, ip_text, parse_link,
+    ADDRESS_EVENTS,
+    AF_BRIDGE,
+    IFF_UP,
+    LINK_EVENTS,
+    ROUTE_EVENTS,
+    RTM_DELADDR,
+    RTM_DELLINK,
+    RTM_DELROUTE,
+    bridge_port,
+    parse_address,
+    parse_link,
+    parse_route,
+    route_protocol,
 )
+from reconciler.rtnl_client import RtnlClient, RtnlListener
 
-RTMGRP_LINK, RTMGRP_IPV4_IFADDR, RTMGRP_IPV4_ROUTE, RTMGRP_IPV6_IFADDR, RTMGRP_IPV6_ROUTE = 0x1, 0x10, 0x40, 0x100, 0x400
-SOL_NETLINK, NETLINK_LISTEN_ALL_NSID = 270, 8
-SO_RCVBUFFORCE = 33
-RTM_NEWLINK, RTM_DELLINK, RTM_NEWADDR, RTM_DELADDR, RTM_NEWROUTE, RTM_DELROUTE = 16, 17, 20, 21, 24, 25
-IFLA_PROTINFO, IFLA_LINK_NETNSID = 12, 37
-AF_BRIDGE = 7
+Heard = Callable[[int | None, int, memoryview], None]
 
 
 class KernelEvents:
@@ -41,18 +46,12 @@ class KernelEvents:
     """
 
     def __init__(self, event: Callable[[str], None], lost: Callable[[str], None],
-                 heard: Callable[[int | None, int, memoryview], None] = lambda nsid, kind, body: None) -> None:
+                 heard: Heard = lambda nsid, kind, body: None) -> None:
         self.event, self.lost, self.heard = event, lost, heard
         self.lock = threading.Lock()
         self.owned: set[tuple[int | None, int]] = set()  # (nsid or None for the host, ifindex)
-        self.seen: dict[tuple, object] = {}
-        self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0)
-        try:
-            self.sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 8 << 20)
-        except PermissionError:
-            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
-        self.sock.setsockopt(SOL_NETLINK, NETLINK_LISTEN_ALL_NSID, 1)
-        self.sock.bind((0, RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR | RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE))
+        self.seen: dict[tuple[object, ...], object] = {}
+        self.listener = RtnlListener()
 
     def start(self) -> None:
         self._learn()
@@ -60,20 +59,19 @@ class KernelEvents:
 
     def _learn(self) -> None:
         """Our links in the host, and the peers of our veths as (nsid, ifindex)."""
-        dumper = Dumper()
+        client = RtnlClient()
         try:
-            for body in dumper.dump(RTM_GETLINK, IFINFOMSG.pack(socket.AF_UNSPEC, 0, 0, 0, 0)):
-                msg, a = parse_link(body), attrs(body, IFINFOMSG.size)
+            for msg in client.links():
                 if msg.group == OWNER_GROUP:
                     self.owned.add((None, msg.index))
-                    if IFLA_LINK_NETNSID in a:
-                        self.owned.add((_s32(a[IFLA_LINK_NETNSID]), msg.link))
+                    if msg.link_netnsid != -1:
+                        self.owned.add((msg.link_netnsid, msg.link))
         finally:
-            dumper.close()
+            client.close()
 
     def _run(self) -> None:
         while True:
-            select.select([self.sock], [], [])
+            select.select([self.listener], [], [])
             self.drain()
 
     def drain(self) -> None:
@@ -82,7 +80,7 @@ class KernelEvents:
         with self.lock:
             while True:
                 try:
-                    data, ancillary, _, _ = self.sock.recvmsg(1 << 17, socket.CMSG_SPACE(4), socket.MSG_DONTWAIT)
+                    nsid, messages = self.listener.receive()
                 except BlockingIOError:
                     return
                 except OSError as err:
@@ -91,11 +89,10 @@ class KernelEvents:
                     self.lost("kernel events were lost (ENOBUFS)")
                     self._learn()
                     continue
-                self._handle(data, ancillary)
+                self._handle(nsid, messages)
 
-    def _handle(self, data: bytes, ancillary: list) -> None:
-        nsid = next((_s32(d) for level, kind, d in ancillary if (level, kind) == (SOL_NETLINK, NETLINK_LISTEN_ALL_NSID)), None)
-        for kind, body in _messages(data):
+    def _handle(self, nsid: int | None, messages: Iterable[tuple[int, memoryview]]) -> None:
+        for kind, body in messages:
             self.heard(nsid, kind, body)
             what = self.concerns(nsid, kind, body)
             if what:
@@ -103,22 +100,20 @@ class KernelEvents:
 
     def concerns(self, nsid: int | None, kind: int, body: memoryview) -> str | None:
         """What changed, when the message changes something we manage on one of our objects."""
-        if kind in (RTM_NEWLINK, RTM_DELLINK):
+        if kind in LINK_EVENTS:
             return self._link(nsid, kind == RTM_DELLINK, body)
-        if kind in (RTM_NEWADDR, RTM_DELADDR):
+        if kind in ADDRESS_EVENTS:
             return self._address(nsid, kind == RTM_DELADDR, body)
-        if kind in (RTM_NEWROUTE, RTM_DELROUTE):
+        if kind in ROUTE_EVENTS:
             return self._route(kind == RTM_DELROUTE, body)
         return None
 
     def _link(self, nsid: int | None, deleted: bool, body: memoryview) -> str | None:
         msg = parse_link(body)
         key, name = (nsid, msg.index), shown(msg.name)
-        if body[0] == AF_BRIDGE:  # bridge port news: only port isolation and learning are ours to watch
-            port = attrs(attrs(body, IFINFOMSG.size).get(IFLA_PROTINFO, b""))
-            state = tuple(bytes(port[flag]) if flag in port else None for flag in (IFLA_BRPORT_ISOLATED, IFLA_BRPORT_LEARNING))
+        if msg.family == AF_BRIDGE:  # bridge port news: only port isolation and learning are ours to watch
             what = f"bridge port {name} {'removed' if deleted else 'changed'}"
-            return self._news(("port", *key), deleted, state, what) if key in self.owned else None
+            return self._news(("port", *key), deleted, bridge_port(body), what) if key in self.owned else None
         if msg.group != OWNER_GROUP and key not in self.owned:
             return None
         if deleted or msg.group != OWNER_GROUP:
@@ -129,22 +124,20 @@ class KernelEvents:
         return self._news(("link", *key), False, replace(msg, flags=msg.flags & IFF_UP), f"link {name} changed")
 
     def _address(self, nsid: int | None, deleted: bool, body: memoryview) -> str | None:
-        family, prefixlen, _, _, index = IFADDRMSG.unpack_from(body)
-        a = attrs(body, IFADDRMSG.size)
-        address = ip_text(family, a.get(IFA_LOCAL, a.get(IFA_ADDRESS)))
-        if (nsid, index) not in self.owned or address is None or ip_address(address) in LINK_LOCAL_V6:
+        msg = parse_address(body)
+        address, prefixlen = msg.address, msg.prefixlen
+        if (nsid, msg.index) not in self.owned or address is None or ip_address(address) in LINK_LOCAL_V6:
             return None
-        return self._news(("address", nsid, index, address, prefixlen), deleted, True,
+        return self._news(("address", nsid, msg.index, address, prefixlen), deleted, True,
                           f"address {address}/{prefixlen} {'deleted' if deleted else 'added'}")
 
     def _route(self, deleted: bool, body: memoryview) -> str | None:
-        family, dst_len, _, _, _, protocol, _, _, _ = RTMSG.unpack_from(body)
-        if protocol != ROUTE_PROTO:
+        if route_protocol(body) != ROUTE_PROTO:
             return None
-        dst = ip_text(family, attrs(body, RTMSG.size).get(RTA_DST))
-        return f"route {f'{dst}/{dst_len}' if dst else 'default'} {'deleted' if deleted else 'added'}"
+        msg = parse_route(body)
+        return f"route {f'{msg.dst}/{msg.dst_len}' if msg.dst else 'default'} {'deleted' if deleted else 'added'}"
 
-    def _news(self, key: tuple, deleted: bool, state: object, what: str) -> str | None:
+    def _news(self, key: tuple[object, ...], deleted: bool, state: object, what: str) -> str | None:
         """`what` when the object is gone or differs from what was last seen of it; else None."""
         if deleted:
             self.seen.pop(key, None)
@@ -154,16 +147,3 @@ class KernelEvents:
         self.seen[key] = state
         return what
 
-
-def _s32(value) -> int:
-    return int.from_bytes(bytes(value)[:4], sys.byteorder, signed=True)
-
-
-def _messages(data: bytes):
-    view, offset = memoryview(data), 0
-    while offset + NLMSGHDR.size <= len(view):
-        length, kind, _, _, _ = NLMSGHDR.unpack_from(view, offset)
-        if length < NLMSGHDR.size:
-            return
-        yield kind, view[offset + NLMSGHDR.size: offset + length]
-        offset += align(length)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import errno
 from collections import OrderedDict
+from typing import Self
 
 from reconciler import netns
-from reconciler.rtnl import Dumper
+from reconciler.rtnl_client import RtnlClient
 
 MAX_OPEN = 16  # sockets kept open; plans are grouped per namespace, so a few suffice
 
@@ -15,15 +16,15 @@ class Kernel:
     """Opens rtnetlink sockets per namespace on demand (setns, then socket) and closes them at the end."""
 
     def __init__(self) -> None:
-        self._raw: OrderedDict[str | None, Dumper] = OrderedDict()
+        self._raw: OrderedDict[str | None, RtnlClient] = OrderedDict()
         self._indexes: dict[tuple[str | None, str], int] = {}
 
-    def raw(self, ns: str | None = None) -> Dumper:
-        """Our own minimal rtnetlink socket in `ns` (reconciler/rtnl.py)."""
+    def raw(self, ns: str | None = None) -> RtnlClient:
+        """Our rtnetlink client in `ns` (reconciler/rtnl_client.py)."""
         sock = self._raw.get(ns)
         if sock is None:
             with netns.entered(ns):
-                sock = self._raw[ns] = Dumper()
+                sock = self._raw[ns] = RtnlClient()
             if len(self._raw) > MAX_OPEN:
                 self._raw.popitem(last=False)[1].close()
         self._raw.move_to_end(ns)
@@ -68,8 +69,8 @@ class Kernel:
         while self._raw:
             self._raw.popitem()[1].close()
 
-    def __enter__(self) -> "Kernel":
+    def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()

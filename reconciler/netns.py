@@ -1,7 +1,6 @@
 """Named network namespaces, in-process: create, remove, enter (setns), read and write sysctls.
 
-Entering a namespace with setns() in the current thread and opening a socket there costs about
-2 ms, against about 22 ms for pyroute2's NetNS (a process per namespace).
+A namespace is entered with setns() by the current thread only, never through a helper process.
 """
 
 from __future__ import annotations
@@ -10,9 +9,9 @@ import ctypes
 import errno
 import os
 import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
 
 from reconciler.errors import NamespaceGoneError, SysctlKeyError
 from reconciler.names import decode
@@ -80,7 +79,7 @@ def _unshare_and_bind(name: str, prepare: Callable[[], None], errors: list[BaseE
         prepare()
         source = f"/proc/self/task/{threading.get_native_id()}/ns/net".encode()
         _check(_libc.mount(source, str(path(name)).encode(), b"none", MS_BIND, None), f"bind netns {name}")
-    except BaseException as err:  # handed to the caller's thread
+    except BaseException as err:  # noqa: BLE001 - whatever it is, handed to the caller's thread
         errors.append(err)
 
 

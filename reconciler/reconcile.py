@@ -10,10 +10,11 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from reconciler import engine
-from reconciler.cache import KernelCache, ManifestCache
 from reconciler.errors import ManifestError, NetreconcileError, RefusedError, RolledBack
 from reconciler.guards import Limits
 from reconciler.kernel import Kernel
+from reconciler.kernel_cache import KernelCache
+from reconciler.manifest_cache import ManifestCache
 from reconciler.model import KernelObject
 from reconciler.planners import Planner
 from reconciler.spec import Manifests

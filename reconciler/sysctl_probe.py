@@ -17,7 +17,8 @@ import functools
 import os
 from pathlib import Path
 
-from reconciler import capabilities, rtnl
+from reconciler import capabilities
+from reconciler.rtnl_client import RtnlClient
 from reconciler.model import sysctl_interface
 from reconciler.spec import Endpoint, where
 
@@ -62,7 +63,7 @@ def _try(sysctls: Sysctls) -> list[tuple[str, str | None]]:
 
 
 def _make_interfaces(names: set[str]) -> None:
-    sock = rtnl.Dumper()
+    sock = RtnlClient()
     try:
         for name in sorted(names):
             sock.new_link(name, "bridge", group=0)

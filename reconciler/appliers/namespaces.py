@@ -7,7 +7,7 @@ import errno
 from reconciler import netns
 from reconciler.appliers.registry import Applier, Changed, register
 from reconciler.model import ALIAS_PREFIX, OWNER_GROUP, Netns
-from reconciler.rtnl import Dumper
+from reconciler.rtnl_client import RtnlClient
 
 
 @register("netns")
@@ -15,7 +15,7 @@ class NetnsApplier(Applier[Netns]):
     """A named network namespace, its loopback marked as ours and up."""
 
     def create(self, obj: Netns) -> None:
-        netns.create(obj.name, prepare=lambda: _mark_loopback(Dumper(), obj))
+        netns.create(obj.name, prepare=lambda: _mark_loopback(RtnlClient(), obj))
 
     def update(self, want: Netns, changed: Changed) -> None:
         _mark_loopback(self.kernel.raw(want.name), want, close=False)
@@ -29,7 +29,7 @@ class NetnsApplier(Applier[Netns]):
                 raise
 
 
-def _mark_loopback(sock: Dumper, obj: Netns, close: bool = True) -> None:
+def _mark_loopback(sock: RtnlClient, obj: Netns, close: bool = True) -> None:
     try:
         sock.set_link(sock.link_index("lo"), group=OWNER_GROUP, alias=ALIAS_PREFIX + obj.owner, up=True)
     finally:

@@ -15,9 +15,10 @@ def kernel(monkeypatch):
     """A fake kernel: set `lacks` (kind -> answer) and read `probed` (the tuples the probe was asked)."""
 
     class Fake:
-        lacks: dict[str, str] = {}
-        failed: set[str] = set()
-        probed: list[tuple[str, ...]] = []
+        def __init__(self) -> None:
+            self.lacks: dict[str, str] = {}
+            self.failed: set[str] = set()
+            self.probed: list[tuple[str, ...]] = []
 
         def findings(self, kinds: tuple[str, ...]) -> tuple[Finding, ...]:
             self.probed.append(kinds)

@@ -8,12 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import cache, manifest
-from reconciler.cache import ManifestCache
+from reconciler import manifest, manifest_cache
 from reconciler.errors import ManifestError
 from reconciler.ipam import allocate
+from reconciler.manifest_cache import ManifestCache
 from reconciler.validate import load_manifests
-
 from unit.helpers import FIXTURES, endpoint, network
 
 CASES = sorted((FIXTURES / "invalid").glob("*.yaml")) + sorted((FIXTURES / "plans").glob("*/manifests.yaml"))
@@ -106,7 +105,7 @@ def removed_after_listing(monkeypatch) -> list[Path]:
         return found
 
     monkeypatch.setattr(manifest, "manifest_files", listed)
-    monkeypatch.setattr(cache, "manifest_files", listed)
+    monkeypatch.setattr(manifest_cache, "manifest_files", listed)
     return doomed
 
 

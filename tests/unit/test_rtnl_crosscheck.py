@@ -31,9 +31,10 @@ from pyroute2.netlink.rtnl.ifinfmsg.plugins.ipvlan import ipvlan as pyroute2_ipv
 from pyroute2.netlink.rtnl.rtmsg import rtmsg
 
 from reconciler import model, rtnl
+from reconciler.rtnl_client import RtnlClient
 
 # --- the adapter: the only lines naming rtnl's client class and its socket (issue 16 renames the class)
-CLIENT = rtnl.Dumper
+CLIENT = RtnlClient
 ENCODERS = {"veth": rtnl.veth_data, "macvlan": rtnl.macvlan_data, "ipvlan": rtnl.ipvlan_data,
             "vlan": rtnl.vlan_data, "vxlan": rtnl.vxlan_data}
 
@@ -53,7 +54,11 @@ def recorded(client: Any) -> list[bytes]:
 
 def driver_fields(link: rtnl.LinkMsg) -> tuple[int, int]:
     """What a parsed link says of its driver: (macvlan or ipvlan mode, VLAN id or VNI; ipvlan flag or
-    VXLAN port), in LinkMsg's `mode` and `flag` today."""
+    VXLAN port)."""
+    if link.kind == "vlan":
+        return link.vlan_id, 0
+    if link.kind == "vxlan":
+        return link.vni, link.port
     return link.mode, link.flag
 # ---
 

@@ -1,0 +1,237 @@
+"""The watch's kernel cache, without the kernel: which namespaces it reads again, and when, from a
+scripted source that records every read. tests/integration/test_watch.py runs it against the kernel."""
+
+from __future__ import annotations
+
+import errno
+import socket
+
+import pytest
+
+from reconciler import rtnl
+from reconciler.kernel import Kernel
+from reconciler.kernel_cache import KernelCache, KernelSource
+from reconciler.model import (
+    ALIAS_PREFIX,
+    OWNER_GROUP,
+    ROUTE_PROTO,
+    Address,
+    HostsFile,
+    Netns,
+    Route,
+    Sysctl,
+)
+from reconciler.observe import observe
+from reconciler.plan import Action, Step
+
+E1, E2 = "nrunit-e1", "nrunit-e2"  # named so that no /etc/netns/NAME of the machine is ever met
+
+
+def link(index: int, name: str, kind: str = "veth", peer: int = 0, owned: bool = True) -> rtnl.LinkMsg:
+    return rtnl.LinkMsg(index=index, flags=rtnl.IFF_UP, name=name, kind=kind, group=OWNER_GROUP if owned else 0,
+                        alias=ALIAS_PREFIX + "net1", mtu=1500, mac="02:00:00:00:00:01", master=0, link=peer,
+                        isolated=False, ipv6=False, link_netnsid=0 if kind == "veth" else -1)
+
+
+class Space:
+    """One namespace of the scripted kernel."""
+
+    def __init__(self, links: list[rtnl.LinkMsg], inode: int, nsid: int,
+                 addresses: list[rtnl.AddrMsg] = (), routes: list[rtnl.RouteMsg] = ()) -> None:
+        self.links, self.inode, self.nsid = {m.index: m for m in links}, inode, nsid
+        self.addresses, self.routes = list(addresses), list(routes)
+
+
+class Client:
+    def __init__(self, source: Scripted, name: str | None) -> None:
+        self.source, self.name = source, name
+
+    def _space(self, what: str) -> Space:
+        self.source.reads.append((self.name, what))
+        return self.source.spaces[self.name]
+
+    def links(self) -> list[rtnl.LinkMsg]:
+        return list(self._space("links").links.values())
+
+    def get_link(self, index: int) -> rtnl.LinkMsg:
+        found = self._space(f"link {index}").links.get(index)
+        if found is None:
+            raise OSError(errno.ENODEV, "No such device")
+        return found
+
+    def addresses(self) -> list[rtnl.AddrMsg]:
+        return self._space("addresses").addresses
+
+    def routes(self, table: int = 0, protocol: int = 0) -> list[rtnl.RouteMsg]:
+        return [r for r in self._space("routes").routes if table in (0, r.table) and protocol in (0, r.protocol)]
+
+    def neighbours(self, family: int) -> list[rtnl.NeighMsg]:
+        self._space("neighbours")
+        return []
+
+    def close(self) -> None:
+        pass
+
+
+class Scripted(KernelSource):
+    """A host with a bridge port veth to each of two endpoint namespaces; `reads` lists every read."""
+
+    def __init__(self) -> None:
+        self.reads: list[tuple[str | None, str]] = []
+        route = rtnl.RouteMsg(socket.AF_INET, None, 0, rtnl.RT_TABLE_MAIN, ROUTE_PROTO, 2, "172.20.0.1")
+        address = rtnl.AddrMsg(socket.AF_INET, 24, 2, "172.20.0.2")
+        self.spaces: dict[str | None, Space] = {
+            None: Space([link(1, "lo", "", owned=False), link(5, "br0", "bridge"), link(6, "h1", peer=2),
+                         link(7, "h2", peer=2)], 0, -1),
+            E1: Space([link(1, "lo", ""), link(2, "eth0", peer=6)], 101, 1, [address], [route]),
+            E2: Space([link(1, "lo", ""), link(2, "eth0", peer=7)], 102, 2, [address], [route]),
+        }
+
+    def client(self, name: str | None) -> Client:
+        if name not in self.spaces:
+            raise OSError(errno.ENOENT, f"no namespace {name}")
+        return Client(self, name)
+
+    def nsid(self, name: str) -> int:
+        self.reads.append((name, "nsid"))
+        return self.spaces[name].nsid
+
+    def inodes(self) -> dict[str, int]:
+        return {name: space.inode for name, space in self.spaces.items() if name is not None}
+
+    def inode(self, name: str) -> int:
+        if name not in self.spaces:
+            raise FileNotFoundError(errno.ENOENT, f"no namespace {name}")
+        return self.spaces[name].inode
+
+    def taken(self) -> list[tuple[str | None, str]]:
+        """The reads since the last call."""
+        taken, self.reads = self.reads, []
+        return taken
+
+
+@pytest.fixture
+def source() -> Scripted:
+    return Scripted()
+
+
+@pytest.fixture
+def cache(source: Scripted) -> KernelCache:
+    cache = KernelCache(source=source)
+    observed(cache)
+    source.taken()
+    return cache
+
+
+def observed(cache: KernelCache) -> dict:
+    return observe(Kernel(), reader=cache, table=False).objects
+
+
+def link_news(index: int) -> memoryview:
+    return memoryview(rtnl.IFINFOMSG.pack(socket.AF_UNSPEC, 0, index, 0, 0))
+
+
+def test_the_first_observation_reads_every_namespace_once():
+    source = Scripted()
+    objects = observed(KernelCache(source=source))
+
+    assert sorted(source.taken(), key=str) == sorted([
+        (None, "links"), (None, "addresses"), (None, "routes"),
+        (E1, "nsid"), (E1, "links"), (E1, "addresses"), (E1, "routes"),
+        (E2, "nsid"), (E2, "links"), (E2, "addresses"), (E2, "routes")], key=str)
+    assert objects[("netns", E1)] == Netns(E1, owner="net1")
+    assert ("route", E2, "0.0.0.0/0") in objects
+
+
+def test_without_news_nothing_is_read_again_and_the_same_objects_are_found(cache, source):
+    before = observed(cache)
+
+    assert observed(cache) == before
+    assert source.taken() == []
+
+
+def test_news_from_a_namespace_reads_it_again_and_only_it(cache, source):
+    cache.heard(1, rtnl.RTM_NEWADDR, memoryview(b""))  # from nsid 1: E1
+    observed(cache)
+
+    assert source.taken() == [(E1, "links"), (E1, "addresses"), (E1, "routes")]
+
+
+def test_a_namespace_without_an_nsid_is_read_every_time(cache, source):
+    source.spaces[E2].nsid = -1
+    cache.forget()
+    observed(cache)
+    source.taken()
+
+    observed(cache)
+
+    taken = source.taken()
+    assert (E2, "links") in taken and {name for name, _ in taken} == {E2}
+
+
+def test_a_touched_namespace_is_read_again_but_not_for_a_hosts_file_or_a_sysctl(cache, source):
+    cache.touched(Step(Action.CREATE, Address(E1, "eth0", "172.20.0.3/24"), None))
+    cache.touched(Step(Action.UPDATE, HostsFile(E2, "x"), HostsFile(E2, "y")))
+    cache.touched(Step(Action.CREATE, Sysctl(E2, "net.ipv4.ip_forward", "1"), None))
+    observed(cache)
+
+    assert source.taken() == [(E1, "links"), (E1, "addresses"), (E1, "routes")]
+
+
+def test_another_namespace_under_the_same_name_is_read_again_with_its_nsid(cache, source):
+    source.spaces[E2].inode, source.spaces[E2].nsid = 202, 3
+    observed(cache)
+
+    assert source.taken() == [(E2, "nsid"), (E2, "links"), (E2, "addresses"), (E2, "routes")]
+    cache.heard(3, rtnl.RTM_NEWLINK, link_news(2))
+    observed(cache)
+    assert source.taken() == [(E2, "links"), (E2, "addresses"), (E2, "routes")]
+
+
+def test_host_links_are_read_again_one_by_one_as_their_news_names_them(cache, source):
+    del source.spaces[None].links[7]
+    cache.heard(None, rtnl.RTM_NEWLINK, link_news(6))
+    cache.heard(None, rtnl.RTM_DELLINK, link_news(7))
+    objects = observed(cache)
+
+    assert sorted(source.taken()) == [(None, "link 6"), (None, "link 7")]
+    assert ("link", None, "h2") not in objects and ("link", None, "h1") in objects
+
+
+def test_news_of_host_addresses_or_routes_reads_them_whole_and_no_link(cache, source):
+    source.spaces[None].routes.append(rtnl.RouteMsg(socket.AF_INET, "10.9.0.0", 24, rtnl.RT_TABLE_MAIN, ROUTE_PROTO, 5,
+                                                    None))
+    cache.heard(None, rtnl.RTM_NEWROUTE, memoryview(b""))
+    objects = observed(cache)
+
+    assert source.taken() == [(None, "addresses"), (None, "routes")]
+    assert objects[("route", None, "10.9.0.0/24")] == Route(None, "10.9.0.0/24", None, "br0")
+
+
+def test_forget_reads_everything_again(cache, source):
+    cache.forget()
+    observed(cache)
+
+    assert len(source.taken()) == 11  # links, addresses, routes of the host; nsid, links, addresses, routes of each
+
+
+def test_a_namespace_gone_is_dropped_with_what_was_made_of_it(cache, source):
+    del source.spaces[E2]
+    objects = observed(cache)
+
+    assert ("netns", E2) not in objects and ("netns", E1) in objects
+    assert E2 not in cache.states and E2 not in cache.made and E1 in cache.states
+
+
+def test_what_was_made_of_a_namespace_is_kept_until_its_host_end_changes(cache, source):
+    kept = cache.states[E1].state
+    cache.heard(None, rtnl.RTM_NEWLINK, link_news(7))  # E2's host end: E1's objects stand
+    observed(cache)
+    assert cache.states[E1].state is kept
+
+    changed = source.spaces[None].links[6]
+    source.spaces[None].links[6] = rtnl.LinkMsg(**{**changed.__dict__, "mtu": 1400})
+    cache.heard(None, rtnl.RTM_NEWLINK, link_news(6))
+    objects = observed(cache)
+    assert cache.states[E1].state is not kept
+    assert objects[("link", None, "h1")].mtu == 1400
