@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 from collections import OrderedDict
+from typing import Self
 
 from reconciler import netns
 from reconciler.rtnl import Dumper
@@ -68,8 +69,8 @@ class Kernel:
         while self._raw:
             self._raw.popitem()[1].close()
 
-    def __enter__(self) -> "Kernel":
+    def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
