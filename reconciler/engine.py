@@ -16,7 +16,13 @@ from reconciler.kernel import Kernel
 from reconciler.model import KernelObject, NftTable, Sysctl
 from reconciler.observe import Reader, observe
 from reconciler.plan import Action, Observed, Plan, Step, changes, diff
-from reconciler.planners import Planner, context_for, desired_state, exposure_notes, firewall
+from reconciler.planners import (
+    Planner,
+    context_for,
+    desired_state,
+    exposure_notes,
+    firewall,
+)
 from reconciler.planners import endpoint as endpoint_planner
 from reconciler.planners.keep import unpruned
 from reconciler.spec import Endpoint, Manifests, Network, where

@@ -16,7 +16,13 @@ from typing import Any
 from reconciler import netns
 from reconciler.appliers import appliers
 from reconciler.appliers.registry import Applier, Appliers
-from reconciler.errors import ApplyError, KernelError, NetreconcileError, StepFailed, VerifyError
+from reconciler.errors import (
+    ApplyError,
+    KernelError,
+    NetreconcileError,
+    StepFailed,
+    VerifyError,
+)
 from reconciler.kernel import Kernel
 from reconciler.model import KernelObject, Netns, Sysctl
 from reconciler.plan import Action, Plan, Step

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import yaml
 
@@ -218,9 +219,9 @@ class _DepthLimit(yaml.composer.Composer):
 
     _depth = 0
 
-    def compose_node(self, parent, index):
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
         if self._depth >= MAX_DEPTH:
-            mark = self.peek_event().start_mark
+            mark = self.peek_event().start_mark  # type: ignore[attr-defined]  # the parser's, mixed in
             raise yaml.composer.ComposerError(None, None, f"nested more than {MAX_DEPTH} levels deep", mark)
         self._depth += 1
         try:
@@ -235,17 +236,17 @@ class _Loader(_DepthLimit, yaml.SafeLoader):
 
 _FastLoader: type | None = None  # PyYAML may be built without libyaml
 if yaml.__with_libyaml__:
-    class _CLoader(_DepthLimit, yaml.cyaml.CParser, yaml.constructor.SafeConstructor, yaml.resolver.Resolver):
+    class _CLoader(_DepthLimit, yaml.cyaml.CParser, yaml.constructor.SafeConstructor, yaml.resolver.Resolver):  # type: ignore[misc, name-defined]
         """yaml.SafeLoader's semantics on libyaml's scanner and parser (about 5x faster at 1000 documents);
         the composer stays PyYAML's, with the depth limit (libyaml's parser does not recurse)."""
 
         def __init__(self, stream: str) -> None:
-            yaml.cyaml.CParser.__init__(self, stream)
+            yaml.cyaml.CParser.__init__(self, stream)  # type: ignore[attr-defined]
             _DepthLimit.__init__(self)
             yaml.constructor.SafeConstructor.__init__(self)
             yaml.resolver.Resolver.__init__(self)
 
-        def compose_scalar_node(self, anchor):
+        def compose_scalar_node(self, anchor: dict[Any, yaml.Node]) -> yaml.ScalarNode:
             event = self.peek_event()
             if event.tag == "!":  # PyYAML resolves a scalar tagged "!" as a plain one; libyaml's says "not plain"
                 event.implicit = (True, False)

@@ -14,13 +14,20 @@ import subprocess
 from typing import Any
 
 from reconciler.errors import ApplyError, ForeignTable, NetreconcileError
-from reconciler.model import NFT_FAMILY, NFT_MARKER, NFT_TABLE, NftChain, NftRule, NftTable
+from reconciler.model import (
+    NFT_FAMILY,
+    NFT_MARKER,
+    NFT_TABLE,
+    NftChain,
+    NftRule,
+    NftTable,
+)
 
 TABLE = {"family": NFT_FAMILY, "name": NFT_TABLE}
 MARKER = {"family": NFT_FAMILY, "table": NFT_TABLE, "name": NFT_MARKER}
 
 
-def _nft(args: list[str], stdin: str | None = None) -> subprocess.CompletedProcess:
+def _nft(args: list[str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     binary = shutil.which("nft")
     if binary is None:
         raise NetreconcileError("the nft command is missing: install the nftables package")

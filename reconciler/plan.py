@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Iterable
+from typing import Any
 
 from reconciler.errors import ConflictError
-from reconciler.model import Address, Key, KernelObject, NftTable, Route
+from reconciler.model import Address, KernelObject, Key, NftTable, Route
 
 
 class Action(str, Enum):
@@ -138,13 +139,13 @@ def _split(step: Step) -> tuple[list[Step], list[Step]]:
             [Step(Action.UPDATE, new, guard, UNGUARD, tuple(new.differences(guard)))])
 
 
-def _order(step: Step) -> tuple:
+def _order(step: Step) -> tuple[object, ...]:
     obj = step.obj
     group = obj.netns if obj.stage == 1 else ""
     return (obj.stage, group, obj.rank, _sortable(obj.key))
 
 
-def _sortable(key: Key) -> tuple:
+def _sortable(key: Key) -> tuple[str, ...]:
     return tuple("" if k is None else str(k) for k in key)
 
 

@@ -122,8 +122,8 @@ def _overlay_mtu(network: Network, m: Manifests, links: dict[str, HostLink]) -> 
                  f"leaves {link.mtu - overhead} for the overlay (VXLAN needs {overhead} bytes), {BELOW_MINIMUM}: raise "
                  f"{link.name}'s mtu to at least {MIN_MTU + overhead}")]
     if link is not None and network.mtu is not None and network.mtu > link.mtu - overhead:
-        return [f"network {network.name}: mtu {network.mtu} is too large for the underlay {link.name} "
-                f"(mtu {link.mtu}; VXLAN needs {overhead} bytes: at most {link.mtu - overhead})"]
+        return [(f"network {network.name}: mtu {network.mtu} is too large for the underlay {link.name} "
+                 f"(mtu {link.mtu}; VXLAN needs {overhead} bytes: at most {link.mtu - overhead})")]
     return []
 
 

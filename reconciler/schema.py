@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from ipaddress import ip_network
+from collections.abc import Mapping
 from functools import cache
 from importlib import resources
+from ipaddress import ip_network
 from pathlib import Path
+from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
@@ -21,6 +23,7 @@ KIND_SCHEMAS = {
     "Service": "service.schema.json",
 }
 API_VERSION = "netreconcile/v1"
+Schema = dict[str, Any]
 
 
 def _schema_dir() -> Path:
@@ -31,8 +34,9 @@ def _schema_dir() -> Path:
 
 
 @cache
-def load_schema(filename: str) -> dict:
-    return json.loads((_schema_dir() / filename).read_text())
+def load_schema(filename: str) -> Schema:
+    loaded: Schema = json.loads((_schema_dir() / filename).read_text())
+    return loaded
 
 
 @cache
@@ -60,14 +64,14 @@ COMMON = "common.schema.json"
 BUNDLE_FILE = "manifest.schema.json"
 
 
-def bundle(kind: str | None = None) -> dict:
+def bundle(kind: str | None = None) -> Schema:
     """One self-contained schema (every $ref internal, under $defs) for a document of `kind`, or of
     any kind (dispatching on `kind`) when None: what editors load through the $schema line."""
     if kind is not None:
         return _kind_bundle(kind)
     defs = _common_defs()
     for name, filename in sorted(KIND_SCHEMAS.items()):
-        defs[name] = _inlined(_without_meta(load_schema(filename)), f"#/$defs/{name}")
+        defs[name] = _inlined_schema(_without_meta(load_schema(filename)), f"#/$defs/{name}")
     return {
         "$schema": DRAFT, "title": "netreconcile manifest",
         "description": f"One document of any kind ({', '.join(sorted(KIND_SCHEMAS))}); `netreconcile validate` "
@@ -83,23 +87,29 @@ def bundle(kind: str | None = None) -> dict:
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 
 
-def _kind_bundle(kind: str) -> dict:
+def _kind_bundle(kind: str) -> Schema:
     if kind not in KIND_SCHEMAS:
         raise NetreconcileError(f"unknown kind {kind!r} (known kinds: {', '.join(sorted(KIND_SCHEMAS))})")
-    schema = _inlined(_without_meta(load_schema(KIND_SCHEMAS[kind])), "#")
+    schema = _inlined_schema(_without_meta(load_schema(KIND_SCHEMAS[kind])), "#")
     own, common = schema.pop("$defs", {}), _common_defs()
     if clash := sorted(own.keys() & common.keys()):
         raise AssertionError(f"{KIND_SCHEMAS[kind]} redefines {clash} of {COMMON}")
     return {"$schema": DRAFT, **schema, "$defs": {**common, **own}}
 
 
-def _common_defs() -> dict:
-    return _inlined(load_schema(COMMON)["$defs"], "#")
+def _common_defs() -> Schema:
+    return _inlined_schema(load_schema(COMMON)["$defs"], "#")
 
 
-def _without_meta(schema: dict) -> dict:
+def _without_meta(schema: Schema) -> Schema:
     """A schema without $schema and $id: nested, an $id would move the base its refs resolve against."""
     return {k: v for k, v in schema.items() if k not in ("$schema", "$id")}
+
+
+def _inlined_schema(schema: Schema, local: str) -> Schema:
+    inlined = _inlined(schema, local)
+    assert isinstance(inlined, dict)
+    return inlined
 
 
 def _inlined(node: object, local: str) -> object:
@@ -191,7 +201,7 @@ def _path(error: ValidationError) -> list[str | int]:
     """The offending node: for an unknown field, the first unexpected key rather than its mapping."""
     path = list(error.absolute_path)
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        known = error.schema.get("properties", {})
+        known = error.schema.get("properties", {}) if isinstance(error.schema, Mapping) else {}
         path += [k for k in error.instance if k not in known][:1]
     return path
 
@@ -202,7 +212,8 @@ def _message(error: ValidationError) -> str:
         return f"{field}: {error.message}"
     if error.validator == "type" and error.validator_value == "string" and isinstance(error.instance, int):
         return f"{field}: {error.instance!r} is not a string (YAML reads unquoted 02:42:... as a number: quote it)"
-    if error.validator == "anyOf" and error.schema.get("anyOf") == [{"format": "ipv4"}, {"format": "ipv6"}]:
+    if error.validator == "anyOf" and isinstance(error.schema, Mapping) \
+            and error.schema.get("anyOf") == [{"format": "ipv4"}, {"format": "ipv6"}]:
         return f"{field}: {error.instance!r} is not an IPv4 or IPv6 address"
     if error.validator == "format" and error.validator_value == "cidr":
         return f"{field}: {error.instance!r} is not a network in CIDR notation (like 172.20.0.0/24)"

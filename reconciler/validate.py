@@ -4,18 +4,35 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Callable, Collection, Iterable
+from ipaddress import IPv4Address, IPv6Address
 from itertools import combinations
-from typing import Iterable
+from typing import TypeVar
 
-from reconciler.errors import ManifestError, Problem
+from reconciler.errors import Location, ManifestError, Problem
 from reconciler.ipam import allocate, unusable
 from reconciler.manifest import Document, load_paths
 from reconciler.schema import schema_problems
 from reconciler.spec import (
-    Endpoint, Host, Manifests, Network, Service, Subnet, parse_endpoint, parse_host, parse_network, parse_service, subnet_dicts,
+    Endpoint,
+    Host,
+    Interface,
+    Manifests,
+    Network,
+    Service,
+    Subnet,
+    parse_endpoint,
+    parse_host,
+    parse_network,
+    parse_service,
+    subnet_dicts,
 )
 from reconciler.validate_limits import limit_problems
 from reconciler.validate_names import name_problems
+
+Path = tuple[str | int, ...]
+IPAddress = IPv4Address | IPv6Address
+Named = TypeVar("Named", Network, Endpoint, Host, Service)
 
 IFNAME = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")
 
@@ -59,7 +76,7 @@ def semantic_problems(m: Manifests, invalid_networks: frozenset[str] | set[str] 
     problems += _duplicates(m.endpoints, lambda e: e.netns, "spec", "netns", what="netns")
     first_of_name = {n.name: n for n in reversed(m.networks)}
     bridged = [n for n in m.networks if n.bridge and first_of_name[n.name] is n]  # a duplicate is reported once
-    problems += _duplicates(bridged, lambda n: n.bridge.name, "spec", "bridge", "name", what="bridge name")
+    problems += _duplicates(bridged, lambda n: n.bridge.name if n.bridge else "", "spec", "bridge", "name", what="bridge name")
     problems += _overlapping_subnets(m.networks)
     problems += _shared_parent_problems(m.networks)
     for network in m.networks:
@@ -105,10 +122,10 @@ def _service_problems(m: Manifests) -> list[Problem]:
 def _exposure_problems(m: Manifests) -> list[Problem]:
     """Each host address, port and protocol is published once (all addresses overlap every one of them)."""
     networks = {n.name: n for n in m.networks}
-    seen: list[tuple[str, int, str | None, str, object]] = []  # (protocol, port, ip or None, who, where)
+    seen: list[tuple[str, int, IPAddress | None, str, object]] = []  # (protocol, port, ip or None, who, where)
     problems = []
 
-    def publish(obj, who: str, protocol: str, port: int, ip, path: tuple) -> None:
+    def publish(obj: Endpoint | Service, who: str, protocol: str, port: int, ip: IPAddress | None, path: Path) -> None:
         for proto, other_port, other_ip, other_who, where in seen:
             if (proto, other_port) == (protocol, port) and (ip is None or other_ip is None or ip == other_ip):
                 exposure = f"{ip or '0.0.0.0'}:{port}/{protocol}"
@@ -127,10 +144,10 @@ def _exposure_problems(m: Manifests) -> list[Problem]:
                                                    "ports are published from bridge and overlay networks", *path, "network"))
             publish(endpoint, f"endpoint {endpoint.name}", port.protocol, port.host_port, port.host_ip, (*path, "hostPort"))
     for service in m.services:
-        for port in service.ports:
-            if port.host_port is not None:
-                publish(service, f"service {service.name}", port.protocol, port.host_port, None,
-                        ("spec", "ports", port.index, "hostPort"))
+        for service_port in service.ports:
+            if service_port.host_port is not None:
+                publish(service, f"service {service.name}", service_port.protocol, service_port.host_port, None,
+                        ("spec", "ports", service_port.index, "hostPort"))
     return problems
 
 
@@ -183,13 +200,18 @@ def _problem(obj: Network | Endpoint | Host | Service, message: str, *path: str 
     return obj.source.problem(message, *path)
 
 
-def _duplicates(objs, key, *path, what: str) -> list[Problem]:
-    seen: dict[str, Network | Endpoint] = {}
+def _where(obj: Network | Endpoint | Host | Service, *path: str | int) -> Location:
+    assert obj.source is not None
+    return obj.source.where(*path)
+
+
+def _duplicates(objs: Iterable[Named], key: Callable[[Named], str], *path: str, what: str) -> list[Problem]:
+    seen: dict[str, Named] = {}
     problems = []
     for obj in objs:
         value = key(obj)
         if value in seen:
-            first = seen[value].source.where(*path)
+            first = _where(seen[value], *path)
             problems.append(_problem(obj, f"duplicate {what} {value!r} (first declared at {first})", *path))
         else:
             seen[value] = obj
@@ -297,7 +319,7 @@ def _sharing_conflict(a: Network, b: Network) -> str:
     return ""
 
 
-def _subnet_problems(network: Network, s: Subnet, path: tuple) -> list[Problem]:
+def _subnet_problems(network: Network, s: Subnet, path: Path) -> list[Problem]:
     problems = []
     if s.version == 6 and not network.enable_ipv6:
         problems.append(_problem(network, f"subnet {s.subnet} is IPv6: set spec.enableIPv6: true", *path, "subnet"))
@@ -307,7 +329,7 @@ def _subnet_problems(network: Network, s: Subnet, path: tuple) -> list[Problem]:
         problems.append(_problem(network, message, *path))
     if s.gateway is not None and (s.gateway not in s.subnet or s.gateway in unusable(s)):
         problems.append(_problem(network, f"gateway {s.gateway} is not a usable address of {s.subnet}", *path, "gateway"))
-    if s.ip_range is not None and (s.ip_range.version != s.version or not s.ip_range.subnet_of(s.subnet)):
+    if s.ip_range is not None and (s.ip_range.version != s.version or not s.ip_range.subnet_of(s.subnet)):  # type: ignore[arg-type]  # same version: checked first
         problems.append(_problem(network, f"ipRange {s.ip_range} is not inside subnet {s.subnet}", *path, "ipRange"))
     for name, address in s.aux_addresses:
         if address.version != s.version or address not in s.subnet:
@@ -316,7 +338,7 @@ def _subnet_problems(network: Network, s: Subnet, path: tuple) -> list[Problem]:
     return problems
 
 
-def _endpoint_problems(endpoint: Endpoint, networks: dict[str, Network], invalid_networks) -> list[Problem]:
+def _endpoint_problems(endpoint: Endpoint, networks: dict[str, Network], invalid_networks: Collection[str]) -> list[Problem]:
     problems = []
     if not _plain_name(endpoint.netns):
         problems.append(_problem(endpoint, f"netns {endpoint.netns!r} must be a plain name (no '/', not '.' or '..', no leading '-')", "spec", "netns"))
@@ -343,7 +365,7 @@ def _plain_name(name: str) -> bool:
     return name not in (".", "..") and "/" not in name and not name.startswith("-") and "\0" not in name
 
 
-def _interface_address_problems(endpoint, iface, network: Network, path) -> list[Problem]:
+def _interface_address_problems(endpoint: Endpoint, iface: Interface, network: Network, path: Path) -> list[Problem]:
     problems = []
     if iface.mac_address and network.driver == "ipvlan":
         problems.append(_problem(endpoint, "macAddress: ipvlan interfaces share their parent's MAC", *path, "macAddress"))
@@ -361,7 +383,7 @@ def _interface_address_problems(endpoint, iface, network: Network, path) -> list
     return problems
 
 
-def _reserved_by(address, pools: list[Subnet]) -> str | None:
+def _reserved_by(address: IPAddress, pools: list[Subnet]) -> str | None:
     for s in pools:
         if address == s.gateway:
             return "the gateway"
@@ -375,7 +397,7 @@ def _reserved_by(address, pools: list[Subnet]) -> str | None:
 
 def _address_clashes(m: Manifests) -> list[Problem]:
     """The same static address given to two interfaces (on any network)."""
-    seen: dict = defaultdict(list)
+    seen: dict[IPAddress, list[tuple[Endpoint, Interface, str]]] = defaultdict(list)
     for endpoint in m.endpoints:
         for iface in endpoint.interfaces:
             for field_name, address in (("ipv4Address", iface.ipv4_address), ("ipv6Address", iface.ipv6_address)):
@@ -384,7 +406,7 @@ def _address_clashes(m: Manifests) -> list[Problem]:
     problems = []
     for address, users in seen.items():
         first_ep, first_iface, first_field = users[0]
-        first = first_ep.source.where("spec", "interfaces", first_iface.index, first_field)
+        first = _where(first_ep, "spec", "interfaces", first_iface.index, first_field)
         for endpoint, iface, field_name in users[1:]:
             path = ("spec", "interfaces", iface.index, field_name)
             problems.append(_problem(endpoint, f"{field_name} {address} is already used by {first_ep.name} (at {first})", *path))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import math
 import re
-from typing import Callable
+from collections.abc import Callable
 
 MAX_CONFIRM_TIMEOUT = 86400.0  # a day: a change waiting longer for its confirmation was forgotten
 MAX_RESYNC = 86400.0  # a day: beyond it, 0 (never) says what is meant

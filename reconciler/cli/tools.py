@@ -26,7 +26,8 @@ def _graph_arguments(sub: argparse.ArgumentParser) -> None:
 
 
 def _graph(args: argparse.Namespace) -> int:
-    from reconciler import graph  # graphviz only for this command: the others start without it
+    # graphviz only for this command: the others start without it
+    from reconciler import graph
 
     return graph.run(args)
 

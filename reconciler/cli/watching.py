@@ -41,7 +41,8 @@ def _arguments(sub: argparse.ArgumentParser) -> None:
 
 
 def _watch(args: argparse.Namespace) -> int:
-    from reconciler import watch  # watchdog only for this command: the others start without it
+    # watchdog only for this command: the others start without it
+    from reconciler import watch
 
     limits = Limits(allow_empty=args.allow_empty, max_delete=args.max_delete, force=args.force)
     options = watch.Options(limits=limits, resync=args.resync, debounce=args.debounce, wait=not args.no_wait,

@@ -32,7 +32,15 @@ from reconciler.model.links import (
     Vlan,
     Vxlan,
 )
-from reconciler.model.namespaces import HOSTS_MARK, HostsFile, InterfaceSysctl, Netns, Sysctl, sysctl, sysctl_interface
+from reconciler.model.namespaces import (
+    HOSTS_MARK,
+    HostsFile,
+    InterfaceSysctl,
+    Netns,
+    Sysctl,
+    sysctl,
+    sysctl_interface,
+)
 from reconciler.model.nftables import NftChain, NftRule, NftTable
 
 __all__ = [
