@@ -17,8 +17,8 @@ import os
 import shutil
 import subprocess
 import threading
-from dataclasses import dataclass
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from reconciler import rtnl

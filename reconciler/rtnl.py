@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from ipaddress import ip_address
 
 from reconciler import names
-from reconciler.errors import KernelError
 
 NETLINK_ROUTE = 0
 SOL_NETLINK, NETLINK_LISTEN_ALL_NSID, NETLINK_GET_STRICT_CHK = 270, 8, 12

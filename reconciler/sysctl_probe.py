@@ -18,8 +18,8 @@ import os
 from pathlib import Path
 
 from reconciler import capabilities
-from reconciler.rtnl_client import RtnlClient
 from reconciler.model import sysctl_interface
+from reconciler.rtnl_client import RtnlClient
 from reconciler.spec import Endpoint, where
 
 Sysctls = tuple[tuple[str, str], ...]
