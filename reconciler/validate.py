@@ -4,22 +4,18 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable
-from ipaddress import IPv4Address, IPv6Address
+from collections.abc import Collection, Iterable
 from itertools import combinations
-from typing import TypeVar
 
-from reconciler.errors import Location, ManifestError, Problem
+from reconciler.errors import ManifestError, Problem
 from reconciler.ipam import allocate, unusable
 from reconciler.manifest import Document, load_paths
 from reconciler.schema import schema_problems
 from reconciler.spec import (
     Endpoint,
-    Host,
     Interface,
     Manifests,
     Network,
-    Service,
     Subnet,
     parse_endpoint,
     parse_host,
@@ -27,12 +23,20 @@ from reconciler.spec import (
     parse_service,
     subnet_dicts,
 )
+from reconciler.validate_common import (
+    IPAddress,
+    Path,
+    duplicates,
+    problem,
+    reserved_by,
+    where,
+)
 from reconciler.validate_limits import limit_problems
 from reconciler.validate_names import name_problems
-
-Path = tuple[str | int, ...]
-IPAddress = IPv4Address | IPv6Address
-Named = TypeVar("Named", Network, Endpoint, Host, Service)
+from reconciler.validate_services import (
+    exposure_problems,
+    service_problems,
+)
 
 IFNAME = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")
 
@@ -71,12 +75,12 @@ def _allocation_problems(m: Manifests) -> list[Problem]:
 
 
 def semantic_problems(m: Manifests, invalid_networks: frozenset[str] | set[str] = frozenset()) -> list[Problem]:
-    problems = _duplicates(m.networks, lambda n: n.name, "metadata", "name", what="network name")
-    problems += _duplicates(m.endpoints, lambda e: e.name, "metadata", "name", what="endpoint name")
-    problems += _duplicates(m.endpoints, lambda e: e.netns, "spec", "netns", what="netns")
+    problems = duplicates(m.networks, lambda n: n.name, "metadata", "name", what="network name")
+    problems += duplicates(m.endpoints, lambda e: e.name, "metadata", "name", what="endpoint name")
+    problems += duplicates(m.endpoints, lambda e: e.netns, "spec", "netns", what="netns")
     first_of_name = {n.name: n for n in reversed(m.networks)}
     bridged = [n for n in m.networks if n.bridge and first_of_name[n.name] is n]  # a duplicate is reported once
-    problems += _duplicates(bridged, lambda n: n.bridge.name if n.bridge else "", "spec", "bridge", "name", what="bridge name")
+    problems += duplicates(bridged, lambda n: n.bridge.name if n.bridge else "", "spec", "bridge", "name", what="bridge name")
     problems += _overlapping_subnets(m.networks)
     problems += _shared_parent_problems(m.networks)
     for network in m.networks:
@@ -88,80 +92,22 @@ def semantic_problems(m: Manifests, invalid_networks: frozenset[str] | set[str] 
     problems += _passthru_problems(m)
     problems += _host_problems(m)
     problems += _vni_problems(m.networks)
-    problems += _service_problems(m)
-    problems += _exposure_problems(m)
+    problems += service_problems(m)
+    problems += exposure_problems(m)
     return problems + name_problems(m) + limit_problems(m)
-
-
-NAT_DRIVERS = ("bridge", "overlay")  # published ports and services: traffic that crosses the host's netfilter
-
-
-def _service_problems(m: Manifests) -> list[Problem]:
-    problems = _duplicates(m.services, lambda s: s.name, "metadata", "name", what="service name")
-    networks = {n.name: n for n in m.networks}
-    statics = {a: e.name for e in m.endpoints for i in e.interfaces for a in (i.ipv4_address,) if a is not None}
-    for service in m.services:
-        network = networks.get(service.network)
-        if network is None:
-            problems.append(_problem(service, f"unknown network {service.network!r}", "spec", "network"))
-            continue
-        if network.driver not in NAT_DRIVERS:
-            message = f"network {network.name!r} is {network.driver}: services need a bridge or overlay network"
-            problems.append(_problem(service, message, "spec", "network"))
-        if service.vip is not None:
-            pools = [s for s in network.subnets if s.version == 4]
-            if not any(service.vip in s.subnet for s in pools):
-                problems.append(_problem(service, f"vip {service.vip} is outside the subnets of network {network.name!r}", "spec", "vip"))
-            elif reserved := _reserved_by(service.vip, pools):
-                problems.append(_problem(service, f"vip {service.vip} is reserved as {reserved} of network {network.name!r}", "spec", "vip"))
-            elif service.vip in statics:
-                problems.append(_problem(service, f"vip {service.vip} is already used by {statics[service.vip]}", "spec", "vip"))
-    return problems
-
-
-def _exposure_problems(m: Manifests) -> list[Problem]:
-    """Each host address, port and protocol is published once (all addresses overlap every one of them)."""
-    networks = {n.name: n for n in m.networks}
-    seen: list[tuple[str, int, IPAddress | None, str, object]] = []  # (protocol, port, ip or None, who, where)
-    problems = []
-
-    def publish(obj: Endpoint | Service, who: str, protocol: str, port: int, ip: IPAddress | None, path: Path) -> None:
-        for proto, other_port, other_ip, other_who, where in seen:
-            if (proto, other_port) == (protocol, port) and (ip is None or other_ip is None or ip == other_ip):
-                exposure = f"{ip or '0.0.0.0'}:{port}/{protocol}"
-                problems.append(_problem(obj, f"{exposure} is already published by {other_who} (at {where})", *path))
-                return
-        seen.append((protocol, port, ip, who, obj.source.where(*path) if obj.source else "?"))
-
-    for endpoint in m.endpoints:
-        for port in endpoint.ports:
-            path = ("spec", "ports", port.index)
-            iface = endpoint.interface_on(port.network)
-            if iface is None:
-                problems.append(_problem(endpoint, f"ports: network {port.network!r} is not one of this endpoint's", *path, "network"))
-            elif networks.get(port.network) is not None and networks[port.network].driver not in NAT_DRIVERS:
-                problems.append(_problem(endpoint, f"ports: network {port.network!r} is {networks[port.network].driver}: "
-                                                   "ports are published from bridge and overlay networks", *path, "network"))
-            publish(endpoint, f"endpoint {endpoint.name}", port.protocol, port.host_port, port.host_ip, (*path, "hostPort"))
-    for service in m.services:
-        for service_port in service.ports:
-            if service_port.host_port is not None:
-                publish(service, f"service {service.name}", service_port.protocol, service_port.host_port, None,
-                        ("spec", "ports", service_port.index, "hostPort"))
-    return problems
 
 
 def _host_problems(m: Manifests) -> list[Problem]:
     """Hosts: unique names and underlay addresses; once any is declared, every endpoint names its own."""
-    problems = _duplicates(m.hosts, lambda h: h.name, "metadata", "name", what="host name")
-    problems += _duplicates(m.hosts, lambda h: str(h.address), "spec", "underlay", "address", what="underlay address")
+    problems = duplicates(m.hosts, lambda h: h.name, "metadata", "name", what="host name")
+    problems += duplicates(m.hosts, lambda h: str(h.address), "spec", "underlay", "address", what="underlay address")
     names = {h.name for h in m.hosts}
     for endpoint in m.endpoints:
         if endpoint.host is None and m.hosts:
-            problems.append(_problem(endpoint, f"spec.host is required once Hosts are declared (hosts: {', '.join(sorted(names))})", "spec"))
+            problems.append(problem(endpoint, f"spec.host is required once Hosts are declared (hosts: {', '.join(sorted(names))})", "spec"))
         elif endpoint.host is not None and endpoint.host not in names:
             known = "declared: " + ", ".join(sorted(names)) if names else "no Host is declared"
-            problems.append(_problem(endpoint, f"unknown host {endpoint.host!r} ({known})", "spec", "host"))
+            problems.append(problem(endpoint, f"unknown host {endpoint.host!r} ({known})", "spec", "host"))
     return problems
 
 
@@ -175,7 +121,7 @@ def _vni_problems(networks: tuple[Network, ...]) -> list[Problem]:
         if other is not network:
             how = "" if network.overlay.vni_declared else " (derived from its name: set spec.overlay.vni)"
             message = f"VNI {network.overlay.vni}{how} is already used by overlay network {other.name!r}"
-            problems.append(_problem(network, message, "spec", "overlay", "vni"))
+            problems.append(problem(network, message, "spec", "overlay", "vni"))
     return problems
 
 
@@ -190,31 +136,8 @@ def _passthru_problems(m: Manifests) -> list[Problem]:
                 continue
             if iface.network in seen:
                 message = f"network {iface.network!r} is passthru and already has its one interface (endpoint {seen[iface.network].name!r})"
-                problems.append(_problem(endpoint, message, "spec", "interfaces", iface.index, "network"))
+                problems.append(problem(endpoint, message, "spec", "interfaces", iface.index, "network"))
             seen.setdefault(iface.network, endpoint)
-    return problems
-
-
-def _problem(obj: Network | Endpoint | Host | Service, message: str, *path: str | int) -> Problem:
-    assert obj.source is not None
-    return obj.source.problem(message, *path)
-
-
-def _where(obj: Network | Endpoint | Host | Service, *path: str | int) -> Location:
-    assert obj.source is not None
-    return obj.source.where(*path)
-
-
-def _duplicates(objs: Iterable[Named], key: Callable[[Named], str], *path: str, what: str) -> list[Problem]:
-    seen: dict[str, Named] = {}
-    problems = []
-    for obj in objs:
-        value = key(obj)
-        if value in seen:
-            first = _where(seen[value], *path)
-            problems.append(_problem(obj, f"duplicate {what} {value!r} (first declared at {first})", *path))
-        else:
-            seen[value] = obj
     return problems
 
 
@@ -224,7 +147,7 @@ def _overlapping_subnets(networks: tuple[Network, ...]) -> list[Problem]:
     for (n1, _, s1), (n2, i2, s2) in combinations(pools, 2):
         if s1.version == s2.version and s1.subnet.overlaps(s2.subnet):
             message = f"subnet {s2.subnet} overlaps {s1.subnet} of network {n1.name!r}"
-            problems.append(_problem(n2, message, *_subnet_path(n2, i2), "subnet"))
+            problems.append(problem(n2, message, *_subnet_path(n2, i2), "subnet"))
     return problems
 
 
@@ -236,10 +159,10 @@ def _subnet_path(network: Network, index: int) -> tuple[str | int, ...]:
 def _network_problems(network: Network) -> list[Problem]:
     problems = []
     if not network.subnets:
-        problems.append(_problem(network, "spec.ipam: at least one subnet is required", "spec"))
+        problems.append(problem(network, "spec.ipam: at least one subnet is required", "spec"))
     problems += _family_problems(network)
     if network.bridge and not IFNAME.match(network.bridge.name):
-        problems.append(_problem(network, f"bridge name {network.bridge.name!r} is not a valid interface name", "spec"))
+        problems.append(problem(network, f"bridge name {network.bridge.name!r} is not a valid interface name", "spec"))
     for index, subnet in enumerate(network.subnets):
         problems += _subnet_problems(network, subnet, _subnet_path(network, index))
     return problems + _driver_option_problems(network) + _lower_problems(network)
@@ -249,11 +172,11 @@ def _family_problems(network: Network) -> list[Problem]:
     """IPv4 unless `enableIPv4: false` (then IPv6 only); IPv6 subnets only with `enableIPv6: true`."""
     has_v4 = network.first_subnet(4) is not None
     if not network.enable_ipv4 and not network.enable_ipv6:
-        return [_problem(network, "enableIPv4 and enableIPv6 are both false: the network would carry nothing", "spec", "enableIPv4")]
+        return [problem(network, "enableIPv4 and enableIPv6 are both false: the network would carry nothing", "spec", "enableIPv4")]
     if not network.enable_ipv4 and has_v4:
-        return [_problem(network, "enableIPv4 is false but an IPv4 subnet is given", "spec", "enableIPv4")]
+        return [problem(network, "enableIPv4 is false but an IPv4 subnet is given", "spec", "enableIPv4")]
     if network.enable_ipv4 and not has_v4 and network.subnets:
-        return [_problem(network, "no IPv4 subnet: add one, or set enableIPv4: false for an IPv6-only network", "spec", "ipam")]
+        return [problem(network, "no IPv4 subnet: add one, or set enableIPv4: false for an IPv6-only network", "spec", "ipam")]
     return []
 
 
@@ -263,7 +186,7 @@ DRIVER_OPTIONS = ("bridge", "macvlan", "ipvlan", "overlay")
 def _driver_option_problems(network: Network) -> list[Problem]:
     spec = network.source.data["spec"] if network.source else {}
     return [
-        _problem(network, f"spec.{block} is given but the driver is {network.driver!r}", "spec", block)
+        problem(network, f"spec.{block} is given but the driver is {network.driver!r}", "spec", block)
         for block in DRIVER_OPTIONS if block in spec and block != network.driver
     ]
 
@@ -275,18 +198,18 @@ def _lower_problems(network: Network) -> list[Problem]:
         return []
     problems = []
     if lower.parent == "lo":
-        problems.append(_problem(network, "parent 'lo': the loopback cannot be a parent", "spec", driver, "parent"))
+        problems.append(problem(network, "parent 'lo': the loopback cannot be a parent", "spec", driver, "parent"))
     if lower.parent and "." in lower.parent and lower.vlan is not None and not 1 <= lower.vlan[1] <= 4094:
-        problems.append(_problem(network, f"parent {lower.parent!r}: VLAN id {lower.vlan[1]} is not in 1..4094", "spec", driver, "parent"))
+        problems.append(problem(network, f"parent {lower.parent!r}: VLAN id {lower.vlan[1]} is not in 1..4094", "spec", driver, "parent"))
     if lower.host_access and (lower.mode if driver == "macvlan" else lower.flag) != "bridge":
         what = f"mode {lower.mode!r}" if driver == "macvlan" else f"flag {lower.flag!r}"
         message = f"hostAccess needs {'mode' if driver == 'macvlan' else 'flag'} 'bridge': the host's shim is a {driver} of the parent too, and {what} keeps {driver}s of one parent apart"
-        problems.append(_problem(network, message, "spec", driver, "hostAccess"))
+        problems.append(problem(network, message, "spec", driver, "hostAccess"))
     if network.l3:
         for index, raw in enumerate(subnet_dicts(network.source.data["spec"].get("ipam") if network.source else None)):
             if "gateway" in raw:
                 message = f"ipvlan {lower.mode} has no gateway on the segment (the default route is `default dev <iface>`): remove it"
-                problems.append(_problem(network, message, *_subnet_path(network, index), "gateway"))
+                problems.append(problem(network, message, *_subnet_path(network, index), "gateway"))
     return problems
 
 
@@ -305,7 +228,7 @@ def _shared_parent_problems(networks: tuple[Network, ...]) -> list[Problem]:
         if reason:
             where = other.source.where("spec", other.driver, "parent") if other.source else "?"
             message = f"parent {network.lower.parent!r} is already used by network {other.name!r} (at {where}): {reason}"
-            problems.append(_problem(network, message, "spec", network.driver, "parent"))
+            problems.append(problem(network, message, "spec", network.driver, "parent"))
     return problems
 
 
@@ -322,40 +245,40 @@ def _sharing_conflict(a: Network, b: Network) -> str:
 def _subnet_problems(network: Network, s: Subnet, path: Path) -> list[Problem]:
     problems = []
     if s.version == 6 and not network.enable_ipv6:
-        problems.append(_problem(network, f"subnet {s.subnet} is IPv6: set spec.enableIPv6: true", *path, "subnet"))
+        problems.append(problem(network, f"subnet {s.subnet} is IPv6: set spec.enableIPv6: true", *path, "subnet"))
     if s.subnet.prefixlen >= s.subnet.max_prefixlen - 1 and network.driver in ("bridge", "overlay"):
         message = (f"subnet {s.subnet} is too small for a {network.driver} network: its bridge needs a gateway address "
                    "besides the endpoints' (a /31 or /127 suits ipvlan l3, which reserves no gateway)")
-        problems.append(_problem(network, message, *path))
+        problems.append(problem(network, message, *path))
     if s.gateway is not None and (s.gateway not in s.subnet or s.gateway in unusable(s)):
-        problems.append(_problem(network, f"gateway {s.gateway} is not a usable address of {s.subnet}", *path, "gateway"))
+        problems.append(problem(network, f"gateway {s.gateway} is not a usable address of {s.subnet}", *path, "gateway"))
     if s.ip_range is not None and (s.ip_range.version != s.version or not s.ip_range.subnet_of(s.subnet)):  # type: ignore[arg-type]  # same version: checked first
-        problems.append(_problem(network, f"ipRange {s.ip_range} is not inside subnet {s.subnet}", *path, "ipRange"))
+        problems.append(problem(network, f"ipRange {s.ip_range} is not inside subnet {s.subnet}", *path, "ipRange"))
     for name, address in s.aux_addresses:
         if address.version != s.version or address not in s.subnet:
             message = f"auxAddresses.{name} {address} is outside subnet {s.subnet}"
-            problems.append(_problem(network, message, *path, "auxAddresses", name))
+            problems.append(problem(network, message, *path, "auxAddresses", name))
     return problems
 
 
 def _endpoint_problems(endpoint: Endpoint, networks: dict[str, Network], invalid_networks: Collection[str]) -> list[Problem]:
     problems = []
     if not _plain_name(endpoint.netns):
-        problems.append(_problem(endpoint, f"netns {endpoint.netns!r} must be a plain name (no '/', not '.' or '..', no leading '-')", "spec", "netns"))
+        problems.append(problem(endpoint, f"netns {endpoint.netns!r} must be a plain name (no '/', not '.' or '..', no leading '-')", "spec", "netns"))
     seen_names: set[str] = set()
     seen_networks: set[str] = set()
     for iface in endpoint.interfaces:
         path = ("spec", "interfaces", iface.index)
         if iface.name in seen_names:
-            problems.append(_problem(endpoint, f"duplicate interface name {iface.name!r}", *path, "name"))
+            problems.append(problem(endpoint, f"duplicate interface name {iface.name!r}", *path, "name"))
         if iface.network in seen_networks:
-            problems.append(_problem(endpoint, f"network {iface.network!r} is attached twice", *path, "network"))
+            problems.append(problem(endpoint, f"network {iface.network!r} is attached twice", *path, "network"))
         seen_names.add(iface.name)
         seen_networks.add(iface.network)
         network = networks.get(iface.network)
         if network is None:
             if iface.network not in invalid_networks:
-                problems.append(_problem(endpoint, f"unknown network {iface.network!r}", *path, "network"))
+                problems.append(problem(endpoint, f"unknown network {iface.network!r}", *path, "network"))
             continue
         problems += _interface_address_problems(endpoint, iface, network, path)
     return problems
@@ -368,31 +291,19 @@ def _plain_name(name: str) -> bool:
 def _interface_address_problems(endpoint: Endpoint, iface: Interface, network: Network, path: Path) -> list[Problem]:
     problems = []
     if iface.mac_address and network.driver == "ipvlan":
-        problems.append(_problem(endpoint, "macAddress: ipvlan interfaces share their parent's MAC", *path, "macAddress"))
+        problems.append(problem(endpoint, "macAddress: ipvlan interfaces share their parent's MAC", *path, "macAddress"))
     for field_name, address in (("ipv4Address", iface.ipv4_address), ("ipv6Address", iface.ipv6_address)):
         if address is None:
             continue
         pools = [s for s in network.subnets if s.version == address.version]
         if address.version == 6 and not network.enable_ipv6:
-            problems.append(_problem(endpoint, f"{field_name} {address}: network {network.name!r} does not enable IPv6", *path, field_name))
+            problems.append(problem(endpoint, f"{field_name} {address}: network {network.name!r} does not enable IPv6", *path, field_name))
         elif not any(address in s.subnet for s in pools):
             subnets = ", ".join(str(s.subnet) for s in pools) or "none of that family"
-            problems.append(_problem(endpoint, f"{field_name} {address} is outside the subnets of network {network.name!r} ({subnets})", *path, field_name))
-        elif reserved := _reserved_by(address, pools):
-            problems.append(_problem(endpoint, f"{field_name} {address} is reserved as {reserved} of network {network.name!r}", *path, field_name))
+            problems.append(problem(endpoint, f"{field_name} {address} is outside the subnets of network {network.name!r} ({subnets})", *path, field_name))
+        elif reserved := reserved_by(address, pools):
+            problems.append(problem(endpoint, f"{field_name} {address} is reserved as {reserved} of network {network.name!r}", *path, field_name))
     return problems
-
-
-def _reserved_by(address: IPAddress, pools: list[Subnet]) -> str | None:
-    for s in pools:
-        if address == s.gateway:
-            return "the gateway"
-        if address in unusable(s):
-            return "the network or broadcast address"
-        for name, aux in s.aux_addresses:
-            if address == aux:
-                return f"auxAddresses.{name}"
-    return None
 
 
 def _address_clashes(m: Manifests) -> list[Problem]:
@@ -406,8 +317,8 @@ def _address_clashes(m: Manifests) -> list[Problem]:
     problems = []
     for address, users in seen.items():
         first_ep, first_iface, first_field = users[0]
-        first = _where(first_ep, "spec", "interfaces", first_iface.index, first_field)
+        first = where(first_ep, "spec", "interfaces", first_iface.index, first_field)
         for endpoint, iface, field_name in users[1:]:
             path = ("spec", "interfaces", iface.index, field_name)
-            problems.append(_problem(endpoint, f"{field_name} {address} is already used by {first_ep.name} (at {first})", *path))
+            problems.append(problem(endpoint, f"{field_name} {address} is already used by {first_ep.name} (at {first})", *path))
     return problems
