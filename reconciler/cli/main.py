@@ -6,7 +6,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from reconciler.cli import applying, doctor, planning, tools, watching
+import reconciler.cli.applying as applying
+import reconciler.cli.doctor as doctor
+import reconciler.cli.planning as planning
+import reconciler.cli.tools as tools
+import reconciler.cli.watching as watching
 from reconciler.cli.command import EXIT_OK, Command, Parser, debug
 from reconciler.cli.failure import INTERRUPTED, fail, failure_of
 from reconciler.completion import SHELLS, script

@@ -9,9 +9,9 @@ BridgeOptions (its own, or its overlay's) from `options_of`.
 
 from __future__ import annotations
 
+import reconciler.planners.firewall as fw
+import reconciler.planners.services as services
 from reconciler.model import Address, Bridge, KernelObject, NftRule, Veth
-from reconciler.planners import firewall as fw
-from reconciler.planners import services
 from reconciler.planners.context import Attachment, Context
 from reconciler.spec import BridgeOptions, Endpoint, Network, OverlayOptions, Subnet
 from reconciler.spec.naming import bridge_mac, host_ifname, stable_mac

@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from ipaddress import ip_address
 
+import reconciler.planners.overlay as overlay
+import reconciler.planners.services as services
 from reconciler.ipam import AllocKey, allocate
 from reconciler.model import Address, Key
 from reconciler.plan import HostLink, Observed
-from reconciler.planners import overlay, services
 from reconciler.planners.context import Context
 from reconciler.spec import IPAddress, Manifests, Network, OverlayOptions, shim_endpoint
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Protocol
 
+import reconciler.planners.bridge as bridge
+import reconciler.planners.lower as lower
+import reconciler.planners.overlay as overlay
 from reconciler.model import KernelObject, NftRule
-from reconciler.planners import bridge, lower, overlay
 from reconciler.planners.context import Attachment, Context
 from reconciler.spec import Endpoint, Network
 

@@ -7,9 +7,9 @@ rules of owners they do not know are kept, each after the rule it followed. No I
 
 from __future__ import annotations
 
+import reconciler.planners.firewall as firewall
 from reconciler.model import KernelObject, NftRule, NftTable
 from reconciler.plan import Observed
-from reconciler.planners import firewall
 
 
 def unpruned(desired: list[KernelObject], observed: Observed, owners: frozenset[str]) -> list[KernelObject]:

@@ -16,9 +16,9 @@ from collections.abc import Mapping
 from dataclasses import replace
 from ipaddress import ip_interface
 
+import reconciler.planners.bridge as bridge
 from reconciler.model import BridgeFdb, Fdb, KernelObject, Neigh, NftRule, Vxlan
 from reconciler.plan import HostLink
-from reconciler.planners import bridge
 from reconciler.planners.context import Attachment, Context
 from reconciler.spec import (
     VXLAN_OVERHEAD,

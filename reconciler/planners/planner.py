@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import reconciler.planners.endpoint as endpoint
+import reconciler.planners.firewall as firewall
+import reconciler.planners.hostsfiles as hostsfiles
+import reconciler.planners.lower as lower
+import reconciler.planners.services as services
 from reconciler.model import KernelObject, NftRule
 from reconciler.plan import Observed
-from reconciler.planners import endpoint, firewall, hostsfiles, lower, services
 from reconciler.planners.builder import context_for
 from reconciler.planners.context import Context
 from reconciler.planners.drivers import driver_of

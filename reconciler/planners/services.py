@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+import reconciler.planners.firewall as fw
 from reconciler.ipam import AllocKey
 from reconciler.model import Address, NftRule
-from reconciler.planners import firewall as fw
 from reconciler.spec import (
     BridgeOptions,
     Endpoint,

@@ -28,7 +28,8 @@ MODULES = modules()
 
 
 def targets(module: str, node: ast.Import | ast.ImportFrom) -> set[str]:
-    """The modules of ours an import statement loads (`from pkg import mod` is mod, not pkg)."""
+    """The modules of ours an import statement loads (`from pkg import mod` loads pkg, then mod: a
+    submodule that imports its siblings so imports its package back)."""
     if isinstance(node, ast.Import):
         names = [a.name for a in node.names]
     else:
@@ -37,7 +38,7 @@ def targets(module: str, node: ast.Import | ast.ImportFrom) -> set[str]:
             package = module.split(".") if MODULES[module].name == "__init__.py" else module.split(".")[:-1]
             package = package[: len(package) - node.level + 1]
             base = ".".join([*package, base] if base else package)
-        names = [f"{base}.{a.name}" if f"{base}.{a.name}" in MODULES else base for a in node.names]
+        names = [base, *(f"{base}.{a.name}" for a in node.names if f"{base}.{a.name}" in MODULES)]
     return {_ours(n) for n in names if _ours(n) not in ("", module)}
 
 
@@ -93,8 +94,10 @@ def cycles(edges: dict[str, set[str]]) -> list[set[str]]:
 def test_the_reader_sees_a_circle():
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [{"a", "b", "c"}]
     assert targets("reconciler.planners.bridge", ast.parse("from reconciler.planners import firewall").body[0]) == {
-        "reconciler.planners.firewall"}
+        "reconciler.planners", "reconciler.planners.firewall"}
     assert targets("reconciler.planners.bridge", ast.parse("from . import firewall").body[0]) == {
+        "reconciler.planners", "reconciler.planners.firewall"}
+    assert targets("reconciler.planners.bridge", ast.parse("import reconciler.planners.firewall as fw").body[0]) == {
         "reconciler.planners.firewall"}
     assert targets("reconciler.planners.bridge", ast.parse("from reconciler.planners import Planner").body[0]) == {
         "reconciler.planners"}
