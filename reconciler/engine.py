@@ -7,15 +7,14 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any, NoReturn
 
-from reconciler import capabilities, guards, preflight, removal, runstate
+from reconciler.applying import preflight, removal
+from reconciler.applying.executor import Reporter, Verifier, execute, undo
 from reconciler.errors import ApplyError, RolledBack, StepFailed, VerifyError
-from reconciler.executor import Reporter, Verifier, execute, undo
-from reconciler.guards import Limits
-from reconciler.hosts import localize
-from reconciler.kernel import Kernel
+from reconciler.input.spec import Endpoint, Manifests, Network, where
+from reconciler.kernel import capabilities, runstate
+from reconciler.kernel.observe import Reader, observe
+from reconciler.kernel.session import Kernel
 from reconciler.model import KernelObject, NftTable, Sysctl
-from reconciler.observe import Reader, observe
-from reconciler.plan import Action, Observed, Plan, Step, changes, diff
 from reconciler.planners import (
     Planner,
     context_for,
@@ -25,7 +24,10 @@ from reconciler.planners import (
 )
 from reconciler.planners import endpoint as endpoint_planner
 from reconciler.planners.keep import unpruned
-from reconciler.spec import Endpoint, Manifests, Network, where
+from reconciler.planning import guards
+from reconciler.planning.guards import Limits
+from reconciler.planning.hosts import localize
+from reconciler.planning.plan import Action, Observed, Plan, Step, changes, diff
 
 
 def _sysctl_keys(m: Manifests) -> list[tuple[str | None, str]]:

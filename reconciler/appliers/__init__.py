@@ -18,7 +18,7 @@ from reconciler.appliers import (
     sysctls,
 )
 from reconciler.appliers.registry import REGISTRY, Appliers
-from reconciler.kernel import Kernel
+from reconciler.kernel.session import Kernel
 
 __all__ = ["addresses", "appliers", "files", "links", "lower", "namespaces", "nftables", "overlay", "routes",
            "sysctls"]

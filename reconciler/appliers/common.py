@@ -7,9 +7,9 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from reconciler import netns
 from reconciler.appliers.registry import GONE, tolerate
-from reconciler.kernel import Kernel
+from reconciler.kernel import netns
+from reconciler.kernel.session import Kernel
 
 
 def set_ipv6(kernel: Kernel, ns: str | None, ifname: str, enabled: bool | None) -> None:

@@ -1,12 +1,12 @@
 """Managed files of an endpoint: /etc/netns/<ns>/hosts, which `ip netns exec` shows as /etc/hosts.
 Written whole to a temporary file and renamed over the old one, so a reader never sees half a file;
-reached without following a symbolic link, and only ever over a file of ours (reconciler/safefs.py)."""
+reached without following a symbolic link, and only ever over a file of ours (reconciler/kernel/safefs.py)."""
 
 from __future__ import annotations
 
-from reconciler import safefs
 from reconciler.appliers.registry import Applier, register
-from reconciler.hostsfile import ETC_NETNS, ours
+from reconciler.kernel import safefs
+from reconciler.kernel.hostsfile import ETC_NETNS, ours
 from reconciler.model import HostsFile
 
 FOLDER_MODE, FILE_MODE = 0o755, 0o644  # readable by whoever runs in the namespace, as /etc/hosts is

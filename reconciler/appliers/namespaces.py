@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import errno
 
-from reconciler import netns
 from reconciler.appliers.registry import Applier, Changed, register
+from reconciler.kernel import netns
+from reconciler.kernel.rtnl_client import RtnlClient
 from reconciler.model import ALIAS_PREFIX, OWNER_GROUP, Netns
-from reconciler.rtnl_client import RtnlClient
 
 
 @register("netns")

@@ -3,9 +3,9 @@ there is none, replaced or removed only where the one there carries our marker."
 
 from __future__ import annotations
 
-from reconciler import nft
 from reconciler.appliers.registry import Applier, Changed, register
 from reconciler.errors import ApplyError
+from reconciler.kernel import nft
 from reconciler.model import NftTable
 
 

@@ -9,8 +9,8 @@ from ipaddress import ip_address
 
 from reconciler.appliers.common import delete_link, set_ipv6
 from reconciler.appliers.registry import GONE, Applier, Changed, register, tolerate
+from reconciler.kernel.rtnl import AF_BRIDGE, vxlan_data
 from reconciler.model import ALIAS_PREFIX, OWNER_GROUP, BridgeFdb, Fdb, Neigh, Vxlan
-from reconciler.rtnl import AF_BRIDGE, vxlan_data
 
 JOINED = frozenset({"master"})  # created outside its bridge: it joins it as a new port
 

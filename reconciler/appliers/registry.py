@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, Generic, TypeVar
 
-from reconciler.kernel import Kernel
+from reconciler.kernel.session import Kernel
 from reconciler.model import KernelObject
 
 Obj = TypeVar("Obj", bound=KernelObject)

@@ -8,7 +8,10 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from reconciler import confirm, engine, progress, render, runstate
+import reconciler.cli.confirm as confirm
+import reconciler.cli.progress as progress
+import reconciler.cli.render as render
+from reconciler import engine
 from reconciler.cli.command import (
     EXIT_OK,
     Command,
@@ -20,9 +23,10 @@ from reconciler.cli.command import (
 )
 from reconciler.cli.options import timeout
 from reconciler.errors import NetreconcileError, RefusedError, RolledBack
-from reconciler.guards import Limits
-from reconciler.kernel import Kernel
-from reconciler.plan import Action
+from reconciler.kernel import runstate
+from reconciler.kernel.session import Kernel
+from reconciler.planning.guards import Limits
+from reconciler.planning.plan import Action
 from reconciler.terminal import line
 
 FORCE_NETNS_HELP = "remove namespaces that hold links netreconcile did not create, or running processes"

@@ -10,8 +10,8 @@ from dataclasses import dataclass, replace
 from typing import NoReturn
 
 from reconciler.cli.options import share
-from reconciler.spec import Manifests
-from reconciler.validate import load_manifests
+from reconciler.input.spec import Manifests
+from reconciler.input.validate import load_manifests
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 

@@ -7,8 +7,9 @@ import argparse
 import json
 from typing import Any
 
-from reconciler import capabilities, render
+import reconciler.cli.render as render
 from reconciler.cli.command import EXIT_ERROR, EXIT_OK, Command, debug, output
+from reconciler.kernel import capabilities
 from reconciler.terminal import lines
 
 DOCTOR_HELP = "show which link kinds and nftables features the running kernel supports; exit 0 when bridge networks can run"

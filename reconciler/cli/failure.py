@@ -9,7 +9,7 @@ import traceback
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler import render
+import reconciler.cli.render as render
 from reconciler.cli.command import EXIT_ERROR
 from reconciler.errors import Kind, NetreconcileError, Problem
 from reconciler.terminal import lines

@@ -12,8 +12,8 @@ import reconciler.cli.planning as planning
 import reconciler.cli.tools as tools
 import reconciler.cli.watching as watching
 from reconciler.cli.command import EXIT_OK, Command, Parser, debug
+from reconciler.cli.completion import SHELLS, script
 from reconciler.cli.failure import INTERRUPTED, fail, failure_of
-from reconciler.completion import SHELLS, script
 
 EXIT_CODES = """exit codes:
   0  success; plan with --detailed-exitcode: no changes

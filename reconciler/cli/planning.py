@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from dataclasses import replace
 
-from reconciler import engine, render, runstate
+import reconciler.cli.render as render
+from reconciler import engine
 from reconciler.cli.command import (
     EXIT_CHANGES,
     EXIT_OK,
@@ -18,8 +19,9 @@ from reconciler.cli.command import (
 )
 from reconciler.cli.failure import Failure, fail, failure_of
 from reconciler.errors import ManifestError
-from reconciler.kernel import Kernel
-from reconciler.validate import load_manifests
+from reconciler.input.validate import load_manifests
+from reconciler.kernel import runstate
+from reconciler.kernel.session import Kernel
 
 
 def _validate(args: argparse.Namespace) -> int:

@@ -7,7 +7,7 @@ import argparse
 import sys
 
 from reconciler.cli.command import EXIT_OK, Command, debug, paths
-from reconciler.schema import KIND_SCHEMAS, bundle_text
+from reconciler.input.schema import KIND_SCHEMAS, bundle_text
 
 GRAPH_HELP = "draw the topology: hosts, networks, endpoints, published ports and services"
 GRAPH_DESCRIPTION = GRAPH_HELP + """

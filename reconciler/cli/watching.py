@@ -6,7 +6,7 @@ import argparse
 
 from reconciler.cli.command import Command, debug, guards, host, paths
 from reconciler.cli.options import debounce, resync
-from reconciler.guards import Limits
+from reconciler.planning.guards import Limits
 
 WATCH_HELP = "keep the kernel converged: reconcile on file changes, kernel drift, SIGHUP and every --resync"
 WATCH_DESCRIPTION = WATCH_HELP + """

@@ -13,8 +13,15 @@ from reconciler.graph.ledger import Check, Ledger
 from reconciler.graph.model import Edge, Line, Node, Topology
 from reconciler.graph.networks import NetIds, network_nodes
 from reconciler.graph.view import Addresses, HostView, detail
+from reconciler.input.spec import (
+    Endpoint,
+    Host,
+    Interface,
+    Manifests,
+    Service,
+    ServicePort,
+)
 from reconciler.planners.services import Exposure, backends
-from reconciler.spec import Endpoint, Host, Interface, Manifests, Service, ServicePort
 
 Drawn = tuple[list[Node], list[Edge]]
 

@@ -12,13 +12,13 @@ from reconciler.graph.build import topology
 from reconciler.graph.dot import render, to_dot
 from reconciler.graph.ledger import Ledger, checks_of
 from reconciler.graph.model import Topology
-from reconciler.hosts import localize
-from reconciler.ipam import allocate
-from reconciler.kernel import Kernel
-from reconciler.plan import Observed
+from reconciler.input.ipam import allocate
+from reconciler.input.spec import Manifests
+from reconciler.input.validate import load_manifests
+from reconciler.kernel.session import Kernel
 from reconciler.planners import context_for
-from reconciler.spec import Manifests
-from reconciler.validate import load_manifests
+from reconciler.planning.hosts import localize
+from reconciler.planning.plan import Observed
 
 
 def planned(m: Manifests, only: str | None) -> Topology:

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from reconciler.engine import ObjectStatus, State
+from reconciler.input.spec import Manifests
 from reconciler.model import (
     Address,
     Bridge,
@@ -24,8 +25,7 @@ from reconciler.model import (
     Vlan,
     Vxlan,
 )
-from reconciler.plan import Observed
-from reconciler.spec import Manifests
+from reconciler.planning.plan import Observed
 
 Place = tuple[str | None, str]  # (netns, interface): where an object sits
 

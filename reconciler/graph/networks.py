@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from reconciler.graph.model import Line, Node
 from reconciler.graph.options import bridge_of, lower_of, overlay_of, parent_of
 from reconciler.graph.view import HostView, detail
-from reconciler.spec import (
+from reconciler.input.spec import (
     HOST_SHIM,
     BridgeOptions,
     LowerOptions,

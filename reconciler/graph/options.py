@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from reconciler.spec import BridgeOptions, LowerOptions, Network, OverlayOptions
+from reconciler.input.spec import BridgeOptions, LowerOptions, Network, OverlayOptions
 
 
 def bridge_of(network: Network) -> BridgeOptions | None:

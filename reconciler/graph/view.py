@@ -8,10 +8,10 @@ from dataclasses import dataclass, replace
 from reconciler.engine import State
 from reconciler.graph.ledger import Check, Ledger, Place, combined
 from reconciler.graph.model import Line
-from reconciler.ipam import AllocKey
+from reconciler.input.ipam import AllocKey
+from reconciler.input.spec import Host, IPAddress, Manifests
 from reconciler.planners import build_context
 from reconciler.planners.context import Context
-from reconciler.spec import Host, IPAddress, Manifests
 
 Addresses = dict[AllocKey, IPAddress]
 

@@ -11,10 +11,16 @@ from __future__ import annotations
 
 import reconciler.planners.firewall as fw
 import reconciler.planners.services as services
+from reconciler.input.spec import (
+    BridgeOptions,
+    Endpoint,
+    Network,
+    OverlayOptions,
+    Subnet,
+)
+from reconciler.input.spec.naming import bridge_mac, host_ifname, stable_mac
 from reconciler.model import Address, Bridge, KernelObject, NftRule, Veth
 from reconciler.planners.context import Attachment, Context
-from reconciler.spec import BridgeOptions, Endpoint, Network, OverlayOptions, Subnet
-from reconciler.spec.naming import bridge_mac, host_ifname, stable_mac
 
 
 def options_of(network: Network) -> BridgeOptions:

@@ -8,11 +8,17 @@ from ipaddress import ip_address
 
 import reconciler.planners.overlay as overlay
 import reconciler.planners.services as services
-from reconciler.ipam import AllocKey, allocate
+from reconciler.input.ipam import AllocKey, allocate
+from reconciler.input.spec import (
+    IPAddress,
+    Manifests,
+    Network,
+    OverlayOptions,
+    shim_endpoint,
+)
 from reconciler.model import Address, Key
-from reconciler.plan import HostLink, Observed
 from reconciler.planners.context import Context
-from reconciler.spec import IPAddress, Manifests, Network, OverlayOptions, shim_endpoint
+from reconciler.planning.plan import HostLink, Observed
 
 
 def context_for(m: Manifests, observed: Observed | None = None) -> Context:

@@ -5,12 +5,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from reconciler.ipam import AllocKey
+from reconciler.input.ipam import AllocKey
+from reconciler.input.spec import (
+    Endpoint,
+    Interface,
+    IPAddress,
+    Manifests,
+    Network,
+    Subnet,
+)
+from reconciler.input.spec.naming import endpoint_mac
 from reconciler.model import Key
-from reconciler.plan import HostLink
 from reconciler.planners.services import Exposure
-from reconciler.spec import Endpoint, Interface, IPAddress, Manifests, Network, Subnet
-from reconciler.spec.naming import endpoint_mac
+from reconciler.planning.plan import HostLink
 
 
 @dataclass(frozen=True)

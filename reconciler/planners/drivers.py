@@ -7,9 +7,9 @@ from typing import Protocol
 import reconciler.planners.bridge as bridge
 import reconciler.planners.lower as lower
 import reconciler.planners.overlay as overlay
+from reconciler.input.spec import Endpoint, Network
 from reconciler.model import KernelObject, NftRule
 from reconciler.planners.context import Attachment, Context
-from reconciler.spec import Endpoint, Network
 
 
 class Driver(Protocol):

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from reconciler.input.spec import Endpoint, Manifests
 from reconciler.model import KernelObject, Netns, Route, Sysctl, sysctl
 from reconciler.planners.context import Attachment
 from reconciler.planners.drivers import driver_of
-from reconciler.spec import Endpoint, Manifests
 
 DEFAULT_DST = {4: "0.0.0.0/0", 6: "::/0"}
 

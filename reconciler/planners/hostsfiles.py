@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from reconciler.input.spec import Endpoint, Manifests
 from reconciler.model import HOSTS_MARK, HostsFile
 from reconciler.planners.services import Addresses, address_of, vip
-from reconciler.spec import Endpoint, Manifests
 
 HEADER = "\n".join([HOSTS_MARK.rstrip("\n"), "127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback"]) + "\n"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import reconciler.planners.firewall as firewall
 from reconciler.model import KernelObject, NftRule, NftTable
-from reconciler.plan import Observed
+from reconciler.planning.plan import Observed
 
 
 def unpruned(desired: list[KernelObject], observed: Observed, owners: frozenset[str]) -> list[KernelObject]:

@@ -13,6 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from reconciler.input.spec import (
+    Endpoint,
+    LowerOptions,
+    Network,
+    dummy_parent_name,
+    shim_endpoint,
+)
 from reconciler.model import (
     Address,
     Dummy,
@@ -27,13 +34,6 @@ from reconciler.model import (
     link_key,
 )
 from reconciler.planners.context import Attachment, Context
-from reconciler.spec import (
-    Endpoint,
-    LowerOptions,
-    Network,
-    dummy_parent_name,
-    shim_endpoint,
-)
 
 
 def parent_objects(networks: Iterable[Network], foreign: frozenset[Key]) -> list[KernelObject]:

@@ -17,10 +17,7 @@ from dataclasses import replace
 from ipaddress import ip_interface
 
 import reconciler.planners.bridge as bridge
-from reconciler.model import BridgeFdb, Fdb, KernelObject, Neigh, NftRule, Vxlan
-from reconciler.plan import HostLink
-from reconciler.planners.context import Attachment, Context
-from reconciler.spec import (
+from reconciler.input.spec import (
     VXLAN_OVERHEAD,
     Endpoint,
     Host,
@@ -28,6 +25,9 @@ from reconciler.spec import (
     Network,
     OverlayOptions,
 )
+from reconciler.model import BridgeFdb, Fdb, KernelObject, Neigh, NftRule, Vxlan
+from reconciler.planners.context import Attachment, Context
+from reconciler.planning.plan import HostLink
 
 FLOOD_MAC = "00:00:00:00:00:00"
 DEFAULT_UNDERLAY_MTU = 1500

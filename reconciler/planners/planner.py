@@ -7,13 +7,13 @@ import reconciler.planners.firewall as firewall
 import reconciler.planners.hostsfiles as hostsfiles
 import reconciler.planners.lower as lower
 import reconciler.planners.services as services
+from reconciler.input.spec import Manifests, Network
 from reconciler.model import KernelObject, NftRule
-from reconciler.plan import Observed
 from reconciler.planners.builder import context_for
 from reconciler.planners.context import Context
 from reconciler.planners.drivers import driver_of
 from reconciler.planners.memo import Memo
-from reconciler.spec import Manifests, Network
+from reconciler.planning.plan import Observed
 
 
 class Planner:

@@ -14,9 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import reconciler.planners.firewall as fw
-from reconciler.ipam import AllocKey
-from reconciler.model import Address, NftRule
-from reconciler.spec import (
+from reconciler.input.ipam import AllocKey
+from reconciler.input.spec import (
     BridgeOptions,
     Endpoint,
     IPAddress,
@@ -25,7 +24,8 @@ from reconciler.spec import (
     Service,
     ServicePort,
 )
-from reconciler.spec.naming import vip_name
+from reconciler.input.spec.naming import vip_name
+from reconciler.model import Address, NftRule
 
 Addresses = Mapping[AllocKey, IPAddress]
 

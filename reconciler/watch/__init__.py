@@ -1,7 +1,7 @@
 """`netreconcile watch`: keep the kernel converged on the manifests (a GitOps loop).
 
 Every trigger leads to the same full, level-based reconcile as `apply`, with the same guards and
-rollback (reconciler/reconcile.py; while the source is invalid, the last valid manifests applied stay
+rollback (reconciler/watch/reconcile.py; while the source is invalid, the last valid manifests applied stay
 enforced): a manifest changed (watchdog, debounced: files.py), the kernel changed one of our objects
 (rtnetlink multicast, the events of our own applies muted: gate.py), the periodic resync (the backstop:
 at most --resync from one full reconcile to the next, whatever else runs; forced too when events were

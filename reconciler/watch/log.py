@@ -7,8 +7,8 @@ import sys
 import time
 from typing import TextIO
 
-from reconciler.reconcile import Outcome
 from reconciler.terminal import line
+from reconciler.watch.reconcile import Outcome
 from reconciler.watch.triggers import Trigger
 
 

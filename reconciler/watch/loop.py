@@ -12,25 +12,25 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from reconciler import runstate
 from reconciler.errors import LockedError
-from reconciler.events import KernelEvents
-from reconciler.guards import Limits
-from reconciler.reconcile import (
+from reconciler.kernel import runstate
+from reconciler.kernel.events import KernelEvents
+from reconciler.planning.guards import Limits
+from reconciler.watch.files import FileEvents
+from reconciler.watch.gate import Gate
+from reconciler.watch.log import Log
+from reconciler.watch.notify import sd_notify
+from reconciler.watch.reconcile import (
     LOCK_RETRY,
     Outcome,
     Reconciler,
     Result,
     recorded_result,
 )
-from reconciler.watch.files import FileEvents
-from reconciler.watch.gate import Gate
-from reconciler.watch.log import Log
-from reconciler.watch.notify import sd_notify
 from reconciler.watch.triggers import Resync, Trigger, TriggerKind, Triggers
 
 if TYPE_CHECKING:
-    from reconciler.metrics import Metrics
+    from reconciler.watch.metrics import Metrics
 
 LOCK_POLL = 0.2      # seconds between tries while another netreconcile holds the lock
 SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
@@ -183,7 +183,8 @@ class Watcher:
 
 
 def _metrics(address: str, log: Log) -> Metrics:
-    from reconciler.metrics import Metrics  # prometheus-client only when asked for
+    # prometheus-client only when asked for
+    from reconciler.watch.metrics import Metrics
 
     metrics = Metrics(address)
     log.event("metrics", f"serving metrics at http://{address}/metrics", address=address)

@@ -1,4 +1,4 @@
-"""Run inside a sandbox: what observe (reconciler/observe.py) reports, as JSON on stdout: each object's
+"""Run inside a sandbox: what observe (reconciler/kernel/observe.py) reports, as JSON on stdout: each object's
 kind, key and fields. The other side of tests/integration/test_observe_crosscheck.py.
 
 Our nftables table is not read (it is no netlink state: `nft` checks it elsewhere)."""
@@ -9,9 +9,10 @@ import json
 import sys
 from dataclasses import fields
 
+from reconciler.kernel.observe import observe
+
 # --- the adapter: the only lines naming where observe and the kernel session live (issue 16 moves modules)
-from reconciler.kernel import Kernel
-from reconciler.observe import observe
+from reconciler.kernel.session import Kernel
 
 
 def observed_objects() -> list:

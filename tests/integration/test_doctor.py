@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from reconciler.capabilities import LINK_KINDS, NFT_FEATURES
-from reconciler.render import FORMAT_VERSION
+from reconciler.cli.render import FORMAT_VERSION
+from reconciler.kernel.capabilities import LINK_KINDS, NFT_FEATURES
 
 pytestmark = pytest.mark.kernel
 

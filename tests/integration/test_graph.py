@@ -18,7 +18,7 @@ from unit.test_graph import svg_classes, svg_texts
 from reconciler import graph
 from reconciler.engine import State
 from reconciler.graph import Line, Node, Topology
-from reconciler.validate import load_manifests
+from reconciler.input.validate import load_manifests
 
 WEB1 = endpoint("web1", iface("front", "172.20.0.11"))
 WEB1["metadata"]["labels"] = {"app": "web"}
@@ -37,7 +37,7 @@ IN_SYNC: dict[str, State | None] = {
 
 LIVE = """import base64, pickle, sys
 from reconciler import graph
-from reconciler.validate import load_manifests
+from reconciler.input.validate import load_manifests
 t = graph.live(load_manifests([sys.argv[1]]), sys.argv[2] or None)
 print(base64.b64encode(pickle.dumps(t)).decode())"""
 

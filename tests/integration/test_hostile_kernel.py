@@ -24,8 +24,8 @@ from builders import (
     write,
 )
 
+from reconciler.kernel.runstate import APPLIED
 from reconciler.model import OWNER_GROUP, ROUTE_PROTO
-from reconciler.runstate import APPLIED
 from reconciler.watch.gate import QUIET
 
 # Link names the kernel accepts (at most 15 bytes, no '/', ':' nor white space), written for printf.
@@ -197,9 +197,9 @@ RACE = """
 import subprocess, sys
 from reconciler import engine
 from reconciler.errors import NetreconcileError
-from reconciler.kernel import Kernel
-from reconciler.observe import Reader
-from reconciler.validate import load_manifests
+from reconciler.kernel.session import Kernel
+from reconciler.kernel.observe import Reader
+from reconciler.input.validate import load_manifests
 
 class Racing(Reader):
     def {hook}(self, name, *args):
@@ -285,8 +285,8 @@ import sys
 from reconciler import engine
 from reconciler.appliers.routes import RouteApplier
 from reconciler.errors import ApplyError
-from reconciler.kernel import Kernel
-from reconciler.validate import load_manifests
+from reconciler.kernel.session import Kernel
+from reconciler.input.validate import load_manifests
 
 def create(self, obj):
     raise ValueError("injected bug")

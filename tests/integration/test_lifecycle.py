@@ -2,9 +2,23 @@
 
 from ipaddress import ip_interface, ip_network
 
-from builders import assert_unchanged, converge, endpoint, host_veth, iface, ipv4_of, netns_names, network, out, plan, snapshot, write
-from reconciler.ipam import allocate
-from reconciler.validate import load_manifests
+from builders import (
+    assert_unchanged,
+    converge,
+    endpoint,
+    host_veth,
+    iface,
+    ipv4_of,
+    netns_names,
+    network,
+    out,
+    plan,
+    snapshot,
+    write,
+)
+
+from reconciler.input.ipam import allocate
+from reconciler.input.validate import load_manifests
 
 # Foreign objects keep IPv6 (link-local addresses and all) but skip duplicate address detection, and the
 # setup waits for the veth's carrier: their state is settled before the first snapshot.

@@ -107,7 +107,7 @@ def test_blank_runs_in_a_sysctl_value_apply_and_stay_converged(sandbox):
 
 def test_a_linux_bridge_holds_exactly_the_ports_validation_allows(sandbox):
     """The kernel's limit itself (BR_MAX_PORTS, port 0 unused), pinned: the 1024th port is refused."""
-    from reconciler.validate_limits import BRIDGE_PORTS
+    from reconciler.input.validate_limits import BRIDGE_PORTS
 
     batch = "link add br0 type bridge\n" + "".join(f"link add p{i} type veth peer name q{i}\nlink set p{i} master br0\n"
                                                    for i in range(BRIDGE_PORTS + 1))

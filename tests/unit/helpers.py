@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from reconciler.errors import ManifestError
-from reconciler.manifest import load_text
-from reconciler.spec import Manifests, parse_endpoint, parse_network
-from reconciler.validate import load_manifests
+from reconciler.input.manifest import load_text
+from reconciler.input.spec import Manifests, parse_endpoint, parse_network
+from reconciler.input.validate import load_manifests
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 

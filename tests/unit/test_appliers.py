@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from reconciler.executor import execute
+from reconciler.applying.executor import execute
 from reconciler.model import Bridge, KernelObject, Macvlan, Veth, Vxlan
-from reconciler.plan import Action, Observed, diff
+from reconciler.planning.plan import Action, Observed, diff
 from unit.recording_kernel import Recorder
 
 

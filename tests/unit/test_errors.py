@@ -25,7 +25,7 @@ from reconciler.errors import (
     RefusedError,
     RolledBack,
 )
-from reconciler.reconcile import Outcome, Result, recorded_result
+from reconciler.watch.reconcile import Outcome, Result, recorded_result
 
 
 def every_module() -> list[str]:

@@ -9,10 +9,10 @@ import pytest
 
 from reconciler.appliers import appliers
 from reconciler.appliers.registry import REGISTRY
-from reconciler.executor import StepFailed, execute, inverse, undoing
-from reconciler.kernel import Kernel
+from reconciler.applying.executor import StepFailed, execute, inverse, undoing
+from reconciler.kernel.session import Kernel
 from reconciler.model import Address, Bridge, KernelObject, Netns, Route, Sysctl, Veth
-from reconciler.plan import Action, Observed, Step, diff
+from reconciler.planning.plan import Action, Observed, Step, diff
 from unit.recording_kernel import Recorder
 
 NS = Netns("e1", owner="endpoint/e1")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from reconciler.engine import Footprint
 from reconciler.model import Address, Bridge, Netns, NftTable, Route, Veth
-from reconciler.plan import Action, Plan, Step
+from reconciler.planning.plan import Action, Plan, Step
 
 
 def footprint(*steps: Step) -> Footprint:

@@ -22,12 +22,12 @@ from reconciler import engine, graph
 from reconciler.engine import State
 from reconciler.errors import NetreconcileError
 from reconciler.graph import Edge, Line, Node, Topology
-from reconciler.ipam import allocate
+from reconciler.input.ipam import allocate
+from reconciler.input.spec import Manifests, derived_vni, shim_ifname
+from reconciler.input.validate import load_manifests
 from reconciler.model import Address, NftRule, NftTable, Sysctl
-from reconciler.plan import Observed
 from reconciler.planners import context_for
-from reconciler.spec import Manifests, derived_vni, shim_ifname
-from reconciler.validate import load_manifests
+from reconciler.planning.plan import Observed
 from unit.helpers import FIXTURES
 from unit.observed_yaml import load_observed
 
@@ -358,7 +358,7 @@ def test_without_live_the_kernel_is_never_opened(monkeypatch: pytest.MonkeyPatch
     def refuse(*args: object, **kwargs: object) -> NoReturn:
         raise AssertionError("the kernel was read")
 
-    monkeypatch.setattr("reconciler.kernel.Kernel.__init__", refuse)
+    monkeypatch.setattr("reconciler.kernel.session.Kernel.__init__", refuse)
     monkeypatch.setattr(engine, "observe_for", refuse)
     args = type("Args", (), {"paths": [str(REPO / "manifests")], "host": None, "output": "dot", "live": False})()
     assert graph.run(args) == 0

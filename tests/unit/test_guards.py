@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler import runstate
 from reconciler.errors import RefusedError
-from reconciler.guards import Limits, check, check_foreign
+from reconciler.kernel import runstate
 from reconciler.model import Netns
-from reconciler.plan import Action, Observed, Plan, Step
+from reconciler.planning.guards import Limits, check, check_foreign
+from reconciler.planning.plan import Action, Observed, Plan, Step
 from unit.helpers import endpoint, network, parse
 
 NET = network("a", "{subnet: 172.20.0.0/24}")

@@ -1,11 +1,11 @@
-"""Which of the host's addresses and routes a subnet must not overlap (reconciler/hostnets.py), and the
+"""Which of the host's addresses and routes a subnet must not overlap (reconciler/planning/hostnets.py), and the
 message that names them; the kernel-facing behaviour is in tests/integration/test_host_overlap.py."""
 
 from __future__ import annotations
 
-from reconciler.hostnets import problems
 from reconciler.model import ROUTE_PROTO
-from reconciler.plan import HostLink, HostRoute
+from reconciler.planning.hostnets import problems
+from reconciler.planning.plan import HostLink, HostRoute
 from unit.helpers import network, parse
 
 KERNEL = 2  # proto kernel: a connected route

@@ -117,3 +117,41 @@ def test_no_import_inside_a_function_body_unless_it_says_why():
 def _says_why(lines: list[str], lineno: int) -> bool:
     """A comment on the import's line, or on the line just above it, says why it is there."""
     return "#" in lines[lineno - 1] or lines[lineno - 2].strip().startswith("#")
+
+
+# The layers, lowest first: a module imports its own layer and those below, never one above.
+LAYERS = [
+    {"reconciler", "reconciler.errors", "reconciler.frozen", "reconciler.terminal", "reconciler.model"},
+    {"reconciler.input"},
+    {"reconciler.planning", "reconciler.planners"},
+    {"reconciler.kernel"},
+    {"reconciler.applying", "reconciler.appliers"},
+    {"reconciler.engine"},
+    {"reconciler.cli", "reconciler.graph", "reconciler.watch", "reconciler.__main__"},
+]
+
+
+def layer(module: str) -> int:
+    parts = module.split(".")
+    for n in range(len(parts), 0, -1):
+        for i, names in enumerate(LAYERS):
+            if ".".join(parts[:n]) in names:
+                return i
+    raise AssertionError(f"{module} is in no layer: add its folder to LAYERS")
+
+
+def test_every_import_goes_down_the_layers_or_stays_in_its_own():
+    upward = [f"{m} -> {t}" for m, targets_ in graph().items() for t in targets_ if layer(t) > layer(m)]
+    assert upward == []
+
+
+def test_the_layer_check_can_fail():
+    assert layer("reconciler.kernel.observe") > layer("reconciler.planning.plan")
+    assert layer("reconciler.input.spec.types") < layer("reconciler.planners.bridge")
+    assert layer("reconciler.cli.render") > layer("reconciler.engine")
+
+
+def test_each_layer_folder_says_what_it_does_and_may_import():
+    for package in ("input", "planning", "kernel", "applying", "planners", "appliers", "model", "cli", "watch", "graph"):
+        doc = ast.get_docstring(ast.parse((ROOT / package / "__init__.py").read_text())) or ""
+        assert "import" in doc, f"reconciler/{package}/__init__.py does not say what it may import"

@@ -7,10 +7,10 @@ from ipaddress import ip_address, ip_network
 import pytest
 
 from reconciler.errors import ManifestError
-from reconciler.ipam import allocate
-from reconciler.plan import Observed
+from reconciler.input.ipam import allocate
+from reconciler.input.validate import load_manifests
 from reconciler.planners import desired_state, sticky_addresses
-from reconciler.validate import load_manifests
+from reconciler.planning.plan import Observed
 from unit.helpers import endpoint, network, parse
 
 

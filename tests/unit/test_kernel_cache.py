@@ -8,9 +8,10 @@ import socket
 
 import pytest
 
-from reconciler import rtnl
-from reconciler.kernel import Kernel
-from reconciler.kernel_cache import KernelCache, KernelSource
+from reconciler.kernel import rtnl
+from reconciler.kernel.cache import KernelCache, KernelSource
+from reconciler.kernel.observe import observe
+from reconciler.kernel.session import Kernel
 from reconciler.model import (
     ALIAS_PREFIX,
     OWNER_GROUP,
@@ -21,8 +22,7 @@ from reconciler.model import (
     Route,
     Sysctl,
 )
-from reconciler.observe import observe
-from reconciler.plan import Action, Step
+from reconciler.planning.plan import Action, Step
 
 E1, E2 = "nrunit-e1", "nrunit-e2"  # named so that no /etc/netns/NAME of the machine is ever met
 

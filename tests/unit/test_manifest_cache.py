@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import manifest, manifest_cache
 from reconciler.errors import ManifestError
-from reconciler.ipam import allocate
-from reconciler.manifest_cache import ManifestCache
-from reconciler.validate import load_manifests
+from reconciler.input import cache as manifest_cache
+from reconciler.input import manifest
+from reconciler.input.cache import ManifestCache
+from reconciler.input.ipam import allocate
+from reconciler.input.validate import load_manifests
 from unit.helpers import FIXTURES, endpoint, network
 
 CASES = sorted((FIXTURES / "invalid").glob("*.yaml")) + sorted((FIXTURES / "plans").glob("*/manifests.yaml"))

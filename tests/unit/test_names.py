@@ -3,7 +3,7 @@ the bytes that are not UTF-8 as \\xNN, and text only when every byte decoded."""
 
 from __future__ import annotations
 
-from reconciler.names import decode, encode, is_text, shown
+from reconciler.kernel.names import decode, encode, is_text, shown
 
 ODD = [b"a\xffb", b"e\x1bc", b"\xc3\xa9t\xc3\xa9", b"q\xfe\xfdz", b"x\xc3"]
 

@@ -1,4 +1,4 @@
-"""The preflight (reconciler/preflight.py): its checks of parents and MTUs against the host's links, which
+"""The preflight (reconciler/applying/preflight.py): its checks of parents and MTUs against the host's links, which
 sysctls belong to an interface (the kernel-facing behaviour is in tests/integration/test_refused_input.py),
 and its read of the sockets bound on this host: every file it opens is closed, and /proc/net's tables
 are read as the kernel writes them (addresses in host byte order)."""
@@ -10,9 +10,9 @@ import warnings
 
 import pytest
 
-from reconciler import preflight
+from reconciler.applying import preflight
 from reconciler.model import InterfaceSysctl, Sysctl, link_key, sysctl, sysctl_interface
-from reconciler.plan import HostLink, Observed
+from reconciler.planning.plan import HostLink, Observed
 from unit.helpers import parse
 
 

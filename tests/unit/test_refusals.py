@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from reconciler import manifest
 from reconciler.cli import EXIT_ERROR, build_parser
 from reconciler.errors import ManifestError
-from reconciler.manifest import load_text
-from reconciler.validate import load_manifests
-from reconciler.validate_limits import BRIDGE_PORTS, special_range
+from reconciler.input import manifest
+from reconciler.input.manifest import load_text
+from reconciler.input.validate import load_manifests
+from reconciler.input.validate_limits import BRIDGE_PORTS, special_range
 
 REPO = Path(__file__).resolve().parents[2]
 API = "apiVersion: netreconcile/v1\n"

@@ -1,7 +1,7 @@
 """What our rtnetlink encoder sends, read back by an independent decoder: pyroute2's message classes;
 and what pyroute2 encodes as the kernel's replies, read by our decoder.
 
-Each request reconciler/rtnl.py builds (a veth, a bridge, a macvlan, an ipvlan, a vlan, a VXLAN, a
+Each request reconciler/kernel/rtnl.py builds (a veth, a bridge, a macvlan, an ipvlan, a vlan, a VXLAN, a
 link change, bridge port flags, addresses, routes, neighbour and forwarding entries, lookups and
 dumps) is captured as the bytes the kernel would receive, then parsed by pyroute2 and compared
 attribute by attribute, nested ones included, with message types, flags and numbers taken from
@@ -30,8 +30,9 @@ from pyroute2.netlink.rtnl.ifinfmsg import IFF_UP, ifinfmsg
 from pyroute2.netlink.rtnl.ifinfmsg.plugins.ipvlan import ipvlan as pyroute2_ipvlan
 from pyroute2.netlink.rtnl.rtmsg import rtmsg
 
-from reconciler import model, rtnl
-from reconciler.rtnl_client import RtnlClient
+from reconciler import model
+from reconciler.kernel import rtnl
+from reconciler.kernel.rtnl_client import RtnlClient
 
 # --- the adapter: the only lines naming rtnl's client class and its socket (issue 16 renames the class)
 CLIENT = RtnlClient

@@ -7,8 +7,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from reconciler.frozen import Slot
-from reconciler.manifest import load_text
-from reconciler.spec import (
+from reconciler.input.manifest import load_text
+from reconciler.input.spec import (
     BridgeOptions,
     LowerOptions,
     Network,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from reconciler.errors import NetreconcileError
-from reconciler.netns import read_sysctl, sysctl_path, write_sysctl
+from reconciler.kernel.netns import read_sysctl, sysctl_path, write_sysctl
 
 ESCAPES = ["/etc/hostname", "net/../../etc/hostname", "net.ipv4.conf.x/../../..", "net..ipv4", "net.ipv4.", ".net.ipv4",
            "net.ipv4.ip_forward\0", "net", "kernel.hostname", ""]

@@ -6,11 +6,10 @@ from __future__ import annotations
 import argparse
 import io
 
-from reconciler import progress, render
-from reconciler.cli import failure
+from reconciler.cli import failure, progress, render
 from reconciler.engine import ObjectStatus, State
 from reconciler.model import Bridge, HostsFile
-from reconciler.plan import Action, Plan, Step
+from reconciler.planning.plan import Action, Plan, Step
 from reconciler.terminal import line, lines
 from reconciler.watch.log import Log
 

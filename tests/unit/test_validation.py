@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.errors import ManifestError
-from reconciler.validate import load_manifests
-
+from reconciler.input.validate import load_manifests
 from unit.helpers import FIXTURES, endpoint, network, problem_lines
 
 INVALID = sorted((FIXTURES / "invalid").glob("*.yaml"))

@@ -1,0 +1,175 @@
+"""Runs a plan against the kernel step by step, and undoes completed steps in reverse on demand.
+
+Test-only switches (environment): NETRECONCILE_TEST_FAIL_AT_STEP=k makes step k fail before it
+runs; NETRECONCILE_TEST_KILL_AFTER_STEP=k sends SIGKILL to this process once step k is done.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler.appliers import appliers
+from reconciler.appliers.registry import Applier, Appliers
+from reconciler.errors import (
+    ApplyError,
+    KernelError,
+    NetreconcileError,
+    StepFailed,
+    VerifyError,
+)
+from reconciler.kernel import netns
+from reconciler.kernel.session import Kernel
+from reconciler.model import KernelObject, Netns, Sysctl
+from reconciler.planning.plan import Action, Plan, Step
+
+Reporter = Callable[[Step], None]
+
+
+def execute(plan: Plan, kernel: Kernel, report: Reporter = lambda step: None, hooks: bool = True) -> list[Step]:
+    """Apply each step in order and return them; the first failure raises StepFailed."""
+    found = appliers(kernel)
+    held = _Held()
+    done: list[Step] = []
+    for number, step in enumerate(plan.steps, 1):
+        try:
+            _run_with_hooks(number, step, found, held, hooks)
+        except Exception as err:  # whatever it is (a bug too), the steps already done are undone
+            raise StepFailed(f"{step}: {_describe(err)}", done) from err
+        done.append(step)
+        report(step)
+        if hooks:
+            _test_kill(number)
+    return done
+
+
+def _run_with_hooks(number: int, step: Step, found: Appliers, held: _Held, hooks: bool) -> None:
+    if hooks:
+        _test_fail(number)
+    if not (hooks and _test_skip(number)):
+        _run(found, step, held)
+
+
+# Links a namespace's removal takes along only if nothing else holds the namespace: a process still
+# running inside keeps it, and its veths would stay on their bridge. Then they are deleted first,
+# explicitly (one by one that costs the kernel far more than a namespace's batched teardown).
+EXPLICIT = ("veth", "macvlan", "ipvlan")
+
+
+class _Held:
+    """The namespaces processes are in, looked up once per run, when a namespace is first deleted."""
+
+    def __init__(self) -> None:
+        self._held: frozenset[tuple[int, int]] | None = None
+
+    def __contains__(self, name: str) -> bool:
+        if self._held is None:
+            self._held = netns.held_by_processes()
+        return netns.identity(name) in self._held
+
+
+def _run(found: Appliers, step: Step, held: _Held) -> None:
+    if step.action is Action.DELETE and isinstance(step.obj, Netns) and step.obj.name in held:
+        for obj in step.implied:
+            if obj.kind in EXPLICIT:
+                found[obj.kind].delete(obj)
+    RUN[step.action](found[step.obj.kind], step)
+
+
+def _create(applier: Applier[Any], step: Step) -> None:
+    applier.create(step.desired)
+
+
+def _update(applier: Applier[Any], step: Step) -> None:
+    applier.update(step.desired, frozenset(name for name, _, _ in step.changes))
+
+
+def _replace(applier: Applier[Any], step: Step) -> None:
+    if step.observed is not None:
+        applier.delete(step.observed)
+    applier.create(step.desired)
+
+
+def _delete(applier: Applier[Any], step: Step) -> None:
+    applier.delete(step.observed)
+
+
+RUN: dict[Action, Callable[[Applier[Any], Step], None]] = {
+    Action.CREATE: _create, Action.UPDATE: _update, Action.REPLACE: _replace, Action.DELETE: _delete,
+}
+
+
+def inverse(step: Step) -> list[Step]:
+    """The steps that undo `step` (a sysctl that did not exist before cannot be unset: none)."""
+    if step.action is Action.CREATE:
+        return [] if isinstance(step.obj, Sysctl) else [Step(Action.DELETE, None, step.obj)]
+    if step.action is Action.DELETE:
+        return [Step(Action.CREATE, obj, None) for obj in _restore_order(step.obj, step.implied)]
+    if step.observed is None:  # a replace of what was not there
+        return [Step(Action.DELETE, None, step.obj)]
+    if step.action is Action.UPDATE:
+        return [Step(Action.UPDATE, step.observed, step.obj, changes=tuple(step.observed.differences(step.obj)))]
+    return [Step(Action.REPLACE, step.observed, step.obj)]
+
+
+def _restore_order(root: KernelObject, implied: tuple[KernelObject, ...]) -> list[KernelObject]:
+    return [root, *sorted(implied, key=lambda o: o.rank)]
+
+
+def undoing(done: list[Step]) -> Plan:
+    """The plan that undoes completed steps: their inverses, last step first."""
+    return Plan(tuple(inv for step in reversed(done) for inv in inverse(step)))
+
+
+def undo(done: list[Step], kernel: Kernel) -> None:
+    """Undo completed steps, last first. Raises ApplyError naming the step that could not be undone."""
+    plan = undoing(done)
+    if plan:
+        execute(plan, kernel, hooks=False)
+
+
+def _describe(err: Exception) -> str:
+    if isinstance(err, KernelError):
+        return f"kernel said: {err.strerror} (errno {err.errno})"
+    if isinstance(err, (OSError, NetreconcileError)):
+        return str(err)
+    return f"unexpected {type(err).__name__}: {err} (a bug in netreconcile; --debug shows where)"
+
+
+def _test_fail(number: int) -> None:
+    if os.environ.get("NETRECONCILE_TEST_FAIL_AT_STEP") == str(number):
+        raise ApplyError(f"injected failure at step {number} (NETRECONCILE_TEST_FAIL_AT_STEP)")
+
+
+def _test_skip(number: int) -> bool:
+    """A step that says it worked but did nothing: what verification is there to catch."""
+    return os.environ.get("NETRECONCILE_TEST_SKIP_STEP") == str(number)
+
+
+def _test_kill(number: int) -> None:
+    if os.environ.get("NETRECONCILE_TEST_KILL_AFTER_STEP") == str(number):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+@dataclass(frozen=True)
+class Verifier:
+    """Re-plans after an apply, a few times (the kernel settles some state asynchronously)."""
+
+    replan: Callable[[], Plan]
+    attempts: int = 3
+    pause: float = 0.2
+    what: str = "the kernel still differs from the manifests after apply"
+
+    def __call__(self) -> None:
+        for attempt in range(self.attempts):
+            remaining = self.replan()
+            if not remaining:
+                return
+            if attempt + 1 < self.attempts:
+                time.sleep(self.pause)
+        lines = "\n".join(f"  {s}" for s in remaining.steps)
+        raise VerifyError(f"{self.what}:\n{lines}")

@@ -1,0 +1,102 @@
+"""What the watch keeps of the manifests between two reconciles, so that one changed file costs what
+it changes: each file's bytes with its parsed documents, their schema problems and typed objects; a
+file is parsed and checked again only when its bytes differ. The checks that span files (semantic
+checks) run over all of them every time, so the result is what `validate.load_manifests` gives,
+except for address allocation, which the plan does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from reconciler.errors import ManifestError, Problem
+from reconciler.input import spec
+from reconciler.input.manifest import Document, gone, load_file, manifest_files, read
+from reconciler.input.schema import schema_problems
+from reconciler.input.spec import Manifests
+from reconciler.input.validate import semantic_problems
+
+
+def _parser(kind: str) -> Callable[[Document], Any]:
+    parse: Callable[[Document], Any] = getattr(spec, f"parse_{kind.lower()}")
+    return parse
+
+
+@dataclass(frozen=True)
+class Checked:
+    """One document with its schema problems, and its typed object when it has none."""
+
+    doc: Document
+    problems: tuple[Problem, ...]
+    typed: Any = None
+
+
+@dataclass(frozen=True)
+class _File:
+    content: bytes | OSError
+    documents: tuple[Checked, ...]
+    problems: tuple[Problem, ...]  # YAML syntax, unreadable file
+
+
+def check(doc: Document) -> Checked:
+    problems = tuple(schema_problems(doc))
+    return Checked(doc, problems, None if problems else _parser(doc.kind)(doc))
+
+
+def _manifests(checked: list[Checked]) -> Manifests:
+    """The typed objects of the documents without schema problems, by kind, in document order."""
+    valid = [c for c in checked if not c.problems]
+
+    def of(kind: str) -> tuple[Any, ...]:
+        return tuple(c.typed for c in valid if c.doc.kind == kind)
+
+    return Manifests(networks=of("Network"), endpoints=of("Endpoint"), hosts=of("Host"), services=of("Service"))
+
+
+class ManifestCache:
+    """Typed manifests under some paths, re-parsing only the files whose bytes changed. Unlike
+    `validate.load_manifests` it does not allocate addresses: the plan does that anyway (with the
+    addresses the kernel holds), and raises the same ManifestError for a pool too small, before any
+    change."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, _File] = {}
+
+    def load(self, paths: Iterable[str]) -> Manifests:
+        """As validate.load_manifests: the typed manifests, or ManifestError naming every problem."""
+        current = {str(p): f for p in manifest_files(paths) if (f := self._file(p)) is not None}
+        self.files = current
+        syntax = [p for f in current.values() for p in f.problems]
+        if syntax:
+            raise ManifestError(syntax)
+        checked = [c for f in current.values() for c in f.documents]
+        problems = [p for c in checked for p in c.problems]
+        manifests = _manifests(checked)
+        invalid_networks = {c.doc.name for c in checked if c.doc.kind == "Network" and c.problems}
+        problems += semantic_problems(manifests, invalid_networks)
+        if problems:
+            raise ManifestError(sorted(problems, key=lambda p: (p.where.file, p.where.line, p.where.column)))
+        return manifests
+
+    def digest(self) -> str:
+        """SHA-256 of the files last loaded, names and bytes: identifies a source outside git."""
+        sha = hashlib.sha256()
+        for name, f in sorted(self.files.items()):
+            content = f.content if isinstance(f.content, bytes) else b""  # only valid sources are digested
+            sha.update(f"{len(name)}:{name}{len(content)}:".encode() + content)
+        return sha.hexdigest()
+
+    def _file(self, path: Path) -> _File | None:
+        """The file as parsed, from the cache when its bytes are the same; None when it is gone."""
+        content = read(path)
+        if gone(content):
+            return None
+        known = self.files.get(str(path))
+        if known is not None and isinstance(content, bytes) and known.content == content:
+            return known
+        documents, problems = load_file(path, content)
+        return _File(content, tuple(map(check, documents)), tuple(problems))

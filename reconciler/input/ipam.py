@@ -1,0 +1,160 @@
+"""Address allocation: deterministic from the manifests, stable for endpoints that already have one.
+
+Each dynamic interface hashes (network, endpoint) to a home slot of the pool's range and takes the
+first free address from there. An address the kernel already carries for that interface is kept
+while it stays valid ("sticky"), so adding or removing an endpoint never moves another one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from ipaddress import ip_address
+
+from reconciler.errors import ManifestError, Problem
+from reconciler.input.spec import (
+    Endpoint,
+    Interface,
+    IPAddress,
+    IPNetwork,
+    Manifests,
+    Network,
+    Subnet,
+    shim_endpoint,
+    vip_endpoint,
+)
+
+# (endpoint name, network name, IP version) -> address
+AllocKey = tuple[str, str, int]
+
+
+@dataclass(frozen=True)
+class Request:
+    endpoint: Endpoint
+    iface: Interface
+
+
+def allocate(m: Manifests, sticky: Mapping[AllocKey, IPAddress] | None = None) -> dict[AllocKey, IPAddress]:
+    """An address for every (endpoint, network, family) the manifests attach, static or allocated;
+    ManifestError naming every interface that finds no free address."""
+    sticky = sticky or {}
+    result: dict[AllocKey, IPAddress] = {}
+    misses: list[Problem] = []
+    for network in m.networks:
+        for version in _versions(network):
+            shim = shim_endpoint(network)
+            vips = [vip_endpoint(s) for s in m.services if s.network == network.name]
+            attached = (*m.endpoints, *vips, *([shim] if shim else []))
+            requests = [Request(e, i) for e in attached for i in e.interfaces if i.network == network.name]
+            result |= _allocate_family(network, version, requests, sticky, misses)
+    if misses:
+        raise ManifestError(sorted(misses, key=lambda p: (p.where.file, p.where.line, p.where.column)))
+    return result
+
+
+def _versions(network: Network) -> list[int]:
+    return [v for v in (4, 6) if network.first_subnet(v) and (v == 4 or network.enable_ipv6)]
+
+
+def _static(iface: Interface, version: int) -> IPAddress | None:
+    return iface.ipv4_address if version == 4 else iface.ipv6_address
+
+
+@dataclass
+class _Family:
+    """One family of one network while it is allocated: its pools, the addresses taken, those given."""
+
+    network: Network
+    version: int
+    pools: list[Subnet]
+    taken: set[IPAddress]
+    given: dict[AllocKey, IPAddress] = field(default_factory=dict)
+
+    def key(self, r: Request) -> AllocKey:
+        return (r.endpoint.name, self.network.name, self.version)
+
+    def give(self, r: Request, address: IPAddress) -> None:
+        self.given[self.key(r)] = address
+        self.taken.add(address)
+
+    def free(self, address: IPAddress) -> bool:
+        return address not in self.taken and any(address in allocation_range(s) for s in self.pools)
+
+
+def _allocate_family(network: Network, version: int, requests: list[Request], sticky: Mapping[AllocKey, IPAddress],
+                     misses: list[Problem]) -> dict[AllocKey, IPAddress]:
+    """Static addresses first, then the sticky ones still free, then the rest from each one's home slot."""
+    pools = [s for s in network.subnets if s.version == version]
+    family = _Family(network, version, pools, set().union(*(reserved(s) for s in pools)))
+    dynamic = []
+    for r in requests:
+        static = _static(r.iface, version)
+        if static is None:
+            dynamic.append(r)
+        else:
+            family.give(r, static)
+    for r in sorted(dynamic, key=lambda r: r.endpoint.name):
+        kept = sticky.get(family.key(r))
+        if kept is not None and family.free(kept):
+            family.give(r, kept)
+    _allocate_dynamic(family, [r for r in dynamic if family.key(r) not in family.given], misses)
+    return family.given
+
+
+def _allocate_dynamic(family: _Family, requests: list[Request], misses: list[Problem]) -> None:
+    """Each request the first free address from its home slot on, in the order of the home slots."""
+    full = False
+    for r in sorted(requests, key=lambda r: (_home(r, family.pools[0]), r.endpoint.name)):
+        address = None if full else _first_free(r, family.pools, family.taken)
+        if address is None:
+            full = True  # every later request of this family misses too: no need to scan the pools again
+            misses.append(_no_room(family.network, r, family.pools))
+        else:
+            family.give(r, address)
+
+
+def reserved(s: Subnet) -> set[IPAddress]:
+    """Never handed out: the addresses no host holds (see `unusable`), the gateway, every aux address."""
+    out = {*unusable(s), *(a for _, a in s.aux_addresses)}
+    if s.gateway is not None:
+        out.add(s.gateway)
+    return out
+
+
+def unusable(s: Subnet) -> set[IPAddress]:
+    """The network address (in IPv6 the subnet-router anycast address) and the IPv4 broadcast address,
+    except in a point-to-point subnet, a /31 (RFC 3021) or a /127 (RFC 6164), where both addresses
+    are hosts' (and in a single-address /32 or /128)."""
+    net = s.subnet
+    if net.prefixlen >= net.max_prefixlen - 1:
+        return set()
+    return {net.network_address, net.broadcast_address} if s.version == 4 else {net.network_address}
+
+
+def allocation_range(s: Subnet) -> IPNetwork:
+    return s.ip_range or s.subnet
+
+
+def _home(r: Request, pool: Subnet) -> int:
+    digest = hashlib.sha256(f"{r.iface.network}\0{r.endpoint.name}".encode()).digest()
+    slots: int = allocation_range(pool).num_addresses
+    return int.from_bytes(digest[:16], "big") % slots
+
+
+def _first_free(r: Request, pools: list[Subnet], taken: set[IPAddress]) -> IPAddress | None:
+    for pool in pools:
+        span = allocation_range(pool)
+        start = _home(r, pool)
+        for offset in range(min(span.num_addresses, 1 << 20)):
+            candidate = ip_address(int(span.network_address) + (start + offset) % span.num_addresses)
+            if candidate not in taken:
+                return candidate
+    return None
+
+
+def _no_room(network: Network, r: Request, pools: list[Subnet]) -> Problem:
+    assert r.endpoint.source is not None
+    where = ("spec", "interfaces", r.iface.index)
+    message = f"network {network.name!r} has no free address left for this interface (pools {', '.join(str(allocation_range(p)) for p in pools)} are full)"
+    return r.endpoint.source.problem(message, *where)

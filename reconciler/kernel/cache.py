@@ -1,0 +1,330 @@
+"""What the watch keeps of the kernel between two reconciles, so that one change costs what it
+changes: what observe read of each namespace (links, addresses, routes), read again only when
+rtnetlink told of a change in it or a plan step touched it; see KernelCache.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Protocol
+
+from reconciler.kernel import netns
+from reconciler.kernel.hostsfile import ETC_NETNS, hosts_file_name
+from reconciler.kernel.observe import InTheWay, NamespaceState, Reader
+from reconciler.kernel.observe_objects import (
+    Ends,
+    Link,
+    Namespace,
+    Objects,
+    host_ends,
+    namespace_objects,
+)
+from reconciler.kernel.rtnl import (
+    LINK_EVENTS,
+    RT_TABLE_MAIN,
+    AddrMsg,
+    LinkMsg,
+    NeighMsg,
+    RouteMsg,
+    link_index,
+)
+from reconciler.kernel.rtnl_client import RtnlClient
+from reconciler.model import ROUTE_PROTO, HostsFile, Key, Sysctl
+from reconciler.planning.plan import Step
+
+NOT_RTNETLINK = (HostsFile, Sysctl)  # what observe reads from files
+Stamp = tuple[object, ...]
+
+
+class Client(Protocol):
+    """What the cache asks of a namespace: our rtnetlink client, opened in it."""
+
+    def links(self) -> list[LinkMsg]: ...
+    def get_link(self, index: int) -> LinkMsg: ...
+    def addresses(self) -> list[AddrMsg]: ...
+    def routes(self, table: int = 0, protocol: int = 0) -> list[RouteMsg]: ...
+    def neighbours(self, family: int) -> list[NeighMsg]: ...
+    def close(self) -> None: ...
+
+
+class KernelSource:
+    """Where the cache reads from: the kernel (a test gives a scripted one)."""
+
+    def client(self, name: str | None) -> Client:
+        """A client in namespace `name` (None: this one); NamespaceGoneError, OSError when it is gone."""
+        with netns.entered(name):
+            return RtnlClient()
+
+    def nsid(self, name: str) -> int:
+        """The id the host gives namespace `name` (-1: none yet)."""
+        fd = netns.open_fd(name)
+        try:
+            client = RtnlClient()
+            try:
+                return client.nsid(fd)
+            finally:
+                client.close()
+        except OSError:
+            return -1
+        finally:
+            os.close(fd)
+
+    def inodes(self) -> dict[str, int]:
+        """Named namespaces (mount points under the netns folder), with their inodes."""
+        found: dict[str, int] = {}
+        try:
+            folder = os.stat(netns.NETNS_DIR).st_dev
+            for entry in os.scandir(netns.NETNS_DIR):
+                st = entry.stat(follow_symlinks=False)
+                if st.st_dev != folder:
+                    found[entry.name] = st.st_ino
+        except FileNotFoundError:
+            pass
+        return found
+
+    def inode(self, name: str) -> int:
+        return os.stat(netns.path(name)).st_ino
+
+
+@dataclass
+class _Space:
+    """One namespace as last read: its identity (nsfs inode, and its nsid here: -1 when it has none, so
+    no event can tell of it) and its dumps."""
+
+    inode: int
+    nsid: int
+    links: dict[int, Link]
+    addresses: list[AddrMsg] = field(default_factory=list)
+    routes: list[RouteMsg] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _State:
+    """What observe made of a namespace (None: not ours), and what it was made from."""
+
+    space: _Space
+    host_links_read: int
+    ends: Ends
+    stamp: Stamp | None
+    state: NamespaceState | None
+
+
+class Replay:
+    """Stands for our client in observe: answers from what was read; neighbours are read live (only
+    VXLAN networks need them, and no event we listen to tells of them)."""
+
+    def __init__(self, name: str | None, space: _Space, source: KernelSource) -> None:
+        self.name, self.space, self.source = name, space, source
+
+    def addresses(self) -> list[AddrMsg]:
+        return self.space.addresses
+
+    def routes(self, table: int = 0, protocol: int = 0) -> list[RouteMsg]:
+        return self.space.routes  # dumped with observe's filter (_routes)
+
+    def neighbours(self, family: int) -> list[NeighMsg]:
+        client = self.source.client(self.name)
+        try:
+            return client.neighbours(family)
+        finally:
+            client.close()
+
+    def close(self) -> None:
+        pass
+
+
+class KernelCache(Reader):
+    """observe's reader in the watch: each namespace's links, addresses and routes are kept between
+    reconciles and read again only when
+
+    - rtnetlink told of a change in it (`heard`, fed with every message by events.KernelEvents, whose
+      `drain` is `sync`: called before the cache is trusted, so every change made so far is heard),
+    - a step of a plan touched it (`touched`, the executor's report),
+    - it is not the same namespace any more (another nsfs inode under its name), or it has no nsid
+      here (then no event can come from it: it is read every time).
+
+    Host links are read again one by one, by index, as their events name them; host addresses and
+    routes whole on any news of them. `forget` drops everything: the next observe reads it all (the
+    watch's startup, resync and SIGHUP; lost events). Hosts files are read again when their
+    inode, size or modification time differ (one stat instead of a read); sysctls and nftables are
+    read by observe itself, every time. The objects observe makes of a namespace are kept too, while
+    neither the namespace's dumps nor its links' ends in the host (`observe_objects.host_ends`) change.
+    """
+
+    def __init__(self, sync: Callable[[], None] = lambda: None, source: KernelSource | None = None) -> None:
+        self.sync = sync
+        self.source = source or KernelSource()
+        self.lock = threading.Lock()
+        self.spaces: dict[str | None, _Space] = {}
+        self.inodes: dict[str, int] = {}
+        self.dirty: set[int] = set()            # nsids heard of
+        self.stale_links: set[int] = set()      # host link indexes heard of
+        self.stale_host = True                  # host addresses and routes
+        self.touched_names: set[str] = set()
+        self.files: dict[str, tuple[Stamp, str | InTheWay | None]] = {}  # netns -> (stat, content)
+        self.made: dict[str, tuple[_Space, Ends, tuple[Objects, set[Key]]]] = {}  # by name: read, ends, objects
+        self.states: dict[str, _State] = {}
+        self.host_links_read = 0  # how many times host links were read (whole or some)
+
+    def heard(self, nsid: int | None, kind: int, body: memoryview) -> None:
+        with self.lock:
+            if nsid is not None:
+                self.dirty.add(nsid)
+            elif kind in LINK_EVENTS:
+                self.stale_links.add(link_index(body))
+            else:
+                self.stale_host = True
+
+    def touched(self, step: Step) -> None:
+        """A step was applied: read its namespace again (host objects are heard of through events; files
+        and sysctls are read by observe every time)."""
+        for obj in (step.desired, step.observed):
+            if obj is not None and obj.netns is not None and not isinstance(obj, NOT_RTNETLINK):
+                with self.lock:
+                    self.touched_names.add(obj.netns)
+
+    def forget(self) -> None:
+        with self.lock:
+            self.spaces.clear()
+            self.files.clear()
+            self.made.clear()
+            self.states.clear()
+
+    def namespace_state(self, name: str, host: Namespace) -> NamespaceState | None:
+        """Kept while the namespace's read, its links' host ends and its hosts file's stat are unchanged
+        (the host ends are computed again only after host links were read again)."""
+        try:
+            space = self._space(name)
+        except OSError:
+            return None
+        stamp, known = _stamp(name), self.states.get(name)
+        if known is not None and known.space is space and known.stamp == stamp:
+            if known.host_links_read == self.host_links_read:
+                return known.state
+            ends = host_ends(space.links, host)
+            if known.ends == ends:
+                self.states[name] = replace(known, host_links_read=self.host_links_read)
+                return known.state
+        else:
+            ends = host_ends(space.links, host)
+        state = super().namespace_state(name, host)
+        self.states[name] = _State(space, self.host_links_read, ends, stamp, state)
+        return state
+
+    def namespace_objects(self, ns: Namespace, host: Namespace) -> tuple[Objects, set[Key]]:
+        if ns.name is None:  # the host: never kept (observe reads none of it here)
+            return namespace_objects(ns, host)
+        space, ends = self.spaces.get(ns.name), host_ends(ns.links, host)
+        known = self.made.get(ns.name)
+        if known is not None and known[0] is space and known[1] == ends:
+            return known[2]
+        made = namespace_objects(ns, host)
+        if space is not None:
+            self.made[ns.name] = (space, ends, made)
+        return made
+
+    def hosts_file(self, ns: str) -> str | InTheWay | None:
+        stamp = _stamp(ns)
+        if stamp is None:
+            return None
+        known = self.files.get(ns)
+        if known is not None and known[0] == stamp:
+            return known[1]
+        content = super().hosts_file(ns)
+        self.files[ns] = (stamp, content)
+        return content
+
+    def names(self) -> list[str]:
+        """Named namespaces, with their inodes; what was kept of those gone is dropped."""
+        self.inodes = self.source.inodes()
+        for kept in (self.made, self.files, self.states):
+            for gone in [n for n in kept if n not in self.inodes]:
+                del kept[gone]
+        return sorted(self.inodes)
+
+    def namespace(self, name: str | None) -> Namespace:
+        if name is None:
+            self.sync()
+            space = self._host()
+        else:
+            space = self._space(name)
+        return Namespace(name, space.links, Replay(name, space, self.source))
+
+    def _host(self) -> _Space:
+        with self.lock:
+            space = self.spaces.get(None)
+            stale, self.stale_links = self.stale_links, set()
+            whole, self.stale_host = self.stale_host or space is None, False
+        if space is None or stale:
+            self.host_links_read += 1  # what namespaces' host ends were computed from may differ now
+        if space is None:
+            space = self.spaces[None] = self._read(None, 0, -1)
+        else:
+            self._refresh_host(space, stale, whole)
+        return space
+
+    def _refresh_host(self, space: _Space, stale: set[int], whole: bool) -> None:
+        """Read again the host links of these indexes, and with `whole` the host's addresses and routes."""
+        client = self.source.client(None)
+        try:
+            for index in stale:
+                try:
+                    space.links[index] = Link.of(client.get_link(index))
+                except OSError:  # gone (ENODEV)
+                    space.links.pop(index, None)
+            if whole:
+                space.addresses, space.routes = client.addresses(), _routes(client, None)
+        finally:
+            client.close()
+
+    def _space(self, name: str) -> _Space:
+        inode = self.inodes.get(name) or self.source.inode(name)
+        with self.lock:
+            space = self.spaces.get(name)
+            fresh = (space is None or space.inode != inode or space.nsid < 0 or space.nsid in self.dirty
+                     or name in self.touched_names)
+            if fresh:
+                self.touched_names.discard(name)
+                if space is not None:
+                    self.dirty.discard(space.nsid)
+        if space is not None and not fresh:
+            return space
+        nsid = space.nsid if space is not None and space.inode == inode and space.nsid >= 0 else self.source.nsid(name)
+        with self.lock:
+            self.dirty.discard(nsid)
+        space = self.spaces[name] = self._read(name, inode, nsid)
+        return space
+
+    def _read(self, name: str | None, inode: int, nsid: int) -> _Space:
+        """One namespace as observe reads it: links, then (when we own its loopback) addresses and routes."""
+        client = self.source.client(name)
+        try:
+            space = _Space(inode, nsid, {l.index: l for l in map(Link.of, client.links())})
+            if name is None or any(l.name == "lo" and l.owned for l in space.links.values()):
+                space.addresses, space.routes = client.addresses(), _routes(client, name)
+            return space
+        finally:
+            client.close()
+
+
+def _routes(client: Client, name: str | None) -> list[RouteMsg]:
+    """The routes observe reads: the host's of every table (the overlap check), a namespace's of ours."""
+    return client.routes() if name is None else client.routes(RT_TABLE_MAIN, ROUTE_PROTO)
+
+
+def _stamp(ns: str) -> Stamp | None:
+    """The identity, type and owner of the hosts file's folder, and the file's too with its size
+    and times, symbolic links not followed (None: there is no folder)."""
+    try:
+        folder = os.lstat(f"{ETC_NETNS}/{ns}")
+    except OSError:
+        return None
+    try:
+        st = os.lstat(hosts_file_name(ns))
+    except OSError:
+        return folder.st_ino, folder.st_mode, folder.st_uid, None
+    return (folder.st_ino, folder.st_mode, folder.st_uid,
+            (st.st_ino, st.st_mode, st.st_uid, st.st_size, st.st_mtime_ns, st.st_ctime_ns))

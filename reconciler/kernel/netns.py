@@ -1,0 +1,211 @@
+"""Named network namespaces, in-process: create, remove, enter (setns), read and write sysctls.
+
+A namespace is entered with setns() by the current thread only, never through a helper process.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from reconciler.errors import NamespaceGoneError, SysctlKeyError
+from reconciler.kernel.names import decode
+
+CLONE_NEWNET = 0x40000000
+MS_REC, MS_BIND, MS_SHARED = 0x4000, 0x1000, 1 << 20
+MNT_DETACH = 2
+NETNS_DIR = Path(os.environ.get("NETRECONCILE_NETNS_DIR", "/run/netns"))
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        code = ctypes.get_errno()
+        raise OSError(code, f"{what}: {os.strerror(code)}")
+
+
+def path(name: str) -> Path:
+    return NETNS_DIR / name
+
+
+def list_names() -> list[str]:
+    """Named namespaces (mount points under /run/netns; a leftover plain file is not one)."""
+    try:
+        return sorted(p.name for p in NETNS_DIR.iterdir() if os.path.ismount(p))
+    except FileNotFoundError:
+        return []
+
+
+def _share_dir() -> None:
+    """Make the netns directory a shared mount point, as `ip netns add` does."""
+    NETNS_DIR.mkdir(parents=True, exist_ok=True)
+    target = str(NETNS_DIR).encode()
+    if _libc.mount(b"none", target, b"none", MS_SHARED | MS_REC, None) == 0:
+        return
+    _check(_libc.mount(target, target, b"none", MS_BIND | MS_REC, None), "bind netns dir")
+    _check(_libc.mount(b"none", target, b"none", MS_SHARED | MS_REC, None), "share netns dir")
+
+
+def create(name: str, prepare: Callable[[], None] = lambda: None) -> None:
+    """Create /run/netns/NAME bound to a fresh namespace; FileExistsError if it is already there.
+
+    `prepare` runs inside the new namespace before it gets its name, so whatever it sets (our
+    ownership mark) is there from the moment the namespace can be seen.
+    """
+    _share_dir()
+    if path(name).exists() and not os.path.ismount(path(name)):
+        path(name).unlink()  # left by a create that was killed before its bind mount: not a namespace
+    fd = os.open(path(name), os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0)
+    os.close(fd)
+    errors: list[BaseException] = []
+    worker = threading.Thread(target=_unshare_and_bind, args=(name, prepare, errors))
+    worker.start()
+    worker.join()
+    if errors:
+        path(name).unlink(missing_ok=True)
+        raise errors[0]
+
+
+def _unshare_and_bind(name: str, prepare: Callable[[], None], errors: list[BaseException]) -> None:
+    # Only this short-lived thread moves to the new namespace; the mount pins it under /run/netns.
+    try:
+        _check(_libc.unshare(CLONE_NEWNET), "unshare")
+        prepare()
+        source = f"/proc/self/task/{threading.get_native_id()}/ns/net".encode()
+        _check(_libc.mount(source, str(path(name)).encode(), b"none", MS_BIND, None), f"bind netns {name}")
+    except BaseException as err:  # noqa: BLE001 - whatever it is, handed to the caller's thread
+        errors.append(err)
+
+
+def held_by_processes() -> frozenset[tuple[int, int]]:
+    """(device, inode) of every network namespace some process is in: one pass over /proc."""
+    held = set()
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                st = os.stat(f"/proc/{entry.name}/ns/net")
+            except OSError:
+                continue  # gone meanwhile, or not ours to see
+            held.add((st.st_dev, st.st_ino))
+    return frozenset(held)
+
+
+def processes_in(names: list[str]) -> dict[str, list[tuple[int, str]]]:
+    """The processes (pid, command name, as the kernel has it: any bytes but NUL) in each of these named
+    namespaces: one pass over /proc."""
+    wanted = {ident: name for name in names if (ident := identity(name)) is not None}
+    found: dict[str, list[tuple[int, str]]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            st = os.stat(f"/proc/{entry.name}/ns/net")
+            name = wanted.get((st.st_dev, st.st_ino))
+            if name is not None:
+                with open(f"/proc/{entry.name}/comm", "rb") as comm:
+                    found.setdefault(name, []).append((int(entry.name), decode(comm.read().removesuffix(b"\n"))))
+        except OSError:
+            continue  # gone meanwhile, or not ours to see
+    return {name: sorted(procs) for name, procs in found.items()}
+
+
+def identity(name: str) -> tuple[int, int] | None:
+    """(device, inode) of a named namespace, comparable with held_by_processes()."""
+    try:
+        st = os.stat(path(name))
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
+def remove(name: str) -> None:
+    """Unmount and remove /run/netns/NAME; a namespace already gone is fine."""
+    target = path(name)
+    if _libc.umount2(str(target).encode(), MNT_DETACH) != 0 and ctypes.get_errno() not in (errno.EINVAL, errno.ENOENT):
+        _check(-1, f"umount netns {name}")
+    target.unlink(missing_ok=True)
+
+
+def open_fd(name: str) -> int:
+    """A descriptor of /run/netns/NAME, to enter or name the namespace. Non-blocking: what is mounted
+    there by hand may be a FIFO, whose open() would wait for a writer forever."""
+    return os.open(path(name), os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+
+
+@contextmanager
+def entered(name: str | None) -> Iterator[None]:
+    """Run the body with this thread in namespace `name` (None: stay where we are)."""
+    if name is None:
+        yield
+        return
+    home = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        target = open_fd(name)
+    except FileNotFoundError as err:
+        os.close(home)
+        raise NamespaceGoneError(errno.ENOENT, f"netns {name} was removed while netreconcile was reading or "
+                                               "changing it: run again") from err
+    except OSError:
+        os.close(home)
+        raise
+    try:
+        _enter(name, target)
+        try:
+            yield
+        finally:
+            _check(_libc.setns(home, CLONE_NEWNET), "return to the host netns")
+    finally:
+        os.close(target)
+        os.close(home)
+
+
+def _enter(name: str, fd: int) -> None:
+    if _libc.setns(fd, CLONE_NEWNET) == 0:
+        return
+    code = ctypes.get_errno()
+    if code == errno.EINVAL:  # what is mounted there now is no network namespace
+        raise NamespaceGoneError(code, f"netns {name} cannot be entered: {path(name)} is no network namespace "
+                                       "(removed or replaced meanwhile?): run again")
+    _check(-1, f"enter netns {name}")
+
+
+SYSCTL_ROOT = "/proc/sys"
+SYSCTL_MAX_BYTES = 1 << 16  # far above any sysctl's value; a read never runs on without end
+
+
+def valid_sysctl_key(key: str) -> bool:
+    """A dotted key under net. whose parts can only name files below /proc/sys/net (no '/', no NUL, no
+    empty part: '..' cannot be written either, dots being separators)."""
+    parts = key.split(".")
+    return len(parts) > 1 and parts[0] == "net" and all(p and "/" not in p and "\0" not in p for p in parts)
+
+
+def sysctl_path(key: str) -> str:
+    if not valid_sysctl_key(key):
+        raise SysctlKeyError(key)
+    return "/".join((SYSCTL_ROOT, *key.split(".")))
+
+
+def read_sysctl(key: str) -> str | None:
+    """The value, blank runs collapsed; None when the kernel has no such sysctl here."""
+    try:
+        fd = os.open(sysctl_path(key), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+    except FileNotFoundError:
+        return None
+    with os.fdopen(fd, "rb") as f:
+        return " ".join(f.read(SYSCTL_MAX_BYTES).decode("utf-8", "replace").split())
+
+
+def write_sysctl(key: str, value: str) -> None:
+    """Write to the sysctl's file, which must exist (nothing is created, no symbolic link followed)."""
+    fd = os.open(sysctl_path(key), os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+    try:
+        os.write(fd, value.encode())
+    finally:
+        os.close(fd)

@@ -1,0 +1,184 @@
+"""Read what the kernel holds, read-only: our links, addresses, routes, namespaces, sysctls, nft table.
+
+One dump per object type per namespace (never a dump per lookup); what is ours among what was read
+is reconciler/kernel/observe_objects.py's to say. Our nftables table is the one of our name.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+
+from reconciler.errors import ForeignTable, PathConflictError
+from reconciler.kernel import netns, nft
+from reconciler.kernel.hostsfile import ETC_NETNS, read_hosts
+from reconciler.kernel.names import is_text
+from reconciler.kernel.observe_objects import (
+    Link,
+    Namespace,
+    Objects,
+    host_objects,
+    host_routes,
+    namespace_objects,
+    netns_owner,
+)
+from reconciler.kernel.rtnl_client import RtnlClient
+from reconciler.kernel.session import Kernel
+from reconciler.model import HostsFile, Key, NftTable, sysctl
+from reconciler.planning.plan import Observed
+
+NamespaceState = tuple[Objects, dict[Key, str]]
+
+
+@dataclass(frozen=True)
+class InTheWay:
+    """What stands where a file of ours should be, and is not ours to write or delete: why."""
+
+    reason: str
+
+
+class Reader:
+    """Where observe reads namespaces from: the kernel, one dump per object type. The watch's cache
+    (reconciler/kernel/cache.py) replays instead the namespaces it has heard no change in."""
+
+    def names(self) -> list[str]:
+        return netns.list_names()
+
+    def namespace(self, name: str | None) -> Namespace:
+        """OSError when `name` is not a namespace."""
+        return _namespace(name)
+
+    def namespace_objects(self, ns: Namespace, host: Namespace) -> tuple[Objects, set[Key]]:
+        return namespace_objects(ns, host)
+
+    def namespace_state(self, name: str, host: Namespace) -> NamespaceState | None:
+        """A namespace's objects, its hosts file included, and the keys of what in it is not ours (with
+        why, where there is more to say than that it exists); None when the namespace is not ours."""
+        ns = _owned_namespace(self, name)
+        if ns is None:
+            return None
+        found, alien = self.namespace_objects(ns, host)
+        ns.dumps.close()
+        objects, foreign = dict(found), dict.fromkeys(alien, "")
+        _collect_hosts_file(name, self.hosts_file(name), objects, foreign)
+        return objects, foreign
+
+    def hosts_file(self, ns: str) -> str | InTheWay | None:
+        """The content of the endpoint's hosts file if we wrote it (None: there is none), or what is in
+        the way of it (a symbolic link, a file we did not write)."""
+        try:
+            return read_hosts(ns)
+        except PathConflictError as err:
+            return InTheWay(str(err))
+        except OSError as err:
+            return InTheWay(f"{ETC_NETNS}/{ns}/hosts cannot be read ({err.strerror}); fix it and run again")
+
+    def stray_files(self, skip: Collection[str]) -> dict[Key, str]:
+        """What stands in the way of the hosts files of namespaces not ours or not there yet (a file we
+        did not write, a symbolic link), by key, with why."""
+        try:
+            entries = os.scandir(ETC_NETNS)
+        except FileNotFoundError:
+            return {}
+        with entries:
+            names = [e.name for e in entries if e.name not in skip]
+        found = {name: self.hosts_file(name) for name in names}
+        return {("hosts", name): f.reason for name, f in found.items() if isinstance(f, InTheWay)}
+
+
+@dataclass
+class _Found:
+    """What observe has found so far."""
+
+    objects: Objects
+    foreign: set[Key]
+    reasons: dict[Key, str] = field(default_factory=dict)
+    owned: set[str] = field(default_factory=set)  # the namespaces that are ours
+
+
+def observe(kernel: Kernel, sysctls: Iterable[tuple[str | None, str]] = (), reader: Reader | None = None,
+            namespaces: Collection[str] | None = None, table: bool = True) -> Observed:
+    """Our objects in the host namespace and in every namespace we own (or only in those of
+    `namespaces`), and our nftables table (unless `table` is False), plus same-named foreign ones."""
+    reader = reader or Reader()
+    host = reader.namespace(None)
+    routes = host.dumps.routes()  # every table, unfiltered: ours, and the host's own for the overlap check
+    objects, foreign, host_links = host_objects(host, routes)
+    host.dumps.close()
+    found = _Found(objects, foreign)
+    _collect_namespaces(reader, host, namespaces, found)
+    _collect_strays(reader, namespaces, found)
+    _collect_sysctls(kernel, sysctls, found)
+    if table:
+        _collect_table(found)
+    return Observed(found.objects, frozenset(found.foreign), host_links, host_routes=host_routes(host, routes),
+                    reasons=found.reasons)
+
+
+def _collect_namespaces(reader: Reader, host: Namespace, only: Collection[str] | None, found: _Found) -> None:
+    for name in reader.names():
+        if only is not None and name not in only:
+            continue
+        state = reader.namespace_state(name, host) if is_text(name) else None
+        if state is None:
+            if netns.identity(name) is not None:  # one removed since it was listed is neither ours nor foreign
+                found.foreign.add(("netns", name))
+            continue
+        found.owned.add(name)
+        found.objects.update(state[0])
+        found.foreign.update(state[1])
+        found.reasons.update((k, why) for k, why in state[1].items() if why)
+
+
+def _collect_strays(reader: Reader, only: Collection[str] | None, found: _Found) -> None:
+    for stray, why in reader.stray_files(found.owned).items():
+        if only is None or stray[1] in only:
+            found.foreign.add(stray)
+            found.reasons[stray] = why
+
+
+def _collect_sysctls(kernel: Kernel, sysctls: Iterable[tuple[str | None, str]], found: _Found) -> None:
+    for ns_name, key in sysctls:
+        if ns_name is None or ns_name in found.owned:
+            value = kernel.read_sysctl(ns_name, key)
+            if value is not None:
+                setting = sysctl(ns_name, key, value)
+                found.objects[setting.key] = setting
+
+
+def _collect_table(found: _Found) -> None:
+    try:
+        table = nft.read_table()
+    except ForeignTable:
+        found.foreign.add(NftTable().key)
+        return
+    if table is not None:
+        found.objects[table.key] = table
+
+
+def _namespace(name: str | None) -> Namespace:
+    with netns.entered(name):
+        client = RtnlClient()
+    return Namespace(name, {l.index: l for l in map(Link.of, client.links())}, client)
+
+
+def _owned_namespace(reader: Reader, name: str) -> Namespace | None:
+    try:
+        ns = reader.namespace(name)
+    except OSError:
+        return None  # not a namespace mount (a stale file): not ours
+    lo = next((l for l in ns.links.values() if l.name == "lo"), None)
+    if lo is None or not lo.owned:
+        ns.dumps.close()
+        return None
+    return ns
+
+
+def _collect_hosts_file(ns: str, content: str | InTheWay | None, objects: Objects, foreign: dict[Key, str]) -> None:
+    """The endpoint's managed hosts file, or why what is there is in the way."""
+    if isinstance(content, InTheWay):
+        foreign[("hosts", ns)] = content.reason
+    elif content is not None:
+        hosts = HostsFile(ns, content, owner=netns_owner(objects, ns))
+        objects[hosts.key] = hosts

@@ -1,0 +1,147 @@
+"""What lives under /run/netreconcile: the lock, the last reconcile's record, a pending confirmation.
+
+The folder is root's alone (0700, its files 0600), so no other user can hold the lock or read the
+record; it and every file in it are reached without following a symbolic link (reconciler/kernel/safefs.py).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import subprocess
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from reconciler.errors import LockedError, NetreconcileError
+from reconciler.kernel import safefs
+from reconciler.kernel.lockholder import holder
+
+RUN_DIR = Path(os.environ.get("NETRECONCILE_RUN_DIR", "/run/netreconcile"))
+LOCK, LAST, PENDING, CONFIRM = (RUN_DIR / n for n in ("lock", "last.json", "pending.json", "confirm"))
+FOLDER_MODE, FILE_MODE = 0o700, 0o600
+
+
+def run_dir() -> safefs.Folder:
+    """The folder, made if missing, with a looser mode (left by an older run) narrowed to 0700; a
+    symbolic link, or a folder root does not own, is refused. Use it in a `with`."""
+    return safefs.opened(str(RUN_DIR), make=FOLDER_MODE, narrow=True)
+
+
+@contextmanager
+def locked(wait: bool = True, say: Callable[[str], None] = print) -> Iterator[None]:
+    """Hold the one lock of apply, destroy and watch (flock); wait for it, saying so, or fail at once."""
+    with run_dir() as folder:
+        fd = folder.open(LOCK.name, FILE_MODE)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            who = holder(fd)
+            if not wait:
+                raise LockedError(str(LOCK), who) from None
+            say(f"waiting for {LOCK}, held by {who}...")
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)
+
+
+def revision(paths: Iterable[str]) -> str | None:
+    """The git commit of the manifests (with -dirty when they have local changes), if in a checkout."""
+    for raw in paths:
+        folder = Path(raw) if Path(raw).is_dir() else Path(raw).parent
+        try:
+            head = subprocess.run(["git", "-C", str(folder), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=False)
+            if head.returncode != 0:
+                continue
+            dirty = subprocess.run(["git", "-C", str(folder), "status", "--porcelain", "--", "."],
+                                   capture_output=True, text=True, timeout=5, check=False).stdout.strip()
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return head.stdout.strip() + ("-dirty" if dirty else "")
+    return None
+
+
+def record(result: str, paths: Iterable[str], steps: int = 0, error: str = "", trigger: str = "apply",
+           source_valid: bool = True, enforcing: str | None = None) -> dict[str, Any]:
+    """Remember the last reconcile for `status` (written atomically), and return the record. `enforcing`:
+    the watch's source was invalid, and the revision of the last valid manifests stayed enforced."""
+    paths = list(paths)
+    body = {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "result": result, "trigger": trigger, "steps": steps,
+            "error": error, "paths": [str(Path(p).resolve()) for p in paths], "revision": revision(paths),
+            "sourceValid": source_valid, "enforcing": enforcing}
+    write_json(LAST, body)
+    return body
+
+
+def last() -> dict[str, Any] | None:
+    try:
+        with safefs.opened(str(RUN_DIR)) as folder:
+            data = folder.read(LAST.name)
+        return json.loads(data) if data else None
+    except (OSError, ValueError, NetreconcileError):
+        return None
+
+
+def write_json(path: Path, body: dict[str, Any]) -> None:
+    with run_dir() as folder:
+        folder.replace(path.name, (json.dumps(body, indent=2) + "\n").encode(), FILE_MODE)
+
+
+def exists(path: Path) -> bool:
+    with run_dir() as folder:
+        return folder.exists(path.name)
+
+
+def remove(path: Path) -> None:
+    with run_dir() as folder:
+        folder.remove(path.name)
+
+
+def touch(path: Path) -> None:
+    with run_dir() as folder:
+        os.close(folder.open(path.name, FILE_MODE))
+
+
+APPLIED = RUN_DIR / "applied.json"
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What the manifests last applied with success here declared, across every host: their objects
+    (network/a, endpoint/web1, ...), which the delete guard judges a new source against, and each
+    endpoint namespace's declared sysctl names, which a rollback that recreates it must restore."""
+
+    owners: frozenset[str]
+    sysctls: dict[str, tuple[str, ...]]
+
+
+def record_applied(applied: Applied) -> None:
+    write_json(APPLIED, {"owners": sorted(applied.owners),
+                         "sysctls": {ns: list(names) for ns, names in sorted(applied.sysctls.items())}})
+
+
+def applied() -> Applied | None:
+    """The record of the last successful apply; None when there is none, or it cannot be read."""
+    try:
+        with safefs.opened(str(RUN_DIR)) as folder:
+            data = folder.read(APPLIED.name)
+        body = json.loads(data) if data else None
+    except (OSError, ValueError, NetreconcileError):
+        return None
+    owners, sysctls = (body.get("owners"), body.get("sysctls")) if isinstance(body, dict) else (None, None)
+    if not isinstance(owners, list) or not _strings(owners) or not isinstance(sysctls, dict) \
+            or not all(isinstance(names, list) and _strings(names) for names in sysctls.values()):
+        return None
+    return Applied(frozenset(owners), {str(ns): tuple(names) for ns, names in sysctls.items()})
+
+
+def _strings(values: list[object]) -> bool:
+    return all(isinstance(v, str) for v in values)
