@@ -72,8 +72,34 @@ class Sandbox:
         return path
 
     def close(self) -> None:
+        """Kill the holder and every process left in the sandbox's network namespace (a server a
+        test started, a daemon netreconcile started), so nothing outlives the test."""
+        netns = os.stat(f"/proc/{self.holder.pid}/ns/net").st_ino
+        for pid in processes_in(netns):
+            if pid != self.holder.pid:
+                _kill(pid)
         self.holder.kill()
         self.holder.wait()
+
+
+def processes_in(netns: int) -> list[int]:
+    """The processes whose network namespace has this inode."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if os.stat(f"/proc/{entry}/ns/net").st_ino == netns:
+                    found.append(int(entry))
+            except OSError:
+                continue
+    return found
+
+
+def _kill(pid: int) -> None:
+    try:
+        os.kill(pid, 9)
+    except ProcessLookupError:
+        pass
 
 
 def sandbox_env() -> dict[str, str]:

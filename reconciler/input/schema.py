@@ -27,7 +27,7 @@ Schema = dict[str, Any]
 
 
 def _schema_dir() -> Path:
-    source_tree = Path(__file__).resolve().parent.parent / "schemas"
+    source_tree = Path(__file__).resolve().parents[2] / "schemas"
     if source_tree.is_dir():
         return source_tree
     return Path(str(resources.files("reconciler.schemas")))

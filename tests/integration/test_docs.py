@@ -12,17 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 from builders import make_outside
+from docs import REPO, listing_problems, make_lan, matches, parse, run_tutorial, stop_processes
 from jsonschema import Draft202012Validator
-
-from docs import (
-    REPO,
-    listing_problems,
-    make_lan,
-    matches,
-    parse,
-    run_tutorial,
-    stop_processes,
-)
 
 TUTORIALS = REPO / "docs" / "tutorials"
 # Each tutorial and where its test is: here (the running kernel) or in test_docs_vm.py (the VM's).

@@ -3,17 +3,8 @@
 import re
 
 import pytest
-from builders import (
-    assert_unchanged,
-    converge,
-    endpoint,
-    iface,
-    network,
-    plan,
-    run_fails_cleanly,
-    snapshot,
-    write,
-)
+
+from builders import assert_unchanged, converge, endpoint, iface, network, plan, run_fails_cleanly, snapshot, write
 
 KERNEL = ("ip -d link show", "ip addr", "ip route", "ip netns list", "nft list ruleset",
           "sysctl net.ipv4.ip_forward", "ls -la /run/netns")

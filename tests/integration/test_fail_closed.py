@@ -8,19 +8,8 @@ import json
 import re
 
 from builders import (
-    OUTSIDE,
-    UPLINK_OUT,
-    assert_unchanged,
-    converge,
-    endpoint,
-    iface,
-    make_outside,
-    network,
-    out,
-    outside_seen,
-    run_fails_cleanly,
-    snapshot,
-    write,
+    OUTSIDE, UPLINK_OUT, assert_unchanged, converge, endpoint, iface, make_outside, network, out,
+    outside_seen, run_fails_cleanly, snapshot, write,
 )
 
 # Two isolated networks, one internal, and (in the prune) one that replaces two of them.
@@ -204,7 +193,7 @@ def test_the_transaction_itself_will_not_replace_or_delete_a_table_without_our_m
     before = snapshot(sandbox, "nft -j list ruleset")
     for write_call in ("nft.write_table(None)", "nft.write_table(nft.NftTable.of([], []))",
                        "nft.write_table(nft.NftTable.of([], []), existing=False)"):
-        result = sandbox.sh(f"python3 -c 'from reconciler import nft; {write_call}'", check=False)
+        result = sandbox.sh(f"python3 -c 'from reconciler.kernel import nft; {write_call}'", check=False)
         assert result.returncode != 0 and "nft transaction failed" in result.stderr, (write_call, result.stderr)
         assert_unchanged(sandbox, before)
 

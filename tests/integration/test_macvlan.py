@@ -8,24 +8,10 @@ on eth1 as a real host would.
 import re
 
 import pytest
+
 from builders import (
-    HOST_ON_LAN,
-    LAN_SUBNET,
-    PARENT,
-    PC,
-    ROUTER,
-    assert_unchanged,
-    converge,
-    endpoint,
-    iface,
-    lower_network,
-    make_lan,
-    out,
-    plan,
-    run_fails_cleanly,
-    snapshot,
-    tcp_echo,
-    write,
+    HOST_ON_LAN, LAN_SUBNET, PARENT, PC, ROUTER, assert_unchanged, converge, endpoint, iface, lower_network,
+    make_lan, out, plan, run_fails_cleanly, snapshot, tcp_echo, write,
 )
 
 A, B = "192.168.60.21", "192.168.60.22"

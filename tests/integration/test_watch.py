@@ -16,18 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
 
-from builders import (
-    assert_unchanged,
-    endpoint,
-    iface,
-    ipv4_of,
-    netns_names,
-    network,
-    out,
-    snapshot,
-    text,
-    write,
-)
+from builders import assert_unchanged, endpoint, iface, ipv4_of, netns_names, network, out, snapshot, text, write
 from sandbox import REPO, Sandbox
 
 DEADLINE = 2.0   # seconds from a change to a converged kernel

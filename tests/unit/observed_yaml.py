@@ -15,26 +15,8 @@ from pathlib import Path
 import yaml
 
 from reconciler.model import (
-    Address,
-    Bridge,
-    BridgeFdb,
-    Dummy,
-    Fdb,
-    HostsFile,
-    Ipvlan,
-    KernelObject,
-    Macvlan,
-    Neigh,
-    Netns,
-    NftChain,
-    NftRule,
-    NftTable,
-    Route,
-    Sysctl,
-    Veth,
-    Vlan,
-    Vxlan,
-    link_key,
+    Address, Bridge, BridgeFdb, Dummy, Fdb, HostsFile, Ipvlan, KernelObject, Macvlan, Neigh, Netns, NftChain, NftRule,
+    NftTable, Route, Sysctl, Veth, Vlan, Vxlan, link_key,
 )
 from reconciler.planning.plan import Observed
 

@@ -5,15 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler.errors import KernelSupportError, NetreconcileError
 from reconciler.kernel import capabilities
-from reconciler.kernel.capabilities import (
-    KINDS,
-    LINK_KINDS,
-    Finding,
-    missing_message,
-    require,
-)
+from reconciler.kernel.capabilities import KINDS, LINK_KINDS, Finding, missing_message, require
+from reconciler.errors import KernelSupportError, NetreconcileError
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ import pytest
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
-from reconciler.cli.render import FORMAT_VERSION
 from reconciler.errors import ManifestError
+from reconciler.cli.render import FORMAT_VERSION
 from reconciler.input.validate import load_manifests
 
 REPO = Path(__file__).resolve().parents[2]

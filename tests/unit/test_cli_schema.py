@@ -15,13 +15,7 @@ from jsonschema import Draft202012Validator
 
 from reconciler.errors import ManifestError
 from reconciler.input.manifest import load_paths
-from reconciler.input.schema import (
-    KIND_SCHEMAS,
-    bundle,
-    bundle_text,
-    format_checker,
-    schema_problems,
-)
+from reconciler.input.schema import KIND_SCHEMAS, bundle, bundle_text, format_checker, schema_problems
 
 REPO = Path(__file__).resolve().parents[2]
 BUNDLE = REPO / "schemas" / "manifest.schema.json"

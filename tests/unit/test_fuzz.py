@@ -29,13 +29,13 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 from reconciler.errors import ManifestError
-from reconciler.input import manifest
 from reconciler.input.ipam import allocate, reserved
+from reconciler.input import manifest
 from reconciler.input.manifest import MAX_NODES, load_text
+from reconciler.planning.plan import Observed, diff
+from reconciler.planners import desired_state
 from reconciler.input.spec import Manifests
 from reconciler.input.validate import load_manifests
-from reconciler.planners import desired_state
-from reconciler.planning.plan import Observed, diff
 
 FUZZ = settings(max_examples=200, deadline=2000,  # ms per example: a hang fails, and so does a slow path
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])

@@ -9,9 +9,8 @@ import socket
 import pytest
 
 from reconciler.kernel import rtnl
-from reconciler.kernel.cache import KernelCache, KernelSource
-from reconciler.kernel.observe import observe
 from reconciler.kernel.session import Kernel
+from reconciler.kernel.cache import KernelCache, KernelSource
 from reconciler.model import (
     ALIAS_PREFIX,
     OWNER_GROUP,
@@ -22,6 +21,7 @@ from reconciler.model import (
     Route,
     Sysctl,
 )
+from reconciler.kernel.observe import observe
 from reconciler.planning.plan import Action, Step
 
 E1, E2 = "nrunit-e1", "nrunit-e2"  # named so that no /etc/netns/NAME of the machine is ever met

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from reconciler.input import manifest
 from reconciler.cli import EXIT_ERROR, build_parser
 from reconciler.errors import ManifestError
-from reconciler.input import manifest
 from reconciler.input.manifest import load_text
 from reconciler.input.validate import load_manifests
 from reconciler.input.validate_limits import BRIDGE_PORTS, special_range

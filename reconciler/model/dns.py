@@ -1,0 +1,78 @@
+"""What the embedded DNS resolver answers: the document the planner computes from the manifests and the
+resolver process loads (/run/netreconcile/resolver/state.json). Pure data, no I/O.
+
+Names are kept per network, not per endpoint, so the document grows with endpoints, not with their
+square: an asker (an endpoint's namespace) sees the names of the networks it is on, in its order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+FORMAT_VERSION = 1
+DEFAULT_TTL = 10  # seconds (Docker: 600): a renumbered or removed backend leaves clients within seconds
+
+
+@dataclass(frozen=True)
+class DnsNetwork:
+    """One network's names. `names`: a lowercase name without a trailing dot (an endpoint's name, its
+    aliases, `<name>.<network>`, a Service's name, `tasks.<service>`) -> its addresses on this network,
+    IPv4 and IPv6; `ptr`: an address -> the name its PTR record gives."""
+
+    ttl: int = DEFAULT_TTL
+    names: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    ptr: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DnsAsker:
+    """One endpoint served at 127.0.0.11:53 in its namespace. `networks`: the networks whose names it
+    sees, in the endpoint's interface order (the first that knows a name answers); `servers`: where
+    other names are forwarded (None: the host's upstream servers, read by the resolver); `forward`:
+    False when every network of the endpoint is internal (nothing leaves: other names are refused)."""
+
+    networks: tuple[str, ...]
+    servers: tuple[str, ...] | None = None
+    forward: bool = True
+
+
+@dataclass(frozen=True)
+class DnsState:
+    """Everything the resolver serves on this host: askers by namespace name, networks by name."""
+
+    networks: dict[str, DnsNetwork] = field(default_factory=dict)
+    askers: dict[str, DnsAsker] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(self._plain(), sort_keys=True, separators=(",", ":"))
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(self.to_json().encode()).hexdigest()[:16]
+
+    def _plain(self) -> dict[str, Any]:
+        return {
+            "formatVersion": FORMAT_VERSION,
+            "networks": {n: {"ttl": v.ttl, "names": {k: list(a) for k, a in v.names.items()}, "ptr": v.ptr}
+                         for n, v in self.networks.items()},
+            "askers": {ns: {"networks": list(a.networks), "forward": a.forward,
+                            "servers": None if a.servers is None else list(a.servers)}
+                       for ns, a in self.askers.items()},
+        }
+
+    @classmethod
+    def from_json(cls, text: str) -> DnsState:
+        """The document back; ValueError when it is not one of this format version."""
+        plain = json.loads(text)
+        if not isinstance(plain, dict) or plain.get("formatVersion") != FORMAT_VERSION:
+            raise ValueError(f"not a resolver state of format version {FORMAT_VERSION}")
+        networks = {n: DnsNetwork(ttl=int(v["ttl"]), names={k: tuple(a) for k, a in v["names"].items()},
+                                  ptr=dict(v["ptr"]))
+                    for n, v in plain["networks"].items()}
+        askers = {ns: DnsAsker(networks=tuple(a["networks"]), forward=bool(a["forward"]),
+                               servers=None if a["servers"] is None else tuple(a["servers"]))
+                  for ns, a in plain["askers"].items()}
+        return cls(networks=networks, askers=askers)
