@@ -14,13 +14,14 @@ from reconciler.appliers import (
     namespaces,
     nftables,
     overlay,
+    resolver,
     routes,
     sysctls,
 )
 from reconciler.appliers.registry import REGISTRY, Appliers
 from reconciler.kernel.session import Kernel
 
-__all__ = ["addresses", "appliers", "files", "links", "lower", "namespaces", "nftables", "overlay", "routes",
+__all__ = ["addresses", "appliers", "files", "links", "lower", "namespaces", "nftables", "overlay", "resolver", "routes",
            "sysctls"]
 
 

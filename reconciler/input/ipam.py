@@ -44,7 +44,7 @@ def allocate(m: Manifests, sticky: Mapping[AllocKey, IPAddress] | None = None) -
     for network in m.networks:
         for version in _versions(network):
             shim = shim_endpoint(network)
-            vips = [vip_endpoint(s) for s in m.services if s.network == network.name]
+            vips = [vip_endpoint(s) for s in m.services if s.network == network.name and s.has_vip]
             attached = (*m.endpoints, *vips, *([shim] if shim else []))
             requests = [Request(e, i) for e in attached for i in e.interfaces if i.network == network.name]
             result |= _allocate_family(network, version, requests, sticky, misses)

@@ -25,6 +25,9 @@ def service_problems(m: Manifests) -> list[Problem]:
         if network is None:
             problems.append(problem(service, f"unknown network {service.network!r}", "spec", "network"))
             continue
+        if not service.has_vip:
+            problems += _dnsrr_problems(service)
+            continue
         if network.driver not in NAT_DRIVERS:
             message = f"network {network.name!r} is {network.driver}: services need a bridge or overlay network"
             problems.append(problem(service, message, "spec", "network"))
@@ -37,6 +40,15 @@ def service_problems(m: Manifests) -> list[Problem]:
             elif service.vip in statics:
                 problems.append(problem(service, f"vip {service.vip} is already used by {statics[service.vip]}", "spec", "vip"))
     return problems
+
+
+def _dnsrr_problems(service: Service) -> list[Problem]:
+    """A dnsrr Service is names only (as Docker's --endpoint-mode dnsrr): no VIP, nothing published."""
+    found = [problem(service, "endpointMode dnsrr has no VIP: remove vip, or use endpointMode vip", "spec", "vip")
+             ] if service.vip is not None else []
+    return found + [problem(service, "endpointMode dnsrr publishes nothing on the host (no VIP to balance): remove "
+                                     "hostPort, or use endpointMode vip", "spec", "ports", p.index, "hostPort")
+                    for p in service.ports if p.host_port is not None]
 
 
 def exposure_problems(m: Manifests) -> list[Problem]:

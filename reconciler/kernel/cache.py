@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from reconciler.kernel import netns
-from reconciler.kernel.hostsfile import ETC_NETNS, hosts_file_name
+from reconciler.kernel.hostsfile import ETC_NETNS, file_name
 from reconciler.kernel.observe import InTheWay, NamespaceState, Reader
 from reconciler.kernel.observe_objects import (
     Ends,
@@ -32,10 +32,10 @@ from reconciler.kernel.rtnl import (
     link_index,
 )
 from reconciler.kernel.rtnl_client import RtnlClient
-from reconciler.model import ROUTE_PROTO, HostsFile, Key, Sysctl
+from reconciler.model import NETNS_FILES, ROUTE_PROTO, Key, NetnsFile, Sysctl
 from reconciler.planning.plan import Step
 
-NOT_RTNETLINK = (HostsFile, Sysctl)  # what observe reads from files
+NOT_RTNETLINK = (NetnsFile, Sysctl)  # what observe reads from files
 Stamp = tuple[object, ...]
 
 
@@ -164,7 +164,7 @@ class KernelCache(Reader):
         self.stale_links: set[int] = set()      # host link indexes heard of
         self.stale_host = True                  # host addresses and routes
         self.touched_names: set[str] = set()
-        self.files: dict[str, tuple[Stamp, str | InTheWay | None]] = {}  # netns -> (stat, content)
+        self.files: dict[tuple[str, str], tuple[Stamp, str | InTheWay | None]] = {}  # (netns, kind) -> (stat, content)
         self.made: dict[str, tuple[_Space, Ends, tuple[Objects, set[Key]]]] = {}  # by name: read, ends, objects
         self.states: dict[str, _State] = {}
         self.host_links_read = 0  # how many times host links were read (whole or some)
@@ -200,7 +200,7 @@ class KernelCache(Reader):
             space = self._space(name)
         except OSError:
             return None
-        stamp, known = _stamp(name), self.states.get(name)
+        stamp, known = _stamps(name), self.states.get(name)
         if known is not None and known.space is space and known.stamp == stamp:
             if known.host_links_read == self.host_links_read:
                 return known.state
@@ -226,23 +226,25 @@ class KernelCache(Reader):
             self.made[ns.name] = (space, ends, made)
         return made
 
-    def hosts_file(self, ns: str) -> str | InTheWay | None:
-        stamp = _stamp(ns)
+    def netns_file(self, ns: str, kind: type[NetnsFile]) -> str | InTheWay | None:
+        stamp = _stamp(ns, kind)
         if stamp is None:
             return None
-        known = self.files.get(ns)
+        known = self.files.get((ns, kind.kind))
         if known is not None and known[0] == stamp:
             return known[1]
-        content = super().hosts_file(ns)
-        self.files[ns] = (stamp, content)
+        content = super().netns_file(ns, kind)
+        self.files[(ns, kind.kind)] = (stamp, content)
         return content
 
     def names(self) -> list[str]:
         """Named namespaces, with their inodes; what was kept of those gone is dropped."""
         self.inodes = self.source.inodes()
-        for kept in (self.made, self.files, self.states):
+        for kept in (self.made, self.states):
             for gone in [n for n in kept if n not in self.inodes]:
                 del kept[gone]
+        for file in [k for k in self.files if k[0] not in self.inodes]:
+            del self.files[file]
         return sorted(self.inodes)
 
     def namespace(self, name: str | None) -> Namespace:
@@ -315,15 +317,21 @@ def _routes(client: Client, name: str | None) -> list[RouteMsg]:
     return client.routes() if name is None else client.routes(RT_TABLE_MAIN, ROUTE_PROTO)
 
 
-def _stamp(ns: str) -> Stamp | None:
-    """The identity, type and owner of the hosts file's folder, and the file's too with its size
+def _stamps(ns: str) -> Stamp | None:
+    """The stamps of every file of the endpoint's (None: there is no folder)."""
+    found = tuple(_stamp(ns, kind) for kind in NETNS_FILES)
+    return None if found[0] is None else found
+
+
+def _stamp(ns: str, kind: type[NetnsFile]) -> Stamp | None:
+    """The identity, type and owner of the endpoint's files' folder, and the file's too with its size
     and times, symbolic links not followed (None: there is no folder)."""
     try:
         folder = os.lstat(f"{ETC_NETNS}/{ns}")
     except OSError:
         return None
     try:
-        st = os.lstat(hosts_file_name(ns))
+        st = os.lstat(file_name(ns, kind))
     except OSError:
         return folder.st_ino, folder.st_mode, folder.st_uid, None
     return (folder.st_ino, folder.st_mode, folder.st_uid,

@@ -11,8 +11,8 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
 from reconciler.errors import ForeignTable, PathConflictError
-from reconciler.kernel import netns, nft
-from reconciler.kernel.hostsfile import ETC_NETNS, read_hosts
+from reconciler.kernel import netns, nft, resolvconf, resolverstate
+from reconciler.kernel.hostsfile import ETC_NETNS, read_file
 from reconciler.kernel.names import is_text
 from reconciler.kernel.observe_objects import (
     Link,
@@ -25,7 +25,7 @@ from reconciler.kernel.observe_objects import (
 )
 from reconciler.kernel.rtnl_client import RtnlClient
 from reconciler.kernel.session import Kernel
-from reconciler.model import HostsFile, Key, NftTable, sysctl
+from reconciler.model import NETNS_FILES, Key, NetnsFile, NftTable, sysctl
 from reconciler.planning.plan import Observed
 
 NamespaceState = tuple[Objects, dict[Key, str]]
@@ -53,7 +53,7 @@ class Reader:
         return namespace_objects(ns, host)
 
     def namespace_state(self, name: str, host: Namespace) -> NamespaceState | None:
-        """A namespace's objects, its hosts file included, and the keys of what in it is not ours (with
+        """A namespace's objects, its files in /etc/netns included, and the keys of what in it is not ours (with
         why, where there is more to say than that it exists); None when the namespace is not ours."""
         ns = _owned_namespace(self, name)
         if ns is None:
@@ -61,30 +61,31 @@ class Reader:
         found, alien = self.namespace_objects(ns, host)
         ns.dumps.close()
         objects, foreign = dict(found), dict.fromkeys(alien, "")
-        _collect_hosts_file(name, self.hosts_file(name), objects, foreign)
+        for kind in NETNS_FILES:
+            _collect_file(name, kind, self.netns_file(name, kind), objects, foreign)
         return objects, foreign
 
-    def hosts_file(self, ns: str) -> str | InTheWay | None:
-        """The content of the endpoint's hosts file if we wrote it (None: there is none), or what is in
-        the way of it (a symbolic link, a file we did not write)."""
+    def netns_file(self, ns: str, kind: type[NetnsFile]) -> str | InTheWay | None:
+        """The content of the endpoint's file of this kind if we wrote it (None: there is none), or what
+        is in the way of it (a symbolic link, a file we did not write)."""
         try:
-            return read_hosts(ns)
+            return read_file(ns, kind)
         except PathConflictError as err:
             return InTheWay(str(err))
         except OSError as err:
-            return InTheWay(f"{ETC_NETNS}/{ns}/hosts cannot be read ({err.strerror}); fix it and run again")
+            return InTheWay(f"{ETC_NETNS}/{ns}/{kind.filename} cannot be read ({err.strerror}); fix it and run again")
 
     def stray_files(self, skip: Collection[str]) -> dict[Key, str]:
-        """What stands in the way of the hosts files of namespaces not ours or not there yet (a file we
-        did not write, a symbolic link), by key, with why."""
+        """What stands in the way of the files of namespaces not ours or not there yet (a file we did
+        not write, a symbolic link), by key, with why."""
         try:
             entries = os.scandir(ETC_NETNS)
         except FileNotFoundError:
             return {}
         with entries:
             names = [e.name for e in entries if e.name not in skip]
-        found = {name: self.hosts_file(name) for name in names}
-        return {("hosts", name): f.reason for name, f in found.items() if isinstance(f, InTheWay)}
+        found = {(kind.kind, name): self.netns_file(name, kind) for name in names for kind in NETNS_FILES}
+        return {key: f.reason for key, f in found.items() if isinstance(f, InTheWay)}
 
 
 @dataclass
@@ -112,8 +113,11 @@ def observe(kernel: Kernel, sysctls: Iterable[tuple[str | None, str]] = (), read
     _collect_sysctls(kernel, sysctls, found)
     if table:
         _collect_table(found)
+    running = resolverstate.observe()
+    if running is not None:
+        found.objects[running.key] = running
     return Observed(found.objects, frozenset(found.foreign), host_links, host_routes=host_routes(host, routes),
-                    reasons=found.reasons)
+                    reasons=found.reasons, search=resolvconf.read().search)
 
 
 def _collect_namespaces(reader: Reader, host: Namespace, only: Collection[str] | None, found: _Found) -> None:
@@ -175,10 +179,11 @@ def _owned_namespace(reader: Reader, name: str) -> Namespace | None:
     return ns
 
 
-def _collect_hosts_file(ns: str, content: str | InTheWay | None, objects: Objects, foreign: dict[Key, str]) -> None:
-    """The endpoint's managed hosts file, or why what is there is in the way."""
+def _collect_file(ns: str, kind: type[NetnsFile], content: str | InTheWay | None, objects: Objects,
+                  foreign: dict[Key, str]) -> None:
+    """The endpoint's managed file of this kind, or why what is there is in the way."""
     if isinstance(content, InTheWay):
-        foreign[("hosts", ns)] = content.reason
+        foreign[(kind.kind, ns)] = content.reason
     elif content is not None:
-        hosts = HostsFile(ns, content, owner=netns_owner(objects, ns))
-        objects[hosts.key] = hosts
+        found = kind(ns, content, owner=netns_owner(objects, ns))
+        objects[found.key] = found

@@ -66,6 +66,11 @@ class KernelObject:
     def title(self) -> str:
         return " ".join(str(k) for k in self.key[1:] if k is not None)
 
+    def released(self, observed: KernelObject | None) -> KernelObject | None:
+        """A first version of this update to apply before any delete (what lets go of what is deleted);
+        None: none, the update runs in its place."""
+        return None
+
     def conflict(self, key: Key) -> str:
         """What to say when `key`, which this object would provide, is held by something not ours."""
         where = f" in netns {key[1]}" if len(key) > 2 and key[1] else ""

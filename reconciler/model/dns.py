@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, ClassVar
+
+from reconciler.model.base import KernelObject, Key
 
 FORMAT_VERSION = 1
 DEFAULT_TTL = 10  # seconds (Docker: 600): a renumbered or removed backend leaves clients within seconds
@@ -76,3 +78,40 @@ class DnsState:
                                servers=None if a["servers"] is None else tuple(a["servers"]))
                   for ns, a in plain["askers"].items()}
         return cls(networks=networks, askers=askers)
+
+
+@dataclass(frozen=True)
+class Resolver(KernelObject):
+    """The resolver process of this host, serving `serving` (namespace names) from the state whose
+    digest is `digest`. Observed: what its status file says it loaded, each namespace counted only while
+    the socket it opened there is still in the namespace of that name. Desired: `state`, the document."""
+
+    digest: str
+    serving: tuple[str, ...]  # sorted
+    state: str = field(default="", compare=False, repr=False)
+    pid: int = field(default=0, compare=False)
+    kind: ClassVar[str] = "resolver"
+    rank: ClassVar[int] = 20
+
+    @property
+    def key(self) -> Key:
+        return ("resolver",)
+
+    @property
+    def requires(self) -> tuple[Key, ...]:
+        return tuple(("netns", ns) for ns in self.serving)
+
+    @property
+    def stage(self) -> int:
+        return 2  # after every namespace it serves is made; deleted before any of them goes
+
+    @property
+    def title(self) -> str:
+        return f"dns 127.0.0.11 in {len(self.serving)} namespace{'s' if len(self.serving) != 1 else ''}"
+
+    def released(self, observed: KernelObject | None) -> Resolver | None:
+        """What to apply before namespaces are deleted: the observed resolver no longer serving those
+        this one drops (its sockets there would keep them, and their links, alive); None: nothing to drop."""
+        if not isinstance(observed, Resolver) or set(observed.serving) <= set(self.serving):
+            return None
+        return replace(self, serving=tuple(sorted(set(observed.serving) & set(self.serving))))

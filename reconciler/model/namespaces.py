@@ -90,22 +90,24 @@ def sysctl(ns: str | None, name: str, value: str) -> Sysctl:
 
 
 HOSTS_MARK = "# managed by netreconcile: the names this endpoint can reach\n"
+RESOLV_MARK = "# managed by netreconcile: names through the embedded resolver at 127.0.0.11\n"
 
 
 @dataclass(frozen=True)
-class HostsFile(KernelObject):
-    """/etc/netns/<ns>/hosts (seen as /etc/hosts under `ip netns exec`): the names of the endpoints
-    that share a network with this one. Written atomically; ours when it starts with HOSTS_MARK."""
+class NetnsFile(KernelObject):
+    """A file of ours in /etc/netns/<ns>/, which `ip netns exec` shows in /etc: written atomically, and
+    ours when it starts with the kind's `mark`."""
 
     ns: str
     content: str
     owner: str = field(default="", compare=False)
-    kind: ClassVar[str] = "hosts"
+    filename: ClassVar[str] = ""
+    mark: ClassVar[str] = ""
     rank: ClassVar[int] = 7
 
     @property
     def key(self) -> Key:
-        return ("hosts", self.ns)
+        return (self.kind, self.ns)
 
     @property
     def netns(self) -> str | None:
@@ -113,4 +115,26 @@ class HostsFile(KernelObject):
 
     @property
     def title(self) -> str:
-        return f"/etc/netns/{self.ns}/hosts"
+        return f"/etc/netns/{self.ns}/{self.filename}"
+
+
+@dataclass(frozen=True)
+class HostsFile(NetnsFile):
+    """/etc/netns/<ns>/hosts: localhost and the endpoint's own names (the embedded resolver answers
+    for its peers)."""
+
+    kind: ClassVar[str] = "hosts"
+    filename: ClassVar[str] = "hosts"
+    mark: ClassVar[str] = HOSTS_MARK
+
+
+@dataclass(frozen=True)
+class ResolvConf(NetnsFile):
+    """/etc/netns/<ns>/resolv.conf: the embedded resolver, ndots:0, the host's search domains."""
+
+    kind: ClassVar[str] = "resolvconf"
+    filename: ClassVar[str] = "resolv.conf"
+    mark: ClassVar[str] = RESOLV_MARK
+
+
+NETNS_FILES: tuple[type[NetnsFile], ...] = (HostsFile, ResolvConf)

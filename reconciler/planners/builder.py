@@ -25,15 +25,16 @@ def context_for(m: Manifests, observed: Observed | None = None) -> Context:
     """The context of a plan of `m` against `observed`: allocation keeps the addresses it holds."""
     foreign = observed.foreign if observed else frozenset()
     host_links = observed.host_links if observed else None
-    return build_context(m, allocate(m, sticky_addresses(m, observed)), foreign, host_links)
+    search = observed.search if observed else ()
+    return build_context(m, allocate(m, sticky_addresses(m, observed)), foreign, host_links, search)
 
 
 def build_context(m: Manifests, addresses: dict[AllocKey, IPAddress], foreign: frozenset[Key] = frozenset(),
-                  host_links: Mapping[str, HostLink] | None = None) -> Context:
+                  host_links: Mapping[str, HostLink] | None = None, search: tuple[str, ...] = ()) -> Context:
     """The context of a plan of `m` with these addresses allocated."""
     exposures = services.exposures(m, addresses)
     exposed = frozenset((e.network, b) for e in exposures for b in e.backends)
-    return Context(m, addresses, _networks_here(m, host_links), exposures, exposed, foreign, host_links)
+    return Context(m, addresses, _networks_here(m, host_links), exposures, exposed, foreign, host_links, search)
 
 
 def _networks_here(m: Manifests, host_links: Mapping[str, HostLink] | None) -> dict[str, Network]:

@@ -33,6 +33,7 @@ class Context:
     exposed: frozenset[tuple[str, str]]  # (network, address) of every endpoint that traffic is DNATed to
     foreign: frozenset[Key] = frozenset()
     host_links: Mapping[str, HostLink] | None = None
+    search: tuple[str, ...] = ()  # the host's DNS search domains
 
     def address(self, endpoint: Endpoint, iface: Interface, version: int) -> IPAddress | None:
         return self.addresses.get((endpoint.name, iface.network, version))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import reconciler.planners.dns as dns
 import reconciler.planners.endpoint as endpoint
 import reconciler.planners.firewall as firewall
 import reconciler.planners.hostsfiles as hostsfiles
@@ -24,6 +25,7 @@ class Planner:
     def __init__(self) -> None:
         self._endpoint_objects = Memo(endpoint.objects_of)
         self._hosts_files = Memo(hostsfiles.hosts_file)
+        self._resolv_confs = Memo(dns.resolv_conf)
 
     def desired_state(self, m: Manifests, observed: Observed | None = None,
                       ctx: Context | None = None) -> list[KernelObject]:
@@ -35,7 +37,7 @@ class Planner:
             objects += driver_of(network).network_objects(network, ctx)
         objects += self._endpoints(ctx)
         objects += endpoint.host_objects(m)
-        objects += services.vip_addresses(m, ctx.addresses) + self._hosts(ctx)
+        objects += services.vip_addresses(m, ctx.addresses) + self._files(ctx) + _resolver(ctx)
         table = firewall.table(_rules(networks, ctx) + services.nat_rules(ctx.exposures))
         return objects + ([table] if table else [])
 
@@ -46,10 +48,19 @@ class Planner:
             out += self._endpoint_objects(ep, tuple(ctx.attachment(ep, iface) for iface in ep.interfaces))
         return out
 
-    def _hosts(self, ctx: Context) -> list[KernelObject]:
-        blocks = hostsfiles.network_blocks(ctx.manifests, ctx.addresses)
+    def _files(self, ctx: Context) -> list[KernelObject]:
+        """Each endpoint's hosts file and resolv.conf."""
         self._hosts_files.next_generation()
-        return [self._hosts_files(ep, hostsfiles.own_blocks(ep, blocks)) for ep in ctx.manifests.local_endpoints]
+        self._resolv_confs.next_generation()
+        out: list[KernelObject] = []
+        for ep in ctx.manifests.local_endpoints:
+            out += [self._hosts_files(ep, hostsfiles.own_lines(ep, ctx.addresses)), self._resolv_confs(ep, ctx.search)]
+        return out
+
+
+def _resolver(ctx: Context) -> list[KernelObject]:
+    found = dns.resolver(dns.dns_state(ctx.manifests, ctx.addresses))
+    return [found] if found else []
 
 
 def _rules(networks: list[Network], ctx: Context) -> list[NftRule]:

@@ -90,6 +90,7 @@ class Observed:
     host_links: dict[str, HostLink] | None = None
     host_routes: tuple[HostRoute, ...] | None = None
     reasons: dict[Key, str] = field(default_factory=dict)  # why a foreign key is in the way, beyond existing
+    search: tuple[str, ...] = ()  # the host's DNS search domains (/etc/resolv.conf), which endpoints keep
 
 
 def diff(desired: Iterable[KernelObject], observed: Observed) -> Plan:
@@ -107,7 +108,27 @@ def changes(desired: Iterable[KernelObject], observed: Observed) -> list[Step]:
     steps = [s for s in (_compare(obj, observed.objects.get(k)) for k, obj in wanted.items()) if s]
     steps = _unaddressed_routes(_cascade(steps, wanted, observed), wanted, observed)
     deletes = [Step(Action.DELETE, None, obj) for k, obj in observed.objects.items() if k not in wanted and obj.prunable]
-    return _fold_deletes(sorted(deletes, key=_order, reverse=True)) + sorted(steps, key=_order)
+    first, steps = _released(steps)
+    return first + _fold_deletes(sorted(deletes, key=_order, reverse=True)) + sorted(steps, key=_order)
+
+
+RELEASE = "first: lets go of the namespaces that go"
+
+
+def _released(steps: list[Step]) -> tuple[list[Step], list[Step]]:
+    """Updates that let go of something deleted (the resolver's sockets in namespaces that go) are split:
+    that part before the deletes, the rest in its place (nothing when the first part is all of it)."""
+    first, rest = [], []
+    for step in steps:
+        want, have = step.desired, step.observed
+        half = want.released(have) if step.action is Action.UPDATE and want is not None else None
+        if want is None or have is None or half is None:
+            rest.append(step)
+            continue
+        first.append(Step(Action.UPDATE, half, have, RELEASE, tuple(half.differences(have))))
+        if want != half:
+            rest.append(Step(Action.UPDATE, want, half, "", tuple(want.differences(half))))
+    return first, rest
 
 
 GUARD = "first: adds the new rules, keeps the old ones until their links are gone"

@@ -16,13 +16,15 @@ import yaml
 
 from reconciler.model import (
     Address, Bridge, BridgeFdb, Dummy, Fdb, HostsFile, Ipvlan, KernelObject, Macvlan, Neigh, Netns, NftChain, NftRule,
-    NftTable, Route, Sysctl, Veth, Vlan, Vxlan, link_key,
+    NftTable, ResolvConf, Route, Sysctl, Veth, Vlan, Vxlan, link_key,
 )
+from reconciler.model.dns import Resolver
 from reconciler.planning.plan import Observed
 
 KINDS = {
     cls.kind: cls for cls in (
         Netns, Sysctl, Bridge, Veth, Address, Route, Vlan, Dummy, Macvlan, Ipvlan, Vxlan, Fdb, BridgeFdb, Neigh, HostsFile,
+        ResolvConf,
     )
 }
 
@@ -43,6 +45,8 @@ def kernel_object(kind: str, fields: dict) -> KernelObject:
     if kind == "nft":
         chains = (NftChain(**c) for c in fields.get("chains", ()))
         return NftTable.of(chains, (NftRule(**r) for r in fields.get("rules", ())))
+    if kind == "resolver":  # the process: the digest of the state it loaded, the namespaces it serves
+        return Resolver(fields["digest"], tuple(sorted(fields["serving"])))
     return KINDS[kind](**fields)
 
 

@@ -426,7 +426,7 @@ def test_live_on_one_host_leaves_the_others_unchecked() -> None:
     t = live(case)  # on node-a (the case's host file)
     nodes = by_id(t)
     assert nodes["ep/api1"].state is State.DRIFTED  # its hosts file was never written in this fixture
-    assert nodes["ep/api1"].detail == "missing: hosts /etc/netns/api1/hosts"
+    assert nodes["ep/api1"].detail == "missing: hosts /etc/netns/api1/hosts\nmissing: resolvconf /etc/netns/api1/resolv.conf"
     assert nodes["ep/api2"].state is None  # lives on node-c: not this kernel
     assert {line.state for line in nodes["ep/api2"].lines} == {None}
     assert nodes["net/appnet"].state is State.DRIFTED  # node-a still floods to node-b, api2's entry points there

@@ -23,6 +23,7 @@ from reconciler.input.spec.types import (
     VXLAN_OVERHEAD_V6,
     VXLAN_PORT,
     BridgeOptions,
+    Dns,
     Endpoint,
     Host,
     Interface,
@@ -43,7 +44,7 @@ from reconciler.input.spec.types import (
 )
 
 __all__ = [
-    "GENERATED_PREFIXES", "HOST_SHIM", "VXLAN_OVERHEAD", "VXLAN_OVERHEAD_V6", "VXLAN_PORT", "BridgeOptions", "Endpoint",
+    "GENERATED_PREFIXES", "HOST_SHIM", "VXLAN_OVERHEAD", "VXLAN_OVERHEAD_V6", "VXLAN_PORT", "BridgeOptions", "Dns", "Endpoint",
     "Host", "IPAddress", "IPNetwork", "Interface", "LowerOptions", "Manifests", "Network", "NetworkOptions", "OverlayOptions", "Port",
     "Service", "ServicePort", "Subnet", "default_bridge_name", "derived_vni", "dummy_parent_name", "overlay_link_names",
     "parse_endpoint", "parse_host", "parse_network", "parse_service", "shim_endpoint", "shim_ifname", "subnet_dicts",

@@ -14,6 +14,7 @@ from reconciler.input.spec.naming import (
 from reconciler.input.spec.types import (
     VXLAN_PORT,
     BridgeOptions,
+    Dns,
     Endpoint,
     Host,
     Interface,
@@ -46,8 +47,15 @@ def parse_network(doc: Document) -> Network:
         enable_ipv6=spec.get("enableIPv6", False),
         enable_ipv4=spec.get("enableIPv4", True),
         labels=tuple(sorted(doc.data["metadata"].get("labels", {}).items())),
+        dns=_parse_dns(spec.get("dns", {})),
         source=doc,
     )
+
+
+def _parse_dns(raw: Raw) -> Dns:
+    servers = raw.get("servers")
+    return Dns(ttl=int(raw["ttl"]) if "ttl" in raw else None,
+               servers=tuple(ip_address(a) for a in servers) if servers is not None else None)
 
 
 def _parse_options(name: str, spec: Raw) -> NetworkOptions:
@@ -132,6 +140,7 @@ def parse_endpoint(doc: Document) -> Endpoint:
         labels=tuple(sorted(doc.data["metadata"].get("labels", {}).items())),
         host=spec.get("host"),
         ports=tuple(_parse_port(raw, i, interfaces) for i, raw in enumerate(spec.get("ports", []))),
+        dns=_parse_dns(spec.get("dns", {})),
         source=doc,
     )
 
@@ -157,7 +166,8 @@ def parse_service(doc: Document) -> Service:
         for i, p in enumerate(spec["ports"])
     )
     return Service(name=doc.name, network=spec["network"], selector=tuple(sorted(spec["selector"].items())),
-                   ports=ports, vip=IPv4Address(spec["vip"]) if spec.get("vip") else None, source=doc)
+                   ports=ports, vip=IPv4Address(spec["vip"]) if spec.get("vip") else None,
+                   endpoint_mode=spec.get("endpointMode", "vip"), source=doc)
 
 
 def parse_host(doc: Document) -> Host:

@@ -91,6 +91,15 @@ NetworkOptions = BridgeOptions | LowerOptions | OverlayOptions  # which one tell
 
 @hashed_once
 @dataclass(frozen=True)
+class Dns:
+    """The embedded resolver's settings of a Network or an Endpoint: `ttl` of the network's names
+    (None on an Endpoint), `servers` other names are forwarded to (None: the network's, else the host's)."""
+
+    ttl: int | None = None
+    servers: tuple[IPAddress, ...] | None = None
+
+
+@dataclass(frozen=True)
 class Network:
     """A Network manifest. Its `options` are its driver's: per-driver code narrows them with isinstance."""
 
@@ -102,6 +111,7 @@ class Network:
     enable_ipv6: bool = False
     enable_ipv4: bool = True
     labels: tuple[tuple[str, str], ...] = ()
+    dns: Dns = field(default_factory=lambda: Dns())
     source: Document | None = field(default=None, compare=False, repr=False)
 
     @property
@@ -185,6 +195,7 @@ class Endpoint:
     labels: tuple[tuple[str, str], ...] = ()
     host: str | None = None
     ports: tuple[Port, ...] = ()
+    dns: Dns = field(default_factory=lambda: Dns())
     source: Document | None = field(default=None, compare=False, repr=False)
 
     @property
@@ -213,11 +224,16 @@ class Service:
     selector: tuple[tuple[str, str], ...]
     ports: tuple[ServicePort, ...]
     vip: IPv4Address | None = None
+    endpoint_mode: str = "vip"  # or "dnsrr": no VIP, the name resolves to the backends
     source: Document | None = field(default=None, compare=False, repr=False)
 
     @property
     def owner(self) -> str:
         return f"service/{self.name}"
+
+    @property
+    def has_vip(self) -> bool:
+        return self.endpoint_mode == "vip"
 
     def selects(self, endpoint: Endpoint) -> bool:
         return set(self.selector) <= set(endpoint.labels) and endpoint.interface_on(self.network) is not None

@@ -1,0 +1,75 @@
+"""Names through the embedded resolver: what it answers on this host (a DnsState, per network), the
+Resolver that serves it in every local endpoint's namespace, and each endpoint's resolv.conf. Pure."""
+
+from __future__ import annotations
+
+from ipaddress import ip_address
+
+from reconciler.input.spec import Endpoint, Manifests, Network, Service
+from reconciler.model import RESOLV_MARK, ResolvConf
+from reconciler.model.dns import DEFAULT_TTL, DnsAsker, DnsNetwork, DnsState, Resolver
+from reconciler.planners.services import Addresses, address_of, vip
+
+RESOLVER_ADDRESS = "127.0.0.11"
+
+
+def dns_state(m: Manifests, addresses: Addresses) -> DnsState:
+    """The names of every network, and an asker per endpoint of this host."""
+    networks = {n.name: _network(n, m, addresses) for n in m.networks}
+    askers = {ep.netns: _asker(ep, m) for ep in m.local_endpoints if ep.interfaces}
+    return DnsState(networks, askers)
+
+
+def resolver(state: DnsState) -> Resolver | None:
+    """The resolver serving `state`; none when no endpoint here needs one."""
+    if not state.askers:
+        return None
+    return Resolver(state.digest, tuple(sorted(state.askers)), state=state.to_json())
+
+
+def resolv_conf(ep: Endpoint, search: tuple[str, ...]) -> ResolvConf:
+    """The endpoint's resolv.conf: the resolver in its namespace; the host's search domains (as Docker
+    does); ndots:0, so that a single-label name is asked as it is, first."""
+    lines = [f"nameserver {RESOLVER_ADDRESS}", *([f"search {' '.join(search)}"] if search else []), "options ndots:0"]
+    return ResolvConf(ep.netns, RESOLV_MARK + "\n".join(lines) + "\n", owner=ep.owner)
+
+
+def _network(network: Network, m: Manifests, addresses: Addresses) -> DnsNetwork:
+    names: dict[str, list[str]] = {}
+    ptr: dict[str, str] = {}
+    spans_hosts = network.overlay is not None
+    for ep in m.endpoints:
+        iface = ep.interface_on(network.name)
+        if iface is None or not (spans_hosts or m.is_local(ep)):
+            continue
+        found = [str(a) for a in (address_of(addresses, ep, network.name, v) for v in (4, 6)) if a is not None]
+        for name in dict.fromkeys((ep.name, *iface.aliases, f"{ep.name}.{network.name}")):
+            names.setdefault(name.lower(), []).extend(found)
+        ptr.update((a, f"{ep.name}.{network.name}") for a in found)
+    for service in (s for s in m.services if s.network == network.name):
+        _service_names(service, m, addresses, names, ptr)
+    ttl = network.dns.ttl if network.dns.ttl is not None else DEFAULT_TTL
+    return DnsNetwork(ttl, {k: tuple(dict.fromkeys(v)) for k, v in names.items()}, ptr)
+
+
+def _service_names(service: Service, m: Manifests, addresses: Addresses, names: dict[str, list[str]],
+                   ptr: dict[str, str]) -> None:
+    """A Service's name: its VIP (dnsrr: its backends); `tasks.<name>`: every selected backend."""
+    spans_hosts = m.network(service.network).overlay is not None
+    chosen = [e for e in m.endpoints if service.selects(e) and (spans_hosts or m.is_local(e))]
+    backends = [str(a) for e in sorted(chosen, key=lambda e: e.name) for v in (4, 6)
+                if (a := address_of(addresses, e, service.network, v)) is not None]
+    vips = [a for a in (vip(service, addresses, v) for v in (4, 6)) if a is not None]
+    names.setdefault(service.name.lower(), []).extend(vips if service.has_vip else backends)
+    names.setdefault(f"tasks.{service.name}".lower(), []).extend(backends)
+    ptr.update((a, f"{service.name}.{service.network}") for a in vips)
+
+
+def _asker(ep: Endpoint, m: Manifests) -> DnsAsker:
+    """An endpoint's view: its networks in interface order; the servers of the endpoint, else of its
+    first network that names some, else the host's; nothing forwarded when every network is internal."""
+    networks = tuple(dict.fromkeys(i.network for i in ep.interfaces))
+    declared = [m.network(n) for n in networks]
+    servers = ep.dns.servers or next((n.dns.servers for n in declared if n.dns.servers), None)
+    return DnsAsker(networks, tuple(str(ip_address(s)) for s in servers) if servers else None,
+                    forward=not all(n.internal for n in declared))
