@@ -1,0 +1,111 @@
+"""The resolver's entry point: options, logging, the optional detach (--daemon), the signals.
+
+Readiness: status.json is written once the sockets of the loaded state are open; with --daemon the
+command returns only then (0), or says why the resolver could not start (1).
+SIGHUP: load state.json again. SIGTERM, SIGINT: close every socket, remove status.json, exit 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+
+from reconciler.errors import NetreconcileError
+from reconciler.resolver import daemon, files
+from reconciler.resolver.server import Options, Resolver
+
+log = logging.getLogger("netreconcile.resolver")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m reconciler.resolver",
+                                     description="The embedded DNS resolver: 127.0.0.11:53 in every asker's namespace.")
+    parser.add_argument("--state-dir", default=files.STATE_DIR, help="where state.json is read and status.json written")
+    parser.add_argument("--daemon", action="store_true",
+                        help="detach; return once serving (status.json written); log to resolver.log there")
+    parser.add_argument("--upstream-timeout", type=float, default=1.5, metavar="SECONDS",
+                        help="how long each upstream server is waited for (3 servers at most)")
+    parser.add_argument("--tcp-idle", type=float, default=10.0, metavar="SECONDS",
+                        help="an idle TCP client's connection is closed after this")
+    parser.add_argument("--port", type=int, default=53, help=argparse.SUPPRESS)  # tests without root
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    report = daemon.detach() if args.daemon else daemon.Report(None)
+    try:
+        _logging(args)
+        options = Options(port=args.port, upstream_timeout=args.upstream_timeout, tcp_idle=args.tcp_idle)
+        asyncio.run(run(args.state_dir, options, report))
+    except (NetreconcileError, OSError) as err:
+        report.failed(f"resolver: {err}")
+        return 1
+    return 0
+
+
+def _logging(args: argparse.Namespace) -> None:
+    stream = os.fdopen(files.open_log(args.state_dir), "a") if args.daemon else sys.stderr
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(asctime)s resolver[%(process)d] %(levelname)s %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+
+
+async def run(state_dir: str, options: Options, report: daemon.Report) -> None:
+    """Serve until SIGTERM: load, say ready, reload on SIGHUP."""
+    lock = files.lock(state_dir)
+    resolver = Resolver(options)
+    stop = asyncio.Event()
+    reloads = _Reloads(state_dir, resolver)
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGHUP, reloads.request)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await reloads.load_once(fatal=True)
+        report.ready()
+        await stop.wait()
+    finally:
+        resolver.close()
+        files.remove_status(state_dir)
+        os.close(lock)
+        log.info("stopped")
+
+
+class _Reloads:
+    """SIGHUP: state.json loaded again; signals coming during a load make one more load after it."""
+
+    def __init__(self, state_dir: str, resolver: Resolver) -> None:
+        self.state_dir = state_dir
+        self.resolver = resolver
+        self.wanted = False
+        self.task: asyncio.Task[None] | None = None
+
+    def request(self) -> None:
+        self.wanted = True
+        if self.task is None or self.task.done():
+            self.task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        while self.wanted:
+            self.wanted = False
+            await self.load_once(fatal=False)
+
+    async def load_once(self, fatal: bool) -> None:
+        """Load state.json and write status.json. A state that cannot be read stops a start (`fatal`);
+        on a reload it is logged and the state served so far stays (status.json keeps its digest)."""
+        try:
+            state = files.read_state(self.state_dir)
+        except (NetreconcileError, OSError) as err:
+            if fatal:
+                raise
+            log.error("reload refused, still serving the state loaded before: %s", err)
+            return
+        serving = await self.resolver.load(state)
+        files.write_status(self.state_dir, state.digest, serving)
+        log.info("serving %d of %d askers, state %s", len(serving), len(state.askers), state.digest)
