@@ -62,6 +62,7 @@ class Names:
         self.state = state
         self.ptr = {name: {_canonical(a): n for a, n in net.ptr.items() if _canonical(a)}
                     for name, net in state.networks.items()}
+        self.anywhere = {n for net in state.networks.values() for n in net.names}
 
     def networks(self, asker: DnsAsker) -> list[tuple[str, DnsNetwork]]:
         return [(n, self.state.networks[n]) for n in asker.networks if n in self.state.networks]
@@ -96,6 +97,8 @@ def decide(names: Names, asker_name: str, query: dns.message.Message, rng: rando
     own = _own_answer(names, asker, query, question, rng) if question.rdclass == dns.rdataclass.IN else None
     if own is not None:
         return Reply(own)
+    if _plain(question.name) in names.anywhere:  # a name of a network the asker is not on: not forwarded
+        return Reply(_response(query, dns.rcode.NXDOMAIN))
     if not asker.forward:
         return Reply(_response(query, dns.rcode.SERVFAIL))
     return Forward(asker.servers)
