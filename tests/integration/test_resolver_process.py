@@ -278,3 +278,14 @@ def test_a_state_that_cannot_be_read_stops_a_start_and_is_refused_on_reload(sand
     assert lab.status()["digest"] == state(a=DnsAsker(networks=("front",), forward=False)).digest
     assert lab.short("a", "web") == ["10.0.0.2"]
     assert "reload refused" in sandbox.sh(f"cat {RUN}/resolver.log").stdout
+
+
+def test_more_askers_than_the_soft_limit_of_open_files_allows_are_served(sandbox):
+    lab = Lab(sandbox)
+    names = [f"n{i}" for i in range(40)]  # 80 sockets, a soft limit of 64 descriptors
+    sandbox.sh("; ".join(f"ip netns add {ns}; ip -n {ns} link set lo up" for ns in names))
+    sandbox.sh(f"mkdir -p -m 700 {RUN}")
+    lab.write_state(state(**{ns: DnsAsker(networks=("front",), forward=False) for ns in names}))
+    sandbox.sh(f"ulimit -S -n 64 && {shlex.quote(sys.executable)} -m reconciler.resolver --daemon")
+    assert set(lab.status()["serving"]) == set(names)
+    assert lab.short("n39", "web") == ["10.0.0.2"]
