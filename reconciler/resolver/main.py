@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import logging
 import os
+import resource
 import signal
 import sys
 
@@ -37,6 +38,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    _open_files_limit()
     report = daemon.detach() if args.daemon else daemon.Report(None)
     try:
         _logging(args)
@@ -46,6 +48,12 @@ def main(argv: list[str] | None = None) -> int:
         report.failed(f"resolver: {err}")
         return 1
     return 0
+
+
+def _open_files_limit() -> None:
+    """Two sockets per asker, and TCP clients: the soft limit (1024 under systemd) is raised to the hard one."""
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 def _logging(args: argparse.Namespace) -> None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import cast
 
 import dns.exception
+import dns.flags
 import dns.message
 import dns.rcode
 
@@ -128,9 +129,15 @@ class Resolver:
             query = dns.message.from_wire(wire)
         except dns.exception.DNSException:
             return _format_error(wire)
-        outcome = decide(self.names, asker, query, self.rng)
-        if not isinstance(outcome, Forward):
-            return render(outcome.message, query, tcp)
+        if query.flags & dns.flags.QR:
+            return None  # never answer an answer
+        try:
+            outcome = decide(self.names, asker, query, self.rng)
+            if not isinstance(outcome, Forward):
+                return render(outcome.message, query, tcp)
+        except (dns.exception.DNSException, ValueError) as err:  # what the state says, dnspython cannot write
+            log.error("netns %s: %s: %s", asker, query.question[0].name if query.question else "?", err)
+            return render(refusal(query), query, tcp)
         servers = outcome.servers if outcome.servers is not None else self.host_servers()
         if self.in_flight >= MAX_IN_FLIGHT:
             return render(refusal(query, dns.rcode.REFUSED), query, tcp)

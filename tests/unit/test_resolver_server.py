@@ -1,0 +1,52 @@
+"""What the resolver's loop makes of what arrives on a socket, before any forwarding
+(reconciler/resolver/server.py Resolver.first): no socket, no namespace."""
+
+from __future__ import annotations
+
+import dns.flags
+import dns.message
+import dns.rcode
+import dns.reversename
+
+from reconciler.model.dns import DnsAsker, DnsNetwork, DnsState
+from reconciler.resolver.answer import Names
+from reconciler.resolver.server import Options, Pending, Resolver
+
+
+def resolver(state: DnsState) -> Resolver:
+    made = Resolver(Options())
+    made.names = Names(state)
+    return made
+
+
+STATE = DnsState(networks={"n": DnsNetwork(names={"web": ("10.0.0.2",), "bad": ("not-an-address",)},
+                                           ptr={"10.0.0.9": "x" * 300})},
+                 askers={"a": DnsAsker(networks=("n",), servers=("192.0.2.1",))})
+
+
+def test_a_name_of_ours_is_answered_at_once_and_another_is_to_forward():
+    query = dns.message.make_query("web", "A")
+    reply = dns.message.from_wire(resolver(STATE).first("a", query.to_wire(), tcp=False))
+    assert reply.id == query.id and [r.to_text() for r in reply.answer[0]] == ["10.0.0.2"]
+    pending = resolver(STATE).first("a", dns.message.make_query("example.com", "A").to_wire(), tcp=False)
+    assert isinstance(pending, Pending) and pending.servers == ("192.0.2.1",)
+
+
+def test_garbage_with_a_header_gets_formerr_with_its_id_and_a_short_one_nothing():
+    reply = resolver(STATE).first("a", b"\x12\x34\x01\x00" + b"\x00\x01" + b"\x00" * 6 + b"\xff", tcp=False)
+    assert reply[:2] == b"\x12\x34" and reply[2] & 0x80 and reply[3] & 0x0F == dns.rcode.FORMERR
+    assert resolver(STATE).first("a", b"\x12\x34", tcp=False) is None
+
+
+def test_a_response_is_never_answered():
+    query = dns.message.make_query("web", "A")
+    query.flags |= dns.flags.QR
+    assert resolver(STATE).first("a", query.to_wire(), tcp=False) is None
+
+
+def test_what_the_state_says_wrong_is_left_out_or_servfail_never_a_crash():
+    reply = dns.message.from_wire(resolver(STATE).first("a", dns.message.make_query("bad", "A").to_wire(), tcp=False))
+    assert reply.rcode() == dns.rcode.NOERROR and reply.answer == []
+    query = dns.message.make_query(dns.reversename.from_address("10.0.0.9"), "PTR")
+    reply = dns.message.from_wire(resolver(STATE).first("a", query.to_wire(), tcp=False))
+    assert reply.rcode() == dns.rcode.SERVFAIL and reply.id == query.id
