@@ -12,6 +12,8 @@ from reconciler.input.spec.naming import (
     shim_ifname,
 )
 from reconciler.input.spec.parse import (
+    AUTO,
+    parse_address_pools,
     parse_endpoint,
     parse_host,
     parse_network,
@@ -22,6 +24,7 @@ from reconciler.input.spec.types import (
     VXLAN_OVERHEAD,
     VXLAN_OVERHEAD_V6,
     VXLAN_PORT,
+    AddressPools,
     BridgeOptions,
     Endpoint,
     Host,
@@ -33,6 +36,7 @@ from reconciler.input.spec.types import (
     Network,
     NetworkOptions,
     OverlayOptions,
+    Pool,
     Port,
     Service,
     ServicePort,
@@ -43,6 +47,7 @@ from reconciler.input.spec.types import (
 )
 
 __all__ = [
+    "AUTO", "AddressPools", "Pool", "parse_address_pools",
     "GENERATED_PREFIXES", "HOST_SHIM", "VXLAN_OVERHEAD", "VXLAN_OVERHEAD_V6", "VXLAN_PORT", "BridgeOptions", "Endpoint",
     "Host", "IPAddress", "IPNetwork", "Interface", "LowerOptions", "Manifests", "Network", "NetworkOptions", "OverlayOptions", "Port",
     "Service", "ServicePort", "Subnet", "default_bridge_name", "derived_vni", "dummy_parent_name", "overlay_link_names",

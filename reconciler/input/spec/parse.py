@@ -13,6 +13,7 @@ from reconciler.input.spec.naming import (
 )
 from reconciler.input.spec.types import (
     VXLAN_PORT,
+    AddressPools,
     BridgeOptions,
     Endpoint,
     Host,
@@ -23,6 +24,7 @@ from reconciler.input.spec.types import (
     Network,
     NetworkOptions,
     OverlayOptions,
+    Pool,
     Port,
     Service,
     ServicePort,
@@ -47,7 +49,18 @@ def parse_network(doc: Document) -> Network:
         enable_ipv4=spec.get("enableIPv4", True),
         labels=tuple(sorted(doc.data["metadata"].get("labels", {}).items())),
         source=doc,
+        auto_subnet=auto_subnet(spec),
     )
+
+
+AUTO = "auto"
+
+
+def auto_subnet(spec: Raw) -> bool:
+    """Docker's default: a bridge or overlay network without `ipam` picks its subnets from the pools,
+    as does one with `ipam: {subnet: auto}` (macvlan and ipvlan share a LAN: its subnet must be given)."""
+    ipam = spec.get("ipam")
+    return not ipam and spec.get("driver") in ("bridge", "overlay") or bool(ipam) and ipam.get("subnet") == AUTO
 
 
 def _parse_options(name: str, spec: Raw) -> NetworkOptions:
@@ -81,7 +94,7 @@ def _parse_overlay(name: str, opts: Raw) -> OverlayOptions:
 
 
 def subnet_dicts(ipam: Raw | None) -> list[Raw]:
-    if not ipam:
+    if not ipam or ipam.get("subnet") == AUTO:
         return []
     subnets: list[Raw] = ipam.get("subnets", [ipam])
     return subnets
@@ -158,6 +171,11 @@ def parse_service(doc: Document) -> Service:
     )
     return Service(name=doc.name, network=spec["network"], selector=tuple(sorted(spec["selector"].items())),
                    ports=ports, vip=IPv4Address(spec["vip"]) if spec.get("vip") else None, source=doc)
+
+
+def parse_address_pools(doc: Document) -> AddressPools:
+    pools = tuple(Pool(ip_network(p["base"], strict=False), int(p["size"])) for p in doc.data["spec"]["pools"])
+    return AddressPools(name=doc.name, pools=pools, source=doc)
 
 
 def parse_host(doc: Document) -> Host:
