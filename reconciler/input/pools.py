@@ -120,8 +120,8 @@ def _kept(m: Manifests, networks: list[Network], taken: list[Taken],
 
 
 def _is_slot(subnet: IPNetwork, pools: tuple[Pool, ...]) -> bool:
-    return any(subnet.version == p.version and subnet.prefixlen == p.size and subnet.subnet_of(p.base)  # type: ignore[arg-type]  # same version
-               for p in pools)
+    return any(subnet.version == p.version and subnet.prefixlen == p.size
+               and subnet.subnet_of(p.base) for p in pools)  # type: ignore[arg-type]  # same version
 
 
 def _pick(m: Manifests, network: Network, taken: list[Taken], done: dict[int, Choice],
@@ -137,7 +137,7 @@ def _pick(m: Manifests, network: Network, taken: list[Taken], done: dict[int, Ch
 
 
 def _first_free(network: Network, pools: tuple[Pool, ...], taken: list[Taken], misses: list[Problem]) -> Choice | None:
-    skipped = []
+    skipped: list[tuple[IPNetwork, str]] = []
     for slot in _slots(network.name, pools):
         blocker = _blocker(slot, taken)
         if blocker is None:
@@ -148,7 +148,7 @@ def _first_free(network: Network, pools: tuple[Pool, ...], taken: list[Taken], m
 
 
 def _blocker(slot: IPNetwork, taken: list[Taken]) -> str | None:
-    return next((t.what for t in taken if t.network.version == slot.version and t.network.overlaps(slot)), None)  # type: ignore[arg-type]  # same version
+    return next((t.what for t in taken if t.network.version == slot.version and t.network.overlaps(slot)), None)
 
 
 def _slots(name: str, pools: tuple[Pool, ...]) -> Iterator[IPNetwork]:
@@ -173,7 +173,7 @@ def _slot(pools: tuple[Pool, ...], counts: list[int], index: int) -> IPNetwork:
 
 def _with_subnets(network: Network, choices: list[Choice]) -> Network:
     """The network with a subnet per choice, its gateway the first host address (as a declared one's)."""
-    subnets = tuple(Subnet(c.subnet, next(iter(c.subnet.hosts()), c.subnet.network_address)) for c in choices)
+    subnets = tuple(Subnet(c.subnet, c.subnet.network_address + 1) for c in choices)
     return replace(network, subnets=subnets)
 
 

@@ -9,8 +9,8 @@ from itertools import combinations
 
 from reconciler.errors import ManifestError, Problem
 from reconciler.input.ipam import allocate, unusable
-from reconciler.input.pools import assign
 from reconciler.input.manifest import Document, load_paths
+from reconciler.input.pools import assign
 from reconciler.input.schema import schema_problems
 from reconciler.input.spec import (
     Endpoint,

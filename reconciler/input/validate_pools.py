@@ -31,7 +31,7 @@ def _pools_problems(declared: AddressPools) -> list[Problem]:
             message = f"size {pool.size}: a bridge needs a gateway besides its endpoints' addresses (at most /{pool.base.max_prefixlen - 2})"
             problems.append(_problem(declared, message, "spec", "pools", index, "size"))
     for (i, a), (j, b) in combinations(enumerate(declared.pools), 2):
-        if a.version == b.version and a.base.overlaps(b.base):  # type: ignore[arg-type]  # same version
+        if a.version == b.version and a.base.overlaps(b.base):
             problems.append(_problem(declared, f"base {b.base} overlaps pool {i} ({a.base})", "spec", "pools", j, "base"))
     return problems
 

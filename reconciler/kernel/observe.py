@@ -14,6 +14,7 @@ from reconciler.errors import ForeignTable, PathConflictError
 from reconciler.kernel import netns, nft
 from reconciler.kernel.hostsfile import ETC_NETNS, read_hosts
 from reconciler.kernel.names import is_text
+from reconciler.kernel.nameservers import name_servers
 from reconciler.kernel.observe_objects import (
     Link,
     Namespace,
@@ -113,7 +114,7 @@ def observe(kernel: Kernel, sysctls: Iterable[tuple[str | None, str]] = (), read
     if table:
         _collect_table(found)
     return Observed(found.objects, frozenset(found.foreign), host_links, host_routes=host_routes(host, routes),
-                    reasons=found.reasons)
+                    reasons=found.reasons, name_servers=name_servers())
 
 
 def _collect_namespaces(reader: Reader, host: Namespace, only: Collection[str] | None, found: _Found) -> None:

@@ -90,6 +90,7 @@ class Observed:
     host_links: dict[str, HostLink] | None = None
     host_routes: tuple[HostRoute, ...] | None = None
     reasons: dict[Key, str] = field(default_factory=dict)  # why a foreign key is in the way, beyond existing
+    name_servers: tuple[str, ...] = ()  # the host's, from /etc/resolv.conf: automatic subnets avoid them
 
 
 def diff(desired: Iterable[KernelObject], observed: Observed) -> Plan:

@@ -59,8 +59,10 @@ AUTO = "auto"
 def auto_subnet(spec: Raw) -> bool:
     """Docker's default: a bridge or overlay network without `ipam` picks its subnets from the pools,
     as does one with `ipam: {subnet: auto}` (macvlan and ipvlan share a LAN: its subnet must be given)."""
-    ipam = spec.get("ipam")
-    return not ipam and spec.get("driver") in ("bridge", "overlay") or bool(ipam) and ipam.get("subnet") == AUTO
+    ipam: Raw | None = spec.get("ipam")
+    if not ipam:
+        return spec.get("driver") in ("bridge", "overlay")
+    return ipam.get("subnet") == AUTO
 
 
 def _parse_options(name: str, spec: Raw) -> NetworkOptions:
