@@ -31,7 +31,7 @@ def make_veth(sandbox) -> None:
 
 
 def chosen(plan_text: str, network: str) -> str:
-    found = re.search(rf"^network {network}: subnet auto -> (\S+)", plan_text, re.M)
+    found = re.search(rf"^network {network}: subnet auto -> (\S+)", plan_text, re.MULTILINE)
     assert found, plan_text
     return found.group(1)
 
@@ -97,7 +97,7 @@ def test_declared_address_pools_replace_the_defaults_and_ipv6_comes_from_them(sa
 def test_ipv6_without_a_pool_is_a_ula_64_derived_from_the_name(sandbox):
     path = write(sandbox, auto("six", enableIPv6=True), endpoint("a", "six"))
     plan = sandbox.nr("plan", str(path)).stdout
-    v6 = re.findall(r"^network six: subnet auto -> (fd[0-9a-f:]+::/64)$", plan, re.M)
+    v6 = re.findall(r"^network six: subnet auto -> (fd[0-9a-f:]+::/64)$", plan, re.MULTILINE)
     assert len(v6) == 1, plan
     converge(sandbox, path)
     assert v6[0] in bridge_subnets(sandbox, "br-six")
