@@ -167,3 +167,13 @@ def test_three_hosts_agree_on_an_overlays_auto_subnet_and_one_whose_routes_confl
         assert bridge_subnets(h, bridge) == [subnet], h.name
     addresses = {h.name: h.sh(f"ip -n ep-{h.name} -4 -o addr show dev eth0").stdout.split()[3].split("/")[0] for h in hosts}
     assert cluster["node-a"].ping("ep-node-a", addresses["node-c"])
+
+
+def test_the_hosts_name_servers_are_skipped(sandbox):
+    path = write(sandbox, auto("web"), endpoint("a", "web"))
+    home = chosen(sandbox.nr("plan", str(path)).stdout, "web")
+    server = ipaddress.ip_network(home).network_address + 53
+    conf = sandbox.write("resolv.conf", f"search example.test\nnameserver {server}\n")
+    sandbox.sh(f"mount --bind {conf} /etc/resolv.conf")  # the sandbox's own mount namespace only
+    plan = sandbox.nr("plan", str(path)).stdout
+    assert f"(skipped {home}: name server {server} (/etc/resolv.conf))" in plan, plan
