@@ -17,6 +17,8 @@ from reconciler.model import Address
 from reconciler.planning.hostnets import HostNetwork, host_networks, overlapped
 from reconciler.planning.plan import Observed
 
+CONFLICT = "conflict: "  # a note of plan and status the watch's log repeats
+
 
 def resolve(m: Manifests, observed: Observed) -> tuple[Manifests, tuple[str, ...]]:
     """The manifests with their automatic subnets picked on this host, and a line explaining each."""
@@ -74,6 +76,6 @@ def _shared(network: Network, subnet: IPNetwork, what: str) -> str:
 
 
 def _conflict(network: Network, subnet: IPNetwork, held: HostNetwork) -> str:
-    return (f"conflict: network {network.name}'s subnet {subnet} (picked automatically, kept while the network is live) "
+    return (f"{CONFLICT}network {network.name}'s subnet {subnet} (picked automatically, kept while the network is live) "
             f"now overlaps {held}; it is not renumbered behind your back: remove that route or address, or "
             "declare another subnet for the network")

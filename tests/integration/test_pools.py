@@ -9,8 +9,10 @@ import hashlib
 import ipaddress
 import json
 import re
+import signal
 
 from builders import converge, endpoint, out, text, write
+from test_watch import STARTUP, watching
 
 VETH = "vpn0"
 V4_SLOTS = [f"172.{n}.0.0/16" for n in range(17, 32)] + [f"192.168.{16 * i}.0/20" for i in range(16)]
@@ -177,3 +179,20 @@ def test_the_hosts_name_servers_are_skipped(sandbox):
     sandbox.sh(f"mount --bind {conf} /etc/resolv.conf")  # the sandbox's own mount namespace only
     plan = sandbox.nr("plan", str(path)).stdout
     assert f"(skipped {home}: name server {server} (/etc/resolv.conf))" in plan, plan
+
+
+def test_the_watch_logs_a_later_overlapping_route_as_a_conflict_once_and_keeps_the_subnet(sandbox):
+    make_veth(sandbox)
+    path = write(sandbox, auto("web"), endpoint("a", "web"))
+    with watching(sandbox, path.parent) as watch:
+        watch.wait_for("reconcile after", timeout=STARTUP)
+        subnet = bridge_subnets(sandbox, "br-web")[0]
+        sandbox.sh(f"ip route add {subnet} dev {VETH} table 51820")
+        watch.signal(signal.SIGHUP)  # a full reconcile, whatever the route's own event triggers
+        line = watch.wait_for(re.escape(f"conflict: network web's subnet {subnet}"), timeout=5)
+        assert "(route, table 51820)" in line
+        seen = len(watch.lines())
+        watch.signal(signal.SIGHUP)
+        watch.wait_for("reconcile after", after=seen, timeout=5)
+        assert not any("conflict:" in line for line in watch.lines()[seen:])  # logged when it appears, not again
+    assert bridge_subnets(sandbox, "br-web") == [subnet]
