@@ -3,13 +3,21 @@ host networks skipped with the reason, overlays from the manifests alone, exhaus
 
 from __future__ import annotations
 
-from ipaddress import ip_network
+from ipaddress import ip_address, ip_network
 
 import pytest
 
 from reconciler.errors import ManifestError
 from reconciler.input.pools import HostView, Taken, assign
-from reconciler.input.spec import AddressPools, BridgeOptions, Manifests, Network, OverlayOptions, Pool
+from reconciler.input.spec import (
+    AddressPools,
+    BridgeOptions,
+    Host,
+    Manifests,
+    Network,
+    OverlayOptions,
+    Pool,
+)
 
 
 def bridge(name: str, ipv6: bool = False) -> Network:
@@ -58,3 +66,11 @@ def test_overlays_ignore_the_host_and_exhaustion_names_the_pools_and_what_took_t
     with pytest.raises(ManifestError) as err:
         assign(Manifests(networks=(bridge("a"), bridge("b"), bridge("c")), address_pools=(tiny,)))
     assert "no free IPv4 subnet in the address pools (10.1.0.0/24 in /25s); taken: 10.1.0.0/25: network" in str(err.value)
+
+
+def test_a_hosts_underlay_address_is_skipped():
+    m = Manifests(networks=(bridge("web"),))
+    home = ip_network(subnets(m)["web"][0])
+    with_host = Manifests(networks=(bridge("web"),), hosts=(Host("node-a", ip_address(int(home.network_address) + 7)),))
+    _, choices = assign(with_host)
+    assert choices[0].subnet != home and f"{home}: underlay address of Host node-a" in str(choices[0])
