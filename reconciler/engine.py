@@ -10,6 +10,7 @@ from typing import Any, NoReturn
 from reconciler.applying import preflight, removal
 from reconciler.applying.executor import Reporter, Verifier, execute, undo
 from reconciler.errors import ApplyError, RolledBack, StepFailed, VerifyError
+from reconciler.input.pools import assign
 from reconciler.input.spec import Endpoint, Manifests, Network, where
 from reconciler.kernel import capabilities, runstate
 from reconciler.kernel.observe import Reader, observe
@@ -24,7 +25,7 @@ from reconciler.planners import (
 )
 from reconciler.planners import endpoint as endpoint_planner
 from reconciler.planners.keep import unpruned
-from reconciler.planning import guards
+from reconciler.planning import guards, subnets
 from reconciler.planning.guards import Limits
 from reconciler.planning.hosts import localize
 from reconciler.planning.plan import Action, Observed, Plan, Step, changes, diff
@@ -32,7 +33,7 @@ from reconciler.planning.plan import Action, Observed, Plan, Step, changes, diff
 
 def _sysctl_keys(m: Manifests) -> list[tuple[str | None, str]]:
     """Every sysctl the manifests may set here, whichever Host this is (the extra reads are harmless)."""
-    every = replace(m, hosts=(), host=None)
+    every = replace(assign(m)[0], hosts=(), host=None)  # automatic subnets: which families, wherever they land
     return [(o.ns, o.name) for o in endpoint_planner.host_objects(every) if isinstance(o, Sysctl)] + [
         (ep.netns, name) for ep in m.endpoints for name, _ in ep.sysctls]
 
@@ -87,8 +88,9 @@ def _planned(m: Manifests, observed: Observed, prune: bool = True,
     """The plan with the preflight's notes, and the desired state it was made from; KernelSupportError
     or PreflightError when the host cannot carry the manifests (a missing link kind, an unusable
     parent). Nothing is changed by either. Without `prune`, what the manifests do not declare stays."""
+    m, explained = subnets.resolve(m, observed)
     ctx = context_for(m, observed)
-    notes = preflight.require(m, observed) + exposure_notes(ctx)
+    notes = explained + preflight.require(m, observed) + exposure_notes(ctx)
     desired = (planner or Planner()).desired_state(m, observed, ctx)
     desired = desired if prune else unpruned(desired, observed, m.owners)
     _require_kinds(m, desired)
@@ -300,7 +302,7 @@ def status(m: Manifests, kernel: Kernel) -> tuple[list[ObjectStatus], tuple[str,
 
 def status_of(m: Manifests, observed: Observed) -> tuple[list[ObjectStatus], tuple[str, ...]]:
     """status() of a kernel already observed (`graph --live` reads it once for states and addresses)."""
-    m = localize(m, observed)
+    m, explained = subnets.resolve(localize(m, observed), observed)
     findings = preflight.check(m, observed)
     desired = desired_state(m, observed)
     steps = {s.obj.key: s for s in changes(desired, observed)}
@@ -309,7 +311,7 @@ def status_of(m: Manifests, observed: Observed) -> tuple[list[ObjectStatus], tup
         step = steps.pop(obj.key, None)
         out.append(ObjectStatus(obj, STATE_OF[step.action], step.reason or _changed(step)) if step else ObjectStatus(obj, State.IN_SYNC))
     out += [ObjectStatus(s.obj, State.EXTRA) for s in steps.values()]
-    return out, tuple(f"error: {e}" for e in findings.errors) + findings.notes
+    return out, explained + tuple(f"error: {e}" for e in findings.errors) + findings.notes
 
 
 def _changed(step: Step) -> str:

@@ -14,7 +14,7 @@ from reconciler.input.spec import Manifests, Network, where
 from reconciler.input.validate_names import PARENT_NOT_OURS
 from reconciler.kernel import sysctl_probe
 from reconciler.planners.overlay import underlay_link
-from reconciler.planning import hostnets
+from reconciler.planning import hostnets, subnets
 from reconciler.planning.plan import HostLink, Observed
 
 MIN_MTU = 1280  # IPv6's: below it the kernel drops a link's IPv6 settings, which netreconcile writes on every link
@@ -44,6 +44,9 @@ def check(m: Manifests, observed: Observed) -> Findings:
         if network.overlay is not None:
             errors += _overlay_mtu(network, m, observed.host_links)
     errors += hostnets.problems(m.local_networks, observed.host_links, observed.host_routes or ())
+    auto_errors, conflicts = subnets.findings(m, observed)
+    errors += auto_errors
+    notes += conflicts
     errors += sysctl_probe.problems(m.local_endpoints)
     if published(m):
         errors += bound_port_problems(m, listening())

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from reconciler.engine import ObjectStatus
 from reconciler.errors import Problem
+from reconciler.input.pools import assign
 from reconciler.input.spec import Manifests
 from reconciler.model import KernelObject, NftRule, NftTable
 from reconciler.planning.plan import SYMBOLS, Action, Plan, Step
@@ -169,8 +170,16 @@ def status_json(rows: list[ObjectStatus], last: dict[str, Any] | None = None, re
 
 def validate_json(m: Manifests) -> str:
     body = {"formatVersion": FORMAT_VERSION, "valid": True, "networks": _names(m.networks),
-            "endpoints": _names(m.endpoints), "hosts": _names(m.hosts), "services": _names(m.services)}
+            "endpoints": _names(m.endpoints), "hosts": _names(m.hosts), "services": _names(m.services),
+            "subnets": _subnets(m)}
     return json.dumps(body, indent=2)
+
+
+def _subnets(m: Manifests) -> list[dict[str, Any]]:
+    """Each network's subnets; automatic ones as the manifests alone pick them (no kernel is read:
+    `plan` and `status` show this host's choice, which also avoids its routes and keeps what it holds)."""
+    return [{"network": n.name, "subnets": [str(s.subnet) for s in n.subnets], "auto": n.auto_subnet}
+            for n in assign(m)[0].networks]
 
 
 class Named(Protocol):

@@ -13,10 +13,12 @@ from reconciler.graph.dot import render, to_dot
 from reconciler.graph.ledger import Ledger, checks_of
 from reconciler.graph.model import Topology
 from reconciler.input.ipam import allocate
+from reconciler.input.pools import assign
 from reconciler.input.spec import Manifests
 from reconciler.input.validate import load_manifests
 from reconciler.kernel.session import Kernel
 from reconciler.planners import context_for
+from reconciler.planning import subnets
 from reconciler.planning.hosts import localize
 from reconciler.planning.plan import Observed
 
@@ -25,6 +27,7 @@ def planned(m: Manifests, only: str | None) -> Topology:
     """From the manifests alone: no kernel is read (works as any user)."""
     if only is not None:
         localize(replace(m, host=only), Observed({}))  # refuses a --host that is not declared
+    m = assign(m)[0]  # automatic subnets as the manifests alone pick them
     return topology(m, allocate(m), only)
 
 
@@ -33,6 +36,7 @@ def live(m: Manifests, only: str | None) -> Topology:
     m = replace(m, host=only)
     with Kernel() as kernel:
         observed = engine.observe_for(m, kernel)
+    m = subnets.resolve(m, observed)[0]
     here = localize(m, observed)
     rows, findings = engine.status_of(here, observed)
     ledger = Ledger(checks_of(here, rows, observed))

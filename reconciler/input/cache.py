@@ -8,6 +8,7 @@ except for address allocation, which the plan does.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,7 @@ from reconciler.input.validate import semantic_problems
 
 
 def _parser(kind: str) -> Callable[[Document], Any]:
-    parse: Callable[[Document], Any] = getattr(spec, f"parse_{kind.lower()}")
+    parse: Callable[[Document], Any] = getattr(spec, "parse_" + re.sub(r"(?<!^)(?=[A-Z])", "_", kind).lower())
     return parse
 
 
@@ -54,7 +55,8 @@ def _manifests(checked: list[Checked]) -> Manifests:
     def of(kind: str) -> tuple[Any, ...]:
         return tuple(c.typed for c in valid if c.doc.kind == kind)
 
-    return Manifests(networks=of("Network"), endpoints=of("Endpoint"), hosts=of("Host"), services=of("Service"))
+    return Manifests(networks=of("Network"), endpoints=of("Endpoint"), hosts=of("Host"), services=of("Service"),
+                     address_pools=of("AddressPools"))
 
 
 class ManifestCache:

@@ -20,7 +20,7 @@ from reconciler.input.manifest import Document
 
 KIND_SCHEMAS = {
     "Network": "network.schema.json", "Endpoint": "endpoint.schema.json", "Host": "host.schema.json",
-    "Service": "service.schema.json",
+    "Service": "service.schema.json", "AddressPools": "addresspools.schema.json",
 }
 API_VERSION = "netreconcile/v1"
 Schema = dict[str, Any]

@@ -10,6 +10,7 @@ from itertools import combinations
 from reconciler.errors import ManifestError, Problem
 from reconciler.input.ipam import allocate, unusable
 from reconciler.input.manifest import Document, load_paths
+from reconciler.input.pools import assign
 from reconciler.input.schema import schema_problems
 from reconciler.input.spec import (
     Endpoint,
@@ -17,6 +18,7 @@ from reconciler.input.spec import (
     Manifests,
     Network,
     Subnet,
+    parse_address_pools,
     parse_endpoint,
     parse_host,
     parse_network,
@@ -33,6 +35,7 @@ from reconciler.input.validate_common import (
 )
 from reconciler.input.validate_limits import limit_problems
 from reconciler.input.validate_names import name_problems
+from reconciler.input.validate_pools import is_auto, pool_problems
 from reconciler.input.validate_services import (
     exposure_problems,
     service_problems,
@@ -55,6 +58,7 @@ def load_manifests(paths: Iterable[str]) -> Manifests:
         endpoints=tuple(parse_endpoint(d) for d in valid if d.kind == "Endpoint"),
         hosts=tuple(parse_host(d) for d in valid if d.kind == "Host"),
         services=tuple(parse_service(d) for d in valid if d.kind == "Service"),
+        address_pools=tuple(parse_address_pools(d) for d in valid if d.kind == "AddressPools"),
     )
     # Semantic checks run on the schema-valid documents too, so every problem shows in one run.
     invalid_networks = {d.name for d in documents if d.kind == "Network" and d not in valid}
@@ -67,8 +71,10 @@ def load_manifests(paths: Iterable[str]) -> Manifests:
 
 
 def _allocation_problems(m: Manifests) -> list[Problem]:
+    """Automatic subnets picked from the manifests alone (the plan picks them again against the host),
+    then every address allocated."""
     try:
-        allocate(m)
+        allocate(assign(m)[0])
     except ManifestError as err:
         return err.problems
     return []
@@ -94,7 +100,7 @@ def semantic_problems(m: Manifests, invalid_networks: frozenset[str] | set[str] 
     problems += _vni_problems(m.networks)
     problems += service_problems(m)
     problems += exposure_problems(m)
-    return problems + name_problems(m) + limit_problems(m)
+    return problems + name_problems(m) + limit_problems(m) + pool_problems(m)
 
 
 def _host_problems(m: Manifests) -> list[Problem]:
@@ -158,7 +164,7 @@ def _subnet_path(network: Network, index: int) -> tuple[str | int, ...]:
 
 def _network_problems(network: Network) -> list[Problem]:
     problems = []
-    if not network.subnets:
+    if not network.subnets and not network.auto_subnet:
         problems.append(problem(network, "spec.ipam: at least one subnet is required", "spec"))
     problems += _family_problems(network)
     if network.bridge and not IFNAME.match(network.bridge.name):
@@ -293,7 +299,7 @@ def _interface_address_problems(endpoint: Endpoint, iface: Interface, network: N
     if iface.mac_address and network.driver == "ipvlan":
         problems.append(problem(endpoint, "macAddress: ipvlan interfaces share their parent's MAC", *path, "macAddress"))
     for field_name, address in (("ipv4Address", iface.ipv4_address), ("ipv6Address", iface.ipv6_address)):
-        if address is None:
+        if address is None or is_auto(network):  # validate_pools names it
             continue
         pools = [s for s in network.subnets if s.version == address.version]
         if address.version == 6 and not network.enable_ipv6:

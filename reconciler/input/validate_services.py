@@ -31,7 +31,7 @@ def service_problems(m: Manifests) -> list[Problem]:
         if network.driver not in NAT_DRIVERS:
             message = f"network {network.name!r} is {network.driver}: services need a bridge or overlay network"
             problems.append(problem(service, message, "spec", "network"))
-        if service.vip is not None:
+        if service.vip is not None and not network.auto_subnet:  # else validate_pools names it
             pools = [s for s in network.subnets if s.version == 4]
             if not any(service.vip in s.subnet for s in pools):
                 problems.append(problem(service, f"vip {service.vip} is outside the subnets of network {network.name!r}", "spec", "vip"))

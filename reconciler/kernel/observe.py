@@ -113,11 +113,11 @@ def observe(kernel: Kernel, sysctls: Iterable[tuple[str | None, str]] = (), read
     _collect_sysctls(kernel, sysctls, found)
     if table:
         _collect_table(found)
-    running = resolverstate.observe()
+    running, host_resolv = resolverstate.observe(), resolvconf.read() or resolvconf.ResolvConf()
     if running is not None:
         found.objects[running.key] = running
     return Observed(found.objects, frozenset(found.foreign), host_links, host_routes=host_routes(host, routes),
-                    reasons=found.reasons, search=resolvconf.read().search)
+                    reasons=found.reasons, search=host_resolv.search, name_servers=host_resolv.addresses)
 
 
 def _collect_namespaces(reader: Reader, host: Namespace, only: Collection[str] | None, found: _Found) -> None:

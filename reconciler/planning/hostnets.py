@@ -37,13 +37,24 @@ class HostNetwork:
         on = f" on {self.device}" if self.device else ""
         return f"{self.name}{on} ({self.what})"
 
+    @property
+    def as_ip_shows_it(self) -> str:
+        """As `ip` lists it: "route 172.17.0.0/16 dev wg0 table 51820", "address 10.0.0.2/24 dev eth0"."""
+        kind, _, table = self.what.partition(", table ")
+        dev = f" dev {self.device}" if self.device else ""
+        return f"{kind} {self.name}{dev}" + (f" table {table}" if table else "")
+
 
 def problems(networks: Iterable[Network], links: dict[str, HostLink], routes: Iterable[HostRoute]) -> list[str]:
     """One message per subnet of a checked network and host network it overlaps."""
     held = host_networks(links, routes)
-    return [_message(n, i, s, h) for n in networks if n.driver in CHECKED_DRIVERS
-            for i, s in enumerate(n.subnets) for h in held
-            if s.version == h.network.version and s.subnet.overlaps(h.network)]
+    return [_message(n, i, s, h) for n in networks if n.driver in CHECKED_DRIVERS and not n.auto_subnet
+            for i, s in enumerate(n.subnets) for h in overlapped(s, held)]
+
+
+def overlapped(subnet: Subnet, held: list[HostNetwork]) -> list[HostNetwork]:
+    """The host networks the subnet overlaps (automatic subnets are checked in planning/subnets.py)."""
+    return [h for h in held if subnet.version == h.network.version and subnet.subnet.overlaps(h.network)]
 
 
 def host_networks(links: dict[str, HostLink], routes: Iterable[HostRoute]) -> list[HostNetwork]:

@@ -91,6 +91,7 @@ class Observed:
     host_routes: tuple[HostRoute, ...] | None = None
     reasons: dict[Key, str] = field(default_factory=dict)  # why a foreign key is in the way, beyond existing
     search: tuple[str, ...] = ()  # the host's DNS search domains (/etc/resolv.conf), which endpoints keep
+    name_servers: tuple[str, ...] = ()  # the host's, from /etc/resolv.conf: automatic subnets avoid them
 
 
 def diff(desired: Iterable[KernelObject], observed: Observed) -> Plan:

@@ -22,6 +22,7 @@ from reconciler.watch.log import Log
 from reconciler.watch.notify import sd_notify
 from reconciler.watch.reconcile import (
     LOCK_RETRY,
+    SUCCESS,
     Outcome,
     Reconciler,
     Result,
@@ -84,6 +85,7 @@ class Watcher:
         self.reconciler = Reconciler(paths, options.limits, options.host)
         self.kernel_cache = self.reconciler.kernel_cache
         self.files = FileEvents(paths, self.triggers.put)
+        self.conflicts: tuple[str, ...] = ()  # as last logged: a conflict is logged when it appears
 
     def run(self) -> int:
         for sig in SIGNALS:
@@ -136,11 +138,19 @@ class Watcher:
         seconds = time.monotonic() - start
         self.resync.after(trigger.kind, outcome.result is Result.LOCKED, start, time.monotonic())
         self.log.reconciled(trigger, outcome, seconds)
+        self._log_conflicts(outcome)
         if outcome.result is not Result.LOCKED:
             self._record(trigger, outcome)
         if self.metrics:
             self.metrics.reconciled(outcome, seconds)
         return outcome
+
+    def _log_conflicts(self, outcome: Outcome) -> None:
+        if outcome.result in SUCCESS:
+            for conflict in outcome.conflicts:
+                if conflict not in self.conflicts:
+                    self.log.event("conflict", conflict)
+            self.conflicts = outcome.conflicts
 
     def _locked_reconcile(self, trigger: Trigger) -> Outcome:
         """One reconcile under the lock, the gate closed meanwhile; LOCKED when the lock was not taken."""

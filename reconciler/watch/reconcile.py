@@ -18,6 +18,7 @@ from reconciler.kernel.session import Kernel
 from reconciler.model import KernelObject
 from reconciler.planners import Planner
 from reconciler.planning.guards import Limits
+from reconciler.planning.subnets import CONFLICT
 
 LOCK_RETRY = 1.0     # with --no-wait: seconds until a skipped reconcile is tried again
 
@@ -50,6 +51,7 @@ class Outcome:
     enforced: Result | None = None
     repairs: tuple[tuple[str, int], ...] = ()
     rolled_back: bool = False
+    conflicts: tuple[str, ...] = ()  # the plan's conflict notes: a route over a live network's subnet
 
     @property
     def touched(self) -> bool:
@@ -147,7 +149,9 @@ class Reconciler:
             return Outcome(Result.FAILED, errors=tuple(str(err).splitlines()), rolled_back=isinstance(err, RolledBack))
         repairs = self._repairs(result)
         self.left = result.desired
-        return Outcome(Result.APPLIED if result.done else Result.NO_CHANGES, len(result.done), repairs=repairs)
+        conflicts = tuple(n for n in result.plan.notes if n.startswith(CONFLICT))
+        return Outcome(Result.APPLIED if result.done else Result.NO_CHANGES, len(result.done), repairs=repairs,
+                       conflicts=conflicts)
 
     def _repairs(self, result: engine.ApplyResult) -> tuple[tuple[str, int], ...]:
         """The objects the steps set right that differed from what the last reconcile left (not those that

@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-from reconciler.resolver.upstream import (
-    ResolvConf,
-    choose_servers,
-    host_servers,
-    parse,
-    search_domains,
-)
+from reconciler.kernel.resolvconf import ResolvConf, parse, read
+from reconciler.resolver.upstream import choose_servers, host_servers
 
 STUB = "# This is /run/systemd/resolve/stub-resolv.conf\nnameserver 127.0.0.53\noptions edns0 trust-ad\nsearch corp.example lab.example\n"
 RESOLVED = "nameserver 192.0.2.1\nnameserver 2001:db8::1\nnameserver 192.0.2.2\nnameserver 192.0.2.3\nsearch corp.example\n"
@@ -48,6 +43,6 @@ def test_read_from_files(tmp_path):
     assert host_servers(host, systemd) == ("127.0.0.53",)
     systemd.write_text(RESOLVED)
     assert host_servers(host, systemd) == ("192.0.2.1", "2001:db8::1", "192.0.2.2")
-    assert search_domains(host) == ("corp.example", "lab.example")
+    assert read(host).search == ("corp.example", "lab.example")
     assert host_servers(tmp_path / "missing", systemd) == ()
-    assert search_domains(tmp_path / "missing") == ()
+    assert read(tmp_path / "missing") is None

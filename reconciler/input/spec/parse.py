@@ -13,6 +13,7 @@ from reconciler.input.spec.naming import (
 )
 from reconciler.input.spec.types import (
     VXLAN_PORT,
+    AddressPools,
     BridgeOptions,
     Dns,
     Endpoint,
@@ -24,6 +25,7 @@ from reconciler.input.spec.types import (
     Network,
     NetworkOptions,
     OverlayOptions,
+    Pool,
     Port,
     Service,
     ServicePort,
@@ -49,6 +51,7 @@ def parse_network(doc: Document) -> Network:
         labels=tuple(sorted(doc.data["metadata"].get("labels", {}).items())),
         dns=_parse_dns(spec.get("dns", {})),
         source=doc,
+        auto_subnet=auto_subnet(spec),
     )
 
 
@@ -56,6 +59,18 @@ def _parse_dns(raw: Raw) -> Dns:
     servers = raw.get("servers")
     return Dns(ttl=int(raw["ttl"]) if "ttl" in raw else None,
                servers=tuple(ip_address(a) for a in servers) if servers is not None else None)
+
+
+AUTO = "auto"
+
+
+def auto_subnet(spec: Raw) -> bool:
+    """Docker's default: a bridge or overlay network without `ipam` picks its subnets from the pools,
+    as does one with `ipam: {subnet: auto}` (macvlan and ipvlan share a LAN: its subnet must be given)."""
+    ipam: Raw | None = spec.get("ipam")
+    if not ipam:
+        return spec.get("driver") in ("bridge", "overlay")
+    return ipam.get("subnet") == AUTO
 
 
 def _parse_options(name: str, spec: Raw) -> NetworkOptions:
@@ -89,7 +104,7 @@ def _parse_overlay(name: str, opts: Raw) -> OverlayOptions:
 
 
 def subnet_dicts(ipam: Raw | None) -> list[Raw]:
-    if not ipam:
+    if not ipam or ipam.get("subnet") == AUTO:
         return []
     subnets: list[Raw] = ipam.get("subnets", [ipam])
     return subnets
@@ -168,6 +183,11 @@ def parse_service(doc: Document) -> Service:
     return Service(name=doc.name, network=spec["network"], selector=tuple(sorted(spec["selector"].items())),
                    ports=ports, vip=IPv4Address(spec["vip"]) if spec.get("vip") else None,
                    endpoint_mode=spec.get("endpointMode", "vip"), source=doc)
+
+
+def parse_address_pools(doc: Document) -> AddressPools:
+    pools = tuple(Pool(ip_network(p["base"], strict=False), int(p["size"])) for p in doc.data["spec"]["pools"])
+    return AddressPools(name=doc.name, pools=pools, source=doc)
 
 
 def parse_host(doc: Document) -> Host:

@@ -113,6 +113,7 @@ class Network:
     labels: tuple[tuple[str, str], ...] = ()
     dns: Dns = field(default_factory=lambda: Dns())
     source: Document | None = field(default=None, compare=False, repr=False)
+    auto_subnet: bool = False  # no `ipam`, or `ipam: {subnet: auto}`: subnets picked from the address pools
 
     @property
     def driver(self) -> str:
@@ -254,6 +255,30 @@ class Host:
 
 
 @dataclass(frozen=True)
+class Pool:
+    """An address pool: `base` cut into subnets of prefix length `size`."""
+
+    base: IPNetwork
+    size: int
+
+    @property
+    def version(self) -> int:
+        return self.base.version
+
+    def __str__(self) -> str:
+        return f"{self.base} in /{self.size}s"
+
+
+@dataclass(frozen=True)
+class AddressPools:
+    """An AddressPools manifest: the pools automatic subnets come from, in place of the default ones."""
+
+    name: str
+    pools: tuple[Pool, ...]
+    source: Document | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
 class Manifests:
     """Everything declared in one set of manifest paths."""
 
@@ -261,6 +286,7 @@ class Manifests:
     endpoints: tuple[Endpoint, ...] = ()
     hosts: tuple[Host, ...] = ()
     services: tuple[Service, ...] = ()
+    address_pools: tuple[AddressPools, ...] = ()  # at most one (validation)
     host: str | None = None  # the Host these manifests are applied on (None: no Hosts are declared)
 
     def network(self, name: str) -> Network:
