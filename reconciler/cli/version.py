@@ -5,7 +5,6 @@ installed (pipx, a wheel, a venv), from the package metadata the build copied it
 from __future__ import annotations
 
 import tomllib
-from importlib import metadata
 from pathlib import Path
 
 DISTRIBUTION = "netreconcile"
@@ -16,6 +15,8 @@ def version() -> str:
     project = _checkout_project()
     if project.get("name") == DISTRIBUTION and isinstance(project.get("version"), str):
         return str(project["version"])
+    import importlib.metadata as metadata  # 10 ms: only for an installed copy, not at every start
+
     try:
         return metadata.version(DISTRIBUTION)
     except metadata.PackageNotFoundError:  # neither installed nor in a checkout: copied by hand
