@@ -80,3 +80,10 @@ def test_zsh_completion_is_installed_where_zsh_looks(installed):
         program = f"fpath=({path.parent} $fpath); autoload -Uz compinit; compinit -u -D; print -r -- $_comps[netreconcile]"
         result = subprocess.run(["zsh", "-f", "-c", program], capture_output=True, text=True, timeout=60, check=False)
         assert result.stdout.strip() == "_netreconcile", result
+
+
+def test_version_from_the_checkout_is_pyprojects_too():
+    version = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
+    result = subprocess.run([sys.executable, "-m", "reconciler", "--version"], capture_output=True, text=True, cwd=REPO,
+                            timeout=60, check=False)
+    assert result.returncode == 0 and result.stdout == f"netreconcile {version}\n", result
