@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+import reconciler.cli.colour as colour
 import reconciler.cli.confirm as confirm
 import reconciler.cli.progress as progress
 import reconciler.cli.render as render
@@ -39,7 +40,7 @@ def _apply(args: argparse.Namespace) -> int:
     limits = Limits(allow_empty=args.allow_empty, max_delete=args.max_delete, force=args.force)
     options = engine.ApplyOptions(limits=limits, rollback=not args.no_rollback)
     with runstate.locked(wait=not args.no_wait, say=_say), _recorded(args.paths) as note:
-        with Kernel() as kernel, progress.reporter() as report:
+        with Kernel() as kernel, progress.reporter(colour.painter(args)) as report:
             result = engine.apply(m, kernel, report, options, planned=report.planned)
         note(len(result.done))
         for text in result.plan.notes:
@@ -61,12 +62,13 @@ def _apply_arguments(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--no-rollback", action="store_true", help="on failure, keep the partial state (for debugging)")
     sub.add_argument("--confirm-timeout", type=timeout, metavar="SECONDS",
                      help="revert automatically unless `netreconcile confirm` arrives within SECONDS")
+    colour.flag(sub)
 
 
 def _destroy(args: argparse.Namespace) -> int:
     m = manifests(args)
     with runstate.locked(wait=not args.no_wait, say=_say), _recorded(args.paths, "destroy") as note:
-        with Kernel() as kernel, progress.reporter() as report:
+        with Kernel() as kernel, progress.reporter(colour.painter(args)) as report:
             done = engine.destroy(m, kernel, report, planned=report.planned, force=args.force)
         note(len(done.steps))
     print(f"Destroy complete: {done.count(Action.DELETE)} deleted, {done.count(Action.UPDATE)} updated."
@@ -80,6 +82,7 @@ def _destroy_arguments(sub: argparse.ArgumentParser) -> None:
     host(sub)
     sub.add_argument("--no-wait", action="store_true", help=NO_WAIT_HELP)
     sub.add_argument("--force", action="store_true", help=FORCE_NETNS_HELP)
+    colour.flag(sub)
 
 
 def _confirm(args: argparse.Namespace) -> int:

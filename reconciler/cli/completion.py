@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 from collections.abc import Mapping
 
+from reconciler.cli.walk import actions
+
 SHELLS = ("bash", "zsh")
 PATH_METAVARS = ("PATH", "FILE", "DIR")  # positionals and options naming manifests complete files and directories
 
@@ -18,15 +20,7 @@ def script(parser: argparse.ArgumentParser, shell: str) -> str:
 
 
 def _complete_paths(parser: argparse.ArgumentParser, files: Mapping[str, object]) -> None:
-    for action in _actions(parser):
+    for action in actions(parser):
         if action.metavar in PATH_METAVARS:
             action.complete = files  # type: ignore[attr-defined]  # shtab's way; compgen -f offers directories too
 
-
-def _actions(parser: argparse.ArgumentParser) -> list[argparse.Action]:
-    found = list(parser._actions)
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            for sub in action.choices.values():
-                found += _actions(sub)
-    return found

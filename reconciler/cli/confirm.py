@@ -60,6 +60,7 @@ def confirm(wait: float = 5.0) -> None:
     """Keep the pending change: tell the watcher, and wait until it has taken note."""
     if not runstate.exists(runstate.PENDING):
         raise UsageError("nothing to confirm: no apply --confirm-timeout is waiting (it may have reverted already)")
+    runstate.read_json(runstate.PENDING)  # one of another formatVersion is refused: its watcher may not read ours
     runstate.touch(runstate.CONFIRM)
     end = time.time() + wait
     while runstate.exists(runstate.PENDING) and time.time() < end:

@@ -14,6 +14,7 @@ import reconciler.cli.watching as watching
 from reconciler.cli.command import EXIT_OK, Command, Parser, debug
 from reconciler.cli.completion import SHELLS, script
 from reconciler.cli.failure import INTERRUPTED, fail, failure_of
+from reconciler.cli.version import version
 
 EXIT_CODES = """exit codes:
   0  success; plan with --detailed-exitcode: no changes
@@ -34,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--debug", action="store_true", help="show a traceback on errors")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}", help="print the version and exit")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in COMMANDS.values():
         command.add_to(commands)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import replace
 
+import reconciler.cli.colour as colour
 import reconciler.cli.render as render
 from reconciler import engine
 from reconciler.cli.command import (
@@ -43,7 +44,7 @@ def _plan(args: argparse.Namespace) -> int:
     m = manifests(args)
     with Kernel() as kernel:
         result = engine.plan(m, kernel)
-    print(render.plan_json(result) if args.output == "json" else render.plan_text(result))
+    print(render.plan_json(result) if args.output == "json" else render.plan_text(result, colour.painter(args)))
     return EXIT_CHANGES if args.detailed_exitcode and result else EXIT_OK
 
 
@@ -53,6 +54,7 @@ def _plan_arguments(sub: argparse.ArgumentParser) -> None:
     output(sub)
     sub.add_argument("--detailed-exitcode", action="store_true", help="exit 0: no changes, 2: changes, 1: error")
     host(sub)
+    colour.flag(sub)
 
 
 def _status(args: argparse.Namespace) -> int:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from reconciler.cli.render import with_it
+from reconciler.cli.render import Paint, plain, step_line, with_it
 from reconciler.planning.plan import Plan, Step
 from reconciler.terminal import line
 
@@ -29,19 +29,20 @@ class Plain:
         print("\n".join(lines(step)), flush=True)
 
 
-def lines(step: Step) -> list[str]:
-    """A step done; one that took along what was not ours names it, as the plan did."""
-    return [f"  {line(str(step))}", *(line(text) for text in (with_it(step) if step.foreign else []))]
+def lines(step: Step, paint: Paint = plain) -> list[str]:
+    """A step done (coloured as in the plan); one that took along what was not ours names it, as the plan did."""
+    return [step_line(step, paint), *(line(text) for text in (with_it(step) if step.foreign else []))]
 
 
 @contextmanager
-def reporter() -> Iterator[Plain | _Bar]:
+def reporter(paint: Paint = plain) -> Iterator[Plain | _Bar]:
     """The reporter for a run, told of the plan before its first step (`planned`) and of each step
-    done: plain lines, or on a terminal the same lines above a progress bar."""
+    done: plain lines, or on a terminal the same lines (in colour unless `paint` is plain) above a
+    progress bar."""
     if not sys.stdout.isatty():
         yield Plain()
         return
-    bar = _Bar()
+    bar = _Bar(paint)
     try:
         yield bar
     finally:
@@ -52,7 +53,7 @@ class _Bar:
     """A rich progress bar: steps done out of the plan's, the step just done, time elapsed. It shows
     once the plan is known and vanishes when the run ends, leaving the step lines and the summary."""
 
-    def __init__(self) -> None:
+    def __init__(self, paint: Paint) -> None:
         # rich only on a terminal: a pipe, a file or CI start without it
         from rich.console import Console
         from rich.progress import (
@@ -64,8 +65,10 @@ class _Bar:
         )
 
         self.progress = Progress(TextColumn("steps"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                                 TextColumn("{task.fields[step]}", markup=False), console=Console(highlight=False), transient=True)
+                                 TextColumn("{task.fields[step]}", markup=False),
+                                 console=Console(highlight=False, no_color=paint is plain), transient=True)
         self.task: TaskID | None = None
+        self.paint = paint
 
     def planned(self, plan: Plan) -> None:
         if plan.steps and self.task is None:
@@ -79,4 +82,8 @@ class _Bar:
     def __call__(self, step: Step) -> None:
         if self.task is not None:
             self.progress.update(self.task, advance=1, step=line(str(step)))
-        self.progress.console.print("\n".join(lines(step)), markup=False, soft_wrap=True)
+        from rich.text import Text  # rich only on a terminal, as in __init__
+
+        text = "\n".join(lines(step, self.paint))
+        # the colours as rich styles: raw escape codes would count as columns and could be cut
+        self.progress.console.print(Text.from_ansi(text) if self.paint is not plain else text, markup=False, soft_wrap=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from reconciler.engine import ObjectStatus
@@ -20,17 +20,25 @@ from reconciler.terminal import line
 FORMAT_VERSION = 1
 SUMMARY = (Action.CREATE, Action.UPDATE, Action.REPLACE, Action.DELETE)
 HIDDEN = {"owner", "name", "ns", "peer", "ifname", "address", "dst", "chains", "rules", "content"}
+# Paints a piece of a line in a style (an Action's value, or "reason"); the piece is escaped already,
+# so that colour codes are added after control characters were made harmless (reconciler/cli/colour.py).
+Paint = Callable[[str, str], str]
 
 
-def plan_text(plan: Plan) -> str:
+def plain(style: str, text: str) -> str:
+    """No colour: the text as it is (a pipe, a file, NO_COLOR, --no-color)."""
+    return text
+
+
+def plan_text(plan: Plan, paint: Paint = plain) -> str:
     notes = [*plan.notes, ""] if plan.notes else []
     if not plan:
         return "\n".join(notes + ["No changes. The kernel matches the manifests."])
-    lines = notes + ["netreconcile will perform the following actions:", ""]
+    lines = [line(n) for n in notes] + ["netreconcile will perform the following actions:", ""]
     for step in plan.steps:
-        lines += _step_lines(step)
-    lines += ["", summary(plan)]
-    return "\n".join(map(line, lines))
+        lines += _step_lines(step, paint)
+    lines += ["", line(summary(plan))]
+    return "\n".join(lines)
 
 
 def summary(plan: Plan, done: bool = False) -> str:
@@ -39,8 +47,14 @@ def summary(plan: Plan, done: bool = False) -> str:
     return f"{'Apply complete' if done else 'Plan'}: {parts}."
 
 
-def _step_lines(step: Step) -> list[str]:
-    lines = [f"  {step}"]
+def step_line(step: Step, paint: Paint = plain) -> str:
+    """`  str(step)`, escaped: the symbol and object in the action's colour, the reason dim."""
+    head = "  " + paint(step.action.value, line(f"{SYMBOLS[step.action]} {step.obj.kind} {step.obj.title}"))
+    return (head + paint("reason", line(f" ({step.reason})"))) if step.reason else head
+
+
+def _step_lines(step: Step, paint: Paint) -> list[str]:
+    lines = []
     if step.action is Action.CREATE and not isinstance(step.obj, NftTable):
         attrs = _attributes(step.obj)
         lines += [f"      {attrs}"] if attrs else []
@@ -51,7 +65,15 @@ def _step_lines(step: Step) -> list[str]:
             lines.append(f"      {name}: {_show(old)} -> {_show(new)}")
     if isinstance(step.obj, NftTable):
         lines += _rule_lines(step)
-    return lines + with_it(step)
+    return [step_line(step, paint), *(_signed(line(text), paint) for text in lines + with_it(step))]
+
+
+def _signed(text: str, paint: Paint) -> str:
+    """A line a file or table gains (`      + ...`, green) or loses (`      - ...`, red); others plain."""
+    sign = text.lstrip()[:2]
+    style = {"+ ": Action.CREATE.value, "- ": Action.DELETE.value}.get(sign)
+    indent = len(text) - len(text.lstrip())
+    return text[:indent] + paint(style, text[indent:]) if style else text
 
 
 def with_it(step: Step) -> list[str]:

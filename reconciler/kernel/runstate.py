@@ -2,6 +2,11 @@
 
 The folder is root's alone (0700, its files 0600), so no other user can hold the lock or read the
 record; it and every file in it are reached without following a symbolic link (reconciler/kernel/safefs.py).
+
+Every JSON file written here carries `formatVersion`. A reader refuses a file of another version (left
+by a newer netreconcile, or by an older one after a change of shape, when an upgrade or a downgrade
+happens without a reboot) with a message saying what to do, rather than misread it; a file without
+one was written before formatVersion existed, in the shape of version 1, and is read as version 1.
 """
 
 from __future__ import annotations
@@ -24,6 +29,9 @@ from reconciler.kernel.lockholder import holder
 RUN_DIR = Path(os.environ.get("NETRECONCILE_RUN_DIR", "/run/netreconcile"))
 LOCK, LAST, PENDING, CONFIRM = (RUN_DIR / n for n in ("lock", "last.json", "pending.json", "confirm"))
 FOLDER_MODE, FILE_MODE = 0o700, 0o600
+# The shape of the files written here: a change of meaning, or a removal, bumps it (and the readers
+# migrate the older shape or refuse it: see read_json).
+STATE_FORMAT = 1
 
 
 def run_dir() -> safefs.Folder:
@@ -82,17 +90,35 @@ def record(result: str, paths: Iterable[str], steps: int = 0, error: str = "", t
 
 
 def last() -> dict[str, Any] | None:
+    body = read_json(LAST)
+    return {k: v for k, v in body.items() if k != "formatVersion"} if body is not None else None
+
+
+def read_json(path: Path) -> dict[str, Any] | None:
+    """The JSON object in the file `path` names (in RUN_DIR); None when it is missing or cannot be read.
+    A file of another formatVersion raises NetreconcileError, saying whose it is and what to do."""
     try:
         with safefs.opened(str(RUN_DIR)) as folder:
-            data = folder.read(LAST.name)
-        return json.loads(data) if data else None
+            data = folder.read(path.name)
+        body = json.loads(data) if data else None
     except (OSError, ValueError, NetreconcileError):
         return None
+    if not isinstance(body, dict):
+        return None
+    version = body.get("formatVersion", STATE_FORMAT)
+    if type(version) is not int or version != STATE_FORMAT:
+        raise NetreconcileError(
+            f"{RUN_DIR / path.name}: written by another version of netreconcile (formatVersion {json.dumps(version)}; "
+            f"this one reads {STATE_FORMAT}), so it is not read: run the version that wrote it, or remove the file "
+            f"(rm {RUN_DIR / path.name}) once no netreconcile runs; /run is emptied at boot anyway")
+    return body
 
 
 def write_json(path: Path, body: dict[str, Any]) -> None:
+    """Write `body` to the file `path` names (in RUN_DIR) atomically, stamped with its formatVersion."""
     with run_dir() as folder:
-        folder.replace(path.name, (json.dumps(body, indent=2) + "\n").encode(), FILE_MODE)
+        text = json.dumps({"formatVersion": STATE_FORMAT, **body}, indent=2) + "\n"
+        folder.replace(path.name, text.encode(), FILE_MODE)
 
 
 def exists(path: Path) -> bool:
@@ -129,14 +155,10 @@ def record_applied(applied: Applied) -> None:
 
 
 def applied() -> Applied | None:
-    """The record of the last successful apply; None when there is none, or it cannot be read."""
-    try:
-        with safefs.opened(str(RUN_DIR)) as folder:
-            data = folder.read(APPLIED.name)
-        body = json.loads(data) if data else None
-    except (OSError, ValueError, NetreconcileError):
-        return None
-    owners, sysctls = (body.get("owners"), body.get("sysctls")) if isinstance(body, dict) else (None, None)
+    """The record of the last successful apply; None when there is none, or it cannot be read (one of
+    another formatVersion is refused: read_json)."""
+    body = read_json(APPLIED)
+    owners, sysctls = (body.get("owners"), body.get("sysctls")) if body is not None else (None, None)
     if not isinstance(owners, list) or not _strings(owners) or not isinstance(sysctls, dict) \
             or not all(isinstance(names, list) and _strings(names) for names in sysctls.values()):
         return None

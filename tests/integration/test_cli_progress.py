@@ -16,12 +16,14 @@ from sandbox import sandbox_env
 ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
-def in_terminal(sandbox, *args: str) -> tuple[int, str]:
-    """Run netreconcile in the sandbox with stdout (and stderr) on a pseudo-terminal of 100 columns."""
+def in_terminal(sandbox, *args: str, extra: dict[str, str] | None = None) -> tuple[int, str]:
+    """Run netreconcile in the sandbox with stdout (and stderr) on a pseudo-terminal of 100 columns
+    (NO_COLOR unset, unless in `extra`, more variables of the environment)."""
     controller, terminal = os.openpty()
     fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 100, 0, 0))
     env = {**sandbox_env(), "TERM": "xterm-256color", "COLUMNS": "100"}
     env.pop("NO_COLOR", None)
+    env.update(extra or {})
     argv = ["nsenter", "-t", str(sandbox.holder.pid), "--net", "--mount", sys.executable, "-m", "reconciler", *args]
     process = subprocess.Popen(argv, stdin=terminal, stdout=terminal, stderr=terminal, env=env)
     os.close(terminal)
