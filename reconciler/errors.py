@@ -206,5 +206,9 @@ class NamespaceGoneError(NetreconcileError, OSError):
         return str(self.strerror)
 
 
+class ResolverStateError(NetreconcileError):
+    """The resolver's state.json is not a state it can read, or another resolver runs."""
+
+
 class ForeignTable(NetreconcileError):
     """A table of our table's name exists without our marker: someone else's."""

@@ -8,7 +8,7 @@ import fcntl
 import json
 import os
 
-from reconciler.errors import NetreconcileError
+from reconciler.errors import ResolverStateError
 from reconciler.kernel import safefs
 from reconciler.model.dns import DnsState
 
@@ -20,10 +20,6 @@ LOG = "resolver.log"
 FOLDER_MODE = 0o700
 FILE_MODE = 0o600
 STATUS_FORMAT = 1
-
-
-class StateError(NetreconcileError):
-    """state.json is not a resolver state this resolver can read."""
 
 
 def _folder(state_dir: str) -> safefs.Folder:
@@ -39,7 +35,7 @@ def read_state(state_dir: str) -> DnsState:
     try:
         return DnsState.from_json(data.decode())
     except (ValueError, KeyError, TypeError, AttributeError) as err:
-        raise StateError(f"{folder.where(STATE)}: not a resolver state: {err}") from None
+        raise ResolverStateError(f"{folder.where(STATE)}: not a resolver state: {err}") from None
 
 
 def status_document(digest: str, serving: dict[str, int]) -> dict[str, object]:
@@ -59,7 +55,7 @@ def remove_status(state_dir: str) -> None:
 
 def lock(state_dir: str) -> int:
     """The lock only one resolver holds (its descriptor, kept open for the life of the process);
-    StateError naming the pid of the one running."""
+    ResolverStateError naming the pid of the one running."""
     with _folder(state_dir) as folder:
         fd = folder.open(LOCK, FILE_MODE)
     try:
@@ -67,7 +63,7 @@ def lock(state_dir: str) -> int:
     except BlockingIOError:
         holder = os.pread(fd, 32, 0).decode(errors="replace").strip()
         os.close(fd)
-        raise StateError(f"{state_dir}/{LOCK}: another resolver runs (pid {holder or '?'})") from None
+        raise ResolverStateError(f"{state_dir}/{LOCK}: another resolver runs (pid {holder or '?'})") from None
     os.ftruncate(fd, 0)
     os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
     return fd

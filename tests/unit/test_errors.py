@@ -29,7 +29,7 @@ from reconciler.watch.reconcile import Outcome, Result, recorded_result
 
 
 def every_module() -> list[str]:
-    return [m.name for m in pkgutil.walk_packages(reconciler.__path__, "reconciler.") if m.name != "reconciler.__main__"]
+    return [m.name for m in pkgutil.walk_packages(reconciler.__path__, "reconciler.") if not m.name.endswith(".__main__")]
 
 
 def subclasses(cls: type) -> set[type]:

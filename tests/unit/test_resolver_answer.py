@@ -64,9 +64,10 @@ def test_the_first_network_in_the_askers_order_answers():
     assert addresses(ask("b", "db")[1]) == ["10.9.0.3"]
 
 
-def test_a_name_of_a_network_the_asker_is_not_on_is_not_ours_to_answer():
-    assert ask("a", "secret")[1] == Forward(None)
-    assert ask("b", "secret")[1] == Forward(("192.0.2.53",))
+def test_a_name_of_a_network_the_asker_is_not_on_is_nxdomain_and_never_forwarded():
+    for asker in ("a", "b"):
+        outcome = ask(asker, "secret")[1]
+        assert isinstance(outcome, Reply) and outcome.message.rcode() == dns.rcode.NXDOMAIN
 
 
 def test_an_internal_asker_gets_servfail_for_names_it_does_not_know():
