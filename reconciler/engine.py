@@ -15,7 +15,8 @@ from reconciler.input.spec import Endpoint, Manifests, Network, where
 from reconciler.kernel import capabilities, runstate
 from reconciler.kernel.observe import Reader, observe
 from reconciler.kernel.session import Kernel
-from reconciler.model import KernelObject, NftTable, Sysctl
+from reconciler.model import KernelObject, Netns, NftTable, Sysctl
+from reconciler.model.dns import Resolver
 from reconciler.planners import (
     Planner,
     context_for,
@@ -232,10 +233,14 @@ def destroy_plan(m: Manifests, kernel: Kernel) -> Plan:
 def _destroy_steps(m: Manifests, observed: Observed) -> Plan:
     localize(m, observed)  # refuses a --host that the manifests do not declare
     keep: list[KernelObject] = []
+    going = {o.name for o in observed.objects.values() if isinstance(o, Netns) and not _kept(o, m.owners)}
     for obj in observed.objects.values():
         if isinstance(obj, NftTable):
             table = _without_owners(obj, m.owners)
             keep += [table] if table else []
+        elif isinstance(obj, Resolver):
+            resolver = obj.without(going)
+            keep += [resolver] if resolver else []
         else:
             keep += _kept(obj, m.owners)
     return diff(keep, observed)

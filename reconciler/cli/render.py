@@ -19,7 +19,7 @@ from reconciler.terminal import line
 # it, a removal or a change of meaning bumps it.
 FORMAT_VERSION = 1
 SUMMARY = (Action.CREATE, Action.UPDATE, Action.REPLACE, Action.DELETE)
-HIDDEN = {"owner", "name", "ns", "peer", "ifname", "address", "dst", "chains", "rules", "content"}
+HIDDEN = {"owner", "name", "ns", "peer", "ifname", "address", "dst", "chains", "rules", "content", "serving", "digest"}
 # Paints a piece of a line in a style (an Action's value, or "reason"); the piece is escaped already,
 # so that colour codes are added after control characters were made harmless (reconciler/cli/colour.py).
 Paint = Callable[[str, str], str]
@@ -61,6 +61,10 @@ def _step_lines(step: Step, paint: Paint) -> list[str]:
     for name, old, new in step.changes:
         if name == "content":
             lines += _content_lines(old, new)
+        elif name == "serving":
+            lines += [f"      - serves {ns}" for ns in old if ns not in new] + [f"      + serves {ns}" for ns in new if ns not in old]
+        elif name == "digest":
+            lines.append("      names: changed")
         elif name not in ("rules", "chains"):
             lines.append(f"      {name}: {_show(old)} -> {_show(new)}")
     if isinstance(step.obj, NftTable):
@@ -95,7 +99,7 @@ def _file_lines(text: str) -> list[str]:
 
 
 def _attributes(obj: KernelObject) -> str:
-    values = [(f.name, getattr(obj, f.name)) for f in dataclasses.fields(obj) if f.name not in HIDDEN]
+    values = [(f.name, getattr(obj, f.name)) for f in dataclasses.fields(obj) if f.repr and f.name not in HIDDEN]
     return ", ".join(f"{k}: {_show(v)}" for k, v in values if v not in (None, "", False) or k == "ipv6")
 
 

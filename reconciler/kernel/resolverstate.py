@@ -23,11 +23,7 @@ def folder(make: bool = False) -> safefs.Folder:
 
 def status() -> dict[str, Any] | None:
     """What the process says it serves, if its status file is there and of our format."""
-    try:
-        with folder() as here:
-            data = here.read(STATUS)
-    except FileNotFoundError:
-        return None
+    data = _read(STATUS)
     try:
         body = json.loads(data) if data is not None else None
     except ValueError:
@@ -53,7 +49,17 @@ def observe() -> Resolver | None:
     serving = body.get("serving")
     serving = serving if isinstance(serving, dict) else {}
     valid = tuple(sorted(ns for ns, inode in serving.items() if _inode(ns) == inode))
-    return Resolver(str(body.get("digest", "")), valid, pid=body["pid"])
+    state = _read(STATE)
+    return Resolver(str(body.get("digest", "")), valid, state=state.decode(errors="replace") if state else "",
+                    pid=body["pid"])
+
+
+def _read(name: str) -> bytes | None:
+    try:
+        with folder() as here:
+            return here.read(name)
+    except FileNotFoundError:
+        return None
 
 
 def _inode(ns: str) -> int | None:

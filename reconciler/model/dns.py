@@ -109,6 +109,19 @@ class Resolver(KernelObject):
     def title(self) -> str:
         return f"dns 127.0.0.11 in {len(self.serving)} namespace{'s' if len(self.serving) != 1 else ''}"
 
+    def without(self, namespaces: set[str]) -> Resolver | None:
+        """This resolver no longer serving `namespaces` (their endpoints destroyed); None when it would
+        serve none. Their names stay until the next apply plans the state anew."""
+        try:
+            state = DnsState.from_json(self.state)
+        except (ValueError, KeyError, TypeError):
+            state = DnsState()
+        askers = {ns: a for ns, a in state.askers.items() if ns not in namespaces}
+        if not askers:
+            return None
+        kept = DnsState(state.networks, askers)
+        return replace(self, digest=kept.digest, serving=tuple(sorted(askers)), state=kept.to_json())
+
     def released(self, observed: KernelObject | None) -> Resolver | None:
         """What to apply before namespaces are deleted: the observed resolver no longer serving those
         this one drops (its sockets there would keep them, and their links, alive); None: nothing to drop."""
