@@ -16,7 +16,7 @@ from reconciler.kernel import capabilities, runstate
 from reconciler.kernel.observe import Reader, observe
 from reconciler.kernel.session import Kernel
 from reconciler.model import KernelObject, Netns, NftTable, Sysctl
-from reconciler.model.dns import Resolver
+from reconciler.model.dns import Gone, Resolver
 from reconciler.planners import (
     Planner,
     context_for,
@@ -233,7 +233,9 @@ def destroy_plan(m: Manifests, kernel: Kernel) -> Plan:
 def _destroy_steps(m: Manifests, observed: Observed) -> Plan:
     localize(m, observed)  # refuses a --host that the manifests do not declare
     keep: list[KernelObject] = []
-    going = {o.name for o in observed.objects.values() if isinstance(o, Netns) and not _kept(o, m.owners)}
+    going = Gone(frozenset(o.name for o in observed.objects.values() if isinstance(o, Netns) and not _kept(o, m.owners)),
+                 frozenset(n.name for n in m.networks),
+                 frozenset([e.name for e in m.endpoints] + [s.name for s in m.services]))
     for obj in observed.objects.values():
         if isinstance(obj, NftTable):
             table = _without_owners(obj, m.owners)

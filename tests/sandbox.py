@@ -105,6 +105,8 @@ def _kill(pid: int) -> None:
 def sandbox_env() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH", "")]))
+    # `python3` in a test's command is the Python running the tests (the venv's, with every dependency)
+    env["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), env.get("PATH", "")])
     return env
 
 

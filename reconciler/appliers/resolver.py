@@ -15,7 +15,7 @@ from reconciler.errors import ApplyError
 from reconciler.kernel import resolverstate
 from reconciler.model.dns import Resolver
 
-READY_WITHIN = 10.0  # seconds for the process to load a state and open its sockets
+READY_WITHIN = 60.0  # seconds for the process to start, load a state and open its sockets (an emulated VM is slow)
 STOP_WITHIN = 3.0
 POLL = 0.02
 
@@ -50,11 +50,18 @@ class ResolverApplier(Applier[Resolver]):
 
 
 def _start() -> None:
-    """The process, detached (its own session, no terminal): it outlives this command."""
-    subprocess.run([sys.executable, "-m", resolverstate.MODULE, "--daemon", "--state-dir",
-                    resolverstate.state_dir()],
-                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True,
-                   timeout=READY_WITHIN)
+    """The process, detached (its own session, no terminal): it outlives this command. It returns once
+    it serves, or says why it cannot."""
+    try:
+        done = subprocess.run([sys.executable, "-m", resolverstate.MODULE, "--daemon", "--state-dir",
+                               resolverstate.state_dir()], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True, timeout=READY_WITHIN)
+    except subprocess.TimeoutExpired:
+        raise ApplyError(f"the DNS resolver did not start within {READY_WITHIN:.0f} s "
+                         f"(see {resolverstate.state_dir()}/resolver.log)") from None
+    if done.returncode != 0:
+        why = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit status {done.returncode}"
+        raise ApplyError(f"the DNS resolver did not start: {why}")
 
 
 def _wait_serving(obj: Resolver) -> None:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from ipaddress import ip_address
 from typing import Any, ClassVar
 
 from reconciler.model.base import KernelObject, Key
@@ -41,12 +43,60 @@ class DnsAsker:
     forward: bool = True
 
 
+def ordered(addresses: Iterable[str]) -> tuple[str, ...]:
+    """Addresses in one order whatever the order they came in (the resolver shuffles them anyway), so
+    that states built from the same names in another order are the same document."""
+    return tuple(sorted(set(addresses), key=lambda a: (ip_address(a).version, int(ip_address(a)))))
+
+
+def merged(first: DnsState, second: DnsState) -> DnsState:
+    """Both states' names and askers (`first`'s settings winning): what one host serves for two sets
+    of manifests."""
+    networks = dict(second.networks)
+    for name, net in first.networks.items():
+        other = networks.get(name)
+        if other is not None:
+            keys = {*net.names, *other.names}
+            names = {k: ordered((*net.names.get(k, ()), *other.names.get(k, ()))) for k in keys}
+            net = replace(net, names=names, ptr={**other.ptr, **net.ptr})
+        networks[name] = net
+    return DnsState(networks, {**second.askers, **first.askers})
+
+
+@dataclass(frozen=True)
+class Gone:
+    """What a destroy removes: endpoints' namespaces, networks, and the PTR names (`<name>.<network>`)
+    of the endpoints and Services whose addresses go, and the names (endpoints', Services', aliases')
+    that go with them."""
+
+    namespaces: frozenset[str] = frozenset()
+    networks: frozenset[str] = frozenset()
+    owners: frozenset[str] = frozenset()  # endpoint and Service names
+
+
+def _network_without(name: str, network: DnsNetwork, gone: Gone) -> DnsNetwork:
+    ptr_names = {f"{o}.{name}" for o in gone.owners}
+    going = {a for a, n in network.ptr.items() if n in ptr_names}
+    lost = {n.lower() for o in gone.owners for n in (o, f"tasks.{o}")}
+    names = {k: tuple(a for a in v if a not in going) for k, v in network.names.items() if k not in lost}
+    return replace(network, names={k: v for k, v in names.items() if v},
+                   ptr={a: n for a, n in network.ptr.items() if a not in going})
+
+
 @dataclass(frozen=True)
 class DnsState:
     """Everything the resolver serves on this host: askers by namespace name, networks by name."""
 
     networks: dict[str, DnsNetwork] = field(default_factory=dict)
     askers: dict[str, DnsAsker] = field(default_factory=dict)
+
+    def without(self, gone: Gone) -> DnsState:
+        """The state once `gone` is destroyed: its askers, networks, names and addresses left out, as
+        the planner would plan it from the manifests that remain (their order kept)."""
+        networks = {n: _network_without(n, net, gone) for n, net in self.networks.items() if n not in gone.networks}
+        askers = {ns: replace(a, networks=tuple(n for n in a.networks if n in networks))
+                  for ns, a in self.askers.items() if ns not in gone.namespaces}
+        return DnsState(networks, askers)
 
     def to_json(self) -> str:
         return json.dumps(self._plain(), sort_keys=True, separators=(",", ":"))
@@ -109,18 +159,15 @@ class Resolver(KernelObject):
     def title(self) -> str:
         return f"dns 127.0.0.11 in {len(self.serving)} namespace{'s' if len(self.serving) != 1 else ''}"
 
-    def without(self, namespaces: set[str]) -> Resolver | None:
-        """This resolver no longer serving `namespaces` (their endpoints destroyed); None when it would
-        serve none. Their names stay until the next apply plans the state anew."""
+    def without(self, gone: Gone) -> Resolver | None:
+        """This resolver once what `gone` names is destroyed (None: it would serve no one)."""
         try:
-            state = DnsState.from_json(self.state)
+            state = DnsState.from_json(self.state).without(gone)
         except (ValueError, KeyError, TypeError):
             state = DnsState()
-        askers = {ns: a for ns, a in state.askers.items() if ns not in namespaces}
-        if not askers:
+        if not state.askers:
             return None
-        kept = DnsState(state.networks, askers)
-        return replace(self, digest=kept.digest, serving=tuple(sorted(askers)), state=kept.to_json())
+        return replace(self, digest=state.digest, serving=tuple(sorted(state.askers)), state=state.to_json())
 
     def released(self, observed: KernelObject | None) -> Resolver | None:
         """What to apply before namespaces are deleted: the observed resolver no longer serving those

@@ -7,7 +7,14 @@ from ipaddress import ip_address
 
 from reconciler.input.spec import Endpoint, Manifests, Network, Service
 from reconciler.model import RESOLV_MARK, ResolvConf
-from reconciler.model.dns import DEFAULT_TTL, DnsAsker, DnsNetwork, DnsState, Resolver
+from reconciler.model.dns import (
+    DEFAULT_TTL,
+    DnsAsker,
+    DnsNetwork,
+    DnsState,
+    Resolver,
+    ordered,
+)
 from reconciler.planners.services import Addresses, address_of, vip
 
 RESOLVER_ADDRESS = "127.0.0.11"
@@ -49,7 +56,7 @@ def _network(network: Network, m: Manifests, addresses: Addresses) -> DnsNetwork
     for service in (s for s in m.services if s.network == network.name):
         _service_names(service, m, addresses, names, ptr)
     ttl = network.dns.ttl if network.dns.ttl is not None else DEFAULT_TTL
-    return DnsNetwork(ttl, {k: tuple(dict.fromkeys(v)) for k, v in names.items()}, ptr)
+    return DnsNetwork(ttl, {k: ordered(v) for k, v in names.items()}, ptr)
 
 
 def _service_names(service: Service, m: Manifests, addresses: Addresses, names: dict[str, list[str]],

@@ -2,13 +2,17 @@
 
 The last valid manifests are enforced (drift is repaired towards them), but what the kernel holds of
 ours beyond them stays as it is: an object they do not declare is kept, and in our nftables table the
-rules of owners they do not know are kept, each after the rule it followed. No I/O here.
+rules of owners they do not know are kept, each after the rule it followed, as the resolver keeps the
+names and askers of manifests they do not know. No I/O here.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import reconciler.planners.firewall as firewall
 from reconciler.model import KernelObject, NftRule, NftTable
+from reconciler.model.dns import DnsState, Gone, Resolver, merged
 from reconciler.planning.plan import Observed
 
 
@@ -16,7 +20,23 @@ def unpruned(desired: list[KernelObject], observed: Observed, owners: frozenset[
     """`desired`, plus every prunable object `observed` holds that it lacks; the table keeps foreign owners' rules."""
     keys = {o.key for o in desired}
     extra = [o for k, o in observed.objects.items() if k not in keys and o.prunable]
-    return [_with_rules_of_others(o, observed, owners) if isinstance(o, NftTable) else o for o in desired] + extra
+    return [_with_rules_of_others(o, observed, owners) if isinstance(o, NftTable)
+            else _with_names_of_others(o, observed, owners) if isinstance(o, Resolver) else o for o in desired] + extra
+
+
+def _with_names_of_others(resolver: Resolver, observed: Observed, owners: frozenset[str]) -> Resolver:
+    """The resolver also serving what it serves for manifests these do not declare (their askers, their
+    names), these manifests' own names as they now are."""
+    seen = observed.objects.get(resolver.key)
+    if not isinstance(seen, Resolver):
+        return resolver
+    mine = frozenset(o.partition("/")[2] for o in owners if o.startswith(("endpoint/", "service/")))
+    try:
+        others = DnsState.from_json(seen.state).without(Gone(frozenset(resolver.serving), owners=mine))
+    except (ValueError, KeyError, TypeError):
+        return resolver
+    state = merged(DnsState.from_json(resolver.state), others)
+    return replace(resolver, digest=state.digest, serving=tuple(sorted(state.askers)), state=state.to_json())
 
 
 def _with_rules_of_others(table: NftTable, observed: Observed, owners: frozenset[str]) -> NftTable:

@@ -16,7 +16,9 @@ import signal
 import sys
 
 from reconciler.errors import NetreconcileError
+from reconciler.kernel.netns import NETNS_DIR
 from reconciler.resolver import daemon, files
+from reconciler.resolver.netnswatch import NetnsWatch
 from reconciler.resolver.server import Options, Resolver
 
 log = logging.getLogger("netreconcile.resolver")
@@ -76,13 +78,24 @@ async def run(state_dir: str, options: Options, report: daemon.Report) -> None:
         loop.add_signal_handler(signum, stop.set)
     try:
         await reloads.load_once(fatal=True)
+        watch = _watch(reloads)
         report.ready()
         await stop.wait()
+        if watch is not None:
+            watch.close()
     finally:
         resolver.close()
         files.remove_status(state_dir)
         os.close(lock)
         log.info("stopped")
+
+
+def _watch(reloads: _Reloads) -> NetnsWatch | None:
+    try:
+        return NetnsWatch(str(NETNS_DIR), reloads.gone)
+    except OSError as err:
+        log.warning("namespaces removed by hand will be let go of at the next reload only: %s", err)
+        return None
 
 
 class _Reloads:
@@ -93,6 +106,12 @@ class _Reloads:
         self.resolver = resolver
         self.wanted = False
         self.task: asyncio.Task[None] | None = None
+        self.digest = ""
+
+    def gone(self, name: str) -> None:
+        """A namespace was removed: let go of it now, and say so in status.json."""
+        if self.resolver.forget(name):
+            files.write_status(self.state_dir, self.digest, self.resolver.served())
 
     def request(self) -> None:
         self.wanted = True
@@ -115,5 +134,6 @@ class _Reloads:
             log.error("reload refused, still serving the state loaded before: %s", err)
             return
         serving = await self.resolver.load(state)
+        self.digest = state.digest
         files.write_status(self.state_dir, state.digest, serving)
         log.info("serving %d of %d askers, state %s", len(serving), len(state.askers), state.digest)

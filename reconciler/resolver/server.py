@@ -88,6 +88,10 @@ class Resolver:
             self.serving.pop(name).close()
         for name in state.askers:
             await self._keep_or_open(name)
+        return self.served()
+
+    def served(self) -> dict[str, int]:
+        """The namespaces served and the inodes of those their sockets are in."""
         return {name: s.sockets.inode for name, s in self.serving.items()}
 
     async def _keep_or_open(self, name: str) -> None:
@@ -114,6 +118,16 @@ class Resolver:
         clients: set[asyncio.StreamWriter] = set()
         tcp = await asyncio.start_server(lambda r, w: self._tcp_client(name, r, w, clients), sock=sockets.tcp)
         return Serving(sockets=sockets, udp=udp, tcp=tcp, clients=clients)
+
+    def forget(self, name: str) -> bool:
+        """Let go of `name` if its namespace is no longer the one served (removed, or made again);
+        whether anything changed."""
+        held = self.serving.get(name)
+        if held is None or listen.current_inode(name) == held.sockets.inode:
+            return False
+        log.info("netns %s was removed: its sockets are closed", name)
+        self.serving.pop(name).close()
+        return True
 
     def close(self) -> None:
         for serving in self.serving.values():

@@ -93,7 +93,7 @@ def test_a_symlink_planted_at_the_temporary_file_name_is_never_followed(sandbox)
     assert unchanged(sandbox, target)
     assert not is_symlink(sandbox, "/etc/netns/ep1/hosts")
     assert out(sandbox, "head -1 /etc/netns/ep1/hosts").startswith("# managed by netreconcile")
-    assert out(sandbox, "ls -A /etc/netns/ep1").split() == ["hosts"]
+    assert out(sandbox, "ls -A /etc/netns/ep1").split() == ["hosts", "resolv.conf"]
 
 
 def test_a_foreign_hosts_file_before_the_namespace_exists_is_refused_and_kept(sandbox):

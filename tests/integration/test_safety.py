@@ -47,13 +47,13 @@ def test_a_failing_step_rolls_back_to_exactly_the_prior_state(sandbox):
 def test_verification_finds_a_step_that_did_nothing_and_rolls_back(sandbox):
     """NETRECONCILE_TEST_SKIP_STEP=k reports step k done without running it: the kernel then lacks what
     the plan said it made. Apply's verification reads the kernel again where the apply wrote and finds
-    it, whether in the namespace the apply creates (its default route, its hosts file) or in one where
-    the apply only rewrote the hosts file: the apply fails naming that object, and rolls back."""
+    it, whether in the namespace the apply creates (its default route, its hosts file) or on the host
+    (the resolver not told of the new endpoint): the apply fails naming that object, and rolls back."""
     base = write(sandbox, network("a", "172.20.0.0/24"), endpoint("e0", "a"), endpoint("e1", "a"))
     grown = write(sandbox, network("a", "172.20.0.0/24"), *(endpoint(f"e{i}", "a") for i in range(3)), name="m2/net.yaml")
     skipped(sandbox, base, ["+ nft table"])
     converge(sandbox, base)
-    skipped(sandbox, grown, ["+ route 0.0.0.0/0", "~ hosts /etc/netns/e0/hosts", "+ hosts /etc/netns/e2/hosts"])
+    skipped(sandbox, grown, ["+ route 0.0.0.0/0", "~ resolver dns", "+ hosts /etc/netns/e2/hosts"])
     converge(sandbox, grown)
 
 
