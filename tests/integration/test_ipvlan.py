@@ -29,6 +29,9 @@ def test_ipvlan_l2_shares_the_parent_mac_reaches_the_lan_and_not_the_host_withou
     assert out(sandbox, "ip -n b -o link show").count(f": {PARENT}@") == 1
     assert sandbox.ping("a", ROUTER) and sandbox.ping("a", PC) and sandbox.ping("a", B)
     assert tcp_echo(sandbox, "b", B, "a") == "hello-tcp"
+    # names through the embedded resolver, in the endpoints' own namespaces (aardvark-dns has none on ipvlan)
+    assert out(sandbox, "ip netns exec a getent hosts b").split() == [B, "b"]
+    assert out(sandbox, "ip netns exec b dig +short +time=3 +tries=1 @127.0.0.11 a.lan").split() == [A]
     parent_mac = out(sandbox, f"ip -o link show {PARENT}").split("link/ether ")[1].split()[0]
     assert out(sandbox, "ip -n a -o link show eth0").split("link/ether ")[1].split()[0] == parent_mac
     assert "ipvlan  mode l2 bridge" in out(sandbox, "ip -n a -d link show eth0")
@@ -103,6 +106,8 @@ def test_no_parent_means_an_owned_dummy_parent_and_an_internal_network(sandbox):
     assert dummy.startswith("dm-") and "dummy" in out(sandbox, f"ip -d link show {dummy}")
     assert sandbox.ping("a", "10.80.0.9")
     assert out(sandbox, "ip -n a route show default") == ""   # internal: no way out
+    assert out(sandbox, "ip netns exec a getent hosts b").split() == ["10.80.0.9", "b"]  # our names only
+    assert "status: SERVFAIL" in out(sandbox, "ip netns exec a dig +time=3 +tries=1 @127.0.0.11 www.example.test")
     sandbox.nr("destroy", str(path))
     assert sandbox.sh(f"ip link show {dummy}", check=False).returncode != 0
 
