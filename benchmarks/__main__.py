@@ -1,9 +1,10 @@
-"""python -m benchmarks [--sizes 100,1000] [--repeat 3] [--small] [--json PATH]
+"""python -m benchmarks [--sizes 100,1000] [--repeat 3] [--queries 10000] [--small] [--json PATH]
 
 netreconcile next to the CNI reference bridge plugin, on the same scenario: N endpoints on 4 bridge
 networks, addresses allocated, default routes, masquerade. Each run is a fresh sandbox (unshare
---net --mount, private /run/netns): netreconcile apply from nothing, the converged plan, a running
-watch adding one more endpoint, destroy; and N sequential CNI ADD calls into namespaces made
+--net --mount, private /run/netns): netreconcile apply from nothing, the embedded resolver's RSS and
+the latency of --queries A queries from 4 endpoints at once, the converged plan, a running watch
+adding one more endpoint, destroy; and N sequential CNI ADD calls into namespaces made
 beforehand (untimed), then N DEL calls. Medians over --repeat runs. Run as root; the machine's own
 network is never touched.
 """
@@ -34,14 +35,18 @@ def parse_args() -> argparse.Namespace:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="100,1000", help="endpoint counts, comma-separated (default 100,1000)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per size; medians are reported (default 3)")
-    parser.add_argument("--small", action="store_true", help="20 endpoints, one run (for CI)")
+    parser.add_argument("--queries", type=int, default=10000,
+                        help="DNS queries per run, split over 4 clients (default 10000)")
+    parser.add_argument("--small", action="store_true", help="20 endpoints, one run, 1000 queries (for CI)")
     parser.add_argument("--json", type=Path, default=REPO / "benchmarks" / "results" / "latest.json",
                         help="where to write the results (default benchmarks/results/latest.json)")
     args = parser.parse_args()
     args.sizes = [20] if args.small else sorted({int(s) for s in args.sizes.split(",")})
     args.repeat = 1 if args.small else args.repeat
-    if not all(4 <= n <= MAX_ENDPOINTS for n in args.sizes) or args.repeat < 1:
-        parser.error(f"sizes from 4 to {MAX_ENDPOINTS} (a bridge holds at most 1024 ports), repeat >= 1")
+    args.queries = 1000 if args.small else args.queries
+    if not all(8 <= n <= MAX_ENDPOINTS for n in args.sizes) or args.repeat < 1 or args.queries < 4:
+        parser.error(f"sizes from 8 to {MAX_ENDPOINTS} (a bridge holds at most 1024 ports; each DNS client needs a "
+                     "peer), repeat >= 1, queries >= 4")
     return args
 
 
@@ -54,13 +59,13 @@ def progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def measure(n: int, repeat: int, with_cni: bool) -> SizeResult:
+def measure(n: int, repeat: int, queries: int, with_cni: bool) -> SizeResult:
     ours: list[NetreconcileRun] = []
     cni: list[CniRun] = []
     with tempfile.TemporaryDirectory(prefix="nr-bench-") as tmp:
         manifests = write_manifests(Path(tmp), n)
         for i in range(1, repeat + 1):
-            ours.append(netreconcile_run(n, manifests))
+            ours.append(netreconcile_run(n, manifests, queries))
             progress(f"{n} endpoints, run {i}/{repeat}: netreconcile {describe(ours[-1])}")
             if with_cni:
                 cni.append(cni_run(n))
@@ -72,7 +77,10 @@ def describe(run: NetreconcileRun | CniRun) -> str:
     if run.error:
         return "FAILED: " + run.error.splitlines()[0]
     phases = {k: v for k, v in vars(run).items() if k.endswith("_s") and v is not None}
-    return ", ".join(f"{k[:-2]} {v:.2f} s" for k, v in phases.items())
+    text = ", ".join(f"{k[:-2]} {v:.2f} s" for k, v in phases.items())
+    if isinstance(run, NetreconcileRun) and run.dns.median_ms is not None:
+        text += f", DNS median {run.dns.median_ms:.2f} ms, p99 {run.dns.p99_ms:.2f} ms"
+    return text
 
 
 def meta(args: argparse.Namespace, with_cni: bool) -> dict:
@@ -83,8 +91,10 @@ def meta(args: argparse.Namespace, with_cni: bool) -> dict:
     return {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "revision": revision, "sizes": args.sizes,
             "repeat": args.repeat, "manifests": LAYOUT, "python": platform.python_version(),
             "kernel": platform.release(), "cni_plugins": cni if with_cni else None,
+            "queries": args.queries,
             "units": "ms per endpoint; converged plan in s; peak RSS in MB (ru_maxrss KiB / 1024) of the apply "
-                     "process; watch in ms for one endpoint added to N",
+                     "process; watch in ms for one endpoint added to N; resolver RSS in MB (VmRSS KiB / 1024) "
+                     "after apply; DNS round trips in ms, client side",
             "cni_config": "bridge + host-local, isGateway, isDefaultGateway (for the default route), ipMasq"}
 
 
@@ -97,7 +107,7 @@ def main() -> int:
     if not with_cni:
         progress(CNI_MISSING)
     progress(f"manifests: {LAYOUT}")
-    results = [measure(n, args.repeat, with_cni) for n in args.sizes]
+    results = [measure(n, args.repeat, args.queries, with_cni) for n in args.sizes]
     print(table(results, args.repeat))
     if not with_cni:
         print(CNI_MISSING)

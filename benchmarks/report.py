@@ -7,6 +7,7 @@ import statistics
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from benchmarks.dns import CLIENTS
 from benchmarks.runs import CniRun, NetreconcileRun
 
 NA = "n/a"
@@ -27,6 +28,11 @@ class SizeResult:
     apply_peak_rss_mb: float | None
     watch_add_ms: float | None        # one endpoint added to N under a running watch: file written -> logged
     watch_reconcile_ms: float | None  # that reconcile's own duration, as the watch logs it
+    resolver_rss_mb: float | None     # the resolver's VmRSS right after apply (KiB / 1024)
+    dns_queries: int | None           # queries answered with an address per run (median over runs)
+    dns_median_ms: float | None       # round trip of one A query, client side: median of the runs' medians
+    dns_p99_ms: float | None          # median of the runs' 99th percentiles
+    dns_queries_per_s: float | None   # answered queries / wall time of the slowest client
     errors: list[str] = field(default_factory=list)
     anomalies: list[str] = field(default_factory=list)
 
@@ -49,6 +55,8 @@ def summarise(n: int, ours: list[NetreconcileRun], cni: list[CniRun]) -> SizeRes
     destroy = median([per_endpoint_ms(r.destroy_s, r.destroyed) for r in ours if r.destroyed])
     add = per_endpoint_ms(median([r.add_s for r in cni]), n)
     rss = median([r.apply_rss_kib for r in ours])
+    resolver_rss = median([r.resolver_rss_kib for r in ours])
+    answered = median([r.dns.answered for r in ours if r.dns.answered])
     return SizeResult(
         endpoints=n,
         runs=len([r for r in ours if not r.error]),
@@ -61,6 +69,11 @@ def summarise(n: int, ours: list[NetreconcileRun], cni: list[CniRun]) -> SizeRes
         apply_peak_rss_mb=None if rss is None else rss / 1024,
         watch_add_ms=ms(median([r.watch_add_s for r in ours])),
         watch_reconcile_ms=ms(median([r.watch_reconcile_s for r in ours])),
+        resolver_rss_mb=None if resolver_rss is None else resolver_rss / 1024,
+        dns_queries=None if answered is None else int(answered),
+        dns_median_ms=median([r.dns.median_ms for r in ours]),
+        dns_p99_ms=median([r.dns.p99_ms for r in ours]),
+        dns_queries_per_s=median([r.dns.queries_per_s for r in ours]),
         errors=[r.error for r in [*ours, *cni] if r.error],
         anomalies=[a for r in [*ours, *cni] for a in r.anomalies],
     )
@@ -76,14 +89,15 @@ def linear_growth(results: list[SizeResult]) -> float | None:
 
 
 COLUMNS = ("endpoints", "apply ms/ep", "CNI ADD ms/ep", "CNI/nr", "plan s", "destroy ms/ep",
-           "CNI DEL ms/ep", "peak RSS MB", "watch +1 ms")
+           "CNI DEL ms/ep", "peak RSS MB", "watch +1 ms", "resolver RSS MB", "DNS median ms", "DNS p99 ms")
 
 
 def row(r: SizeResult) -> tuple[str, ...]:
     return (str(r.endpoints), fmt(r.apply_ms_per_endpoint), fmt(r.cni_add_ms_per_endpoint),
             fmt(r.cni_over_netreconcile, "{:.1f}x"), fmt(r.converged_plan_s, "{:.2f}"),
             fmt(r.destroy_ms_per_endpoint), fmt(r.cni_del_ms_per_endpoint), fmt(r.apply_peak_rss_mb, "{:.0f}"),
-            fmt(r.watch_add_ms, "{:.0f}") + (f" ({r.watch_reconcile_ms:.0f})" if r.watch_reconcile_ms else ""))
+            fmt(r.watch_add_ms, "{:.0f}") + (f" ({r.watch_reconcile_ms:.0f})" if r.watch_reconcile_ms else ""),
+            fmt(r.resolver_rss_mb, "{:.0f}"), fmt(r.dns_median_ms, "{:.2f}"), fmt(r.dns_p99_ms, "{:.2f}"))
 
 
 def fmt(value: float | None, pattern: str = "{:.1f}") -> str:
@@ -102,6 +116,11 @@ def table(results: list[SizeResult], repeat: int) -> str:
     lines.append("watch +1: a running watch on the N endpoints, one more endpoint's file written -> its reconcile "
                  "logged (inotify + default debounce, 10 ms after the file is closed + reconcile); in parentheses the "
                  "reconcile alone")
+    lines.append(f"resolver RSS: VmRSS of the resolver process right after apply; DNS: A queries for peers' names over "
+                 f"UDP to 127.0.0.11:53 from {CLIENTS} endpoints' namespaces at once, one at a time per client, round "
+                 "trip timed in the client (median of the runs' medians and of their 99th percentiles); "
+                 + ", ".join(f"{r.endpoints} endpoints: {r.dns_queries} answered, {fmt(r.dns_queries_per_s, '{:.0f}')} "
+                             "queries/s" for r in results))
     for r in results:
         lines += [f"ERROR at {r.endpoints} endpoints: {e}" for e in r.errors]
         lines += [f"anomaly at {r.endpoints} endpoints: {a}" for a in r.anomalies]

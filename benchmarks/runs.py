@@ -1,6 +1,6 @@
-"""One measured run of each side, each in a fresh sandbox: netreconcile (apply, converged plan, a
-running watch adding one endpoint, destroy) and the CNI reference bridge plugin (ADD, DEL).
-Seconds are the wall time of the whole phase, process start included."""
+"""One measured run of each side, each in a fresh sandbox: netreconcile (apply, the resolver's RSS
+and query latency, converged plan, a running watch adding one endpoint, destroy) and the CNI
+reference bridge plugin (ADD, DEL). Seconds are the wall time of the whole phase, process start included."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from benchmarks.dns import DnsLatency, query_latency, resolver_rss_kib, resolves
 from benchmarks.sandbox import Finished, Sandbox
 from benchmarks.scenario import NETWORKS, extra_endpoint, netns_batch
 
@@ -30,6 +31,8 @@ class NetreconcileRun:
     destroy_s: float | None = None
     destroyed: int = 0                      # endpoints the destroy removed (N, or N + 1 after the watch)
     apply_rss_kib: int | None = None
+    resolver_rss_kib: int | None = None     # the resolver's VmRSS right after apply
+    dns: DnsLatency = field(default_factory=DnsLatency)  # queries from several endpoints after apply
     error: str | None = None
     anomalies: list[str] = field(default_factory=list)
 
@@ -53,36 +56,43 @@ def failure(what: str, done: Finished) -> str:
         f"\n(last stdout lines:\n{tail})" if tail else "")
 
 
-def netreconcile_run(n: int, manifests: Path) -> NetreconcileRun:
+def netreconcile_run(n: int, manifests: Path, queries: int) -> NetreconcileRun:
     try:
         with Sandbox() as box:
-            return _netreconcile_phases(box, n, manifests)
+            return _netreconcile_phases(box, n, manifests, queries)
     finally:
         (manifests / "extra.yaml").unlink(missing_ok=True)
 
 
-def _netreconcile_phases(box: Sandbox, n: int, manifests: Path) -> NetreconcileRun:
+def _netreconcile_phases(box: Sandbox, n: int, manifests: Path, queries: int) -> NetreconcileRun:
     folder = str(manifests)
     apply = box.run([*NETRECONCILE, "apply", folder])
     if apply.returncode != 0:
         return NetreconcileRun(error=failure("netreconcile apply", apply))
     anomalies = check_applied(box, n)
+    resolver_rss = resolver_rss_kib(box)
+    if resolver_rss is None:
+        anomalies.append("after apply: no resolver process found from its status.json")
+    dns = query_latency(box, n, queries)
+    anomalies += [f"DNS queries: {p}" for p in dns.problems]
     plan = box.run([*NETRECONCILE, "plan", folder, "--detailed-exitcode"])
     if plan.returncode != 0:
         anomalies.append(failure("converged plan (expected exit 0, nothing to do)", plan))
     watch_add = watch_reconcile = None
     try:
         watch_add, watch_reconcile = time_watch_add(box, manifests, n)
+        if not resolves(box, f"e{n % NETWORKS}", f"e{n}"):
+            anomalies.append(f"after the watch added e{n}: e{n % NETWORKS}, on its network, cannot resolve it")
     except WatchFailed as err:
         anomalies.append(f"watch add: {err}")
     destroyed = n + 1 if (manifests / "extra.yaml").exists() else n
     destroy = box.run([*NETRECONCILE, "destroy", folder])
     if destroy.returncode != 0:
         return NetreconcileRun(apply.seconds, plan.seconds, watch_add, watch_reconcile, None, 0, apply.max_rss_kib,
-                               failure("netreconcile destroy", destroy), anomalies)
+                               resolver_rss, dns, failure("netreconcile destroy", destroy), anomalies)
     anomalies += check_destroyed(box)
     return NetreconcileRun(apply.seconds, plan.seconds, watch_add, watch_reconcile, destroy.seconds, destroyed,
-                           apply.max_rss_kib, None, anomalies)
+                           apply.max_rss_kib, resolver_rss, dns, None, anomalies)
 
 
 def time_watch_add(box: Sandbox, manifests: Path, n: int) -> tuple[float, float]:
@@ -148,7 +158,10 @@ def check_applied(box: Sandbox, n: int) -> list[str]:
 
 def check_destroyed(box: Sandbox) -> list[str]:
     left = box.sh("ip netns list; ip -o link show type bridge; ip -o link show type veth").strip()
-    return [f"after destroy, still there:\n{left}"] if left else []
+    problems = [f"after destroy, still there:\n{left}"] if left else []
+    if resolver_rss_kib(box) is not None:
+        problems.append("after destroy: the resolver still runs")
+    return problems
 
 
 def cni_run(n: int) -> CniRun:

@@ -65,10 +65,12 @@ class Sandbox:
             err.seek(0)
             return Finished(proc.returncode, out.read(), err.read(), seconds, usage.ru_maxrss)
 
-    def popen(self, argv: list[str]) -> subprocess.Popen:
-        """Start argv inside the sandbox, its stdout a text pipe (for a long-running `watch`)."""
+    def popen(self, argv: list[str], stdin: bool = False) -> subprocess.Popen:
+        """Start argv inside the sandbox, its stdout a text pipe (for a long-running `watch`, a DNS
+        client); its stdin too if asked."""
         return subprocess.Popen(["nsenter", "-t", str(self.holder.pid), "--net", "--mount", "--", *argv],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
+                                stdin=subprocess.PIPE if stdin else None, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, env=_env())
 
     def sh(self, command: str) -> str:
         """Run a shell command inside the sandbox (setup and checks, not timed); its stdout."""
@@ -78,6 +80,15 @@ class Sandbox:
         return done.stdout
 
     def close(self) -> None:
+        """Kill every process left in the sandbox's network namespace (the resolver daemon an apply
+        started, if a destroy did not stop it), then the holder."""
+        try:
+            netns = os.stat(f"/proc/{self.holder.pid}/ns/net").st_ino
+        except OSError:  # the holder never started or is already gone: nothing to find it by
+            netns = None
+        for pid in _recipe.processes_in(netns) if netns else []:
+            if pid != self.holder.pid:
+                _recipe._kill(pid)
         self.holder.kill()
         self.holder.wait()
 
