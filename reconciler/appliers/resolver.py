@@ -17,7 +17,7 @@ from reconciler.model.dns import Resolver
 
 READY_WITHIN = 60.0  # seconds for the process to start, load a state and open its sockets (an emulated VM is slow)
 STOP_WITHIN = 3.0
-POLL = 0.02
+POLL = 0.005
 
 
 @register("resolver")
@@ -49,12 +49,19 @@ class ResolverApplier(Applier[Resolver]):
         resolverstate.remove_files()
 
 
+def _says_serving(status: dict[str, object] | None, obj: Resolver) -> bool:
+    serving = status.get("serving") if status else None
+    return (status is not None and status.get("digest") == obj.digest and isinstance(serving, dict)
+            and all(ns in serving for ns in obj.serving))
+
+
 def _start() -> None:
     """The process, detached (its own session, no terminal): it outlives this command. It returns once
     it serves, or says why it cannot."""
     try:
         done = subprocess.run([sys.executable, "-m", resolverstate.MODULE, "--daemon", "--state-dir",
-                               resolverstate.state_dir()], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                               resolverstate.state_dir()], check=False, stdin=subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE, text=True, timeout=READY_WITHIN)
     except subprocess.TimeoutExpired:
         raise ApplyError(f"the DNS resolver did not start within {READY_WITHIN:.0f} s "
@@ -65,11 +72,14 @@ def _start() -> None:
 
 
 def _wait_serving(obj: Resolver) -> None:
+    """Until the status file says the state is loaded and every namespace served (a cheap read), then
+    once the full check: each socket in the namespace of that name."""
     deadline = time.monotonic() + READY_WITHIN
     while time.monotonic() < deadline:
-        found = resolverstate.observe()
-        if found is not None and found.digest == obj.digest and set(obj.serving) <= set(found.serving):
-            return
+        if _says_serving(resolverstate.status(), obj):
+            found = resolverstate.observe()
+            if found is not None and found.digest == obj.digest and set(obj.serving) <= set(found.serving):
+                return
         time.sleep(POLL)
     found = resolverstate.observe()
     missing = sorted(set(obj.serving) - set(found.serving if found else ()))

@@ -46,7 +46,15 @@ class DnsAsker:
 def ordered(addresses: Iterable[str]) -> tuple[str, ...]:
     """Addresses in one order whatever the order they came in (the resolver shuffles them anyway), so
     that states built from the same names in another order are the same document."""
-    return tuple(sorted(set(addresses), key=lambda a: (ip_address(a).version, int(ip_address(a)))))
+    unique = tuple(dict.fromkeys(addresses))
+    if len(unique) < 2:  # most names: one address, nothing to sort
+        return unique
+    return tuple(sorted(unique, key=_address_key))
+
+
+def _address_key(address: str) -> tuple[int, int]:
+    parsed = ip_address(address)
+    return parsed.version, int(parsed)
 
 
 def merged(first: DnsState, second: DnsState) -> DnsState:

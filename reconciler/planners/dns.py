@@ -22,7 +22,11 @@ RESOLVER_ADDRESS = "127.0.0.11"
 
 def dns_state(m: Manifests, addresses: Addresses) -> DnsState:
     """The names of every network, and an asker per endpoint of this host."""
-    networks = {n.name: _network(n, m, addresses) for n in m.networks}
+    members: dict[str, list[Endpoint]] = {n.name: [] for n in m.networks}
+    for ep in m.endpoints:  # one pass: each network's endpoints, in manifest order
+        for network in dict.fromkeys(i.network for i in ep.interfaces):
+            members.setdefault(network, []).append(ep)
+    networks = {n.name: _network(n, members[n.name], m, addresses) for n in m.networks}
     askers = {ep.netns: _asker(ep, m) for ep in m.local_endpoints if ep.interfaces}
     return DnsState(networks, askers)
 
@@ -41,11 +45,11 @@ def resolv_conf(ep: Endpoint, search: tuple[str, ...]) -> ResolvConf:
     return ResolvConf(ep.netns, RESOLV_MARK + "\n".join(lines) + "\n", owner=ep.owner)
 
 
-def _network(network: Network, m: Manifests, addresses: Addresses) -> DnsNetwork:
+def _network(network: Network, members: list[Endpoint], m: Manifests, addresses: Addresses) -> DnsNetwork:
     names: dict[str, list[str]] = {}
     ptr: dict[str, str] = {}
     spans_hosts = network.overlay is not None
-    for ep in m.endpoints:
+    for ep in members:
         iface = ep.interface_on(network.name)
         if iface is None or not (spans_hosts or m.is_local(ep)):
             continue
