@@ -1,4 +1,8 @@
-"""nftables through `nft -j`: read our table, and write it whole in one atomic transaction.
+"""nftables: read our table, and write it whole in one atomic transaction.
+
+Through libnftables in-process (reconciler.kernel.libnft) where the library loads, else by forking
+`nft -j`, as also when NETRECONCILE_NFT=cli: the same commands, the same JSON and the same errors
+(the library's error text is what `nft` prints on stderr).
 
 Our table carries a marker, the empty chain NFT_MARKER, written in the transaction that creates the
 table: a table of the same name without it is not ours (made by hand) and is never read as ours,
@@ -9,11 +13,14 @@ replace or delete starts by deleting the marker, which fails (and aborts it whol
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
+from functools import cache
 from typing import Any
 
 from reconciler.errors import ApplyError, ForeignTable, NetreconcileError
+from reconciler.kernel import libnft
 from reconciler.model import (
     NFT_FAMILY,
     NFT_MARKER,
@@ -27,17 +34,32 @@ TABLE = {"family": NFT_FAMILY, "name": NFT_TABLE}
 MARKER = {"family": NFT_FAMILY, "table": NFT_TABLE, "name": NFT_MARKER}
 
 
-def _nft(args: list[str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+@cache
+def library() -> libnft.Library | None:
+    """libnftables, or None where it does not load or NETRECONCILE_NFT=cli asks for `nft -j`."""
+    if os.environ.get("NETRECONCILE_NFT") == "cli":
+        return None
+    lib = libnft.load()
+    return libnft.Library(lib) if lib is not None else None
+
+
+def _nft(command: str, args: list[str], stdin: str | None = None) -> libnft.Result:
+    """`command` through the library, else `nft -j` with `args` (and `stdin`)."""
+    lib = library()
+    if lib is not None:
+        return lib.run(command)
     binary = shutil.which("nft")
     if binary is None:
         raise NetreconcileError("the nft command is missing: install the nftables package")
-    return subprocess.run([binary, *args], input=stdin, capture_output=True, text=True, check=False)
+    done = subprocess.run([binary, "-j", *args], input=stdin, capture_output=True, text=True, check=False)
+    return libnft.Result(done.returncode, done.stdout, done.stderr)
 
 
 def read_table() -> NftTable | None:
     """Our table as the kernel holds it, or None when it does not exist; ForeignTable when a table of
     its name exists without our marker."""
-    result = _nft(["-j", "list", "table", NFT_FAMILY, NFT_TABLE])
+    listing = f"list table {NFT_FAMILY} {NFT_TABLE}"
+    result = _nft(listing, listing.split())
     if result.returncode != 0:
         if "No such file" in result.stderr:
             return None
@@ -89,6 +111,7 @@ def _rule(r: NftRule) -> dict[str, Any]:
 
 def write_table(table: NftTable | None, existing: bool = True) -> None:
     """Create (`existing` False), replace or (None) remove our table, atomically."""
-    result = _nft(["-j", "-f", "-"], json.dumps(transaction(table, existing)))
+    batch = json.dumps(transaction(table, existing))
+    result = _nft(batch, ["-f", "-"], batch)
     if result.returncode != 0:
         raise ApplyError(f"nft transaction failed: {result.stderr.strip()}")
