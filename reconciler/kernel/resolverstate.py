@@ -50,8 +50,7 @@ def observe() -> Resolver | None:
     serving = serving if isinstance(serving, dict) else {}
     valid = tuple(sorted(ns for ns, inode in serving.items() if _inode(ns) == inode))
     state = _read(STATE)
-    return Resolver(str(body.get("digest", "")), valid, state=state.decode(errors="replace") if state else "",
-                    pid=body["pid"])
+    return Resolver(str(body.get("digest", "")), valid, state=state.decode(errors="replace") if state else "")
 
 
 def _read(name: str) -> bytes | None:

@@ -147,7 +147,6 @@ class Resolver(KernelObject):
     digest: str
     serving: tuple[str, ...]  # sorted
     state: str = field(default="", compare=False, repr=False)
-    pid: int = field(default=0, compare=False)
     kind: ClassVar[str] = "resolver"
     rank: ClassVar[int] = 20
 
