@@ -57,8 +57,9 @@ class Lab:
         self.dnsmasq(UP3, "")
         resolv = self.box.write("host-resolv.conf", f"nameserver {UP1}\nsearch lab.example\n")
         self.box.sh(f"mount --bind {resolv} /etc/resolv.conf && mkdir -p -m 700 {RUN}")
+        # DNS only: the uplink also sends IPv6 router solicitations and the like on its own, at any time
         self.box.sh("nft 'add table inet count; add chain inet count out { type filter hook output priority 0; };"
-                    " add rule inet count out oifname uplink counter'")
+                    " add rule inet count out oifname uplink meta l4proto { udp, tcp } th dport 53 counter'")
 
     def netns(self, ns: str) -> None:
         self.box.sh(f"ip netns add {ns} && ip -n {ns} link set lo up && mkdir -p /etc/netns/{ns} && "
