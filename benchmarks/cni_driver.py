@@ -10,14 +10,14 @@ import subprocess
 import sys
 import time
 
-from benchmarks.scenario import NETWORKS, cni_config, cni_netns
+from benchmarks.scenario import cni_config, container_netns, networks
 
 CNI_PATH = "/usr/lib/cni"
 PLUGIN = f"{CNI_PATH}/bridge"
 
 
 def call(command: str, i: int, config: str) -> None:
-    name = cni_netns(i)
+    name = container_netns(i)
     env = dict(os.environ, CNI_COMMAND=command, CNI_CONTAINERID=name, CNI_NETNS=f"/run/netns/{name}",
                CNI_IFNAME="eth0", CNI_PATH=CNI_PATH)
     result = subprocess.run([PLUGIN], input=config, env=env, capture_output=True, text=True)
@@ -27,10 +27,11 @@ def call(command: str, i: int, config: str) -> None:
 
 def main() -> None:
     command, count, data_dir = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-    configs = [cni_config(n, data_dir) for n in range(NETWORKS)]
+    spread = networks(count)
+    configs = [cni_config(n, data_dir) for n in range(spread)]
     started = time.perf_counter()
     for i in range(count):
-        call(command, i, configs[i % NETWORKS])
+        call(command, i, configs[i % spread])
     print(time.perf_counter() - started)
 
 

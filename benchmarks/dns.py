@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import IO
 
 from benchmarks.sandbox import Sandbox
-from benchmarks.scenario import NETWORKS
+from benchmarks.scenario import networks
 
 CLIENTS = 4  # endpoints e0..e3: one client on each network
 STATUS = "/run/netreconcile/resolver/status.json"
@@ -44,8 +44,9 @@ def resolver_rss_kib(box: Sandbox) -> int | None:
 
 def peer_names(asker: int, n: int) -> list[str]:
     """Names of the asker's peers (same network, round robin): plain and as <name>.<network>."""
-    peers = [j for j in range(asker % NETWORKS, n, NETWORKS) if j != asker]
-    return [name for j in peers for name in (f"e{j}", f"e{j}.n{j % NETWORKS}")]
+    count = networks(n)
+    peers = [j for j in range(asker % count, n, count) if j != asker]
+    return [name for j in peers for name in (f"e{j}", f"e{j}.n{j % count}")]
 
 
 def query_latency(box: Sandbox, n: int, total: int) -> DnsLatency:

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from benchmarks.dns import CLIENTS
-from benchmarks.runs import CniRun, NetreconcileRun
+from benchmarks.runs import CniRun, NetavarkRun, NetreconcileRun
 
 NA = "n/a"
 
@@ -28,6 +28,11 @@ class SizeResult:
     apply_peak_rss_mb: float | None
     watch_add_ms: float | None        # one endpoint added to N under a running watch: file written -> logged
     watch_reconcile_ms: float | None  # that reconcile's own duration, as the watch logs it
+    apply_add_ms: float | None        # a one-shot `apply` adding one endpoint to N + 1
+    netavark_setup_ms_per_endpoint: float | None
+    netavark_over_netreconcile: float | None
+    netavark_add_ms: float | None     # one more container's `netavark setup`, N in place
+    netavark_teardown_ms_per_endpoint: float | None
     resolver_rss_mb: float | None     # the resolver's VmRSS right after apply (KiB / 1024)
     dns_queries: int | None           # queries answered with an address per run (median over runs)
     dns_median_ms: float | None       # round trip of one A query, client side: median of the runs' medians
@@ -50,8 +55,9 @@ def ms(seconds: float | None) -> float | None:
     return None if seconds is None else seconds * 1000
 
 
-def summarise(n: int, ours: list[NetreconcileRun], cni: list[CniRun]) -> SizeResult:
+def summarise(n: int, ours: list[NetreconcileRun], cni: list[CniRun], netavark: list[NetavarkRun]) -> SizeResult:
     apply = per_endpoint_ms(median([r.apply_s for r in ours]), n)
+    setup = per_endpoint_ms(median([r.setup_s for r in netavark]), n)
     destroy = median([per_endpoint_ms(r.destroy_s, r.destroyed) for r in ours if r.destroyed])
     add = per_endpoint_ms(median([r.add_s for r in cni]), n)
     rss = median([r.apply_rss_kib for r in ours])
@@ -69,13 +75,18 @@ def summarise(n: int, ours: list[NetreconcileRun], cni: list[CniRun]) -> SizeRes
         apply_peak_rss_mb=None if rss is None else rss / 1024,
         watch_add_ms=ms(median([r.watch_add_s for r in ours])),
         watch_reconcile_ms=ms(median([r.watch_reconcile_s for r in ours])),
+        apply_add_ms=ms(median([r.apply_add_s for r in ours])),
+        netavark_setup_ms_per_endpoint=setup,
+        netavark_over_netreconcile=setup / apply if setup and apply else None,
+        netavark_add_ms=ms(median([r.add_s for r in netavark])),
+        netavark_teardown_ms_per_endpoint=median([per_endpoint_ms(r.teardown_s, n + 1) for r in netavark]),
         resolver_rss_mb=None if resolver_rss is None else resolver_rss / 1024,
         dns_queries=None if answered is None else int(answered),
         dns_median_ms=median([r.dns.median_ms for r in ours]),
         dns_p99_ms=median([r.dns.p99_ms for r in ours]),
         dns_queries_per_s=median([r.dns.queries_per_s for r in ours]),
-        errors=[r.error for r in [*ours, *cni] if r.error],
-        anomalies=[a for r in [*ours, *cni] for a in r.anomalies],
+        errors=[r.error for r in [*ours, *cni, *netavark] if r.error],
+        anomalies=[a for r in [*ours, *cni, *netavark] for a in r.anomalies],
     )
 
 
@@ -88,16 +99,19 @@ def linear_growth(results: list[SizeResult]) -> float | None:
     return large / small
 
 
-COLUMNS = ("endpoints", "apply ms/ep", "CNI ADD ms/ep", "CNI/nr", "plan s", "destroy ms/ep",
-           "CNI DEL ms/ep", "peak RSS MB", "watch +1 ms", "resolver RSS MB", "DNS median ms", "DNS p99 ms")
+COLUMNS = ("endpoints", "apply ms/ep", "CNI ADD ms/ep", "CNI/nr", "netavark ms/ep", "nv/nr", "plan s",
+           "destroy ms/ep", "CNI DEL ms/ep", "nv teardown ms/ep", "peak RSS MB", "watch +1 ms", "apply +1 ms",
+           "netavark +1 ms", "resolver RSS MB", "DNS median ms", "DNS p99 ms")
 
 
 def row(r: SizeResult) -> tuple[str, ...]:
     return (str(r.endpoints), fmt(r.apply_ms_per_endpoint), fmt(r.cni_add_ms_per_endpoint),
-            fmt(r.cni_over_netreconcile, "{:.1f}x"), fmt(r.converged_plan_s, "{:.2f}"),
-            fmt(r.destroy_ms_per_endpoint), fmt(r.cni_del_ms_per_endpoint), fmt(r.apply_peak_rss_mb, "{:.0f}"),
+            fmt(r.cni_over_netreconcile, "{:.1f}x"), fmt(r.netavark_setup_ms_per_endpoint),
+            fmt(r.netavark_over_netreconcile, "{:.1f}x"), fmt(r.converged_plan_s, "{:.2f}"),
+            fmt(r.destroy_ms_per_endpoint), fmt(r.cni_del_ms_per_endpoint), fmt(r.netavark_teardown_ms_per_endpoint),
+            fmt(r.apply_peak_rss_mb, "{:.0f}"),
             fmt(r.watch_add_ms, "{:.0f}") + (f" ({r.watch_reconcile_ms:.0f})" if r.watch_reconcile_ms else ""),
-            fmt(r.resolver_rss_mb, "{:.0f}"), fmt(r.dns_median_ms, "{:.2f}"), fmt(r.dns_p99_ms, "{:.2f}"))
+            fmt(r.apply_add_ms, "{:.0f}"), fmt(r.netavark_add_ms, "{:.0f}"), fmt(r.resolver_rss_mb, "{:.0f}"), fmt(r.dns_median_ms, "{:.2f}"), fmt(r.dns_p99_ms, "{:.2f}"))
 
 
 def fmt(value: float | None, pattern: str = "{:.1f}") -> str:
@@ -115,7 +129,8 @@ def table(results: list[SizeResult], repeat: int) -> str:
                  "peak RSS = ru_maxrss of the apply process")
     lines.append("watch +1: a running watch on the N endpoints, one more endpoint's file written -> its reconcile "
                  "logged (inotify + default debounce, 10 ms after the file is closed + reconcile); in parentheses the "
-                 "reconcile alone")
+                 "reconcile alone; apply +1: a one-shot `netreconcile apply` adding one more endpoint to the N + 1; "
+                 "netavark +1: one more container's `netavark setup` with the N in place")
     lines.append(f"resolver RSS: VmRSS of the resolver process right after apply; DNS: A queries for peers' names over "
                  f"UDP to 127.0.0.11:53 from {CLIENTS} endpoints' namespaces at once, one at a time per client, round "
                  "trip timed in the client (median of the runs' medians and of their 99th percentiles); "

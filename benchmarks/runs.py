@@ -1,6 +1,7 @@
 """One measured run of each side, each in a fresh sandbox: netreconcile (apply, the resolver's RSS
-and query latency, converged plan, a running watch adding one endpoint, destroy) and the CNI
-reference bridge plugin (ADD, DEL). Seconds are the wall time of the whole phase, process start included."""
+and query latency, converged plan, a running watch adding one endpoint, a one-shot apply adding one
+more, destroy), the CNI reference bridge plugin (ADD, DEL) and podman's netavark (setup of N, of one
+more, teardown). Seconds are the wall time of the whole phase, process start included."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from pathlib import Path
 
 from benchmarks.dns import DnsLatency, query_latency, resolver_rss_kib, resolves
 from benchmarks.sandbox import Finished, Sandbox
-from benchmarks.scenario import NETWORKS, extra_endpoint, netns_batch
+from benchmarks.scenario import extra_endpoint, netns_batch, networks
 
 NETRECONCILE = [sys.executable, "-m", "reconciler"]
 WATCH_TIMEOUT = 600  # seconds for one reconcile of the watch
@@ -28,11 +29,21 @@ class NetreconcileRun:
     plan_s: float | None = None
     watch_add_s: float | None = None        # file written -> the watch logs the reconcile done
     watch_reconcile_s: float | None = None  # that reconcile's own duration, as the watch logs it
+    apply_add_s: float | None = None        # a one-shot `apply` adding one endpoint to the N + 1
     destroy_s: float | None = None
     destroyed: int = 0                      # endpoints the destroy removed (N, or N + 1 after the watch)
     apply_rss_kib: int | None = None
     resolver_rss_kib: int | None = None     # the resolver's VmRSS right after apply
     dns: DnsLatency = field(default_factory=DnsLatency)  # queries from several endpoints after apply
+    error: str | None = None
+    anomalies: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class NetavarkRun:
+    setup_s: float | None = None     # N `netavark setup` calls
+    add_s: float | None = None       # one more container's setup, the N first in place
+    teardown_s: float | None = None  # N + 1 `netavark teardown` calls
     error: str | None = None
     anomalies: list[str] = field(default_factory=list)
 
@@ -61,7 +72,8 @@ def netreconcile_run(n: int, manifests: Path, queries: int) -> NetreconcileRun:
         with Sandbox() as box:
             return _netreconcile_phases(box, n, manifests, queries)
     finally:
-        (manifests / "extra.yaml").unlink(missing_ok=True)
+        for extra in manifests.glob("extra*.yaml"):
+            extra.unlink()
 
 
 def _netreconcile_phases(box: Sandbox, n: int, manifests: Path, queries: int) -> NetreconcileRun:
@@ -81,18 +93,31 @@ def _netreconcile_phases(box: Sandbox, n: int, manifests: Path, queries: int) ->
     watch_add = watch_reconcile = None
     try:
         watch_add, watch_reconcile = time_watch_add(box, manifests, n)
-        if not resolves(box, f"e{n % NETWORKS}", f"e{n}"):
-            anomalies.append(f"after the watch added e{n}: e{n % NETWORKS}, on its network, cannot resolve it")
+        if not resolves(box, f"e{n % networks(n)}", f"e{n}"):
+            anomalies.append(f"after the watch added e{n}: e{n % networks(n)}, on its network, cannot resolve it")
     except WatchFailed as err:
         anomalies.append(f"watch add: {err}")
-    destroyed = n + 1 if (manifests / "extra.yaml").exists() else n
+    apply_add, more = time_apply_add(box, manifests, n)
+    anomalies += more
+    destroyed = n + len(list(manifests.glob("extra*.yaml")))
     destroy = box.run([*NETRECONCILE, "destroy", folder])
     if destroy.returncode != 0:
-        return NetreconcileRun(apply.seconds, plan.seconds, watch_add, watch_reconcile, None, 0, apply.max_rss_kib,
-                               resolver_rss, dns, failure("netreconcile destroy", destroy), anomalies)
+        return NetreconcileRun(apply.seconds, plan.seconds, watch_add, watch_reconcile, apply_add, None, 0,
+                               apply.max_rss_kib, resolver_rss, dns, failure("netreconcile destroy", destroy), anomalies)
     anomalies += check_destroyed(box)
-    return NetreconcileRun(apply.seconds, plan.seconds, watch_add, watch_reconcile, destroy.seconds, destroyed,
-                           apply.max_rss_kib, resolver_rss, dns, None, anomalies)
+    return NetreconcileRun(apply.seconds, plan.seconds, watch_add, watch_reconcile, apply_add, destroy.seconds,
+                           destroyed, apply.max_rss_kib, resolver_rss, dns, None, anomalies)
+
+
+def time_apply_add(box: Sandbox, manifests: Path, n: int) -> tuple[float | None, list[str]]:
+    """A one-shot `apply` adding endpoint N + 1 (file extra-apply.yaml) to the converged N + 1: seconds."""
+    extra_endpoint(manifests, n, n + 1, "extra-apply.yaml")
+    done = box.run([*NETRECONCILE, "apply", str(manifests)])
+    if done.returncode != 0:
+        return None, [failure("one-shot apply adding one endpoint", done)]
+    if "default via" not in box.sh(f"ip -n e{n + 1} route show default"):
+        return done.seconds, [f"after the one-shot apply: e{n + 1} has no default route"]
+    return done.seconds, []
 
 
 def time_watch_add(box: Sandbox, manifests: Path, n: int) -> tuple[float, float]:
@@ -151,8 +176,8 @@ def check_applied(box: Sandbox, n: int) -> list[str]:
     if "default via" not in box.sh("ip -n e0 route show default"):
         problems.append("after apply: e0 has no default route")
     rules = [line for line in box.sh("nft list table inet netreconcile").splitlines() if " masquerade" in line]
-    if len(rules) != NETWORKS:
-        problems.append(f"after apply: {len(rules)} masquerade rules, expected {NETWORKS}")
+    if len(rules) != networks(n):
+        problems.append(f"after apply: {len(rules)} masquerade rules, expected {networks(n)}")
     return problems
 
 
@@ -188,4 +213,34 @@ def check_cni_added(box: Sandbox, n: int) -> list[str]:
         problems.append("after CNI ADD: c0 has no default route")
     if (masq := box.sh("iptables -t nat -S POSTROUTING").count(" -j CNI-")) != n:
         problems.append(f"after CNI ADD: {masq} masquerade jumps in nat POSTROUTING, expected {n}")
+    return problems
+
+
+def netavark_run(n: int) -> NetavarkRun:
+    with tempfile.TemporaryDirectory(prefix="nr-bench-netavark-") as tmp, Sandbox() as box:
+        batch, config = Path(tmp) / "netns.batch", Path(tmp) / "config"
+        batch.write_text(netns_batch(n + 1))
+        config.mkdir()
+        box.sh(f"ip -batch {batch}")  # not timed: the N + 1 namespaces
+        driver = [sys.executable, "-m", "benchmarks.netavark_driver"]
+        setup = box.run([*driver, "setup", "0", str(n), str(n), str(config)])
+        if setup.returncode != 0:
+            return NetavarkRun(error=failure("netavark setup", setup))
+        anomalies = check_netavark_set_up(box, n)
+        add = box.run([*driver, "setup", str(n), "1", str(n), str(config)])
+        if add.returncode != 0:
+            return NetavarkRun(float(setup.stdout), error=failure("netavark setup of one more", add), anomalies=anomalies)
+        teardown = box.run([*driver, "teardown", "0", str(n + 1), str(n), str(config)])
+        if teardown.returncode != 0:
+            return NetavarkRun(float(setup.stdout), float(add.stdout), None, failure("netavark teardown", teardown),
+                               anomalies)
+        return NetavarkRun(float(setup.stdout), float(add.stdout), float(teardown.stdout), None, anomalies)
+
+
+def check_netavark_set_up(box: Sandbox, n: int) -> list[str]:
+    problems = []
+    if "default via" not in box.sh("ip -n c0 route show default"):
+        problems.append("after netavark setup: c0 has no default route")
+    if (masq := box.sh("iptables -t nat -S POSTROUTING").count(" -j NETAVARK-")) < 1:
+        problems.append(f"after netavark setup: {masq} NETAVARK- jumps in nat POSTROUTING, expected some")
     return problems

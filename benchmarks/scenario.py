@@ -1,19 +1,30 @@
-"""The scenario: N endpoints on 4 bridge networks (N/4 each), addresses allocated, default routes,
-masquerade (the default of netreconcile's bridge networks; ipMasq for CNI).
+"""The scenario: N endpoints on bridge networks, 4 of them up to 4000 endpoints and then one per 1000
+(10 at 10,000: a Linux bridge holds at most 1024 ports), addresses allocated, default routes,
+masquerade (the default of netreconcile's bridge networks; ipMasq for CNI and netavark).
 
-netreconcile reads ONE file with N + 4 YAML documents (4 networks, then the endpoints, round robin);
-the watch measurement then adds a second file with one more endpoint.
+netreconcile reads ONE file with the Network documents then one Endpoint document per endpoint (round
+robin over the networks); the add-one measurements then write a second file with one more endpoint.
+The references get the same layout: CNI's bridge plugin with host-local IPAM, netavark with the static
+addresses podman would have allocated (endpoint i: host i // networks + 2 of its network).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from pathlib import Path
 
-NETWORKS = 4
+MIN_NETWORKS = 4
+PER_NETWORK = 1000
 MAX_PORTS = 1024  # a Linux bridge holds at most 1024 ports
-MAX_ENDPOINTS = NETWORKS * MAX_PORTS
-LAYOUT = f"one file, {NETWORKS} Network documents + one Endpoint document per endpoint"
+MAX_ENDPOINTS = 20 * PER_NETWORK
+LAYOUT = (f"one file: Network documents ({MIN_NETWORKS}, or one per {PER_NETWORK} endpoints above that), "
+          "then one Endpoint document per endpoint")
+
+
+def networks(endpoints: int) -> int:
+    """How many bridge networks N endpoints are spread over."""
+    return max(MIN_NETWORKS, -(-endpoints // PER_NETWORK))
 
 
 def subnet(n: int) -> str:
@@ -21,22 +32,25 @@ def subnet(n: int) -> str:
 
 
 def write_manifests(folder: Path, endpoints: int) -> Path:
-    """folder/scenario.yaml: 4 networks, then endpoint i on network i % 4; no static address."""
+    """folder/scenario.yaml: the networks, then endpoint i on network i % networks; no static address."""
+    count = networks(endpoints)
     docs = [{"apiVersion": "netreconcile/v1", "kind": "Network", "metadata": {"name": f"n{n}"},
-             "spec": {"driver": "bridge", "ipam": {"subnet": subnet(n)}}} for n in range(NETWORKS)]
-    docs += [{"apiVersion": "netreconcile/v1", "kind": "Endpoint", "metadata": {"name": f"e{i}"},
-              "spec": {"interfaces": [{"network": f"n{i % NETWORKS}"}]}} for i in range(endpoints)]
+             "spec": {"driver": "bridge", "ipam": {"subnet": subnet(n)}}} for n in range(count)]
+    docs += [endpoint_doc(i, count) for i in range(endpoints)]
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "scenario.yaml").write_text("\n---\n".join(json.dumps(d) for d in docs) + "\n")  # JSON is YAML
     return folder
 
 
-def extra_endpoint(folder: Path, endpoints: int) -> Path:
-    """folder/extra.yaml: endpoint N, the one a running `watch` is timed adding."""
-    doc = {"apiVersion": "netreconcile/v1", "kind": "Endpoint", "metadata": {"name": f"e{endpoints}"},
-           "spec": {"interfaces": [{"network": f"n{endpoints % NETWORKS}"}]}}
-    path = folder / "extra.yaml"
-    path.write_text(json.dumps(doc) + "\n")
+def endpoint_doc(i: int, count: int) -> dict:
+    return {"apiVersion": "netreconcile/v1", "kind": "Endpoint", "metadata": {"name": f"e{i}"},
+            "spec": {"interfaces": [{"network": f"n{i % count}"}]}}
+
+
+def extra_endpoint(folder: Path, endpoints: int, index: int | None = None, file: str = "extra.yaml") -> Path:
+    """folder/FILE: one more endpoint (by default endpoint N) on the N-endpoint scenario's networks."""
+    path = folder / file
+    path.write_text(json.dumps(endpoint_doc(endpoints if index is None else index, networks(endpoints))) + "\n")
     return path
 
 
@@ -53,10 +67,27 @@ def cni_config(n: int, data_dir: str) -> str:
     })
 
 
-def cni_netns(i: int) -> str:
+def netavark_config(i: int, count: int) -> str:
+    """What podman gives `netavark setup` for container i: its network's definition (bridge, gateway,
+    NAT, no DNS) and the static address podman allocated."""
+    n = i % count
+    network = ipaddress.ip_network(subnet(n))
+    return json.dumps({
+        "container_id": f"{i + 1:064x}", "container_name": container_netns(i),
+        "networks": {f"n{n}": {"interface_name": "eth0", "static_ips": [str(network[i // count + 2])]}},
+        "network_info": {f"n{n}": {
+            "name": f"n{n}", "id": f"{n + 1:064x}", "driver": "bridge", "network_interface": f"nv-br{n}",
+            "subnets": [{"subnet": str(network), "gateway": str(network[1])}],
+            "ipv6_enabled": False, "internal": False, "dns_enabled": False, "ipam_options": {"driver": "host-local"}}},
+        "port_mappings": None,
+    })
+
+
+def container_netns(i: int) -> str:
+    """The namespace a reference's container i runs in, made beforehand (not timed)."""
     return f"c{i}"
 
 
 def netns_batch(endpoints: int) -> str:
-    """`ip -batch` input creating the CNI containers' namespaces beforehand (not timed)."""
-    return "".join(f"netns add {cni_netns(i)}\n" for i in range(endpoints))
+    """`ip -batch` input creating the references' container namespaces beforehand (not timed)."""
+    return "".join(f"netns add {container_netns(i)}\n" for i in range(endpoints))
