@@ -46,7 +46,38 @@ def _validator(kind: str) -> Draft202012Validator:
         schema = load_schema(filename)
         resource = Resource.from_contents(schema)
         registry = registry.with_resource(schema["$id"], resource).with_resource(filename, resource)
-    return Draft202012Validator(load_schema(KIND_SCHEMAS[kind]), registry=registry, format_checker=_formats())
+    schema = _dereferenced(load_schema(KIND_SCHEMAS[kind]), KIND_SCHEMAS[kind])
+    return Draft202012Validator(schema, registry=registry, format_checker=_formats())
+
+
+ANNOTATIONS = frozenset({"title", "description", "markdownDescription", "default", "examples", "deprecated"})
+
+
+def _dereferenced(node: object, filename: str) -> Any:
+    """`node` with each $ref replaced by what it points to (our schemas have no recursion): the same
+    verdicts and messages, without jsonschema resolving a reference per value it checks (half the
+    validation time of a thousand documents). A $ref next to validation keywords joins them in allOf."""
+    if isinstance(node, list):
+        return [_dereferenced(item, filename) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out = {key: _dereferenced(value, filename) for key, value in node.items() if key != "$ref"}
+    if not isinstance(ref := node.get("$ref"), str):
+        return out
+    target_file, _, pointer = ref.partition("#")
+    target_file = target_file or filename
+    target = _dereferenced(_pointed(load_schema(target_file), pointer), target_file)
+    if out.keys() <= ANNOTATIONS:
+        return {**out, **target}
+    return {**out, "allOf": [*out.get("allOf", []), target]}
+
+
+def _pointed(schema: Schema, pointer: str) -> object:
+    node: object = schema
+    for part in filter(None, pointer.split("/")):
+        assert isinstance(node, dict), f"$ref pointer {pointer} goes through a non-object"
+        node = node[part.replace("~1", "/").replace("~0", "~")]
+    return node
 
 
 def format_checker() -> FormatChecker:
