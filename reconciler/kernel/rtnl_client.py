@@ -8,6 +8,7 @@ from __future__ import annotations
 import errno
 import os
 import socket
+import threading
 from collections.abc import Iterator
 from ipaddress import ip_address, ip_network
 from typing import Protocol
@@ -27,7 +28,7 @@ class NetlinkSocket(Protocol):
     """What the client needs of its socket (a test may give a fake one)."""
 
     def send(self, data: bytes, /) -> int: ...
-    def recv(self, size: int, /) -> bytes: ...
+    def recv_into(self, buffer: bytearray, /) -> int: ...
     def close(self) -> None: ...
 
 
@@ -40,6 +41,19 @@ def _route_socket() -> socket.socket:
         pass
     sock.bind((0, 0))
     return sock
+
+
+RECEIVE_SIZE = 1 << 20  # a dump's part is at most 32 KiB, a single huge link (many VFs) may be larger
+_receiving = threading.local()
+
+
+def _receive(sock: NetlinkSocket) -> bytes:
+    """One datagram, read into this thread's buffer and copied out: recv() would allocate and shrink
+    a 1 MiB buffer per call, 40 us of a dump of two links (a third of observing a namespace)."""
+    buffer = getattr(_receiving, "buffer", None)
+    if buffer is None:
+        buffer = _receiving.buffer = bytearray(RECEIVE_SIZE)
+    return memoryview(buffer)[:sock.recv_into(buffer)].tobytes()
 
 
 class RtnlClient:
@@ -57,7 +71,7 @@ class RtnlClient:
         self.seq += 1
         self.sock.send(rtnl.header(len(body), msg_type, rtnl.NLM_F_REQUEST | rtnl.NLM_F_DUMP, self.seq) + body)
         while True:
-            for kind, reply in rtnl.messages(self.sock.recv(1 << 20)):
+            for kind, reply in rtnl.messages(_receive(self.sock)):
                 if kind == rtnl.NLMSG_DONE:
                     return
                 if kind == rtnl.NLMSG_ERROR:
@@ -71,7 +85,7 @@ class RtnlClient:
         """Send one request; return the reply message (a GET) or None (an ACK); raise OSError on error."""
         self.seq += 1
         self.sock.send(rtnl.header(len(body), msg_type, rtnl.NLM_F_REQUEST | flags, self.seq) + body)
-        kind, reply = next(rtnl.messages(self.sock.recv(1 << 16)))
+        kind, reply = next(rtnl.messages(_receive(self.sock)))
         if kind == rtnl.NLMSG_ERROR:
             code = rtnl.error_code(reply)
             if code:

@@ -158,8 +158,10 @@ class FakeSocket:
         self.sent.append(data)
         return len(data)
 
-    def recv(self, size: int, /) -> bytes:
-        return self.replies.popleft() if self.replies else _error(0)
+    def recv_into(self, buffer: bytearray, /) -> int:
+        data = self.replies.popleft() if self.replies else _error(0)
+        buffer[:len(data)] = data
+        return len(data)
 
     def close(self) -> None:
         pass

@@ -86,7 +86,12 @@ class Recorder:
         self.sent.append(bytes(data))
         return len(data)
 
-    def recv(self, size: int) -> bytes:
+    def recv_into(self, buffer: bytearray) -> int:
+        data = self.recv()
+        buffer[:len(data)] = data
+        return len(data)
+
+    def recv(self) -> bytes:
         _, kind, flags, seq, _ = HEADER.unpack_from(self.sent[-1])
         if flags & nl.NLM_F_DUMP == nl.NLM_F_DUMP:
             return b"".join(self.replies) + HEADER.pack(HEADER.size + 4, nl.NLMSG_DONE, nl.NLM_F_MULTI, seq, 0) + bytes(4)
