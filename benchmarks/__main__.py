@@ -50,6 +50,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--sizes", default="100,1000", help="endpoint counts, comma-separated (default 100,1000)")
     parser.add_argument("--large", action="store_true",
                         help="add 10000 endpoints over 10 networks to the sizes (one run of it takes minutes)")
+    parser.add_argument("--references-above-1000", action="store_true",
+                        help="run CNI and netavark at sizes above 1000 too (at 10000: about 40 minutes more)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per size; medians are reported (default 3)")
     parser.add_argument("--queries", type=int, default=10000,
                         help="DNS queries per run, split over 4 clients (default 10000)")
@@ -80,6 +82,15 @@ def have_netavark() -> bool:
 
 def progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
+
+
+def references(n: int, args: argparse.Namespace, with_cni: bool, with_netavark: bool) -> tuple[bool, bool]:
+    """Which references run at size n: above 1000 endpoints only if asked (they take 60-90 ms each)."""
+    wanted = n <= REFERENCES_UP_TO or args.references_above_1000
+    return with_cni and wanted, with_netavark and wanted
+
+
+REFERENCES_UP_TO = 1000
 
 
 def measure(n: int, repeat: int, queries: int, with_cni: bool, with_netavark: bool) -> SizeResult:
@@ -137,7 +148,7 @@ def main() -> int:
     for text in missing:
         progress(text)
     progress(f"manifests: {LAYOUT}")
-    results = [measure(n, args.repeat, args.queries, with_cni, with_netavark) for n in args.sizes]
+    results = [measure(n, args.repeat, args.queries, *references(n, args, with_cni, with_netavark)) for n in args.sizes]
     print(table(results, args.repeat))
     for text in missing:
         print(text)
