@@ -97,5 +97,6 @@ def snat(address: str) -> Json:
 
 
 def reject(protocol: str) -> Json:
-    """A TCP reset, else ICMP port unreachable: the client learns at once that nothing answers here."""
-    return {"reject": {"type": "tcp reset"}} if protocol == "tcp" else {"reject": {"type": "icmp", "expr": "port-unreachable"}}
+    """A TCP reset, else port unreachable (ICMP or ICMPv6, as the packet is): the client learns at once
+    that nothing answers here."""
+    return {"reject": {"type": "tcp reset"}} if protocol == "tcp" else {"reject": {"type": "icmpx", "expr": "port-unreachable"}}

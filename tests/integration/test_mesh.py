@@ -63,7 +63,8 @@ import socket, sys
 u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 u.bind(("0.0.0.0", 40000))   # the same source port every time: the same conntrack entry
 u.settimeout(1)
-u.sendto(b"ping", (sys.argv[1], int(sys.argv[2])))
+u.connect((sys.argv[1], int(sys.argv[2])))   # connected: an ICMP port unreachable is reported
+u.send(b"ping")
 try:
     print(u.recv(64).decode())
 except OSError as error:
@@ -129,7 +130,9 @@ def test_an_ingress_port_on_a_host_without_endpoints_spreads_over_the_other_host
 
 
 def test_traffic_policy_local_keeps_the_client_address_and_a_host_without_backends_refuses_at_once(cluster):
-    path = manifests(cluster, *app(svc=service(trafficPolicy="local")))
+    svc = service(trafficPolicy="local")
+    svc["spec"]["ports"].append({"port": 53, "targetPort": 8000, "protocol": "udp"})
+    path = manifests(cluster, *app(svc=svc))
     reports = apply_everywhere(cluster, path)
     assert f"balances web {VIP}:80/tcp -> nothing on this host: refused (trafficPolicy local)" in reports["node-a"]
     serve(cluster["node-b"], "api1")
@@ -142,6 +145,9 @@ def test_traffic_policy_local_keeps_the_client_address_and_a_host_without_backen
         (refused,) = ask(host, who, address, port)
         error, seconds = refused.split(":")
         assert error == "ConnectionRefusedError" and float(seconds) < 0.5, refused
+    script = cluster["node-a"].write("udp_client.py", UDP_CLIENT)
+    assert cluster["node-a"].sh(f"ip netns exec client python3 {script} {VIP} 53").stdout.split() == ["ConnectionRefusedError"]
+    assert cluster["node-b"].sh(f"ip netns exec api1 true && python3 {script} {VIP} 53").stdout.split() == ["api1"]
 
 
 def test_publish_host_opens_the_port_only_where_backends_live_each_over_its_own(cluster):
