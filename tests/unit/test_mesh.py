@@ -9,6 +9,7 @@ from pathlib import Path
 
 import yaml
 
+from reconciler import graph
 from reconciler.input.ipam import allocate
 from reconciler.input.spec import mesh_address
 from reconciler.input.validate import load_manifests
@@ -84,3 +85,12 @@ def test_traffic_policy_local_refuses_on_a_host_without_backends_and_publish_hos
     assert desired_state(manifests(tmp_path, host_mode)) == []   # node-a takes no part in appnet at all
     on_b = rules(manifests(tmp_path, host_mode, "node-b"))["nat-PREROUTING service/web publish-tcp-all-8080"][-1]
     assert on_b["dnat"]["addr"] == "10.200.0.10"
+
+
+def test_graph_draws_the_edges_to_backends_on_other_hosts_with_the_mesh_address():
+    edges = {(e.tail, e.head, e.label) for e in graph.planned(load_manifests([str(CASE)]), None).edges if e.kind == "backend"}
+    assert ("svc/node-a/web", "ep/api1", ":8000 via 10.200.0.254") in edges
+    assert ("svc/node-a/web", "ep/api2", ":8000 via 10.200.0.254") in edges
+    assert ("svc/node-b/web", "ep/api1", ":8000") in edges and ("svc/node-b/web", "ep/api2", ":8000 via 10.200.0.253") in edges
+    alone = graph.planned(load_manifests([str(CASE)]), "node-a").edges   # api1 and api2 are not drawn: no dangling edge
+    assert not [e for e in alone if e.kind == "backend"]
