@@ -10,6 +10,7 @@ from pathlib import Path
 import yaml
 
 from reconciler import graph
+from reconciler.appliers.nftables import udp_backends
 from reconciler.input.ipam import allocate
 from reconciler.input.spec import mesh_address
 from reconciler.input.validate import load_manifests
@@ -94,3 +95,23 @@ def test_graph_draws_the_edges_to_backends_on_other_hosts_with_the_mesh_address(
     assert ("svc/node-b/web", "ep/api1", ":8000") in edges and ("svc/node-b/web", "ep/api2", ":8000 via 10.200.0.253") in edges
     alone = graph.planned(load_manifests([str(CASE)]), "node-a").edges   # api1 and api2 are not drawn: no dangling edge
     assert not [e for e in alone if e.kind == "backend"]
+
+
+def test_a_udp_backend_that_leaves_or_moves_host_is_forgotten_where_its_path_changed(tmp_path):
+    def udp(docs):
+        docs[6]["spec"]["ports"] = [{"port": 53, "protocol": "udp", "hostPort": 5353}]
+
+    def moved(docs):
+        udp(docs)
+        docs[5]["spec"]["host"] = "node-a"   # api2: from node-c to node-a, the same address
+
+    def table(edit, host):
+        (found,) = [o for o in desired_state(manifests(tmp_path, edit, host)) if isinstance(o, NftTable)]
+        return found
+
+    def forgotten(host):
+        return sorted(a for a, _ in udp_backends(table(udp, host)) - udp_backends(table(moved, host)))
+
+    assert forgotten("node-c") == ["10.200.0.20"]   # was local there, now reached through node-c's mesh address
+    assert forgotten("node-a") == ["10.200.0.20"]   # was remote, now local
+    assert forgotten("node-b") == []                 # remote before and after: its flows still work
