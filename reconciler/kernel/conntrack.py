@@ -11,13 +11,14 @@ from collections.abc import Iterable
 
 
 def forget_udp(backends: Iterable[str]) -> None:
-    """Delete the UDP entries whose reply comes from one of `backends` (each DNATed there), in the
-    calling process's network namespace. Without the tool the entries simply expire (30 s idle)."""
+    """Delete the UDP entries DNATed to one of `backends` (their reply comes from it), in the calling
+    process's network namespace; flows that reach it without DNAT are left alone. Without the tool
+    the entries simply expire (30 s idle)."""
     binary = shutil.which("conntrack")
     if binary is None:
         return
     for address in sorted(set(backends)):
         family = "ipv6" if ":" in address else "ipv4"
         # exit status 1 with "0 flow entries have been deleted" when there were none: nothing to do
-        subprocess.run([binary, "-D", "-f", family, "-p", "udp", "--reply-src", address],
+        subprocess.run([binary, "-D", "-f", family, "-p", "udp", "--reply-src", address, "--dst-nat"],
                        capture_output=True, check=False, timeout=10)
