@@ -29,9 +29,9 @@ def app(*extra: dict, svc: dict | None = None) -> list[dict]:
 SERVER = """\
 import socket, sys, threading
 name, port = sys.argv[1], int(sys.argv[2])
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.bind(("0.0.0.0", port))   # before the TCP port listens: a test waits for that one
 def udp():
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    u.bind(("0.0.0.0", port))
     while True:
         data, peer = u.recvfrom(64)
         u.sendto(name.encode(), peer)
