@@ -151,13 +151,14 @@ def _meshed_port(service: Service, p: ServicePort, address: str, m: Manifests, a
     if not chosen and not local_only:
         return []
     to, remote = tuple(b.address for b in chosen), tuple(b.address for b in chosen if b.remote)
+    snat = snat if remote else None
     seed, shown = mesh.affinity_seed(service), address if version == 4 else f"[{address}]"
-    text = _balance_text(service, p, shown, chosen, snat if remote else None)
+    text = _balance_text(service, p, shown, chosen, snat)
     out = [Exposure(service.network, service.owner, f"vip-{p.protocol}-{p.port}{SUFFIX[version]}",
                     (fw.addr("daddr", address),), p.protocol, p.port, to, p.target_port, text, version,
-                    remote, snat if remote else None, seed)]
+                    remote, snat, seed)]
     if m.publish_of(service, p) == "ingress":
-        out.append(_host_port(service, p, to, version, seed, remote, snat if remote else None))
+        out.append(_host_port(service, p, to, version, seed, remote, snat))
     elif p.host_port is not None and any(not b.remote for b in chosen):
         local = tuple(b.address for b in chosen if not b.remote)
         out.append(_host_port(service, p, local, version, seed))
