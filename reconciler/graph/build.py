@@ -2,12 +2,14 @@
 
 Layout choices: each declared Host is a cluster holding what it builds (its endpoints, the bridge,
 macvlan and ipvlan networks they use, one bridge each per host, the Services it balances and the
-ports it publishes). An overlay network used by several of the drawn hosts is drawn once, outside the
+ports it publishes); a Service across hosts (the routing mesh) has an edge to each backend on another
+drawn host too. An overlay network used by several of the drawn hosts is drawn once, outside the
 clusters, spanning them: its label lists the hosts' VTEPs.
 """
 
 from __future__ import annotations
 
+import reconciler.planners.mesh as mesh
 from reconciler.engine import State
 from reconciler.graph.ledger import Check, Ledger
 from reconciler.graph.model import Edge, Line, Node, Topology
@@ -33,8 +35,9 @@ def topology(m: Manifests, addresses: Addresses, only: str | None = None,
     views = [HostView.of(m, h, addresses, ledger if (h.name if h else None) == local else None) for h in hosts]
     nodes, net_ids = network_nodes(m, views, only)
     edges: list[Edge] = []
+    drawn = frozenset(e.name for view in views for e in view.m.local_endpoints)
     for view in views:
-        for more_nodes, more_edges in (_endpoints(view, net_ids), _services(view, net_ids), _ports(view)):
+        for more_nodes, more_edges in (_endpoints(view, net_ids), _services(view, net_ids, drawn), _ports(view)):
             nodes += more_nodes
             edges += more_edges
     clusters = tuple((h.name, _host_label(h)) for h in hosts if h is not None)
@@ -82,13 +85,15 @@ def _attach_edges(ep: Endpoint, v: HostView, net_ids: NetIds) -> list[Edge]:
             for i in ep.interfaces if (v.cluster, i.network) in net_ids]
 
 
-def _services(v: HostView, net_ids: NetIds) -> Drawn:
-    """The Services on networks this host builds, each to its network and its backends here."""
+def _services(v: HostView, net_ids: NetIds, drawn: frozenset[str]) -> Drawn:
+    """The Services on networks this host builds, each to its network and its backends here, and
+    (the routing mesh) to those on other drawn hosts."""
     nodes, edges = [], []
     for service in (s for s in v.m.services if (v.cluster, s.network) in net_ids):
         node = _service_node(service, v)
         nodes.append(node)
         edges += _service_edges(node, service, v, net_ids[(v.cluster, service.network)])
+        edges += _remote_edges(node, service, v, drawn)
     return nodes, edges
 
 
@@ -119,6 +124,16 @@ def _service_edges(node: Node, service: Service, v: HostView, network_id: str) -
     chosen = dict.fromkeys(name for version in (4, 6) for name, _ in backends(service, v.m, v.ctx.addresses, version))
     return ([Edge(node.id, network_id, "vip", "", node.state)]
             + [Edge(node.id, f"ep/{name}", "backend", targets, node.state) for name in chosen])
+
+
+def _remote_edges(node: Node, service: Service, v: HostView, drawn: frozenset[str]) -> list[Edge]:
+    """To each backend on another drawn host this host spreads over, labelled with its mesh address."""
+    if not mesh.meshed(v.m, service) or service.traffic_policy == "local":
+        return []
+    snat = mesh.own_address(v.m, service.network, v.ctx.addresses)
+    remote = [b for b in mesh.selected(service, v.m, v.ctx.addresses, 4, False) if b.remote and b.name in drawn]
+    targets = ",".join(sorted({f":{p.target_port}" for p in service.ports}))
+    return [Edge(node.id, f"ep/{b.name}", "backend", f"{targets} via {snat}", node.state) for b in remote if snat]
 
 
 def _ports(v: HostView) -> Drawn:

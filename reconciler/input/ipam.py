@@ -21,6 +21,7 @@ from reconciler.input.spec import (
     Manifests,
     Network,
     Subnet,
+    mesh_endpoints,
     shim_endpoint,
     vip_endpoint,
 )
@@ -45,7 +46,7 @@ def allocate(m: Manifests, sticky: Mapping[AllocKey, IPAddress] | None = None) -
         for version in _versions(network):
             shim = shim_endpoint(network)
             vips = [vip_endpoint(s) for s in m.services if s.network == network.name and s.has_vip]
-            attached = (*m.endpoints, *vips, *([shim] if shim else []))
+            attached = (*m.endpoints, *vips, *([shim] if shim else []), *mesh_endpoints(m, network))
             requests = [Request(e, i) for e in attached for i in e.interfaces if i.network == network.name]
             result |= _allocate_family(network, version, requests, sticky, misses)
     if misses:

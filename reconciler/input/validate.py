@@ -34,6 +34,7 @@ from reconciler.input.validate_common import (
     where,
 )
 from reconciler.input.validate_limits import limit_problems
+from reconciler.input.validate_mesh import mesh_problems
 from reconciler.input.validate_names import name_problems
 from reconciler.input.validate_pools import is_auto, pool_problems
 from reconciler.input.validate_services import (
@@ -99,6 +100,7 @@ def semantic_problems(m: Manifests, invalid_networks: frozenset[str] | set[str] 
     problems += _host_problems(m)
     problems += _vni_problems(m.networks)
     problems += service_problems(m)
+    problems += mesh_problems(m)
     problems += exposure_problems(m)
     return problems + name_problems(m) + limit_problems(m) + pool_problems(m)
 

@@ -14,6 +14,7 @@ from reconciler.model import NftChain, NftRule, NftTable
 
 FORWARD, POSTROUTING, RAW_PREROUTING = "filter-FORWARD", "nat-POSTROUTING", "raw-PREROUTING"
 PREROUTING, OUTPUT = "nat-PREROUTING", "nat-OUTPUT"
+INPUT = "filter-INPUT"  # Service ports refused on a host with no backend of its own (trafficPolicy local)
 BASE_CHAINS = (
     NftChain(FORWARD, "filter", "forward", 0, "accept"),
     NftChain(POSTROUTING, "nat", "postrouting", 100, "accept"),
@@ -23,6 +24,7 @@ BASE_CHAINS = (
 DNAT_CHAINS = (
     NftChain(PREROUTING, "nat", "prerouting", -100, "accept"),
     NftChain(OUTPUT, "nat", "output", -100, "accept"),
+    NftChain(INPUT, "filter", "input", 0, "accept"),
 )
 Json = dict[str, Any]  # one statement of nft's JSON syntax
 Expr = list[Json]
@@ -76,12 +78,25 @@ def ct_status(status: str) -> Json:
     return {"match": {"op": "in", "left": {"ct": {"key": "status"}}, "right": status}}
 
 
-def dnat(addresses: list[str], port: int, version: int = 4) -> Json:
-    """DNAT to one address, or spread over several in turn (numgen inc, a map from 0..n-1). In our
-    inet table a `dnat ip` rule leaves IPv6 packets alone, and `dnat ip6` IPv4 ones."""
+def dnat(addresses: list[str], port: int, version: int = 4, seed: int | None = None) -> Json:
+    """DNAT to one address, or spread over several in turn (numgen inc, a map from 0..n-1), or by a
+    hash of the client's address with `seed` (jhash: the same client, the same backend). In our inet
+    table a `dnat ip` rule leaves IPv6 packets alone, and `dnat ip6` IPv4 ones."""
     family = "ip" if version == 4 else "ip6"
     if len(addresses) == 1:
         return {"dnat": {"family": family, "addr": addresses[0], "port": port}}
-    spread = {"map": {"key": {"numgen": {"mode": "inc", "mod": len(addresses), "offset": 0}},
-                      "data": {"set": [[i, a] for i, a in enumerate(addresses)]}}}
+    key: Json = {"numgen": {"mode": "inc", "mod": len(addresses), "offset": 0}}
+    if seed is not None:  # a seed of our own: nft would draw a new one at every write of the table
+        key = {"jhash": {"mod": len(addresses), "seed": seed, "expr": {"payload": {"protocol": family, "field": "saddr"}}}}
+    spread = {"map": {"key": key, "data": {"set": [[i, a] for i, a in enumerate(addresses)]}}}
     return {"dnat": {"family": family, "addr": spread, "port": port}}
+
+
+def snat(address: str) -> Json:
+    return {"snat": {"family": "ip", "addr": address}}
+
+
+def reject(protocol: str) -> Json:
+    """A TCP reset, else port unreachable (ICMP or ICMPv6, as the packet is): the client learns at once
+    that nothing answers here."""
+    return {"reject": {"type": "tcp reset"}} if protocol == "tcp" else {"reject": {"type": "icmpx", "expr": "port-unreachable"}}

@@ -17,6 +17,7 @@ from dataclasses import replace
 from ipaddress import ip_interface
 
 import reconciler.planners.bridge as bridge
+import reconciler.planners.mesh as mesh
 from reconciler.input.spec import (
     VXLAN_OVERHEAD,
     Endpoint,
@@ -24,6 +25,7 @@ from reconciler.input.spec import (
     Interface,
     Network,
     OverlayOptions,
+    mesh_endpoints,
 )
 from reconciler.model import BridgeFdb, Fdb, KernelObject, Neigh, NftRule, Vxlan
 from reconciler.planners.context import Attachment, Context
@@ -68,7 +70,8 @@ def network_objects(network: Network, ctx: Context) -> list[KernelObject]:
         local=str(host.address) if host else None, dev=host.interface if host else None,
         master=options.bridge.name, mtu=network.mtu, owner=network.owner, ipv6=network.enable_ipv6,
     )
-    return [*bridge.network_objects(network, ctx), vxlan, *_remote_entries(network, options.vxlan, ctx)]
+    mesh_objects = mesh.network_objects(network, ctx.manifests, ctx.addresses, options.bridge.name)
+    return [*bridge.network_objects(network, ctx), vxlan, *mesh_objects, *_remote_entries(network, options.vxlan, ctx)]
 
 
 def _remote_entries(network: Network, vxlan: str, ctx: Context) -> list[KernelObject]:
@@ -97,7 +100,11 @@ def _entries_of(network: Network, vxlan: str, ep: Endpoint, iface: Interface, vt
 
 
 def _attached(network: Network, ctx: Context) -> list[tuple[Endpoint, Interface]]:
-    return [(e, i) for e in ctx.manifests.endpoints for i in e.interfaces if i.network == network.name]
+    """The network's endpoints, and the mesh address of every host taking part in it (planners.mesh)."""
+    m = ctx.manifests
+    attached = [(e, i) for e in m.endpoints for i in e.interfaces if i.network == network.name]
+    hosts = {e.host for e, _ in attached} | ({h.name for h in m.hosts} if m.ingress_network(network.name) else set())
+    return attached + [(e, e.interfaces[0]) for e in mesh_endpoints(m, network) if e.host in hosts]
 
 
 def interface_objects(ep: Endpoint, att: Attachment) -> list[KernelObject]:

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 import reconciler.planners.firewall as fw
+import reconciler.planners.mesh as mesh
 from reconciler.input.ipam import AllocKey
 from reconciler.input.spec import (
     BridgeOptions,
@@ -44,6 +45,9 @@ class Exposure:
     target: int
     text: str                 # what `plan` states, e.g. `publishes 0.0.0.0:8080/tcp -> web1:80`
     version: int = 4
+    remote: tuple[str, ...] = ()  # backends on other hosts (planners.mesh), reached with `snat` as source
+    snat: str | None = None
+    seed: int | None = None   # affinity clientIP: backends picked by a hash of the client's address
 
 
 ALL = {4: "0.0.0.0", 6: "[::]"}
@@ -100,9 +104,14 @@ def vip(service: Service, addresses: Addresses, version: int = 4) -> str | None:
 def _service(service: Service, m: Manifests, addresses: Addresses) -> list[Exposure]:
     out = []
     for version in (4, 6):
-        chosen = backends(service, m, addresses, version)
         address = vip(service, addresses, version)
-        if chosen and address is not None:
+        if address is None:
+            continue
+        if mesh.meshed(m, service):
+            out += [e for p in service.ports for e in _meshed_port(service, p, address, m, addresses, version)]
+            continue
+        chosen = backends(service, m, addresses, version)
+        if chosen:
             out += [e for p in service.ports for e in _service_port(service, p, address, chosen, version)]
     return out
 
@@ -112,21 +121,68 @@ def _service_port(service: Service, p: ServicePort, address: str, chosen: list[t
     """A Service port balanced on its VIP, and published on the host too when it has a hostPort."""
     names, to = ", ".join(n for n, _ in chosen), tuple(a for _, a in chosen)
     shown = address if version == 4 else f"[{address}]"
+    seed = mesh.affinity_seed(service)
     out = [Exposure(service.network, service.owner, f"vip-{p.protocol}-{p.port}{SUFFIX[version]}",
                     (fw.addr("daddr", address),), p.protocol, p.port, to, p.target_port,
-                    f"balances {shown}:{p.port}/{p.protocol} -> {names} :{p.target_port}", version)]
+                    f"balances {shown}:{p.port}/{p.protocol} -> {names} :{p.target_port}", version, seed=seed)]
     if p.host_port is not None:
-        out.append(Exposure(service.network, service.owner, f"publish-{p.protocol}-all-{p.host_port}{SUFFIX[version]}",
-                            (fw.fib_local(),), p.protocol, p.host_port, to, p.target_port,
-                            f"publishes {ALL[version]}:{p.host_port}/{p.protocol} -> service {service.name} "
-                            f":{p.target_port}", version))
+        out.append(_host_port(service, p, to, version, seed))
     return out
 
 
+def _host_port(service: Service, p: ServicePort, to: tuple[str, ...], version: int, seed: int | None,
+               remote: tuple[str, ...] = (), snat: str | None = None) -> Exposure:
+    assert p.host_port is not None
+    return Exposure(service.network, service.owner, f"publish-{p.protocol}-all-{p.host_port}{SUFFIX[version]}",
+                    (fw.fib_local(),), p.protocol, p.host_port, to, p.target_port,
+                    f"publishes {ALL[version]}:{p.host_port}/{p.protocol} -> service {service.name} :{p.target_port}",
+                    version, remote, snat, seed)
+
+
+def _meshed_port(service: Service, p: ServicePort, address: str, m: Manifests, addresses: Addresses,
+                 version: int) -> list[Exposure]:
+    """A port of a Service balanced across hosts (planners.mesh): its VIP over the backends its
+    trafficPolicy allows, and its hostPort here when published `ingress`, or `host` with local backends."""
+    local_only = service.traffic_policy == "local"
+    chosen = mesh.selected(service, m, addresses, version, local_only)
+    snat = mesh.own_address(m, service.network, addresses)
+    if any(b.remote for b in chosen) and snat is None:
+        chosen = [b for b in chosen if not b.remote]
+    if not chosen and not local_only:
+        return []
+    to, remote = tuple(b.address for b in chosen), tuple(b.address for b in chosen if b.remote)
+    snat = snat if remote else None
+    seed, shown = mesh.affinity_seed(service), address if version == 4 else f"[{address}]"
+    text = _balance_text(service, p, shown, chosen, snat)
+    out = [Exposure(service.network, service.owner, f"vip-{p.protocol}-{p.port}{SUFFIX[version]}",
+                    (fw.addr("daddr", address),), p.protocol, p.port, to, p.target_port, text, version,
+                    remote, snat, seed)]
+    if m.publish_of(service, p) == "ingress":
+        out.append(_host_port(service, p, to, version, seed, remote, snat))
+    elif p.host_port is not None and any(not b.remote for b in chosen):
+        local = tuple(b.address for b in chosen if not b.remote)
+        out.append(_host_port(service, p, local, version, seed))
+    return out
+
+
+def _balance_text(service: Service, p: ServicePort, shown: str, chosen: list[mesh.Backend], snat: str | None) -> str:
+    """`balances web 10.200.0.250:80/tcp -> api1@node-b, api2@node-c (remote: snat 10.200.0.254)`."""
+    head = f"balances {service.name} {shown}:{p.port}/{p.protocol}"
+    if not chosen:
+        return f"{head} -> nothing on this host: refused (trafficPolicy local)"
+    target = f" :{p.target_port}" if p.target_port != p.port else ""
+    remote = f" (remote: snat {snat})" if snat else ""
+    return f"{head} -> {', '.join(b.shown for b in chosen)}{target}{remote}"
+
+
 def nat_rules(found: tuple[Exposure, ...]) -> list[NftRule]:
+    """DNAT in prerouting and output; a port with no backend here (trafficPolicy local) refused at input."""
     rules = []
     for e in found:
-        expr = [*e.match, fw.dport(e.protocol, e.port), fw.dnat(list(e.backends), e.target, e.version)]
+        if not e.backends:
+            rules.append(fw.rule(e.owner, fw.INPUT, e.label, [*e.match, fw.dport(e.protocol, e.port), fw.reject(e.protocol)]))
+            continue
+        expr = [*e.match, fw.dport(e.protocol, e.port), fw.dnat(list(e.backends), e.target, e.version, e.seed)]
         rules += [fw.rule(e.owner, fw.PREROUTING, e.label, expr), fw.rule(e.owner, fw.OUTPUT, e.label, expr)]
     return rules
 
@@ -137,7 +193,8 @@ def bridge_rules(network: Network, bridge: BridgeOptions,
     mine = [e for e in found if e.network == network.name]
     if not mine:
         return [], []
-    return _accepts(network, bridge.name, mine), _masquerades(network, bridge.name)
+    remote = [(b, e.snat) for e in mine if e.snat for b in e.remote]
+    return _accepts(network, bridge.name, mine), mesh.snat_rules(network, bridge.name, remote) + _masquerades(network, bridge.name)
 
 
 def _accepts(network: Network, br: str, mine: list[Exposure]) -> list[NftRule]:

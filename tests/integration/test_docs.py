@@ -17,7 +17,7 @@ from jsonschema import Draft202012Validator
 
 TUTORIALS = REPO / "docs" / "tutorials"
 # Each tutorial and where its test is: here (the running kernel) or in test_docs_vm.py (the VM's).
-ON_THIS_KERNEL = {"bridge", "services", "overlay", "macvlan"}
+ON_THIS_KERNEL = {"bridge", "services", "overlay", "macvlan", "routing-mesh"}
 IN_THE_VM = {"macvlan-8021q", "ipvlan"}
 SCHEMA_LINE = "# yaml-language-server: $schema="
 
@@ -119,6 +119,18 @@ def test_overlay_tutorial(sandbox):
     try:
         run_tutorial(tutorial("overlay"), {host.name: host for host in cluster})
         assert cluster.udp_counter() >= 4   # the pings crossed the underlay as VXLAN
+    finally:
+        for host in cluster:
+            stop_processes(host)
+        cluster.close()
+
+
+def test_routing_mesh_tutorial(sandbox):
+    from cluster import Cluster
+
+    cluster = Cluster(sandbox, names=("manager1", "worker1", "worker2"))   # 10.10.0.11, .12, .13 on one underlay
+    try:
+        run_tutorial(tutorial("routing-mesh"), {host.name: host for host in cluster})
     finally:
         for host in cluster:
             stop_processes(host)

@@ -2,6 +2,12 @@
 read from schema-valid Documents (parse). Import from here; the modules import each other, never this.
 """
 
+from reconciler.input.spec.mesh import (
+    mesh_address,
+    mesh_endpoint,
+    mesh_endpoints,
+    mesh_networks,
+)
 from reconciler.input.spec.naming import (
     GENERATED_PREFIXES,
     HOST_SHIM,
@@ -75,6 +81,10 @@ __all__ = [
     "default_bridge_name",
     "derived_vni",
     "dummy_parent_name",
+    "mesh_address",
+    "mesh_endpoint",
+    "mesh_endpoints",
+    "mesh_networks",
     "overlay_link_names",
     "parse_address_pools",
     "parse_endpoint",

@@ -43,6 +43,16 @@ def overlay_link_names(network: str) -> tuple[str, str]:
     return "ov-" + digest[:12], "vx-" + digest[:12]
 
 
+def mesh_ifname(network: str) -> str:
+    """The host's routing-mesh interface on an overlay network's bridge (`nr-m` + 10 hex: no veth's)."""
+    return "nr-m" + _hex(network)[:10]
+
+
+def mesh_name(host: str) -> str:
+    """The allocation name of a host's routing-mesh address: never a valid endpoint name."""
+    return f"@mesh/{host}"
+
+
 def dummy_parent_name(network: str) -> str:
     """The owned dummy parent of a macvlan/ipvlan network declared without one (Docker: `dm-<id>`)."""
     return "dm-" + _hex(network)[:12]

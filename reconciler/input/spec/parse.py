@@ -177,12 +177,13 @@ def parse_service(doc: Document) -> Service:
     spec = doc.data["spec"]
     ports = tuple(
         ServicePort(int(p["port"]), int(p.get("targetPort", p["port"])), p.get("protocol", "tcp"),
-                    int(p["hostPort"]) if "hostPort" in p else None, i)
+                    int(p["hostPort"]) if "hostPort" in p else None, i, p.get("publish"))
         for i, p in enumerate(spec["ports"])
     )
     return Service(name=doc.name, network=spec["network"], selector=tuple(sorted(spec["selector"].items())),
                    ports=ports, vip=IPv4Address(spec["vip"]) if spec.get("vip") else None,
-                   endpoint_mode=spec.get("endpointMode", "vip"), source=doc)
+                   endpoint_mode=spec.get("endpointMode", "vip"), traffic_policy=spec.get("trafficPolicy", "cluster"),
+                   affinity=spec.get("affinity", "none"), source=doc)
 
 
 def parse_address_pools(doc: Document) -> AddressPools:

@@ -214,6 +214,7 @@ class ServicePort:
     protocol: str = "tcp"
     host_port: int | None = None
     index: int = 0
+    publish: str | None = None  # ingress | host; None: ingress on an overlay network, else host
 
 
 @dataclass(frozen=True)
@@ -226,6 +227,8 @@ class Service:
     ports: tuple[ServicePort, ...]
     vip: IPv4Address | None = None
     endpoint_mode: str = "vip"  # or "dnsrr": no VIP, the name resolves to the backends
+    traffic_policy: str = "cluster"  # or "local": only this host's backends, the client's address kept
+    affinity: str = "none"  # or "clientIP": a hash of the client's address picks the backend
     source: Document | None = field(default=None, compare=False, repr=False)
 
     @property
@@ -309,11 +312,25 @@ class Manifests:
 
     @property
     def local_networks(self) -> tuple[Network, ...]:
-        """The networks this host takes part in: all without Hosts; else those its endpoints use."""
+        """The networks this host takes part in: all without Hosts; else those its endpoints use, and
+        every overlay network a Service publishes a port of with `publish: ingress` (the routing mesh)."""
         if not self.hosts:
             return self.networks
         used = {i.network for e in self.local_endpoints for i in e.interfaces}
-        return tuple(n for n in self.networks if n.name in used)
+        return tuple(n for n in self.networks if n.name in used or self.ingress_network(n.name))
+
+    def ingress_network(self, network: str) -> bool:
+        """An overlay network with a Service port published on every host (`publish: ingress`)."""
+        return any(s.network == network and any(self.publish_of(s, p) == "ingress" for p in s.ports)
+                   for s in self.services if s.has_vip and s.ports)
+
+    def publish_of(self, service: Service, port: ServicePort) -> str | None:
+        """How a port with a hostPort is published: as declared, else `ingress` on an overlay network
+        and `host` elsewhere; None without a hostPort."""
+        if port.host_port is None:
+            return None
+        network = self._networks_by_name.get(service.network)
+        return port.publish or ("ingress" if network is not None and network.overlay is not None else "host")
 
     @property
     def owners(self) -> frozenset[str]:
