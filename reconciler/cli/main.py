@@ -11,7 +11,7 @@ import reconciler.cli.doctor as doctor
 import reconciler.cli.planning as planning
 import reconciler.cli.tools as tools
 import reconciler.cli.watching as watching
-from reconciler.cli.command import EXIT_OK, Command, Parser, debug
+from reconciler.cli.command import EXIT_OK, Command, Parser, debug, use_etcd_options
 from reconciler.cli.completion import SHELLS, script
 from reconciler.cli.failure import INTERRUPTED, fail, failure_of
 from reconciler.cli.version import version
@@ -72,6 +72,7 @@ COMMANDS = {c.name: c for c in (planning.VALIDATE, planning.PLAN, applying.APPLY
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        use_etcd_options(args)
         return COMMANDS[args.command].run(args)
     except KeyboardInterrupt:
         return fail(args, INTERRUPTED)

@@ -11,7 +11,8 @@ from typing import Any
 
 import yaml
 
-from reconciler.errors import Location, ManifestError, Problem
+from reconciler.errors import Kind, Location, ManifestError, Problem
+from reconciler.input import etcd
 
 Path_ = tuple[str | int, ...]
 
@@ -86,16 +87,56 @@ def load_paths(paths: Iterable[str]) -> list[Document]:
     """Load every document under `paths`; all YAML syntax errors are reported together."""
     documents: list[Document] = []
     problems: list[Problem] = []
-    for path in manifest_files(paths):
-        content = read(path)
-        if gone(content):
-            continue
-        docs, found = load_file(path, content)
+    for name, content in read_sources(paths).entries:
+        docs, found = load_file(name, content)
         documents += docs
         problems += found
     if problems:
         raise ManifestError(problems)
     return documents
+
+
+class SourceUnavailable(ManifestError):
+    """A source could not be read at all (etcd unreachable): nothing is known of the manifests, so
+    nothing may be pruned; a watch keeps the last applied state."""
+
+    kind = Kind.HOST
+    category = "source-unavailable"
+
+
+@dataclass(frozen=True)
+class Sources:
+    """The manifest texts of some paths, each named as its errors are located, in order; and for each
+    etcd source the revision it was read at."""
+
+    entries: list[tuple[str, bytes | OSError]]
+    revisions: dict[str, int]
+
+
+def read_sources(paths: Iterable[str]) -> Sources:
+    """Every manifest's text under `paths`: files and directories, or etcd prefixes (one key, one file)."""
+    entries: list[tuple[str, bytes | OSError]] = []
+    revisions: dict[str, int] = {}
+    for raw in paths:
+        if etcd.is_url(raw):
+            revisions[raw], found = read_etcd(raw)
+            entries += found
+            continue
+        for path in manifest_files([raw]):
+            content = read(path)
+            if not gone(content):
+                entries.append((str(path), content))
+    return Sources(entries, revisions)
+
+
+def read_etcd(raw: str) -> tuple[int, list[tuple[str, bytes | OSError]]]:
+    """The revision read at, and the manifests under an etcd prefix (its status keys are not manifests)."""
+    url = etcd.EtcdURL.parse(raw)
+    try:
+        snapshot = etcd.Client(url).range(url.prefix)
+    except etcd.EtcdError as err:
+        raise SourceUnavailable([Problem(Location(str(url)), "", f"cannot read: {err}")]) from None
+    return snapshot.revision, [(url.name(kv.key), kv.value) for kv in snapshot.kvs if url.manifest(kv.key)]
 
 
 def read(path: Path) -> bytes | OSError:
@@ -111,7 +152,7 @@ def gone(content: bytes | OSError) -> bool:
     return isinstance(content, (FileNotFoundError, NotADirectoryError))
 
 
-def load_file(path: Path, content: bytes | OSError) -> tuple[list[Document], list[Problem]]:
+def load_file(path: Path | str, content: bytes | OSError) -> tuple[list[Document], list[Problem]]:
     """The documents of one file (as `read` returned it), or the problems that prevent reading them."""
     try:
         if isinstance(content, OSError):
