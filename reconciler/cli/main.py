@@ -8,6 +8,7 @@ import sys
 
 import reconciler.cli.applying as applying
 import reconciler.cli.doctor as doctor
+import reconciler.cli.fleet as fleet
 import reconciler.cli.planning as planning
 import reconciler.cli.tools as tools
 import reconciler.cli.watching as watching
@@ -66,7 +67,7 @@ COMPLETION = Command("completion", COMPLETION_HELP,
                      _completion_arguments, _completion, COMPLETION_DESCRIPTION)
 # In the order --help lists them.
 COMMANDS = {c.name: c for c in (planning.VALIDATE, planning.PLAN, applying.APPLY, applying.DESTROY, planning.STATUS,
-                                applying.CONFIRM, watching.WATCH, doctor.DOCTOR, tools.GRAPH, tools.SCHEMA, COMPLETION)}
+                                applying.CONFIRM, watching.WATCH, fleet.PUSH, doctor.DOCTOR, tools.GRAPH, tools.SCHEMA, COMPLETION)}
 
 
 def main(argv: list[str] | None = None) -> int:
