@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import json
 
 from reconciler.cli.command import EXIT_OK, Command, debug, etcd_options
+from reconciler.errors import UsageError
 from reconciler.fleet import push
+from reconciler.fleet.status import fleet
 from reconciler.input import etcd
+from reconciler.input.validate import load_manifests
 
 PUSH_HELP = "validate a manifests directory and replace an etcd prefix's keys with its files, in one transaction"
 PUSH_DESCRIPTION = PUSH_HELP + """
@@ -47,3 +51,23 @@ def _push(args: argparse.Namespace) -> int:
 
 PUSH = Command("push", PUSH_HELP, "example: netreconcile push manifests/ etcd://10.0.0.5:2379/netreconcile/ --dry-run",
                _arguments, _push, PUSH_DESCRIPTION)
+
+
+def status_fleet(args: argparse.Namespace) -> int:
+    """`status --fleet etcd://…`: one line per Host the manifests declare: converged on revision N, behind,
+    failing (with the error) or silent."""
+    if len(args.paths) != 1 or not etcd.is_url(args.paths[0]):
+        raise UsageError("status --fleet takes one etcd source: etcd://HOST:2379/prefix/")
+    url = etcd.EtcdURL.parse(args.paths[0])
+    hosts = [h.name for h in load_manifests(args.paths).hosts]
+    wanted, states = fleet(hosts, etcd.Client(url).range(url.prefix), url)
+    if args.output == "json":
+        print(json.dumps({"source": str(url), "revision": wanted, "hosts": [
+            {"host": s.host, "state": s.state, "revision": s.revision, "detail": s.detail.strip(" ,()")} for s in states]},
+            indent=2))
+        return EXIT_OK
+    for state in states:
+        print(state)
+    converged = sum(s.state == "converged" for s in states)
+    print(f"\n{converged} of {len(states)} host(s) converged on the manifests of revision {wanted}")
+    return EXIT_OK
