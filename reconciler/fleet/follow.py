@@ -47,12 +47,12 @@ class Follower:
     def _run(self) -> None:
         while not self.stopping.is_set():
             try:
-                self._follow()
+                self._follow()  # returns when the revision was compacted: follow again at once
+            except etcd.WatchIdle:
+                continue
             except etcd.EtcdError as err:
                 self._lost(str(err))
-            else:
-                self._lost("etcd closed the watch")
-            self.stopping.wait(BACKOFF[min(self.failures - 1, len(BACKOFF) - 1)])
+                self.stopping.wait(BACKOFF[min(self.failures - 1, len(BACKOFF) - 1)])
 
     def _follow(self) -> None:
         if self.next is None:
@@ -65,6 +65,7 @@ class Follower:
                 self._compacted(result)
                 return
             self._events(result)
+        raise etcd.EtcdUnavailable("etcd closed the watch")
 
     def _events(self, result: dict[str, Any]) -> None:
         kvs = [etcd.kv_of(e["kv"]) for e in result.get("events", [])]

@@ -22,10 +22,16 @@ SCHEME = "etcd://"
 STATUS = ".status/"   # under a prefix: the hosts' status keys, never manifests
 PUSH = ".push"        # under a prefix: written by every push, compared by the next (they cannot interleave)
 TIMEOUT = 3.0         # seconds for one request to one endpoint
+IDLE = 10.0           # seconds a watch stream may stay silent before it is opened again (a peer gone
+                      # without closing the connection says nothing; opening it again finds out)
 
 
 class EtcdError(NetreconcileError):
     """etcd refused a request or answered what we cannot read."""
+
+
+class WatchIdle(EtcdError):
+    """The watch stream said nothing for IDLE seconds: open it again from the next revision."""
 
 
 class EtcdUnavailable(EtcdError):
@@ -180,7 +186,7 @@ class Client:
             self.token = self._authenticate(endpoint)
         if self.token:
             headers["Authorization"] = self.token
-        timeout = urllib3.Timeout(connect=TIMEOUT, read=None) if stream else urllib3.Timeout(connect=TIMEOUT, read=TIMEOUT)
+        timeout = urllib3.Timeout(connect=TIMEOUT, read=IDLE if stream else TIMEOUT)
         return self.pool.request("POST", f"{self.settings.scheme}://{endpoint}{path}", body=json.dumps(body).encode(),
                                  headers=headers, preload_content=not stream, timeout=timeout)
 
@@ -245,6 +251,8 @@ def _lines(response: Any) -> Iterator[dict[str, Any]]:
                     if "result" not in body:
                         raise EtcdError(f"etcd watch failed: {body.get('error', {}).get('message', body)}")
                     yield body["result"]
+    except urllib3.exceptions.ReadTimeoutError as err:
+        raise WatchIdle(f"etcd watch idle for {IDLE:g} s") from err
     except (urllib3.exceptions.HTTPError, OSError) as err:
         raise EtcdUnavailable(f"etcd watch lost: {_reason(err)}") from err
     finally:

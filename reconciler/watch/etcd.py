@@ -29,7 +29,7 @@ class EtcdSources:
         self.host = host or socket.gethostname()
         self.metrics: Metrics | None = None
         self.followers: dict[str, Follower] = {}
-        self.keepers: dict[str, StatusKeeper] = {}
+        self.keepers = {raw: StatusKeeper(url, self.host, lambda m: self.log.event("etcd", m)) for raw, url in self.urls.items()}
         self.applied: dict[str, int] = {}  # the revision of each source last applied
         self.drift = 0                      # drifted objects repaired since the watch started
 
@@ -39,7 +39,7 @@ class EtcdSources:
         for raw, url in self.urls.items():
             self.followers[raw] = Follower(url, hooks)
             self.followers[raw].start(revisions.get(raw))
-            self.keepers[raw] = StatusKeeper(url, self.host, lambda m: self.log.event("etcd", m)).start()
+            self.keepers[raw].start()
 
     def reconciled(self, outcome: Outcome, revisions: dict[str, int]) -> None:
         """Write this host's status to each source after a reconcile."""
@@ -55,7 +55,7 @@ class EtcdSources:
 
     def revision(self) -> str | None:
         """The etcd revision last applied, as the watch names the manifests it enforces."""
-        return next((f"etcd revision {r}" for r in self.applied.values()), None)
+        return next((f"etcd:{r}" for r in self.applied.values()), None)
 
     def stop(self) -> None:
         for follower in self.followers.values():

@@ -34,8 +34,8 @@ class TriggerKind(StrEnum):
 
 # Triggers coalesced into one reconcile take the kind ranked first: a stop ends the watch whatever else
 # waits; then the kinds that name the most deliberate cause.
-PRECEDENCE = (TriggerKind.STOP, TriggerKind.STARTUP, TriggerKind.SIGHUP, TriggerKind.FILE, TriggerKind.ETCD, TriggerKind.RESYNC,
-              TriggerKind.KERNEL)
+PRECEDENCE = (TriggerKind.STOP, TriggerKind.STARTUP, TriggerKind.SIGHUP, TriggerKind.FILE, TriggerKind.RESYNC,
+              TriggerKind.ETCD, TriggerKind.KERNEL)
 LABELS = {TriggerKind.STOP: "stop", TriggerKind.STARTUP: "startup", TriggerKind.SIGHUP: "SIGHUP",
           TriggerKind.FILE: "file change", TriggerKind.ETCD: "etcd change",
           TriggerKind.RESYNC: "resync", TriggerKind.KERNEL: "kernel event"}

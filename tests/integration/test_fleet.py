@@ -11,7 +11,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -57,7 +56,7 @@ class Etcd:
         quoted = " ".join(f"'{a}'" for a in args)
         return self.sandbox.sh(f"ip netns exec underlay etcdctl --endpoints {ETCD_ADDRESS}:2379 {quoted}", check=check)
 
-    def keys(self) -> dict[str, str]:
+    def kvs(self) -> dict[str, str]:
         out = json.loads(self.ctl("get", "--prefix", "/fleet/", "-w", "json").stdout)
         import base64  # only here: etcdctl's JSON holds base64
 
@@ -77,17 +76,18 @@ class HostWatch:
                 "watch", URL, "--host", name, "--resync", "0", *args]
         with open(self.log, "w") as log:
             self.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
-                                            env={**os.environ, "PYTHONPATH": str(REPO)})
+                                            env={**os.environ, "PYTHONPATH": str(REPO), "PYTHONFAULTHANDLER": "1"})
 
     def lines(self) -> list[str]:
         return self.log.read_text().splitlines()
 
     def wait_for(self, pattern: str, timeout: float = 15.0) -> str:
-        found: list[str] = []
-        until(lambda: bool(found := [x for x in self.lines() if re.search(pattern, x)]) or self.dead(), timeout,
-              f"no line matches {pattern!r}:\n{self.log.read_text()}")
+        def matching() -> list[str]:
+            return [x for x in self.lines() if re.search(pattern, x)]
+
+        until(lambda: bool(matching()) or self.dead(), timeout, f"no line matches {pattern!r}:\n{self.log.read_text()}")
         assert not self.dead(), self.log.read_text()
-        return [x for x in self.lines() if re.search(pattern, x)][0]
+        return matching()[0]
 
     def dead(self) -> bool:
         return self.process.poll() is not None
@@ -157,7 +157,7 @@ def pushed_revision(result: subprocess.CompletedProcess) -> int:
 
 
 def fleet_status(cluster) -> dict[str, dict]:
-    out = json.loads(cluster["node-b"].nr("status", "--fleet", URL, "-o", "json").stdout)
+    out = json.loads(cluster["node-a"].nr("status", "--fleet", URL, "-o", "json").stdout)
     return {h["host"]: h for h in out["hosts"]}
 
 
@@ -194,3 +194,147 @@ def test_push_v1_then_v2_every_host_converges_and_status_fleet_shows_the_revisio
     assert cluster["node-b"].ping("api2", "10.200.0.10", within=5)
     for name in ("node-a", "node-b", "node-c"):
         assert cluster[name].nr("plan", URL, "--host", name, "--detailed-exitcode", check=False).returncode == 0
+
+
+def test_a_push_with_an_invalid_file_is_refused_and_changes_no_key_and_dry_run_writes_nothing(cluster, etcd):
+    push(cluster, folder(cluster, "v1", *V1))
+    before, revision = etcd.kvs(), etcd.revision()
+    bad = folder(cluster, "bad", *V2)
+    (bad / "endpoint-api1.yaml").write_text(text(placed("api1", "node-c", "appnet", "10.99.0.10")))
+    refused = push(cluster, bad, check=False)
+    assert refused.returncode == 1
+    assert re.search(r"bad/endpoint-api1\.yaml:\d+:\d+: Endpoint/api1: .*outside the subnets", refused.stderr), refused.stderr
+    assert (etcd.kvs(), etcd.revision()) == (before, revision)
+
+    dry = push(cluster, folder(cluster, "v2", *V2), "--dry-run")
+    assert f"+ {URL}network-backnet.yaml" in dry.stdout and f"~ {URL}endpoint-api1.yaml" in dry.stdout
+    assert "Dry run: 2 to add, 1 to change, 0 to delete" in dry.stdout
+    assert (etcd.kvs(), etcd.revision()) == (before, revision)
+
+    removed = folder(cluster, "v0", V1[0])
+    assert "0 added, 0 changed, 3 deleted" in push(cluster, removed).stdout
+    assert sorted(k for k in etcd.kvs() if not k.startswith("/fleet/.")) == ["/fleet/hosts.yaml", "/fleet/network-appnet.yaml"]
+
+
+# Two pushes that both read the prefix before either writes: the first transaction holds, the second's
+# comparison fails and it writes nothing.
+INTERLEAVED = """
+import sys
+from reconciler.fleet import push
+from reconciler.input import etcd
+url = etcd.EtcdURL.parse(sys.argv[1])
+client = etcd.Client(url)
+first, second = push.plan(sys.argv[2], url, client), push.plan(sys.argv[3], url, client)
+print("first", push.push(*first, url, client))
+try:
+    push.push(*second, url, client)
+except push.PushConflict as err:
+    print("second refused:", err)
+"""
+
+
+def test_two_concurrent_pushes_one_wins_and_the_other_fails_cleanly(cluster, etcd):
+    push(cluster, folder(cluster, "v0", *V1[:2]))
+    v1, v2 = folder(cluster, "v1", *V1), folder(cluster, "v2", *V2)
+    script = cluster.sandbox.write("interleaved.py", INTERLEAVED)
+    out = cluster["node-a"].sh(f"cd {REPO} && python3 {script} {URL} {v1} {v2}").stdout
+    assert re.search(r"first \d+\nsecond refused: another push wrote .* nothing written; push again", out), out
+    assert {k for k in etcd.kvs() if k.startswith("/fleet/endpoint-")} == {
+        f"/fleet/endpoint-{n}.yaml" for n in ("api1", "api2", "db1")}      # v1's, nothing of v2
+
+    # Through the command line, at once from two hosts, ten times: each ends in success or a clean refusal,
+    # and the prefix always holds one push's files, never a mix.
+    for _ in range(10):
+        procs = [subprocess.Popen(["nsenter", "-t", str(cluster[h].pid), "--net", "--mount", sys.executable, "-m",
+                                   "reconciler", "push", str(path), URL], stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO), "PYTHONFAULTHANDLER": "1"})
+                 for h, path in (("node-a", v1), ("node-b", v2))]
+        results = [(p.wait(timeout=30), p.stdout.read(), p.stderr.read()) for p in procs]
+        for code, stdout, stderr in results:
+            assert (code == 0 and "Pushed" in stdout or "Nothing to push" in stdout) or (
+                code == 1 and "error: another push wrote" in stderr and "Traceback" not in stderr), (code, stdout, stderr)
+        names = {k for k in etcd.kvs() if k.startswith("/fleet/") and not k.startswith("/fleet/.")}
+        assert names in ({f"/fleet/{p.name}" for p in v1.iterdir()}, {f"/fleet/{p.name}" for p in v2.iterdir()})
+
+
+def test_etcd_stopped_hosts_keep_their_state_then_resume_from_their_revision(cluster, etcd, watches):
+    v1 = pushed_revision(push(cluster, folder(cluster, "v1", *V1)))
+    all_converged(cluster, v1)
+    before = {n: netns(cluster, n) for n in watches}
+    etcd.stop()
+    for name, w in watches.items():
+        w.wait_for(r"reconcile after etcd change \(etcd unreachable\): invalid source, enforcing revision etcd:\d+")
+        w.wait_for(r"retrying in \d+ s from revision")
+        status = cluster[name].nr("status", URL, "--host", name, check=False)
+        assert status.returncode == 1 and "cannot read: etcd unreachable" in status.stderr, status.stderr
+        assert "source: invalid, enforcing revision etcd:" in status.stderr, status.stderr
+    time.sleep(5)   # retries, backoff growing: still nothing pruned
+    assert {n: netns(cluster, n) for n in watches} == before
+    assert cluster["node-b"].ping("api2", "10.200.0.10", within=3)
+
+    etcd.start()
+    for w in watches.values():
+        w.wait_for(r"etcd watch of .* from revision \d+")
+    resumed = [int(re.search(r"from revision (\d+)", w.wait_for("etcd watch of"))[1]) for w in watches.values()]
+    assert all(r > v1 for r in resumed)
+    all_converged(cluster, v1)
+    v2 = pushed_revision(push(cluster, folder(cluster, "v2", *V2)))
+    all_converged(cluster, v2)
+    assert netns(cluster, "node-c") == {"api1", "db1"}
+
+
+BLOCK = ("nft add table inet block && nft add chain inet block out '{ type filter hook output priority 0; }' && "
+         f"nft add rule inet block out ip daddr {ETCD_ADDRESS} tcp dport 2379 reject with tcp reset")
+
+
+def test_a_host_whose_revision_was_compacted_does_a_full_resync(cluster, etcd, watches):
+    v1 = pushed_revision(push(cluster, folder(cluster, "v1", *V1)))
+    all_converged(cluster, v1)
+    cluster["node-c"].sh(BLOCK)
+    etcd.stop()     # every watch stream ends; node-c cannot come back
+    etcd.start()
+    v2 = pushed_revision(push(cluster, folder(cluster, "v2", *V2)))
+    push(cluster, folder(cluster, "v3", *V2, placed("extra", "node-c", "backnet", "10.201.0.99")))
+    etcd.ctl("compact", str(etcd.revision()))
+    assert netns(cluster, "node-c") == {"db1"}
+    cluster["node-c"].sh("nft delete table inet block")
+    watches["node-c"].wait_for(r"etcd compacted past revision \d+ \(to \d+\): full resync", timeout=20)
+    watches["node-c"].wait_for(r"reconcile after resync \(etcd compacted")
+    all_converged(cluster, v2 + 1)
+    assert netns(cluster, "node-c") == {"api1", "db1", "extra"}
+
+
+def test_an_empty_prefix_prunes_nothing_without_allow_empty(cluster, etcd, watches):
+    v1 = pushed_revision(push(cluster, folder(cluster, "v1", *V1)))
+    all_converged(cluster, v1)
+    empty = cluster.sandbox.workdir / "empty"
+    empty.mkdir()
+    assert "3 deleted" not in push(cluster, empty).stdout
+    assert not [k for k in etcd.kvs() if k.startswith("/fleet/") and not k.startswith("/fleet/.")]
+    for w in watches.values():
+        w.wait_for(r"refused by a guard; nothing changed")
+    assert (netns(cluster, "node-a"), netns(cluster, "node-b"), netns(cluster, "node-c")) == ({"api1"}, {"api2"}, {"db1"})
+    assert fleet_status_refused(cluster)
+    refused = cluster["node-a"].nr("apply", URL, "--host", "node-a", check=False)
+    assert refused.returncode == 1 and "--allow-empty" in refused.stderr
+    watches["node-a"].stop()
+    cluster["node-a"].nr("apply", URL, "--host", "node-a", "--allow-empty")
+    assert netns(cluster, "node-a") == set()
+
+
+def fleet_status_refused(cluster) -> bool:
+    """`status --fleet` of an empty prefix: no Host declared, so no line; it says so."""
+    out = cluster["node-b"].nr("status", "--fleet", URL).stdout
+    return "0 of 0 host(s)" in out
+
+
+def test_a_host_killed_goes_silent_when_its_status_key_expires(cluster, etcd, watches):
+    v1 = pushed_revision(push(cluster, folder(cluster, "v1", *V1)))
+    all_converged(cluster, v1)
+    watches["node-b"].process.kill()
+    cluster["node-b"].close()
+    start = time.monotonic()
+    until(lambda: fleet_status(cluster)["node-b"]["state"] == "silent", 20, f"not silent: {fleet_status(cluster)}")
+    assert time.monotonic() - start > 2   # the lease outlived the host for a while: it expired, nobody deleted it
+    status = cluster["node-a"].nr("status", "--fleet", URL).stdout
+    assert "node-b: silent" in status and "node-a: converged" in status and "2 of 3 host(s) converged" in status
