@@ -276,5 +276,8 @@ def _answer(response: Any, path: str) -> dict[str, Any]:
 
 
 def _reason(err: BaseException) -> str:
-    reason = getattr(err, "reason", None)
-    return str(reason or err).rpartition(": ")[2] or str(err)
+    """urllib3's errors name the connection object first: only the reason stays."""
+    reason = getattr(err, "reason", None) or err
+    args = getattr(reason, "args", ())
+    text = args[-1] if args and isinstance(args[-1], str) else str(reason)
+    return text.rpartition(": ")[2] or text
