@@ -110,9 +110,9 @@ def unb64(text: str) -> bytes:
     return base64.b64decode(text)
 
 
-def range_end(prefix: str) -> str:
+def range_end(prefix: str | bytes) -> str:
     """The key just past every key starting with `prefix`, base64-encoded (etcd's prefix query)."""
-    raw = bytearray(prefix.encode())
+    raw = bytearray(prefix.encode() if isinstance(prefix, str) else prefix)
     while raw and raw[-1] == 0xFF:
         raw.pop()
     if not raw:
