@@ -49,7 +49,7 @@ def _push(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-PUSH = Command("push", PUSH_HELP, "example: netreconcile push manifests/ etcd://10.0.0.5:2379/netreconcile/ --dry-run",
+PUSH = Command("push", PUSH_HELP, "example: netreconcile push manifests/ 'etcd://10.0.0.5:2379/netreconcile/' --dry-run",
                _arguments, _push, PUSH_DESCRIPTION)
 
 

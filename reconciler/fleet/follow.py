@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from reconciler.errors import EtcdError, EtcdUnavailable, WatchIdle
 from reconciler.input import etcd
 
 BACKOFF = (0.5, 1.0, 2.0, 4.0)  # seconds before each retry after a disconnect; the last repeats
@@ -48,9 +49,9 @@ class Follower:
         while not self.stopping.is_set():
             try:
                 self._follow()  # returns when the revision was compacted: follow again at once
-            except etcd.WatchIdle:
+            except WatchIdle:
                 continue
-            except etcd.EtcdError as err:
+            except EtcdError as err:
                 self._lost(str(err))
                 self.stopping.wait(BACKOFF[min(self.failures - 1, len(BACKOFF) - 1)])
 
@@ -65,7 +66,7 @@ class Follower:
                 self._compacted(result)
                 return
             self._events(result)
-        raise etcd.EtcdUnavailable("etcd closed the watch")
+        raise EtcdUnavailable("etcd closed the watch")
 
     def _events(self, result: dict[str, Any]) -> None:
         kvs = [etcd.kv_of(e["kv"]) for e in result.get("events", [])]
@@ -82,7 +83,7 @@ class Follower:
             self.hooks.resync(f"etcd compacted past revision {(self.next or 1) - 1} (to {compacted})")
             self.next = None
         else:
-            raise etcd.EtcdError(f"etcd canceled the watch: {result.get('cancel_reason', 'no reason given')}")
+            raise EtcdError(f"etcd canceled the watch: {result.get('cancel_reason', 'no reason given')}")
 
     def _connected(self) -> None:
         if self.connected is not True:

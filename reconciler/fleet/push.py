@@ -8,16 +8,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from reconciler.errors import NetreconcileError
+from reconciler.errors import NetreconcileError, PushConflict
 from reconciler.input import etcd
 from reconciler.input.manifest import manifest_files, read
 from reconciler.input.validate import load_manifests
-
-
-class PushConflict(NetreconcileError):
-    """Another push (or a hand edit of the marker) wrote the prefix between our read and our transaction."""
-
-    category = "push-conflict"
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from reconciler.errors import EtcdError
 from reconciler.input import etcd
 
 TTL = 10  # seconds a host's status outlives its last renewal
@@ -54,7 +55,7 @@ class StatusKeeper:
             self.wake.clear()
             try:
                 self._renew()
-            except etcd.EtcdError as err:
+            except EtcdError as err:
                 if not self.failing:
                     self.say(f"cannot write {key(self.url, self.host)}: {err}; retrying")
                 self.failing = True

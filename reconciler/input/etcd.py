@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import urllib3
 
-from reconciler.errors import Kind, NetreconcileError, UsageError
+from reconciler.errors import EtcdError, EtcdUnavailable, UsageError, WatchIdle
 
 SCHEME = "etcd://"
 STATUS = ".status/"   # under a prefix: the hosts' status keys, never manifests
@@ -24,21 +24,6 @@ PUSH = ".push"        # under a prefix: written by every push, compared by the n
 TIMEOUT = 3.0         # seconds for one request to one endpoint
 IDLE = 10.0           # seconds a watch stream may stay silent before it is opened again (a peer gone
                       # without closing the connection says nothing; opening it again finds out)
-
-
-class EtcdError(NetreconcileError):
-    """etcd refused a request or answered what we cannot read."""
-
-
-class WatchIdle(EtcdError):
-    """The watch stream said nothing for IDLE seconds: open it again from the next revision."""
-
-
-class EtcdUnavailable(EtcdError):
-    """No endpoint of the cluster answered."""
-
-    kind = Kind.HOST
-    category = "etcd-unavailable"
 
 
 def is_url(text: str) -> bool:

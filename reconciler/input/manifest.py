@@ -11,7 +11,13 @@ from typing import Any
 
 import yaml
 
-from reconciler.errors import Kind, Location, ManifestError, Problem
+from reconciler.errors import (
+    EtcdError,
+    Location,
+    ManifestError,
+    Problem,
+    SourceUnavailable,
+)
 from reconciler.input import etcd
 
 Path_ = tuple[str | int, ...]
@@ -96,14 +102,6 @@ def load_paths(paths: Iterable[str]) -> list[Document]:
     return documents
 
 
-class SourceUnavailable(ManifestError):
-    """A source could not be read at all (etcd unreachable): nothing is known of the manifests, so
-    nothing may be pruned; a watch keeps the last applied state."""
-
-    kind = Kind.HOST
-    category = "source-unavailable"
-
-
 @dataclass(frozen=True)
 class Sources:
     """The manifest texts of some paths, each named as its errors are located, in order; and for each
@@ -134,7 +132,7 @@ def read_etcd(raw: str) -> tuple[int, list[tuple[str, bytes | OSError]]]:
     url = etcd.EtcdURL.parse(raw)
     try:
         snapshot = etcd.Client(url).range(url.prefix)
-    except etcd.EtcdError as err:
+    except EtcdError as err:
         raise SourceUnavailable([Problem(Location(str(url)), "", f"cannot read: {err}")]) from None
     return snapshot.revision, [(url.name(kv.key), kv.value) for kv in snapshot.kvs if url.manifest(kv.key)]
 
