@@ -92,15 +92,9 @@ class HostStatus:
         return f"{self.host}: silent (no status: its watch is not running, or cannot reach etcd)"
 
 
-def manifests_revision(snapshot: etcd.Snapshot, url: etcd.EtcdURL) -> int:
-    """The revision of the last change to the manifests: a key written, or a push (deletions included)."""
-    return max((kv.mod_revision for kv in snapshot.kvs if url.manifest(kv.key) or kv.key == url.prefix + etcd.PUSH),
-               default=0)
-
-
 def fleet(hosts: list[str], snapshot: etcd.Snapshot, url: etcd.EtcdURL) -> tuple[int, list[HostStatus]]:
     """Each declared host's state against the manifests' revision (a host converged on a later read is on it)."""
-    wanted = manifests_revision(snapshot, url)
+    wanted = snapshot.changed(url)
     found = {kv.key: kv.value for kv in snapshot.kvs}
     return wanted, [_state(h, found.get(key(url, h)), wanted) for h in hosts]
 

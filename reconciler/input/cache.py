@@ -67,12 +67,13 @@ class ManifestCache:
     def __init__(self) -> None:
         self.files: dict[str, _File] = {}
         self.revisions: dict[str, int] = {}  # of the etcd sources last loaded: the revision read at
+        self.changed: dict[str, int] = {}    # and that of their manifests' last change
 
     def load(self, paths: Iterable[str]) -> Manifests:
         """As validate.load_manifests: the typed manifests, or ManifestError naming every problem."""
         sources = read_sources(paths)
         current = {name: self._file(name, content) for name, content in sources.entries}
-        self.files, self.revisions = current, sources.revisions
+        self.files, self.revisions, self.changed = current, sources.revisions, sources.changed
         syntax = [p for f in current.values() for p in f.problems]
         if syntax:
             raise ManifestError(syntax)

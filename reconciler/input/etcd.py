@@ -128,6 +128,11 @@ class Snapshot:
     revision: int
     kvs: tuple[KV, ...] = field(default=())
 
+    def changed(self, url: EtcdURL) -> int:
+        """The revision of the last change to the manifests: a key written, or a push (deletions included)."""
+        return max((kv.mod_revision for kv in self.kvs if url.manifest(kv.key) or kv.key == url.prefix + PUSH),
+                   default=0)
+
 
 def put(key: str, value: bytes, lease: int = 0) -> dict[str, Any]:
     body: dict[str, Any] = {"key": b64(key), "value": b64(value)}

@@ -109,32 +109,35 @@ class Sources:
 
     entries: list[tuple[str, bytes | OSError]]
     revisions: dict[str, int]
+    changed: dict[str, int]  # of each etcd source: the revision of the last change to its manifests
 
 
 def read_sources(paths: Iterable[str]) -> Sources:
     """Every manifest's text under `paths`: files and directories, or etcd prefixes (one key, one file)."""
     entries: list[tuple[str, bytes | OSError]] = []
     revisions: dict[str, int] = {}
+    changed: dict[str, int] = {}
     for raw in paths:
         if etcd.is_url(raw):
-            revisions[raw], found = read_etcd(raw)
+            revisions[raw], changed[raw], found = read_etcd(raw)
             entries += found
             continue
         for path in manifest_files([raw]):
             content = read(path)
             if not gone(content):
                 entries.append((str(path), content))
-    return Sources(entries, revisions)
+    return Sources(entries, revisions, changed)
 
 
-def read_etcd(raw: str) -> tuple[int, list[tuple[str, bytes | OSError]]]:
-    """The revision read at, and the manifests under an etcd prefix (its status keys are not manifests)."""
+def read_etcd(raw: str) -> tuple[int, int, list[tuple[str, bytes | OSError]]]:
+    """The revision read at, that of the manifests' last change, and the manifests under an etcd prefix
+    (its status keys are not manifests)."""
     url = etcd.EtcdURL.parse(raw)
     try:
         snapshot = etcd.Client(url).range(url.prefix)
     except EtcdError as err:
         raise SourceUnavailable([Problem(Location(str(url)), "", f"cannot read: {err}")]) from None
-    return snapshot.revision, [(url.name(kv.key), kv.value) for kv in snapshot.kvs if url.manifest(kv.key)]
+    return snapshot.revision, snapshot.changed(url), [(url.name(kv.key), kv.value) for kv in snapshot.kvs if url.manifest(kv.key)]
 
 
 def read(path: Path) -> bytes | OSError:

@@ -41,15 +41,16 @@ class EtcdSources:
             self.followers[raw].start(revisions.get(raw))
             self.keepers[raw].start()
 
-    def reconciled(self, outcome: Outcome, revisions: dict[str, int]) -> None:
-        """Write this host's status to each source after a reconcile."""
+    def reconciled(self, outcome: Outcome, changed: dict[str, int]) -> None:
+        """Write this host's status to each source after a reconcile: the revision of the manifests it
+        applied last (that of their last change: what `status --fleet` compares with)."""
         if outcome.result is Result.LOCKED:
             return
         self.drift += sum(n for _, n in outcome.repairs)
         for raw, keeper in self.keepers.items():
-            if outcome.result in SUCCESS and raw in revisions:
-                self.applied[raw] = revisions[raw]
-            keeper.report({"revision": self.applied.get(raw, 0), "read": revisions.get(raw),
+            if outcome.result in SUCCESS and raw in changed:
+                self.applied[raw] = changed[raw]
+            keeper.report({"revision": self.applied.get(raw, 0),
                            "result": recorded_result(outcome), "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                            "drift": self.drift, "error": outcome.errors[0] if outcome.errors else ""})
 

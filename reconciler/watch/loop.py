@@ -147,7 +147,7 @@ class Watcher:
         self.resync.after(trigger.kind, outcome.result is Result.LOCKED, start, time.monotonic())
         self.log.reconciled(trigger, outcome, seconds)
         self._log_conflicts(outcome)
-        self.etcd.reconciled(outcome, self.reconciler.manifests.revisions)
+        self.etcd.reconciled(outcome, self.reconciler.manifests.changed)
         if outcome.result is not Result.LOCKED:
             self._record(trigger, outcome)
         if self.metrics:

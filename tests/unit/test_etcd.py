@@ -8,7 +8,7 @@ import pytest
 
 from reconciler.errors import UsageError
 from reconciler.fleet import push
-from reconciler.fleet.status import fleet, key, manifests_revision
+from reconciler.fleet.status import fleet, key
 from reconciler.input import etcd
 from reconciler.input.etcd import KV, EtcdURL, Settings, Snapshot
 
@@ -88,5 +88,5 @@ def test_each_declared_host_is_converged_behind_failing_or_silent():
 
 def test_a_push_that_only_deleted_keys_still_moves_the_manifests_revision():
     snapshot = Snapshot(30, (KV("/fleet/net.yaml", b"", 12), KV("/fleet/.push", b"", 15), status("a", revision=14, result="success")))
-    assert manifests_revision(snapshot, URL) == 15
+    assert snapshot.changed(URL) == 15
     assert fleet(["a"], snapshot, URL)[1][0].state == "behind"
