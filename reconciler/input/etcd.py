@@ -22,6 +22,7 @@ SCHEME = "etcd://"
 STATUS = ".status/"   # under a prefix: the hosts' status keys, never manifests
 PUSH = ".push"        # under a prefix: written by every push, compared by the next (they cannot interleave)
 TIMEOUT = 3.0         # seconds for one request to one endpoint
+UNAUTHENTICATED = 401  # the gateway's answer to a token etcd no longer knows (they expire: --auth-token-ttl)
 IDLE = 10.0           # seconds a watch stream may stay silent before it is opened again (a peer gone
                       # without closing the connection says nothing; opening it again finds out)
 
@@ -164,6 +165,9 @@ class Client:
         for endpoint in self.url.endpoints:
             try:
                 response = self._post(endpoint, path, body)
+                if response.status == UNAUTHENTICATED and self.token:  # the token expired: once more, with a new one
+                    self.token = None
+                    response = self._post(endpoint, path, body)
             except urllib3.exceptions.HTTPError as err:
                 failures.append(f"{endpoint}: {_reason(err)}")
                 continue
@@ -218,6 +222,10 @@ class Client:
         for endpoint in self.url.endpoints:
             try:
                 response = self._post(endpoint, "/v3/watch", body, stream=True)
+                if response.status == UNAUTHENTICATED and self.token:
+                    response.drain_conn()
+                    self.token = None
+                    response = self._post(endpoint, "/v3/watch", body, stream=True)
             except urllib3.exceptions.HTTPError as err:
                 failures.append(f"{endpoint}: {_reason(err)}")
                 continue
@@ -259,7 +267,8 @@ def _answer(response: Any, path: str) -> dict[str, Any]:
     except ValueError:
         body = None
     if not isinstance(body, dict):
-        raise EtcdError(f"etcd answered {path} with what is not JSON (HTTP {response.status})")
+        said = (response.data or b"").decode("utf-8", "replace").strip()[:120]
+        raise EtcdError(f"etcd answered {path} with what is not JSON (HTTP {response.status}: {said!r})")
     if response.status != 200:
         raise EtcdError(f"etcd refused {path}: {body.get('message') or body.get('error') or response.status}")
     return body
