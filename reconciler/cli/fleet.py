@@ -6,6 +6,7 @@ import argparse
 import json
 
 from reconciler.cli.command import EXIT_OK, Command, debug, etcd_options
+from reconciler.cli.render import FORMAT_VERSION
 from reconciler.errors import UsageError
 from reconciler.fleet import push
 from reconciler.fleet.status import fleet
@@ -62,8 +63,8 @@ def status_fleet(args: argparse.Namespace) -> int:
     hosts = [h.name for h in load_manifests(args.paths).hosts]
     wanted, states = fleet(hosts, etcd.Client(url).range(url.prefix), url)
     if args.output == "json":
-        print(json.dumps({"source": str(url), "revision": wanted, "hosts": [
-            {"host": s.host, "state": s.state, "revision": s.revision, "detail": s.detail.strip(" ,()")} for s in states]},
+        print(json.dumps({"formatVersion": FORMAT_VERSION, "source": str(url), "revision": wanted, "hosts": [
+            {"host": s.host, "state": s.state, "revision": s.revision, "detail": s.detail} for s in states]},
             indent=2))
         return EXIT_OK
     for state in states:

@@ -84,9 +84,9 @@ class HostStatus:
 
     def __str__(self) -> str:
         if self.state == "converged":
-            return f"{self.host}: converged on revision {self.revision}{self.detail}"
+            return f"{self.host}: converged on revision {self.revision} ({self.detail})"
         if self.state == "behind":
-            return f"{self.host}: behind, on revision {self.revision}{self.detail}"
+            return f"{self.host}: behind, on revision {self.revision} ({self.detail})"
         if self.state == "failing":
             return f"{self.host}: failing ({self.detail})"
         return f"{self.host}: silent (no status: its watch is not running, or cannot reach etcd)"
@@ -107,8 +107,9 @@ def _state(host: str, raw: bytes | None, wanted: int) -> HostStatus:
     if not isinstance(body, dict):
         return HostStatus(host, "silent")
     revision, when, drift = int(body.get("revision") or 0), body.get("time", "?"), body.get("drift", 0)
-    detail = f" (at {when}, {drift} drifted object(s) repaired)"
+    reported = f"at {when}, {drift} drifted object(s) repaired"
     if body.get("result") != "success":
         return HostStatus(host, "failing", revision, f"{body.get('result')}: {body.get('error') or 'no error given'}")
-    return HostStatus(host, "converged" if revision >= wanted else "behind", revision,
-                      detail if revision >= wanted else f", manifests at {wanted}{detail}")
+    if revision < wanted:
+        return HostStatus(host, "behind", revision, f"manifests at {wanted}; {reported}")
+    return HostStatus(host, "converged", revision, reported)

@@ -19,6 +19,7 @@ import pytest
 from builders import text
 from sandbox import REPO, Sandbox
 from test_overlay import HOSTS, overlay, placed
+from unit.test_cli_output import assert_shape
 
 ETCD_ADDRESS = "10.10.0.2"      # on the underlay bridge ul0: every host reaches it over its eth1
 URL = f"etcd://{ETCD_ADDRESS}:2379/fleet/"
@@ -161,6 +162,7 @@ def pushed_revision(result: subprocess.CompletedProcess) -> int:
 
 def fleet_status(cluster) -> dict[str, dict]:
     out = json.loads(cluster["node-a"].nr("status", "--fleet", URL, "-o", "json").stdout)
+    assert_shape("fleet", out)
     return {h["host"]: h for h in out["hosts"]}
 
 

@@ -80,8 +80,8 @@ def test_each_declared_host_is_converged_behind_failing_or_silent():
     assert wanted == 12
     assert [(s.host, s.state, s.revision) for s in states] == [
         ("a", "converged", 14), ("b", "behind", 8), ("c", "failing", 12), ("d", "silent", 0)]
-    assert str(states[0]).startswith("a: converged on revision 14")
-    assert str(states[1]).startswith("b: behind, on revision 8, manifests at 12")
+    assert str(states[0]) == "a: converged on revision 14 (at t, 0 drifted object(s) repaired)"
+    assert str(states[1]) == "b: behind, on revision 8 (manifests at 12; at t, 0 drifted object(s) repaired)"
     assert str(states[2]) == "c: failing (invalid: etcd unreachable)"
     assert str(states[3]).startswith("d: silent")
 
