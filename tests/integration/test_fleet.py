@@ -24,6 +24,7 @@ from unit.test_cli_output import assert_shape
 ETCD_ADDRESS = "10.10.0.2"      # on the underlay bridge ul0: every host reaches it over its eth1
 URL = f"etcd://{ETCD_ADDRESS}:2379/fleet/"
 CONVERGE = 30.0                 # seconds for three watches to converge after a push
+METRICS = "127.0.0.1:9464"      # each host's own loopback
 
 pytestmark = pytest.mark.skipif(shutil.which("etcd") is None, reason="needs etcd (Debian etcd-server)")
 
@@ -76,7 +77,7 @@ class HostWatch:
     def __init__(self, host: Sandbox, name: str, *args: str) -> None:
         self.log = host.workdir / f"watch-{name}.log"
         argv = ["nsenter", "-t", str(host.holder.pid), "--net", "--mount", sys.executable, "-m", "reconciler",
-                "watch", URL, "--host", name, "--resync", "0", *args]
+                "watch", URL, "--host", name, "--resync", "0", "--metrics-addr", METRICS, *args]
         with open(self.log, "w") as log:
             self.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
                                             env={**os.environ, "PYTHONPATH": str(REPO), "PYTHONFAULTHANDLER": "1"})
@@ -172,6 +173,14 @@ def all_converged(cluster, revision: int, timeout: float = CONVERGE) -> float:
     until(lambda: all(h["state"] == "converged" and h["revision"] >= revision for h in fleet_status(cluster).values()),
           timeout, f"not all converged on {revision}: {fleet_status(cluster)}")
     return time.monotonic() - start
+
+
+def metric(host: Sandbox, name: str) -> float:
+    """One value of the host's watch metrics."""
+    text = host.sh(f"python3 -c \"import urllib.request; "
+                   f"print(urllib.request.urlopen('http://{METRICS}/metrics', timeout=2).read().decode())\"").stdout
+    (value,) = [line.split()[-1] for line in text.splitlines() if line.startswith(name + " ")]
+    return float(value)
 
 
 def netns(cluster, name: str) -> set[str]:
@@ -273,6 +282,10 @@ def test_etcd_stopped_hosts_keep_their_state_then_resume_from_their_revision(clu
         status = cluster[name].nr("status", URL, "--host", name, check=False)
         assert status.returncode == 1 and "cannot read: etcd unreachable" in status.stderr, status.stderr
         assert "source: invalid, enforcing revision etcd:" in status.stderr, status.stderr
+    refused = cluster["node-a"].nr("apply", URL, "--host", "node-a", check=False)
+    assert refused.returncode == 1 and f"{URL}: cannot read: etcd unreachable" in refused.stderr, refused.stderr
+    assert metric(cluster["node-a"], "netreconcile_etcd_connected") == 0
+    assert metric(cluster["node-a"], "netreconcile_etcd_disconnects_total") >= 1
     time.sleep(5)   # retries, backoff growing: still nothing pruned
     assert {n: netns(cluster, n) for n in watches} == before
     assert cluster["node-b"].ping("api2", "10.200.0.10", within=3)
@@ -281,6 +294,7 @@ def test_etcd_stopped_hosts_keep_their_state_then_resume_from_their_revision(clu
     etcd.start()
     resumed = [re.search(r"from revision (\d+)", w.wait_for("etcd watch of", after=seen[n])) for n, w in watches.items()]
     assert all(r and v1 < int(r[1]) <= last + 1 for r in resumed), resumed   # from where each was, not from scratch
+    assert metric(cluster["node-a"], "netreconcile_etcd_connected") == 1
     all_converged(cluster, v1)
     v2 = pushed_revision(push(cluster, folder(cluster, "v2", *V2)))
     all_converged(cluster, v2)
