@@ -212,3 +212,31 @@ class ResolverStateError(NetreconcileError):
 
 class ForeignTable(NetreconcileError):
     """A table of our table's name exists without our marker: someone else's."""
+
+
+class EtcdError(NetreconcileError):
+    """etcd refused a request or answered what we cannot read."""
+
+
+class WatchIdle(EtcdError):
+    """An etcd watch stream said nothing for a while: it is opened again from the next revision."""
+
+
+class EtcdUnavailable(EtcdError):
+    """No endpoint of the etcd cluster answered."""
+
+    category = "etcd-unavailable"
+
+
+class SourceUnavailable(ManifestError):
+    """A source could not be read at all (etcd unreachable): nothing is known of the manifests, so
+    nothing may be pruned; a watch keeps the last applied state."""
+
+    kind = Kind.HOST
+    category = "source-unavailable"
+
+
+class PushConflict(NetreconcileError):
+    """Another push wrote the etcd prefix between a push's read and its transaction: it wrote nothing."""
+
+    category = "push-conflict"

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from typing import NoReturn
 
 from reconciler.cli.options import share
+from reconciler.input import etcd
 from reconciler.input.spec import Manifests
 from reconciler.input.validate import load_manifests
 
@@ -51,7 +52,25 @@ ALLOW_EMPTY_HELP = "let manifests that declare nothing delete everything"
 
 
 def paths(sub: argparse.ArgumentParser) -> None:
-    sub.add_argument("paths", nargs="+", metavar="PATH", help="manifest files or directories (*.yaml, *.yml, recursive)")
+    sub.add_argument("paths", nargs="+", metavar="PATH",
+                     help="manifest files or directories (*.yaml, *.yml, recursive), or etcd://HOST:2379[,HOST:2379]/prefix/")
+    etcd_options(sub)
+
+
+def etcd_options(sub: argparse.ArgumentParser) -> None:
+    """TLS and authentication for etcd sources; the environment variables etcdctl reads by default."""
+    group = sub.add_argument_group("etcd sources")
+    group.add_argument("--etcd-cacert", metavar="FILE", help="CA bundle of the etcd servers (default $ETCDCTL_CACERT)")
+    group.add_argument("--etcd-cert", metavar="FILE", help="client certificate (default $ETCDCTL_CERT)")
+    group.add_argument("--etcd-key", metavar="FILE", help="client certificate's key (default $ETCDCTL_KEY)")
+    group.add_argument("--etcd-user", metavar="USER:PASSWORD", help="etcd user and password (default $ETCDCTL_USER)")
+
+
+def use_etcd_options(args: argparse.Namespace) -> None:
+    """The command line's etcd options, over the environment's, for every etcd client of this command."""
+    env = etcd.Settings.from_env()
+    given = [getattr(args, f"etcd_{n}", None) for n in ("cacert", "cert", "key", "user")]
+    etcd.configure(etcd.Settings(*(g or e for g, e in zip(given, (env.cacert, env.cert, env.key, env.user), strict=True))))
 
 
 def debug(sub: argparse.ArgumentParser) -> None:

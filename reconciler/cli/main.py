@@ -8,10 +8,11 @@ import sys
 
 import reconciler.cli.applying as applying
 import reconciler.cli.doctor as doctor
+import reconciler.cli.fleet as fleet
 import reconciler.cli.planning as planning
 import reconciler.cli.tools as tools
 import reconciler.cli.watching as watching
-from reconciler.cli.command import EXIT_OK, Command, Parser, debug
+from reconciler.cli.command import EXIT_OK, Command, Parser, debug, use_etcd_options
 from reconciler.cli.completion import SHELLS, script
 from reconciler.cli.failure import INTERRUPTED, fail, failure_of
 from reconciler.cli.version import version
@@ -66,12 +67,13 @@ COMPLETION = Command("completion", COMPLETION_HELP,
                      _completion_arguments, _completion, COMPLETION_DESCRIPTION)
 # In the order --help lists them.
 COMMANDS = {c.name: c for c in (planning.VALIDATE, planning.PLAN, applying.APPLY, applying.DESTROY, planning.STATUS,
-                                applying.CONFIRM, watching.WATCH, doctor.DOCTOR, tools.GRAPH, tools.SCHEMA, COMPLETION)}
+                                applying.CONFIRM, watching.WATCH, fleet.PUSH, doctor.DOCTOR, tools.GRAPH, tools.SCHEMA, COMPLETION)}
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        use_etcd_options(args)
         return COMMANDS[args.command].run(args)
     except KeyboardInterrupt:
         return fail(args, INTERRUPTED)

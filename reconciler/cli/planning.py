@@ -6,6 +6,7 @@ import argparse
 from dataclasses import replace
 
 import reconciler.cli.colour as colour
+import reconciler.cli.fleet as fleet
 import reconciler.cli.render as render
 from reconciler import engine
 from reconciler.cli.command import (
@@ -58,6 +59,8 @@ def _plan_arguments(sub: argparse.ArgumentParser) -> None:
 
 
 def _status(args: argparse.Namespace) -> int:
+    if args.fleet:
+        return fleet.status_fleet(args)
     try:
         m = manifests(args)
     except ManifestError as err:
@@ -81,6 +84,8 @@ def _status_arguments(sub: argparse.ArgumentParser) -> None:
     debug(sub)
     output(sub)
     host(sub)
+    sub.add_argument("--fleet", action="store_true",
+                     help="of an etcd source: each declared Host's watch, converged on revision N, behind, failing or silent")
 
 
 VALIDATE = Command("validate", "check manifests (schema and semantics); exit 0 valid, 1 invalid",

@@ -21,6 +21,10 @@ ruleset`) raise no such event and are repaired at the next --resync, or at once 
 The lock is held only during each reconcile, not for the watch's whole life: a one-off `apply` or
 `destroy` can run between two reconciles (the next one converges on these manifests again).
 
+On an etcd source (etcd://HOST:2379/prefix/), etcd's watch of the prefix is the trigger, followed
+from the revision applied (resumed after a disconnect, with backoff; a full resync when that revision
+was compacted), and this host's status goes to <prefix>.status/<--host> under a lease it renews.
+
 Signals: SIGTERM and SIGINT stop it (exit 0) once the current reconcile is done; SIGHUP forces a
 full resync. Readiness is sent to $NOTIFY_SOCKET after the first reconcile (systemd Type=notify)."""
 

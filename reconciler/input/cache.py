@@ -11,12 +11,11 @@ import hashlib
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from reconciler.errors import ManifestError, Problem
 from reconciler.input import spec
-from reconciler.input.manifest import Document, gone, load_file, manifest_files, read
+from reconciler.input.manifest import Document, load_file, read_sources
 from reconciler.input.schema import schema_problems
 from reconciler.input.spec import Manifests
 from reconciler.input.validate import semantic_problems
@@ -67,11 +66,14 @@ class ManifestCache:
 
     def __init__(self) -> None:
         self.files: dict[str, _File] = {}
+        self.revisions: dict[str, int] = {}  # of the etcd sources last loaded: the revision read at
+        self.changed: dict[str, int] = {}    # and that of their manifests' last change
 
     def load(self, paths: Iterable[str]) -> Manifests:
         """As validate.load_manifests: the typed manifests, or ManifestError naming every problem."""
-        current = {str(p): f for p in manifest_files(paths) if (f := self._file(p)) is not None}
-        self.files = current
+        sources = read_sources(paths)
+        current = {name: self._file(name, content) for name, content in sources.entries}
+        self.files, self.revisions, self.changed = current, sources.revisions, sources.changed
         syntax = [p for f in current.values() for p in f.problems]
         if syntax:
             raise ManifestError(syntax)
@@ -92,13 +94,10 @@ class ManifestCache:
             sha.update(f"{len(name)}:{name}{len(content)}:".encode() + content)
         return sha.hexdigest()
 
-    def _file(self, path: Path) -> _File | None:
-        """The file as parsed, from the cache when its bytes are the same; None when it is gone."""
-        content = read(path)
-        if gone(content):
-            return None
-        known = self.files.get(str(path))
+    def _file(self, name: str, content: bytes | OSError) -> _File:
+        """The file as parsed, from the cache when its bytes are the same."""
+        known = self.files.get(name)
         if known is not None and isinstance(content, bytes) and known.content == content:
             return known
-        documents, problems = load_file(path, content)
+        documents, problems = load_file(name, content)
         return _File(content, tuple(map(check, documents)), tuple(problems))

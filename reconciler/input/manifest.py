@@ -11,7 +11,14 @@ from typing import Any
 
 import yaml
 
-from reconciler.errors import Location, ManifestError, Problem
+from reconciler.errors import (
+    EtcdError,
+    Location,
+    ManifestError,
+    Problem,
+    SourceUnavailable,
+)
+from reconciler.input import etcd
 
 Path_ = tuple[str | int, ...]
 
@@ -86,16 +93,51 @@ def load_paths(paths: Iterable[str]) -> list[Document]:
     """Load every document under `paths`; all YAML syntax errors are reported together."""
     documents: list[Document] = []
     problems: list[Problem] = []
-    for path in manifest_files(paths):
-        content = read(path)
-        if gone(content):
-            continue
-        docs, found = load_file(path, content)
+    for name, content in read_sources(paths).entries:
+        docs, found = load_file(name, content)
         documents += docs
         problems += found
     if problems:
         raise ManifestError(problems)
     return documents
+
+
+@dataclass(frozen=True)
+class Sources:
+    """The manifest texts of some paths, each named as its errors are located, in order; and for each
+    etcd source the revision it was read at."""
+
+    entries: list[tuple[str, bytes | OSError]]
+    revisions: dict[str, int]
+    changed: dict[str, int]  # of each etcd source: the revision of the last change to its manifests
+
+
+def read_sources(paths: Iterable[str]) -> Sources:
+    """Every manifest's text under `paths`: files and directories, or etcd prefixes (one key, one file)."""
+    entries: list[tuple[str, bytes | OSError]] = []
+    revisions: dict[str, int] = {}
+    changed: dict[str, int] = {}
+    for raw in paths:
+        if etcd.is_url(raw):
+            revisions[raw], changed[raw], found = read_etcd(raw)
+            entries += found
+            continue
+        for path in manifest_files([raw]):
+            content = read(path)
+            if not gone(content):
+                entries.append((str(path), content))
+    return Sources(entries, revisions, changed)
+
+
+def read_etcd(raw: str) -> tuple[int, int, list[tuple[str, bytes | OSError]]]:
+    """The revision read at, that of the manifests' last change, and the manifests under an etcd prefix
+    (its status keys are not manifests)."""
+    url = etcd.EtcdURL.parse(raw)
+    try:
+        snapshot = etcd.Client(url).range(url.prefix)
+    except EtcdError as err:
+        raise SourceUnavailable([Problem(Location(str(url)), "", f"cannot read: {err}")]) from None
+    return snapshot.revision, snapshot.changed(url), [(url.name(kv.key), kv.value) for kv in snapshot.kvs if url.manifest(kv.key)]
 
 
 def read(path: Path) -> bytes | OSError:
@@ -111,7 +153,7 @@ def gone(content: bytes | OSError) -> bool:
     return isinstance(content, (FileNotFoundError, NotADirectoryError))
 
 
-def load_file(path: Path, content: bytes | OSError) -> tuple[list[Document], list[Problem]]:
+def load_file(path: Path | str, content: bytes | OSError) -> tuple[list[Document], list[Problem]]:
     """The documents of one file (as `read` returned it), or the problems that prevent reading them."""
     try:
         if isinstance(content, OSError):

@@ -83,7 +83,7 @@ def record(result: str, paths: Iterable[str], steps: int = 0, error: str = "", t
     the watch's source was invalid, and the revision of the last valid manifests stayed enforced."""
     paths = list(paths)
     body = {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "result": result, "trigger": trigger, "steps": steps,
-            "error": error, "paths": [str(Path(p).resolve()) for p in paths], "revision": revision(paths),
+            "error": error, "paths": [p if "://" in p else str(Path(p).resolve()) for p in map(str, paths)], "revision": revision(paths),
             "sourceValid": source_valid, "enforcing": enforcing}
     write_json(LAST, body)
     return body

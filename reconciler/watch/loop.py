@@ -13,9 +13,11 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 from reconciler.errors import LockedError
+from reconciler.input import etcd
 from reconciler.kernel import runstate
 from reconciler.kernel.events import KernelEvents
 from reconciler.planning.guards import Limits
+from reconciler.watch.etcd import EtcdSources
 from reconciler.watch.files import FileEvents
 from reconciler.watch.gate import Gate
 from reconciler.watch.log import Log
@@ -84,7 +86,8 @@ class Watcher:
         self.resync = Resync(options.resync, LOCK_RETRY)
         self.reconciler = Reconciler(paths, options.limits, options.host)
         self.kernel_cache = self.reconciler.kernel_cache
-        self.files = FileEvents(paths, self.triggers.put)
+        self.files = FileEvents([p for p in paths if not etcd.is_url(p)], self.triggers.put)
+        self.etcd = EtcdSources(paths, options.host, self.triggers.put, log)
         self.conflicts: tuple[str, ...] = ()  # as last logged: a conflict is logged when it appears
 
     def run(self) -> int:
@@ -98,6 +101,7 @@ class Watcher:
             self._loop()
         finally:
             self.files.stop()
+            self.etcd.stop()
             if self.metrics:
                 self.metrics.close()
         sd_notify("STOPPING=1")
@@ -106,6 +110,7 @@ class Watcher:
     def _start_listeners(self) -> None:
         with signals_blocked():  # helper threads inherit the mask: our signals always wake the main thread
             self.metrics = _metrics(self.options.metrics_addr, self.log) if self.options.metrics_addr else None
+            self.etcd.metrics = self.metrics
             self.files.start()
             events = KernelEvents(self.gate.event, self._lost, self.kernel_cache.heard)
             self.kernel_cache.sync = events.drain
@@ -115,6 +120,9 @@ class Watcher:
         first = True
         while (trigger := self.triggers.next(self.resync.due, self.resync.detail)).kind is not TriggerKind.STOP:
             outcome = self._reconcile(trigger)
+            if first:
+                with signals_blocked():
+                    self.etcd.start(self.reconciler.manifests.revisions)
             sd_notify(("READY=1\n" if first else "") + f"STATUS=last reconcile: {outcome}")
             first = False
             settle_heap(idle=self.triggers.empty())
@@ -139,6 +147,7 @@ class Watcher:
         self.resync.after(trigger.kind, outcome.result is Result.LOCKED, start, time.monotonic())
         self.log.reconciled(trigger, outcome, seconds)
         self._log_conflicts(outcome)
+        self.etcd.reconciled(outcome, self.reconciler.manifests.changed)
         if outcome.result is not Result.LOCKED:
             self._record(trigger, outcome)
         if self.metrics:
@@ -173,7 +182,7 @@ class Watcher:
         body = runstate.record(recorded_result(outcome), self.paths, steps=outcome.steps,
                                error="\n".join(outcome.errors), trigger=f"watch:{trigger.kind}",
                                source_valid=outcome.source_valid is not False, enforcing=outcome.enforcing or None)
-        self.reconciler.recorded(outcome, body["revision"])
+        self.reconciler.recorded(outcome, body["revision"] or self.etcd.revision())
 
     def _lock(self, stack: ExitStack) -> bool:
         """Take the lock for one reconcile; while waiting for it, a stop is still heard."""

@@ -45,6 +45,11 @@ class Metrics:
         self.steps = Counter("netreconcile_steps_applied", "Steps applied by reconciles", registry=self.registry)
         self.duration = Histogram("netreconcile_reconcile_duration_seconds", "Time taken by a reconcile",
                                   registry=self.registry)
+        self.etcd_connected = Gauge("netreconcile_etcd_connected",
+                                    "1 while the watch of the etcd source is connected; 0 while it retries",
+                                    registry=self.registry)
+        self.etcd_disconnects = Counter("netreconcile_etcd_disconnects", "Times the etcd watch was lost and retried",
+                                        registry=self.registry)
         self.server = self._serve(address, host, port)
 
     def _labelled(self, name: str, text: str, label: str, values: list[str]) -> Counter:
@@ -71,6 +76,11 @@ class Metrics:
             self.source_valid.set(int(outcome.source_valid))
         for kind, count in outcome.repairs:
             self.drift_repairs.labels(kind).inc(count)
+
+    def etcd(self, connected: bool) -> None:
+        self.etcd_connected.set(int(connected))
+        if not connected:
+            self.etcd_disconnects.inc()
 
     def close(self) -> None:
         self.server.shutdown()

@@ -17,6 +17,7 @@ class TriggerKind(StrEnum):
     STARTUP = "startup"
     SIGHUP = "sighup"
     FILE = "file"
+    ETCD = "etcd"
     RESYNC = "resync"
     KERNEL = "kernel"
 
@@ -34,9 +35,10 @@ class TriggerKind(StrEnum):
 # Triggers coalesced into one reconcile take the kind ranked first: a stop ends the watch whatever else
 # waits; then the kinds that name the most deliberate cause.
 PRECEDENCE = (TriggerKind.STOP, TriggerKind.STARTUP, TriggerKind.SIGHUP, TriggerKind.FILE, TriggerKind.RESYNC,
-              TriggerKind.KERNEL)
+              TriggerKind.ETCD, TriggerKind.KERNEL)
 LABELS = {TriggerKind.STOP: "stop", TriggerKind.STARTUP: "startup", TriggerKind.SIGHUP: "SIGHUP",
-          TriggerKind.FILE: "file change", TriggerKind.RESYNC: "resync", TriggerKind.KERNEL: "kernel event"}
+          TriggerKind.FILE: "file change", TriggerKind.ETCD: "etcd change",
+          TriggerKind.RESYNC: "resync", TriggerKind.KERNEL: "kernel event"}
 FULL = frozenset({TriggerKind.STARTUP, TriggerKind.RESYNC, TriggerKind.SIGHUP})
 SETTLE = 0.01        # seconds to wait for more after a trigger that ends a change (a file closed, renamed, removed)
 SHOWN_DETAILS = 3    # the details a coalesced trigger names; more are shown as "..."

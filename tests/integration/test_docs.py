@@ -17,7 +17,7 @@ from jsonschema import Draft202012Validator
 
 TUTORIALS = REPO / "docs" / "tutorials"
 # Each tutorial and where its test is: here (the running kernel) or in test_docs_vm.py (the VM's).
-ON_THIS_KERNEL = {"bridge", "services", "overlay", "macvlan", "routing-mesh"}
+ON_THIS_KERNEL = {"bridge", "services", "overlay", "macvlan", "routing-mesh", "fleet"}
 IN_THE_VM = {"macvlan-8021q", "ipvlan"}
 SCHEMA_LINE = "# yaml-language-server: $schema="
 
@@ -132,6 +132,22 @@ def test_routing_mesh_tutorial(sandbox):
     try:
         run_tutorial(tutorial("routing-mesh"), {host.name: host for host in cluster})
     finally:
+        for host in cluster:
+            stop_processes(host)
+        cluster.close()
+
+
+def test_fleet_tutorial(sandbox):
+    from cluster import Cluster
+    from test_fleet import Etcd
+
+    cluster = Cluster(sandbox, names=("host1", "host2", "host3"))   # eth1 10.10.0.11, .12, .13 on one underlay
+    etcd = Etcd(sandbox)   # etcd at 10.10.0.2 on the underlay bridge, its data in the test's tmp dir
+    try:
+        etcd.start()
+        run_tutorial(tutorial("fleet"), {host.name: host for host in cluster})
+    finally:
+        etcd.stop()
         for host in cluster:
             stop_processes(host)
         cluster.close()

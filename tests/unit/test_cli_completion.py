@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-COMMANDS = ["apply", "completion", "confirm", "destroy", "doctor", "graph", "plan", "schema", "status", "validate", "watch"]
+COMMANDS = ["apply", "completion", "confirm", "destroy", "doctor", "graph", "plan", "push", "schema", "status", "validate", "watch"]
 
 
 def script(shell: str) -> str:

@@ -127,6 +127,7 @@ LAYERS = [
     {"reconciler.kernel"},
     {"reconciler.applying", "reconciler.appliers"},
     {"reconciler.engine"},
+    {"reconciler.fleet"},
     {"reconciler.cli", "reconciler.graph", "reconciler.watch", "reconciler.resolver", "reconciler.__main__"},
 ]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.input import cache as manifest_cache, manifest
+from reconciler.input import manifest
 from reconciler.errors import ManifestError
 from reconciler.input.ipam import allocate
 from reconciler.input.cache import ManifestCache
@@ -105,7 +105,6 @@ def removed_after_listing(monkeypatch) -> list[Path]:
         return found
 
     monkeypatch.setattr(manifest, "manifest_files", listed)
-    monkeypatch.setattr(manifest_cache, "manifest_files", listed)
     return doomed
 
 
