@@ -1,0 +1,3 @@
+"""What the long-running processes that apply starts (the DNS resolver, the DHCP lease keeper) share:
+detaching with a readiness pipe (`daemon`), and their files under /run/netreconcile/<name>/ (`files`:
+a lock held while one runs, status written whole, a log)."""
