@@ -8,7 +8,7 @@ import socket
 import struct
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from ipaddress import ip_address
 
 from reconciler.kernel import names
@@ -203,7 +203,7 @@ class AddrMsg:
     prefixlen: int
     index: int
     address: str | None
-    permanent: bool = True  # False: a lifetime runs out (a DHCP lease's, SLAAC's)
+    permanent: bool = field(default=True, compare=False)  # False: a lifetime runs out (a DHCP lease's, SLAAC's)
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,21 @@ class DhcpState:
 
 
 @dataclass(frozen=True)
+class HeldLease:
+    """An interface's lease as the running keeper reports it: its phase (bound, renewing, rebinding,
+    selecting, expired, ...), and while it holds one the address (CIDR), router, name servers, and
+    when (wall clock seconds) the lease expires and is to be renewed."""
+
+    key: str
+    phase: str
+    address: str | None = None
+    router: str | None = None
+    dns: tuple[str, ...] = ()
+    expires: float = 0.0
+    renews: float = 0.0
+
+
+@dataclass(frozen=True)
 class LeaseKeeper(KernelObject):
     """The DHCP lease keeper process of this host, keeping a lease for each of `clients` (`ns/ifname`)
     from the state whose digest is `digest`. Observed: what its status file says it loaded, each
@@ -79,6 +94,8 @@ class LeaseKeeper(KernelObject):
     digest: str
     clients: tuple[str, ...]  # sorted
     state: str = field(default="", compare=False, repr=False)
+    leases: tuple[HeldLease, ...] = field(default=(), compare=False, repr=False)  # observed only
+    conflicts: tuple[tuple[str, ...], ...] = field(default=(), compare=False, repr=False)  # (address, key, key...)
     kind: ClassVar[str] = "dhcp"
     rank: ClassVar[int] = 20
 
@@ -96,7 +113,7 @@ class LeaseKeeper(KernelObject):
 
     @property
     def title(self) -> str:
-        return f"dhcp lease keeper for {len(self.clients)} interface{'s' if len(self.clients) != 1 else ''}"
+        return f"lease keeper for {len(self.clients)} interface{'s' if len(self.clients) != 1 else ''}"
 
     def without(self, gone: Gone) -> LeaseKeeper | None:
         """This keeper once what `gone` names is destroyed (None: it would keep no lease)."""

@@ -127,7 +127,8 @@ LAYERS = [
     {"reconciler.kernel"},
     {"reconciler.applying", "reconciler.appliers"},
     {"reconciler.engine"},
-    {"reconciler.cli", "reconciler.graph", "reconciler.watch", "reconciler.resolver", "reconciler.__main__"},
+    {"reconciler.cli", "reconciler.graph", "reconciler.watch", "reconciler.resolver", "reconciler.dhcp", "reconciler.process",
+     "reconciler.__main__"},
 ]
 
 

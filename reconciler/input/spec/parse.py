@@ -109,8 +109,8 @@ DHCP = "dhcp"
 
 def is_dhcp(spec: Raw) -> bool:
     """`ipam: {mode: dhcp}`: the addresses come from the LAN's DHCP server."""
-    ipam: Raw | None = spec.get("ipam")
-    return bool(ipam) and ipam.get("mode") == DHCP
+    ipam: Raw = spec.get("ipam") or {}
+    return ipam.get("mode") == DHCP
 
 
 def subnet_dicts(ipam: Raw | None) -> list[Raw]:
