@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from sandbox import Sandbox
@@ -85,8 +86,9 @@ class Dnsmasq:
         return sorted(line.split()[2] for line in self.leases.read_text().splitlines()) if self.leases.exists() else []
 
 
-def wait_for(condition, what: str, within: float = 30.0) -> None:
+def wait_for(condition, what: str | Callable[[], str], within: float = 30.0) -> None:
+    """Polls `condition` until it holds; `what` (or what it returns) says what did not happen in time."""
     deadline = time.monotonic() + within
     while not condition():
-        assert time.monotonic() < deadline, f"not within {within} s: {what}"
+        assert time.monotonic() < deadline, f"not within {within} s: {what() if callable(what) else what}"
         time.sleep(0.1)
