@@ -33,9 +33,11 @@ class Client:
 
     async def run(self) -> None:
         lease = self.leases.load(self.spec.key, self.spec.client_id)
+        if lease is not None and lease.expires > time.time():
+            lease = await self._reboot(lease)
+        else:
+            lease = None
         while True:
-            if lease is not None and lease.expires > time.time():
-                lease = await self._reboot(lease)
             if lease is None:
                 lease = await self._acquire()
             self._bind(lease)
