@@ -31,3 +31,13 @@ def observe() -> LeaseKeeper | None:
 def _held(key: str, raw: dict[str, Any]) -> HeldLease:
     return HeldLease(key, str(raw.get("phase", "")), raw.get("address"), raw.get("router"), tuple(raw.get("dns") or ()),
                      float(raw.get("expires", 0.0)), float(raw.get("renews", 0.0)))
+
+
+def lease_servers(keys: tuple[str, ...]) -> tuple[str, ...]:
+    """The name servers the leases of these interfaces (ns/ifname) give, in their order, at most three."""
+    body = PROCESS.status()
+    clients = body.get("clients") if body else None
+    if not isinstance(clients, dict):
+        return ()
+    found = [str(s) for k in keys if isinstance(clients.get(k), dict) for s in clients[k].get("dns") or ()]
+    return tuple(dict.fromkeys(found))[:3]

@@ -144,3 +144,16 @@ def test_two_macvlan_endpoints_get_distinct_leases_from_dnsmasq_and_release_them
     sandbox.nr("destroy", str(path))
     wait_for(lambda: dnsmasq.leased() == [], "dnsmasq's lease file emptied by the releases", within=5)
     assert dnsmasq.log().count("DHCPRELEASE") == 2
+
+
+def test_the_lease_s_name_servers_are_where_the_resolver_forwards_the_endpoint_s_other_names(sandbox, tmp_path):
+    make_lan(sandbox)
+    kea = Kea(sandbox, tmp_path, lifetime=120)  # offers the router as the LAN's name server
+    kea.start()
+    sandbox.sh(f"ip netns exec lan dnsmasq --port=53 --listen-address={ROUTER} --bind-interfaces --no-resolv "
+               f"--no-hosts --address=/printer.lan/192.168.60.77 --pid-file={tmp_path}/dns.pid")
+    path = two_endpoints(sandbox)
+    converge(sandbox, path)
+    status = json.loads(out(sandbox, "cat /run/netreconcile/dhcp/status.json"))
+    assert status["clients"]["a/eth0"]["dns"] == [ROUTER]
+    assert out(sandbox, "ip netns exec a dig +short +time=3 +tries=1 @127.0.0.11 printer.lan").split() == ["192.168.60.77"]
