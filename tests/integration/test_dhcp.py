@@ -157,3 +157,12 @@ def test_the_lease_s_name_servers_are_where_the_resolver_forwards_the_endpoint_s
     status = json.loads(out(sandbox, "cat /run/netreconcile/dhcp/status.json"))
     assert status["clients"]["a/eth0"]["dns"] == [ROUTER]
     assert out(sandbox, "ip netns exec a dig +short +time=3 +tries=1 @127.0.0.11 printer.lan").split() == ["192.168.60.77"]
+
+
+def test_an_internal_dhcp_network_takes_the_address_but_no_default_route(sandbox, tmp_path):
+    make_lan(sandbox)
+    Kea(sandbox, tmp_path, lifetime=120).start()
+    path = write(sandbox, dhcp_network(internal=True), endpoint("a", {"network": "lan60"}))
+    converge(sandbox, path)
+    assert len(held(sandbox, "a")) == 1 and sandbox.ping("a", ROUTER)  # the LAN itself, on-link
+    assert out(sandbox, "ip -n a route show default") == ""
