@@ -79,17 +79,21 @@ class Client:
         old = self.lease
         if old is not None and old.cidr != lease.cidr:
             self.iface.drop(old.address, old.prefix)
-        self.iface.hold(lease.address, lease.prefix, max(1, int(lease.expires - time.time())))
-        if not self.spec.internal and lease.router:
+        self.lease, self.phase = lease, "bound"
+        try:
+            self.iface.hold(lease.address, lease.prefix, max(1, int(lease.expires - time.time())))
+        except OSError as err:  # ipvlan: EADDRINUSE when another ipvlan of the parent holds it
+            log.warning("%s: %s given but not held: %s (given twice? the keeper's status says so)",
+                        self.spec.key, lease.cidr, err.strerror or err)
+            self.phase = "conflict"
+        if not self.spec.internal and lease.router and self.phase == "bound":
             self.iface.route(lease.router)
         elif old is not None and old.router:
             self.iface.route(old.router, delete=True)
         self.leases.save(self.spec.key, lease)
         if old is None or old.cidr != lease.cidr or old.router != lease.router:
-            log.info("%s: %s bound, router %s, until %s", self.spec.key, lease.cidr, lease.router or "none",
+            log.info("%s: %s %s, router %s, until %s", self.spec.key, lease.cidr, self.phase, lease.router or "none",
                      time.strftime("%H:%M:%S", time.localtime(lease.expires)))
-        self.lease = lease
-        self.phase = "bound"
         self.changed()
 
     async def _keep(self, lease: Lease) -> Lease | None:

@@ -93,7 +93,7 @@ class Keeper:
                 "failed": dict(sorted(self.failed.items())), "conflicts": self.conflicts()}
 
     def conflicts(self) -> list[list[str]]:
-        """[address, key, key, ...] for each address of a network that more than one interface holds."""
+        """[address, key, key, ...] for each address of a network given to more than one interface."""
         holders: dict[tuple[str, str], list[str]] = {}
         for key, c in sorted(self.clients.items()):
             if c.lease is not None:

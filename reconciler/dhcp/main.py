@@ -80,7 +80,7 @@ async def _write_status(files: ProcessFiles, keeper: Keeper) -> None:
         conflicts = keeper.conflicts()
         for conflict in conflicts:
             if conflict not in said:
-                log.warning("conflict: %s is held by %s (does the server ignore client identifiers?)",
+                log.warning("conflict: %s was given to %s at once (does the server ignore client identifiers?)",
                             conflict[0], " and ".join(conflict[1:]))
         said = conflicts
 

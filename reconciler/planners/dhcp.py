@@ -29,7 +29,7 @@ def lease_notes(observed: Observed, clock: time.struct_time | None = None) -> tu
     if not isinstance(found, LeaseKeeper):
         return ()
     notes = [_lease_note(h.key, h.phase, h.address, h.expires, h.renews) for h in found.leases]
-    notes += [f"{CONFLICT}{c[0]} is held by {' and '.join(c[1:])} at once: the DHCP server gave one address twice "
+    notes += [f"{CONFLICT}{c[0]} was given to {' and '.join(c[1:])} at once: the DHCP server gave one address twice "
               "(does it ignore client identifiers?)" for c in found.conflicts]
     return tuple(notes)
 
