@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 from collections.abc import Callable
 
@@ -13,13 +14,16 @@ from reconciler.dhcp import codec
 from reconciler.dhcp.codec import Message
 from reconciler.dhcp.exchange import Identity, lease_of, new_xid
 from reconciler.dhcp.lease import Lease, LeaseFiles
-from reconciler.dhcp.netio import SERVER_PORT, Interface
+from reconciler.dhcp.netio import SERVER_PORT, Interface, payload
 from reconciler.model.dhcp import DhcpClient
 
 log = logging.getLogger("netreconcile.dhcp")
 BROADCAST = "255.255.255.255"
 FIRST_WAIT, LONGEST_WAIT = 4.0, 32.0  # seconds between retransmissions, doubling (RFC 2131: 4 to 64)
 SHORTEST_WAIT = 1.0
+# RFC 2131 4.4.1: a random wait before the first DISCOVER, so that interfaces made at once (200 endpoints
+# of one apply) do not overflow the server's socket together (it drops what it cannot queue)
+FIRST_SPREAD = 1.0
 
 
 class Client:
@@ -27,7 +31,7 @@ class Client:
 
     def __init__(self, spec: DhcpClient, iface: Interface, leases: LeaseFiles, changed: Callable[[], None]) -> None:
         self.spec, self.iface, self.leases, self.changed = spec, iface, leases, changed
-        self.identity = Identity(iface.mac, bytes.fromhex(spec.client_id))
+        self.identity = Identity(iface.mac, bytes.fromhex(spec.client_id), spec.broadcast)
         self.phase = "init"
         self.lease: Lease | None = None
 
@@ -50,6 +54,7 @@ class Client:
 
     async def _acquire(self) -> Lease:
         wait, xid = FIRST_WAIT, new_xid()  # one xid for the retransmissions: a late OFFER still counts
+        await asyncio.sleep(random.uniform(0, FIRST_SPREAD))
         while True:
             self._set("selecting")
             offer = await self._exchange(self.identity.discover(xid), BROADCAST, {codec.OFFER}, xid, wait)
@@ -146,6 +151,7 @@ class Client:
     async def _exchange(self, msg: Message, to: str, wanted: set[int], xid: int, wait: float) -> Message | None:
         """Send `msg` and wait up to `wait` seconds for a reply of a `wanted` type to it."""
         loop = asyncio.get_running_loop()
+        self.iface.expect(xid)
         try:
             await loop.sock_sendto(self.iface.sock, codec.encode(msg), (to, SERVER_PORT))
         except OSError as err:
@@ -155,11 +161,11 @@ class Client:
         deadline = time.monotonic() + wait
         while (left := deadline - time.monotonic()) > 0:
             try:
-                data = await asyncio.wait_for(loop.sock_recv(self.iface.sock, 4096), left)
+                packet = await asyncio.wait_for(loop.sock_recv(self.iface.listener, 4096), left)
             except TimeoutError:
                 return None
             try:
-                reply = codec.decode(data)
+                reply = codec.decode(payload(packet) or b"")
             except codec.CodecError:
                 continue
             if self.identity.answers(reply, xid) and reply.type in wanted:

@@ -18,10 +18,12 @@ DEFAULT_LEASE = 3600
 
 @dataclass(frozen=True)
 class Identity:
-    """Who the client is to the server: its MAC (chaddr) and client identifier (option 61)."""
+    """Who the client is to the server: its MAC (chaddr) and client identifier (option 61); whether
+    it asks for replies to be broadcast."""
 
     mac: bytes
     client_id: bytes
+    broadcast: bool = False
 
     def request(self, kind: int, xid: int, *, ciaddr: IPv4Address = codec.ZERO, requested: str | None = None,
                 server: str | None = None) -> Message:
@@ -33,9 +35,8 @@ class Identity:
         if kind != codec.RELEASE:
             options[codec.PARAMETERS] = codec.ASKED
             options[codec.MAX_SIZE] = MAX_MESSAGE.to_bytes(2, "big")
-        # The broadcast flag: the reply comes to 255.255.255.255, heard before the address is held (and
-        # ipvlans, sharing the parent's MAC, could not tell a unicast reply to chaddr apart)
-        flags = codec.BROADCAST_FLAG if ciaddr == codec.ZERO else 0
+        # ipvlans share the parent's MAC: a reply unicast to chaddr could reach any of them
+        flags = codec.BROADCAST_FLAG if self.broadcast and ciaddr == codec.ZERO else 0
         return Message(codec.BOOTREQUEST, xid, self.mac, options, flags=flags, ciaddr=ciaddr)
 
     def discover(self, xid: int) -> Message:

@@ -26,7 +26,8 @@ def client_id(endpoint: str, network: str) -> str:
 @dataclass(frozen=True)
 class DhcpClient:
     """One interface whose IPv4 address comes from the LAN's DHCP server. `internal`: no default route
-    through the offered router."""
+    through the offered router; `broadcast`: replies asked to be broadcast (ipvlan: every interface
+    of the parent has its MAC, the server could not unicast to one of them)."""
 
     endpoint: str
     network: str
@@ -34,6 +35,7 @@ class DhcpClient:
     ifname: str
     client_id: str
     internal: bool = False
+    broadcast: bool = False
 
     @property
     def key(self) -> str:
@@ -52,7 +54,8 @@ class DhcpState:
     def to_json(self) -> str:
         plain = {"formatVersion": FORMAT_VERSION,
                  "clients": {k: {"endpoint": c.endpoint, "network": c.network, "ns": c.ns, "ifname": c.ifname,
-                                 "clientId": c.client_id, "internal": c.internal} for k, c in self.clients.items()}}
+                                 "clientId": c.client_id, "internal": c.internal, "broadcast": c.broadcast}
+                             for k, c in self.clients.items()}}
         return json.dumps(plain, sort_keys=True, separators=(",", ":"))
 
     @property
@@ -66,7 +69,8 @@ class DhcpState:
         if not isinstance(plain, dict) or plain.get("formatVersion") != FORMAT_VERSION:
             raise ValueError(f"not a DHCP state of format version {FORMAT_VERSION}")
         clients = {k: DhcpClient(str(c["endpoint"]), str(c["network"]), str(c["ns"]), str(c["ifname"]),
-                                 str(c["clientId"]), bool(c["internal"])) for k, c in plain["clients"].items()}
+                                 str(c["clientId"]), bool(c["internal"]), bool(c.get("broadcast")))
+                   for k, c in plain["clients"].items()}
         return cls(clients)
 
 

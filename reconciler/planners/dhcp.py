@@ -13,7 +13,8 @@ from reconciler.planning.subnets import CONFLICT
 
 def dhcp_state(m: Manifests) -> DhcpState:
     dhcp = {n.name: n for n in m.networks if n.dhcp}
-    clients = [DhcpClient(ep.name, i.network, ep.netns, i.name, client_id(ep.name, i.network), dhcp[i.network].internal)
+    clients = [DhcpClient(ep.name, i.network, ep.netns, i.name, client_id(ep.name, i.network), dhcp[i.network].internal,
+                          broadcast=dhcp[i.network].driver == "ipvlan")
                for ep in m.local_endpoints for i in ep.interfaces if i.network in dhcp]
     return DhcpState({c.key: c for c in clients})
 
