@@ -8,7 +8,6 @@ builders.make_lan; the servers are tests/integration/dhcpservers.py's.
 import json
 
 import pytest
-
 from builders import PARENT, converge, endpoint, make_lan, out, plan, write
 from dhcpservers import ROUTER, Dnsmasq, Kea, dhcp_network, wait_for
 
