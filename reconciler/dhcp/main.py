@@ -14,10 +14,10 @@ import logging
 
 from reconciler.dhcp.keeper import Keeper
 from reconciler.dhcp.lease import LEASE_DIR, LeaseFiles
-from reconciler.errors import NetreconcileError, ProcessStateError
+from reconciler.errors import NetreconcileError
 from reconciler.model.dhcp import DhcpState
 from reconciler.process import daemon, serve
-from reconciler.process.files import STATE, ProcessFiles
+from reconciler.process.files import ProcessFiles
 
 log = logging.getLogger("netreconcile.dhcp")
 STATE_DIR = "/run/netreconcile/dhcp"
@@ -35,16 +35,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    serve.open_files_limit()
-    report = daemon.detach("dhcp") if args.daemon else daemon.Report(None)
     files = ProcessFiles(args.state_dir, "dhcp")
-    try:
-        serve.log_to(log, files, args.daemon)
-        asyncio.run(run(files, LeaseFiles(args.lease_dir), report))
-    except (NetreconcileError, OSError) as err:
-        report.failed(f"dhcp: {err}")
-        return 1
-    return 0
+    return serve.main(files, args.daemon, log, lambda report: run(files, LeaseFiles(args.lease_dir), report))
 
 
 async def run(files: ProcessFiles, leases: LeaseFiles, report: daemon.Report) -> None:
@@ -60,13 +52,7 @@ async def run(files: ProcessFiles, leases: LeaseFiles, report: daemon.Report) ->
 
 
 def read_state(files: ProcessFiles) -> DhcpState:
-    data = files.read(STATE)
-    if data is None:
-        return DhcpState()
-    try:
-        return DhcpState.from_json(data.decode())
-    except (ValueError, KeyError, TypeError, AttributeError) as err:
-        raise ProcessStateError(f"{files.where(STATE)}: not a DHCP state: {err}") from None
+    return files.read_state(DhcpState.from_json, DhcpState())
 
 
 async def _write_status(files: ProcessFiles, keeper: Keeper) -> None:

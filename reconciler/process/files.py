@@ -7,11 +7,14 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from reconciler.errors import ProcessStateError
 from reconciler.kernel import safefs
 
+T = TypeVar("T")
 STATE = "state.json"
 STATUS = "status.json"
 FOLDER_MODE = 0o700
@@ -31,6 +34,16 @@ class ProcessFiles:
     def read(self, file: str) -> bytes | None:
         with self.folder() as folder:
             return folder.read(file)
+
+    def read_state(self, parse: Callable[[str], T], empty: T, error: type[ProcessStateError] = ProcessStateError) -> T:
+        """state.json parsed (`empty` when there is none yet); `error` when it is not a state of ours."""
+        data = self.read(STATE)
+        if data is None:
+            return empty
+        try:
+            return parse(data.decode())
+        except (ValueError, KeyError, TypeError, AttributeError) as err:
+            raise error(f"{self.where(STATE)}: not a {self.name} state: {err}") from None
 
     def where(self, file: str) -> str:
         return f"{self.state_dir}/{file}"

@@ -10,12 +10,29 @@ import os
 import resource
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
+from reconciler.errors import NetreconcileError
 from reconciler.kernel.netns import NETNS_DIR
+from reconciler.process import daemon
 from reconciler.process.daemon import Report
 from reconciler.process.files import ProcessFiles
 from reconciler.process.netnswatch import NetnsWatch
+
+
+def main(files: ProcessFiles, detach: bool, log: logging.Logger, run: Callable[[Report], Coroutine[Any, Any, None]]) -> int:
+    """A process's life from its command line: detached (--daemon) or not, logging, `run` in an
+    asyncio loop; 1 with the reason (to the caller waiting on --daemon, else stderr) when it fails."""
+    open_files_limit()
+    report = daemon.detach(files.name) if detach else Report(None)
+    try:
+        log_to(log, files, detach)
+        asyncio.run(run(report))
+    except (NetreconcileError, OSError) as err:
+        report.failed(f"{files.name}: {err}")
+        return 1
+    return 0
 
 
 def open_files_limit() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from reconciler.errors import ResolverStateError
 from reconciler.model.dns import DnsState
-from reconciler.process.files import STATE, ProcessFiles
+from reconciler.process.files import ProcessFiles
 
 STATE_DIR = "/run/netreconcile/resolver"
 STATUS_FORMAT = 1
@@ -17,13 +17,7 @@ def files(state_dir: str) -> ProcessFiles:
 
 def read_state(state_dir: str) -> DnsState:
     """The state to serve; an empty one when there is no state.json yet."""
-    data = files(state_dir).read(STATE)
-    if data is None:
-        return DnsState()
-    try:
-        return DnsState.from_json(data.decode())
-    except (ValueError, KeyError, TypeError, AttributeError) as err:
-        raise ResolverStateError(f"{files(state_dir).where(STATE)}: not a resolver state: {err}") from None
+    return files(state_dir).read_state(DnsState.from_json, DnsState(), ResolverStateError)
 
 
 def write_status(state_dir: str, digest: str, serving: dict[str, int]) -> None:

@@ -8,7 +8,6 @@ SIGHUP: load state.json again. SIGTERM, SIGINT: close every socket, remove statu
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 
 from reconciler.errors import NetreconcileError
@@ -35,16 +34,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    serve.open_files_limit()
-    report = daemon.detach("resolver") if args.daemon else daemon.Report(None)
-    try:
-        serve.log_to(log, files.files(args.state_dir), args.daemon)
-        options = Options(port=args.port, upstream_timeout=args.upstream_timeout, tcp_idle=args.tcp_idle)
-        asyncio.run(run(args.state_dir, options, report))
-    except (NetreconcileError, OSError) as err:
-        report.failed(f"resolver: {err}")
-        return 1
-    return 0
+    options = Options(port=args.port, upstream_timeout=args.upstream_timeout, tcp_idle=args.tcp_idle)
+    return serve.main(files.files(args.state_dir), args.daemon, log, lambda report: run(args.state_dir, options, report))
 
 
 async def run(state_dir: str, options: Options, report: daemon.Report) -> None:

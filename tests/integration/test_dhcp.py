@@ -17,6 +17,14 @@ from reconciler.model.dhcp import client_id
 LEASE = 9  # Kea's lease time: renewal at 3 s, rebinding at 6 s
 
 
+def kea_on_the_lan(sandbox, tmp_path, lifetime: int) -> Kea:
+    """The LAN (builders.make_lan) with Kea serving it."""
+    make_lan(sandbox)
+    kea = Kea(sandbox, tmp_path, lifetime=lifetime)
+    kea.start()
+    return kea
+
+
 def two_endpoints(sandbox, **network):
     return write(sandbox, dhcp_network(**network), endpoint("a", {"network": "lan60"}), endpoint("b", {"network": "lan60"}))
 
@@ -36,9 +44,7 @@ def keeper_pid(sandbox) -> int:
 
 
 def test_two_macvlan_endpoints_get_distinct_leases_from_kea_reach_the_router_and_plan_shows_them(sandbox, tmp_path):
-    make_lan(sandbox)
-    kea = Kea(sandbox, tmp_path, lifetime=120)
-    kea.start()
+    kea = kea_on_the_lan(sandbox, tmp_path, 120)
     report = converge(sandbox, two_endpoints(sandbox))
     assert "+ dhcp lease keeper for 2 interfaces" in report
     (a,), (b,) = held(sandbox, "a"), held(sandbox, "b")
@@ -59,9 +65,7 @@ def test_two_macvlan_endpoints_get_distinct_leases_from_kea_reach_the_router_and
 
 
 def test_a_renewal_reaches_kea_keeps_the_address_and_is_no_drift(sandbox, tmp_path):
-    make_lan(sandbox)
-    kea = Kea(sandbox, tmp_path, lifetime=LEASE)
-    kea.start()
+    kea = kea_on_the_lan(sandbox, tmp_path, LEASE)
     path = two_endpoints(sandbox)
     converge(sandbox, path)
     (a,) = held(sandbox, "a")
@@ -80,9 +84,7 @@ def test_a_renewal_reaches_kea_keeps_the_address_and_is_no_drift(sandbox, tmp_pa
 
 
 def test_the_server_renumbered_the_endpoint_follows_within_a_lease_time(sandbox, tmp_path):
-    make_lan(sandbox)
-    kea = Kea(sandbox, tmp_path, lifetime=LEASE)
-    kea.start()
+    kea = kea_on_the_lan(sandbox, tmp_path, LEASE)
     path = two_endpoints(sandbox)
     converge(sandbox, path)
     assert held(sandbox, "a")[0].startswith("192.168.60.")
@@ -100,9 +102,7 @@ def test_the_server_renumbered_the_endpoint_follows_within_a_lease_time(sandbox,
 
 
 def test_destroy_releases_the_leases_in_kea_s_lease_database(sandbox, tmp_path):
-    make_lan(sandbox)
-    kea = Kea(sandbox, tmp_path, lifetime=120)
-    kea.start()
+    kea = kea_on_the_lan(sandbox, tmp_path, 120)
     path = two_endpoints(sandbox)
     converge(sandbox, path)
     (a,), (b,) = held(sandbox, "a"), held(sandbox, "b")
@@ -116,9 +116,7 @@ def test_destroy_releases_the_leases_in_kea_s_lease_database(sandbox, tmp_path):
 
 
 def test_the_keeper_killed_apply_restarts_it_and_it_asks_for_the_same_address_again(sandbox, tmp_path):
-    make_lan(sandbox)
-    kea = Kea(sandbox, tmp_path, lifetime=120)
-    kea.start()
+    kea = kea_on_the_lan(sandbox, tmp_path, 120)
     path = two_endpoints(sandbox)
     converge(sandbox, path)
     (a,) = held(sandbox, "a")
@@ -160,8 +158,7 @@ def test_the_lease_s_name_servers_are_where_the_resolver_forwards_the_endpoint_s
 
 
 def test_an_internal_dhcp_network_takes_the_address_but_no_default_route(sandbox, tmp_path):
-    make_lan(sandbox)
-    Kea(sandbox, tmp_path, lifetime=120).start()
+    kea_on_the_lan(sandbox, tmp_path, 120)
     path = write(sandbox, dhcp_network(internal=True), endpoint("a", {"network": "lan60"}))
     converge(sandbox, path)
     assert len(held(sandbox, "a")) == 1 and sandbox.ping("a", ROUTER)  # the LAN itself, on-link
