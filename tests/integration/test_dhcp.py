@@ -163,3 +163,18 @@ def test_an_internal_dhcp_network_takes_the_address_but_no_default_route(sandbox
     converge(sandbox, path)
     assert len(held(sandbox, "a")) == 1 and sandbox.ping("a", ROUTER)  # the LAN itself, on-link
     assert out(sandbox, "ip -n a route show default") == ""
+
+
+def test_an_endpoint_added_then_removed_the_keeper_takes_it_then_releases_its_lease(sandbox, tmp_path):
+    kea = kea_on_the_lan(sandbox, tmp_path, 120)
+    one = write(sandbox, dhcp_network(), endpoint("a", {"network": "lan60"}))
+    converge(sandbox, one)
+    two = two_endpoints(sandbox)
+    code, shown = plan(sandbox, two)
+    assert code == 2 and "~ dhcp lease keeper for 2 interfaces" in shown and "+ keeps b/eth0" in shown, shown
+    converge(sandbox, two)
+    (b,) = held(sandbox, "b")
+    pid = keeper_pid(sandbox)
+    converge(sandbox, write(sandbox, dhcp_network(), endpoint("a", {"network": "lan60"})))  # b pruned
+    assert kea.records(b.split("/")[0])[-1]["valid_lifetime"] == "0"  # released before its namespace went
+    assert keeper_pid(sandbox) == pid and len(held(sandbox, "a")) == 1  # a's lease kept, by the same process

@@ -56,4 +56,4 @@ def test_a_server_ignoring_client_ids_gives_one_address_twice_and_the_conflict_i
     shown = plan(sandbox, path)[1]
     assert f"conflict: {address} was given to a/eth0 and b/eth0 at once" in shown, shown
     assert f"conflict: {address}" in sandbox.nr("status", str(path)).stdout
-    assert f"{address} given but not held" in out(sandbox, "cat /run/netreconcile/dhcp/dhcp.log")
+    assert f"conflict: {address} was given to a/eth0 and b/eth0 at once" in out(sandbox, "cat /run/netreconcile/dhcp/dhcp.log")
