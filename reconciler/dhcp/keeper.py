@@ -72,14 +72,14 @@ class Keeper:
     def forget_namespace(self, ns: str) -> None:
         """A namespace removed by hand: its clients stop (nothing left to release from)."""
         for key in [k for k, c in self.clients.items() if c.spec.ns == ns]:
-            self._stop(key, release=True)
+            self._stop(key, release=False)
             self.leases.forget(key)
         self.changed()
 
     def close(self) -> None:
         """Stop without releasing: the leases stay on disk, asked for again at the next start."""
         for key in list(self.clients):
-            self._stop(key, release=True)
+            self._stop(key, release=False)
 
     def status(self) -> dict[str, object]:
         clients: dict[str, object] = {}
