@@ -178,3 +178,16 @@ def test_an_endpoint_added_then_removed_the_keeper_takes_it_then_releases_its_le
     converge(sandbox, write(sandbox, dhcp_network(), endpoint("a", {"network": "lan60"})))  # b pruned
     assert kea.records(b.split("/")[0])[-1]["valid_lifetime"] == "0"  # released before its namespace went
     assert keeper_pid(sandbox) == pid and len(held(sandbox, "a")) == 1  # a's lease kept, by the same process
+
+
+def test_the_keeper_stopped_by_sigterm_keeps_the_leases_for_its_next_start(sandbox, tmp_path):
+    """As when its systemd unit stops, or the machine shuts down: nothing released."""
+    kea = kea_on_the_lan(sandbox, tmp_path, 120)
+    path = two_endpoints(sandbox)
+    converge(sandbox, path)
+    (a,) = held(sandbox, "a")
+    sandbox.sh(f"pid={keeper_pid(sandbox)}; kill -TERM $pid; while kill -0 $pid 2>/dev/null; do sleep 0.05; done")
+    assert kea.records(a.split("/")[0])[-1]["valid_lifetime"] == "120" and "released" not in kea.log()
+    assert out(sandbox, "ls /var/lib/netreconcile/dhcp").split() == ["a@eth0.json", "b@eth0.json"]
+    converge(sandbox, path)
+    assert held(sandbox, "a") == [a]
