@@ -26,8 +26,8 @@ def leased(sandbox, ns: str) -> list[str]:
 
 
 def test_two_ipvlan_endpoints_sharing_the_parent_mac_get_distinct_leases_by_client_id(sandbox, tmp_path):
-    """dnsmasq, not Kea: Kea answers a request with the broadcast flag in a frame to the client's MAC,
-    the parent's here, which the parent keeps for the host instead of passing it to the ipvlans."""
+    """dnsmasq, not Kea: Kea's replies never reached the ipvlans here (sent, it seems, to the client's
+    MAC, the parent's, which the parent keeps for the host)."""
     make_lan(sandbox)
     dnsmasq = Dnsmasq(sandbox, tmp_path)
     dnsmasq.start()
