@@ -16,6 +16,7 @@ from reconciler.kernel import capabilities, runstate
 from reconciler.kernel.observe import Reader, observe
 from reconciler.kernel.session import Kernel
 from reconciler.model import KernelObject, Netns, NftTable, Sysctl
+from reconciler.model.dhcp import LeaseKeeper
 from reconciler.model.dns import Gone, Resolver
 from reconciler.planners import (
     Planner,
@@ -25,6 +26,7 @@ from reconciler.planners import (
     firewall,
 )
 from reconciler.planners import endpoint as endpoint_planner
+from reconciler.planners.dhcp import lease_notes
 from reconciler.planners.keep import unpruned
 from reconciler.planning import guards, subnets
 from reconciler.planning.guards import Limits
@@ -91,7 +93,7 @@ def _planned(m: Manifests, observed: Observed, prune: bool = True,
     parent). Nothing is changed by either. Without `prune`, what the manifests do not declare stays."""
     m, explained = subnets.resolve(m, observed)
     ctx = context_for(m, observed)
-    notes = explained + preflight.require(m, observed) + exposure_notes(ctx)
+    notes = explained + preflight.require(m, observed) + exposure_notes(ctx) + lease_notes(observed)
     desired = (planner or Planner()).desired_state(m, observed, ctx)
     desired = desired if prune else unpruned(desired, observed, m.owners)
     _require_kinds(m, desired)
@@ -240,9 +242,9 @@ def _destroy_steps(m: Manifests, observed: Observed) -> Plan:
         if isinstance(obj, NftTable):
             table = _without_owners(obj, m.owners)
             keep += [table] if table else []
-        elif isinstance(obj, Resolver):
-            resolver = obj.without(going)
-            keep += [resolver] if resolver else []
+        elif isinstance(obj, (Resolver, LeaseKeeper)):
+            process = obj.without(going)
+            keep += [process] if process else []
         else:
             keep += _kept(obj, m.owners)
     return diff(keep, observed)
@@ -318,7 +320,7 @@ def status_of(m: Manifests, observed: Observed) -> tuple[list[ObjectStatus], tup
         step = steps.pop(obj.key, None)
         out.append(ObjectStatus(obj, STATE_OF[step.action], step.reason or _changed(step)) if step else ObjectStatus(obj, State.IN_SYNC))
     out += [ObjectStatus(s.obj, State.EXTRA) for s in steps.values()]
-    return out, explained + tuple(f"error: {e}" for e in findings.errors) + findings.notes
+    return out, explained + tuple(f"error: {e}" for e in findings.errors) + findings.notes + lease_notes(observed)
 
 
 def _changed(step: Step) -> str:

@@ -206,7 +206,11 @@ class NamespaceGoneError(NetreconcileError, OSError):
         return str(self.strerror)
 
 
-class ResolverStateError(NetreconcileError):
+class ProcessStateError(NetreconcileError):
+    """A long-running process's state.json is not a state it can read, or another such process runs."""
+
+
+class ResolverStateError(ProcessStateError):
     """The resolver's state.json is not a state it can read, or another resolver runs."""
 
 

@@ -1,7 +1,7 @@
 """A throwaway network + mount namespace per test: the machine's own network is never touched.
 
 A `sleep` process holds the namespaces (`unshare --net --mount`, with private tmpfs on /run/netns,
-/etc/netns and /run/netreconcile); every command runs inside them through nsenter, and killing the
+/etc/netns, /run/netreconcile and /var/lib/netreconcile, where the DHCP lease keeper keeps leases); every command runs inside them through nsenter, and killing the
 holder makes everything created inside vanish.
 """
 
@@ -17,9 +17,9 @@ REPO = Path(__file__).resolve().parent.parent
 # Seconds a command may take; tests/vm/run raises it (Python runs ~20x slower in the emulated VM).
 COMMAND_TIMEOUT = float(os.environ.get("NETRECONCILE_TEST_TIMEOUT", "60"))
 SETUP = (
-    "mkdir -p /run/netns /etc/netns /run/netreconcile && "
+    "mkdir -p /run/netns /etc/netns /run/netreconcile /var/lib/netreconcile && "
     "mount -t tmpfs none /run/netns && mount -t tmpfs none /etc/netns && "
-    "mount -t tmpfs none /run/netreconcile && ip link set lo up && echo ready && exec sleep infinity"
+    "mount -t tmpfs none /run/netreconcile && mount -t tmpfs none /var/lib/netreconcile && ip link set lo up && echo ready && exec sleep infinity"
 )
 
 

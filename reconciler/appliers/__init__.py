@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from reconciler.appliers import (
     addresses,
+    dhcp,
     files,
     links,
     lower,
@@ -21,7 +22,7 @@ from reconciler.appliers import (
 from reconciler.appliers.registry import REGISTRY, Appliers
 from reconciler.kernel.session import Kernel
 
-__all__ = ["addresses", "appliers", "files", "links", "lower", "namespaces", "nftables", "overlay", "resolver", "routes",
+__all__ = ["addresses", "appliers", "dhcp", "files", "links", "lower", "namespaces", "nftables", "overlay", "resolver", "routes",
            "sysctls"]
 
 

@@ -19,7 +19,8 @@ from reconciler.terminal import line
 # it, a removal or a change of meaning bumps it.
 FORMAT_VERSION = 1
 SUMMARY = (Action.CREATE, Action.UPDATE, Action.REPLACE, Action.DELETE)
-HIDDEN = {"owner", "name", "ns", "peer", "ifname", "address", "dst", "chains", "rules", "content", "serving", "digest"}
+HIDDEN = {"owner", "name", "ns", "peer", "ifname", "address", "dst", "chains", "rules", "content", "serving", "digest",
+          "clients"}
 # Paints a piece of a line in a style (an Action's value, or "reason"); the piece is escaped already,
 # so that colour codes are added after control characters were made harmless (reconciler/cli/colour.py).
 Paint = Callable[[str, str], str]
@@ -63,8 +64,10 @@ def _step_lines(step: Step, paint: Paint) -> list[str]:
             lines += _content_lines(old, new)
         elif name == "serving":
             lines += [f"      - serves {ns}" for ns in old if ns not in new] + [f"      + serves {ns}" for ns in new if ns not in old]
+        elif name == "clients":  # the DHCP lease keeper's interfaces
+            lines += [f"      - keeps {k}" for k in old if k not in new] + [f"      + keeps {k}" for k in new if k not in old]
         elif name == "digest":
-            lines.append("      names: changed")
+            lines.append("      names: changed" if step.obj.kind == "resolver" else "      state: changed")
         elif name not in ("rules", "chains"):
             lines.append(f"      {name}: {_show(old)} -> {_show(new)}")
     if isinstance(step.obj, NftTable):

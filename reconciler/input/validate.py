@@ -33,6 +33,7 @@ from reconciler.input.validate_common import (
     reserved_by,
     where,
 )
+from reconciler.input.validate_dhcp import dhcp_problems
 from reconciler.input.validate_limits import limit_problems
 from reconciler.input.validate_mesh import mesh_problems
 from reconciler.input.validate_names import name_problems
@@ -102,7 +103,7 @@ def semantic_problems(m: Manifests, invalid_networks: frozenset[str] | set[str] 
     problems += service_problems(m)
     problems += mesh_problems(m)
     problems += exposure_problems(m)
-    return problems + name_problems(m) + limit_problems(m) + pool_problems(m)
+    return problems + name_problems(m) + limit_problems(m) + pool_problems(m) + dhcp_problems(m)
 
 
 def _host_problems(m: Manifests) -> list[Problem]:
@@ -166,7 +167,7 @@ def _subnet_path(network: Network, index: int) -> tuple[str | int, ...]:
 
 def _network_problems(network: Network) -> list[Problem]:
     problems = []
-    if not network.subnets and not network.auto_subnet:
+    if not network.subnets and not network.auto_subnet and not network.dhcp:
         problems.append(problem(network, "spec.ipam: at least one subnet is required", "spec"))
     problems += _family_problems(network)
     if network.bridge and not IFNAME.match(network.bridge.name):
@@ -301,7 +302,7 @@ def _interface_address_problems(endpoint: Endpoint, iface: Interface, network: N
     if iface.mac_address and network.driver == "ipvlan":
         problems.append(problem(endpoint, "macAddress: ipvlan interfaces share their parent's MAC", *path, "macAddress"))
     for field_name, address in (("ipv4Address", iface.ipv4_address), ("ipv6Address", iface.ipv6_address)):
-        if address is None or is_auto(network):  # validate_pools names it
+        if address is None or is_auto(network) or network.dhcp:  # validate_pools, validate_dhcp name it
             continue
         pools = [s for s in network.subnets if s.version == address.version]
         if address.version == 6 and not network.enable_ipv6:

@@ -11,7 +11,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
 from reconciler.errors import ForeignTable, PathConflictError
-from reconciler.kernel import netns, nft, resolvconf, resolverstate
+from reconciler.kernel import dhcpstate, netns, nft, resolvconf, resolverstate
 from reconciler.kernel.hostsfile import ETC_NETNS, read_file
 from reconciler.kernel.names import is_text
 from reconciler.kernel.observe_objects import (
@@ -116,6 +116,9 @@ def observe(kernel: Kernel, sysctls: Iterable[tuple[str | None, str]] = (), read
     running, host_resolv = resolverstate.observe(), resolvconf.read() or resolvconf.ResolvConf()
     if running is not None:
         found.objects[running.key] = running
+    keeper = dhcpstate.observe()
+    if keeper is not None:
+        found.objects[keeper.key] = keeper
     return Observed(found.objects, frozenset(found.foreign), host_links, host_routes=host_routes(host, routes),
                     reasons=found.reasons, search=host_resolv.search, name_servers=host_resolv.addresses)
 

@@ -249,6 +249,8 @@ def _collect_addresses(ns: Namespace, objects: Objects) -> dict[int, list[str]]:
             continue
         if msg.family == socket.AF_INET6 and ip_address(msg.address) in LINK_LOCAL_V6:
             continue
+        if msg.family == socket.AF_INET and not msg.permanent:
+            continue  # a lease's: the DHCP lease keeper's to keep, never drift (the keeper is observed)
         _add(objects, Address(ns.name, link.name, text, owner=link.owner if ns_owner is None else ns_owner))
     return held
 

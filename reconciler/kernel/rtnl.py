@@ -8,7 +8,7 @@ import socket
 import struct
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from ipaddress import ip_address
 
 from reconciler.kernel import names
@@ -49,7 +49,9 @@ NUD_NOARP, NUD_PERMANENT, NTF_SELF, NTF_MASTER = 0x40, 0x80, 0x02, 0x04
 IFLA_BRPORT_MODE, IFLA_BRPORT_LEARNING, IFLA_BRPORT_FLUSH, IFLA_BRPORT_ISOLATED = 4, 8, 24, 33
 IFLA_INET6_CONF = 2
 DEVCONF_DISABLE_IPV6 = 26
-IFA_ADDRESS, IFA_LOCAL = 1, 2
+IFA_ADDRESS, IFA_LOCAL, IFA_CACHEINFO, IFA_FLAGS = 1, 2, 6, 8
+IFA_F_PERMANENT = 0x80
+IFA_CACHEINFO_STRUCT = struct.Struct("=IIII")  # preferred, valid lifetimes (s); created, updated stamps
 RTA_DST, RTA_OIF, RTA_GATEWAY, RTA_MULTIPATH, RTA_TABLE = 1, 4, 5, 9, 15
 NETNSA_NSID, NETNSA_FD = 1, 3
 
@@ -201,6 +203,7 @@ class AddrMsg:
     prefixlen: int
     index: int
     address: str | None
+    permanent: bool = field(default=True, compare=False)  # False: a lifetime runs out (a DHCP lease's, SLAAC's)
 
 
 @dataclass(frozen=True)
@@ -276,9 +279,10 @@ def _told(value: memoryview | None) -> bool | None:
 
 
 def parse_address(m: memoryview) -> AddrMsg:
-    family, prefixlen, _, _, index = IFADDRMSG.unpack_from(m)
+    family, prefixlen, flags, _, index = IFADDRMSG.unpack_from(m)
     a = attrs(m, IFADDRMSG.size)
-    return AddrMsg(family, prefixlen, index, ip_text(a.get(IFA_LOCAL, a.get(IFA_ADDRESS))))
+    flags = _u32(a.get(IFA_FLAGS), flags)
+    return AddrMsg(family, prefixlen, index, ip_text(a.get(IFA_LOCAL, a.get(IFA_ADDRESS))), bool(flags & IFA_F_PERMANENT))
 
 
 def route_protocol(m: memoryview) -> int:

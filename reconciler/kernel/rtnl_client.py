@@ -146,9 +146,11 @@ class RtnlClient:
     def del_link(self, index: int) -> None:
         self._request(rtnl.RTM_DELLINK, rtnl.IFINFOMSG.pack(rtnl.AF_UNSPEC, 0, index, 0, 0))
 
-    def address(self, index: int, address: str, prefixlen: int, *, flags: int = 0, delete: bool = False) -> None:
+    def address(self, index: int, address: str, prefixlen: int, *, flags: int = 0, delete: bool = False,
+                lifetime: tuple[int, int] | None = None) -> None:
         """Add (EEXIST when present) or delete an address; IPv4 ones as `ip address add` makes them
-        (IFA_LOCAL and IFA_ADDRESS, no broadcast)."""
+        (IFA_LOCAL and IFA_ADDRESS, no broadcast). `lifetime` (valid, preferred seconds): added or
+        its lifetimes replaced, and the kernel removes it when the valid one runs out (a DHCP lease)."""
         ip = ip_address(address)
         family = socket.AF_INET if ip.version == 4 else socket.AF_INET6
         body = rtnl.IFADDRMSG.pack(family, prefixlen, flags, 0, index) + rtnl.nla(rtnl.IFA_ADDRESS, ip.packed)
@@ -156,6 +158,10 @@ class RtnlClient:
             body += rtnl.nla(rtnl.IFA_LOCAL, ip.packed)
         if delete:
             self._request(rtnl.RTM_DELADDR, body)
+        elif lifetime is not None:
+            valid, preferred = lifetime
+            body += rtnl.nla(rtnl.IFA_CACHEINFO, rtnl.IFA_CACHEINFO_STRUCT.pack(preferred, valid, 0, 0))
+            self._request(rtnl.RTM_NEWADDR, body, rtnl.NLM_F_ACK | rtnl.NLM_F_CREATE | rtnl.NLM_F_REPLACE)
         else:
             self._request(rtnl.RTM_NEWADDR, body, rtnl.NLM_F_ACK | rtnl.NLM_F_CREATE | rtnl.NLM_F_EXCL)
 

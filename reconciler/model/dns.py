@@ -35,12 +35,14 @@ class DnsNetwork:
 class DnsAsker:
     """One endpoint served at 127.0.0.11:53 in its namespace. `networks`: the networks whose names it
     sees, in the endpoint's interface order (the first that knows a name answers); `servers`: where
-    other names are forwarded (None: the host's upstream servers, read by the resolver); `forward`:
+    other names are forwarded (None: those of the DHCP leases of its `dhcp` interfaces, else the host's
+    upstream servers, read by the resolver); `forward`:
     False when every network of the endpoint is internal (nothing leaves: other names are refused)."""
 
     networks: tuple[str, ...]
     servers: tuple[str, ...] | None = None
     forward: bool = True
+    dhcp: tuple[str, ...] = ()  # with no servers: its interfaces (ns/ifname) whose leases name the servers
 
 
 def ordered(addresses: Iterable[str]) -> tuple[str, ...]:
@@ -119,7 +121,8 @@ class DnsState:
             "networks": {n: {"ttl": v.ttl, "names": {k: list(a) for k, a in v.names.items()}, "ptr": v.ptr}
                          for n, v in self.networks.items()},
             "askers": {ns: {"networks": list(a.networks), "forward": a.forward,
-                            "servers": None if a.servers is None else list(a.servers)}
+                            "servers": None if a.servers is None else list(a.servers),
+                            **({"dhcp": list(a.dhcp)} if a.dhcp else {})}
                        for ns, a in self.askers.items()},
         }
 
@@ -133,7 +136,8 @@ class DnsState:
                                   ptr=dict(v["ptr"]))
                     for n, v in plain["networks"].items()}
         askers = {ns: DnsAsker(networks=tuple(a["networks"]), forward=bool(a["forward"]),
-                               servers=None if a["servers"] is None else tuple(a["servers"]))
+                               servers=None if a["servers"] is None else tuple(a["servers"]),
+                               dhcp=tuple(a.get("dhcp", ())))
                   for ns, a in plain["askers"].items()}
         return cls(networks=networks, askers=askers)
 

@@ -78,9 +78,11 @@ def _service_names(service: Service, m: Manifests, addresses: Addresses, names: 
 
 def _asker(ep: Endpoint, m: Manifests) -> DnsAsker:
     """An endpoint's view: its networks in interface order; the servers of the endpoint, else of its
-    first network that names some, else the host's; nothing forwarded when every network is internal."""
+    first network that names some, else those its DHCP leases give, else the host's; nothing forwarded
+    when every network is internal."""
     networks = tuple(dict.fromkeys(i.network for i in ep.interfaces))
     declared = [m.network(n) for n in networks]
     servers = ep.dns.servers or next((n.dns.servers for n in declared if n.dns.servers), None)
+    dhcp = tuple(f"{ep.netns}/{i.name}" for i in ep.interfaces if m.network(i.network).dhcp and not m.network(i.network).internal)
     return DnsAsker(networks, tuple(str(ip_address(s)) for s in servers) if servers else None,
-                    forward=not all(n.internal for n in declared))
+                    forward=not all(n.internal for n in declared), dhcp=() if servers else dhcp)

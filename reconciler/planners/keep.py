@@ -3,7 +3,7 @@
 The last valid manifests are enforced (drift is repaired towards them), but what the kernel holds of
 ours beyond them stays as it is: an object they do not declare is kept, and in our nftables table the
 rules of owners they do not know are kept, each after the rule it followed, as the resolver keeps the
-names and askers of manifests they do not know. No I/O here.
+names and askers of manifests they do not know, and the lease keeper their leases. No I/O here.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from dataclasses import replace
 
 import reconciler.planners.firewall as firewall
 from reconciler.model import KernelObject, NftRule, NftTable
+from reconciler.model.dhcp import DhcpState, LeaseKeeper
+from reconciler.model.dhcp import keeper as dhcp_keeper
 from reconciler.model.dns import DnsState, Gone, Resolver, merged
 from reconciler.planning.plan import Observed
 
@@ -21,7 +23,21 @@ def unpruned(desired: list[KernelObject], observed: Observed, owners: frozenset[
     keys = {o.key for o in desired}
     extra = [o for k, o in observed.objects.items() if k not in keys and o.prunable]
     return [_with_rules_of_others(o, observed, owners) if isinstance(o, NftTable)
-            else _with_names_of_others(o, observed, owners) if isinstance(o, Resolver) else o for o in desired] + extra
+            else _with_names_of_others(o, observed, owners) if isinstance(o, Resolver)
+            else _with_clients_of_others(o, observed, owners) if isinstance(o, LeaseKeeper) else o for o in desired] + extra
+
+
+def _with_clients_of_others(keeper: LeaseKeeper, observed: Observed, owners: frozenset[str]) -> LeaseKeeper:
+    """The lease keeper also keeping the leases of endpoints these manifests do not declare."""
+    seen = observed.objects.get(keeper.key)
+    if not isinstance(seen, LeaseKeeper):
+        return keeper
+    try:
+        mine, theirs = DhcpState.from_json(keeper.state), DhcpState.from_json(seen.state)
+    except (ValueError, KeyError, TypeError):
+        return keeper
+    others = {k: c for k, c in theirs.clients.items() if f"endpoint/{c.endpoint}" not in owners and k not in mine.clients}
+    return dhcp_keeper(DhcpState({**mine.clients, **others})) or keeper
 
 
 def _with_names_of_others(resolver: Resolver, observed: Observed, owners: frozenset[str]) -> Resolver:

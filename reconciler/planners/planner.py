@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import reconciler.planners.dhcp as dhcp
 import reconciler.planners.dns as dns
 import reconciler.planners.endpoint as endpoint
 import reconciler.planners.firewall as firewall
@@ -59,8 +60,9 @@ class Planner:
 
 
 def _resolver(ctx: Context) -> list[KernelObject]:
-    found = dns.resolver(dns.dns_state(ctx.manifests, ctx.addresses))
-    return [found] if found else []
+    """The processes that stay: the DNS resolver, the DHCP lease keeper (each when something needs it)."""
+    found = [dns.resolver(dns.dns_state(ctx.manifests, ctx.addresses)), dhcp.lease_keeper(ctx.manifests)]
+    return [p for p in found if p is not None]
 
 
 def _rules(networks: list[Network], ctx: Context) -> list[NftRule]:

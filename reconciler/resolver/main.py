@@ -8,17 +8,11 @@ SIGHUP: load state.json again. SIGTERM, SIGINT: close every socket, remove statu
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
-import os
-import resource
-import signal
-import sys
 
 from reconciler.errors import NetreconcileError
-from reconciler.kernel.netns import NETNS_DIR
-from reconciler.resolver import daemon, files
-from reconciler.resolver.netnswatch import NetnsWatch
+from reconciler.process import daemon, serve
+from reconciler.resolver import files
 from reconciler.resolver.server import Options, Resolver
 
 log = logging.getLogger("netreconcile.resolver")
@@ -40,88 +34,29 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    _open_files_limit()
-    report = daemon.detach() if args.daemon else daemon.Report(None)
-    try:
-        _logging(args)
-        options = Options(port=args.port, upstream_timeout=args.upstream_timeout, tcp_idle=args.tcp_idle)
-        asyncio.run(run(args.state_dir, options, report))
-    except (NetreconcileError, OSError) as err:
-        report.failed(f"resolver: {err}")
-        return 1
-    return 0
-
-
-def _open_files_limit() -> None:
-    """Two sockets per asker, and TCP clients: the soft limit (1024 under systemd) is raised to the hard one."""
-    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-
-
-def _logging(args: argparse.Namespace) -> None:
-    stream = os.fdopen(files.open_log(args.state_dir), "a") if args.daemon else sys.stderr
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(logging.Formatter("%(asctime)s resolver[%(process)d] %(levelname)s %(message)s"))
-    log.addHandler(handler)
-    log.setLevel(logging.INFO)
+    options = Options(port=args.port, upstream_timeout=args.upstream_timeout, tcp_idle=args.tcp_idle)
+    return serve.main(files.files(args.state_dir), args.daemon, log, lambda report: run(args.state_dir, options, report))
 
 
 async def run(state_dir: str, options: Options, report: daemon.Report) -> None:
     """Serve until SIGTERM: load, say ready, reload on SIGHUP."""
-    lock = files.lock(state_dir)
     resolver = Resolver(options)
-    stop = asyncio.Event()
-    reloads = _Reloads(state_dir, resolver)
-    loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGHUP, reloads.request)
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    try:
-        await reloads.load_once(fatal=True)
-        watch = _watch(reloads)
-        report.ready()
-        await stop.wait()
-        if watch is not None:
-            watch.close()
-    finally:
-        resolver.close()
-        files.remove_status(state_dir)
-        os.close(lock)
-        log.info("stopped")
+    loads = _Loads(state_dir, resolver)
+    await serve.serve(files.files(state_dir), report, loads.load_once, loads.gone, resolver.close, log)
 
 
-def _watch(reloads: _Reloads) -> NetnsWatch | None:
-    try:
-        return NetnsWatch(str(NETNS_DIR), reloads.gone)
-    except OSError as err:
-        log.warning("namespaces removed by hand will be let go of at the next reload only: %s", err)
-        return None
-
-
-class _Reloads:
-    """SIGHUP: state.json loaded again; signals coming during a load make one more load after it."""
+class _Loads:
+    """state.json loaded into the resolver, and status.json written after."""
 
     def __init__(self, state_dir: str, resolver: Resolver) -> None:
         self.state_dir = state_dir
         self.resolver = resolver
-        self.wanted = False
-        self.task: asyncio.Task[None] | None = None
         self.digest = ""
 
     def gone(self, name: str) -> None:
         """A namespace was removed: let go of it now, and say so in status.json."""
         if self.resolver.forget(name):
             files.write_status(self.state_dir, self.digest, self.resolver.served())
-
-    def request(self) -> None:
-        self.wanted = True
-        if self.task is None or self.task.done():
-            self.task = asyncio.get_running_loop().create_task(self._run())
-
-    async def _run(self) -> None:
-        while self.wanted:
-            self.wanted = False
-            await self.load_once(fatal=False)
 
     async def load_once(self, fatal: bool) -> None:
         """Load state.json and write status.json. A state that cannot be read stops a start (`fatal`);

@@ -22,6 +22,7 @@ import dns.flags
 import dns.message
 import dns.rcode
 
+from reconciler.kernel import dhcpstate
 from reconciler.model.dns import DnsState
 from reconciler.resolver import forward, listen, upstream
 from reconciler.resolver.answer import Forward, Names, decide, refusal, render
@@ -78,12 +79,14 @@ class Resolver:
         self.tasks: set[asyncio.Task[None]] = set()
         self.in_flight = 0
         self._upstream: tuple[float, tuple[str, ...]] | None = None
+        self._leased: dict[tuple[str, ...], tuple[float, tuple[str, ...]]] = {}
 
     async def load(self, state: DnsState) -> dict[str, int]:
         """Serve `state`: sockets for new askers (or for one whose namespace was replaced), closed for
         askers gone, the others kept as they are. Returns the namespaces served and their inodes."""
         self.names = Names(state)
         self._upstream = None
+        self._leased.clear()
         for name in [n for n in self.serving if n not in state.askers]:
             self.serving.pop(name).close()
         for name in state.askers:
@@ -152,7 +155,7 @@ class Resolver:
         except (dns.exception.DNSException, ValueError) as err:  # what the state says, dnspython cannot write
             log.error("netns %s: %s: %s", asker, query.question[0].name if query.question else "?", err)
             return render(refusal(query), query, tcp)
-        servers = outcome.servers if outcome.servers is not None else self.host_servers()
+        servers = outcome.servers if outcome.servers is not None else self.default_servers(asker)
         if self.in_flight >= MAX_IN_FLIGHT:
             return render(refusal(query, dns.rcode.REFUSED), query, tcp)
         return Pending(wire=wire, query=query, servers=servers)
@@ -175,6 +178,19 @@ class Resolver:
 
     async def _forward_and_send(self, pending: Pending, send: Callable[[bytes], None]) -> None:
         send(await self.forwarded(pending, tcp=False))
+
+    def default_servers(self, asker: str) -> tuple[str, ...]:
+        """An asker's servers when the manifests name none: its DHCP leases', else the host's."""
+        found = self.names.state.askers.get(asker)
+        leased = self._lease_servers(found.dhcp) if found is not None and found.dhcp else ()
+        return leased or self.host_servers()
+
+    def _lease_servers(self, keys: tuple[str, ...]) -> tuple[str, ...]:
+        now = time.monotonic()
+        cached = self._leased.get(keys)
+        if cached is None or now - cached[0] > UPSTREAM_REFRESH:
+            cached = self._leased[keys] = (now, dhcpstate.lease_servers(keys))
+        return cached[1]
 
     def host_servers(self) -> tuple[str, ...]:
         now = time.monotonic()

@@ -17,7 +17,7 @@ from jsonschema import Draft202012Validator
 
 TUTORIALS = REPO / "docs" / "tutorials"
 # Each tutorial and where its test is: here (the running kernel) or in test_docs_vm.py (the VM's).
-ON_THIS_KERNEL = {"bridge", "services", "overlay", "macvlan", "routing-mesh", "fleet"}
+ON_THIS_KERNEL = {"bridge", "services", "overlay", "macvlan", "macvlan-dhcp", "routing-mesh", "fleet"}
 IN_THE_VM = {"macvlan-8021q", "ipvlan"}
 SCHEMA_LINE = "# yaml-language-server: $schema="
 
@@ -157,5 +157,17 @@ def test_macvlan_tutorial(sandbox):
     make_lan(sandbox, router="172.16.86.1/24", host="172.16.86.10/24")   # eth1, on a LAN with its router
     try:
         run_tutorial(tutorial("macvlan"), {"": sandbox})
+    finally:
+        stop_processes(sandbox)
+
+
+def test_macvlan_dhcp_tutorial(sandbox, tmp_path):
+    make_lan(sandbox, router="172.16.86.1/24", host="172.16.86.10/24")   # eth1, on a LAN with its router
+    sandbox.sh("ip netns exec lan dnsmasq --port=0 --interface=lanbr --bind-interfaces --no-ping "   # its DHCP server
+               "--dhcp-range=172.16.86.100,172.16.86.199,255.255.255.0,2m --dhcp-option=option:router,172.16.86.1 "
+               f"--dhcp-leasefile={tmp_path}/leases --pid-file={tmp_path}/dnsmasq.pid")
+    try:
+        run_tutorial(tutorial("macvlan-dhcp"), {"": sandbox})
+        assert (tmp_path / "leases").read_text() == ""   # destroy released the lease
     finally:
         stop_processes(sandbox)

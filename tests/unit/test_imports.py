@@ -128,7 +128,8 @@ LAYERS = [
     {"reconciler.applying", "reconciler.appliers"},
     {"reconciler.engine"},
     {"reconciler.fleet"},
-    {"reconciler.cli", "reconciler.graph", "reconciler.watch", "reconciler.resolver", "reconciler.__main__"},
+    {"reconciler.cli", "reconciler.graph", "reconciler.watch", "reconciler.resolver", "reconciler.dhcp", "reconciler.process",
+     "reconciler.__main__"},
 ]
 
 

@@ -52,6 +52,7 @@ def parse_network(doc: Document) -> Network:
         dns=_parse_dns(spec.get("dns", {})),
         source=doc,
         auto_subnet=auto_subnet(spec),
+        dhcp=is_dhcp(spec),
     )
 
 
@@ -103,17 +104,27 @@ def _parse_overlay(name: str, opts: Raw) -> OverlayOptions:
     )
 
 
+DHCP = "dhcp"
+
+
+def is_dhcp(spec: Raw) -> bool:
+    """`ipam: {mode: dhcp}`: the addresses come from the LAN's DHCP server."""
+    ipam: Raw = spec.get("ipam") or {}
+    return ipam.get("mode") == DHCP
+
+
 def subnet_dicts(ipam: Raw | None) -> list[Raw]:
-    if not ipam or ipam.get("subnet") == AUTO:
+    if not ipam or ipam.get("subnet") == AUTO or "mode" in ipam:
         return []
     subnets: list[Raw] = ipam.get("subnets", [ipam])
     return subnets
 
 
 def _parse_lower(driver: str, spec: Raw) -> LowerOptions:
-    """Docker: `internal` ignores the parent (a dummy one is used), as does giving none."""
+    """Docker: `internal` ignores the parent (a dummy one is used), as does giving none; but a DHCP
+    network keeps it, its server being on the parent's LAN (internal: no default route through it)."""
     opts = spec.get(driver, {})
-    parent = None if spec.get("internal", False) else opts.get("parent")
+    parent = None if spec.get("internal", False) and not is_dhcp(spec) else opts.get("parent")
     return LowerOptions(
         driver=driver,
         parent=parent,

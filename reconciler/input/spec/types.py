@@ -114,6 +114,7 @@ class Network:
     dns: Dns = field(default_factory=lambda: Dns())
     source: Document | None = field(default=None, compare=False, repr=False)
     auto_subnet: bool = False  # no `ipam`, or `ipam: {subnet: auto}`: subnets picked from the address pools
+    dhcp: bool = False  # `ipam: {mode: dhcp}`: the LAN's DHCP server gives the addresses (macvlan, ipvlan l2)
 
     @property
     def driver(self) -> str:

@@ -1,5 +1,5 @@
 """--daemon: detach from the terminal and the caller (fork, setsid, fork), every descriptor closed but
-a pipe back to the caller, who waits on it and exits 0 once the resolver says it is ready, or prints
+a pipe back to the caller, who waits on it and exits 0 once the process says it is ready, or prints
 why it is not and exits 1."""
 
 from __future__ import annotations
@@ -36,12 +36,12 @@ class Report:
             self.fd = None
 
 
-def detach() -> Report:
-    """In the daemon (the caller's process never returns from here)."""
+def detach(name: str) -> Report:
+    """In the daemon (the caller's process never returns from here); `name` says who in messages."""
     read_end, write_end = os.pipe()
     if os.fork() > 0:
         os.close(write_end)
-        _caller(read_end)
+        _caller(read_end, name)
     os.setsid()
     if os.fork() > 0:
         os._exit(0)
@@ -60,11 +60,11 @@ def _quiet() -> None:
     os.close(null)
 
 
-def _caller(read_end: int) -> None:
+def _caller(read_end: int, name: str) -> None:
     ready, _, _ = select.select([read_end], [], [], WAIT)
     said = os.read(read_end, 4096) if ready else b""
     if said == READY:
         os._exit(0)
-    sys.stderr.write(said.decode(errors="replace") if said else "resolver: did not report readiness\n")
+    sys.stderr.write(said.decode(errors="replace") if said else f"{name}: did not report readiness\n")
     sys.stderr.flush()
     os._exit(1)

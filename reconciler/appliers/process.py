@@ -1,0 +1,63 @@
+"""What the appliers of our long-running processes (the resolver, the DHCP lease keeper) share: a new
+state written then the process started (detached: it outlives this command) or told by SIGHUP, a wait
+until its status says it took the state, and SIGTERM to stop it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+
+from reconciler.errors import ApplyError
+from reconciler.kernel.processstate import ProcessState
+
+READY_WITHIN = 60.0  # seconds for the process to start and load a state (an emulated VM is slow)
+STOP_WITHIN = 3.0
+POLL = 0.005
+
+
+def load(process: ProcessState, state: str, what: str) -> None:
+    """`state` written; the process started if none runs, else told to load it again."""
+    process.write_state(state)
+    pid = process.pid_of_status()
+    if pid is None:
+        start(process, what)
+    else:
+        os.kill(pid, signal.SIGHUP)
+
+
+def start(process: ProcessState, what: str) -> None:
+    """The process, detached (its own session, no terminal). It returns once ready, or says why not."""
+    name = process.dir_name
+    try:
+        done = subprocess.run([sys.executable, "-m", process.module, "--daemon", "--state-dir", process.state_dir()],
+                              check=False, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True, timeout=READY_WITHIN)
+    except subprocess.TimeoutExpired:
+        raise ApplyError(f"{what} did not start within {READY_WITHIN:.0f} s (see {process.state_dir()}/{name}.log)") from None
+    if done.returncode != 0:
+        why = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit status {done.returncode}"
+        raise ApplyError(f"{what} did not start: {why}")
+
+
+def wait_until(done: Callable[[], bool], within: float = READY_WITHIN) -> bool:
+    """Polls `done` until it holds (True) or `within` seconds pass (False)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if done():
+            return True
+        time.sleep(POLL)
+    return done()
+
+
+def stop(process: ProcessState) -> None:
+    """SIGTERM (SIGKILL if it does not stop in time), and its files removed."""
+    pid = process.pid_of_status()
+    if pid is not None:
+        os.kill(pid, signal.SIGTERM)
+        if not wait_until(lambda: not process.running(pid), STOP_WITHIN):
+            os.kill(pid, signal.SIGKILL)
+    process.remove_files()

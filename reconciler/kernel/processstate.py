@@ -1,0 +1,84 @@
+"""The files of a long-running process of ours under /run/netreconcile/<name> (root's alone, reached
+without following a link): state.json, what it should do (written by apply), and status.json, what the
+running process loaded (written by it); whether it runs."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from reconciler.kernel import netns, runstate, safefs
+
+STATE, STATUS = "state.json", "status.json"
+FOLDER_MODE, FILE_MODE = 0o700, 0o600
+
+
+@dataclass(frozen=True)
+class ProcessState:
+    """The process started as `python -m <module>`, its files in /run/netreconcile/<dir_name>."""
+
+    dir_name: str
+    module: str
+    format_version: int
+
+    def folder(self, make: bool = False) -> safefs.Folder:
+        """Its folder; FileNotFoundError when it is not there and not `make`."""
+        with runstate.run_dir() if make else safefs.opened(str(runstate.RUN_DIR)) as run:
+            return run.sub(self.dir_name, make=FOLDER_MODE if make else None, narrow=make)
+
+    def read(self, name: str) -> bytes | None:
+        try:
+            with self.folder() as here:
+                return here.read(name)
+        except FileNotFoundError:
+            return None
+
+    def write_state(self, text: str) -> None:
+        with self.folder(make=True) as here:
+            here.replace(STATE, text.encode(), FILE_MODE)
+
+    def status(self) -> dict[str, Any] | None:
+        """What the process says it does, if its status file is there and of our format."""
+        data = self.read(STATUS)
+        try:
+            body = json.loads(data) if data is not None else None
+        except ValueError:
+            return None
+        return body if isinstance(body, dict) and body.get("formatVersion") == self.format_version else None
+
+    def running(self, pid: int) -> bool:
+        """Whether `pid` is this process (not a recycled pid)."""
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                return self.module.encode() in f.read().split(b"\0")
+        except OSError:
+            return False
+
+    def live_status(self) -> dict[str, Any] | None:
+        """The status, if the process that wrote it still runs."""
+        body = self.status()
+        pid = body.get("pid") if body else None
+        return body if isinstance(pid, int) and self.running(pid) else None
+
+    def pid_of_status(self) -> int | None:
+        body = self.live_status()
+        return body["pid"] if body else None
+
+    def state_dir(self) -> str:
+        return f"{runstate.RUN_DIR}/{self.dir_name}"
+
+    def remove_files(self) -> None:
+        try:
+            with self.folder() as here:
+                for name in (STATE, STATUS):
+                    if here.exists(name):
+                        here.remove(name)
+        except FileNotFoundError:
+            pass
+
+
+def inode(ns: str) -> int | None:
+    """The inode of the namespace /run/netns/NS names now."""
+    found = netns.identity(ns)
+    return found[1] if found else None
