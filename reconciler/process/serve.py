@@ -35,10 +35,25 @@ def main(files: ProcessFiles, detach: bool, log: logging.Logger, run: Callable[[
     return 0
 
 
+NR_OPEN = "/proc/sys/fs/nr_open"
+
+
 def open_files_limit() -> None:
-    """Sockets per namespace: the soft limit (1024 under systemd) is raised to the hard one."""
+    """Sockets per namespace served (two for the resolver): the soft limit (1024 under systemd) is
+    raised to the hard one, and the hard one, for root, to the kernel's ceiling (fs.nr_open): a hard
+    limit of 20,000 stopped the resolver at 9,994 of 10,000 namespaces."""
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    try:
+        with open(NR_OPEN) as f:
+            ceiling = int(f.read())
+    except (OSError, ValueError):
+        ceiling = hard
+    for limit in dict.fromkeys((max(hard, ceiling), hard)):
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
+            return
+        except (ValueError, OSError):  # not root (no CAP_SYS_RESOURCE): the hard limit stays
+            continue
 
 
 def log_to(log: logging.Logger, files: ProcessFiles, daemon: bool) -> None:
