@@ -74,10 +74,11 @@ except OSError as error:
 
 def serve(host, ns: str) -> None:
     """A server in endpoint `ns` on port 8000, TCP and UDP: it answers its name and the client's address
-    as it sees it (`api1/10.10.0.99`), then echoes; over UDP its name. Two minutes at most."""
+    as it sees it (`api1/10.10.0.99`), then echoes; over UDP its name. Two minutes at most. Waits up to
+    20 s for it to listen (Python's start alone took over the 2.5 s first allowed on a busy machine)."""
     script = host.write("mesh_server.py", SERVER)
     host.sh(f"ip netns exec {ns} timeout 120 python3 {script} {ns} 8000 >/dev/null 2>&1 & "
-            f"for i in $(seq 50); do ip netns exec {ns} ss -ltn | grep -q :8000 && break; sleep 0.05; done")
+            f"for i in $(seq 400); do ip netns exec {ns} ss -ltn | grep -q :8000 && break; sleep 0.05; done")
 
 
 def ask(host, ns: str | None, address: str, port: int, times: int = 1) -> list[str]:
