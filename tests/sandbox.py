@@ -72,23 +72,39 @@ class Sandbox:
         return path
 
     def close(self) -> None:
-        """Kill the holder and every process left in the sandbox's network namespace (a server a
-        test started, a daemon netreconcile started), so nothing outlives the test."""
-        netns = os.stat(f"/proc/{self.holder.pid}/ns/net").st_ino
-        for pid in processes_in(netns):
+        """Kill the holder and every process left in the sandbox's network namespace or in a namespace
+        named in its /run/netns (a server a test started in a LAN namespace, a daemon netreconcile
+        started), so nothing outlives the test: a named namespace lives as long as a process in it."""
+        netns = {os.stat(f"/proc/{self.holder.pid}/ns/net").st_ino} | named_namespaces(self.holder.pid)
+        for pid in processes_in(*netns):
             if pid != self.holder.pid:
                 _kill(pid)
         self.holder.kill()
         self.holder.wait()
 
 
-def processes_in(netns: int) -> list[int]:
-    """The processes whose network namespace has this inode."""
+def named_namespaces(holder: int) -> set[int]:
+    """The inodes of the namespaces mounted in the sandbox's /run/netns, seen through its holder's root."""
+    found = set()
+    try:
+        entries = list(os.scandir(f"/proc/{holder}/root/run/netns"))
+    except OSError:
+        return found
+    for entry in entries:
+        try:
+            found.add(os.stat(entry.path).st_ino)
+        except OSError:
+            continue
+    return found
+
+
+def processes_in(*netns: int) -> list[int]:
+    """The processes whose network namespace has one of these inodes."""
     found = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
-                if os.stat(f"/proc/{entry}/ns/net").st_ino == netns:
+                if os.stat(f"/proc/{entry}/ns/net").st_ino in netns:
                     found.append(int(entry))
             except OSError:
                 continue
