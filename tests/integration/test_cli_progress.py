@@ -69,7 +69,7 @@ def test_apply_and_destroy_on_a_terminal_show_a_bar_then_the_same_lines_and_summ
     assert sandbox.plan_exitcode(path) == 0
 
     code, shown = in_terminal(sandbox, "destroy", str(path))
-    assert code == 0 and ESCAPE.search(shown)
+    assert code == 0 and ESCAPE.search(shown), shown
     assert re.search(r"\b\d+/\d+\b", shown) and "Destroy complete: " in plain(shown)
     assert sandbox.sh("ip netns list").stdout == ""
 
