@@ -186,25 +186,28 @@ def valid_sysctl_key(key: str) -> bool:
     return len(parts) > 1 and parts[0] == "net" and all(p and "/" not in p and "\0" not in p for p in parts)
 
 
-def sysctl_path(key: str) -> str:
+def sysctl_path(key: str, root: int | None = None) -> str:
+    """The sysctl's file: under /proc/sys, or relative to the procfs instance `root` (procfs.py)."""
     if not valid_sysctl_key(key):
         raise SysctlKeyError(key)
-    return "/".join((SYSCTL_ROOT, *key.split(".")))
+    return "/".join((SYSCTL_ROOT if root is None else "sys", *key.split(".")))
 
 
-def read_sysctl(key: str) -> str | None:
+def read_sysctl(key: str, root: int | None = None) -> str | None:
     """The value, blank runs collapsed; None when the kernel has no such sysctl here."""
     try:
-        fd = os.open(sysctl_path(key), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+        fd = os.open(sysctl_path(key, root), os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK,
+                     dir_fd=root)
     except FileNotFoundError:
         return None
     with os.fdopen(fd, "rb") as f:
         return " ".join(f.read(SYSCTL_MAX_BYTES).decode("utf-8", "replace").split())
 
 
-def write_sysctl(key: str, value: str) -> None:
+def write_sysctl(key: str, value: str, root: int | None = None) -> None:
     """Write to the sysctl's file, which must exist (nothing is created, no symbolic link followed)."""
-    fd = os.open(sysctl_path(key), os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+    fd = os.open(sysctl_path(key, root), os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK,
+                 dir_fd=root)
     try:
         os.write(fd, value.encode())
     finally:

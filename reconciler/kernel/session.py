@@ -7,6 +7,7 @@ from collections import OrderedDict
 from typing import Self
 
 from reconciler.kernel import netns
+from reconciler.kernel.procfs import SysctlRoot
 from reconciler.kernel.rtnl_client import RtnlClient
 
 MAX_OPEN = 16  # sockets kept open; plans are grouped per namespace, so a few suffice
@@ -18,6 +19,7 @@ class Kernel:
     def __init__(self) -> None:
         self._raw: OrderedDict[str | None, RtnlClient] = OrderedDict()
         self._indexes: dict[tuple[str | None, str], int] = {}
+        self._sysctls = SysctlRoot()
 
     def raw(self, ns: str | None = None) -> RtnlClient:
         """Our rtnetlink client in `ns` (reconciler/kernel/rtnl_client.py)."""
@@ -59,13 +61,14 @@ class Kernel:
 
     def read_sysctl(self, ns: str | None, key: str) -> str | None:
         with netns.entered(ns):
-            return netns.read_sysctl(key)
+            return netns.read_sysctl(key, self._sysctls.dir_fd(ns))
 
     def write_sysctl(self, ns: str | None, key: str, value: str) -> None:
         with netns.entered(ns):
-            netns.write_sysctl(key, value)
+            netns.write_sysctl(key, value, self._sysctls.dir_fd(ns))
 
     def close(self) -> None:
+        self._sysctls.close()
         while self._raw:
             self._raw.popitem()[1].close()
 
