@@ -6,13 +6,13 @@ import sys
 
 import pytest
 
-from reconciler.process.serve import NR_OPEN
+from reconciler.kernel.openfiles import NR_OPEN
 
 PROBE = """
 import resource
 resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 20000))   # as a machine or a unit may set them
-from reconciler.process.serve import open_files_limit
-open_files_limit()
+from reconciler.kernel.openfiles import raise_limit
+raise_limit()
 print(*resource.getrlimit(resource.RLIMIT_NOFILE))
 """
 
