@@ -1,0 +1,50 @@
+"""Our long-running processes hold descriptors for what they serve (the resolver: a UDP and a TCP
+socket in every endpoint's namespace): an apply whose resolver would run out of them under the open
+files limit it will have is refused before anything changes, not failed after minutes of work."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+
+import pytest
+from builders import assert_unchanged, endpoint, iface, network, out, snapshot, write
+from sandbox import Sandbox
+
+pytestmark = pytest.mark.kernel
+
+ENDPOINTS = 10
+NEEDED = 2 * ENDPOINTS + 12  # two sockets per namespace served, and the resolver's own
+
+
+def limited(sandbox: Sandbox, limit: int, *args: str):
+    """netreconcile ARGS with its open files limit (soft and hard) at `limit`; the resolver it starts inherits it."""
+    command = " ".join(shlex.quote(a) for a in ("prlimit", f"--nofile={limit}:{limit}", sys.executable, "-m", "reconciler", *args))
+    return sandbox.sh(command, check=False)
+
+
+def manifests(sandbox: Sandbox):
+    return write(sandbox, network("front", "172.20.0.0/24"),
+                 *(endpoint(f"e{i}", iface("front", f"172.20.0.{10 + i}")) for i in range(ENDPOINTS)))
+
+
+def test_an_apply_whose_resolver_would_run_out_of_descriptors_is_refused_and_one_just_within_works(sandbox):
+    path = manifests(sandbox)
+    before = snapshot(sandbox, "ip -o link", "ip netns list", "nft list tables", "ls /run/netreconcile/resolver")
+    message = (f"the DNS resolver would serve {ENDPOINTS} namespaces and needs {NEEDED} file descriptors; this host "
+               f"allows {NEEDED - 1} (RLIMIT_NOFILE hard limit; raise it, e.g. LimitNOFILE= in the systemd unit, "
+               "or run with CAP_SYS_RESOURCE)")
+    for command in ("plan", "apply"):
+        refused = limited(sandbox, NEEDED - 1, command, str(path))
+        assert refused.returncode == 1, f"{command}: exit {refused.returncode}\n{refused.stdout}\n{refused.stderr}"
+        assert message in refused.stderr and "Traceback" not in refused.stderr, refused.stderr
+    assert_unchanged(sandbox, before)
+    done = limited(sandbox, NEEDED, "apply", str(path))
+    assert done.returncode == 0, done.stderr
+    served = json.loads(out(sandbox, "cat /run/netreconcile/resolver/status.json"))["serving"]
+    assert sorted(served) == sorted(f"e{i}" for i in range(ENDPOINTS))
+    for i in range(ENDPOINTS):
+        peer = (i + 1) % ENDPOINTS
+        answer = out(sandbox, f"ip netns exec e{i} dig +time=2 +tries=1 +short @127.0.0.11 e{peer}").split()
+        assert answer == [f"172.20.0.{10 + peer}"], (i, answer)
