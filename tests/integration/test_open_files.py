@@ -24,9 +24,9 @@ def limited(sandbox: Sandbox, limit: int, *args: str):
     return sandbox.sh(command, check=False)
 
 
-def manifests(sandbox: Sandbox):
+def manifests(sandbox: Sandbox, endpoints: int = ENDPOINTS):
     return write(sandbox, network("front", "172.20.0.0/24"),
-                 *(endpoint(f"e{i}", iface("front", f"172.20.0.{10 + i}")) for i in range(ENDPOINTS)))
+                 *(endpoint(f"e{i}", iface("front", f"172.20.0.{10 + i}")) for i in range(endpoints)))
 
 
 def test_an_apply_whose_resolver_would_run_out_of_descriptors_is_refused_and_one_just_within_works(sandbox):
@@ -48,3 +48,16 @@ def test_an_apply_whose_resolver_would_run_out_of_descriptors_is_refused_and_one
         peer = (i + 1) % ENDPOINTS
         answer = out(sandbox, f"ip netns exec e{i} dig +time=2 +tries=1 +short @127.0.0.11 e{peer}").split()
         assert answer == [f"172.20.0.{10 + peer}"], (i, answer)
+
+
+def test_a_running_resolver_is_held_to_the_limit_it_started_with(sandbox):
+    assert limited(sandbox, NEEDED, "apply", str(manifests(sandbox))).returncode == 0
+    pid = json.loads(out(sandbox, "cat /run/netreconcile/resolver/status.json"))["pid"]
+    more = manifests(sandbox, ENDPOINTS + 1)  # a reload (SIGHUP) keeps the running resolver and its limit
+    before = snapshot(sandbox, "ip -o link", "ip netns list", "nft list ruleset", "cat /run/netreconcile/resolver/status.json")
+    refused = limited(sandbox, 1000, "apply", str(more))
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert (f"the DNS resolver would serve {ENDPOINTS + 1} namespaces and needs {NEEDED + 2} file descriptors; the "
+            f"running one (pid {pid}) allows {NEEDED}, the open files limit it started with (stop it, raise the "
+            "limit, and apply again)") in refused.stderr, refused.stderr
+    assert_unchanged(sandbox, before)
