@@ -9,7 +9,17 @@ import shlex
 import sys
 
 import pytest
-from builders import assert_unchanged, endpoint, iface, network, out, snapshot, write
+from builders import (
+    assert_unchanged,
+    endpoint,
+    iface,
+    make_lan,
+    network,
+    out,
+    snapshot,
+    write,
+)
+from dhcpservers import Dnsmasq, dhcp_network
 from sandbox import Sandbox
 
 pytestmark = pytest.mark.kernel
@@ -61,3 +71,22 @@ def test_a_running_resolver_is_held_to_the_limit_it_started_with(sandbox):
             f"running one (pid {pid}) allows {NEEDED}, the open files limit it started with (stop it, raise the "
             "limit, and apply again)") in refused.stderr, refused.stderr
     assert_unchanged(sandbox, before)
+
+
+def test_the_lease_keeper_needs_three_descriptors_per_interface(sandbox, tmp_path):
+    make_lan(sandbox)
+    Dnsmasq(sandbox, tmp_path).start()
+    clients = 6
+    need = 3 * clients + 12  # a UDP, a packet and an rtnetlink socket per interface (the resolver: 2 per namespace)
+    path = write(sandbox, dhcp_network(), *(endpoint(f"d{i}", {"network": "lan60"}) for i in range(clients)))
+    before = snapshot(sandbox, "ip -o link", "ip netns list", "nft list tables", "ls /run/netreconcile/dhcp")
+    refused = limited(sandbox, need - 1, "apply", str(path))
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert (f"error: the DHCP lease keeper would keep leases on {clients} interfaces and needs {need} file descriptors; "
+            f"this host allows {need - 1} (RLIMIT_NOFILE hard limit;") in refused.stderr, refused.stderr
+    assert "DNS resolver" not in refused.stderr
+    assert_unchanged(sandbox, before)
+    done = limited(sandbox, need, "apply", str(path))
+    assert done.returncode == 0, done.stderr
+    status = json.loads(out(sandbox, "cat /run/netreconcile/dhcp/status.json"))
+    assert sorted(status["clients"]) == [f"d{i}/eth0" for i in range(clients)] and not status["failed"], status
