@@ -322,7 +322,8 @@ def status_of(m: Manifests, observed: Observed) -> tuple[list[ObjectStatus], tup
         step = steps.pop(obj.key, None)
         out.append(ObjectStatus(obj, STATE_OF[step.action], step.reason or _changed(step)) if step else ObjectStatus(obj, State.IN_SYNC))
     out += [ObjectStatus(s.obj, State.EXTRA) for s in steps.values()]
-    return out, explained + tuple(f"error: {e}" for e in findings.errors) + findings.notes + lease_notes(observed)
+    errors = (*findings.errors, *descriptors.problems(desired))
+    return out, explained + tuple(f"error: {e}" for e in errors) + findings.notes + lease_notes(observed)
 
 
 def _changed(step: Step) -> str:

@@ -72,8 +72,16 @@ def _allows(need: int, limit: FileLimit) -> str:
             f"systemd unit, or run with CAP_SYS_RESOURCE)")
 
 
-def require(desired: Sequence[KernelObject], limit_of: Callable[[ProcessState], FileLimit] = openfiles.of_process) -> None:
-    """PreflightError, one line per process, when a process of ours would run out of descriptors."""
-    problems = [problem(d, n, limit_of(d.process)) for d, n in demands(desired)]
-    if any(problems):
-        raise PreflightError([p for p in problems if p])
+LimitOf = Callable[[ProcessState], FileLimit]
+
+
+def problems(desired: Sequence[KernelObject], limit_of: LimitOf = openfiles.of_process) -> list[str]:
+    """One line per process of ours that would run out of descriptors."""
+    return [p for p in (problem(d, n, limit_of(d.process)) for d, n in demands(desired)) if p]
+
+
+def require(desired: Sequence[KernelObject], limit_of: LimitOf = openfiles.of_process) -> None:
+    """PreflightError with problems(), if any."""
+    found = problems(desired, limit_of)
+    if found:
+        raise PreflightError(found)

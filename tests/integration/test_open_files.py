@@ -49,6 +49,8 @@ def test_an_apply_whose_resolver_would_run_out_of_descriptors_is_refused_and_one
         refused = limited(sandbox, NEEDED - 1, command, str(path))
         assert refused.returncode == 1, f"{command}: exit {refused.returncode}\n{refused.stdout}\n{refused.stderr}"
         assert message in refused.stderr and "Traceback" not in refused.stderr, refused.stderr
+    shown = limited(sandbox, NEEDED - 1, "status", str(path))
+    assert f"error: {message}" in shown.stdout + shown.stderr, shown.stdout + shown.stderr
     assert_unchanged(sandbox, before)
     done = limited(sandbox, NEEDED, "apply", str(path))
     assert done.returncode == 0, done.stderr
