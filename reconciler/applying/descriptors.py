@@ -49,6 +49,7 @@ def demands(desired: Sequence[KernelObject]) -> list[tuple[Daemon, int]]:
 
 
 def needed(daemon: Daemon, items: int) -> int:
+    """The descriptors `daemon` holds at most while it loads a state of `items` items."""
     return daemon.per_item * items + BASE
 
 
