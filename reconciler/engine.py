@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any, NoReturn
 
-from reconciler.applying import preflight, removal
+from reconciler.applying import descriptors, preflight, removal
 from reconciler.applying.executor import Reporter, Verifier, execute, undo
 from reconciler.errors import ApplyError, RolledBack, StepFailed, VerifyError
 from reconciler.input.pools import assign
@@ -90,13 +90,15 @@ def _planned(m: Manifests, observed: Observed, prune: bool = True,
              planner: Planner | None = None) -> tuple[Plan, list[KernelObject]]:
     """The plan with the preflight's notes, and the desired state it was made from; KernelSupportError
     or PreflightError when the host cannot carry the manifests (a missing link kind, an unusable
-    parent). Nothing is changed by either. Without `prune`, what the manifests do not declare stays."""
+    parent, too few file descriptors for our processes). Nothing is changed by either. Without
+    `prune`, what the manifests do not declare stays."""
     m, explained = subnets.resolve(m, observed)
     ctx = context_for(m, observed)
     notes = explained + preflight.require(m, observed) + exposure_notes(ctx) + lease_notes(observed)
     desired = (planner or Planner()).desired_state(m, observed, ctx)
     desired = desired if prune else unpruned(desired, observed, m.owners)
     _require_kinds(m, desired)
+    descriptors.require(desired)
     return replace(diff(desired, observed), notes=notes), desired
 
 
@@ -321,7 +323,8 @@ def status_of(m: Manifests, observed: Observed) -> tuple[list[ObjectStatus], tup
         step = steps.pop(obj.key, None)
         out.append(ObjectStatus(obj, STATE_OF[step.action], step.reason or _changed(step)) if step else ObjectStatus(obj, State.IN_SYNC))
     out += [ObjectStatus(s.obj, State.EXTRA) for s in steps.values()]
-    return out, explained + tuple(f"error: {e}" for e in findings.errors) + findings.notes + lease_notes(observed)
+    errors = (*findings.errors, *descriptors.problems(desired))
+    return out, explained + tuple(f"error: {e}" for e in errors) + findings.notes + lease_notes(observed)
 
 
 def _changed(step: Step) -> str:

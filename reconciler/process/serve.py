@@ -7,13 +7,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import resource
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from reconciler.errors import NetreconcileError
+from reconciler.kernel import openfiles
 from reconciler.kernel.netns import NETNS_DIR
 from reconciler.process import daemon
 from reconciler.process.daemon import Report
@@ -24,7 +24,7 @@ from reconciler.process.netnswatch import NetnsWatch
 def main(files: ProcessFiles, detach: bool, log: logging.Logger, run: Callable[[Report], Coroutine[Any, Any, None]]) -> int:
     """A process's life from its command line: detached (--daemon) or not, logging, `run` in an
     asyncio loop; 1 with the reason (to the caller waiting on --daemon, else stderr) when it fails."""
-    open_files_limit()
+    openfiles.raise_limit()  # a socket or more in every namespace served
     report = daemon.detach(files.name) if detach else Report(None)
     try:
         log_to(log, files, detach)
@@ -33,27 +33,6 @@ def main(files: ProcessFiles, detach: bool, log: logging.Logger, run: Callable[[
         report.failed(f"{files.name}: {err}")
         return 1
     return 0
-
-
-NR_OPEN = "/proc/sys/fs/nr_open"
-
-
-def open_files_limit() -> None:
-    """Sockets per namespace served (two for the resolver): the soft limit (1024 under systemd) is
-    raised to the hard one, and the hard one, for root, to the kernel's ceiling (fs.nr_open): a hard
-    limit of 20,000 stopped the resolver at 9,994 of 10,000 namespaces."""
-    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    try:
-        with open(NR_OPEN) as f:
-            ceiling = int(f.read())
-    except (OSError, ValueError):
-        ceiling = hard
-    for limit in dict.fromkeys((max(hard, ceiling), hard)):
-        try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
-            return
-        except (ValueError, OSError):  # not root (no CAP_SYS_RESOURCE): the hard limit stays
-            continue
 
 
 def log_to(log: logging.Logger, files: ProcessFiles, daemon: bool) -> None:

@@ -3,16 +3,17 @@ raised as far as the kernel allows (root), not left at a hard limit a machine ha
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from reconciler.process.serve import NR_OPEN
+from reconciler.kernel.openfiles import NR_OPEN
 
 PROBE = """
 import resource
 resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 20000))   # as a machine or a unit may set them
-from reconciler.process.serve import open_files_limit
-open_files_limit()
+from reconciler.kernel.openfiles import raise_limit
+raise_limit()
 print(*resource.getrlimit(resource.RLIMIT_NOFILE))
 """
 
@@ -33,7 +34,7 @@ def test_the_open_files_limit_is_raised_to_the_hard_one():
 @pytest.mark.skipif(not may_raise_hard_limits(), reason="raising a hard limit needs CAP_SYS_RESOURCE, which this "
                     "machine withholds (its hard limit, 20,000 descriptors, caps the resolver at about 9,990 namespaces)")
 def test_the_open_files_limit_goes_up_to_the_kernels_ceiling():
-    ceiling = int(open(NR_OPEN).read())
+    ceiling = int(Path(NR_OPEN).read_text())
     done = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, check=True)
     soft, hard = map(int, done.stdout.split())
     assert soft == hard == max(ceiling, 20000)

@@ -56,3 +56,10 @@ def test_the_boot_apply_is_a_oneshot_before_network_online_applying_etc_netrecon
     for line in ("Type=oneshot", "RemainAfterExit=yes", "Before=network-online.target",
                  "ExecStart=netreconcile apply /etc/netreconcile/manifests", "WantedBy=multi-user.target"):
         assert f"\n{line}\n" in text, line
+
+
+@pytest.mark.parametrize("unit", UNITS, ids=[u.name for u in UNITS])
+def test_units_allow_the_descriptors_of_ten_thousand_endpoints(unit):
+    """The resolver holds two per namespace served (20,012 at 10,000), the lease keeper three per interface."""
+    limits = [int(line.split("=")[1]) for line in unit.read_text().splitlines() if line.startswith("LimitNOFILE=")]
+    assert limits and limits[0] >= 3 * 10000 + 12, unit.name
