@@ -157,19 +157,28 @@ def _test_kill(number: int) -> None:
 
 @dataclass(frozen=True)
 class Verifier:
-    """Re-plans after an apply, a few times (the kernel settles some state asynchronously)."""
+    """Re-plans after an apply until nothing differs. The kernel settles some state asynchronously (a
+    removed namespace's links go with the kernel's batched teardown: seconds at thousands): it waits
+    on while each re-plan finds fewer differences, and gives up after `attempts` without progress or
+    after `settle_within` seconds."""
 
     replan: Callable[[], Plan]
     attempts: int = 3
     pause: float = 0.2
     what: str = "the kernel still differs from the manifests after apply"
+    settle_within: float = 120.0
 
     def __call__(self) -> None:
-        for attempt in range(self.attempts):
+        deadline = time.monotonic() + self.settle_within
+        fewest, tries = None, 0
+        while True:
             remaining = self.replan()
             if not remaining:
                 return
-            if attempt + 1 < self.attempts:
-                time.sleep(self.pause)
+            tries = 1 if fewest is None or len(remaining.steps) < fewest else tries + 1
+            fewest = len(remaining.steps) if fewest is None else min(fewest, len(remaining.steps))
+            if tries >= self.attempts or time.monotonic() > deadline:
+                break
+            time.sleep(self.pause)
         lines = "\n".join(f"  {s}" for s in remaining.steps)
         raise VerifyError(f"{self.what}:\n{lines}")
