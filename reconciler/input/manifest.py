@@ -185,6 +185,7 @@ def _load(loader_class: type, text: str, filename: str) -> list[Document]:
     loader = None
     aliased = 0  # nodes that aliases add, over all documents: many small bombs are one big one
     twice: list[Problem] = []  # keys written twice, over all documents: reported together
+    surrogates = SURROGATE_ESCAPE.search(text) is not None  # once per file, not once per document (N reads of the text)
     try:
         loader = loader_class(text)  # checks the characters at once: inside the try
         while loader.check_node():
@@ -192,7 +193,7 @@ def _load(loader_class: type, text: str, filename: str) -> list[Document]:
             if node is None:
                 continue
             aliased += _check_expansion(node, filename)
-            if SURROGATE_ESCAPE.search(text):
+            if surrogates:
                 _join_surrogate_pairs(node)
             if aliased > MAX_NODES:
                 raise _refuse(node, filename, f"the documents of this file expand to more than {MAX_NODES} nodes (aliases)")
