@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
+from typing import Any
 
 import reconciler.cli.applying as applying
 import reconciler.cli.doctor as doctor
@@ -27,6 +29,16 @@ EXIT_CODES = """exit codes:
 bash|zsh` a completion script."""
 
 
+class _Version(argparse._VersionAction):
+    """--version, its version read only when asked for: reading it (pyproject.toml, or an installed
+    copy's package metadata, whose module alone takes 30 ms to load) is no part of every command's start."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: str | Sequence[Any] | None,
+                 option_string: str | None = None) -> None:
+        self.version = f"%(prog)s {version()}"
+        super().__call__(parser, namespace, values, option_string)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="netreconcile",
@@ -36,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--debug", action="store_true", help="show a traceback on errors")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}", help="print the version and exit")
+    parser.add_argument("--version", action=_Version, help="print the version and exit")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in COMMANDS.values():
         command.add_to(commands)

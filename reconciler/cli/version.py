@@ -4,7 +4,6 @@ installed (pipx, a wheel, a venv), from the package metadata the build copied it
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 
 DISTRIBUTION = "netreconcile"
@@ -24,6 +23,8 @@ def version() -> str:
 
 
 def _checkout_project() -> dict[str, object]:
+    import tomllib  # only for --version and the manual pages, not at every start
+
     try:
         project = tomllib.loads(CHECKOUT.read_text()).get("project", {})
     except (OSError, tomllib.TOMLDecodeError):

@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-import urllib3
-
 from reconciler.errors import EtcdError, EtcdUnavailable, UsageError, WatchIdle
 
 SCHEME = "etcd://"
@@ -153,6 +151,8 @@ class Client:
     """Requests to one cluster: each endpoint tried in turn until one answers."""
 
     def __init__(self, url: EtcdURL, settings: Settings | None = None, timeout: float = TIMEOUT) -> None:
+        import urllib3  # loaded with the first client: commands on files never need it (start-up, issue 23)
+
         self.url, self.settings = url, settings or _settings
         s = self.settings
         tls: dict[str, Any] = {"ca_certs": s.cacert, "cert_file": s.cert, "key_file": s.key} if s.scheme == "https" else {}
@@ -161,6 +161,8 @@ class Client:
 
     def call(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
         """POST `body` to the first endpoint that answers; EtcdUnavailable when none does."""
+        import urllib3  # loaded already by __init__
+
         failures = []
         for endpoint in self.url.endpoints:
             try:
@@ -175,6 +177,8 @@ class Client:
         raise EtcdUnavailable(f"etcd unreachable ({'; '.join(failures)})")
 
     def _post(self, endpoint: str, path: str, body: Mapping[str, Any], stream: bool = False) -> Any:
+        import urllib3  # loaded already by __init__
+
         headers = {"Content-Type": "application/json"}
         if self.settings.user and self.token is None:
             self.token = self._authenticate(endpoint)
@@ -217,6 +221,8 @@ class Client:
     def watch(self, prefix: str, start: int) -> Iterator[dict[str, Any]]:
         """The watch responses for the keys under `prefix` from revision `start`, until the stream ends.
         Raises EtcdUnavailable when no endpoint takes the watch."""
+        import urllib3  # loaded already by __init__
+
         body = {"create_request": {"key": b64(prefix), "range_end": range_end(prefix), "start_revision": str(start)}}
         failures = []
         for endpoint in self.url.endpoints:
@@ -238,6 +244,8 @@ class Client:
 
 def _lines(response: Any) -> Iterator[dict[str, Any]]:
     """The gateway streams one JSON object per line: each one's `result` (an error ends the stream)."""
+    import urllib3  # loaded already by Client.__init__
+
     buffered = b""
     try:
         for chunk in response.stream(4096):

@@ -185,15 +185,17 @@ def _load(loader_class: type, text: str, filename: str) -> list[Document]:
     loader = None
     aliased = 0  # nodes that aliases add, over all documents: many small bombs are one big one
     twice: list[Problem] = []  # keys written twice, over all documents: reported together
-    escaped = SURROGATE_ESCAPE.search(text) is not None  # once per file: per document it was quadratic
+    surrogates = SURROGATE_ESCAPE.search(text) is not None  # once per file, not once per document (N reads of the text)
     try:
         loader = loader_class(text)  # checks the characters at once: inside the try
         while loader.check_node():
+            composed, aliases = loader.composed, loader.aliases
             node = loader.get_node()
             if node is None:
                 continue
-            aliased += _check_expansion(node, filename)
-            if escaped:
+            if loader.aliases > aliases or loader.composed - composed > MAX_NODES:  # else a tree within bounds
+                aliased += _check_expansion(node, filename)
+            if surrogates:
                 _join_surrogate_pairs(node)
             if aliased > MAX_NODES:
                 raise _refuse(node, filename, f"the documents of this file expand to more than {MAX_NODES} nodes (aliases)")
@@ -258,14 +260,21 @@ MAX_DEPTH = 100  # nesting levels: a manifest needs fewer than 10; PyYAML's comp
 
 
 class _DepthLimit(yaml.composer.Composer):
-    """Refuses deep nesting before the recursive composer exhausts Python's stack."""
+    """Refuses deep nesting before the recursive composer exhausts Python's stack. Counts the nodes it
+    composes and the aliases among them: a document without aliases is a tree, whose expansion need
+    not be walked for (_check_expansion) unless it is too big by itself."""
 
     _depth = 0
+    composed = 0
+    aliases = 0
 
     def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
         if self._depth >= MAX_DEPTH:
             mark = self.peek_event().start_mark  # type: ignore[attr-defined]  # the parser's, mixed in
             raise yaml.composer.ComposerError(None, None, f"nested more than {MAX_DEPTH} levels deep", mark)
+        self.composed += 1
+        if self.check_event(yaml.AliasEvent):  # type: ignore[attr-defined]  # the parser's, mixed in
+            self.aliases += 1
         self._depth += 1
         try:
             return super().compose_node(parent, index)

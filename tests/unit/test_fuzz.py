@@ -582,6 +582,20 @@ def test_a_large_file_without_aliases_is_not_mistaken_for_a_bomb():
     assert len(load_text("\n---\n".join([doc] * count), "m.yaml")) == count
 
 
+def test_only_a_document_with_aliases_or_too_many_nodes_is_walked_for_its_expansion(monkeypatch):
+    """A document without aliases is a tree: it expands to itself, and a thousand of them (one file of
+    endpoints) are not walked once more each. A tree too big by itself is still refused."""
+    walked: list[int] = []
+    check = manifest._check_expansion
+    monkeypatch.setattr(manifest, "_check_expansion", lambda node, filename: walked.append(1) or check(node, filename))
+    plain = "{a: [x, y], b: {c: z}}"
+    assert len(load_text("\n---\n".join([plain] * 100), "m.yaml")) == 100 and walked == []
+    assert len(load_text("\n---\n".join([plain] * 9 + ["{a: &x [x, y], b: *x}"]), "m.yaml")) == 10 and len(walked) == 1
+    with pytest.raises(ManifestError, match=f"more than {MAX_NODES} nodes"):
+        load_text("[" + ", ".join(["x"] * MAX_NODES) + "]", "m.yaml")
+    assert len(walked) == 3  # walked by libyaml's attempt, then by PyYAML's own (load_text)
+
+
 @FEW
 @given(st.integers(2, 12), st.integers(1, 12), st.sampled_from(["seq", "map"]), st.integers(1, 30))
 def test_alias_expansion_of_any_shape_ends_quickly(tmp_path, fan, levels, container, copies):

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.input import manifest
 from reconciler.cli import EXIT_ERROR, build_parser
 from reconciler.errors import ManifestError
+from reconciler.input import manifest
 from reconciler.input.manifest import load_text
 from reconciler.input.validate import load_manifests
 from reconciler.input.validate_limits import BRIDGE_PORTS, special_range
@@ -164,6 +164,23 @@ def test_a_surrogate_pair_escaped_as_json_writes_it_is_one_character_and_a_lone_
     assert load_manifests([str(path)]).networks[0].labels == (("app", "\U0001f600"),)
     (found,) = problems(tmp_path, label.replace("LABEL", "a\\ud83d"))
     assert "metadata.labels.app: value 'a\\ud83d' holds the surrogate U+D83D: names and values must be printable" in found
+
+
+def test_a_file_is_searched_for_surrogate_escapes_once_not_once_per_document(monkeypatch):
+    searched: list[int] = []
+
+    class Counting:
+        def search(self, text: str) -> object:
+            searched.append(len(text))
+            return PATTERN.search(text)
+
+    PATTERN = manifest.SURROGATE_ESCAPE
+    monkeypatch.setattr(manifest, "SURROGATE_ESCAPE", Counting())
+    doc = f"{API}kind: Network\nmetadata: {{name: nNUM, labels: {{app: \"LABEL\"}}}}\nspec: {{driver: bridge}}\n"
+    docs = [doc.replace("NUM", str(i)).replace("LABEL", "x") for i in range(100)]
+    assert len(load_text("---\n".join(docs), "m.yaml")) == 100 and len(searched) == 1
+    docs[99] = docs[99].replace('"x"', '"\\ud83d\\ude00"')  # in the last document: still joined
+    assert load_text("---\n".join(docs), "m.yaml")[99].data["metadata"]["labels"] == {"app": "\U0001f600"}
 
 
 def test_annotations_may_hold_invisible_characters_and_problems_never_print_them(tmp_path):
