@@ -22,6 +22,7 @@ from reconciler.kernel.observe_objects import (
     host_ends,
     namespace_objects,
 )
+from reconciler.kernel.processstate import named_inodes
 from reconciler.kernel.rtnl import (
     LINK_EVENTS,
     RT_TABLE_MAIN,
@@ -74,16 +75,7 @@ class KernelSource:
 
     def inodes(self) -> dict[str, int]:
         """Named namespaces (mount points under the netns folder), with their inodes."""
-        found: dict[str, int] = {}
-        try:
-            folder = os.stat(netns.NETNS_DIR).st_dev
-            for entry in os.scandir(netns.NETNS_DIR):
-                st = entry.stat(follow_symlinks=False)
-                if st.st_dev != folder:
-                    found[entry.name] = st.st_ino
-        except FileNotFoundError:
-            pass
-        return found
+        return named_inodes()
 
     def inode(self, name: str) -> int:
         return os.stat(netns.path(name)).st_ino
@@ -246,6 +238,10 @@ class KernelCache(Reader):
         for file in [k for k in self.files if k[0] not in self.inodes]:
             del self.files[file]
         return sorted(self.inodes)
+
+    def namespace_inodes(self) -> dict[str, int]:
+        """Those `names` read, in this very observe."""
+        return self.inodes
 
     def namespace(self, name: str | None) -> Namespace:
         if name is None:

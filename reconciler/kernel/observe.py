@@ -7,7 +7,7 @@ is reconciler/kernel/observe_objects.py's to say. Our nftables table is the one 
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from reconciler.errors import ForeignTable, PathConflictError
@@ -44,6 +44,11 @@ class Reader:
 
     def names(self) -> list[str]:
         return netns.list_names()
+
+    def namespace_inodes(self) -> Mapping[str, int] | None:
+        """The named namespaces' inodes as `names` read them in this observe (None: not read; the
+        resolver's check reads them itself)."""
+        return None
 
     def namespace(self, name: str | None) -> Namespace:
         """OSError when `name` is not a namespace."""
@@ -113,7 +118,7 @@ def observe(kernel: Kernel, sysctls: Iterable[tuple[str | None, str]] = (), read
     _collect_sysctls(kernel, sysctls, found)
     if table:
         _collect_table(found)
-    running, host_resolv = resolverstate.observe(), resolvconf.read() or resolvconf.ResolvConf()
+    running, host_resolv = resolverstate.observe(reader.namespace_inodes()), resolvconf.read() or resolvconf.ResolvConf()
     if running is not None:
         found.objects[running.key] = running
     keeper = dhcpstate.observe()

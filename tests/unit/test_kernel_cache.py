@@ -9,8 +9,9 @@ import socket
 import pytest
 
 from reconciler.kernel import rtnl
-from reconciler.kernel.session import Kernel
 from reconciler.kernel.cache import KernelCache, KernelSource
+from reconciler.kernel.observe import observe
+from reconciler.kernel.session import Kernel
 from reconciler.model import (
     ALIAS_PREFIX,
     OWNER_GROUP,
@@ -21,7 +22,6 @@ from reconciler.model import (
     Route,
     Sysctl,
 )
-from reconciler.kernel.observe import observe
 from reconciler.planning.plan import Action, Step
 
 E1, E2 = "nrunit-e1", "nrunit-e2"  # named so that no /etc/netns/NAME of the machine is ever met
@@ -235,3 +235,34 @@ def test_what_was_made_of_a_namespace_is_kept_until_its_host_end_changes(cache, 
     objects = observed(cache)
     assert cache.states[E1].state is not kept
     assert objects[("link", None, "h1")].mtu == 1400
+
+
+class RunningResolver:
+    """The resolver's files as the scripted host has them: it says it serves both namespaces, in the
+    sockets of these inodes."""
+
+    def __init__(self, serving: dict[str, int]) -> None:
+        self.serving = serving
+
+    def live_status(self) -> dict:
+        return {"digest": "d", "serving": self.serving}
+
+    def read(self, name: str) -> bytes:
+        return b"{}"
+
+
+def test_the_resolvers_namespaces_are_checked_against_the_inodes_observe_listed_without_reading_them_again(
+        cache, source, monkeypatch):
+    from reconciler.kernel import netns, processstate, resolverstate
+
+    def read_again(*args: object) -> None:
+        raise AssertionError("a namespace's inode was read again")
+
+    monkeypatch.setattr(resolverstate, "PROCESS", RunningResolver({E1: 101, E2: 999}))  # E2 made again since
+    monkeypatch.setattr(netns, "identity", read_again)
+    monkeypatch.setattr(processstate, "named_inodes", read_again)
+    monkeypatch.setattr(resolverstate, "named_inodes", read_again)
+
+    resolver = next(o for o in observed(cache).values() if o.kind == "resolver")
+
+    assert resolver.serving == (E1,)
