@@ -80,15 +80,15 @@ class Reader:
         except OSError as err:
             return InTheWay(f"{ETC_NETNS}/{ns}/{kind.filename} cannot be read ({err.strerror}); fix it and run again")
 
-    def stray_files(self, skip: Collection[str]) -> dict[Key, str]:
+    def stray_files(self, skip: Collection[str], only: Collection[str] | None = None) -> dict[Key, str]:
         """What stands in the way of the files of namespaces not ours or not there yet (a file we did
-        not write, a symbolic link), by key, with why."""
+        not write, a symbolic link), by key, with why; of the namespaces of `only` alone, if given."""
         try:
             entries = os.scandir(ETC_NETNS)
         except FileNotFoundError:
             return {}
         with entries:
-            names = [e.name for e in entries if e.name not in skip]
+            names = [e.name for e in entries if e.name not in skip and (only is None or e.name in only)]
         found = {(kind.kind, name): self.netns_file(name, kind) for name in names for kind in NETNS_FILES}
         return {key: f.reason for key, f in found.items() if isinstance(f, InTheWay)}
 
@@ -144,10 +144,9 @@ def _collect_namespaces(reader: Reader, host: Namespace, only: Collection[str] |
 
 
 def _collect_strays(reader: Reader, only: Collection[str] | None, found: _Found) -> None:
-    for stray, why in reader.stray_files(found.owned).items():
-        if only is None or stray[1] in only:
-            found.foreign.add(stray)
-            found.reasons[stray] = why
+    for stray, why in reader.stray_files(found.owned, only).items():
+        found.foreign.add(stray)
+        found.reasons[stray] = why
 
 
 def _collect_sysctls(kernel: Kernel, sysctls: Iterable[tuple[str | None, str]], found: _Found) -> None:
