@@ -50,3 +50,20 @@ def test_what_the_state_says_wrong_is_left_out_or_servfail_never_a_crash():
     query = dns.message.make_query(dns.reversename.from_address("10.0.0.9"), "PTR")
     reply = dns.message.from_wire(resolver(STATE).first("a", query.to_wire(), tcp=False))
     assert reply.rcode() == dns.rcode.SERVFAIL and reply.id == query.id
+
+
+def test_a_load_lists_the_namespaces_once_instead_of_reading_each_askers_path(monkeypatch):
+    """A reload with many askers: one pass over /run/netns, not a path walked per asker; those absent
+    (and a name that is no file right under it) are not served."""
+    import asyncio
+
+    from reconciler.resolver import listen, server
+
+    listed: list[int] = []
+    monkeypatch.setattr(server, "named_inodes", lambda: listed.append(1) or {})
+    monkeypatch.setattr(listen, "current_inode", lambda name: (_ for _ in ()).throw(AssertionError(name)))
+    askers = {name: DnsAsker(networks=("n",)) for name in ("nrunit-a", "nrunit-b", "..")}
+
+    served = asyncio.run(Resolver(Options()).load(DnsState(networks=STATE.networks, askers=askers)))
+
+    assert served == {} and listed == [1]
