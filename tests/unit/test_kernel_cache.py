@@ -282,3 +282,45 @@ def test_an_observe_of_some_namespaces_reads_no_file_of_the_others_for_strays(ca
     observe(Kernel(), reader=cache, namespaces={E1, "nrunit-stray1"}, table=False)
 
     assert "nrunit-stray1" in read and "nrunit-stray2" not in read
+
+
+def counting_host_ends(monkeypatch) -> list[int]:
+    """The host ends the cache computes from now on, each by its veth's host end (6: E1's, 7: E2's)."""
+    import reconciler.kernel.cache as cache_module
+
+    computed: list[int] = []
+    real = cache_module.host_ends
+
+    def counted(links, host):
+        computed.append(next(l.peer_index for l in links.values() if l.name != "lo"))
+        return real(links, host)
+
+    monkeypatch.setattr(cache_module, "host_ends", counted)
+    return computed
+
+
+def test_news_of_one_host_link_computes_again_the_host_ends_of_its_namespace_alone(cache, source, monkeypatch):
+    """One endpoint more adds a host link: the other namespaces' host ends are not computed again."""
+    computed = counting_host_ends(monkeypatch)
+    changed = source.spaces[None].links[7]
+    source.spaces[None].links[7] = rtnl.LinkMsg(**{**changed.__dict__, "mtu": 1400})  # E2's end
+    source.spaces[None].links[8] = link(8, "h3", peer=9)  # a new endpoint's, whose namespace is not there yet
+    cache.heard(None, rtnl.RTM_NEWLINK, link_news(7))
+    cache.heard(None, rtnl.RTM_NEWLINK, link_news(8))
+    objects = observed(cache)
+
+    assert set(computed) == {7} and objects[("link", None, "h2")].mtu == 1400
+
+
+def test_news_of_a_bridge_computes_again_the_host_ends_of_the_namespaces_on_it(monkeypatch):
+    source = Scripted()
+    for index in (6, 7):
+        source.spaces[None].links[index] = rtnl.LinkMsg(**{**source.spaces[None].links[index].__dict__, "master": 5})
+    cache = KernelCache(source=source)
+    observed(cache)
+    computed = counting_host_ends(monkeypatch)
+    source.spaces[None].links[5] = link(5, "br1", "bridge")
+    cache.heard(None, rtnl.RTM_NEWLINK, link_news(5))
+    observed(cache)
+
+    assert set(computed) == {6, 7}
