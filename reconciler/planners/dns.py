@@ -13,6 +13,7 @@ from reconciler.model.dns import (
     DnsNetwork,
     DnsState,
     Resolver,
+    digest_of,
     ordered,
 )
 from reconciler.planners.services import Addresses, address_of, vip
@@ -35,7 +36,8 @@ def resolver(state: DnsState) -> Resolver | None:
     """The resolver serving `state`; none when no endpoint here needs one."""
     if not state.askers:
         return None
-    return Resolver(state.digest, tuple(sorted(state.askers)), state=state.to_json())
+    document = state.to_json()  # once: the digest is of it
+    return Resolver(digest_of(document), tuple(sorted(state.askers)), state=document)
 
 
 def resolv_conf(ep: Endpoint, search: tuple[str, ...]) -> ResolvConf:

@@ -43,3 +43,16 @@ def test_a_planner_forgets_an_endpoint_its_last_plan_left_out():
     last = planner.desired_state(BOTH)
     assert same(of(first, "e1", hosts=False), of(last, "e1", hosts=False))
     assert of(first, "e2") == of(last, "e2") and not any(x is y for x, y in zip(of(first, "e2"), of(last, "e2")))
+
+
+def test_the_resolvers_document_is_written_once_per_plan_and_its_digest_is_of_it(monkeypatch):
+    """The resolver's state (every endpoint's names) is serialised once per plan, its digest taken of that text."""
+    from reconciler.model.dns import DnsState, Resolver, digest_of
+
+    written: list[int] = []
+    real = DnsState.to_json
+    monkeypatch.setattr(DnsState, "to_json", lambda self: written.append(1) or real(self))
+
+    resolver = next(o for o in Planner().desired_state(BOTH) if isinstance(o, Resolver))
+
+    assert written == [1] and resolver.digest == digest_of(resolver.state) and resolver.serving == ("e1", "e2")
