@@ -46,7 +46,7 @@ class Planner:
         self._endpoint_objects.next_generation()
         out: list[KernelObject] = []
         for ep in ctx.manifests.local_endpoints:
-            out += self._endpoint_objects(ep, tuple(ctx.attachment(ep, iface) for iface in ep.interfaces))
+            out += self._endpoint_objects(ep.name, ep, tuple(ctx.attachment(ep, iface) for iface in ep.interfaces))
         return out
 
     def _files(self, ctx: Context) -> list[KernelObject]:
@@ -55,7 +55,8 @@ class Planner:
         self._resolv_confs.next_generation()
         out: list[KernelObject] = []
         for ep in ctx.manifests.local_endpoints:
-            out += [self._hosts_files(ep, hostsfiles.own_lines(ep, ctx.addresses)), self._resolv_confs(ep, ctx.search)]
+            out += [self._hosts_files(ep.name, ep, hostsfiles.own_lines(ep, ctx.addresses)),
+                    self._resolv_confs(ep.name, ep, ctx.search)]
         return out
 
 

@@ -56,3 +56,29 @@ def test_the_resolvers_document_is_written_once_per_plan_and_its_digest_is_of_it
     resolver = next(o for o in Planner().desired_state(BOTH) if isinstance(o, Resolver))
 
     assert written == [1] and resolver.digest == digest_of(resolver.state) and resolver.serving == ("e1", "e2")
+
+
+def test_a_planner_compares_an_endpoints_inputs_with_those_it_kept_without_hashing_them(monkeypatch):
+    """The watch plans every endpoint again on each reconcile: what it kept is found by the endpoint's
+    name and reused when its inputs are equal (mostly the same objects), with no deep hash of them."""
+    from reconciler.planners.context import Attachment
+
+    planner = Planner()
+    first = planner.desired_state(BOTH)
+
+    def hashed(self: Attachment) -> int:
+        raise AssertionError("an endpoint's inputs were hashed")
+
+    monkeypatch.setattr(Attachment, "__hash__", hashed)
+    again = planner.desired_state(BOTH)
+
+    assert same(of(first, "e1"), of(again, "e1")) and same(of(first, "e2"), of(again, "e2"))
+
+
+def test_an_endpoint_whose_network_changed_is_planned_again_under_the_same_name():
+    planner = Planner()
+    first = planner.desired_state(BOTH)
+    wider = parse(network("a", "{subnet: 10.0.0.0/16}") + endpoint("e1", "[{network: a}]") + endpoint("e2", "[{network: a}]"))
+    again = planner.desired_state(wider)
+
+    assert of(again, "e1") == of(desired_state(wider), "e1") != of(first, "e1")
