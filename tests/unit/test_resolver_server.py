@@ -67,3 +67,20 @@ def test_a_load_lists_the_namespaces_once_instead_of_reading_each_askers_path(mo
     served = asyncio.run(Resolver(Options()).load(DnsState(networks=STATE.networks, askers=askers)))
 
     assert served == {} and listed == [1]
+
+
+def test_after_a_load_what_lives_on_is_frozen_out_of_the_collectors_passes(tmp_path):
+    """A reload of many askers allocates a whole state: the collector's full passes over what the
+    resolver holds would cost it more than the reload, so after each load what lives on is frozen."""
+    import asyncio
+    import gc
+
+    from reconciler.resolver.main import _Loads
+
+    loads = _Loads(str(tmp_path), Resolver(Options()))
+    gc.unfreeze()
+    try:
+        asyncio.run(loads.load_once(fatal=True))
+        assert gc.get_freeze_count() > 0 and (tmp_path / "status.json").exists()
+    finally:
+        gc.unfreeze()
