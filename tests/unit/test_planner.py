@@ -82,3 +82,25 @@ def test_an_endpoint_whose_network_changed_is_planned_again_under_the_same_name(
     again = planner.desired_state(wider)
 
     assert of(again, "e1") == of(desired_state(wider), "e1") != of(first, "e1")
+
+
+def test_the_resolvers_names_and_askers_are_made_again_for_a_new_endpoint_alone(monkeypatch):
+    """One endpoint more: the resolver's state is assembled again, but only the new endpoint's names and
+    asker are made; the others' are those kept, and the state is what a fresh plan makes."""
+    import reconciler.planners.dns as dns
+    from reconciler.model.dns import Resolver
+
+    made: list[str] = []
+    members, askers = dns.member_names, dns.asker_of
+    monkeypatch.setattr(dns, "member_names", lambda ep, *rest: made.append(ep.name) or members(ep, *rest))
+    monkeypatch.setattr(dns, "asker_of", lambda ep, *rest: made.append(ep.name) or askers(ep, *rest))
+    planner = Planner()
+    planner.desired_state(ONE)
+    made.clear()
+
+    again = planner.desired_state(BOTH)
+
+    assert made == ["e2", "e2"]
+    resolver = next(o for o in again if isinstance(o, Resolver))
+    assert resolver == next(o for o in desired_state(BOTH) if isinstance(o, Resolver))
+    assert resolver.state == next(o for o in desired_state(BOTH) if isinstance(o, Resolver)).state
