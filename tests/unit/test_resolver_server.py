@@ -84,3 +84,26 @@ def test_after_a_load_what_lives_on_is_frozen_out_of_the_collectors_passes(tmp_p
         assert gc.get_freeze_count() > 0 and (tmp_path / "status.json").exists()
     finally:
         gc.unfreeze()
+
+
+def test_what_was_frozen_is_collected_again_only_after_sockets_were_let_go(tmp_path, monkeypatch):
+    """A full collection (frozen objects included) costs a reload of many askers as much as the reload:
+    it runs only when sockets were closed since the last one (their objects, frozen, may be garbage)."""
+    import asyncio
+    import gc
+
+    from reconciler.resolver import main
+
+    unfrozen: list[int] = []
+    real = gc.unfreeze
+    monkeypatch.setattr(main.gc, "unfreeze", lambda: unfrozen.append(1) or real())
+    loads = main._Loads(str(tmp_path), Resolver(Options()))
+    try:
+        asyncio.run(loads.load_once(fatal=True))
+        asyncio.run(loads.load_once(fatal=False))
+        assert unfrozen == []
+        loads.let_go = True  # as when a namespace was removed (`gone`)
+        asyncio.run(loads.load_once(fatal=False))
+        assert unfrozen == [1] and not loads.let_go
+    finally:
+        real()
