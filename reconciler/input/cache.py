@@ -48,14 +48,16 @@ def check(doc: Document) -> Checked:
 
 
 def _manifests(checked: list[Checked]) -> Manifests:
-    """The typed objects of the documents without schema problems, by kind, in document order."""
-    valid = [c for c in checked if not c.problems]
-
-    def of(kind: str) -> tuple[Any, ...]:
-        return tuple(c.typed for c in valid if c.doc.kind == kind)
-
-    return Manifests(networks=of("Network"), endpoints=of("Endpoint"), hosts=of("Host"), services=of("Service"),
-                     address_pools=of("AddressPools"))
+    """The typed objects of the documents without schema problems, by kind, in document order: one
+    pass over the documents (each document's kind read once)."""
+    of: dict[str, list[Any]] = {kind: [] for kind in ("Network", "Endpoint", "Host", "Service", "AddressPools")}
+    for c in checked:
+        if not c.problems:
+            found = of.get(c.doc.kind)
+            if found is not None:
+                found.append(c.typed)
+    return Manifests(networks=tuple(of["Network"]), endpoints=tuple(of["Endpoint"]), hosts=tuple(of["Host"]),
+                     services=tuple(of["Service"]), address_pools=tuple(of["AddressPools"]))
 
 
 class ManifestCache:
@@ -80,7 +82,7 @@ class ManifestCache:
         checked = [c for f in current.values() for c in f.documents]
         problems = [p for c in checked for p in c.problems]
         manifests = _manifests(checked)
-        invalid_networks = {c.doc.name for c in checked if c.doc.kind == "Network" and c.problems}
+        invalid_networks = {c.doc.name for c in checked if c.problems and c.doc.kind == "Network"}
         problems += semantic_problems(manifests, invalid_networks)
         if problems:
             raise ManifestError(sorted(problems, key=lambda p: (p.where.file, p.where.line, p.where.column)))

@@ -22,6 +22,7 @@ from reconciler.kernel.observe_objects import (
     host_ends,
     namespace_objects,
 )
+from reconciler.kernel.processstate import named_inodes
 from reconciler.kernel.rtnl import (
     LINK_EVENTS,
     RT_TABLE_MAIN,
@@ -74,16 +75,7 @@ class KernelSource:
 
     def inodes(self) -> dict[str, int]:
         """Named namespaces (mount points under the netns folder), with their inodes."""
-        found: dict[str, int] = {}
-        try:
-            folder = os.stat(netns.NETNS_DIR).st_dev
-            for entry in os.scandir(netns.NETNS_DIR):
-                st = entry.stat(follow_symlinks=False)
-                if st.st_dev != folder:
-                    found[entry.name] = st.st_ino
-        except FileNotFoundError:
-            pass
-        return found
+        return named_inodes()
 
     def inode(self, name: str) -> int:
         return os.stat(netns.path(name)).st_ino
@@ -168,6 +160,8 @@ class KernelCache(Reader):
         self.made: dict[str, tuple[_Space, Ends, tuple[Objects, set[Key]]]] = {}  # by name: read, ends, objects
         self.states: dict[str, _State] = {}
         self.host_links_read = 0  # how many times host links were read (whole or some)
+        self.host_read_whole = 0  # the last of those reads that read them all
+        self.host_link_read: dict[int, int] = {}  # host link index -> the last read that read it (or found it gone)
 
     def heard(self, nsid: int | None, kind: int, body: memoryview) -> None:
         with self.lock:
@@ -189,6 +183,7 @@ class KernelCache(Reader):
     def forget(self) -> None:
         with self.lock:
             self.spaces.clear()
+            self.host_link_read.clear()
             self.files.clear()
             self.made.clear()
             self.states.clear()
@@ -202,7 +197,7 @@ class KernelCache(Reader):
             return None
         stamp, known = _stamps(name), self.states.get(name)
         if known is not None and known.space is space and known.stamp == stamp:
-            if known.host_links_read == self.host_links_read:
+            if not self._ends_may_differ(known.host_links_read, space, host):
                 return known.state
             ends = host_ends(space.links, host)
             if known.ends == ends:
@@ -213,6 +208,23 @@ class KernelCache(Reader):
         state = super().namespace_state(name, host)
         self.states[name] = _State(space, self.host_links_read, ends, stamp, state)
         return state
+
+    def _ends_may_differ(self, since: int, space: _Space, host: Namespace) -> bool:
+        """Whether a host link the namespace's host ends are made of (each link's other end, and that
+        end's master) was read again after the `since`th read of host links: only then are they computed
+        again, not for every namespace whenever any host link changed."""
+        if since == self.host_links_read:
+            return False
+        if since < self.host_read_whole:
+            return True
+        changed = self.host_link_read
+        for link in space.links.values():
+            if changed.get(link.peer_index, 0) > since:
+                return True
+            end = host.links.get(link.peer_index)
+            if end is not None and changed.get(end.master, 0) > since:
+                return True
+        return False
 
     def namespace_objects(self, ns: Namespace, host: Namespace) -> tuple[Objects, set[Key]]:
         if ns.name is None:  # the host: never kept (observe reads none of it here)
@@ -247,6 +259,10 @@ class KernelCache(Reader):
             del self.files[file]
         return sorted(self.inodes)
 
+    def namespace_inodes(self) -> dict[str, int]:
+        """Those `names` read, in this very observe."""
+        return self.inodes
+
     def namespace(self, name: str | None) -> Namespace:
         if name is None:
             self.sync()
@@ -264,8 +280,10 @@ class KernelCache(Reader):
             self.host_links_read += 1  # what namespaces' host ends were computed from may differ now
         if space is None:
             space = self.spaces[None] = self._read(None, 0, -1)
+            self.host_read_whole = self.host_links_read
         else:
             self._refresh_host(space, stale, whole)
+            self.host_link_read.update(dict.fromkeys(stale, self.host_links_read))
         return space
 
     def _refresh_host(self, space: _Space, stale: set[int], whole: bool) -> None:
@@ -318,9 +336,12 @@ def _routes(client: Client, name: str | None) -> list[RouteMsg]:
 
 
 def _stamps(ns: str) -> Stamp | None:
-    """The stamps of every file of the endpoint's (None: there is no folder)."""
-    found = tuple(_stamp(ns, kind) for kind in NETNS_FILES)
-    return None if found[0] is None else found
+    """The stamps of every file of the endpoint's (None: there is no folder); the folder read once."""
+    try:
+        folder = os.lstat(f"{ETC_NETNS}/{ns}")
+    except OSError:
+        return None
+    return tuple(_file_stamp(folder, ns, kind) for kind in NETNS_FILES)
 
 
 def _stamp(ns: str, kind: type[NetnsFile]) -> Stamp | None:
@@ -330,6 +351,10 @@ def _stamp(ns: str, kind: type[NetnsFile]) -> Stamp | None:
         folder = os.lstat(f"{ETC_NETNS}/{ns}")
     except OSError:
         return None
+    return _file_stamp(folder, ns, kind)
+
+
+def _file_stamp(folder: os.stat_result, ns: str, kind: type[NetnsFile]) -> Stamp:
     try:
         st = os.lstat(file_name(ns, kind))
     except OSError:

@@ -7,7 +7,7 @@ is reconciler/kernel/observe_objects.py's to say. Our nftables table is the one 
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from reconciler.errors import ForeignTable, PathConflictError
@@ -45,6 +45,11 @@ class Reader:
     def names(self) -> list[str]:
         return netns.list_names()
 
+    def namespace_inodes(self) -> Mapping[str, int] | None:
+        """The named namespaces' inodes as `names` read them in this observe (None: not read; the
+        resolver's check reads them itself)."""
+        return None
+
     def namespace(self, name: str | None) -> Namespace:
         """OSError when `name` is not a namespace."""
         return _namespace(name)
@@ -75,15 +80,15 @@ class Reader:
         except OSError as err:
             return InTheWay(f"{ETC_NETNS}/{ns}/{kind.filename} cannot be read ({err.strerror}); fix it and run again")
 
-    def stray_files(self, skip: Collection[str]) -> dict[Key, str]:
+    def stray_files(self, skip: Collection[str], only: Collection[str] | None = None) -> dict[Key, str]:
         """What stands in the way of the files of namespaces not ours or not there yet (a file we did
-        not write, a symbolic link), by key, with why."""
+        not write, a symbolic link), by key, with why; of the namespaces of `only` alone, if given."""
         try:
             entries = os.scandir(ETC_NETNS)
         except FileNotFoundError:
             return {}
         with entries:
-            names = [e.name for e in entries if e.name not in skip]
+            names = [e.name for e in entries if e.name not in skip and (only is None or e.name in only)]
         found = {(kind.kind, name): self.netns_file(name, kind) for name in names for kind in NETNS_FILES}
         return {key: f.reason for key, f in found.items() if isinstance(f, InTheWay)}
 
@@ -113,7 +118,7 @@ def observe(kernel: Kernel, sysctls: Iterable[tuple[str | None, str]] = (), read
     _collect_sysctls(kernel, sysctls, found)
     if table:
         _collect_table(found)
-    running, host_resolv = resolverstate.observe(), resolvconf.read() or resolvconf.ResolvConf()
+    running, host_resolv = resolverstate.observe(reader.namespace_inodes()), resolvconf.read() or resolvconf.ResolvConf()
     if running is not None:
         found.objects[running.key] = running
     keeper = dhcpstate.observe()
@@ -139,10 +144,9 @@ def _collect_namespaces(reader: Reader, host: Namespace, only: Collection[str] |
 
 
 def _collect_strays(reader: Reader, only: Collection[str] | None, found: _Found) -> None:
-    for stray, why in reader.stray_files(found.owned).items():
-        if only is None or stray[1] in only:
-            found.foreign.add(stray)
-            found.reasons[stray] = why
+    for stray, why in reader.stray_files(found.owned, only).items():
+        found.foreign.add(stray)
+        found.reasons[stray] = why
 
 
 def _collect_sysctls(kernel: Kernel, sysctls: Iterable[tuple[str | None, str]], found: _Found) -> None:

@@ -93,6 +93,11 @@ def _network_without(name: str, network: DnsNetwork, gone: Gone) -> DnsNetwork:
                    ptr={a: n for a, n in network.ptr.items() if a not in going})
 
 
+def digest_of(document: str) -> str:
+    """The digest of a state's document (DnsState.to_json), as the resolver reports it loaded."""
+    return hashlib.sha256(document.encode()).hexdigest()[:16]
+
+
 @dataclass(frozen=True)
 class DnsState:
     """Everything the resolver serves on this host: askers by namespace name, networks by name."""
@@ -113,7 +118,7 @@ class DnsState:
 
     @property
     def digest(self) -> str:
-        return hashlib.sha256(self.to_json().encode()).hexdigest()[:16]
+        return digest_of(self.to_json())
 
     def _plain(self) -> dict[str, Any]:
         return {
@@ -178,7 +183,8 @@ class Resolver(KernelObject):
             state = DnsState()
         if not state.askers:
             return None
-        return replace(self, digest=state.digest, serving=tuple(sorted(state.askers)), state=state.to_json())
+        document = state.to_json()
+        return replace(self, digest=digest_of(document), serving=tuple(sorted(state.askers)), state=document)
 
     def released(self, observed: KernelObject | None) -> Resolver | None:
         """What to apply before namespaces are deleted: the observed resolver no longer serving those

@@ -3,9 +3,10 @@ Resolver that serves it in every local endpoint's namespace, and each endpoint's
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from ipaddress import ip_address
 
-from reconciler.input.spec import Endpoint, Manifests, Network, Service
+from reconciler.input.spec import Endpoint, IPAddress, Manifests, Network, Service
 from reconciler.model import RESOLV_MARK, ResolvConf
 from reconciler.model.dns import (
     DEFAULT_TTL,
@@ -13,6 +14,7 @@ from reconciler.model.dns import (
     DnsNetwork,
     DnsState,
     Resolver,
+    digest_of,
     ordered,
 )
 from reconciler.planners.services import Addresses, address_of, vip
@@ -20,14 +22,22 @@ from reconciler.planners.services import Addresses, address_of, vip
 RESOLVER_ADDRESS = "127.0.0.11"
 
 
-def dns_state(m: Manifests, addresses: Addresses) -> DnsState:
-    """The names of every network, and an asker per endpoint of this host."""
+MemberNames = tuple[tuple[str, ...], tuple[str, ...], str]  # names, addresses as text, PTR name
+Member = Callable[[Endpoint, str, IPAddress | None, IPAddress | None], MemberNames]
+Asker = Callable[[Endpoint, tuple[Network, ...]], DnsAsker]
+
+
+def dns_state(m: Manifests, addresses: Addresses, member: Member | None = None, asker: Asker | None = None) -> DnsState:
+    """The names of every network, and an asker per endpoint of this host. `member` and `asker` stand
+    for member_names and asker_of (the watch's planner gives memoised ones)."""
+    member, asker = member or member_names, asker or asker_of
     members: dict[str, list[Endpoint]] = {n.name: [] for n in m.networks}
     for ep in m.endpoints:  # one pass: each network's endpoints, in manifest order
         for network in dict.fromkeys(i.network for i in ep.interfaces):
             members.setdefault(network, []).append(ep)
-    networks = {n.name: _network(n, members[n.name], m, addresses) for n in m.networks}
-    askers = {ep.netns: _asker(ep, m) for ep in m.local_endpoints if ep.interfaces}
+    networks = {n.name: _network(n, members[n.name], m, addresses, member) for n in m.networks}
+    askers = {ep.netns: asker(ep, tuple(m.network(n) for n in dict.fromkeys(i.network for i in ep.interfaces)))
+              for ep in m.local_endpoints if ep.interfaces}
     return DnsState(networks, askers)
 
 
@@ -35,7 +45,8 @@ def resolver(state: DnsState) -> Resolver | None:
     """The resolver serving `state`; none when no endpoint here needs one."""
     if not state.askers:
         return None
-    return Resolver(state.digest, tuple(sorted(state.askers)), state=state.to_json())
+    document = state.to_json()  # once: the digest is of it
+    return Resolver(digest_of(document), tuple(sorted(state.askers)), state=document)
 
 
 def resolv_conf(ep: Endpoint, search: tuple[str, ...]) -> ResolvConf:
@@ -45,18 +56,19 @@ def resolv_conf(ep: Endpoint, search: tuple[str, ...]) -> ResolvConf:
     return ResolvConf(ep.netns, RESOLV_MARK + "\n".join(lines) + "\n", owner=ep.owner)
 
 
-def _network(network: Network, members: list[Endpoint], m: Manifests, addresses: Addresses) -> DnsNetwork:
+def _network(network: Network, members: list[Endpoint], m: Manifests, addresses: Addresses,
+             member: Member) -> DnsNetwork:
     names: dict[str, list[str]] = {}
     ptr: dict[str, str] = {}
     spans_hosts = network.overlay is not None
     for ep in members:
-        iface = ep.interface_on(network.name)
-        if iface is None or not (spans_hosts or m.is_local(ep)):
+        if not (spans_hosts or m.is_local(ep)):
             continue
-        found = [str(a) for a in (address_of(addresses, ep, network.name, v) for v in (4, 6)) if a is not None]
-        for name in dict.fromkeys((ep.name, *iface.aliases, f"{ep.name}.{network.name}")):
-            names.setdefault(name.lower(), []).extend(found)
-        ptr.update((a, f"{ep.name}.{network.name}") for a in found)
+        own, found, pointer = member(ep, network.name, address_of(addresses, ep, network.name, 4),
+                                     address_of(addresses, ep, network.name, 6))
+        for name in own:
+            names.setdefault(name, []).extend(found)
+        ptr.update((a, pointer) for a in found)
     for service in (s for s in m.services if s.network == network.name):
         _service_names(service, m, addresses, names, ptr)
     ttl = network.dns.ttl if network.dns.ttl is not None else DEFAULT_TTL
@@ -76,13 +88,21 @@ def _service_names(service: Service, m: Manifests, addresses: Addresses, names: 
     ptr.update((a, f"{service.name}.{service.network}") for a in vips)
 
 
-def _asker(ep: Endpoint, m: Manifests) -> DnsAsker:
-    """An endpoint's view: its networks in interface order; the servers of the endpoint, else of its
-    first network that names some, else those its DHCP leases give, else the host's; nothing forwarded
-    when every network is internal."""
-    networks = tuple(dict.fromkeys(i.network for i in ep.interfaces))
-    declared = [m.network(n) for n in networks]
+def member_names(ep: Endpoint, network: str, ipv4: IPAddress | None, ipv6: IPAddress | None) -> MemberNames:
+    """An endpoint's names on a network it is on (lowercase: its name, its aliases there, and
+    `<name>.<network>`), its addresses there as text, and the PTR name of those."""
+    iface = ep.interface_on(network)
+    aliases = iface.aliases if iface is not None else ()
+    found = tuple(str(a) for a in (ipv4, ipv6) if a is not None)
+    return tuple(n.lower() for n in dict.fromkeys((ep.name, *aliases, f"{ep.name}.{network}"))), found, f"{ep.name}.{network}"
+
+
+def asker_of(ep: Endpoint, declared: tuple[Network, ...]) -> DnsAsker:
+    """An endpoint's view, `declared` its networks in interface order: the servers of the endpoint,
+    else of its first network that names some, else those its DHCP leases give, else the host's;
+    nothing forwarded when every network is internal."""
+    by_name = {n.name: n for n in declared}
     servers = ep.dns.servers or next((n.dns.servers for n in declared if n.dns.servers), None)
-    dhcp = tuple(f"{ep.netns}/{i.name}" for i in ep.interfaces if m.network(i.network).dhcp and not m.network(i.network).internal)
-    return DnsAsker(networks, tuple(str(ip_address(s)) for s in servers) if servers else None,
+    dhcp = tuple(f"{ep.netns}/{i.name}" for i in ep.interfaces if by_name[i.network].dhcp and not by_name[i.network].internal)
+    return DnsAsker(tuple(by_name), tuple(str(ip_address(s)) for s in servers) if servers else None,
                     forward=not all(n.internal for n in declared), dhcp=() if servers else dhcp)

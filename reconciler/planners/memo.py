@@ -9,22 +9,27 @@ R = TypeVar("R")
 
 
 class Memo(Generic[R]):
-    """The results of a pure function of hashable arguments, kept for the arguments of the current
-    generation and the previous one (`next_generation` starts one): a long-running watch keeps the
-    objects of the endpoints it still plans, and nothing of those gone."""
+    """The results of a pure function, one kept per name (an endpoint's) with the arguments it was made
+    of, for the names of the current generation and the previous one (`next_generation` starts one): a
+    long-running watch keeps the objects of the endpoints it still plans, and nothing of those gone.
+
+    A result is reused when the arguments are equal to those it was made of: compared, not hashed (the
+    arguments are mostly the very objects of the last plan, so each comparison is mostly identities,
+    where a hash of them would walk every field of every argument on every plan)."""
 
     def __init__(self, function: Callable[..., R]) -> None:
         self.function = function
-        self._current: dict[tuple[Hashable, ...], R] = {}
-        self._previous: dict[tuple[Hashable, ...], R] = {}
+        self._current: dict[Hashable, tuple[tuple[object, ...], R]] = {}
+        self._previous: dict[Hashable, tuple[tuple[object, ...], R]] = {}
 
-    def __call__(self, *args: Hashable) -> R:
-        try:
-            return self._current[args]  # the common case: one lookup
-        except KeyError:
-            value = self._previous[args] if args in self._previous else self.function(*args)
-            self._current[args] = value
-            return value
+    def __call__(self, name: Hashable, *args: object) -> R:
+        kept = self._current.get(name) or self._previous.get(name)
+        if kept is not None and kept[0] == args:
+            value = kept[1]
+        else:
+            value = self.function(*args)
+        self._current[name] = (args, value)
+        return value
 
     def next_generation(self) -> None:
         self._previous, self._current = self._current, {}

@@ -27,6 +27,8 @@ class Planner:
         self._endpoint_objects = Memo(endpoint.objects_of)
         self._hosts_files = Memo(hostsfiles.hosts_file)
         self._resolv_confs = Memo(dns.resolv_conf)
+        self._dns_members = Memo(dns.member_names)
+        self._dns_askers = Memo(dns.asker_of)
 
     def desired_state(self, m: Manifests, observed: Observed | None = None,
                       ctx: Context | None = None) -> list[KernelObject]:
@@ -38,7 +40,7 @@ class Planner:
             objects += driver_of(network).network_objects(network, ctx)
         objects += self._endpoints(ctx)
         objects += endpoint.host_objects(m)
-        objects += services.vip_addresses(m, ctx.addresses) + self._files(ctx) + _resolver(ctx)
+        objects += services.vip_addresses(m, ctx.addresses) + self._files(ctx) + self._processes(ctx)
         table = firewall.table(_rules(networks, ctx) + services.nat_rules(ctx.exposures))
         return objects + ([table] if table else [])
 
@@ -46,8 +48,19 @@ class Planner:
         self._endpoint_objects.next_generation()
         out: list[KernelObject] = []
         for ep in ctx.manifests.local_endpoints:
-            out += self._endpoint_objects(ep, tuple(ctx.attachment(ep, iface) for iface in ep.interfaces))
+            out += self._endpoint_objects(ep.name, ep, tuple(ctx.attachment(ep, iface) for iface in ep.interfaces))
         return out
+
+    def _processes(self, ctx: Context) -> list[KernelObject]:
+        """The processes that stay: the DNS resolver, the DHCP lease keeper (each when something needs
+        it). The resolver's names and askers are made of each endpoint's, kept while it stays the same."""
+        self._dns_members.next_generation()
+        self._dns_askers.next_generation()
+        state = dns.dns_state(ctx.manifests, ctx.addresses,
+                              lambda ep, net, v4, v6: self._dns_members((ep.name, net), ep, net, v4, v6),
+                              lambda ep, declared: self._dns_askers(ep.name, ep, declared))
+        found = [dns.resolver(state), dhcp.lease_keeper(ctx.manifests)]
+        return [p for p in found if p is not None]
 
     def _files(self, ctx: Context) -> list[KernelObject]:
         """Each endpoint's hosts file and resolv.conf."""
@@ -55,14 +68,11 @@ class Planner:
         self._resolv_confs.next_generation()
         out: list[KernelObject] = []
         for ep in ctx.manifests.local_endpoints:
-            out += [self._hosts_files(ep, hostsfiles.own_lines(ep, ctx.addresses)), self._resolv_confs(ep, ctx.search)]
+            out += [self._hosts_files(ep.name, ep, hostsfiles.own_lines(ep, ctx.addresses)),
+                    self._resolv_confs(ep.name, ep, ctx.search)]
         return out
 
 
-def _resolver(ctx: Context) -> list[KernelObject]:
-    """The processes that stay: the DNS resolver, the DHCP lease keeper (each when something needs it)."""
-    found = [dns.resolver(dns.dns_state(ctx.manifests, ctx.addresses)), dhcp.lease_keeper(ctx.manifests)]
-    return [p for p in found if p is not None]
 
 
 def _rules(networks: list[Network], ctx: Context) -> list[NftRule]:

@@ -14,6 +14,7 @@ Policy (Docker's embedded DNS, moby libnetwork/resolver.go, unless said otherwis
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import random
 from dataclasses import dataclass
@@ -60,8 +61,7 @@ class Names:
 
     def __init__(self, state: DnsState) -> None:
         self.state = state
-        self.ptr = {name: {_canonical(a): n for a, n in net.ptr.items() if _canonical(a)}
-                    for name, net in state.networks.items()}
+        self.ptr = {name: _ptr_table(net.ptr) for name, net in state.networks.items()}
         self.anywhere = {n for net in state.networks.values() for n in net.names}
 
     def networks(self, asker: DnsAsker) -> list[tuple[str, DnsNetwork]]:
@@ -203,8 +203,22 @@ def _version(address: str) -> int:
         return 0
 
 
+def _ptr_table(ptr: dict[str, str]) -> dict[str, str]:
+    """A network's PTR names by canonical address (what `_canonical` makes of a query's address)."""
+    table = {}
+    for address, name in ptr.items():
+        if canonical := _state_canonical(address):
+            table[canonical] = name
+    return table
+
+
 def _canonical(address: str) -> str:
     try:
         return str(ipaddress.ip_address(address))
     except ValueError:
         return ""
+
+
+# The state's addresses are parsed again on every reload, and nearly all were in the state before: kept
+# (bounded) so that a reload costs what changed, not an address parse per endpoint.
+_state_canonical = functools.lru_cache(maxsize=1 << 16)(_canonical)

@@ -23,6 +23,7 @@ import dns.message
 import dns.rcode
 
 from reconciler.kernel import dhcpstate
+from reconciler.kernel.processstate import named_inodes
 from reconciler.model.dns import DnsState
 from reconciler.resolver import forward, listen, upstream
 from reconciler.resolver.answer import Forward, Names, decide, refusal, render
@@ -89,17 +90,18 @@ class Resolver:
         self._leased.clear()
         for name in [n for n in self.serving if n not in state.askers]:
             self.serving.pop(name).close()
+        inodes = named_inodes()  # one pass over /run/netns for every asker, not a path walked per asker
         for name in state.askers:
-            await self._keep_or_open(name)
+            await self._keep_or_open(name, inodes.get(name) if _plain_name(name) else None)
         return self.served()
 
     def served(self) -> dict[str, int]:
         """The namespaces served and the inodes of those their sockets are in."""
         return {name: s.sockets.inode for name, s in self.serving.items()}
 
-    async def _keep_or_open(self, name: str) -> None:
+    async def _keep_or_open(self, name: str, now: int | None) -> None:
+        """`now`: the inode of the namespace of that name (None: there is none)."""
         held = self.serving.get(name)
-        now = listen.current_inode(name) if _plain_name(name) else None
         if held is not None and held.sockets.inode == now:
             return
         if held is not None:

@@ -220,6 +220,26 @@ def test_drift_inside_an_endpoint_namespace_is_repaired_after_a_file_change(sand
         assert sandbox.ping("a", "172.20.0.12")
 
 
+def test_after_adding_an_endpoint_hand_made_changes_in_the_namespaces_it_left_alone_are_still_seen(sandbox):
+    """The add-one reconcile reads again only what changed: a hosts file edited by hand (no kernel
+    event tells of it) and a namespace deleted by hand are still found and repaired, the resolver
+    serving the namespace made again."""
+    folder = base(sandbox)
+    with watching(sandbox, folder) as watch:
+        (folder / "c.yaml").write_text(text(endpoint("c", iface("front", "172.20.0.12"))))
+        converges(sandbox, folder, lambda: "c" in netns_names(sandbox))
+        hosts_b = out(sandbox, "cat /etc/netns/b/hosts")
+        time.sleep(0.6)  # past the quiet time after an apply, when kernel events are taken as its own
+        seen = len(watch.reconciles())
+        sandbox.sh("echo '10.9.9.9 intruder' >> /etc/netns/b/hosts && ip netns del a")
+        converges(sandbox, folder, lambda: "172.20.0.10/24" in out(sandbox, "ip -n a -4 -o addr show 2>/dev/null || true")
+                  and out(sandbox, "cat /etc/netns/b/hosts") == hosts_b)
+        assert "kernel event" in watch.reconciles()[seen], watch.lines()
+        served = json.loads(out(sandbox, "cat /run/netreconcile/resolver/status.json"))["serving"]
+        assert served["a"] == int(out(sandbox, "stat -L -c %i /run/netns/a"))
+        assert sandbox.ping("a", "172.20.0.12")
+
+
 def test_the_resync_runs_on_time_while_files_change_every_second(sandbox):
     """--resync is the longest time between two full reconciles, whatever else triggers reconciles."""
     folder = base(sandbox)

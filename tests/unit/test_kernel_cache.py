@@ -9,8 +9,9 @@ import socket
 import pytest
 
 from reconciler.kernel import rtnl
-from reconciler.kernel.session import Kernel
 from reconciler.kernel.cache import KernelCache, KernelSource
+from reconciler.kernel.observe import observe
+from reconciler.kernel.session import Kernel
 from reconciler.model import (
     ALIAS_PREFIX,
     OWNER_GROUP,
@@ -21,7 +22,6 @@ from reconciler.model import (
     Route,
     Sysctl,
 )
-from reconciler.kernel.observe import observe
 from reconciler.planning.plan import Action, Step
 
 E1, E2 = "nrunit-e1", "nrunit-e2"  # named so that no /etc/netns/NAME of the machine is ever met
@@ -235,3 +235,92 @@ def test_what_was_made_of_a_namespace_is_kept_until_its_host_end_changes(cache, 
     objects = observed(cache)
     assert cache.states[E1].state is not kept
     assert objects[("link", None, "h1")].mtu == 1400
+
+
+class RunningResolver:
+    """The resolver's files as the scripted host has them: it says it serves both namespaces, in the
+    sockets of these inodes."""
+
+    def __init__(self, serving: dict[str, int]) -> None:
+        self.serving = serving
+
+    def live_status(self) -> dict:
+        return {"digest": "d", "serving": self.serving}
+
+    def read(self, name: str) -> bytes:
+        return b"{}"
+
+
+def test_the_resolvers_namespaces_are_checked_against_the_inodes_observe_listed_without_reading_them_again(
+        cache, source, monkeypatch):
+    from reconciler.kernel import netns, processstate, resolverstate
+
+    def read_again(*args: object) -> None:
+        raise AssertionError("a namespace's inode was read again")
+
+    monkeypatch.setattr(resolverstate, "PROCESS", RunningResolver({E1: 101, E2: 999}))  # E2 made again since
+    monkeypatch.setattr(netns, "identity", read_again)
+    monkeypatch.setattr(processstate, "named_inodes", read_again)
+    monkeypatch.setattr(resolverstate, "named_inodes", read_again)
+
+    resolver = next(o for o in observed(cache).values() if o.kind == "resolver")
+
+    assert resolver.serving == (E1,)
+
+
+def test_an_observe_of_some_namespaces_reads_no_file_of_the_others_for_strays(cache, monkeypatch, tmp_path):
+    """A verification observes the namespaces its plan wrote: the files of the others are not its to read."""
+    import reconciler.kernel.observe as observe_module
+
+    for name in ("nrunit-stray1", "nrunit-stray2"):
+        (tmp_path / name).mkdir()
+    monkeypatch.setattr(observe_module, "ETC_NETNS", str(tmp_path))
+    read: list[str] = []
+    real = cache.netns_file
+    monkeypatch.setattr(cache, "netns_file", lambda ns, kind: read.append(ns) or real(ns, kind))
+
+    observe(Kernel(), reader=cache, namespaces={E1, "nrunit-stray1"}, table=False)
+
+    assert "nrunit-stray1" in read and "nrunit-stray2" not in read
+
+
+def counting_host_ends(monkeypatch) -> list[int]:
+    """The host ends the cache computes from now on, each by its veth's host end (6: E1's, 7: E2's)."""
+    import reconciler.kernel.cache as cache_module
+
+    computed: list[int] = []
+    real = cache_module.host_ends
+
+    def counted(links, host):
+        computed.append(next(l.peer_index for l in links.values() if l.name != "lo"))
+        return real(links, host)
+
+    monkeypatch.setattr(cache_module, "host_ends", counted)
+    return computed
+
+
+def test_news_of_one_host_link_computes_again_the_host_ends_of_its_namespace_alone(cache, source, monkeypatch):
+    """One endpoint more adds a host link: the other namespaces' host ends are not computed again."""
+    computed = counting_host_ends(monkeypatch)
+    changed = source.spaces[None].links[7]
+    source.spaces[None].links[7] = rtnl.LinkMsg(**{**changed.__dict__, "mtu": 1400})  # E2's end
+    source.spaces[None].links[8] = link(8, "h3", peer=9)  # a new endpoint's, whose namespace is not there yet
+    cache.heard(None, rtnl.RTM_NEWLINK, link_news(7))
+    cache.heard(None, rtnl.RTM_NEWLINK, link_news(8))
+    objects = observed(cache)
+
+    assert set(computed) == {7} and objects[("link", None, "h2")].mtu == 1400
+
+
+def test_news_of_a_bridge_computes_again_the_host_ends_of_the_namespaces_on_it(monkeypatch):
+    source = Scripted()
+    for index in (6, 7):
+        source.spaces[None].links[index] = rtnl.LinkMsg(**{**source.spaces[None].links[index].__dict__, "master": 5})
+    cache = KernelCache(source=source)
+    observed(cache)
+    computed = counting_host_ends(monkeypatch)
+    source.spaces[None].links[5] = link(5, "br1", "bridge")
+    cache.heard(None, rtnl.RTM_NEWLINK, link_news(5))
+    observed(cache)
+
+    assert set(computed) == {6, 7}

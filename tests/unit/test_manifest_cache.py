@@ -139,3 +139,18 @@ def test_a_folder_removed_while_the_manifests_are_listed_is_not_in_the_source(tm
     (tmp_path / "sub" / "deeper" / "b.yaml").write_text(endpoint("b", "[{network: front}]"))
     removed_while_listing.append(tmp_path / "sub")
     assert [n.name for n in load([str(tmp_path)]).networks] == ["front"]
+
+
+def test_a_load_of_unchanged_files_reads_each_documents_kind_once(tmp_path, monkeypatch):
+    """The watch loads every document again on each reconcile: sorting them by kind is one pass."""
+    (tmp_path / "m.yaml").write_text(network("a", "{subnet: 10.0.0.0/24}") + "".join(
+        endpoint(f"e{i}", "[{network: a}]") for i in range(20)))
+    cache = ManifestCache()
+    cache.load([str(tmp_path)])
+    read: list[int] = []
+    kind = manifest.Document.kind
+    monkeypatch.setattr(manifest.Document, "kind", property(lambda doc: read.append(1) or kind.fget(doc)))
+
+    loaded = cache.load([str(tmp_path)])
+
+    assert len(read) == 21 and [e.name for e in loaded.endpoints] == [f"e{i}" for i in range(20)]

@@ -143,3 +143,23 @@ def test_over_udp_the_clients_edns_size_is_the_limit():
 def test_a_small_answer_is_not_truncated():
     query, outcome = ask("a", "api")
     assert not dns.message.from_wire(render(outcome.message, query, tcp=False)).flags & dns.flags.TC
+
+
+def test_a_reload_parses_only_the_ptr_addresses_it_had_not_seen(monkeypatch):
+    """The resolver indexes its PTR names again on every reload: an address it indexed before is not
+    parsed again, so that one endpoint more costs one parse, not one per endpoint."""
+    import ipaddress
+
+    import reconciler.resolver.answer as answer
+
+    parsed: list[str] = []
+    real = ipaddress.ip_address
+    monkeypatch.setattr(answer.ipaddress, "ip_address", lambda a: parsed.append(a) or real(a))
+    ptr = {f"10.77.{i // 250}.{i % 250}": f"e{i}.n" for i in range(500)}
+    answer.Names(DnsState(networks={"n": DnsNetwork(ptr=ptr)}))
+    parsed.clear()
+
+    names = answer.Names(DnsState(networks={"n": DnsNetwork(ptr={**ptr, "10.77.9.9": "new.n", "2001:DB8::1": "v6.n"})}))
+
+    assert sorted(parsed) == ["10.77.9.9", "2001:DB8::1"]
+    assert names.ptr["n"]["2001:db8::1"] == "v6.n" and names.ptr["n"]["10.77.1.7"] == "e257.n"

@@ -50,3 +50,60 @@ def test_what_the_state_says_wrong_is_left_out_or_servfail_never_a_crash():
     query = dns.message.make_query(dns.reversename.from_address("10.0.0.9"), "PTR")
     reply = dns.message.from_wire(resolver(STATE).first("a", query.to_wire(), tcp=False))
     assert reply.rcode() == dns.rcode.SERVFAIL and reply.id == query.id
+
+
+def test_a_load_lists_the_namespaces_once_instead_of_reading_each_askers_path(monkeypatch):
+    """A reload with many askers: one pass over /run/netns, not a path walked per asker; those absent
+    (and a name that is no file right under it) are not served."""
+    import asyncio
+
+    from reconciler.resolver import listen, server
+
+    listed: list[int] = []
+    monkeypatch.setattr(server, "named_inodes", lambda: listed.append(1) or {})
+    monkeypatch.setattr(listen, "current_inode", lambda name: (_ for _ in ()).throw(AssertionError(name)))
+    askers = {name: DnsAsker(networks=("n",)) for name in ("nrunit-a", "nrunit-b", "..")}
+
+    served = asyncio.run(Resolver(Options()).load(DnsState(networks=STATE.networks, askers=askers)))
+
+    assert served == {} and listed == [1]
+
+
+def test_after_a_load_what_lives_on_is_frozen_out_of_the_collectors_passes(tmp_path):
+    """A reload of many askers allocates a whole state: the collector's full passes over what the
+    resolver holds would cost it more than the reload, so after each load what lives on is frozen."""
+    import asyncio
+    import gc
+
+    from reconciler.resolver.main import _Loads
+
+    loads = _Loads(str(tmp_path), Resolver(Options()))
+    gc.unfreeze()
+    try:
+        asyncio.run(loads.load_once(fatal=True))
+        assert gc.get_freeze_count() > 0 and (tmp_path / "status.json").exists()
+    finally:
+        gc.unfreeze()
+
+
+def test_what_was_frozen_is_collected_again_only_after_sockets_were_let_go(tmp_path, monkeypatch):
+    """A full collection (frozen objects included) costs a reload of many askers as much as the reload:
+    it runs only when sockets were closed since the last one (their objects, frozen, may be garbage)."""
+    import asyncio
+    import gc
+
+    from reconciler.resolver import main
+
+    unfrozen: list[int] = []
+    real = gc.unfreeze
+    monkeypatch.setattr(main.gc, "unfreeze", lambda: unfrozen.append(1) or real())
+    loads = main._Loads(str(tmp_path), Resolver(Options()))
+    try:
+        asyncio.run(loads.load_once(fatal=True))
+        asyncio.run(loads.load_once(fatal=False))
+        assert unfrozen == []
+        loads.let_go = True  # as when a namespace was removed (`gone`)
+        asyncio.run(loads.load_once(fatal=False))
+        assert unfrozen == [1] and not loads.let_go
+    finally:
+        real()
