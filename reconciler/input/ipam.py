@@ -28,6 +28,7 @@ from reconciler.input.spec import (
 
 # (endpoint name, network name, IP version) -> address
 AllocKey = tuple[str, str, int]
+Addresses = Mapping[AllocKey, IPAddress]  # an allocation, as the planners read it
 
 
 @dataclass(frozen=True)

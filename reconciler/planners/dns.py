@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from ipaddress import ip_address
 
+from reconciler.input.ipam import Addresses
 from reconciler.input.spec import Endpoint, IPAddress, Manifests, Network, Service
 from reconciler.model import RESOLV_MARK, ResolvConf
 from reconciler.model.dns import (
@@ -17,7 +18,7 @@ from reconciler.model.dns import (
     digest_of,
     ordered,
 )
-from reconciler.planners.services import Addresses, address_of, vip
+from reconciler.planners.services import address_of, vip
 
 RESOLVER_ADDRESS = "127.0.0.11"
 

@@ -4,9 +4,10 @@ grow with the network, and adding an endpoint rewrites no other endpoint's file.
 
 from __future__ import annotations
 
+from reconciler.input.ipam import Addresses
 from reconciler.input.spec import Endpoint
 from reconciler.model import HOSTS_MARK, HostsFile
-from reconciler.planners.services import Addresses, address_of
+from reconciler.planners.services import address_of
 
 HEADER = "\n".join([HOSTS_MARK.rstrip("\n"), "127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback"]) + "\n"
 

@@ -13,14 +13,12 @@ send its frames here. A host with no backend it may use refuses at once (`traffi
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import reconciler.planners.firewall as fw
-from reconciler.input.ipam import AllocKey
+from reconciler.input.ipam import Addresses
 from reconciler.input.spec import (
     Endpoint,
-    IPAddress,
     Manifests,
     Network,
     Service,
@@ -28,8 +26,6 @@ from reconciler.input.spec import (
     mesh_networks,
 )
 from reconciler.model import Address, KernelObject, Macvlan, NftRule
-
-Addresses = Mapping[AllocKey, IPAddress]
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,11 @@ the host) and 127.0.0.1-sourced traffic, and lets route_localnet pass the latter
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import reconciler.planners.firewall as fw
 import reconciler.planners.mesh as mesh
-from reconciler.input.ipam import AllocKey
+from reconciler.input.ipam import Addresses
 from reconciler.input.spec import (
     BridgeOptions,
     Endpoint,
@@ -27,8 +26,6 @@ from reconciler.input.spec import (
 )
 from reconciler.input.spec.naming import vip_name
 from reconciler.model import Address, NftRule
-
-Addresses = Mapping[AllocKey, IPAddress]
 
 
 @dataclass(frozen=True)
