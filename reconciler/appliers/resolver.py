@@ -34,17 +34,31 @@ def _says_serving(status: dict[str, object] | None, obj: Resolver) -> bool:
             and all(ns in serving for ns in obj.serving))
 
 
-def _serving(obj: Resolver) -> bool:
-    """The status file says the state is loaded and every namespace served (a cheap read), then the
-    full check: each socket in the namespace of that name."""
-    if not _says_serving(resolverstate.PROCESS.status(), obj):
-        return False
-    found = resolverstate.observe()
-    return found is not None and found.digest == obj.digest and set(obj.serving) <= set(found.serving)
+class _Serving:
+    """Whether the resolver serves `obj`: the status file says the state is loaded and every namespace
+    served, then the full check: each socket in the namespace of that name. Asked every few milliseconds
+    while the resolver loads: the status file (as long as the namespaces are many) is read again only
+    once it was written again, so each wait costs a stat per poll, not a read of every namespace's entry
+    per poll (polls as many as the load's time, itself as long as the namespaces are many)."""
+
+    def __init__(self, obj: Resolver) -> None:
+        self.obj = obj
+        self.stamp: tuple[int, ...] | None = None
+        self.checked = False
+
+    def __call__(self) -> bool:
+        stamp = resolverstate.PROCESS.stamp(resolverstate.STATUS)
+        if self.checked and stamp == self.stamp:
+            return False  # nothing written since the last check failed
+        self.stamp, self.checked = stamp, True
+        if not _says_serving(resolverstate.PROCESS.status(), self.obj):
+            return False
+        found = resolverstate.observe()
+        return found is not None and found.digest == self.obj.digest and set(self.obj.serving) <= set(found.serving)
 
 
 def _wait_serving(obj: Resolver) -> None:
-    if wait_until(lambda: _serving(obj)):
+    if wait_until(_Serving(obj)):
         return
     found = resolverstate.observe()
     missing = sorted(set(obj.serving) - set(found.serving if found else ()))

@@ -48,6 +48,16 @@ class ProcessState:
             return None
         return body if isinstance(body, dict) and body.get("formatVersion") == self.format_version else None
 
+    def stamp(self, name: str) -> tuple[int, ...] | None:
+        """What changes whenever file `name` is written (written whole under a new inode: `replace`):
+        one stat, where reading and parsing it costs what it holds (None: no file)."""
+        try:
+            with self.folder() as here:
+                st = here.stat(name)
+        except FileNotFoundError:
+            return None
+        return None if st is None else (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
     def running(self, pid: int) -> bool:
         """Whether `pid` is this process (not a recycled pid)."""
         try:

@@ -153,6 +153,13 @@ class Folder:
             if err.errno not in (errno.ENOENT, errno.ENOTEMPTY, errno.EEXIST, errno.ENOTDIR):
                 raise
 
+    def stat(self, name: str) -> os.stat_result | None:
+        """The entry `name` itself (a symbolic link not followed; None: there is none)."""
+        try:
+            return os.stat(name, dir_fd=self.fd, follow_symlinks=False)
+        except FileNotFoundError:
+            return None
+
     def exists(self, name: str) -> bool:
         try:
             os.stat(name, dir_fd=self.fd, follow_symlinks=False)
