@@ -4,6 +4,7 @@ which runs the one asked for and reports any error (reconciler/cli/failure.py)."
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -82,8 +83,17 @@ COMMANDS = {c.name: c for c in (planning.VALIDATE, planning.PLAN, applying.APPLY
                                 applying.CONFIRM, watching.WATCH, fleet.PUSH, doctor.DOCTOR, tools.GRAPH, tools.SCHEMA, COMPLETION)}
 
 
+# Commands that run for long and keep the collector in their own hands (reconciler/watch/loop.py).
+LONG_RUNNING = frozenset({"watch"})
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    collecting = gc.isenabled()
+    if args.command not in LONG_RUNNING:
+        # What a one-shot command reads and plans lives until it ends, with few cycles: the collector's
+        # full passes rescan all of it as it grows (5 at 4000 endpoints, 15x the cost of 1 at 1000).
+        gc.disable()
     try:
         use_etcd_options(args)
         return COMMANDS[args.command].run(args)
@@ -91,3 +101,6 @@ def main(argv: list[str] | None = None) -> int:
         return fail(args, INTERRUPTED)
     except Exception as err:  # noqa: BLE001 (the promise: no traceback for users, a hint to get one)
         return fail(args, failure_of(err))
+    finally:
+        if collecting:
+            gc.enable()
