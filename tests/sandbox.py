@@ -38,7 +38,7 @@ class Sandbox:
     def sh(self, command: str, check: bool = True, timeout: float | None = None) -> subprocess.CompletedProcess:
         argv = ["nsenter", "-t", str(self.holder.pid), "--net", "--mount", "sh", "-c", command]
         timeout = timeout if timeout is not None else COMMAND_TIMEOUT
-        result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=sandbox_env())
+        result = subprocess.run(argv, check=False, capture_output=True, text=True, timeout=timeout, env=sandbox_env())
         if check and result.returncode != 0:
             raise AssertionError(f"command failed ({result.returncode}): {command}\n{result.stdout}\n{result.stderr}")
         return result
@@ -129,5 +129,5 @@ def sandbox_env() -> dict[str, str]:
 def can_sandbox() -> bool:
     if os.geteuid() != 0:
         return False
-    probe = subprocess.run(["unshare", "--net", "--mount", "true"], capture_output=True)
+    probe = subprocess.run(["unshare", "--net", "--mount", "true"], check=False, capture_output=True)
     return probe.returncode == 0

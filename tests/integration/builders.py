@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
 from sandbox import Sandbox
 
 # The uplink towards the outside namespace: host side in the sandbox's root netns.

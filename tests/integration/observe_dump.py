@@ -9,9 +9,10 @@ import json
 import sys
 from dataclasses import fields
 
+from reconciler.kernel.observe import observe
+
 # --- the adapter: the only lines naming where observe and the kernel session live (issue 16 moves modules)
 from reconciler.kernel.session import Kernel
-from reconciler.kernel.observe import observe
 
 
 def observed_objects() -> list:

@@ -1,7 +1,6 @@
 """Hostile manifests through the real CLI: exit 1, a located message, no traceback, the kernel untouched."""
 
 import pytest
-
 from builders import converge, endpoint, network, write
 from test_safety import state
 

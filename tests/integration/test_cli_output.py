@@ -6,10 +6,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from builders import converge, endpoint, iface, network, write
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
-
-from builders import converge, endpoint, iface, network, write
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 

@@ -1,7 +1,16 @@
 """Real traffic through what apply builds: same network, NAT out, isolation, icc, internal, multi-subnet."""
 
 from builders import (
-    OUTSIDE, UPLINK_OUT, converge, endpoint, iface, make_outside, network, out, outside_seen, write,
+    OUTSIDE,
+    UPLINK_OUT,
+    converge,
+    endpoint,
+    iface,
+    make_outside,
+    network,
+    out,
+    outside_seen,
+    write,
 )
 
 

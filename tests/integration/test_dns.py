@@ -9,7 +9,6 @@ import time
 
 import pytest
 from builders import converge, endpoint, iface, network, out, write
-
 from sandbox import Sandbox, processes_in
 
 pytestmark = pytest.mark.kernel

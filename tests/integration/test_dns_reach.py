@@ -9,10 +9,21 @@ import time
 
 import pytest
 from builders import (
-    OUTSIDE, PARENT, ROUTER, UPLINK_OUT, converge, endpoint, iface, lower_network, make_lan, make_outside, network,
-    out, write,
+    OUTSIDE,
+    PARENT,
+    ROUTER,
+    UPLINK_OUT,
+    converge,
+    endpoint,
+    iface,
+    lower_network,
+    make_lan,
+    make_outside,
+    network,
+    out,
+    write,
 )
-from test_overlay import API1, DB1, apply_everywhere, app, manifests
+from test_overlay import API1, DB1, app, apply_everywhere, manifests
 from test_watch import base, converges, watching
 
 pytestmark = pytest.mark.kernel

@@ -12,8 +12,17 @@ from pathlib import Path
 import pytest
 import yaml
 from builders import make_outside
-from docs import REPO, listing_problems, make_lan, matches, parse, run_tutorial, stop_processes
 from jsonschema import Draft202012Validator
+
+from docs import (
+    REPO,
+    listing_problems,
+    make_lan,
+    matches,
+    parse,
+    run_tutorial,
+    stop_processes,
+)
 
 TUTORIALS = REPO / "docs" / "tutorials"
 # Each tutorial and where its test is: here (the running kernel) or in test_docs_vm.py (the VM's).
@@ -89,7 +98,7 @@ def test_the_tutorials_manifests_are_valid_for_editors_and_for_netreconcile():
             for document in yaml.safe_load_all(path.read_text()):
                 assert not list(validator.iter_errors(document)), path
         result = subprocess.run([sys.executable, "-m", "reconciler", "validate", str(folder)],
-                                capture_output=True, text=True, cwd=REPO)
+                                check=False, capture_output=True, text=True, cwd=REPO)
         assert result.returncode == 0, f"{folder}: {result.stderr}"
 
 

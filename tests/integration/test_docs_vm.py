@@ -6,8 +6,9 @@ keeps in its results folder), to read when the VM's kernel or iproute2 says some
 """
 
 import pytest
-from docs import make_lan, run_tutorial, stop_processes
 from test_docs import tutorial
+
+from docs import make_lan, run_tutorial, stop_processes
 
 pytestmark = pytest.mark.vm
 

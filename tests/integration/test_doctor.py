@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from reconciler.kernel.capabilities import LINK_KINDS, NFT_FEATURES
 from reconciler.cli.render import FORMAT_VERSION
+from reconciler.kernel.capabilities import LINK_KINDS, NFT_FEATURES
 
 pytestmark = pytest.mark.kernel
 

@@ -3,9 +3,18 @@
 from dataclasses import dataclass
 
 import pytest
-
 from builders import (
-    UPLINK_OUT, converge, endpoint, host_veth, iface, make_outside, network, out, plan, status, write,
+    UPLINK_OUT,
+    converge,
+    endpoint,
+    host_veth,
+    iface,
+    make_outside,
+    network,
+    out,
+    plan,
+    status,
+    write,
 )
 
 

@@ -3,8 +3,17 @@
 import re
 
 import pytest
-
-from builders import assert_unchanged, converge, endpoint, iface, network, plan, run_fails_cleanly, snapshot, write
+from builders import (
+    assert_unchanged,
+    converge,
+    endpoint,
+    iface,
+    network,
+    plan,
+    run_fails_cleanly,
+    snapshot,
+    write,
+)
 
 KERNEL = ("ip -d link show", "ip addr", "ip route", "ip netns list", "nft list ruleset",
           "sysctl net.ipv4.ip_forward", "ls -la /run/netns")
@@ -96,7 +105,7 @@ def test_invalid_manifests_name_file_and_line_and_change_nothing(sandbox, case):
     sandbox.write("m/net.yaml", text)
     for command in ("apply", "plan"):
         stderr = run_fails_cleanly(sandbox, command, str(path))
-        found = sorted(int(m) for m in re.findall(rf"^{re.escape(str(path))}:(\d+):\d+: ", stderr, re.M))
+        found = sorted(int(m) for m in re.findall(rf"^{re.escape(str(path))}:(\d+):\d+: ", stderr, re.MULTILINE))
         assert found == lines, stderr
     assert_unchanged(sandbox, before)
     sandbox.write("m/net.yaml", VALID)

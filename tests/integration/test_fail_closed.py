@@ -8,8 +8,19 @@ import json
 import re
 
 from builders import (
-    OUTSIDE, UPLINK_OUT, assert_unchanged, converge, endpoint, iface, make_outside, network, out,
-    outside_seen, run_fails_cleanly, snapshot, write,
+    OUTSIDE,
+    UPLINK_OUT,
+    assert_unchanged,
+    converge,
+    endpoint,
+    iface,
+    make_outside,
+    network,
+    out,
+    outside_seen,
+    run_fails_cleanly,
+    snapshot,
+    write,
 )
 
 # Two isolated networks, one internal, and (in the prune) one that replaces two of them.

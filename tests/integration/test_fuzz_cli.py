@@ -13,13 +13,21 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from builders import (
+    assert_unchanged,
+    converge,
+    endpoint,
+    network,
+    run_fails_cleanly,
+    snapshot,
+    write,
+)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from unit.test_fuzz import bomb, dump, edited_text, mutated, spliced, yaml_ish_text
 
-from builders import assert_unchanged, converge, endpoint, network, run_fails_cleanly, snapshot, write
 from reconciler.errors import ManifestError
 from reconciler.input.validate import load_manifests
-from unit.test_fuzz import bomb, dump, edited_text, mutated, spliced, yaml_ish_text
 
 pytestmark = pytest.mark.kernel
 

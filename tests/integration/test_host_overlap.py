@@ -11,8 +11,24 @@ from __future__ import annotations
 import re
 
 from builders import (
-    HOST_ON_LAN, LAN_SUBNET, PARENT, ROUTER, assert_unchanged, converge, endpoint, iface, lower_network, make_lan,
-    netns_names, network, out, plan, run_fails_cleanly, snapshot, text, write,
+    HOST_ON_LAN,
+    LAN_SUBNET,
+    PARENT,
+    ROUTER,
+    assert_unchanged,
+    converge,
+    endpoint,
+    iface,
+    lower_network,
+    make_lan,
+    netns_names,
+    network,
+    out,
+    plan,
+    run_fails_cleanly,
+    snapshot,
+    text,
+    write,
 )
 from test_watch import watching
 

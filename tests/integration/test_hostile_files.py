@@ -11,7 +11,15 @@ import json
 import shlex
 import sys
 
-from builders import converge, endpoint, host_veth, network, out, run_fails_cleanly, write
+from builders import (
+    converge,
+    endpoint,
+    host_veth,
+    network,
+    out,
+    run_fails_cleanly,
+    write,
+)
 from test_watch import watching
 
 PRECIOUS = "precious: not netreconcile's\n"

@@ -24,8 +24,8 @@ from builders import (
     write,
 )
 
-from reconciler.model import OWNER_GROUP, ROUTE_PROTO
 from reconciler.kernel.runstate import APPLIED
+from reconciler.model import OWNER_GROUP, ROUTE_PROTO
 from reconciler.watch.gate import QUIET
 
 # Link names the kernel accepts (at most 15 bytes, no '/', ':' nor white space), written for printf.

@@ -17,16 +17,17 @@ import copy
 import json
 import re
 from typing import Any
+
 import pytest
 import yaml
+from builders import snapshot
 from hypothesis import HealthCheck, Phase, event, given, seed, settings
 from hypothesis import strategies as st
+from unit.test_fuzz import manifests, walk
 
-from builders import snapshot
 from reconciler.errors import ManifestError
 from reconciler.input.schema import bundle
 from reconciler.input.validate import load_manifests
-from unit.test_fuzz import manifests, walk
 
 pytestmark = pytest.mark.kernel
 

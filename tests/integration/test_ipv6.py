@@ -4,7 +4,14 @@ The outside world uses the documentation prefix 2001:db8::/32."""
 import json
 
 from builders import (
-    PARENT, converge, endpoint, make_lan, out, run_fails_cleanly, text, write,
+    PARENT,
+    converge,
+    endpoint,
+    make_lan,
+    out,
+    run_fails_cleanly,
+    text,
+    write,
 )
 from test_overlay import HOSTS, apply_everywhere, placed
 

@@ -8,10 +8,23 @@ The LAN is builders.make_lan: a router and a machine `pc` behind the host's pare
 import json
 
 import pytest
-
 from builders import (
-    HOST_ON_LAN, LAN_SUBNET, PARENT, PC, ROUTER, assert_unchanged, converge, endpoint, iface, lower_network,
-    make_lan, out, plan, snapshot, tcp_echo, write,
+    HOST_ON_LAN,
+    LAN_SUBNET,
+    PARENT,
+    PC,
+    ROUTER,
+    assert_unchanged,
+    converge,
+    endpoint,
+    iface,
+    lower_network,
+    make_lan,
+    out,
+    plan,
+    snapshot,
+    tcp_echo,
+    write,
 )
 
 pytestmark = pytest.mark.vm

@@ -2,7 +2,21 @@
 
 from ipaddress import ip_interface, ip_network
 
-from builders import assert_unchanged, converge, endpoint, host_veth, iface, ipv4_of, netns_names, network, out, plan, snapshot, write
+from builders import (
+    assert_unchanged,
+    converge,
+    endpoint,
+    host_veth,
+    iface,
+    ipv4_of,
+    netns_names,
+    network,
+    out,
+    plan,
+    snapshot,
+    write,
+)
+
 from reconciler.input.ipam import allocate
 from reconciler.input.validate import load_manifests
 

@@ -8,10 +8,24 @@ on eth1 as a real host would.
 import re
 
 import pytest
-
 from builders import (
-    HOST_ON_LAN, LAN_SUBNET, PARENT, PC, ROUTER, assert_unchanged, converge, endpoint, iface, lower_network,
-    make_lan, out, plan, run_fails_cleanly, snapshot, tcp_echo, write,
+    HOST_ON_LAN,
+    LAN_SUBNET,
+    PARENT,
+    PC,
+    ROUTER,
+    assert_unchanged,
+    converge,
+    endpoint,
+    iface,
+    lower_network,
+    make_lan,
+    out,
+    plan,
+    run_fails_cleanly,
+    snapshot,
+    tcp_echo,
+    write,
 )
 
 A, B = "192.168.60.21", "192.168.60.22"
@@ -192,5 +206,5 @@ def test_an_ipvlan_network_on_a_kernel_without_ipvlan_fails_before_any_change(sa
         err = run_fails_cleanly(sandbox, command, str(path))
         # located at the manifest object that needs the link kind: the endpoint, whose interface it is
         assert re.search(rf"^error: {re.escape(str(path))}:\d+:1: Endpoint/a: kernel lacks ipvlan support "
-                         r"\(CONFIG_IPVLAN; try: modprobe ipvlan\)$", err, re.M), err
+                         r"\(CONFIG_IPVLAN; try: modprobe ipvlan\)$", err, re.MULTILINE), err
     assert_unchanged(sandbox, before)

@@ -10,7 +10,7 @@ from builders import converge, endpoint, network, out, write
 STATE = ("ip -d link", "ip -d addr", "ip route", "ip -6 route", "ip netns list", "nft list ruleset",
          "for n in $(ip netns list | cut -d' ' -f1); do echo $n; ip -n $n -d link; ip -n $n addr; ip -n $n route; done")
 # Recreated links get new ifindexes: compare everything but the numbers the kernel hands out.
-NUMBERS = re.compile(r"^\d+: |@if\d+|link-netns(id)? \S+| \w+_timer +[0-9.]+|if\d+:|\(id: \d+\)", re.M)
+NUMBERS = re.compile(r"^\d+: |@if\d+|link-netns(id)? \S+| \w+_timer +[0-9.]+|if\d+:|\(id: \d+\)", re.MULTILINE)
 
 
 def state(sandbox) -> dict[str, str]:

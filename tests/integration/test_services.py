@@ -3,7 +3,18 @@ and the firewall's repair after an external flush. TCP servers are small Python 
 
 
 from builders import (
-    OUTSIDE, UPLINK_HOST, converge, endpoint, iface, make_outside, network, out, plan, run_fails_cleanly, status, write,
+    OUTSIDE,
+    UPLINK_HOST,
+    converge,
+    endpoint,
+    iface,
+    make_outside,
+    network,
+    out,
+    plan,
+    run_fails_cleanly,
+    status,
+    write,
 )
 
 SERVER = """\

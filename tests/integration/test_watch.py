@@ -12,11 +12,22 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
 
-from builders import assert_unchanged, endpoint, iface, ipv4_of, netns_names, network, out, snapshot, text, write
+from builders import (
+    assert_unchanged,
+    endpoint,
+    iface,
+    ipv4_of,
+    netns_names,
+    network,
+    out,
+    snapshot,
+    text,
+    write,
+)
 from sandbox import REPO, Sandbox
 
 DEADLINE = 2.0   # seconds from a change to a converged kernel
@@ -197,7 +208,7 @@ def test_json_log_metrics_readiness_and_sigterm(sandbox, tmp_path):
                           f"print(urllib.request.urlopen('http://{METRICS}/metrics', timeout=2).read().decode())\"").stdout
         assert 'netreconcile_reconciles_total{result="applied"} 1.0' in page, page
         assert "netreconcile_reconcile_duration_seconds_count 1.0" in page
-        assert re.search(r"^netreconcile_last_success_timestamp_seconds [1-9]", page, re.M), page
+        assert re.search(r"^netreconcile_last_success_timestamp_seconds [1-9]", page, re.MULTILINE), page
     lines = [json.loads(line) for line in watch.lines()]  # every line is one JSON object
     startup = next(line for line in lines if line["event"] == "reconcile")
     assert (startup["trigger"], startup["result"]) == ("startup", "applied") and startup["steps"] > 0, startup

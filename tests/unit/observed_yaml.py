@@ -15,8 +15,27 @@ from pathlib import Path
 import yaml
 
 from reconciler.model import (
-    Address, Bridge, BridgeFdb, Dummy, Fdb, HostsFile, Ipvlan, KernelObject, Macvlan, Neigh, Netns, NftChain, NftRule,
-    NftTable, ResolvConf, Route, Sysctl, Veth, Vlan, Vxlan, link_key,
+    Address,
+    Bridge,
+    BridgeFdb,
+    Dummy,
+    Fdb,
+    HostsFile,
+    Ipvlan,
+    KernelObject,
+    Macvlan,
+    Neigh,
+    Netns,
+    NftChain,
+    NftRule,
+    NftTable,
+    ResolvConf,
+    Route,
+    Sysctl,
+    Veth,
+    Vlan,
+    Vxlan,
+    link_key,
 )
 from reconciler.model.dns import Resolver
 from reconciler.planning.plan import Observed

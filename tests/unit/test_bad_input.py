@@ -8,9 +8,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reconciler.errors import ManifestError
-from reconciler.planning.plan import Observed, diff
-from reconciler.planners import desired_state
 from reconciler.input.validate import load_manifests
+from reconciler.planners import desired_state
+from reconciler.planning.plan import Observed, diff
 
 FUZZ = settings(max_examples=150, deadline=2000, suppress_health_check=[HealthCheck.function_scoped_fixture])
 

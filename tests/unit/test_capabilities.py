@@ -5,9 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler.kernel import capabilities
-from reconciler.kernel.capabilities import KINDS, LINK_KINDS, Finding, missing_message, require
 from reconciler.errors import KernelSupportError, NetreconcileError
+from reconciler.kernel import capabilities
+from reconciler.kernel.capabilities import (
+    KINDS,
+    LINK_KINDS,
+    Finding,
+    missing_message,
+    require,
+)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ COMMANDS = ["apply", "completion", "confirm", "destroy", "doctor", "graph", "pla
 
 
 def script(shell: str) -> str:
-    result = subprocess.run([sys.executable, "-m", "reconciler", "completion", shell], capture_output=True, text=True, cwd=REPO)
+    result = subprocess.run([sys.executable, "-m", "reconciler", "completion", shell], check=False, capture_output=True, text=True, cwd=REPO)
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -41,7 +41,7 @@ def bash_complete(script_path: Path, words: list[str], cwd: Path) -> list[str]:
     program = (f"source '{script_path}'; complete -p netreconcile >/dev/null || exit 3; "
                f"COMP_WORDS=({quoted}); COMP_CWORD={len(words) - 1}; COMP_LINE=\"${{COMP_WORDS[*]}}\"; "
                "COMP_POINT=${#COMP_LINE}; _shtab_netreconcile; printf '%s\\n' \"${COMPREPLY[@]}\"")
-    result = subprocess.run(["bash", "--norc", "--noprofile", "-c", program], capture_output=True, text=True, cwd=cwd, timeout=30)
+    result = subprocess.run(["bash", "--norc", "--noprofile", "-c", program], check=False, capture_output=True, text=True, cwd=cwd, timeout=30)
     assert result.returncode == 0, result.stderr
     return sorted(filter(None, result.stdout.splitlines()))
 
@@ -99,7 +99,7 @@ def zsh_dir(tmp_path_factory) -> Path:
 
 def zsh_complete(folder: Path, line: str, cwd: Path) -> list[str]:
     result = subprocess.run(["zsh", "-f", str(folder / "driver.zsh"), str(folder), line],
-                            capture_output=True, text=True, cwd=cwd, timeout=60)
+                            check=False, capture_output=True, text=True, cwd=cwd, timeout=60)
     assert "DONE" in result.stdout, result
     return sorted(re.findall(r"HIT:(\S+)", result.stdout.replace("\r", "")))
 
@@ -125,6 +125,6 @@ def test_zsh_evals_the_script_after_compinit_without_error_and_registers_it(tmp_
     """The other way to load it (in ~/.zshrc): eval "$(netreconcile completion zsh)" after compinit."""
     (tmp_path / "nr.zsh").write_text(script("zsh"))
     program = f"autoload -Uz compinit && compinit -u -D && eval \"$(<{tmp_path / 'nr.zsh'})\" && print -r -- $_comps[netreconcile]"
-    result = subprocess.run(["zsh", "-f", "-c", program], capture_output=True, text=True, timeout=30)
+    result = subprocess.run(["zsh", "-f", "-c", program], check=False, capture_output=True, text=True, timeout=30)
     assert result.returncode == 0 and result.stderr == "", result
     assert result.stdout.strip() == "_shtab_netreconcile"

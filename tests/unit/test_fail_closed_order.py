@@ -7,11 +7,11 @@ import json
 
 import pytest
 
+from reconciler.input.validate import load_manifests
 from reconciler.kernel import nft
 from reconciler.model import NFT_MARKER, NftTable
-from reconciler.planning.plan import Action, changes, diff
 from reconciler.planners import desired_state
-from reconciler.input.validate import load_manifests
+from reconciler.planning.plan import Action, changes, diff
 from unit.helpers import FIXTURES
 from unit.observed_yaml import load_observed
 from unit.test_plans import plan_for

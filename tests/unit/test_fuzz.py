@@ -29,13 +29,13 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 from reconciler.errors import ManifestError
-from reconciler.input.ipam import allocate, reserved
 from reconciler.input import manifest
+from reconciler.input.ipam import allocate, reserved
 from reconciler.input.manifest import MAX_NODES, load_text
-from reconciler.planning.plan import Observed, diff
-from reconciler.planners import desired_state
 from reconciler.input.spec import Manifests
 from reconciler.input.validate import load_manifests
+from reconciler.planners import desired_state
+from reconciler.planning.plan import Observed, diff
 
 FUZZ = settings(max_examples=200, deadline=2000,  # ms per example: a hang fails, and so does a slow path
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -668,8 +668,8 @@ def test_keys_yaml_reads_as_other_types_are_refused(tmp_path, mapping, key):
     result = outcome(tmp_path / "m.yaml", NETWORK + f"  ipam: {{subnet: 10.0.0.0/24, {mapping}}}\n")
     assert isinstance(result, ManifestError), result
     assert [p.message for p in result.problems] == [
-        f"spec.ipam.auxAddresses: key {key} is not a string (YAML reads an unquoted number, date, yes/no, on/off or ~ "
-        "as another type: quote it)"]
+        (f"spec.ipam.auxAddresses: key {key} is not a string (YAML reads an unquoted number, date, yes/no, on/off or ~ "
+         "as another type: quote it)")]
 
 
 def test_a_sysctl_key_yaml_reads_as_a_number_is_refused(tmp_path):

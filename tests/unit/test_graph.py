@@ -23,11 +23,11 @@ from reconciler.engine import State
 from reconciler.errors import NetreconcileError
 from reconciler.graph import Edge, Line, Node, Topology
 from reconciler.input.ipam import allocate
-from reconciler.model import Address, NftRule, NftTable, Sysctl
-from reconciler.planning.plan import Observed
-from reconciler.planners import context_for
 from reconciler.input.spec import Manifests, derived_vni, shim_ifname
 from reconciler.input.validate import load_manifests
+from reconciler.model import Address, NftRule, NftTable, Sysctl
+from reconciler.planners import context_for
+from reconciler.planning.plan import Observed
 from unit.helpers import FIXTURES
 from unit.observed_yaml import load_observed
 

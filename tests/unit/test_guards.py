@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from reconciler.kernel import runstate
 from reconciler.errors import RefusedError
-from reconciler.planning.guards import Limits, check, check_foreign
+from reconciler.kernel import runstate
 from reconciler.model import Netns
+from reconciler.planning.guards import Limits, check, check_foreign
 from reconciler.planning.plan import Action, Observed, Plan, Step
 from unit.helpers import endpoint, network, parse
 

@@ -3,8 +3,8 @@ message that names them; the kernel-facing behaviour is in tests/integration/tes
 
 from __future__ import annotations
 
-from reconciler.planning.hostnets import problems
 from reconciler.model import ROUTE_PROTO
+from reconciler.planning.hostnets import problems
 from reconciler.planning.plan import HostLink, HostRoute
 from unit.helpers import network, parse
 

@@ -8,9 +8,9 @@ import pytest
 
 from reconciler.errors import ManifestError
 from reconciler.input.ipam import allocate
-from reconciler.planning.plan import Observed
-from reconciler.planners import desired_state, sticky_addresses
 from reconciler.input.validate import load_manifests
+from reconciler.planners import desired_state, sticky_addresses
+from reconciler.planning.plan import Observed
 from unit.helpers import endpoint, network, parse
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from reconciler.model import Bridge, NftRule, NftTable, Sysctl
-from reconciler.planning.plan import Observed, diff
 from reconciler.planners import firewall
 from reconciler.planners.keep import unpruned
+from reconciler.planning.plan import Observed, diff
 
 FORWARD = firewall.FORWARD
 OWNERS = frozenset({"network/front"})

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.input import manifest
 from reconciler.errors import ManifestError
-from reconciler.input.ipam import allocate
+from reconciler.input import manifest
 from reconciler.input.cache import ManifestCache
+from reconciler.input.ipam import allocate
 from reconciler.input.validate import load_manifests
 from unit.helpers import FIXTURES, endpoint, network
 

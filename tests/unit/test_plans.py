@@ -13,9 +13,9 @@ from dataclasses import replace
 import pytest
 
 from reconciler.errors import ConflictError
-from reconciler.planning.plan import Plan, diff
-from reconciler.planners import Planner, desired_state
 from reconciler.input.validate import load_manifests
+from reconciler.planners import Planner, desired_state
+from reconciler.planning.plan import Plan, diff
 from unit.helpers import FIXTURES, endpoint, network, parse
 from unit.observed_yaml import load_observed
 

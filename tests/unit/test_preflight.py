@@ -30,11 +30,11 @@ def test_the_vlan_netreconcile_made_on_a_parent_is_a_parent_but_a_link_it_manage
     base, vlan = HostLink("eth0", "veth", True, mtu=1500), HostLink("eth0.60", "vlan", True, mtu=1500, owned=True)
     assert errors(lower("eth0.60"), base, vlan) == []
     assert errors(lower("lanbr"), HostLink("lanbr", "bridge", True, mtu=1500, owned=True)) == [
-        "network lan: parent lanbr is a bridge that netreconcile manages: a parent must be a link of the host that "
-        "netreconcile does not manage"]
+        ("network lan: parent lanbr is a bridge that netreconcile manages: a parent must be a link of the host that "
+         "netreconcile does not manage")]
     assert errors(lower("br0.60"), HostLink("br0", "bridge", True, mtu=1500, owned=True)) == [
-        "network lan: parent br0.60: its base br0 is a bridge that netreconcile manages: a parent must be a link of the "
-        "host that netreconcile does not manage"]
+        ("network lan: parent br0.60: its base br0 is a bridge that netreconcile manages: a parent must be a link of the "
+         "host that netreconcile does not manage")]
 
 
 @pytest.mark.parametrize("parent_mtu, mtu, refused", [

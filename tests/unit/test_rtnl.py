@@ -12,7 +12,9 @@ from collections import deque
 
 import pytest
 
+from reconciler.errors import KernelError
 from reconciler.kernel import rtnl
+from reconciler.kernel.rtnl_client import RtnlClient
 from reconciler.model import (
     IPVLAN_FLAGS,
     IPVLAN_MODES,
@@ -20,8 +22,6 @@ from reconciler.model import (
     OWNER_GROUP,
     ROUTE_PROTO,
 )
-from reconciler.errors import KernelError
-from reconciler.kernel.rtnl_client import RtnlClient
 from unit.helpers import FIXTURES
 
 # How tests/fixtures/rtnl/captured.json was made: these commands in a sandbox, then dumps through

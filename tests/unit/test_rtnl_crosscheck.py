@@ -31,7 +31,6 @@ from pyroute2.netlink.rtnl.ifinfmsg.plugins.ipvlan import ipvlan as pyroute2_ipv
 from pyroute2.netlink.rtnl.rtmsg import rtmsg
 
 from reconciler import model
-
 from reconciler.kernel import rtnl
 from reconciler.kernel.rtnl_client import RtnlClient
 

@@ -6,8 +6,7 @@ from __future__ import annotations
 import argparse
 import io
 
-from reconciler.cli import progress, render
-from reconciler.cli import failure
+from reconciler.cli import failure, progress, render
 from reconciler.engine import ObjectStatus, State
 from reconciler.model import Bridge, HostsFile
 from reconciler.planning.plan import Action, Plan, Step

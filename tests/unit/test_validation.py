@@ -12,7 +12,6 @@ import pytest
 
 from reconciler.errors import ManifestError
 from reconciler.input.validate import load_manifests
-
 from unit.helpers import FIXTURES, endpoint, network, problem_lines
 
 INVALID = sorted((FIXTURES / "invalid").glob("*.yaml"))
