@@ -158,12 +158,12 @@ def _test_kill(number: int) -> None:
 @dataclass(frozen=True)
 class Verifier:
     """Re-plans after an apply until nothing differs. The kernel settles some state asynchronously (a
-    removed namespace's links go with the kernel's batched teardown: seconds at thousands): it waits
-    on while each re-plan finds fewer differences, and gives up after `attempts` without progress or
-    after `settle_within` seconds."""
+    removed namespace's links go with the kernel's batched teardown: seconds at thousands, or under
+    load): it waits on while each re-plan finds fewer differences, pausing longer each time they do
+    not shrink, and gives up after `attempts` without progress or after `settle_within` seconds."""
 
     replan: Callable[[], Plan]
-    attempts: int = 3
+    attempts: int = 5  # without progress: pauses of 0.2, 0.4, 0.8 and 1.6 s, 3 s in all
     pause: float = 0.2
     what: str = "the kernel still differs from the manifests after apply"
     settle_within: float = 120.0
@@ -179,6 +179,6 @@ class Verifier:
             fewest = len(remaining.steps) if fewest is None else min(fewest, len(remaining.steps))
             if tries >= self.attempts or time.monotonic() > deadline:
                 break
-            time.sleep(self.pause)
+            time.sleep(self.pause * 2 ** (tries - 1))
         lines = "\n".join(f"  {s}" for s in remaining.steps)
         raise VerifyError(f"{self.what}:\n{lines}")
