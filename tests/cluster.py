@@ -24,7 +24,7 @@ import subprocess
 import time
 from collections.abc import Iterator, Sequence
 
-from sandbox import SETUP, Sandbox
+from sandbox import SETUP, Sandbox, named_namespaces, processes_in
 
 UNDERLAY, BRIDGE, FIRST_HOST = "underlay", "ul0", 11
 
@@ -72,8 +72,12 @@ class Host(Sandbox):
 
     def close(self) -> None:
         """Kill the holder and every process still in the host's network namespace (a command left
-        running in the background), so nothing keeps the namespace alive."""
-        victims = processes_in(self.netns) if self.holder.poll() is None else []
+        running in the background) or in a namespace named in its /run/netns (a test's server in an
+        endpoint), so nothing keeps the namespaces alive."""
+        victims = []
+        if self.holder.poll() is None:
+            victims = [pid for pid in processes_in(self.netns.st_ino, *named_namespaces(self.pid)) if pid != self.pid]
+            victims.append(self.pid)
         for pid in victims:
             try:
                 os.kill(pid, signal.SIGKILL)
@@ -140,20 +144,6 @@ class Cluster:
         if self.underlay:
             self.sandbox.sh(f"ip netns delete {self.underlay}", check=False)
             self.underlay = None
-
-
-def processes_in(netns: os.stat_result) -> list[int]:
-    """The pids of the processes in the network namespace `netns` (an os.stat of /proc/PID/ns/net)."""
-    pids = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                found = os.stat(f"/proc/{entry}/ns/net")
-            except OSError:  # gone meanwhile, or a kernel thread
-                continue
-            if (found.st_ino, found.st_dev) == (netns.st_ino, netns.st_dev):
-                pids.append(int(entry))
-    return pids
 
 
 def alive(pid: int) -> bool:

@@ -4,6 +4,7 @@ Three hosts, each with its own network and mount namespaces, on one underlay bri
 """
 
 import os
+import time
 
 from cluster import UNDERLAY, Cluster, alive
 
@@ -73,6 +74,14 @@ def test_close_leaves_no_process_behind(sandbox):
     h1.sh("setsid sleep 1000 </dev/null >/dev/null 2>&1 &")
     leftover = [pid for pid in all_pids() if in_netns(pid, h1.pid) and pid != h1.pid]
     assert leftover, "the background sleep should run in node h1"
+    # And a server started in a namespace the host named (an endpoint's: a test's backend).
+    h1.sh("ip netns add web && ip netns exec web setsid sleep 1000 </dev/null >/dev/null 2>&1 &")
+    web = os.stat(f"/proc/{h1.pid}/root/run/netns/web").st_ino
+    deadline = time.monotonic() + 5
+    while not (served := [pid for pid in all_pids() if _netns_inode(pid) == web]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert served, "the sleep should run in h1's namespace web"
+    leftover += served
     pids = [host.pid for host in cluster] + leftover
     cluster.close()
     assert not [pid for pid in pids if alive(pid)]
@@ -87,6 +96,13 @@ def test_close_leaves_no_process_behind(sandbox):
 
 def all_pids() -> list[int]:
     return [int(p) for p in os.listdir("/proc") if p.isdigit()]
+
+
+def _netns_inode(pid: int) -> int | None:
+    try:
+        return os.stat(f"/proc/{pid}/ns/net").st_ino
+    except OSError:
+        return None
 
 
 def in_netns(pid: int, holder: int) -> bool:
