@@ -35,8 +35,8 @@ _HASH: Slot[int] = Slot("_hash")
 
 
 def hashed_once(cls: C) -> C:
-    """A frozen dataclass used as a memo key (planners.endpoint.objects_of): its hash, deep and asked
-    for on every plan, is computed once per object."""
+    """A frozen dataclass whose hash is deep (nested tuples of frozen objects): computed once per object,
+    wherever it is hashed again (sets, dict keys)."""
     generated = cast(Callable[[object], int], cls.__hash__)
 
     def __hash__(self: object) -> int:
