@@ -8,7 +8,7 @@ while it stays valid ("sticky"), so adding or removing an endpoint never moves a
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from ipaddress import ip_address
 
@@ -43,26 +43,17 @@ def allocate(m: Manifests, sticky: Mapping[AllocKey, IPAddress] | None = None) -
     sticky = sticky or {}
     result: dict[AllocKey, IPAddress] = {}
     misses: list[Problem] = []
-    by_network = _requests_by_network(m.endpoints)  # one pass: a pass per network would make N x networks
     for network in m.networks:
         for version in _versions(network):
             shim = shim_endpoint(network)
             vips = [vip_endpoint(s) for s in m.services if s.network == network.name and s.has_vip]
-            others = _requests_by_network((*vips, *([shim] if shim else []), *mesh_endpoints(m, network)))
-            requests = by_network.get(network.name, []) + others.get(network.name, [])
+            others = (*vips, *([shim] if shim else []), *mesh_endpoints(m, network))
+            requests = [Request(e, i) for e, i in m.attached(network.name)]
+            requests += [Request(e, i) for e in others for i in e.interfaces if i.network == network.name]
             result |= _allocate_family(network, version, requests, sticky, misses)
     if misses:
         raise ManifestError(sorted(misses, key=lambda p: (p.where.file, p.where.line, p.where.column)))
     return result
-
-
-def _requests_by_network(endpoints: Iterable[Endpoint]) -> dict[str, list[Request]]:
-    """Each interface of these endpoints as a request, by network, in the endpoints' order."""
-    found: dict[str, list[Request]] = {}
-    for e in endpoints:
-        for i in e.interfaces:
-            found.setdefault(i.network, []).append(Request(e, i))
-    return found
 
 
 def _versions(network: Network) -> list[int]:

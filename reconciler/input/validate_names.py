@@ -13,7 +13,6 @@ from reconciler.input.spec import (
     GENERATED_PREFIXES,
     Endpoint,
     Host,
-    Interface,
     Manifests,
     Network,
     Service,
@@ -132,12 +131,8 @@ def hostname_problems(m: Manifests) -> list[Problem]:
     """Per network, each name in the hosts files means one object: endpoint names, then aliases, then
     Services; a later claim on a taken name is refused at the later object, naming the first."""
     problems = []
-    attached: dict[str, list[tuple[Endpoint, Interface]]] = {}
-    for e in m.endpoints:  # one pass: a pass per network would make N x networks
-        for i in e.interfaces:
-            attached.setdefault(i.network, []).append((e, i))
     for network in m.networks:
-        claims = list(_claims(m, network.name, attached.get(network.name, [])))
+        claims = list(_claims(m, network.name))
         problems += [_problem(obj, f"{what} {name!r} is a name every hosts file already gives the loopback: choose another", *path)
                      for obj, what, path, name in claims if reserved_hostname(name)]
         problems += _collisions(network.name, [c for c in claims if not reserved_hostname(c[3])])
@@ -163,9 +158,9 @@ def _as(obj: Endpoint | Service, what: str) -> str:
     return f"the name of {kind} {obj.name!r}" if what.endswith("name") else f"an alias of endpoint {obj.name!r}"
 
 
-def _claims(m: Manifests, network: str, attached: list[tuple[Endpoint, Interface]]) -> Iterator[Claim]:
-    """The names the hosts files give on `network` (`attached`: the interfaces on it, with their
-    endpoints, in manifest order): (object, what, path, name)."""
+def _claims(m: Manifests, network: str) -> Iterator[Claim]:
+    """The names the hosts files give on `network`: (object, what, path, name)."""
+    attached = m.attached(network)
     for endpoint, _ in attached:
         yield endpoint, "endpoint name", ("metadata", "name"), endpoint.name
     for endpoint, iface in attached:

@@ -22,7 +22,6 @@ from reconciler.kernel.observe_objects import (
     host_ends,
     namespace_objects,
 )
-from reconciler.kernel.processstate import named_inodes
 from reconciler.kernel.rtnl import (
     LINK_EVENTS,
     RT_TABLE_MAIN,
@@ -75,7 +74,7 @@ class KernelSource:
 
     def inodes(self) -> dict[str, int]:
         """Named namespaces (mount points under the netns folder), with their inodes."""
-        return named_inodes()
+        return netns.named_inodes()
 
     def inode(self, name: str) -> int:
         return os.stat(netns.path(name)).st_ino
@@ -337,21 +336,22 @@ def _routes(client: Client, name: str | None) -> list[RouteMsg]:
 
 def _stamps(ns: str) -> Stamp | None:
     """The stamps of every file of the endpoint's (None: there is no folder); the folder read once."""
-    try:
-        folder = os.lstat(f"{ETC_NETNS}/{ns}")
-    except OSError:
-        return None
-    return tuple(_file_stamp(folder, ns, kind) for kind in NETNS_FILES)
+    folder = _folder(ns)
+    return None if folder is None else tuple(_file_stamp(folder, ns, kind) for kind in NETNS_FILES)
 
 
 def _stamp(ns: str, kind: type[NetnsFile]) -> Stamp | None:
     """The identity, type and owner of the endpoint's files' folder, and the file's too with its size
     and times, symbolic links not followed (None: there is no folder)."""
+    folder = _folder(ns)
+    return None if folder is None else _file_stamp(folder, ns, kind)
+
+
+def _folder(ns: str) -> os.stat_result | None:
     try:
-        folder = os.lstat(f"{ETC_NETNS}/{ns}")
+        return os.lstat(f"{ETC_NETNS}/{ns}")
     except OSError:
         return None
-    return _file_stamp(folder, ns, kind)
 
 
 def _file_stamp(folder: os.stat_result, ns: str, kind: type[NetnsFile]) -> Stamp:

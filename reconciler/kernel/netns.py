@@ -42,6 +42,22 @@ def list_names() -> list[str]:
         return []
 
 
+def named_inodes() -> dict[str, int]:
+    """Every named namespace with its inode, in one pass over the folder (a namespace's entry is a
+    mount from nsfs, on another device than the folder; a leftover plain file is on the same)."""
+    found: dict[str, int] = {}
+    try:
+        folder = os.stat(NETNS_DIR).st_dev
+        with os.scandir(NETNS_DIR) as entries:
+            for entry in entries:
+                st = entry.stat(follow_symlinks=False)
+                if st.st_dev != folder:
+                    found[entry.name] = st.st_ino
+    except FileNotFoundError:
+        pass
+    return found
+
+
 _shared: set[Path] = set()  # made shared by this process: once (MS_REC walks every namespace mounted below)
 
 

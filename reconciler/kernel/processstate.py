@@ -5,7 +5,6 @@ running process loaded (written by it); whether it runs."""
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,18 +93,3 @@ def inode(ns: str) -> int | None:
     found = netns.identity(ns)
     return found[1] if found else None
 
-
-def named_inodes() -> dict[str, int]:
-    """Every named namespace (a mount point under the netns folder; a leftover plain file is none) with
-    its inode: one pass over the folder, where `inode` of each would walk a path per namespace."""
-    found: dict[str, int] = {}
-    try:
-        folder = os.stat(netns.NETNS_DIR).st_dev
-        with os.scandir(netns.NETNS_DIR) as entries:
-            for entry in entries:
-                st = entry.stat(follow_symlinks=False)
-                if st.st_dev != folder:
-                    found[entry.name] = st.st_ino
-    except FileNotFoundError:
-        pass
-    return found

@@ -6,13 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from reconciler.kernel.processstate import (
-    FILE_MODE,
-    STATE,
-    STATUS,
-    ProcessState,
-    named_inodes,
-)
+from reconciler.kernel import netns
+from reconciler.kernel.processstate import FILE_MODE, STATE, STATUS, ProcessState
 from reconciler.model.dns import FORMAT_VERSION, Resolver
 
 __all__ = ["FILE_MODE", "PROCESS", "STATE", "STATUS", "observe"]
@@ -28,7 +23,7 @@ def observe(inodes: Mapping[str, int] | None = None) -> Resolver | None:
         return None
     serving = body.get("serving")
     serving = serving if isinstance(serving, dict) else {}
-    now = (named_inodes() if inodes is None else inodes) if serving else {}
+    now = (netns.named_inodes() if inodes is None else inodes) if serving else {}
     valid = tuple(sorted(ns for ns, number in serving.items() if now.get(ns) == number))
     state = PROCESS.read(STATE)
     return Resolver(str(body.get("digest", "")), valid, state=state.decode(errors="replace") if state else "")

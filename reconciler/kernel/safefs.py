@@ -161,11 +161,7 @@ class Folder:
             return None
 
     def exists(self, name: str) -> bool:
-        try:
-            os.stat(name, dir_fd=self.fd, follow_symlinks=False)
-        except FileNotFoundError:
-            return False
-        return True
+        return self.stat(name) is not None
 
     def _create(self, name: str, mode: int) -> int:
         try:

@@ -73,8 +73,6 @@ class Planner:
         return out
 
 
-
-
 def _rules(networks: list[Network], ctx: Context) -> list[NftRule]:
     return [r for n in networks for r in driver_of(n).firewall_rules(n, ctx)]
 

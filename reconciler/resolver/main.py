@@ -8,11 +8,10 @@ SIGHUP: load state.json again. SIGTERM, SIGINT: close every socket, remove statu
 from __future__ import annotations
 
 import argparse
-import gc
 import logging
 
 from reconciler.errors import NetreconcileError
-from reconciler.process import daemon, serve
+from reconciler.process import daemon, heap, serve
 from reconciler.resolver import files
 from reconciler.resolver.server import Options, Resolver
 
@@ -77,17 +76,6 @@ class _Loads:
         files.write_status(self.state_dir, state.digest, serving)
         log.info("serving %d of %d askers, state %s", len(serving), len(state.askers), state.digest)
         self.let_go |= any(serving.get(name) != inode for name, inode in before.items())
-        settle_heap(full=self.let_go)
+        heap.settle(full=self.let_go)  # sockets closed since the last full pass: what was frozen may be garbage
         self.let_go = False
 
-
-def settle_heap(full: bool) -> None:
-    """After a load, once status.json says it is done: what lives on (the state, every asker's sockets)
-    frozen, so that the next reload's collections scan only what that reload allocates; without it,
-    with many askers, the collector's full passes over them cost a reload more than the reload itself.
-    The cyclic garbage made since the last freeze is collected first; with `full` (sockets were
-    closed: what was frozen may be garbage now), all of it, frozen or not (as the watch's loop does)."""
-    if full:
-        gc.unfreeze()
-    gc.collect()
-    gc.freeze()

@@ -23,7 +23,7 @@ import dns.message
 import dns.rcode
 
 from reconciler.kernel import dhcpstate
-from reconciler.kernel.processstate import named_inodes
+from reconciler.kernel.netns import named_inodes
 from reconciler.model.dns import DnsState
 from reconciler.resolver import forward, listen, upstream
 from reconciler.resolver.answer import Forward, Names, decide, refusal, render

@@ -3,7 +3,6 @@ that reconcile only."""
 
 from __future__ import annotations
 
-import gc
 import signal
 import time
 from collections.abc import Iterator
@@ -17,6 +16,7 @@ from reconciler.input import etcd
 from reconciler.kernel import runstate
 from reconciler.kernel.events import KernelEvents
 from reconciler.planning.guards import Limits
+from reconciler.process import heap
 from reconciler.watch.etcd import EtcdSources
 from reconciler.watch.files import FileEvents
 from reconciler.watch.gate import Gate
@@ -50,18 +50,6 @@ class Options:
     log_format: str = "text"
     metrics_addr: str | None = None
     host: str | None = None      # --host: the declared Host this machine is
-
-
-def settle_heap(idle: bool = True) -> None:
-    """Between reconciles: freeze what lives on (the caches), so that the next reconcile's collections
-    scan only what it allocates itself; without it, with many endpoints the collector's full passes
-    over the caches cost a reconcile more than its own work. When idle, first collect the cyclic garbage
-    once (what became garbage while frozen included); when the next trigger is already waiting, only
-    freeze."""
-    if idle:
-        gc.unfreeze()
-        gc.collect()
-    gc.freeze()
 
 
 @contextmanager
@@ -125,7 +113,9 @@ class Watcher:
                     self.etcd.start(self.reconciler.manifests.revisions)
             sd_notify(("READY=1\n" if first else "") + f"STATUS=last reconcile: {outcome}")
             first = False
-            settle_heap(idle=self.triggers.empty())
+            # idle: collect once (garbage made while frozen included); a trigger waiting: only freeze
+            idle = self.triggers.empty()
+            heap.settle(collect=idle, full=idle)
         self.log.event("stop", f"stopping ({trigger.detail})", signal=trigger.detail)
 
     def _lost(self, what: str) -> None:

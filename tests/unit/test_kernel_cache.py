@@ -253,15 +253,14 @@ class RunningResolver:
 
 def test_the_resolvers_namespaces_are_checked_against_the_inodes_observe_listed_without_reading_them_again(
         cache, source, monkeypatch):
-    from reconciler.kernel import netns, processstate, resolverstate
+    from reconciler.kernel import netns, resolverstate
 
     def read_again(*args: object) -> None:
         raise AssertionError("a namespace's inode was read again")
 
     monkeypatch.setattr(resolverstate, "PROCESS", RunningResolver({E1: 101, E2: 999}))  # E2 made again since
     monkeypatch.setattr(netns, "identity", read_again)
-    monkeypatch.setattr(processstate, "named_inodes", read_again)
-    monkeypatch.setattr(resolverstate, "named_inodes", read_again)
+    monkeypatch.setattr(netns, "named_inodes", read_again)
 
     resolver = next(o for o in observed(cache).values() if o.kind == "resolver")
 

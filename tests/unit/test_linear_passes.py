@@ -43,3 +43,13 @@ def test_allocation_walks_each_endpoint_once_whatever_the_number_of_networks():
 
 def test_hostname_checks_walk_each_endpoint_a_bounded_number_of_times_whatever_the_number_of_networks():
     assert walks(name_problems, 20) == walks(name_problems, 2)
+
+
+def test_the_owners_are_computed_once_per_set_of_manifests(monkeypatch):
+    """Destroy asks for them once per observed object: computed each time, that was N x objects."""
+    from reconciler.input.spec import Endpoint
+
+    m, asked = manifests(2), []
+    monkeypatch.setattr(Endpoint, "owner", property(lambda e: asked.append(e.name) or f"endpoint/{e.name}"))
+    assert m.owners == m.owners == m.owners
+    assert len(asked) == 40

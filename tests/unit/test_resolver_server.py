@@ -96,7 +96,7 @@ def test_what_was_frozen_is_collected_again_only_after_sockets_were_let_go(tmp_p
 
     unfrozen: list[int] = []
     real = gc.unfreeze
-    monkeypatch.setattr(main.gc, "unfreeze", lambda: unfrozen.append(1) or real())
+    monkeypatch.setattr(gc, "unfreeze", lambda: unfrozen.append(1) or real())
     loads = main._Loads(str(tmp_path), Resolver(Options()))
     try:
         asyncio.run(loads.load_once(fatal=True))

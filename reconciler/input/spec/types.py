@@ -333,10 +333,22 @@ class Manifests:
         network = self._networks_by_name.get(service.network)
         return port.publish or ("ingress" if network is not None and network.overlay is not None else "host")
 
-    @property
+    @cached_property
     def owners(self) -> frozenset[str]:
         declared: list[Network | Endpoint | Service] = [*self.networks, *self.endpoints, *self.services]
         return frozenset(o.owner for o in declared)
+
+    def attached(self, network: str) -> tuple[tuple[Endpoint, Interface], ...]:
+        """The interfaces on `network`, each with its endpoint, in manifest order."""
+        return self._attached.get(network, ())
+
+    @cached_property
+    def _attached(self) -> dict[str, tuple[tuple[Endpoint, Interface], ...]]:
+        found: dict[str, list[tuple[Endpoint, Interface]]] = {}
+        for e in self.endpoints:  # one pass: a pass per network would make N x networks
+            for i in e.interfaces:
+                found.setdefault(i.network, []).append((e, i))
+        return {network: tuple(pairs) for network, pairs in found.items()}
 
 
 def vip_endpoint(service: Service) -> Endpoint:
