@@ -69,7 +69,7 @@ def parse_args() -> argparse.Namespace:
 
 
 def have_iptables() -> bool:
-    return subprocess.run(["sh", "-c", "command -v iptables"], capture_output=True).returncode == 0
+    return subprocess.run(["sh", "-c", "command -v iptables"], capture_output=True, check=False).returncode == 0
 
 
 def have_cni() -> bool:
@@ -123,9 +123,9 @@ def describe(run: NetreconcileRun | CniRun | NetavarkRun) -> str:
 
 def meta(args: argparse.Namespace, with_cni: bool, with_netavark: bool) -> dict:
     revision = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
-                              capture_output=True, text=True).stdout.strip()
+                              capture_output=True, text=True, check=False).stdout.strip()
     cni = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", "containernetworking-plugins"],
-                         capture_output=True, text=True).stdout.strip()
+                         capture_output=True, text=True, check=False).stdout.strip()
     netavark = subprocess.run([NETAVARK, "--version"], capture_output=True, text=True, check=False).stdout.strip() if with_netavark else None
     return {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "revision": revision, "sizes": args.sizes,
             "repeat": args.repeat, "manifests": LAYOUT, "python": platform.python_version(),

@@ -20,7 +20,7 @@ def call(command: str, i: int, config: str) -> None:
     name = container_netns(i)
     env = dict(os.environ, CNI_COMMAND=command, CNI_CONTAINERID=name, CNI_NETNS=f"/run/netns/{name}",
                CNI_IFNAME="eth0", CNI_PATH=CNI_PATH)
-    result = subprocess.run([PLUGIN], input=config, env=env, capture_output=True, text=True)
+    result = subprocess.run([PLUGIN], input=config, env=env, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         sys.exit(f"CNI {command} {name} failed (exit {result.returncode}): {result.stdout}{result.stderr}")
 

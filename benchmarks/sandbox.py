@@ -14,6 +14,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -103,7 +104,7 @@ class Sandbox:
         self.holder.kill()
         self.holder.wait()
 
-    def __enter__(self) -> Sandbox:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
