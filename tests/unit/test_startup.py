@@ -40,3 +40,12 @@ def test_the_version_is_read_only_when_asked_for():
     done = subprocess.run([sys.executable, "-c", installed + "import reconciler.cli\nreconciler.cli.main(['--version'])"],
                           cwd=REPO, capture_output=True, text=True, check=False)
     assert done.returncode == 0 and done.stdout.startswith("netreconcile ") and done.stdout.strip() != "netreconcile"
+
+
+def test_valid_manifests_are_checked_without_loading_jsonschema():
+    """The compiled schema check (reconciler/input/schema_check.py) judges valid documents; jsonschema
+    (50 ms to import, with referencing) is loaded for the messages of an invalid one only."""
+    validated = loaded_after("import reconciler.cli\nassert reconciler.cli.main(['validate', 'manifests/']) == 0")
+    assert not {"jsonschema", "referencing"} & packages(validated)
+    refused = loaded_after("import reconciler.cli\nassert reconciler.cli.main(['validate', 'tests/fixtures/invalid/unknown-field.yaml']) == 1")
+    assert "jsonschema" in packages(refused)
