@@ -5,6 +5,7 @@ tests/integration/* run the same client against the kernel."""
 from __future__ import annotations
 
 import errno
+import ipaddress
 import json
 import socket
 import struct
@@ -352,3 +353,19 @@ def _reply(kind: int, body: bytes | memoryview) -> bytes:
 
 def _error(code: int) -> bytes:
     return _reply(rtnl.NLMSG_ERROR, struct.pack("=i", -code) + bytes(rtnl.NLMSGHDR.size))
+
+
+def test_reading_only_the_attributes_parse_link_uses_changes_no_field(monkeypatch):
+    """parse_link slices out only the attribute types of LINK_ATTRS (some_attrs): each field it fills
+    is what it would be from every attribute of the message."""
+    messages = [captured("links", name) for name in CAPTURED["links"]]
+    sparse = [rtnl.parse_link(m) for m in messages]
+    monkeypatch.setattr(rtnl, "some_attrs", lambda data, wanted, offset=0: rtnl.attrs(data, offset))
+    assert sparse == [rtnl.parse_link(m) for m in messages]
+    assert any(l.alias for l in sparse) and any(l.link_netnsid >= 0 for l in sparse) and any(l.master for l in sparse)
+
+
+def test_an_ipv4_address_reads_as_ipaddress_writes_it():
+    for packed in (b"\0\0\0\0", b"\x0a\x00\x00\x01", b"\xff\xff\xff\xff", b"\xac\x14\x00\x0a", bytes(range(1, 5))):
+        assert rtnl.ip_text(memoryview(packed)) == str(ipaddress.ip_address(packed))
+    assert rtnl.ip_text(memoryview(ipaddress.ip_address("fd00::1").packed)) == "fd00::1"
