@@ -19,8 +19,7 @@ from reconciler.errors import (
     SourceUnavailable,
 )
 from reconciler.input import etcd
-
-Path_ = tuple[str | int, ...]
+from reconciler.input.parsed import Parsed, Path_, parsed_digest, plain
 
 
 @dataclass
@@ -89,14 +88,23 @@ def _walk(folder: Path) -> Iterator[Path]:
                 yield path
 
 
-def load_paths(paths: Iterable[str]) -> list[Document]:
-    """Load every document under `paths`; all YAML syntax errors are reported together."""
+def load_paths(paths: Iterable[str], parsed: Parsed | None = None) -> list[Document]:
+    """Load every document under `paths`; all YAML syntax errors are reported together. With `parsed`,
+    a file parsed before (the same bytes, by this same loader) is taken from it, and a file parsed
+    now whose documents are plain JSON values is given to it."""
     documents: list[Document] = []
     problems: list[Problem] = []
     for name, content in read_sources(paths).entries:
+        digest = parsed_digest(content) if parsed is not None and isinstance(content, bytes) else None
+        known = parsed.get(digest) if parsed is not None and digest is not None else None
+        if known is not None:
+            documents += [Document(data, name, positions) for data, positions in known]
+            continue
         docs, found = load_file(name, content)
         documents += docs
         problems += found
+        if parsed is not None and digest is not None and not found and all(plain(d.data) for d in docs):
+            parsed.put(digest, [(d.data, d.positions) for d in docs])
     if problems:
         raise ManifestError(problems)
     return documents
