@@ -7,7 +7,8 @@ the loader: it can never be stale. Entries are JSON (never pickle: reading one r
 folder root's alone (0700, reached without following a symbolic link, reconciler/kernel/safefs.py),
 each file written whole and checked on reading to be a regular file root owns; an entry that cannot
 be read or is not the shape written is ignored (the file is parsed again). Validation runs on what an
-entry holds as on a fresh parse. Past MAX_ENTRIES, the entries this run did not use are removed.
+entry holds as on a fresh parse. A run that adds an entry removes those it did not use: the folder
+holds what the last command read (in RAM, /run being a tmpfs), not every version ever parsed.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from reconciler.input.parsed import Parse
 from reconciler.kernel import runstate, safefs
 
 FOLDER = "parsed"
-MAX_ENTRIES = 1024
 ENTRY = re.compile(r"^[0-9a-f]{64}\.json$")
 
 
@@ -74,11 +74,9 @@ class ParseCache:
 
     def _prune(self) -> None:
         assert self.folder is not None
-        entries = [name for name in os.listdir(self.folder.fd) if ENTRY.match(name)]
-        if len(entries) > MAX_ENTRIES:
-            for name in entries:
-                if name not in self.used:
-                    self.folder.remove(name)
+        for name in os.listdir(self.folder.fd):
+            if ENTRY.match(name) and name not in self.used:
+                self.folder.remove(name)
 
 
 def _parse(entry: Any) -> Parse:

@@ -13,7 +13,7 @@ import pytest
 from reconciler.errors import ManifestError
 from reconciler.input import manifest, parsed
 from reconciler.input.validate import load_manifests
-from reconciler.kernel import parsecache, runstate
+from reconciler.kernel import runstate
 from reconciler.kernel.parsecache import ParseCache
 
 NETWORK = "apiVersion: netreconcile/v1\nkind: Network\nmetadata: {name: n1}\nspec:\n  driver: bridge\n  ipam: {subnet: 10.1.0.0/24}\n"
@@ -58,7 +58,7 @@ def test_a_changed_file_is_parsed_again(run_dir, tmp_path):
     load(path)
     path.write_text(NETWORK.replace("10.1.0.0", "10.2.0.0"))
     (doc,) = load(path)
-    assert doc.data["spec"]["ipam"]["subnet"] == "10.2.0.0/24" and len(entries(run_dir)) == 2
+    assert doc.data["spec"]["ipam"]["subnet"] == "10.2.0.0/24" and len(entries(run_dir)) == 1  # the old one removed
 
 
 def test_another_loader_does_not_read_the_entries_of_this_one(run_dir, tmp_path, monkeypatch):
@@ -70,7 +70,7 @@ def test_another_loader_does_not_read_the_entries_of_this_one(run_dir, tmp_path,
     real = manifest.load_file
     monkeypatch.setattr(manifest, "load_file", lambda *a: read.append(a) or real(*a))
     load(path)
-    assert len(read) == 1 and len(entries(run_dir)) == 2
+    assert len(read) == 1 and len(entries(run_dir)) == 1
 
 
 def test_messages_name_the_file_and_line_where_the_cached_content_is_now(run_dir, tmp_path):
@@ -118,10 +118,18 @@ def test_no_folder_to_keep_them_in_is_no_cache(run_dir, tmp_path):
     assert not list(tmp_path.glob("*.json"))
 
 
-def test_past_its_bound_the_entries_this_run_did_not_use_are_removed(run_dir, tmp_path, monkeypatch):
-    monkeypatch.setattr(parsecache, "MAX_ENTRIES", 2)
-    for value in range(3):
-        (tmp_path / f"m{value}.yaml").write_text(f"a: {value}\n")
-        load(tmp_path / f"m{value}.yaml")
-    assert len(entries(run_dir)) == 1  # the third run used one entry, wrote it, and found three
-    assert json.loads((run_dir / "parsed" / entries(run_dir)[0]).read_text())[0][0] == {"a": 2}
+def test_a_run_that_adds_an_entry_removes_those_it_did_not_use(run_dir, tmp_path):
+    first, second = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    first.write_text("a: 1\n")
+    second.write_text("b: 2\n")
+    load(first)
+    with ParseCache() as cache:
+        manifest.load_paths([str(first), str(second)], cache)
+    assert len(entries(run_dir)) == 2
+    with ParseCache() as cache:  # adds nothing: removes nothing
+        manifest.load_paths([str(second)], cache)
+    assert len(entries(run_dir)) == 2
+    second.write_text("b: 3\n")
+    load(second)
+    (name,) = entries(run_dir)
+    assert json.loads((run_dir / "parsed" / name).read_text())[0][0] == {"b": 3}
