@@ -10,13 +10,14 @@ stale. Only documents of plain JSON values are kept, so an entry can be written 
 from __future__ import annotations
 
 import hashlib
+import os
 from functools import cache
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any, Protocol
 
-import yaml
+from reconciler.input.document import Path_
 
-Path_ = tuple[str | int, ...]
 Parse = list[tuple[Any, dict[Path_, tuple[int, int]]]]  # a file's documents: data and positions
 
 
@@ -27,16 +28,40 @@ class Parsed(Protocol):
     def put(self, digest: str, parse: Parse) -> None: ...
 
 
-def parsed_digest(content: bytes) -> str:
-    """The name of a file's parse: a digest of its bytes and of the loader that parses them."""
-    return hashlib.sha256(_loader_identity() + content).hexdigest()
+def parsed_digest(content: bytes) -> str | None:
+    """The name of a file's parse: a digest of its bytes and of the loader that parses them (None
+    when the loader's source cannot be read, as in a copy installed without it: then no cache)."""
+    loader = _loader_identity()
+    return hashlib.sha256(loader + content).hexdigest() if loader is not None else None
+
+
+LOADER = ("yamlload.py", "document.py", "parsed.py")  # the modules whose code decides what a parse is
 
 
 @cache
-def _loader_identity() -> bytes:
-    here = Path(__file__)
-    sources = here.with_name("manifest.py").read_bytes() + here.read_bytes()
-    return hashlib.sha256(sources + f"\0{yaml.__version__}\0{yaml.__with_libyaml__}\0".encode()).digest()
+def _loader_identity() -> bytes | None:
+    try:
+        return _read_loader_identity()
+    except OSError:
+        return None
+
+
+def _read_loader_identity() -> bytes:
+    """Our loader's source and PyYAML's: its package's __init__.py (its version) and which of its
+    files are there with their size and time (its libyaml extension, or none), read without
+    importing it (10 ms, which a command whose files are all cached need not spend)."""
+    here = Path(__file__).parent
+    identity = b"".join((here / name).read_bytes() for name in LOADER)
+    spec = find_spec("yaml")
+    if spec is None or spec.origin is None:
+        return hashlib.sha256(identity).digest()
+    package = Path(spec.origin).parent
+    identity += Path(spec.origin).read_bytes()
+    for entry in sorted(os.scandir(package), key=lambda e: e.name):
+        if entry.is_file():
+            st = entry.stat()
+            identity += f"\0{entry.name}\0{st.st_size}\0{st.st_mtime_ns}".encode()
+    return hashlib.sha256(identity).digest()
 
 
 def plain(value: object) -> bool:

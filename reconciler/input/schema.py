@@ -42,13 +42,11 @@ def load_schema(filename: str) -> Schema:
 
 @cache
 def _validator(kind: str) -> Draft202012Validator:
-    from jsonschema import (
-        Draft202012Validator,  # 50 ms to import: only for a document _compiled refuses
-    )
-    from referencing import (  # with jsonschema, only when it is needed
-        Registry,
-        Resource,
-    )
+    # jsonschema and referencing take 50 ms to import: only for a document _compiled refuses
+    from jsonschema import Draft202012Validator
+
+    # referencing: jsonschema's, loaded with it
+    from referencing import Registry, Resource
 
     registry: Registry = Registry()
     for filename in ("common.schema.json", *KIND_SCHEMAS.values()):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+from pathlib import Path
 
 import pytest
 
@@ -133,3 +134,19 @@ def test_a_run_that_adds_an_entry_removes_those_it_did_not_use(run_dir, tmp_path
     load(second)
     (name,) = entries(run_dir)
     assert json.loads((run_dir / "parsed" / name).read_text())[0][0] == {"b": 3}
+
+
+def test_a_loader_whose_source_cannot_be_read_keeps_nothing(run_dir, tmp_path, monkeypatch):
+    path = tmp_path / "m.yaml"
+    path.write_text(NETWORK)
+    monkeypatch.setattr(parsed, "LOADER", ("yamlload.py", "gone.py"))
+    parsed._loader_identity.cache_clear()
+    try:
+        assert load(path)[0].name == "n1" and entries(run_dir) == []
+    finally:
+        parsed._loader_identity.cache_clear()
+
+
+def test_the_digest_changes_with_the_loaders_code():
+    assert {"yamlload.py", "document.py", "parsed.py"} <= set(parsed.LOADER)
+    assert all((Path(parsed.__file__).parent / name).is_file() for name in parsed.LOADER)
