@@ -300,9 +300,12 @@ def _told(value: memoryview | None) -> bool | None:
     return None if value is None else _flag(value)
 
 
+ADDRESS_ATTRS = frozenset({IFA_ADDRESS, IFA_LOCAL, IFA_FLAGS})  # what parse_address reads
+
+
 def parse_address(m: memoryview) -> AddrMsg:
     family, prefixlen, flags, _, index = IFADDRMSG.unpack_from(m)
-    a = attrs(m, IFADDRMSG.size)
+    a = some_attrs(m, ADDRESS_ATTRS, IFADDRMSG.size)
     flags = _u32(a.get(IFA_FLAGS), flags)
     return AddrMsg(family, prefixlen, index, ip_text(a.get(IFA_LOCAL, a.get(IFA_ADDRESS))), bool(flags & IFA_F_PERMANENT))
 

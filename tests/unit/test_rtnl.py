@@ -356,13 +356,16 @@ def _error(code: int) -> bytes:
 
 
 def test_reading_only_the_attributes_parse_link_uses_changes_no_field(monkeypatch):
-    """parse_link slices out only the attribute types of LINK_ATTRS (some_attrs): each field it fills
-    is what it would be from every attribute of the message."""
+    """parse_link and parse_address slice out only the attribute types they read (some_attrs): each
+    field they fill is what it would be from every attribute of the message."""
     messages = [captured("links", name) for name in CAPTURED["links"]]
     sparse = [rtnl.parse_link(m) for m in messages]
+    sparse_addresses = [rtnl.parse_address(memoryview(bytes.fromhex(m))) for m in CAPTURED["addresses"]]
     monkeypatch.setattr(rtnl, "some_attrs", lambda data, wanted, offset=0: rtnl.attrs(data, offset))
     assert sparse == [rtnl.parse_link(m) for m in messages]
     assert any(l.alias for l in sparse) and any(l.link_netnsid >= 0 for l in sparse) and any(l.master for l in sparse)
+    addresses = [m for m in map(bytes.fromhex, CAPTURED["addresses"])]
+    assert [rtnl.parse_address(memoryview(m)) for m in addresses] == sparse_addresses
 
 
 def test_an_ipv4_address_reads_as_ipaddress_writes_it():
