@@ -13,6 +13,7 @@ from reconciler.cli.options import share
 from reconciler.input import etcd
 from reconciler.input.spec import Manifests
 from reconciler.input.validate import load_manifests
+from reconciler.kernel.parsecache import ParseCache
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 
@@ -94,4 +95,5 @@ def guards(sub: argparse.ArgumentParser) -> None:
 
 def manifests(args: argparse.Namespace) -> Manifests:
     """The valid manifests, applied as the Host named by --host (if given)."""
-    return replace(load_manifests(args.paths), host=args.host)
+    with ParseCache() as parsed:
+        return replace(load_manifests(args.paths, parsed), host=args.host)

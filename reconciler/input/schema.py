@@ -9,14 +9,15 @@ from functools import cache
 from importlib import resources
 from ipaddress import ip_network
 from pathlib import Path
-from typing import Any
-
-from jsonschema import Draft202012Validator, FormatChecker
-from jsonschema.exceptions import ValidationError
-from referencing import Registry, Resource
+from typing import TYPE_CHECKING, Any
 
 from reconciler.errors import NetreconcileError, Problem
 from reconciler.input.manifest import Document
+from reconciler.input.schema_check import FORMATS, Check, Unsupported, compile_schema
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator, FormatChecker
+    from jsonschema.exceptions import ValidationError
 
 KIND_SCHEMAS = {
     "Network": "network.schema.json", "Endpoint": "endpoint.schema.json", "Host": "host.schema.json",
@@ -41,6 +42,12 @@ def load_schema(filename: str) -> Schema:
 
 @cache
 def _validator(kind: str) -> Draft202012Validator:
+    # jsonschema and referencing take 50 ms to import: only for a document _compiled refuses
+    from jsonschema import Draft202012Validator
+
+    # referencing: jsonschema's, loaded with it
+    from referencing import Registry, Resource
+
     registry: Registry = Registry()
     for filename in ("common.schema.json", *KIND_SCHEMAS.values()):
         schema = load_schema(filename)
@@ -48,6 +55,26 @@ def _validator(kind: str) -> Draft202012Validator:
         registry = registry.with_resource(schema["$id"], resource).with_resource(filename, resource)
     schema = _dereferenced(load_schema(KIND_SCHEMAS[kind]), KIND_SCHEMAS[kind])
     return Draft202012Validator(schema, registry=registry, format_checker=_formats())
+
+
+@cache
+def _compiled(kind: str) -> Check | None:
+    """The schema of `kind` as one predicate (schema_check.py), whose verdict is _validator's; None if
+    it cannot be compiled (then _validator alone judges)."""
+    try:
+        return compile_schema(_dereferenced(load_schema(KIND_SCHEMAS[kind]), KIND_SCHEMAS[kind]), FORMATS)
+    except Unsupported:
+        return None
+
+
+def _valid(kind: str, data: object) -> bool:
+    """Whether the compiled schema finds `data` valid: False (and jsonschema judges) when it is not, or
+    when it cannot tell (an error jsonschema, on the same value, raises or reports itself)."""
+    check = _compiled(kind)
+    try:
+        return check is not None and check(data)
+    except Exception:  # noqa: BLE001 (a value the compiled checks cannot compare: jsonschema's to judge)
+        return False
 
 
 ANNOTATIONS = frozenset({"title", "description", "markdownDescription", "default", "examples", "deprecated"})
@@ -86,6 +113,8 @@ def format_checker() -> FormatChecker:
 
 
 def _formats() -> FormatChecker:
+    from jsonschema import FormatChecker  # with jsonschema, only when it is needed
+
     checker = FormatChecker()
     checker.checks("cidr", raises=ValueError)(lambda value: not isinstance(value, str) or bool(ip_network(value, strict=False)))
     return checker
@@ -170,6 +199,8 @@ def schema_problems(doc: Document) -> list[Problem]:
         return [doc.problem(f"unknown kind {kind!r} (known kinds: {known})", "kind")]
     if keys := _key_problems(doc):  # the schema's checks would only echo these, or let them through
         return keys
+    if _valid(kind, doc.data):
+        return []
     problems = [doc.problem(_message(e), *_path(e)) for e in _validator(kind).iter_errors(doc.data)]
     return sorted(problems, key=lambda p: (p.where.line, p.where.column))
 
@@ -212,6 +243,8 @@ UNSHOWN = {"Cc": "control character", "Cf": "format character", "Zl": "line sepa
 def control_character(text: str) -> str | None:
     """The first character of `text` a terminal does not show as itself (UNSHOWN), described as
     "control character U+0007" or "format character U+202E (RIGHT-TO-LEFT OVERRIDE)", or None."""
+    if text.isprintable():  # str.isprintable is false for every UNSHOWN category (and a few more): a fast pass
+        return None
     found = next((c for c in text if unicodedata.category(c) in UNSHOWN), None)
     if found is None:
         return None

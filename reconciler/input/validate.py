@@ -10,6 +10,7 @@ from itertools import combinations
 from reconciler.errors import ManifestError, Problem
 from reconciler.input.ipam import allocate, unusable
 from reconciler.input.manifest import Document, load_paths
+from reconciler.input.parsed import Parsed
 from reconciler.input.pools import assign
 from reconciler.input.schema import schema_problems
 from reconciler.input.spec import (
@@ -46,9 +47,10 @@ from reconciler.input.validate_services import (
 IFNAME = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")
 
 
-def load_manifests(paths: Iterable[str]) -> Manifests:
-    """The typed manifests under `paths`, or ManifestError naming every problem."""
-    documents = load_paths(paths)
+def load_manifests(paths: Iterable[str], parsed: Parsed | None = None) -> Manifests:
+    """The typed manifests under `paths`, or ManifestError naming every problem (files parsed before
+    taken from `parsed`: see load_paths)."""
+    documents = load_paths(paths, parsed)
     problems: list[Problem] = []
     valid: list[Document] = []
     for doc in documents:

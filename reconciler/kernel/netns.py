@@ -35,11 +35,9 @@ def path(name: str) -> Path:
 
 
 def list_names() -> list[str]:
-    """Named namespaces (mount points under /run/netns; a leftover plain file is not one)."""
-    try:
-        return sorted(p.name for p in NETNS_DIR.iterdir() if os.path.ismount(p))
-    except FileNotFoundError:
-        return []
+    """Named namespaces (mount points under /run/netns; a leftover plain file is not one): one stat
+    per entry (os.path.ismount takes two, and a path object each: 18 ms at 1000)."""
+    return sorted(named_inodes())
 
 
 def named_inodes() -> dict[str, int]:

@@ -120,6 +120,21 @@ def attrs(data: bytes | memoryview, offset: int = 0) -> dict[int, memoryview]:
     return out
 
 
+def some_attrs(data: bytes | memoryview, wanted: frozenset[int], offset: int = 0) -> dict[int, memoryview]:
+    """The attributes of the types in `wanted` only (nested flag dropped): a link message carries some
+    forty, of which parse_link reads ten; not slicing out the others is a third of its time."""
+    view, out, unpack = memoryview(data), {}, NLA.unpack_from
+    end = len(view) - 4
+    while offset <= end:
+        length, kind = unpack(view, offset)
+        if length < 4:
+            break
+        if kind & NLA_TYPE_MASK in wanted:
+            out[kind & NLA_TYPE_MASK] = view[offset + 4: offset + length]
+        offset += (length + 3) & ~3
+    return out
+
+
 def _text(value: memoryview | None) -> str:
     return names.decode(bytes(value).split(b"\0", 1)[0]) if value is not None else ""
 
@@ -151,6 +166,8 @@ def _mac(value: memoryview | None) -> str:
 
 
 def ip_text(value: memoryview | None) -> str | None:
+    if value is not None and len(value) == 4:  # IPv4: the same dotted quad as ipaddress's, 4x faster
+        return socket.inet_ntop(socket.AF_INET, value)
     return str(ip_address(bytes(value))) if value is not None else None
 
 
@@ -226,11 +243,16 @@ def link_index(body: memoryview) -> int:
     return index
 
 
+LINK_ATTRS = frozenset({IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU, IFLA_LINK, IFLA_MASTER, IFLA_LINKINFO, IFLA_IFALIAS,
+                        IFLA_AF_SPEC, IFLA_GROUP, IFLA_LINK_NETNSID})  # what parse_link reads
+PORT_ATTRS = frozenset({IFLA_BRPORT_ISOLATED, IFLA_BRPORT_MODE, IFLA_BRPORT_LEARNING})  # of a bridge port's forty
+
+
 def parse_link(m: memoryview) -> LinkMsg:
     family, _, index, flags, _ = IFINFOMSG.unpack_from(m)
-    a = attrs(m, IFINFOMSG.size)
+    a = some_attrs(m, LINK_ATTRS, IFINFOMSG.size)
     info = attrs(a[IFLA_LINKINFO]) if IFLA_LINKINFO in a else {}
-    slave = attrs(info[IFLA_INFO_SLAVE_DATA]) if IFLA_INFO_SLAVE_DATA in info else {}
+    slave = some_attrs(info[IFLA_INFO_SLAVE_DATA], PORT_ATTRS) if IFLA_INFO_SLAVE_DATA in info else {}
     kind = _text(info.get(IFLA_INFO_KIND))
     data = attrs(info[IFLA_INFO_DATA]) if IFLA_INFO_DATA in info else {}
     vni, port, local, lower = _vxlan(data) if kind == "vxlan" else _NOT_VXLAN
@@ -278,9 +300,12 @@ def _told(value: memoryview | None) -> bool | None:
     return None if value is None else _flag(value)
 
 
+ADDRESS_ATTRS = frozenset({IFA_ADDRESS, IFA_LOCAL, IFA_FLAGS})  # what parse_address reads
+
+
 def parse_address(m: memoryview) -> AddrMsg:
     family, prefixlen, flags, _, index = IFADDRMSG.unpack_from(m)
-    a = attrs(m, IFADDRMSG.size)
+    a = some_attrs(m, ADDRESS_ATTRS, IFADDRMSG.size)
     flags = _u32(a.get(IFA_FLAGS), flags)
     return AddrMsg(family, prefixlen, index, ip_text(a.get(IFA_LOCAL, a.get(IFA_ADDRESS))), bool(flags & IFA_F_PERMANENT))
 
@@ -362,9 +387,12 @@ def vlan_data(vlan_id: int) -> bytes:
     return nla(IFLA_VLAN_ID, struct.pack("=H", vlan_id))
 
 
+_INET6, _INET6_CONF = frozenset({socket.AF_INET6}), frozenset({IFLA_INET6_CONF})
+
+
 def _ipv6_enabled(af_spec: memoryview | None) -> bool:
-    inet6 = attrs(af_spec).get(socket.AF_INET6) if af_spec is not None else None
-    conf = attrs(inet6).get(IFLA_INET6_CONF) if inet6 is not None else None
+    inet6 = some_attrs(af_spec, _INET6).get(socket.AF_INET6) if af_spec is not None else None
+    conf = some_attrs(inet6, _INET6_CONF).get(IFLA_INET6_CONF) if inet6 is not None else None
     if conf is None or len(conf) < 4 * (DEVCONF_DISABLE_IPV6 + 1):
         return False
     return int(struct.unpack_from("=i", conf, 4 * DEVCONF_DISABLE_IPV6)[0]) == 0

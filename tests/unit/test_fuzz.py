@@ -29,11 +29,12 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 from reconciler.errors import ManifestError
-from reconciler.input import manifest
+from reconciler.input import yamlload
 from reconciler.input.ipam import allocate, reserved
-from reconciler.input.manifest import MAX_NODES, load_text
+from reconciler.input.manifest import load_text
 from reconciler.input.spec import Manifests
 from reconciler.input.validate import load_manifests
+from reconciler.input.yamlload import MAX_NODES
 from reconciler.planners import desired_state
 from reconciler.planning.plan import Observed, diff
 
@@ -483,12 +484,12 @@ def parsed(loader: type, text: str) -> str | list:
     """The documents a loader makes of `text` (data and positions, as repr: NaN equals itself), or
     "refused"."""
     try:
-        return [repr((d.data, d.positions)) for d in manifest._load(loader, text, "m.yaml")]
+        return [repr((d.data, d.positions)) for d in yamlload._load(loader, text, "m.yaml")]
     except ManifestError:
         return "refused"
 
 
-@pytest.mark.skipif(manifest._FastLoader is None, reason="PyYAML without libyaml")
+@pytest.mark.skipif(yamlload._FastLoader is None, reason="PyYAML without libyaml")
 @settings(FUZZ, max_examples=400)
 @given(st.one_of(st.text(max_size=300), st.text(st.characters(max_codepoint=127), max_size=300), yaml_ish_text,
                  spliced(), edited_text(), st.lists(st.one_of(trees, manifest_shaped()), max_size=4).map(dump)))
@@ -497,7 +498,7 @@ def test_libyaml_reads_what_pyyaml_reads(text):
     (load_text). Where both read a stream, they make the same documents, positions included. libyaml
     reads a few streams PyYAML refuses (a tab after a scalar: valid YAML) and refuses a few it reads
     (JSON's surrogate pair escapes): the union is read."""
-    fast, slow = parsed(manifest._FastLoader, text), parsed(manifest._Loader, text)
+    fast, slow = parsed(yamlload._FastLoader, text), parsed(yamlload._Loader, text)
     if text.isascii() and "refused" not in (fast, slow):
         assert fast == slow
     assert load_text_or_refused(text) == (fast if text.isascii() and fast != "refused" else slow)
@@ -586,8 +587,8 @@ def test_only_a_document_with_aliases_or_too_many_nodes_is_walked_for_its_expans
     """A document without aliases is a tree: it expands to itself, and a thousand of them (one file of
     endpoints) are not walked once more each. A tree too big by itself is still refused."""
     walked: list[int] = []
-    check = manifest._check_expansion
-    monkeypatch.setattr(manifest, "_check_expansion", lambda node, filename: walked.append(1) or check(node, filename))
+    check = yamlload._check_expansion
+    monkeypatch.setattr(yamlload, "_check_expansion", lambda node, filename: walked.append(1) or check(node, filename))
     plain = "{a: [x, y], b: {c: z}}"
     assert len(load_text("\n---\n".join([plain] * 100), "m.yaml")) == 100 and walked == []
     assert len(load_text("\n---\n".join([plain] * 9 + ["{a: &x [x, y], b: *x}"]), "m.yaml")) == 10 and len(walked) == 1
@@ -631,14 +632,14 @@ def test_empty_and_non_mapping_documents(tmp_path, text):
 def test_the_position_walk_never_meets_an_expansion_past_the_limit(monkeypatch):
     """_record visits an aliased node once per reference: it runs only once the expansion is known to be bounded."""
     visits = 0
-    record = manifest._record
+    record = yamlload._record
 
     def counted(node, path, positions):
         nonlocal visits
         visits += 1
         record(node, path, positions)
 
-    monkeypatch.setattr(manifest, "_record", counted)
+    monkeypatch.setattr(yamlload, "_record", counted)
     with pytest.raises(ManifestError):
         load_text(bomb(10, 9), "m.yaml")
     assert visits == 0

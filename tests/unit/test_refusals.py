@@ -10,7 +10,7 @@ import pytest
 
 from reconciler.cli import EXIT_ERROR, build_parser
 from reconciler.errors import ManifestError
-from reconciler.input import manifest
+from reconciler.input import yamlload
 from reconciler.input.manifest import load_text
 from reconciler.input.validate import load_manifests
 from reconciler.input.validate_limits import BRIDGE_PORTS, special_range
@@ -174,8 +174,8 @@ def test_a_file_is_searched_for_surrogate_escapes_once_not_once_per_document(mon
             searched.append(len(text))
             return PATTERN.search(text)
 
-    PATTERN = manifest.SURROGATE_ESCAPE
-    monkeypatch.setattr(manifest, "SURROGATE_ESCAPE", Counting())
+    PATTERN = yamlload.SURROGATE_ESCAPE
+    monkeypatch.setattr(yamlload, "SURROGATE_ESCAPE", Counting())
     doc = f"{API}kind: Network\nmetadata: {{name: nNUM, labels: {{app: \"LABEL\"}}}}\nspec: {{driver: bridge}}\n"
     docs = [doc.replace("NUM", str(i)).replace("LABEL", "x") for i in range(100)]
     assert len(load_text("---\n".join(docs), "m.yaml")) == 100 and len(searched) == 1
@@ -279,17 +279,17 @@ def test_a_key_written_twice_is_refused_naming_both_places(text):
          "YAML would keep only the last): remove one")]
 
 
-@pytest.mark.skipif(manifest._FastLoader is None, reason="PyYAML without libyaml")
+@pytest.mark.skipif(yamlload._FastLoader is None, reason="PyYAML without libyaml")
 @pytest.mark.parametrize("text, count", [(DUPLICATED, 2), ("x: &m {a: 1, a: 2}\ny: *m\nz: *m\n", 1),
                                          ("- {a: 1}\n- {a: 1, b: 2, b: 3}\n", 1)])
 def test_both_parsers_find_the_same_duplicates(text, count):
     def verdict(loader: type) -> list[str]:
         with pytest.raises(ManifestError) as caught:
-            manifest._load(loader, text, "m.yaml")
+            yamlload._load(loader, text, "m.yaml")
         return [str(p) for p in caught.value.problems]
 
-    assert verdict(manifest._FastLoader) == verdict(manifest._Loader)
-    assert len(verdict(manifest._Loader)) == count  # a mapping reached through several aliases is reported once
+    assert verdict(yamlload._FastLoader) == verdict(yamlload._Loader)
+    assert len(verdict(yamlload._Loader)) == count  # a mapping reached through several aliases is reported once
 
 
 @pytest.mark.parametrize("text", ["a: 1\nb: {a: 2}\n", "base: &b {x: 1}\nc:\n  <<: *b\n  x: 2\n", "- {a: 1}\n- {a: 2}\n",

@@ -5,6 +5,7 @@ tests/integration/* run the same client against the kernel."""
 from __future__ import annotations
 
 import errno
+import ipaddress
 import json
 import socket
 import struct
@@ -352,3 +353,22 @@ def _reply(kind: int, body: bytes | memoryview) -> bytes:
 
 def _error(code: int) -> bytes:
     return _reply(rtnl.NLMSG_ERROR, struct.pack("=i", -code) + bytes(rtnl.NLMSGHDR.size))
+
+
+def test_reading_only_the_attributes_parse_link_uses_changes_no_field(monkeypatch):
+    """parse_link and parse_address slice out only the attribute types they read (some_attrs): each
+    field they fill is what it would be from every attribute of the message."""
+    messages = [captured("links", name) for name in CAPTURED["links"]]
+    sparse = [rtnl.parse_link(m) for m in messages]
+    sparse_addresses = [rtnl.parse_address(memoryview(bytes.fromhex(m))) for m in CAPTURED["addresses"]]
+    monkeypatch.setattr(rtnl, "some_attrs", lambda data, wanted, offset=0: rtnl.attrs(data, offset))
+    assert sparse == [rtnl.parse_link(m) for m in messages]
+    assert any(l.alias for l in sparse) and any(l.link_netnsid >= 0 for l in sparse) and any(l.master for l in sparse)
+    addresses = [m for m in map(bytes.fromhex, CAPTURED["addresses"])]
+    assert [rtnl.parse_address(memoryview(m)) for m in addresses] == sparse_addresses
+
+
+def test_an_ipv4_address_reads_as_ipaddress_writes_it():
+    for packed in (b"\0\0\0\0", b"\x0a\x00\x00\x01", b"\xff\xff\xff\xff", b"\xac\x14\x00\x0a", bytes(range(1, 5))):
+        assert rtnl.ip_text(memoryview(packed)) == str(ipaddress.ip_address(packed))
+    assert rtnl.ip_text(memoryview(ipaddress.ip_address("fd00::1").packed)) == "fd00::1"

@@ -40,3 +40,23 @@ def test_the_version_is_read_only_when_asked_for():
     done = subprocess.run([sys.executable, "-c", installed + "import reconciler.cli\nreconciler.cli.main(['--version'])"],
                           cwd=REPO, capture_output=True, text=True, check=False)
     assert done.returncode == 0 and done.stdout.startswith("netreconcile ") and done.stdout.strip() != "netreconcile"
+
+
+def test_valid_manifests_are_checked_without_loading_jsonschema():
+    """The compiled schema check (reconciler/input/schema_check.py) judges valid documents; jsonschema
+    (50 ms to import, with referencing) is loaded for the messages of an invalid one only."""
+    validated = loaded_after("import reconciler.cli\nassert reconciler.cli.main(['validate', 'manifests/']) == 0")
+    assert not {"jsonschema", "referencing"} & packages(validated)
+    refused = loaded_after("import reconciler.cli\nassert reconciler.cli.main(['validate', 'tests/fixtures/invalid/unknown-field.yaml']) == 1")
+    assert "jsonschema" in packages(refused)
+
+
+def test_a_command_whose_files_are_all_parsed_before_does_not_load_pyyaml(tmp_path):
+    """The parse cache (reconciler/kernel/parsecache.py) holds every file: PyYAML (10 ms) stays unloaded;
+    a file not held is parsed with it."""
+    run = tmp_path / "run"
+    code = ("from reconciler.kernel import runstate, parsecache\nfrom reconciler.input.validate import load_manifests\n"
+            f"runstate.RUN_DIR = __import__('pathlib').Path({str(run)!r})\n"
+            "with parsecache.ParseCache() as c:\n    load_manifests(['manifests/'], c)")
+    assert "yaml" in packages(loaded_after(code))
+    assert "yaml" not in packages(loaded_after(code))
