@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import reconciler.planners.dhcp as dhcp
 import reconciler.planners.dns as dns
 import reconciler.planners.endpoint as endpoint
@@ -9,10 +11,10 @@ import reconciler.planners.firewall as firewall
 import reconciler.planners.hostsfiles as hostsfiles
 import reconciler.planners.lower as lower
 import reconciler.planners.services as services
-from reconciler.input.spec import Manifests, Network
+from reconciler.input.spec import Endpoint, Manifests, Network
 from reconciler.model import KernelObject, NftRule
 from reconciler.planners.builder import context_for
-from reconciler.planners.context import Context
+from reconciler.planners.context import Attachment, Context
 from reconciler.planners.drivers import driver_of
 from reconciler.planners.memo import Memo
 from reconciler.planning.plan import Observed
@@ -20,13 +22,11 @@ from reconciler.planning.plan import Observed
 
 class Planner:
     """Plans desired state, purely, again and again: what it made for an endpoint (its objects, its
-    hosts file) it keeps for its next plan, while the endpoint and what it attaches to stay the same
-    (see Memo). The watch keeps one for its whole run; a single plan uses a fresh one."""
+    hosts file and resolv.conf) it keeps for its next plan, while the endpoint, what it attaches to and
+    the host's search domains stay the same (see Memo). The watch keeps one for its whole run; a single plan uses a fresh one."""
 
     def __init__(self) -> None:
-        self._endpoint_objects = Memo(endpoint.objects_of)
-        self._hosts_files = Memo(hostsfiles.hosts_file)
-        self._resolv_confs = Memo(dns.resolv_conf)
+        self._endpoints_made = Memo(_endpoint_plan)
         self._dns_members = Memo(dns.member_names)
         self._dns_askers = Memo(dns.asker_of)
 
@@ -38,18 +38,23 @@ class Planner:
         objects = lower.parent_objects(networks, ctx.foreign)
         for network in networks:
             objects += driver_of(network).network_objects(network, ctx)
-        objects += self._endpoints(ctx)
+        made, files = self._endpoints(ctx)
+        objects += made
         objects += endpoint.host_objects(m)
-        objects += services.vip_addresses(m, ctx.addresses) + self._files(ctx) + self._processes(ctx)
+        objects += services.vip_addresses(m, ctx.addresses) + files + self._processes(ctx)
         table = firewall.table(_rules(networks, ctx) + services.nat_rules(ctx.exposures))
         return objects + ([table] if table else [])
 
-    def _endpoints(self, ctx: Context) -> list[KernelObject]:
-        self._endpoint_objects.next_generation()
-        out: list[KernelObject] = []
+    def _endpoints(self, ctx: Context) -> tuple[list[KernelObject], list[KernelObject]]:
+        """Each local endpoint's objects, and its files (hosts file and resolv.conf): one memo per endpoint."""
+        self._endpoints_made.next_generation()
+        objects: list[KernelObject] = []
+        files: list[KernelObject] = []
         for ep in ctx.manifests.local_endpoints:
-            out += self._endpoint_objects(ep.name, ep, tuple(ctx.attachment(ep, iface) for iface in ep.interfaces))
-        return out
+            made = self._endpoints_made(ep.name, ep, tuple(ctx.attachment(ep, iface) for iface in ep.interfaces), ctx.search)
+            objects += made.objects
+            files += made.files
+        return objects, files
 
     def _processes(self, ctx: Context) -> list[KernelObject]:
         """The processes that stay: the DNS resolver, the DHCP lease keeper (each when something needs
@@ -62,15 +67,18 @@ class Planner:
         found = [dns.resolver(state), dhcp.lease_keeper(ctx.manifests)]
         return [p for p in found if p is not None]
 
-    def _files(self, ctx: Context) -> list[KernelObject]:
-        """Each endpoint's hosts file and resolv.conf."""
-        self._hosts_files.next_generation()
-        self._resolv_confs.next_generation()
-        out: list[KernelObject] = []
-        for ep in ctx.manifests.local_endpoints:
-            out += [self._hosts_files(ep.name, ep, hostsfiles.own_lines(ep, ctx.addresses)),
-                    self._resolv_confs(ep.name, ep, ctx.search)]
-        return out
+
+class _Made(NamedTuple):
+    """What the planner makes of one endpoint: its kernel objects, and its files."""
+
+    objects: tuple[KernelObject, ...]
+    files: tuple[KernelObject, ...]
+
+
+def _endpoint_plan(ep: Endpoint, attachments: tuple[Attachment, ...], search: tuple[str, ...]) -> _Made:
+    """An endpoint's objects, hosts file and resolv.conf: a function of the endpoint, what its interfaces
+    attach to, and the host's search domains, only (so the Planner memoises it on them)."""
+    return _Made(endpoint.objects_of(ep, attachments), (hostsfiles.hosts_file(ep, attachments), dns.resolv_conf(ep, search)))
 
 
 def _rules(networks: list[Network], ctx: Context) -> list[NftRule]:
