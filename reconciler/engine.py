@@ -109,7 +109,10 @@ def _require_kinds(m: Manifests, desired: list[KernelObject]) -> None:
     for obj in desired:
         if obj.kind in OPTIONAL_KINDS:
             needs.setdefault(obj.kind, obj.owner)
-    objects: list[Network | Endpoint] = [*m.networks, *m.endpoints]
+    if not needs:
+        return
+    owners = set(needs.values())  # only theirs are named: a position per object is costly at thousands
+    objects: list[Network | Endpoint] = [o for o in (*m.networks, *m.endpoints) if o.owner in owners]
     declared = {o.owner: f"{where(o)}: {type(o).__name__}/{o.name}" for o in objects}
     capabilities.require(sorted(needs), {k: declared[o] for k, o in needs.items() if o in declared})
 
