@@ -4,6 +4,7 @@ plan from the manifests, the addresses allocated to them, and what the host hold
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from ipaddress import ip_address
 
 import reconciler.planners.overlay as overlay
@@ -56,9 +57,15 @@ def sticky_addresses(m: Manifests, observed: Observed | None) -> dict[AllocKey, 
             texts = held.get((ep.netns or None, iface.name))
             if not texts or m.network(iface.network).overlay is not None:
                 continue  # every host must compute the same overlay addresses: from the manifests alone
-            for address in sorted(map(ip_address, texts), key=str) if len(texts) > 1 else [ip_address(texts[0])]:
+            for address in sorted(map(_parsed, texts), key=str) if len(texts) > 1 else [_parsed(texts[0])]:
                 sticky.setdefault((ep.name, iface.network, address.version), address)
     return sticky
+
+
+@lru_cache(maxsize=1 << 16)
+def _parsed(text: str) -> IPAddress:
+    """An address from its text: the watch parses the same thousands of held addresses on every plan."""
+    return ip_address(text)
 
 
 def _held(observed: Observed) -> dict[tuple[str | None, str], list[str]]:
