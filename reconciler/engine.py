@@ -31,7 +31,15 @@ from reconciler.planners.keep import unpruned
 from reconciler.planning import guards, subnets
 from reconciler.planning.guards import Limits
 from reconciler.planning.hosts import localize
-from reconciler.planning.plan import Action, Observed, Plan, Step, changes, diff
+from reconciler.planning.plan import (
+    Action,
+    Observed,
+    Plan,
+    Step,
+    changes,
+    diff,
+    diff_groups,
+)
 
 
 def _sysctl_keys(m: Manifests) -> list[tuple[str | None, str]]:
@@ -95,11 +103,15 @@ def _planned(m: Manifests, observed: Observed, prune: bool = True,
     m, explained = subnets.resolve(m, observed)
     ctx = context_for(m, observed)
     notes = explained + preflight.require(m, observed) + exposure_notes(ctx) + lease_notes(observed)
-    desired = (planner or Planner()).desired_state(m, observed, ctx)
-    desired = desired if prune else unpruned(desired, observed, m.owners)
+    planner = planner or Planner()
+    groups = planner.desired_groups(m, observed, ctx)
+    desired = [o for group in groups for o in group]
+    if not prune:
+        desired = unpruned(desired, observed, m.owners)
+        groups = [desired]
     _require_kinds(m, desired)
     descriptors.require(desired)
-    return replace(diff(desired, observed), notes=notes), desired
+    return replace(diff_groups(groups, observed, planner.differ), notes=notes), desired
 
 
 def _require_kinds(m: Manifests, desired: list[KernelObject]) -> None:
@@ -112,7 +124,8 @@ def _require_kinds(m: Manifests, desired: list[KernelObject]) -> None:
     if not needs:
         return
     owners = set(needs.values())  # only theirs are named: a position per object is costly at thousands
-    objects: list[Network | Endpoint] = [o for o in (*m.networks, *m.endpoints) if o.owner in owners]
+    objects: list[Network | Endpoint] = [*m.networks, *m.endpoints]
+    objects = [o for o in objects if o.owner in owners]
     declared = {o.owner: f"{where(o)}: {type(o).__name__}/{o.name}" for o in objects}
     capabilities.require(sorted(needs), {k: declared[o] for k, o in needs.items() if o in declared})
 

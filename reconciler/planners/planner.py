@@ -17,7 +17,7 @@ from reconciler.planners.builder import context_for
 from reconciler.planners.context import Attachment, Context
 from reconciler.planners.drivers import driver_of
 from reconciler.planners.memo import Memo
-from reconciler.planning.plan import Observed
+from reconciler.planning.plan import Differ, Group, Observed
 
 
 class Planner:
@@ -30,32 +30,33 @@ class Planner:
         self._dns_members = Memo(dns.member_names)
         self._dns_askers = Memo(dns.asker_of)
         self._resolver = Memo(dns.resolver)  # its document written again only when the state differs
+        self.differ = Differ()  # what the diffs of its plans remember (the groups found equal)
 
     def desired_state(self, m: Manifests, observed: Observed | None = None,
                       ctx: Context | None = None) -> list[KernelObject]:
         """Every kernel object the manifests call for on this host (`ctx`: their context, if built already)."""
+        return [o for group in self.desired_groups(m, observed, ctx) for o in group]
+
+    def desired_groups(self, m: Manifests, observed: Observed | None = None,
+                       ctx: Context | None = None) -> list[Group]:
+        """desired_state in groups, in order: each endpoint's objects, and its files, are a tuple of
+        their own, the same one while the Planner keeps them (what diff_groups and `differ` skip)."""
         ctx = ctx or context_for(m, observed)
         networks = [ctx.networks[n.name] for n in m.local_networks]
         objects = lower.parent_objects(networks, ctx.foreign)
         for network in networks:
             objects += driver_of(network).network_objects(network, ctx)
-        made, files = self._endpoints(ctx)
-        objects += made
-        objects += endpoint.host_objects(m)
-        objects += services.vip_addresses(m, ctx.addresses) + files + self._processes(ctx)
+        made = self._endpoints(ctx)
+        host = endpoint.host_objects(m) + services.vip_addresses(m, ctx.addresses)
         table = firewall.table(_rules(networks, ctx) + services.nat_rules(ctx.exposures))
-        return objects + ([table] if table else [])
+        last = self._processes(ctx) + ([table] if table else [])
+        return [objects, *(e.objects for e in made), host, *(e.files for e in made), last]
 
-    def _endpoints(self, ctx: Context) -> tuple[list[KernelObject], list[KernelObject]]:
-        """Each local endpoint's objects, and its files (hosts file and resolv.conf): one memo per endpoint."""
+    def _endpoints(self, ctx: Context) -> list[_Made]:
+        """What is made of each local endpoint: one memo per endpoint."""
         self._endpoints_made.next_generation()
-        objects: list[KernelObject] = []
-        files: list[KernelObject] = []
-        for ep in ctx.manifests.local_endpoints:
-            made = self._endpoints_made(ep.name, ep, tuple(ctx.attachment(ep, iface) for iface in ep.interfaces), ctx.search)
-            objects += made.objects
-            files += made.files
-        return objects, files
+        return [self._endpoints_made(ep.name, ep, tuple(ctx.attachment(ep, iface) for iface in ep.interfaces), ctx.search)
+                for ep in ctx.manifests.local_endpoints]
 
     def _processes(self, ctx: Context) -> list[KernelObject]:
         """The processes that stay: the DNS resolver, the DHCP lease keeper (each when something needs

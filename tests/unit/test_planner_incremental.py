@@ -1,7 +1,7 @@
 """The watch's Planner keeps what it planned from one reconcile to the next, so that planning costs what
 changed; its plan never depends on what it planned before. Each case plans manifests A against the
 kernel holding A's desired state, then B (a change of an endpoint, a network, a service, an address the
-kernel holds, the host's search domains, one endpoint more) with the same Planner and the same
+kernel holds, the host's search domains, one endpoint more; or none, and the kernel drifted) with the same Planner and the same
 ManifestCache (the watch's: unchanged documents are the same objects), and compares plan and desired
 state with those of a fresh Planner and a fresh load of B."""
 
@@ -15,7 +15,7 @@ import pytest
 
 from reconciler import engine
 from reconciler.input.cache import ManifestCache
-from reconciler.model import Address, KernelObject
+from reconciler.model import Address, KernelObject, Route, Veth
 from reconciler.planners import Planner
 from reconciler.planning.plan import Observed
 
@@ -60,6 +60,18 @@ def address_moved(observed: Observed) -> Observed:
     return replace(observed, objects={**objects, new.key: new})
 
 
+def route_deleted(observed: Observed) -> Observed:
+    """e3's default route deleted by hand: drift, under manifests that did not change."""
+    route = next(o for o in observed.objects.values() if isinstance(o, Route) and o.ns == "e3")
+    return replace(observed, objects={k: o for k, o in observed.objects.items() if k != route.key})
+
+
+def mtu_changed(observed: Observed) -> Observed:
+    """e1's veth set to another MTU by hand (another object under the same key)."""
+    veth = next(o for o in observed.objects.values() if isinstance(o, Veth) and o.ns == "e1")
+    return replace(observed, objects={**observed.objects, veth.key: replace(veth, mtu=1280)})
+
+
 def searching(observed: Observed) -> Observed:
     return replace(observed, search=("example.org",))
 
@@ -76,6 +88,8 @@ CASES: dict[str, tuple[Files, Kernel]] = {
     "endpoint leaves the service": ({"e1.yaml": endpoint("e1", app="db")}, same_kernel),
     "an address held in the kernel": ({}, address_moved),
     "the host's search domains": ({}, searching),
+    "drift: a route deleted by hand": ({}, route_deleted),
+    "drift: a veth's MTU changed by hand": ({}, mtu_changed),
     "one endpoint more": ({"e5.yaml": endpoint("e5")}, same_kernel),
     "one endpoint less": ({"e4.yaml": ""}, same_kernel),
 }
