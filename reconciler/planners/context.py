@@ -41,7 +41,7 @@ class Context:
     def attachment(self, endpoint: Endpoint, iface: Interface) -> Attachment:
         """All that the planners of an endpoint's interface read: see Attachment."""
         network, v4 = self.networks[iface.network], self.address(endpoint, iface, 4)
-        exposed = v4 is not None and (network.name, str(v4)) in self.exposed
+        exposed = v4 is not None and bool(self.exposed) and (network.name, str(v4)) in self.exposed  # str: slow
         return Attachment(iface, network, v4, self.address(endpoint, iface, 6), exposed)
 
     def cidrs(self, endpoint: Endpoint, iface: Interface, host: bool = False) -> list[str]:
