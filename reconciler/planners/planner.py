@@ -29,7 +29,6 @@ class Planner:
         self._endpoints_made = Memo(_endpoint_plan)
         self._dns_members = Memo(dns.member_names)
         self._dns_askers = Memo(dns.asker_of)
-        self._resolver = Memo(dns.resolver)  # its document written again only when the state differs
         self.differ = Differ()  # what the diffs of its plans remember (the groups found equal)
 
     def desired_state(self, m: Manifests, observed: Observed | None = None,
@@ -60,15 +59,13 @@ class Planner:
 
     def _processes(self, ctx: Context) -> list[KernelObject]:
         """The processes that stay: the DNS resolver, the DHCP lease keeper (each when something needs
-        it). The resolver's names and askers are made of each endpoint's, kept while it stays the same;
-        the resolver itself is kept while the state it serves is equal."""
+        it). The resolver's names and askers are made of each endpoint's, kept while it stays the same."""
         self._dns_members.next_generation()
         self._dns_askers.next_generation()
-        self._resolver.next_generation()
         state = dns.dns_state(ctx.manifests, ctx.addresses,
                               lambda ep, net, v4, v6: self._dns_members((ep.name, net), ep, net, v4, v6),
                               lambda ep, declared: self._dns_askers(ep.name, ep, declared))
-        found = [self._resolver("resolver", state), dhcp.lease_keeper(ctx.manifests)]
+        found = [dns.resolver(state), dhcp.lease_keeper(ctx.manifests)]
         return [p for p in found if p is not None]
 
 
