@@ -66,30 +66,35 @@ def _static(iface: Interface, version: int) -> IPAddress | None:
 
 @dataclass
 class _Family:
-    """One family of one network while it is allocated: its pools, the addresses taken, those given."""
+    """One family of one network while it is allocated: its pools, the addresses taken (as integers:
+    an address's own hash is computed in Python, at every set operation), those given."""
 
     network: Network
     version: int
     pools: list[Subnet]
-    taken: set[IPAddress]
+    taken: set[int]
     given: dict[AllocKey, IPAddress] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.spans = [(int(r.network_address), int(r.broadcast_address)) for r in map(allocation_range, self.pools)]
 
     def key(self, r: Request) -> AllocKey:
         return (r.endpoint.name, self.network.name, self.version)
 
     def give(self, r: Request, address: IPAddress) -> None:
         self.given[self.key(r)] = address
-        self.taken.add(address)
+        self.taken.add(int(address))
 
     def free(self, address: IPAddress) -> bool:
-        return address not in self.taken and any(address in allocation_range(s) for s in self.pools)
+        value = int(address)
+        return value not in self.taken and any(low <= value <= high for low, high in self.spans)
 
 
 def _allocate_family(network: Network, version: int, requests: list[Request], sticky: Mapping[AllocKey, IPAddress],
                      misses: list[Problem]) -> dict[AllocKey, IPAddress]:
     """Static addresses first, then the sticky ones still free, then the rest from each one's home slot."""
     pools = [s for s in network.subnets if s.version == version]
-    family = _Family(network, version, pools, set().union(*(reserved(s) for s in pools)))
+    family = _Family(network, version, pools, {int(a) for s in pools for a in reserved(s)})
     dynamic = []
     for r in requests:
         static = _static(r.iface, version)
@@ -145,14 +150,14 @@ def _home(r: Request, pool: Subnet) -> int:
     return int.from_bytes(digest[:16], "big") % slots
 
 
-def _first_free(r: Request, pools: list[Subnet], taken: set[IPAddress]) -> IPAddress | None:
+def _first_free(r: Request, pools: list[Subnet], taken: set[int]) -> IPAddress | None:
     for pool in pools:
         span = allocation_range(pool)
         start = _home(r, pool)
         for offset in range(min(span.num_addresses, 1 << 20)):
-            candidate = ip_address(int(span.network_address) + (start + offset) % span.num_addresses)
+            candidate = int(span.network_address) + (start + offset) % span.num_addresses
             if candidate not in taken:
-                return candidate
+                return ip_address(candidate)
     return None
 
 
