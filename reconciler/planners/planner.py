@@ -14,7 +14,7 @@ import reconciler.planners.services as services
 from reconciler.input.spec import Endpoint, Manifests, Network
 from reconciler.model import KernelObject, NftRule
 from reconciler.planners.builder import context_for
-from reconciler.planners.context import Attachment, Context
+from reconciler.planners.context import Attachment, AttachmentFields, Context
 from reconciler.planners.drivers import driver_of
 from reconciler.planners.memo import Memo
 from reconciler.planning.plan import Differ, Group, Observed
@@ -54,7 +54,7 @@ class Planner:
     def _endpoints(self, ctx: Context) -> list[_Made]:
         """What is made of each local endpoint: one memo per endpoint."""
         self._endpoints_made.next_generation()
-        return [self._endpoints_made(ep.name, ep, tuple(ctx.attachment(ep, iface) for iface in ep.interfaces), ctx.search)
+        return [self._endpoints_made(ep.name, ep, ctx.search, *(ctx.attachment_fields(ep, iface) for iface in ep.interfaces))
                 for ep in ctx.manifests.local_endpoints]
 
     def _processes(self, ctx: Context) -> list[KernelObject]:
@@ -76,9 +76,11 @@ class _Made(NamedTuple):
     files: tuple[KernelObject, ...]
 
 
-def _endpoint_plan(ep: Endpoint, attachments: tuple[Attachment, ...], search: tuple[str, ...]) -> _Made:
-    """An endpoint's objects, hosts file and resolv.conf: a function of the endpoint, what its interfaces
-    attach to, and the host's search domains, only (so the Planner memoises it on them)."""
+def _endpoint_plan(ep: Endpoint, search: tuple[str, ...], *fields: AttachmentFields) -> _Made:
+    """An endpoint's objects, hosts file and resolv.conf: a function of the endpoint, the host's search
+    domains, and what its interfaces attach to (their Attachments' fields), only (so the Planner
+    memoises it on them)."""
+    attachments = tuple(Attachment(*f) for f in fields)
     return _Made(endpoint.objects_of(ep, attachments), (hostsfiles.hosts_file(ep, attachments), dns.resolv_conf(ep, search)))
 
 
