@@ -20,7 +20,6 @@ from reconciler.model.dhcp import LeaseKeeper
 from reconciler.model.dns import Gone, Resolver
 from reconciler.planners import (
     Planner,
-    context_for,
     desired_state,
     exposure_notes,
     firewall,
@@ -101,9 +100,9 @@ def _planned(m: Manifests, observed: Observed, prune: bool = True,
     parent, too few file descriptors for our processes). Nothing is changed by either. Without
     `prune`, what the manifests do not declare stays."""
     m, explained = subnets.resolve(m, observed)
-    ctx = context_for(m, observed)
-    notes = explained + preflight.require(m, observed) + exposure_notes(ctx) + lease_notes(observed)
     planner = planner or Planner()
+    ctx = planner.context_for(m, observed)
+    notes = explained + preflight.require(m, observed) + exposure_notes(ctx) + lease_notes(observed)
     groups = planner.desired_groups(m, observed, ctx)
     desired = [o for group in groups for o in group]
     if not prune:

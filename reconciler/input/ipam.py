@@ -8,7 +8,7 @@ while it stays valid ("sticky"), so adding or removing an endpoint never moves a
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from ipaddress import ip_address
 
@@ -37,10 +37,17 @@ class Request:
     iface: Interface
 
 
-def allocate(m: Manifests, sticky: Mapping[AllocKey, IPAddress] | None = None) -> dict[AllocKey, IPAddress]:
+Attached = tuple[tuple[Endpoint, Interface], ...]  # the interfaces on a network, each with its endpoint
+Given = tuple[dict[AllocKey, IPAddress], tuple[Problem, ...]]  # a family's addresses, and its misses
+FamilyAllocator = Callable[[Network, int, Attached, Mapping[AllocKey, IPAddress]], Given]
+
+
+def allocate(m: Manifests, sticky: Mapping[AllocKey, IPAddress] | None = None,
+             family: FamilyAllocator | None = None) -> dict[AllocKey, IPAddress]:
     """An address for every (endpoint, network, family) the manifests attach, static or allocated;
-    ManifestError naming every interface that finds no free address."""
-    sticky = sticky or {}
+    ManifestError naming every interface that finds no free address. `family` stands for
+    allocate_family (the watch's planner gives a memoised one)."""
+    sticky, family = sticky or {}, family or allocate_family
     result: dict[AllocKey, IPAddress] = {}
     misses: list[Problem] = []
     for network in m.networks:
@@ -48,12 +55,21 @@ def allocate(m: Manifests, sticky: Mapping[AllocKey, IPAddress] | None = None) -
             shim = shim_endpoint(network)
             vips = [vip_endpoint(s) for s in m.services if s.network == network.name and s.has_vip]
             others = (*vips, *([shim] if shim else []), *mesh_endpoints(m, network))
-            requests = [Request(e, i) for e, i in m.attached(network.name)]
-            requests += [Request(e, i) for e in others for i in e.interfaces if i.network == network.name]
-            result |= _allocate_family(network, version, requests, sticky, misses)
+            attached = m.attached(network.name) + tuple((e, i) for e in others for i in e.interfaces if i.network == network.name)
+            given, missed = family(network, version, attached, sticky)
+            result |= given
+            misses += missed
     if misses:
         raise ManifestError(sorted(misses, key=lambda p: (p.where.file, p.where.line, p.where.column)))
     return result
+
+
+def allocate_family(network: Network, version: int, attached: Attached, sticky: Mapping[AllocKey, IPAddress]) -> Given:
+    """The addresses of one family of one network, and the interfaces that found none: a function of
+    its arguments alone (the network, its interfaces in order, the addresses the kernel holds)."""
+    misses: list[Problem] = []
+    given = _allocate_family(network, version, [Request(e, i) for e, i in attached], sticky, misses)
+    return given, tuple(misses)
 
 
 def _versions(network: Network) -> list[int]:

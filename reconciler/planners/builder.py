@@ -9,7 +9,7 @@ from ipaddress import ip_address
 
 import reconciler.planners.overlay as overlay
 import reconciler.planners.services as services
-from reconciler.input.ipam import AllocKey, allocate
+from reconciler.input.ipam import AllocKey, FamilyAllocator, allocate
 from reconciler.input.spec import (
     IPAddress,
     Manifests,
@@ -22,12 +22,13 @@ from reconciler.planners.context import Context
 from reconciler.planning.plan import HostLink, Observed
 
 
-def context_for(m: Manifests, observed: Observed | None = None) -> Context:
-    """The context of a plan of `m` against `observed`: allocation keeps the addresses it holds."""
+def context_for(m: Manifests, observed: Observed | None = None, family: FamilyAllocator | None = None) -> Context:
+    """The context of a plan of `m` against `observed`: allocation keeps the addresses it holds
+    (`family`: see ipam.allocate)."""
     foreign = observed.foreign if observed else frozenset()
     host_links = observed.host_links if observed else None
     search = observed.search if observed else ()
-    return build_context(m, allocate(m, sticky_addresses(m, observed)), foreign, host_links, search)
+    return build_context(m, allocate(m, sticky_addresses(m, observed), family), foreign, host_links, search)
 
 
 def build_context(m: Manifests, addresses: dict[AllocKey, IPAddress], foreign: frozenset[Key] = frozenset(),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import reconciler.input.ipam as ipam
 import reconciler.planners.dhcp as dhcp
 import reconciler.planners.dns as dns
 import reconciler.planners.endpoint as endpoint
@@ -29,7 +30,15 @@ class Planner:
         self._endpoints_made = Memo(_endpoint_plan)
         self._dns_members = Memo(dns.member_names)
         self._dns_askers = Memo(dns.asker_of)
+        self._families = Memo(ipam.allocate_family)
         self.differ = Differ()  # what the diffs of its plans remember (the groups found equal)
+
+    def context_for(self, m: Manifests, observed: Observed | None = None) -> Context:
+        """builder.context_for, each family of each network allocated again only when its network, its
+        interfaces or the addresses the kernel holds differ from those of the allocation kept."""
+        self._families.next_generation()
+        return context_for(m, observed, lambda network, version, attached, sticky: self._families(
+            (network.name, version), network, version, attached, sticky))
 
     def desired_state(self, m: Manifests, observed: Observed | None = None,
                       ctx: Context | None = None) -> list[KernelObject]:
@@ -40,7 +49,7 @@ class Planner:
                        ctx: Context | None = None) -> list[Group]:
         """desired_state in groups, in order: each endpoint's objects, and its files, are a tuple of
         their own, the same one while the Planner keeps them (what diff_groups and `differ` skip)."""
-        ctx = ctx or context_for(m, observed)
+        ctx = ctx or self.context_for(m, observed)
         networks = [ctx.networks[n.name] for n in m.local_networks]
         objects = lower.parent_objects(networks, ctx.foreign)
         for network in networks:
