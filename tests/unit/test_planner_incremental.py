@@ -126,3 +126,43 @@ def test_a_kept_planner_plans_b_as_a_fresh_one(tmp_path: Path, case: str) -> Non
 
     assert kept == fresh
     assert kept[0].steps  # type: ignore[attr-defined]
+
+
+def test_an_endpoint_the_kernel_holds_as_planned_is_not_compared_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Differ's point: planned again against the very same observed objects, only what is not an
+    endpoint's (bridges, the firewall, the resolver) is compared; after a drift, that endpoint's too."""
+    import reconciler.planning.plan as plan
+
+    write(tmp_path, BASE)
+    cache, planner = ManifestCache(), Planner()
+    m, held = converged(cache, tmp_path)
+    planned(m, held, planner)
+    compared: list[KernelObject] = []
+    real = plan._compare
+    monkeypatch.setattr(plan, "_compare", lambda want, have: compared.append(want) or real(want, have))
+
+    planned(cache.load([str(tmp_path)]), held, planner)
+    assert compared and not any(o.netns for o in compared)
+
+    compared.clear()
+    planned(cache.load([str(tmp_path)]), mtu_changed(held), planner)
+    assert {o.netns for o in compared if o.netns} == {"e1"}
+
+
+def test_one_endpoint_more_allocates_its_networks_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each family of each network is allocated again only when what it is made of changed: one more
+    endpoint on network a allocates a's family; b's is the one kept."""
+    import reconciler.input.ipam as ipam
+
+    write(tmp_path, BASE)
+    cache, planner = ManifestCache(), Planner()
+    m, held = converged(cache, tmp_path)
+    planned(m, held, planner)
+    allocated: list[str] = []
+    real = ipam._allocate_family
+    monkeypatch.setattr(ipam, "_allocate_family", lambda network, *rest: allocated.append(network.name) or real(network, *rest))
+
+    write(tmp_path, {"e5.yaml": endpoint("e5", "[{network: a}]")})
+    planned(cache.load([str(tmp_path)]), held, planner)
+
+    assert allocated == ["a"]
