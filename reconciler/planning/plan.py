@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from operator import is_
-from typing import Any
+from typing import Any, NamedTuple
 
 from reconciler.errors import ConflictError
 from reconciler.model import Address, KernelObject, Key, NftTable, Route
@@ -134,15 +134,12 @@ def _ordered(steps: list[Step], wanted: dict[Key, KernelObject], observed: Obser
     return first + _fold_deletes(sorted(deletes, key=_order, reverse=True)) + sorted(steps, key=_order)
 
 
-@dataclass(frozen=True)
-class _Matched:
-    """A group the last diff found equal to the observed objects under its keys (`haves`)."""
+class _Matched(NamedTuple):
+    """A group the last diff found equal to the observed objects under its keys (`haves`, in order)."""
 
     group: tuple[KernelObject, ...]  # held, so that no other group takes its id while it is remembered
-    keys: tuple[Key, ...]
+    wanted: dict[Key, KernelObject]  # its objects by key (each key once: only such groups are remembered)
     haves: tuple[KernelObject, ...]
-    wanted: dict[Key, KernelObject]
-    provided: frozenset[Key]
 
 
 class Differ:
@@ -153,11 +150,13 @@ class Differ:
     very same object as then (the watch's kernel cache keeps a namespace's objects while nothing in it
     changed): both sides are frozen, so equal they stay. What invalidates it: another tuple for the
     group, any other (or no) observed object under one of its keys; and a group is remembered from
-    one diff to the next only (one the next leaves out is forgotten). The steps are those changes()
-    finds for the same objects."""
+    one diff to the next only (one the next leaves out is forgotten). Nor does it provide a key
+    held by what is not ours, while no key is foreign that was not in the last diff (then all are
+    checked). The steps are those changes() finds for the same objects."""
 
     def __init__(self) -> None:
         self.matched: dict[int, _Matched] = {}
+        self.foreign: frozenset[Key] = frozenset()  # of the last diff: no group remembered provides one
 
     def compared(self, groups: Sequence[Group], observed: Observed) -> tuple[list[Step], dict[Key, KernelObject]]:
         """The steps of the objects that differ, and every object wanted by key (as changes() has them)."""
@@ -167,16 +166,17 @@ class Differ:
         kept: list[_Matched] = []
         for group in groups:
             known = self.matched.get(id(group))
-            if known is not None and known.group is group and all(map(is_, map(get, known.keys), known.haves)):
+            if known is not None and known.group is group and all(map(is_, map(get, known.wanted), known.haves)):
                 wanted.update(known.wanted)
                 kept.append(known)
             else:
                 wanted.update((obj.key, obj) for obj in group)
                 fresh.append(group)
         foreign = observed.foreign
-        if foreign and (any(not foreign.isdisjoint(m.provided) for m in kept)
+        if foreign and (not foreign <= self.foreign
                         or any(key in foreign for group in fresh for obj in group for key in obj.provides)):
             _check_conflicts(wanted.values(), observed)
+        self.foreign = foreign
         return self._fresh(fresh, wanted, observed, kept), wanted
 
     def _fresh(self, fresh: list[Group], wanted: dict[Key, KernelObject], observed: Observed,
@@ -201,9 +201,7 @@ class Differ:
                 whole = whole and step is None and have is not None
                 haves.append(have)
             if whole and isinstance(group, tuple):
-                keys = tuple(o.key for o in group)
-                matched[id(group)] = _Matched(group, keys, tuple(haves), dict(zip(keys, group)),  # type: ignore[arg-type]
-                                              frozenset(k for o in group for k in o.provides))
+                matched[id(group)] = _Matched(group, {o.key: o for o in group}, tuple(haves))  # type: ignore[arg-type]
         self.matched = matched
         return steps
 

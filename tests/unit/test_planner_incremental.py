@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from reconciler import engine
+from reconciler.errors import ConflictError
 from reconciler.input.cache import ManifestCache
 from reconciler.model import Address, KernelObject, Route, Veth
 from reconciler.planners import Planner
@@ -166,3 +167,22 @@ def test_one_endpoint_more_allocates_its_networks_alone(tmp_path: Path, monkeypa
     planned(cache.load([str(tmp_path)]), held, planner)
 
     assert allocated == ["a"]
+
+
+def test_a_name_taken_by_what_is_not_ours_is_refused_by_a_kept_planner(tmp_path: Path) -> None:
+    """A key that something not ours now holds (e1's eth0, a link another tool made) is refused by a
+    Planner that found e1 as planned before, as a fresh one refuses it, though every observed object
+    of e1 is the very same."""
+    write(tmp_path, BASE)
+    cache, planner = ManifestCache(), Planner()
+    m, held = converged(cache, tmp_path)
+    planned(m, held, planner)
+    planned(m, held, planner)
+    taken = replace(held, foreign=held.foreign | {("link", "e1", "eth0")})
+
+    with pytest.raises(ConflictError) as kept:
+        planned(cache.load([str(tmp_path)]), taken, planner)
+    with pytest.raises(ConflictError) as fresh:
+        planned(ManifestCache().load([str(tmp_path)]), taken, Planner())
+
+    assert str(kept.value) == str(fresh.value) and "eth0" in str(kept.value)
