@@ -53,10 +53,11 @@ def sticky_addresses(m: Manifests, observed: Observed | None) -> dict[AllocKey, 
     held = _held(observed)
     sticky: dict[AllocKey, IPAddress] = {}
     shims = [s for s in map(shim_endpoint, m.networks) if s]
+    overlays = {n.name for n in m.networks if n.overlay is not None}
     for ep in (*m.endpoints, *shims):
         for iface in ep.interfaces:
             texts = held.get((ep.netns or None, iface.name))
-            if not texts or m.network(iface.network).overlay is not None:
+            if not texts or iface.network in overlays:
                 continue  # every host must compute the same overlay addresses: from the manifests alone
             for address in sorted(map(_parsed, texts), key=str) if len(texts) > 1 else [_parsed(texts[0])]:
                 sticky.setdefault((ep.name, iface.network, address.version), address)
@@ -64,15 +65,16 @@ def sticky_addresses(m: Manifests, observed: Observed | None) -> dict[AllocKey, 
 
 
 @lru_cache(maxsize=1 << 16)
-def _parsed(text: str) -> IPAddress:
-    """An address from its text: the watch parses the same thousands of held addresses on every plan."""
-    return ip_address(text)
+def _parsed(cidr: str) -> IPAddress:
+    """The address of an address/prefix text: the watch parses the same thousands of held addresses on
+    every plan."""
+    return ip_address(cidr.partition("/")[0])
 
 
 def _held(observed: Observed) -> dict[tuple[str | None, str], list[str]]:
-    """The addresses (without prefix length) of every interface, by (namespace, name)."""
+    """The addresses (address/prefix) of every interface, by (namespace, name)."""
     held: dict[tuple[str | None, str], list[str]] = {}
     for obj in observed.objects.values():
         if isinstance(obj, Address):
-            held.setdefault((obj.ns, obj.ifname), []).append(obj.address.partition("/")[0])
+            held.setdefault((obj.ns, obj.ifname), []).append(obj.address)
     return held
