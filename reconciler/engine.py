@@ -20,7 +20,6 @@ from reconciler.model.dhcp import LeaseKeeper
 from reconciler.model.dns import Gone, Resolver
 from reconciler.planners import (
     Planner,
-    context_for,
     desired_state,
     exposure_notes,
     firewall,
@@ -31,7 +30,15 @@ from reconciler.planners.keep import unpruned
 from reconciler.planning import guards, subnets
 from reconciler.planning.guards import Limits
 from reconciler.planning.hosts import localize
-from reconciler.planning.plan import Action, Observed, Plan, Step, changes, diff
+from reconciler.planning.plan import (
+    Action,
+    Observed,
+    Plan,
+    Step,
+    changes,
+    diff,
+    diff_groups,
+)
 
 
 def _sysctl_keys(m: Manifests) -> list[tuple[str | None, str]]:
@@ -93,13 +100,17 @@ def _planned(m: Manifests, observed: Observed, prune: bool = True,
     parent, too few file descriptors for our processes). Nothing is changed by either. Without
     `prune`, what the manifests do not declare stays."""
     m, explained = subnets.resolve(m, observed)
-    ctx = context_for(m, observed)
+    planner = planner or Planner()
+    ctx = planner.context_for(m, observed)
     notes = explained + preflight.require(m, observed) + exposure_notes(ctx) + lease_notes(observed)
-    desired = (planner or Planner()).desired_state(m, observed, ctx)
-    desired = desired if prune else unpruned(desired, observed, m.owners)
+    groups = planner.desired_groups(m, observed, ctx)
+    desired = [o for group in groups for o in group]
+    if not prune:
+        desired = unpruned(desired, observed, m.owners)
+        groups = [desired]
     _require_kinds(m, desired)
     descriptors.require(desired)
-    return replace(diff(desired, observed), notes=notes), desired
+    return replace(diff_groups(groups, observed, planner.differ), notes=notes), desired
 
 
 def _require_kinds(m: Manifests, desired: list[KernelObject]) -> None:
@@ -109,7 +120,11 @@ def _require_kinds(m: Manifests, desired: list[KernelObject]) -> None:
     for obj in desired:
         if obj.kind in OPTIONAL_KINDS:
             needs.setdefault(obj.kind, obj.owner)
+    if not needs:
+        return
+    owners = set(needs.values())  # only theirs are named: a position per object is costly at thousands
     objects: list[Network | Endpoint] = [*m.networks, *m.endpoints]
+    objects = [o for o in objects if o.owner in owners]
     declared = {o.owner: f"{where(o)}: {type(o).__name__}/{o.name}" for o in objects}
     capabilities.require(sorted(needs), {k: declared[o] for k, o in needs.items() if o in declared})
 

@@ -8,7 +8,7 @@ while it stays valid ("sticky"), so adding or removing an endpoint never moves a
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from ipaddress import ip_address
 
@@ -37,10 +37,17 @@ class Request:
     iface: Interface
 
 
-def allocate(m: Manifests, sticky: Mapping[AllocKey, IPAddress] | None = None) -> dict[AllocKey, IPAddress]:
+Attached = tuple[tuple[Endpoint, Interface], ...]  # the interfaces on a network, each with its endpoint
+Given = tuple[dict[AllocKey, IPAddress], tuple[Problem, ...]]  # a family's addresses, and its misses
+FamilyAllocator = Callable[[Network, int, Attached, Mapping[AllocKey, IPAddress]], Given]
+
+
+def allocate(m: Manifests, sticky: Mapping[AllocKey, IPAddress] | None = None,
+             family: FamilyAllocator | None = None) -> dict[AllocKey, IPAddress]:
     """An address for every (endpoint, network, family) the manifests attach, static or allocated;
-    ManifestError naming every interface that finds no free address."""
-    sticky = sticky or {}
+    ManifestError naming every interface that finds no free address. `family` stands for
+    allocate_family (the watch's planner gives a memoised one)."""
+    sticky, family = sticky or {}, family or allocate_family
     result: dict[AllocKey, IPAddress] = {}
     misses: list[Problem] = []
     for network in m.networks:
@@ -48,12 +55,21 @@ def allocate(m: Manifests, sticky: Mapping[AllocKey, IPAddress] | None = None) -
             shim = shim_endpoint(network)
             vips = [vip_endpoint(s) for s in m.services if s.network == network.name and s.has_vip]
             others = (*vips, *([shim] if shim else []), *mesh_endpoints(m, network))
-            requests = [Request(e, i) for e, i in m.attached(network.name)]
-            requests += [Request(e, i) for e in others for i in e.interfaces if i.network == network.name]
-            result |= _allocate_family(network, version, requests, sticky, misses)
+            attached = m.attached(network.name) + tuple((e, i) for e in others for i in e.interfaces if i.network == network.name)
+            given, missed = family(network, version, attached, sticky)
+            result |= given
+            misses += missed
     if misses:
         raise ManifestError(sorted(misses, key=lambda p: (p.where.file, p.where.line, p.where.column)))
     return result
+
+
+def allocate_family(network: Network, version: int, attached: Attached, sticky: Mapping[AllocKey, IPAddress]) -> Given:
+    """The addresses of one family of one network, and the interfaces that found none: a function of
+    its arguments alone (the network, its interfaces in order, the addresses the kernel holds)."""
+    misses: list[Problem] = []
+    given = _allocate_family(network, version, [Request(e, i) for e, i in attached], sticky, misses)
+    return given, tuple(misses)
 
 
 def _versions(network: Network) -> list[int]:
@@ -66,30 +82,35 @@ def _static(iface: Interface, version: int) -> IPAddress | None:
 
 @dataclass
 class _Family:
-    """One family of one network while it is allocated: its pools, the addresses taken, those given."""
+    """One family of one network while it is allocated: its pools, the addresses taken (as integers:
+    an address's own hash is computed in Python, at every set operation), those given."""
 
     network: Network
     version: int
     pools: list[Subnet]
-    taken: set[IPAddress]
+    taken: set[int]
     given: dict[AllocKey, IPAddress] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.spans = [(int(r.network_address), int(r.broadcast_address)) for r in map(allocation_range, self.pools)]
 
     def key(self, r: Request) -> AllocKey:
         return (r.endpoint.name, self.network.name, self.version)
 
     def give(self, r: Request, address: IPAddress) -> None:
         self.given[self.key(r)] = address
-        self.taken.add(address)
+        self.taken.add(int(address))
 
     def free(self, address: IPAddress) -> bool:
-        return address not in self.taken and any(address in allocation_range(s) for s in self.pools)
+        value = int(address)
+        return value not in self.taken and any(low <= value <= high for low, high in self.spans)
 
 
 def _allocate_family(network: Network, version: int, requests: list[Request], sticky: Mapping[AllocKey, IPAddress],
                      misses: list[Problem]) -> dict[AllocKey, IPAddress]:
     """Static addresses first, then the sticky ones still free, then the rest from each one's home slot."""
     pools = [s for s in network.subnets if s.version == version]
-    family = _Family(network, version, pools, set().union(*(reserved(s) for s in pools)))
+    family = _Family(network, version, pools, {int(a) for s in pools for a in reserved(s)})
     dynamic = []
     for r in requests:
         static = _static(r.iface, version)
@@ -145,14 +166,14 @@ def _home(r: Request, pool: Subnet) -> int:
     return int.from_bytes(digest[:16], "big") % slots
 
 
-def _first_free(r: Request, pools: list[Subnet], taken: set[IPAddress]) -> IPAddress | None:
+def _first_free(r: Request, pools: list[Subnet], taken: set[int]) -> IPAddress | None:
     for pool in pools:
         span = allocation_range(pool)
         start = _home(r, pool)
         for offset in range(min(span.num_addresses, 1 << 20)):
-            candidate = ip_address(int(span.network_address) + (start + offset) % span.num_addresses)
+            candidate = int(span.network_address) + (start + offset) % span.num_addresses
             if candidate not in taken:
-                return candidate
+                return ip_address(candidate)
     return None
 
 

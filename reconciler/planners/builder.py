@@ -4,11 +4,12 @@ plan from the manifests, the addresses allocated to them, and what the host hold
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from ipaddress import ip_address
 
 import reconciler.planners.overlay as overlay
 import reconciler.planners.services as services
-from reconciler.input.ipam import AllocKey, allocate
+from reconciler.input.ipam import AllocKey, FamilyAllocator, allocate
 from reconciler.input.spec import (
     IPAddress,
     Manifests,
@@ -21,12 +22,13 @@ from reconciler.planners.context import Context
 from reconciler.planning.plan import HostLink, Observed
 
 
-def context_for(m: Manifests, observed: Observed | None = None) -> Context:
-    """The context of a plan of `m` against `observed`: allocation keeps the addresses it holds."""
+def context_for(m: Manifests, observed: Observed | None = None, family: FamilyAllocator | None = None) -> Context:
+    """The context of a plan of `m` against `observed`: allocation keeps the addresses it holds
+    (`family`: see ipam.allocate)."""
     foreign = observed.foreign if observed else frozenset()
     host_links = observed.host_links if observed else None
     search = observed.search if observed else ()
-    return build_context(m, allocate(m, sticky_addresses(m, observed)), foreign, host_links, search)
+    return build_context(m, allocate(m, sticky_addresses(m, observed), family), foreign, host_links, search)
 
 
 def build_context(m: Manifests, addresses: dict[AllocKey, IPAddress], foreign: frozenset[Key] = frozenset(),
@@ -51,20 +53,28 @@ def sticky_addresses(m: Manifests, observed: Observed | None) -> dict[AllocKey, 
     held = _held(observed)
     sticky: dict[AllocKey, IPAddress] = {}
     shims = [s for s in map(shim_endpoint, m.networks) if s]
+    overlays = {n.name for n in m.networks if n.overlay is not None}
     for ep in (*m.endpoints, *shims):
         for iface in ep.interfaces:
             texts = held.get((ep.netns or None, iface.name))
-            if not texts or m.network(iface.network).overlay is not None:
+            if not texts or iface.network in overlays:
                 continue  # every host must compute the same overlay addresses: from the manifests alone
-            for address in sorted(map(ip_address, texts), key=str) if len(texts) > 1 else [ip_address(texts[0])]:
+            for address in sorted(map(_parsed, texts), key=str) if len(texts) > 1 else [_parsed(texts[0])]:
                 sticky.setdefault((ep.name, iface.network, address.version), address)
     return sticky
 
 
+@lru_cache(maxsize=1 << 16)
+def _parsed(cidr: str) -> IPAddress:
+    """The address of an address/prefix text: the watch parses the same thousands of held addresses on
+    every plan."""
+    return ip_address(cidr.partition("/")[0])
+
+
 def _held(observed: Observed) -> dict[tuple[str | None, str], list[str]]:
-    """The addresses (without prefix length) of every interface, by (namespace, name)."""
+    """The addresses (address/prefix) of every interface, by (namespace, name)."""
     held: dict[tuple[str | None, str], list[str]] = {}
     for obj in observed.objects.values():
         if isinstance(obj, Address):
-            held.setdefault((obj.ns, obj.ifname), []).append(obj.address.partition("/")[0])
+            held.setdefault((obj.ns, obj.ifname), []).append(obj.address)
     return held

@@ -19,6 +19,8 @@ from reconciler.model import Key
 from reconciler.planners.services import Exposure
 from reconciler.planning.plan import HostLink
 
+AttachmentFields = tuple[Interface, Network, "IPAddress | None", "IPAddress | None", bool]  # an Attachment's, in order
+
 
 @dataclass(frozen=True)
 class Context:
@@ -40,9 +42,14 @@ class Context:
 
     def attachment(self, endpoint: Endpoint, iface: Interface) -> Attachment:
         """All that the planners of an endpoint's interface read: see Attachment."""
+        return Attachment(*self.attachment_fields(endpoint, iface))
+
+    def attachment_fields(self, endpoint: Endpoint, iface: Interface) -> AttachmentFields:
+        """The fields of the interface's Attachment, as a plain tuple: what the Planner compares with those
+        it kept (a tuple of the same objects compares at once; an Attachment is built only to plan)."""
         network, v4 = self.networks[iface.network], self.address(endpoint, iface, 4)
-        exposed = v4 is not None and (network.name, str(v4)) in self.exposed
-        return Attachment(iface, network, v4, self.address(endpoint, iface, 6), exposed)
+        exposed = v4 is not None and bool(self.exposed) and (network.name, str(v4)) in self.exposed  # str: slow
+        return iface, network, v4, self.address(endpoint, iface, 6), exposed
 
     def cidrs(self, endpoint: Endpoint, iface: Interface, host: bool = False) -> list[str]:
         """The interface's addresses with the prefix length of the subnet that holds each (`host`: as

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
+import reconciler.input.ipam as ipam
 import reconciler.planners.dhcp as dhcp
 import reconciler.planners.dns as dns
 import reconciler.planners.endpoint as endpoint
@@ -9,47 +12,59 @@ import reconciler.planners.firewall as firewall
 import reconciler.planners.hostsfiles as hostsfiles
 import reconciler.planners.lower as lower
 import reconciler.planners.services as services
-from reconciler.input.spec import Manifests, Network
+from reconciler.input.spec import Endpoint, Manifests, Network
 from reconciler.model import KernelObject, NftRule
 from reconciler.planners.builder import context_for
-from reconciler.planners.context import Context
+from reconciler.planners.context import Attachment, AttachmentFields, Context
 from reconciler.planners.drivers import driver_of
 from reconciler.planners.memo import Memo
-from reconciler.planning.plan import Observed
+from reconciler.planning.plan import Differ, Group, Observed
 
 
 class Planner:
     """Plans desired state, purely, again and again: what it made for an endpoint (its objects, its
-    hosts file) it keeps for its next plan, while the endpoint and what it attaches to stay the same
-    (see Memo). The watch keeps one for its whole run; a single plan uses a fresh one."""
+    hosts file and resolv.conf) it keeps for its next plan, while the endpoint, what it attaches to and
+    the host's search domains stay the same (see Memo). The watch keeps one for its whole run; a single plan uses a fresh one."""
 
     def __init__(self) -> None:
-        self._endpoint_objects = Memo(endpoint.objects_of)
-        self._hosts_files = Memo(hostsfiles.hosts_file)
-        self._resolv_confs = Memo(dns.resolv_conf)
+        self._endpoints_made = Memo(_endpoint_plan)
         self._dns_members = Memo(dns.member_names)
         self._dns_askers = Memo(dns.asker_of)
+        self._families = Memo(ipam.allocate_family)
+        self.differ = Differ()  # what the diffs of its plans remember (the groups found equal)
+
+    def context_for(self, m: Manifests, observed: Observed | None = None) -> Context:
+        """builder.context_for, each family of each network allocated again only when its network, its
+        interfaces or the addresses the kernel holds differ from those of the allocation kept."""
+        self._families.next_generation()
+        return context_for(m, observed, lambda network, version, attached, sticky: self._families(
+            (network.name, version), network, version, attached, sticky))
 
     def desired_state(self, m: Manifests, observed: Observed | None = None,
                       ctx: Context | None = None) -> list[KernelObject]:
         """Every kernel object the manifests call for on this host (`ctx`: their context, if built already)."""
-        ctx = ctx or context_for(m, observed)
+        return [o for group in self.desired_groups(m, observed, ctx) for o in group]
+
+    def desired_groups(self, m: Manifests, observed: Observed | None = None,
+                       ctx: Context | None = None) -> list[Group]:
+        """desired_state in groups, in order: each endpoint's objects, and its files, are a tuple of
+        their own, the same one while the Planner keeps them (what diff_groups and `differ` skip)."""
+        ctx = ctx or self.context_for(m, observed)
         networks = [ctx.networks[n.name] for n in m.local_networks]
         objects = lower.parent_objects(networks, ctx.foreign)
         for network in networks:
             objects += driver_of(network).network_objects(network, ctx)
-        objects += self._endpoints(ctx)
-        objects += endpoint.host_objects(m)
-        objects += services.vip_addresses(m, ctx.addresses) + self._files(ctx) + self._processes(ctx)
+        made = self._endpoints(ctx)
+        host = endpoint.host_objects(m) + services.vip_addresses(m, ctx.addresses)
         table = firewall.table(_rules(networks, ctx) + services.nat_rules(ctx.exposures))
-        return objects + ([table] if table else [])
+        last = self._processes(ctx) + ([table] if table else [])
+        return [objects, *(e.objects for e in made), host, *(e.files for e in made), last]
 
-    def _endpoints(self, ctx: Context) -> list[KernelObject]:
-        self._endpoint_objects.next_generation()
-        out: list[KernelObject] = []
-        for ep in ctx.manifests.local_endpoints:
-            out += self._endpoint_objects(ep.name, ep, tuple(ctx.attachment(ep, iface) for iface in ep.interfaces))
-        return out
+    def _endpoints(self, ctx: Context) -> list[_Made]:
+        """What is made of each local endpoint: one memo per endpoint."""
+        self._endpoints_made.next_generation()
+        return [self._endpoints_made(ep.name, ep, ctx.search, *(ctx.attachment_fields(ep, iface) for iface in ep.interfaces))
+                for ep in ctx.manifests.local_endpoints]
 
     def _processes(self, ctx: Context) -> list[KernelObject]:
         """The processes that stay: the DNS resolver, the DHCP lease keeper (each when something needs
@@ -62,15 +77,20 @@ class Planner:
         found = [dns.resolver(state), dhcp.lease_keeper(ctx.manifests)]
         return [p for p in found if p is not None]
 
-    def _files(self, ctx: Context) -> list[KernelObject]:
-        """Each endpoint's hosts file and resolv.conf."""
-        self._hosts_files.next_generation()
-        self._resolv_confs.next_generation()
-        out: list[KernelObject] = []
-        for ep in ctx.manifests.local_endpoints:
-            out += [self._hosts_files(ep.name, ep, hostsfiles.own_lines(ep, ctx.addresses)),
-                    self._resolv_confs(ep.name, ep, ctx.search)]
-        return out
+
+class _Made(NamedTuple):
+    """What the planner makes of one endpoint: its kernel objects, and its files."""
+
+    objects: tuple[KernelObject, ...]
+    files: tuple[KernelObject, ...]
+
+
+def _endpoint_plan(ep: Endpoint, search: tuple[str, ...], *fields: AttachmentFields) -> _Made:
+    """An endpoint's objects, hosts file and resolv.conf: a function of the endpoint, the host's search
+    domains, and what its interfaces attach to (their Attachments' fields), only (so the Planner
+    memoises it on them)."""
+    attachments = tuple(Attachment(*f) for f in fields)
+    return _Made(endpoint.objects_of(ep, attachments), (hostsfiles.hosts_file(ep, attachments), dns.resolv_conf(ep, search)))
 
 
 def _rules(networks: list[Network], ctx: Context) -> list[NftRule]:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from operator import is_
+from typing import Any, NamedTuple
 
 from reconciler.errors import ConflictError
 from reconciler.model import Address, KernelObject, Key, NftTable, Route
@@ -94,6 +95,9 @@ class Observed:
     name_servers: tuple[str, ...] = ()  # the host's, from /etc/resolv.conf: automatic subnets avoid them
 
 
+Group = Sequence[KernelObject]
+
+
 def diff(desired: Iterable[KernelObject], observed: Observed) -> Plan:
     """The steps that turn `observed` into `desired`, in an order that fails closed: the firewall's new
     rules before anything else, then deletes (reverse order), then creates and updates, and the rules
@@ -101,16 +105,105 @@ def diff(desired: Iterable[KernelObject], observed: Observed) -> Plan:
     return Plan(tuple(_fail_closed(changes(desired, observed))))
 
 
+def diff_groups(groups: Sequence[Group], observed: Observed, differ: Differ) -> Plan:
+    """diff of the desired objects in `groups` (in order), with what `differ` remembers of its last diff."""
+    return Plan(tuple(_fail_closed(_ordered(*differ.compared(groups, observed), observed))))
+
+
 def changes(desired: Iterable[KernelObject], observed: Observed) -> list[Step]:
     """One step per object that differs, deletes first (reverse order), then the rest: what status
     reports, before the firewall's write is split around the others."""
     wanted = {obj.key: obj for obj in desired}
     _check_conflicts(wanted.values(), observed)
-    steps = [s for s in (_compare(obj, observed.objects.get(k)) for k, obj in wanted.items()) if s]
-    steps = _unaddressed_routes(_cascade(steps, wanted, observed), wanted, observed)
-    deletes = [Step(Action.DELETE, None, obj) for k, obj in observed.objects.items() if k not in wanted and obj.prunable]
+    get = observed.objects.get
+    return _ordered([s for s in (_compare(obj, get(k)) for k, obj in wanted.items()) if s], wanted, observed)
+
+
+def _ordered(steps: list[Step], wanted: dict[Key, KernelObject], observed: Observed) -> list[Step]:
+    """The steps of the objects that differ, with those they cause and the deletes, in order (see changes)."""
+    losing: dict[Key, Address] = {}
+    deletes = []
+    for k, obj in observed.objects.items():
+        if k not in wanted:
+            if obj.prunable:
+                deletes.append(Step(Action.DELETE, None, obj))
+            if isinstance(obj, Address):
+                losing[obj.parents[0]] = obj
+    steps = _unaddressed_routes(_cascade(steps, wanted, observed), wanted, observed, losing)
     first, steps = _released(steps)
     return first + _fold_deletes(sorted(deletes, key=_order, reverse=True)) + sorted(steps, key=_order)
+
+
+class _Matched(NamedTuple):
+    """A group the last diff found equal to the observed objects under its keys (`haves`, in order)."""
+
+    group: tuple[KernelObject, ...]  # held, so that no other group takes its id while it is remembered
+    wanted: dict[Key, KernelObject]  # its objects by key (each key once: only such groups are remembered)
+    haves: tuple[KernelObject, ...]
+
+
+class Differ:
+    """What diff remembers from one diff to the next (the watch's Planner keeps one): each group of
+    desired objects (a tuple: one endpoint's objects, kept by the Planner while nothing they are made
+    of changed) found equal, object by object, to the observed objects under its keys. Such a group is
+    not compared again while it is the very same tuple and every observed object under its keys the
+    very same object as then (the watch's kernel cache keeps a namespace's objects while nothing in it
+    changed): both sides are frozen, so equal they stay. What invalidates it: another tuple for the
+    group, any other (or no) observed object under one of its keys; and a group is remembered from
+    one diff to the next only (one the next leaves out is forgotten). Nor does it provide a key
+    held by what is not ours, while no key is foreign that was not in the last diff (then all are
+    checked). The steps are those changes() finds for the same objects."""
+
+    def __init__(self) -> None:
+        self.matched: dict[int, _Matched] = {}
+        self.foreign: frozenset[Key] = frozenset()  # of the last diff: no group remembered provides one
+
+    def compared(self, groups: Sequence[Group], observed: Observed) -> tuple[list[Step], dict[Key, KernelObject]]:
+        """The steps of the objects that differ, and every object wanted by key (as changes() has them)."""
+        get = observed.objects.get
+        wanted: dict[Key, KernelObject] = {}
+        fresh: list[Group] = []
+        kept: list[_Matched] = []
+        for group in groups:
+            known = self.matched.get(id(group))
+            if known is not None and known.group is group and all(map(is_, map(get, known.wanted), known.haves)):
+                wanted.update(known.wanted)
+                kept.append(known)
+            else:
+                wanted.update((obj.key, obj) for obj in group)
+                fresh.append(group)
+        foreign = observed.foreign
+        if foreign and (not foreign <= self.foreign
+                        or any(key in foreign for group in fresh for obj in group for key in obj.provides)):
+            _check_conflicts(wanted.values(), observed)
+        self.foreign = foreign
+        return self._fresh(fresh, wanted, observed, kept), wanted
+
+    def _fresh(self, fresh: list[Group], wanted: dict[Key, KernelObject], observed: Observed,
+               kept: list[_Matched]) -> list[Step]:
+        """The steps of the objects of `fresh` groups (each key once, its object the one wanted); then
+        it remembers the groups found equal (`kept` and those), and no other."""
+        matched = {id(m.group): m for m in kept}
+        steps: list[Step] = []
+        done: set[Key] = set()
+        for group in fresh:
+            whole, haves = isinstance(group, tuple), []
+            for obj in group:
+                k = obj.key
+                if k in done or wanted[k] is not obj:
+                    whole = False
+                    continue
+                done.add(k)
+                have = observed.objects.get(k)
+                step = _compare(obj, have)
+                if step is not None:
+                    steps.append(step)
+                whole = whole and step is None and have is not None
+                haves.append(have)
+            if whole and isinstance(group, tuple):
+                matched[id(group)] = _Matched(group, {o.key: o for o in group}, tuple(haves))  # type: ignore[arg-type]
+        self.matched = matched
+        return steps
 
 
 RELEASE = "first: lets go of the namespaces that go"
@@ -211,10 +304,11 @@ def _cascade(steps: list[Step], wanted: dict[Key, KernelObject], observed: Obser
     return steps
 
 
-def _unaddressed_routes(steps: list[Step], wanted: dict[Key, KernelObject], observed: Observed) -> list[Step]:
-    """A link losing an address loses the routes through it too (the kernel flushes them when its last
-    address of the family goes, and deletes run first): recreate the routes on such a link."""
-    losing = {obj.parents[0]: obj for k, obj in observed.objects.items() if isinstance(obj, Address) and k not in wanted}
+def _unaddressed_routes(steps: list[Step], wanted: dict[Key, KernelObject], observed: Observed,
+                        losing: dict[Key, Address]) -> list[Step]:
+    """A link losing an address (`losing`: observed, not wanted, by the link it is on) loses the routes
+    through it too (the kernel flushes them when its last address of the family goes, and deletes run
+    first): recreate the routes on such a link."""
     if not losing:
         return steps
     touched = {s.obj.key for s in steps}

@@ -36,6 +36,8 @@ def host_view(m: Manifests, observed: Observed) -> HostView:
 def _kept(m: Manifests, observed: Observed) -> dict[str, tuple[IPNetwork, ...]]:
     """The subnets of the addresses our bridges hold, by network: what the kernel gives each now."""
     bridges = {n.bridge.name: n for n in m.networks if n.auto_subnet and n.bridge and n.overlay is None}
+    if not bridges:  # no pass over every observed object for none
+        return {}
     kept: dict[str, list[IPNetwork]] = {}
     for obj in observed.objects.values():
         network = bridges.get(obj.ifname) if isinstance(obj, Address) and obj.ns is None else None

@@ -309,6 +309,8 @@ class Manifests:
     @property
     def local_endpoints(self) -> tuple[Endpoint, ...]:
         """The endpoints that live on this host (all of them when no Hosts are declared)."""
+        if not self.hosts:  # the common case, asked several times a plan: no pass over thousands
+            return self.endpoints
         return tuple(e for e in self.endpoints if self.is_local(e))
 
     @property

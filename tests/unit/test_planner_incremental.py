@@ -1,0 +1,188 @@
+"""The watch's Planner keeps what it planned from one reconcile to the next, so that planning costs what
+changed; its plan never depends on what it planned before. Each case plans manifests A against the
+kernel holding A's desired state, then B (a change of an endpoint, a network, a service, an address the
+kernel holds, the host's search domains, one endpoint more; or none, and the kernel drifted) with the same Planner and the same
+ManifestCache (the watch's: unchanged documents are the same objects), and compares plan and desired
+state with those of a fresh Planner and a fresh load of B."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from reconciler import engine
+from reconciler.errors import ConflictError
+from reconciler.input.cache import ManifestCache
+from reconciler.model import Address, KernelObject, Route, Veth
+from reconciler.planners import Planner
+from reconciler.planning.plan import Observed
+
+NETWORKS = """apiVersion: netreconcile/v1
+kind: Network
+metadata: {name: a}
+spec: {driver: bridge, ipam: {subnet: 10.1.0.0/24}}
+---
+apiVersion: netreconcile/v1
+kind: Network
+metadata: {name: b}
+spec: {driver: bridge, ipam: {subnet: 10.2.0.0/24}%s}
+"""
+SERVICE = """apiVersion: netreconcile/v1
+kind: Service
+metadata: {name: web}
+spec: {network: a, selector: {app: %s}, ports: [{port: 80, targetPort: %d}]}
+"""
+
+
+def endpoint(name: str, interfaces: str = "[{network: a}, {network: b}]", app: str = "web") -> str:
+    return (f"apiVersion: netreconcile/v1\nkind: Endpoint\nmetadata: {{name: {name}, labels: {{app: {app}}}}}\n"
+            f"spec:\n  interfaces: {interfaces}\n")
+
+
+BASE = {"networks.yaml": NETWORKS % "", "service.yaml": SERVICE % ("web", 8000),
+        **{f"e{i}.yaml": endpoint(f"e{i}") for i in range(1, 5)}}
+
+Files = dict[str, str]
+Kernel = Callable[[Observed], Observed]
+
+
+def same_kernel(observed: Observed) -> Observed:
+    return observed
+
+
+def address_moved(observed: Observed) -> Observed:
+    """The kernel gives e2's interface on network a another address than the one planned (sticky: kept)."""
+    old = next(o for o in observed.objects.values() if isinstance(o, Address) and o.ns == "e2" and o.address.startswith("10.1."))
+    new = replace(old, address="10.1.0.200/24")
+    objects = {k: o for k, o in observed.objects.items() if k != old.key}
+    return replace(observed, objects={**objects, new.key: new})
+
+
+def route_deleted(observed: Observed) -> Observed:
+    """e3's default route deleted by hand: drift, under manifests that did not change."""
+    route = next(o for o in observed.objects.values() if isinstance(o, Route) and o.ns == "e3")
+    return replace(observed, objects={k: o for k, o in observed.objects.items() if k != route.key})
+
+
+def mtu_changed(observed: Observed) -> Observed:
+    """e1's veth set to another MTU by hand (another object under the same key)."""
+    veth = next(o for o in observed.objects.values() if isinstance(o, Veth) and o.ns == "e1")
+    return replace(observed, objects={**observed.objects, veth.key: replace(veth, mtu=1280)})
+
+
+def searching(observed: Observed) -> Observed:
+    return replace(observed, search=("example.org",))
+
+
+CASES: dict[str, tuple[Files, Kernel]] = {
+    "endpoint gains an alias": ({"e2.yaml": endpoint("e2", "[{network: a, aliases: [www]}, {network: b}]")}, same_kernel),
+    "endpoint leaves a network": ({"e3.yaml": endpoint("e3", "[{network: a}]")}, same_kernel),
+    "endpoint takes a static address": ({"e4.yaml": endpoint("e4", "[{network: a, ipv4Address: 10.1.0.99}, {network: b}]")},
+                                        same_kernel),
+    "network's MTU": ({"networks.yaml": NETWORKS % ", mtu: 1400"}, same_kernel),
+    "network's subnet": ({"networks.yaml": NETWORKS.replace("10.2.0.0/24", "10.2.0.0/16") % ""}, same_kernel),
+    "service's target port": ({"service.yaml": SERVICE % ("web", 9000)}, same_kernel),
+    "service selects none": ({"service.yaml": SERVICE % ("db", 8000)}, same_kernel),
+    "endpoint leaves the service": ({"e1.yaml": endpoint("e1", app="db")}, same_kernel),
+    "an address held in the kernel": ({}, address_moved),
+    "the host's search domains": ({}, searching),
+    "drift: a route deleted by hand": ({}, route_deleted),
+    "drift: a veth's MTU changed by hand": ({}, mtu_changed),
+    "one endpoint more": ({"e5.yaml": endpoint("e5")}, same_kernel),
+    "one endpoint less": ({"e4.yaml": ""}, same_kernel),
+}
+
+
+def write(folder: Path, files: Files) -> None:
+    for name, text in files.items():
+        (folder / name).write_text(text)
+
+
+def converged(m_files: ManifestCache, folder: Path) -> tuple[object, Observed]:
+    m = m_files.load([str(folder)])
+    _, desired = engine._planned(m, Observed({}), planner=Planner())
+    return m, Observed({o.key: o for o in desired})
+
+
+def planned(m: object, observed: Observed, planner: Planner) -> tuple[object, list[KernelObject]]:
+    return engine._planned(m, observed, planner=planner)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("case", CASES, ids=list(CASES))
+def test_a_kept_planner_plans_b_as_a_fresh_one(tmp_path: Path, case: str) -> None:
+    changed, kernel = CASES[case]
+    write(tmp_path, BASE)
+    cache, planner = ManifestCache(), Planner()
+    a, held = converged(cache, tmp_path)
+    planned(a, held, planner)
+    planned(a, held, planner)  # twice: what it keeps is now of A
+    write(tmp_path, changed)
+    b_observed = kernel(held)
+
+    kept = planned(cache.load([str(tmp_path)]), b_observed, planner)
+    fresh = planned(ManifestCache().load([str(tmp_path)]), b_observed, Planner())
+
+    assert kept == fresh
+    assert kept[0].steps  # type: ignore[attr-defined]
+
+
+def test_an_endpoint_the_kernel_holds_as_planned_is_not_compared_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Differ's point: planned again against the very same observed objects, only what is not an
+    endpoint's (bridges, the firewall, the resolver) is compared; after a drift, that endpoint's too."""
+    import reconciler.planning.plan as plan
+
+    write(tmp_path, BASE)
+    cache, planner = ManifestCache(), Planner()
+    m, held = converged(cache, tmp_path)
+    planned(m, held, planner)
+    compared: list[KernelObject] = []
+    real = plan._compare
+    monkeypatch.setattr(plan, "_compare", lambda want, have: compared.append(want) or real(want, have))
+
+    planned(cache.load([str(tmp_path)]), held, planner)
+    assert compared and not any(o.netns for o in compared)
+
+    compared.clear()
+    planned(cache.load([str(tmp_path)]), mtu_changed(held), planner)
+    assert {o.netns for o in compared if o.netns} == {"e1"}
+
+
+def test_one_endpoint_more_allocates_its_networks_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each family of each network is allocated again only when what it is made of changed: one more
+    endpoint on network a allocates a's family; b's is the one kept."""
+    import reconciler.input.ipam as ipam
+
+    write(tmp_path, BASE)
+    cache, planner = ManifestCache(), Planner()
+    m, held = converged(cache, tmp_path)
+    planned(m, held, planner)
+    allocated: list[str] = []
+    real = ipam._allocate_family
+    monkeypatch.setattr(ipam, "_allocate_family", lambda network, *rest: allocated.append(network.name) or real(network, *rest))
+
+    write(tmp_path, {"e5.yaml": endpoint("e5", "[{network: a}]")})
+    planned(cache.load([str(tmp_path)]), held, planner)
+
+    assert allocated == ["a"]
+
+
+def test_a_name_taken_by_what_is_not_ours_is_refused_by_a_kept_planner(tmp_path: Path) -> None:
+    """A key that something not ours now holds (e1's eth0, a link another tool made) is refused by a
+    Planner that found e1 as planned before, as a fresh one refuses it, though every observed object
+    of e1 is the very same."""
+    write(tmp_path, BASE)
+    cache, planner = ManifestCache(), Planner()
+    m, held = converged(cache, tmp_path)
+    planned(m, held, planner)
+    planned(m, held, planner)
+    taken = replace(held, foreign=held.foreign | {("link", "e1", "eth0")})
+
+    with pytest.raises(ConflictError) as kept:
+        planned(cache.load([str(tmp_path)]), taken, planner)
+    with pytest.raises(ConflictError) as fresh:
+        planned(ManifestCache().load([str(tmp_path)]), taken, Planner())
+
+    assert str(kept.value) == str(fresh.value) and "eth0" in str(kept.value)
