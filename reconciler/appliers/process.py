@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 
 from reconciler.errors import ApplyError
-from reconciler.kernel.processstate import ProcessState
+from reconciler.kernel.processstate import ProcessState, Wake
 
 READY_WITHIN = 60.0  # seconds for the process to start and load a state (an emulated VM is slow)
 STOP_WITHIN = 3.0
@@ -43,13 +43,14 @@ def start(process: ProcessState, what: str) -> None:
         raise ApplyError(f"{what} did not start: {why}")
 
 
-def wait_until(done: Callable[[], bool], within: float = READY_WITHIN) -> bool:
-    """Polls `done` until it holds (True) or `within` seconds pass (False)."""
+def wait_until(done: Callable[[], bool], within: float = READY_WITHIN, wake: Wake = time.sleep) -> bool:
+    """Checks `done` until it holds (True) or `within` seconds pass (False): again after `wake`, which
+    sleeps POLL seconds at most (a process's status_written: less, once the process wrote its status)."""
     deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
+    while (left := deadline - time.monotonic()) > 0:
         if done():
             return True
-        time.sleep(POLL)
+        wake(min(POLL, left))
     return done()
 
 
