@@ -64,7 +64,7 @@ class _Loads:
         """Load state.json and write status.json. A state that cannot be read stops a start (`fatal`);
         on a reload it is logged and the state served so far stays (status.json keeps its digest)."""
         try:
-            state = files.read_state(self.state_dir)
+            state, digest = files.read_state(self.state_dir)
         except (NetreconcileError, OSError) as err:
             if fatal:
                 raise
@@ -72,9 +72,9 @@ class _Loads:
             return
         before = self.resolver.served()
         serving = await self.resolver.load(state)
-        self.digest = state.digest
-        files.write_status(self.state_dir, state.digest, serving)
-        log.info("serving %d of %d askers, state %s", len(serving), len(state.askers), state.digest)
+        self.digest = digest
+        files.write_status(self.state_dir, digest, serving)
+        log.info("serving %d of %d askers, state %s", len(serving), len(state.askers), digest)
         self.let_go |= any(serving.get(name) != inode for name, inode in before.items())
         heap.settle(full=self.let_go)  # sockets closed since the last full pass: what was frozen may be garbage
         self.let_go = False
