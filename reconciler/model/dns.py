@@ -93,6 +93,37 @@ def _network_without(name: str, network: DnsNetwork, gone: Gone) -> DnsNetwork:
                    ptr={a: n for a, n in network.ptr.items() if a not in going})
 
 
+def _dumps(plain: object) -> str:
+    return json.dumps(plain, sort_keys=True, separators=(",", ":"))
+
+
+def _network_plain(network: DnsNetwork) -> dict[str, Any]:
+    return {"ttl": network.ttl, "names": {k: list(a) for k, a in network.names.items()}, "ptr": network.ptr}
+
+
+def _asker_plain(asker: DnsAsker) -> dict[str, Any]:
+    return {"networks": list(asker.networks), "forward": asker.forward,
+            "servers": None if asker.servers is None else list(asker.servers),
+            **({"dhcp": list(asker.dhcp)} if asker.dhcp else {})}
+
+
+def network_entry(name: str, network: DnsNetwork) -> str:
+    """The network's member of the document's "networks" (`"name":{...}`), as DnsState.to_json writes it."""
+    return _dumps({name: _network_plain(network)})[1:-1]
+
+
+def asker_entry(name: str, asker: DnsAsker) -> str:
+    """The asker's member of the document's "askers", as DnsState.to_json writes it."""
+    return _dumps({name: _asker_plain(asker)})[1:-1]
+
+
+def assembled(networks: dict[str, str], askers: dict[str, str]) -> str:
+    """The document of a state (as its to_json writes it) from the entries of its networks and askers
+    by name: what is kept of each needs no writing again."""
+    return (f'{{"askers":{{{",".join(askers[k] for k in sorted(askers))}}},"formatVersion":{FORMAT_VERSION},'
+            f'"networks":{{{",".join(networks[k] for k in sorted(networks))}}}}}')
+
+
 def digest_of(document: str) -> str:
     """The digest of a state's document (DnsState.to_json), as the resolver reports it loaded."""
     return hashlib.sha256(document.encode()).hexdigest()[:16]
@@ -114,7 +145,7 @@ class DnsState:
         return DnsState(networks, askers)
 
     def to_json(self) -> str:
-        return json.dumps(self._plain(), sort_keys=True, separators=(",", ":"))
+        return _dumps(self._plain())
 
     @property
     def digest(self) -> str:
@@ -123,12 +154,8 @@ class DnsState:
     def _plain(self) -> dict[str, Any]:
         return {
             "formatVersion": FORMAT_VERSION,
-            "networks": {n: {"ttl": v.ttl, "names": {k: list(a) for k, a in v.names.items()}, "ptr": v.ptr}
-                         for n, v in self.networks.items()},
-            "askers": {ns: {"networks": list(a.networks), "forward": a.forward,
-                            "servers": None if a.servers is None else list(a.servers),
-                            **({"dhcp": list(a.dhcp)} if a.dhcp else {})}
-                       for ns, a in self.askers.items()},
+            "networks": {n: _network_plain(v) for n, v in self.networks.items()},
+            "askers": {ns: _asker_plain(a) for ns, a in self.askers.items()},
         }
 
     @classmethod

@@ -27,8 +27,7 @@ class Planner:
         self._endpoint_objects = Memo(endpoint.objects_of)
         self._hosts_files = Memo(hostsfiles.hosts_file)
         self._resolv_confs = Memo(dns.resolv_conf)
-        self._dns_members = Memo(dns.member_names)
-        self._dns_askers = Memo(dns.asker_of)
+        self._dns = dns.DnsPlanner()
 
     def desired_state(self, m: Manifests, observed: Observed | None = None,
                       ctx: Context | None = None) -> list[KernelObject]:
@@ -53,13 +52,8 @@ class Planner:
 
     def _processes(self, ctx: Context) -> list[KernelObject]:
         """The processes that stay: the DNS resolver, the DHCP lease keeper (each when something needs
-        it). The resolver's names and askers are made of each endpoint's, kept while it stays the same."""
-        self._dns_members.next_generation()
-        self._dns_askers.next_generation()
-        state = dns.dns_state(ctx.manifests, ctx.addresses,
-                              lambda ep, net, v4, v6: self._dns_members((ep.name, net), ep, net, v4, v6),
-                              lambda ep, declared: self._dns_askers(ep.name, ep, declared))
-        found = [dns.resolver(state), dhcp.lease_keeper(ctx.manifests)]
+        it). The resolver's document is made of each endpoint's and network's pieces, kept while they stay the same."""
+        found = [self._dns.resolver(ctx.manifests, ctx.addresses), dhcp.lease_keeper(ctx.manifests)]
         return [p for p in found if p is not None]
 
     def _files(self, ctx: Context) -> list[KernelObject]:
