@@ -4,13 +4,18 @@ document is the one a fresh plan writes (DnsState.to_json) and its digest is of 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 import reconciler.planners.dns as dns
 from reconciler.input.ipam import allocate
+from reconciler.input.manifest import load_text
 from reconciler.input.spec import Manifests
+from reconciler.input.spec.parse import parse_service
 from reconciler.model.dns import DnsState, Resolver, digest_of
-from unit.helpers import endpoint, network, parse
+from unit import helpers
+from unit.helpers import endpoint, network
 
 API = "apiVersion: netreconcile/v1\n"
 NETS = network("a", "{subnet: 10.0.0.0/24}") + network("b", "{subnet: 10.1.0.0/24}")
@@ -18,6 +23,12 @@ EPS = "".join(endpoint(f"e{i}", f"[{{network: {'ab'[i % 2]}}}]") for i in range(
 SERVICE = (f"{API}kind: Service\nmetadata: {{name: web}}\nspec: {{network: a, selector: {{app: web}}, "
            "ports: [{port: 80}]}\n---\n")
 LABELLED = f"{API}kind: Endpoint\nmetadata: {{name: w1, labels: {{app: web}}}}\nspec: {{interfaces: [{{network: a}}]}}\n---\n"
+
+
+def parse(text: str) -> Manifests:
+    """As helpers.parse, with the Services."""
+    services = tuple(parse_service(d) for d in load_text(text, "test.yaml") if d.kind == "Service")
+    return replace(helpers.parse(text), services=services)
 
 
 def planned(planner: dns.DnsPlanner, m: Manifests) -> Resolver | None:
@@ -66,6 +77,7 @@ def test_whatever_changes_the_document_is_the_one_a_fresh_plan_writes(changed: s
     after = planned(planner, m)
     assert after is not None and before is not None and after.state != before.state
     assert after.state == fresh(m) and after.digest == digest_of(after.state)
+    assert ("web" in after.state) == ("Service" in changed)
     assert after.serving == tuple(sorted(DnsState.from_json(after.state).askers))
     assert planned(planner, parse(NETS + EPS)) == before
 
