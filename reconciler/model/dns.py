@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from ipaddress import ip_address
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from reconciler.model.base import KernelObject, Key
 
 FORMAT_VERSION = 1
+T = TypeVar("T")
 DEFAULT_TTL = 10  # seconds (Docker: 600): a renumbered or removed backend leaves clients within seconds
 
 
@@ -161,17 +162,40 @@ class DnsState:
     @classmethod
     def from_json(cls, text: str) -> DnsState:
         """The document back; ValueError when it is not one of this format version."""
-        plain = json.loads(text)
-        if not isinstance(plain, dict) or plain.get("formatVersion") != FORMAT_VERSION:
-            raise ValueError(f"not a resolver state of format version {FORMAT_VERSION}")
-        networks = {n: DnsNetwork(ttl=int(v["ttl"]), names={k: tuple(a) for k, a in v["names"].items()},
-                                  ptr=dict(v["ptr"]))
-                    for n, v in plain["networks"].items()}
-        askers = {ns: DnsAsker(networks=tuple(a["networks"]), forward=bool(a["forward"]),
-                               servers=None if a["servers"] is None else tuple(a["servers"]),
-                               dhcp=tuple(a.get("dhcp", ())))
-                  for ns, a in plain["askers"].items()}
-        return cls(networks=networks, askers=askers)
+        return read(text).state
+
+
+@dataclass(frozen=True)
+class Read:
+    """A state and the plain JSON values it was read from: what the next read of a document reuses."""
+
+    state: DnsState
+    plain: dict[str, Any]
+
+
+def read(text: str, last: Read | None = None) -> Read:
+    """The document as a state (ValueError when it is not one of this format version); each network and
+    asker whose JSON is equal to its in `last` is the very one of `last` (their names indexed once)."""
+    plain = json.loads(text)
+    if not isinstance(plain, dict) or plain.get("formatVersion") != FORMAT_VERSION:
+        raise ValueError(f"not a resolver state of format version {FORMAT_VERSION}")
+    before = last.plain if last is not None else {}
+    networks = _kept(plain["networks"], before.get("networks", {}), last.state.networks if last else {}, _network_read)
+    askers = _kept(plain["askers"], before.get("askers", {}), last.state.askers if last else {}, _asker_read)
+    return Read(DnsState(networks=networks, askers=askers), plain)
+
+
+def _kept(plain: dict[str, Any], before: dict[str, Any], made: dict[str, T], parse: Callable[[Any], T]) -> dict[str, T]:
+    return {k: made[k] if before.get(k) == v and k in made else parse(v) for k, v in plain.items()}
+
+
+def _network_read(v: dict[str, Any]) -> DnsNetwork:
+    return DnsNetwork(ttl=int(v["ttl"]), names={k: tuple(a) for k, a in v["names"].items()}, ptr=dict(v["ptr"]))
+
+
+def _asker_read(a: dict[str, Any]) -> DnsAsker:
+    return DnsAsker(networks=tuple(a["networks"]), forward=bool(a["forward"]),
+                    servers=None if a["servers"] is None else tuple(a["servers"]), dhcp=tuple(a.get("dhcp", ())))
 
 
 @dataclass(frozen=True)

@@ -85,7 +85,7 @@ class Resolver:
     async def load(self, state: DnsState) -> dict[str, int]:
         """Serve `state`: sockets for new askers (or for one whose namespace was replaced), closed for
         askers gone, the others kept as they are. Returns the namespaces served and their inodes."""
-        self.names = Names(state)
+        self.names = Names(state, self.names)
         self._upstream = None
         self._leased.clear()
         for name in [n for n in self.serving if n not in state.askers]:
