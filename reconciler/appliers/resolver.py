@@ -8,7 +8,7 @@ from reconciler.appliers.process import READY_WITHIN, load, stop, wait_until
 from reconciler.appliers.registry import Applier, Changed, register
 from reconciler.errors import ApplyError
 from reconciler.kernel import resolverstate
-from reconciler.kernel.processstate import ProcessState, Wake, inode
+from reconciler.kernel.processstate import ProcessState, inode
 from reconciler.model.dns import Resolver
 
 WHAT = "the DNS resolver"
@@ -19,10 +19,9 @@ class ResolverApplier(Applier[Resolver]):
     """One resolver process per host."""
 
     def create(self, obj: Resolver) -> None:
-        with resolverstate.PROCESS.status_written() as wake:
-            before = _Serving(obj, resolverstate.PROCESS)
-            load(resolverstate.PROCESS, obj.state, WHAT)
-            _wait_serving(obj, before, wake)
+        serving = _Serving(obj, resolverstate.PROCESS)
+        load(resolverstate.PROCESS, obj.state, WHAT)
+        _wait_serving(obj, serving)
 
     def update(self, want: Resolver, changed: Changed) -> None:
         self.create(want)
@@ -36,8 +35,8 @@ class _Serving:
     it loaded the state of that digest and serves every namespace asked for, and each socket it opened
     since (an inode other than before) is in the namespace of that name now. Those it kept it compared
     with /run/netns itself while it loaded (one pass; verify reads them all again after the apply): so a
-    check costs what the step changed, not a stat of every namespace. Asked every few milliseconds, or
-    at once when the status is written: the status is read again only once written again."""
+    check costs what the step changed, not a stat of every namespace. Asked every millisecond while
+    the resolver loads: the status is read again only once written again (a stat per poll)."""
 
     def __init__(self, obj: Resolver, process: ProcessState) -> None:
         self.obj = obj
@@ -62,8 +61,8 @@ def _served(status: dict[str, object] | None) -> dict[str, int]:
     return {ns: n for ns, n in serving.items() if isinstance(n, int)} if isinstance(serving, dict) else {}
 
 
-def _wait_serving(obj: Resolver, serving: _Serving, wake: Wake) -> None:
-    if wait_until(serving, wake=wake):
+def _wait_serving(obj: Resolver, serving: _Serving) -> None:
+    if wait_until(serving):
         return
     found = resolverstate.observe()
     missing = sorted(set(obj.serving) - set(found.serving if found else ()))

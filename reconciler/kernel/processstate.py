@@ -5,19 +5,13 @@ running process loaded (written by it); whether it runs."""
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from reconciler.kernel import inotify, netns, runstate, safefs
+from reconciler.kernel import netns, runstate, safefs
 
 STATE, STATUS = "state.json", "status.json"
 FOLDER_MODE, FILE_MODE = 0o700, 0o600
-
-
-Wake = Callable[[float], object]  # sleeps at most the seconds given; earlier once the status is written
 
 
 @dataclass(frozen=True)
@@ -62,20 +56,6 @@ class ProcessState:
         except FileNotFoundError:
             return None
         return None if st is None else (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-
-    @contextmanager
-    def status_written(self) -> Iterator[Wake]:
-        """A sleep that the process's next write of its status file ends (inotify on its folder, made
-        if missing: the rename that puts the file in place is the event); a plain sleep where inotify
-        cannot watch it. Entered before the process is asked to write, so that no write is missed."""
-        try:
-            with self.folder(make=True) as here:
-                watch = inotify.Watch(f"/proc/self/fd/{here.fd}", inotify.IN_MOVED_TO)
-        except OSError:
-            yield time.sleep
-            return
-        with watch:
-            yield lambda timeout: watch.wait_for(STATUS, timeout)
 
     def running(self, pid: int) -> bool:
         """Whether `pid` is this process (not a recycled pid)."""
