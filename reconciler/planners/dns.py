@@ -41,13 +41,22 @@ def dns_state(m: Manifests, addresses: Addresses, member: Member | None = None, 
     member, asker = member or member_names, asker or asker_of
     made = made or (lambda _, ttl, found, services: network_of(ttl, found, services))
     members: dict[str, list[Endpoint]] = {n.name: [] for n in m.networks}
-    for ep in m.endpoints:  # one pass: each network's endpoints, in manifest order
-        for network in dict.fromkeys(i.network for i in ep.interfaces):
+    askers: dict[str, DnsAsker] = {}
+    for ep in m.endpoints:  # one pass: each network's endpoints, in manifest order, and each local one's view
+        names = _networks_of(ep)
+        for network in names:
             members.setdefault(network, []).append(ep)
+        if names and m.is_local(ep):
+            askers[ep.netns] = asker(ep, tuple(m.network(n) for n in names))
     networks = {n.name: _network(n, members[n.name], m, addresses, member, made) for n in m.networks}
-    askers = {ep.netns: asker(ep, tuple(m.network(n) for n in dict.fromkeys(i.network for i in ep.interfaces)))
-              for ep in m.local_endpoints if ep.interfaces}
     return DnsState(networks, askers)
+
+
+def _networks_of(ep: Endpoint) -> tuple[str, ...]:
+    """The endpoint's networks, each once, in interface order."""
+    if len(ep.interfaces) == 1:  # most endpoints: nothing to merge
+        return (ep.interfaces[0].network,)
+    return tuple(dict.fromkeys(i.network for i in ep.interfaces))
 
 
 class DnsPlanner:
