@@ -41,7 +41,7 @@ class _Serving:
     def __init__(self, obj: Resolver, process: ProcessState) -> None:
         self.obj = obj
         self.process = process
-        self.asked = self.stamp = process.stamp(resolverstate.STATUS)
+        self.stamp = process.stamp(resolverstate.STATUS)
         self.before = _served(process.live_status())
 
     def __call__(self) -> bool:
