@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from ipaddress import ip_address
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
 from reconciler.model.base import KernelObject, Key
 
 FORMAT_VERSION = 1
-T = TypeVar("T")
 DEFAULT_TTL = 10  # seconds (Docker: 600): a renumbered or removed backend leaves clients within seconds
 
 
@@ -167,26 +166,30 @@ class DnsState:
 
 @dataclass(frozen=True)
 class Read:
-    """A state and the plain JSON values it was read from: what the next read of a document reuses."""
+    """A state and the plain JSON values of its askers: what the next read of a document reuses (the
+    askers' only: their JSON is small, where the networks' would double what a resolver holds)."""
 
     state: DnsState
-    plain: dict[str, Any]
+    askers: dict[str, Any]
 
 
 def read(text: str, last: Read | None = None) -> Read:
-    """The document as a state (ValueError when it is not one of this format version); each network and
-    asker whose JSON is equal to its in `last` is the very one of `last` (their names indexed once)."""
+    """The document as a state (ValueError when it is not one of this format version). What is the
+    same as in `last` is the very object of `last`: an asker whose JSON is equal, without being made
+    again; a network equal once made (so that what was made of it, its PTR table, is kept too)."""
     plain = json.loads(text)
     if not isinstance(plain, dict) or plain.get("formatVersion") != FORMAT_VERSION:
         raise ValueError(f"not a resolver state of format version {FORMAT_VERSION}")
-    before = last.plain if last is not None else {}
-    networks = _kept(plain["networks"], before.get("networks", {}), last.state.networks if last else {}, _network_read)
-    askers = _kept(plain["askers"], before.get("askers", {}), last.state.askers if last else {}, _asker_read)
-    return Read(DnsState(networks=networks, askers=askers), plain)
+    kept = last.state if last is not None else DnsState()
+    networks = {n: _same(_network_read(v), kept.networks.get(n)) for n, v in plain["networks"].items()}
+    before = last.askers if last is not None else {}
+    askers = {k: kept.askers[k] if before.get(k) == v and k in kept.askers else _asker_read(v)
+              for k, v in plain["askers"].items()}
+    return Read(DnsState(networks=networks, askers=askers), plain["askers"])
 
 
-def _kept(plain: dict[str, Any], before: dict[str, Any], made: dict[str, T], parse: Callable[[Any], T]) -> dict[str, T]:
-    return {k: made[k] if before.get(k) == v and k in made else parse(v) for k, v in plain.items()}
+def _same(made: DnsNetwork, kept: DnsNetwork | None) -> DnsNetwork:
+    return kept if kept is not None and kept == made else made
 
 
 def _network_read(v: dict[str, Any]) -> DnsNetwork:
