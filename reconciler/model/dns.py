@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from ipaddress import ip_address
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from reconciler.model.base import KernelObject, Key
 
 FORMAT_VERSION = 1
+T = TypeVar("T")
 DEFAULT_TTL = 10  # seconds (Docker: 600): a renumbered or removed backend leaves clients within seconds
 
 
@@ -117,11 +118,16 @@ def asker_entry(name: str, asker: DnsAsker) -> str:
     return _dumps({name: _asker_plain(asker)})[1:-1]
 
 
+HEAD, TAIL = '{"askers":{', "}}"
+MIDDLE = f'}},"formatVersion":{FORMAT_VERSION},"networks":{{'
+
+
 def assembled(networks: dict[str, str], askers: dict[str, str]) -> str:
     """The document of a state (as its to_json writes it) from the entries of its networks and askers
-    by name: what is kept of each needs no writing again."""
-    return (f'{{"askers":{{{",".join(askers[k] for k in sorted(askers))}}},"formatVersion":{FORMAT_VERSION},'
-            f'"networks":{{{",".join(networks[k] for k in sorted(networks))}}}}}')
+    by name: what is kept of each needs no writing again. One entry a line (JSON writes no newline
+    inside a string): a reader tells the entries that did not change by their line (`read`)."""
+    return "\n".join((HEAD, ",\n".join(askers[k] for k in sorted(askers)), MIDDLE,
+                      ",\n".join(networks[k] for k in sorted(networks)), TAIL))
 
 
 def digest_of(document: str) -> str:
@@ -145,18 +151,12 @@ class DnsState:
         return DnsState(networks, askers)
 
     def to_json(self) -> str:
-        return _dumps(self._plain())
+        return assembled({n: network_entry(n, v) for n, v in self.networks.items()},
+                         {ns: asker_entry(ns, a) for ns, a in self.askers.items()})
 
     @property
     def digest(self) -> str:
         return digest_of(self.to_json())
-
-    def _plain(self) -> dict[str, Any]:
-        return {
-            "formatVersion": FORMAT_VERSION,
-            "networks": {n: _network_plain(v) for n, v in self.networks.items()},
-            "askers": {ns: _asker_plain(a) for ns, a in self.askers.items()},
-        }
 
     @classmethod
     def from_json(cls, text: str) -> DnsState:
@@ -166,30 +166,62 @@ class DnsState:
 
 @dataclass(frozen=True)
 class Read:
-    """A state and the plain JSON values of its askers: what the next read of a document reuses (the
-    askers' only: their JSON is small, where the networks' would double what a resolver holds)."""
+    """A state and the lines of the document it was read from: each entry's line with its name and
+    what was made of it, for the next read to reuse (empty: the document was not laid out one entry
+    a line, as by hand)."""
 
     state: DnsState
-    askers: dict[str, Any]
+    networks: dict[str, tuple[str, DnsNetwork]] = field(default_factory=dict)
+    askers: dict[str, tuple[str, DnsAsker]] = field(default_factory=dict)
 
 
 def read(text: str, last: Read | None = None) -> Read:
-    """The document as a state (ValueError when it is not one of this format version). What is the
-    same as in `last` is the very object of `last`: an asker whose JSON is equal, without being made
-    again; a network equal once made (so that what was made of it, its PTR table, is kept too)."""
-    plain = json.loads(text)
-    if not isinstance(plain, dict) or plain.get("formatVersion") != FORMAT_VERSION:
-        raise ValueError(f"not a resolver state of format version {FORMAT_VERSION}")
-    kept = last.state if last is not None else DnsState()
-    networks = {n: _same(_network_read(v), kept.networks.get(n)) for n, v in plain["networks"].items()}
-    before = last.askers if last is not None else {}
-    askers = {k: kept.askers[k] if before.get(k) == v and k in kept.askers else _asker_read(v)
-              for k, v in plain["askers"].items()}
-    return Read(DnsState(networks=networks, askers=askers), plain["askers"])
+    """The document as a state; ValueError (or KeyError, TypeError) when it is not one of this format
+    version. Laid out as `assembled` writes it, each entry whose line is one of `last` is the very
+    object made of it then, not parsed again; any other layout is read whole."""
+    groups = _laid_out(text)
+    if groups is None:
+        plain = json.loads(text)
+        if not isinstance(plain, dict) or plain.get("formatVersion") != FORMAT_VERSION:
+            raise ValueError(f"not a resolver state of format version {FORMAT_VERSION}")
+        return Read(DnsState({n: _network_read(v) for n, v in plain["networks"].items()},
+                             {ns: _asker_read(a) for ns, a in plain["askers"].items()}))
+    asker_lines, network_lines = groups
+    networks = _entries(network_lines, last.networks if last else {}, _network_read)
+    askers = _entries(asker_lines, last.askers if last else {}, _asker_read)
+    return Read(DnsState(dict(networks.values()), dict(askers.values())), networks, askers)
 
 
-def _same(made: DnsNetwork, kept: DnsNetwork | None) -> DnsNetwork:
-    return kept if kept is not None and kept == made else made
+def _laid_out(text: str) -> tuple[list[str], list[str]] | None:
+    """The lines of the askers' and the networks' entries, commas taken off; None when the document is
+    not laid out as `assembled` writes it."""
+    lines = text.split("\n")
+    if len(lines) < 5 or lines[0] != HEAD or lines[-1] != TAIL or lines.count(MIDDLE) != 1:
+        return None
+    middle = lines.index(MIDDLE)
+    askers, networks = _group(lines[1:middle]), _group(lines[middle + 1:-1])
+    return None if askers is None or networks is None else (askers, networks)
+
+
+def _group(lines: list[str]) -> list[str] | None:
+    """Entries written `,\n`-joined (one empty line: none); None when they were not."""
+    if lines == [""]:
+        return []
+    if not lines or any(not line.endswith(",") for line in lines[:-1]) or lines[-1].endswith(","):
+        return None
+    return [line[:-1] for line in lines[:-1]] + lines[-1:]
+
+
+def _entries(lines: list[str], kept: dict[str, tuple[str, T]], parse: Callable[[Any], T]) -> dict[str, tuple[str, T]]:
+    return {line: kept.get(line) or _entry(line, parse) for line in lines}
+
+
+def _entry(line: str, parse: Callable[[Any], T]) -> tuple[str, T]:
+    plain = json.loads("{" + line + "}")
+    if len(plain) != 1:
+        raise ValueError("not one entry a line")
+    ((name, value),) = plain.items()
+    return name, parse(value)
 
 
 def _network_read(v: dict[str, Any]) -> DnsNetwork:

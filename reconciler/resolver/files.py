@@ -20,7 +20,7 @@ def read_state(state_dir: str, last: Read | None = None) -> tuple[Read, str]:
     the document as written (what the planner computed it of), not of the state written out again;
     an empty one when there is no state.json yet."""
     return files(state_dir).read_state(lambda document: (read(document, last), digest_of(document)),
-                                       (Read(DnsState(), {}), DnsState().digest), ResolverStateError)
+                                       (Read(DnsState()), DnsState().digest), ResolverStateError)
 
 
 def write_status(state_dir: str, digest: str, serving: dict[str, int]) -> None:
