@@ -8,6 +8,7 @@ from reconciler.appliers.process import READY_WITHIN, load, stop, wait_until
 from reconciler.appliers.registry import Applier, Changed, register
 from reconciler.errors import ApplyError
 from reconciler.kernel import resolverstate
+from reconciler.kernel.processstate import ProcessState, inode
 from reconciler.model.dns import Resolver
 
 WHAT = "the DNS resolver"
@@ -18,8 +19,9 @@ class ResolverApplier(Applier[Resolver]):
     """One resolver process per host."""
 
     def create(self, obj: Resolver) -> None:
+        serving = _Serving(obj, resolverstate.PROCESS)
         load(resolverstate.PROCESS, obj.state, WHAT)
-        _wait_serving(obj)
+        _wait_serving(obj, serving)
 
     def update(self, want: Resolver, changed: Changed) -> None:
         self.create(want)
@@ -28,37 +30,39 @@ class ResolverApplier(Applier[Resolver]):
         stop(resolverstate.PROCESS)
 
 
-def _says_serving(status: dict[str, object] | None, obj: Resolver) -> bool:
-    serving = status.get("serving") if status else None
-    return (status is not None and status.get("digest") == obj.digest and isinstance(serving, dict)
-            and all(ns in serving for ns in obj.serving))
-
-
 class _Serving:
-    """Whether the resolver serves `obj`: the status file says the state is loaded and every namespace
-    served, then the full check: each socket in the namespace of that name. Asked every few milliseconds
-    while the resolver loads: the status file (as long as the namespaces are many) is read again only
-    once it was written again, so each wait costs a stat per poll, not a read of every namespace's entry
-    per poll (polls as many as the load's time, itself as long as the namespaces are many)."""
+    """Whether the resolver serves `obj`, made before it is asked to: its status, written since, says
+    it loaded the state of that digest and serves every namespace asked for, and each socket it opened
+    since (an inode other than before) is in the namespace of that name now. Those it kept it compared
+    with /run/netns itself while it loaded (one pass; verify reads them all again after the apply): so a
+    check costs what the step changed, not a stat of every namespace. Asked every millisecond while
+    the resolver loads: the status is read again only once written again (a stat per poll)."""
 
-    def __init__(self, obj: Resolver) -> None:
+    def __init__(self, obj: Resolver, process: ProcessState) -> None:
         self.obj = obj
-        self.stamp: tuple[int, ...] | None = None
-        self.checked = False
+        self.process = process
+        self.stamp = process.stamp(resolverstate.STATUS)
+        self.before = _served(process.live_status())
 
     def __call__(self) -> bool:
-        stamp = resolverstate.PROCESS.stamp(resolverstate.STATUS)
-        if self.checked and stamp == self.stamp:
-            return False  # nothing written since the last check failed
-        self.stamp, self.checked = stamp, True
-        if not _says_serving(resolverstate.PROCESS.status(), self.obj):
+        stamp = self.process.stamp(resolverstate.STATUS)
+        if stamp == self.stamp:
+            return False  # not written since the last check (or since it was asked)
+        self.stamp = stamp
+        status = self.process.live_status()
+        serving = _served(status)
+        if status is None or status.get("digest") != self.obj.digest or not set(self.obj.serving) <= serving.keys():
             return False
-        found = resolverstate.observe()
-        return found is not None and found.digest == self.obj.digest and set(self.obj.serving) <= set(found.serving)
+        return all(serving[ns] == self.before.get(ns) or inode(ns) == serving[ns] for ns in self.obj.serving)
 
 
-def _wait_serving(obj: Resolver) -> None:
-    if wait_until(_Serving(obj)):
+def _served(status: dict[str, object] | None) -> dict[str, int]:
+    serving = status.get("serving") if status else None
+    return {ns: n for ns, n in serving.items() if isinstance(n, int)} if isinstance(serving, dict) else {}
+
+
+def _wait_serving(obj: Resolver, serving: _Serving) -> None:
+    if wait_until(serving):
         return
     found = resolverstate.observe()
     missing = sorted(set(obj.serving) - set(found.serving if found else ()))

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from ipaddress import ip_address
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from reconciler.model.base import KernelObject, Key
 
 FORMAT_VERSION = 1
+T = TypeVar("T")
 DEFAULT_TTL = 10  # seconds (Docker: 600): a renumbered or removed backend leaves clients within seconds
 
 
@@ -93,6 +94,42 @@ def _network_without(name: str, network: DnsNetwork, gone: Gone) -> DnsNetwork:
                    ptr={a: n for a, n in network.ptr.items() if a not in going})
 
 
+def _dumps(plain: object) -> str:
+    return json.dumps(plain, sort_keys=True, separators=(",", ":"))
+
+
+def _network_plain(network: DnsNetwork) -> dict[str, Any]:
+    return {"ttl": network.ttl, "names": {k: list(a) for k, a in network.names.items()}, "ptr": network.ptr}
+
+
+def _asker_plain(asker: DnsAsker) -> dict[str, Any]:
+    return {"networks": list(asker.networks), "forward": asker.forward,
+            "servers": None if asker.servers is None else list(asker.servers),
+            **({"dhcp": list(asker.dhcp)} if asker.dhcp else {})}
+
+
+def network_entry(name: str, network: DnsNetwork) -> str:
+    """The network's member of the document's "networks" (`"name":{...}`), as DnsState.to_json writes it."""
+    return _dumps({name: _network_plain(network)})[1:-1]
+
+
+def asker_entry(name: str, asker: DnsAsker) -> str:
+    """The asker's member of the document's "askers", as DnsState.to_json writes it."""
+    return _dumps({name: _asker_plain(asker)})[1:-1]
+
+
+HEAD, TAIL = '{"askers":{', "}}"
+MIDDLE = f'}},"formatVersion":{FORMAT_VERSION},"networks":{{'
+
+
+def assembled(networks: dict[str, str], askers: dict[str, str]) -> str:
+    """The document of a state (as its to_json writes it) from the entries of its networks and askers
+    by name: what is kept of each needs no writing again. One entry a line (JSON writes no newline
+    inside a string): a reader tells the entries that did not change by their line (`read`)."""
+    return "\n".join((HEAD, ",\n".join(askers[k] for k in sorted(askers)), MIDDLE,
+                      ",\n".join(networks[k] for k in sorted(networks)), TAIL))
+
+
 def digest_of(document: str) -> str:
     """The digest of a state's document (DnsState.to_json), as the resolver reports it loaded."""
     return hashlib.sha256(document.encode()).hexdigest()[:16]
@@ -114,37 +151,86 @@ class DnsState:
         return DnsState(networks, askers)
 
     def to_json(self) -> str:
-        return json.dumps(self._plain(), sort_keys=True, separators=(",", ":"))
+        return assembled({n: network_entry(n, v) for n, v in self.networks.items()},
+                         {ns: asker_entry(ns, a) for ns, a in self.askers.items()})
 
     @property
     def digest(self) -> str:
         return digest_of(self.to_json())
 
-    def _plain(self) -> dict[str, Any]:
-        return {
-            "formatVersion": FORMAT_VERSION,
-            "networks": {n: {"ttl": v.ttl, "names": {k: list(a) for k, a in v.names.items()}, "ptr": v.ptr}
-                         for n, v in self.networks.items()},
-            "askers": {ns: {"networks": list(a.networks), "forward": a.forward,
-                            "servers": None if a.servers is None else list(a.servers),
-                            **({"dhcp": list(a.dhcp)} if a.dhcp else {})}
-                       for ns, a in self.askers.items()},
-        }
-
     @classmethod
     def from_json(cls, text: str) -> DnsState:
         """The document back; ValueError when it is not one of this format version."""
+        return read(text).state
+
+
+@dataclass(frozen=True)
+class Read:
+    """A state and the lines of the document it was read from: each entry's line with its name and
+    what was made of it, for the next read to reuse (empty: the document was not laid out one entry
+    a line, as by hand)."""
+
+    state: DnsState
+    networks: dict[str, tuple[str, DnsNetwork]] = field(default_factory=dict)
+    askers: dict[str, tuple[str, DnsAsker]] = field(default_factory=dict)
+
+
+def read(text: str, last: Read | None = None) -> Read:
+    """The document as a state; ValueError (or KeyError, TypeError) when it is not one of this format
+    version. Laid out as `assembled` writes it, each entry whose line is one of `last` is the very
+    object made of it then, not parsed again; any other layout is read whole."""
+    groups = _laid_out(text)
+    if groups is None:
         plain = json.loads(text)
         if not isinstance(plain, dict) or plain.get("formatVersion") != FORMAT_VERSION:
             raise ValueError(f"not a resolver state of format version {FORMAT_VERSION}")
-        networks = {n: DnsNetwork(ttl=int(v["ttl"]), names={k: tuple(a) for k, a in v["names"].items()},
-                                  ptr=dict(v["ptr"]))
-                    for n, v in plain["networks"].items()}
-        askers = {ns: DnsAsker(networks=tuple(a["networks"]), forward=bool(a["forward"]),
-                               servers=None if a["servers"] is None else tuple(a["servers"]),
-                               dhcp=tuple(a.get("dhcp", ())))
-                  for ns, a in plain["askers"].items()}
-        return cls(networks=networks, askers=askers)
+        return Read(DnsState({n: _network_read(v) for n, v in plain["networks"].items()},
+                             {ns: _asker_read(a) for ns, a in plain["askers"].items()}))
+    asker_lines, network_lines = groups
+    networks = _entries(network_lines, last.networks if last else {}, _network_read)
+    askers = _entries(asker_lines, last.askers if last else {}, _asker_read)
+    return Read(DnsState(dict(networks.values()), dict(askers.values())), networks, askers)
+
+
+def _laid_out(text: str) -> tuple[list[str], list[str]] | None:
+    """The lines of the askers' and the networks' entries, commas taken off; None when the document is
+    not laid out as `assembled` writes it."""
+    lines = text.split("\n")
+    if len(lines) < 5 or lines[0] != HEAD or lines[-1] != TAIL or lines.count(MIDDLE) != 1:
+        return None
+    middle = lines.index(MIDDLE)
+    askers, networks = _group(lines[1:middle]), _group(lines[middle + 1:-1])
+    return None if askers is None or networks is None else (askers, networks)
+
+
+def _group(lines: list[str]) -> list[str] | None:
+    """Entries written `,\n`-joined (one empty line: none); None when they were not."""
+    if lines == [""]:
+        return []
+    if not lines or any(not line.endswith(",") for line in lines[:-1]) or lines[-1].endswith(","):
+        return None
+    return [line[:-1] for line in lines[:-1]] + lines[-1:]
+
+
+def _entries(lines: list[str], kept: dict[str, tuple[str, T]], parse: Callable[[Any], T]) -> dict[str, tuple[str, T]]:
+    return {line: kept.get(line) or _entry(line, parse) for line in lines}
+
+
+def _entry(line: str, parse: Callable[[Any], T]) -> tuple[str, T]:
+    plain = json.loads("{" + line + "}")
+    if len(plain) != 1:
+        raise ValueError("not one entry a line")
+    ((name, value),) = plain.items()
+    return name, parse(value)
+
+
+def _network_read(v: dict[str, Any]) -> DnsNetwork:
+    return DnsNetwork(ttl=int(v["ttl"]), names={k: tuple(a) for k, a in v["names"].items()}, ptr=dict(v["ptr"]))
+
+
+def _asker_read(a: dict[str, Any]) -> DnsAsker:
+    return DnsAsker(networks=tuple(a["networks"]), forward=bool(a["forward"]),
+                    servers=None if a["servers"] is None else tuple(a["servers"]), dhcp=tuple(a.get("dhcp", ())))
 
 
 @dataclass(frozen=True)

@@ -15,39 +15,77 @@ from reconciler.model.dns import (
     DnsNetwork,
     DnsState,
     Resolver,
+    asker_entry,
+    assembled,
     digest_of,
+    network_entry,
     ordered,
 )
+from reconciler.planners.memo import Memo
 from reconciler.planners.services import address_of, vip
 
 RESOLVER_ADDRESS = "127.0.0.11"
 
 
 MemberNames = tuple[tuple[str, ...], tuple[str, ...], str]  # names, addresses as text, PTR name
+ServiceNames = tuple[tuple[tuple[str, tuple[str, ...]], ...], tuple[str, ...], str]  # names with addresses, VIPs, PTR name
 Member = Callable[[Endpoint, str, IPAddress | None, IPAddress | None], MemberNames]
 Asker = Callable[[Endpoint, tuple[Network, ...]], DnsAsker]
+Made = Callable[[str, int, tuple[MemberNames, ...], tuple[ServiceNames, ...]], DnsNetwork]
 
 
-def dns_state(m: Manifests, addresses: Addresses, member: Member | None = None, asker: Asker | None = None) -> DnsState:
-    """The names of every network, and an asker per endpoint of this host. `member` and `asker` stand
-    for member_names and asker_of (the watch's planner gives memoised ones)."""
+def dns_state(m: Manifests, addresses: Addresses, member: Member | None = None, asker: Asker | None = None,
+              made: Made | None = None) -> DnsState:
+    """The names of every network, and an asker per endpoint of this host. `member`, `asker` and `made`
+    stand for member_names, asker_of and network_of (DnsPlanner gives memoised ones)."""
     member, asker = member or member_names, asker or asker_of
+    made = made or (lambda _, ttl, found, services: network_of(ttl, found, services))
     members: dict[str, list[Endpoint]] = {n.name: [] for n in m.networks}
-    for ep in m.endpoints:  # one pass: each network's endpoints, in manifest order
-        for network in dict.fromkeys(i.network for i in ep.interfaces):
+    askers: dict[str, DnsAsker] = {}
+    for ep in m.endpoints:  # one pass: each network's endpoints, in manifest order, and each local one's view
+        names = _networks_of(ep)
+        for network in names:
             members.setdefault(network, []).append(ep)
-    networks = {n.name: _network(n, members[n.name], m, addresses, member) for n in m.networks}
-    askers = {ep.netns: asker(ep, tuple(m.network(n) for n in dict.fromkeys(i.network for i in ep.interfaces)))
-              for ep in m.local_endpoints if ep.interfaces}
+        if names and m.is_local(ep):
+            askers[ep.netns] = asker(ep, tuple(m.network(n) for n in names))
+    networks = {n.name: _network(n, members[n.name], m, addresses, member, made) for n in m.networks}
     return DnsState(networks, askers)
 
 
-def resolver(state: DnsState) -> Resolver | None:
-    """The resolver serving `state`; none when no endpoint here needs one."""
-    if not state.askers:
-        return None
-    document = state.to_json()  # once: the digest is of it
-    return Resolver(digest_of(document), tuple(sorted(state.askers)), state=document)
+def _networks_of(ep: Endpoint) -> tuple[str, ...]:
+    """The endpoint's networks, each once, in interface order."""
+    if len(ep.interfaces) == 1:  # most endpoints: nothing to merge
+        return (ep.interfaces[0].network,)
+    return tuple(dict.fromkeys(i.network for i in ep.interfaces))
+
+
+class DnsPlanner:
+    """The resolver planned again and again (the watch's Planner keeps one): each endpoint's names and
+    view, each network's names, and each network's and asker's entry in the document, kept while what
+    they are made of stays equal (Memo: compared with the arguments they were made of, by network or
+    endpoint name). A plan after one endpoint more makes again that endpoint's pieces and its networks',
+    and joins the others' entries as they were: the document is the one DnsState.to_json writes."""
+
+    def __init__(self) -> None:
+        self._members = Memo(member_names)
+        self._askers = Memo(asker_of)
+        self._networks = Memo(network_of)
+        self._network_entries = Memo(network_entry)
+        self._asker_entries = Memo(asker_entry)
+
+    def resolver(self, m: Manifests, addresses: Addresses) -> Resolver | None:
+        """The resolver serving the names of dns_state (its document to_json's); none when no endpoint
+        here needs one."""
+        for memo in (self._members, self._askers, self._networks, self._network_entries, self._asker_entries):
+            memo.next_generation()
+        state = dns_state(m, addresses, lambda ep, net, v4, v6: self._members((ep.name, net), ep, net, v4, v6),
+                          lambda ep, declared: self._askers(ep.name, ep, declared),
+                          lambda net, ttl, found, services: self._networks(net, ttl, found, services))
+        if not state.askers:
+            return None
+        document = assembled({n: self._network_entries(n, n, v) for n, v in state.networks.items()},
+                             {ns: self._asker_entries(ns, ns, a) for ns, a in state.askers.items()})
+        return Resolver(digest_of(document), tuple(sorted(state.askers)), state=document)
 
 
 def resolv_conf(ep: Endpoint, search: tuple[str, ...]) -> ResolvConf:
@@ -58,35 +96,39 @@ def resolv_conf(ep: Endpoint, search: tuple[str, ...]) -> ResolvConf:
 
 
 def _network(network: Network, members: list[Endpoint], m: Manifests, addresses: Addresses,
-             member: Member) -> DnsNetwork:
+             member: Member, made: Made) -> DnsNetwork:
+    spans_hosts = network.overlay is not None
+    found = tuple(member(ep, network.name, address_of(addresses, ep, network.name, 4),
+                         address_of(addresses, ep, network.name, 6))
+                  for ep in members if spans_hosts or m.is_local(ep))
+    services = tuple(_service_names(s, m, addresses) for s in m.services if s.network == network.name)
+    return made(network.name, network.dns.ttl if network.dns.ttl is not None else DEFAULT_TTL, found, services)
+
+
+def network_of(ttl: int, found: tuple[MemberNames, ...], services: tuple[ServiceNames, ...]) -> DnsNetwork:
+    """A network's names from its members' and its Services' (in manifest order)."""
     names: dict[str, list[str]] = {}
     ptr: dict[str, str] = {}
-    spans_hosts = network.overlay is not None
-    for ep in members:
-        if not (spans_hosts or m.is_local(ep)):
-            continue
-        own, found, pointer = member(ep, network.name, address_of(addresses, ep, network.name, 4),
-                                     address_of(addresses, ep, network.name, 6))
+    for own, addresses, pointer in found:
         for name in own:
-            names.setdefault(name, []).extend(found)
-        ptr.update((a, pointer) for a in found)
-    for service in (s for s in m.services if s.network == network.name):
-        _service_names(service, m, addresses, names, ptr)
-    ttl = network.dns.ttl if network.dns.ttl is not None else DEFAULT_TTL
+            names.setdefault(name, []).extend(addresses)
+        ptr.update((a, pointer) for a in addresses)
+    for entries, vips, pointer in services:
+        for name, addresses in entries:
+            names.setdefault(name, []).extend(addresses)
+        ptr.update((a, pointer) for a in vips)
     return DnsNetwork(ttl, {k: ordered(v) for k, v in names.items()}, ptr)
 
 
-def _service_names(service: Service, m: Manifests, addresses: Addresses, names: dict[str, list[str]],
-                   ptr: dict[str, str]) -> None:
+def _service_names(service: Service, m: Manifests, addresses: Addresses) -> ServiceNames:
     """A Service's name: its VIP (dnsrr: its backends); `tasks.<name>`: every selected backend."""
     spans_hosts = m.network(service.network).overlay is not None
     chosen = [e for e in m.endpoints if service.selects(e) and (spans_hosts or m.is_local(e))]
-    backends = [str(a) for e in sorted(chosen, key=lambda e: e.name) for v in (4, 6)
-                if (a := address_of(addresses, e, service.network, v)) is not None]
-    vips = [a for a in (vip(service, addresses, v) for v in (4, 6)) if a is not None]
-    names.setdefault(service.name.lower(), []).extend(vips if service.has_vip else backends)
-    names.setdefault(f"tasks.{service.name}".lower(), []).extend(backends)
-    ptr.update((a, f"{service.name}.{service.network}") for a in vips)
+    backends = tuple(str(a) for e in sorted(chosen, key=lambda e: e.name) for v in (4, 6)
+                     if (a := address_of(addresses, e, service.network, v)) is not None)
+    vips = tuple(a for a in (vip(service, addresses, v) for v in (4, 6)) if a is not None)
+    entries = ((service.name.lower(), vips if service.has_vip else backends), (f"tasks.{service.name}".lower(), backends))
+    return entries, vips, f"{service.name}.{service.network}"
 
 
 def member_names(ep: Endpoint, network: str, ipv4: IPAddress | None, ipv6: IPAddress | None) -> MemberNames:

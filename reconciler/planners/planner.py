@@ -28,8 +28,7 @@ class Planner:
 
     def __init__(self) -> None:
         self._endpoints_made = Memo(_endpoint_plan)
-        self._dns_members = Memo(dns.member_names)
-        self._dns_askers = Memo(dns.asker_of)
+        self._dns = dns.DnsPlanner()
         self._families = Memo(ipam.allocate_family)
         self.differ = Differ()  # what the diffs of its plans remember (the groups found equal)
 
@@ -68,13 +67,8 @@ class Planner:
 
     def _processes(self, ctx: Context) -> list[KernelObject]:
         """The processes that stay: the DNS resolver, the DHCP lease keeper (each when something needs
-        it). The resolver's names and askers are made of each endpoint's, kept while it stays the same."""
-        self._dns_members.next_generation()
-        self._dns_askers.next_generation()
-        state = dns.dns_state(ctx.manifests, ctx.addresses,
-                              lambda ep, net, v4, v6: self._dns_members((ep.name, net), ep, net, v4, v6),
-                              lambda ep, declared: self._dns_askers(ep.name, ep, declared))
-        found = [dns.resolver(state), dhcp.lease_keeper(ctx.manifests)]
+        it). The resolver's document is made of each endpoint's and network's pieces, kept while they stay the same."""
+        found = [self._dns.resolver(ctx.manifests, ctx.addresses), dhcp.lease_keeper(ctx.manifests)]
         return [p for p in found if p is not None]
 
 

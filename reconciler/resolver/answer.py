@@ -57,11 +57,14 @@ Outcome = Reply | Forward
 
 class Names:
     """A DnsState indexed for answering: each network's PTR table keyed by the address in canonical
-    form (the planner may write an IPv6 address in any of its spellings)."""
+    form (the planner may write an IPv6 address in any of its spellings); that of `last` kept for a
+    network that is the very one it was made of (model.dns.read keeps a network whose JSON is equal)."""
 
-    def __init__(self, state: DnsState) -> None:
+    def __init__(self, state: DnsState, last: Names | None = None) -> None:
         self.state = state
-        self.ptr = {name: _ptr_table(net.ptr) for name, net in state.networks.items()}
+        before = last.state.networks if last is not None else {}
+        self.ptr: dict[str, dict[str, str]] = {name: last.ptr[name] if last is not None and before.get(name) is net else _ptr_table(net.ptr)
+                    for name, net in state.networks.items()}
         self.anywhere = {n for net in state.networks.values() for n in net.names}
 
     def networks(self, asker: DnsAsker) -> list[tuple[str, DnsNetwork]]:

@@ -11,6 +11,7 @@ import argparse
 import logging
 
 from reconciler.errors import NetreconcileError
+from reconciler.model.dns import Read
 from reconciler.process import daemon, heap, serve
 from reconciler.resolver import files
 from reconciler.resolver.server import Options, Resolver
@@ -52,6 +53,7 @@ class _Loads:
         self.state_dir = state_dir
         self.resolver = resolver
         self.digest = ""
+        self.read: Read | None = None  # the state loaded last, with the JSON it was read from
         self.let_go = False  # sockets closed since the last full collection: their garbage is frozen
 
     def gone(self, name: str) -> None:
@@ -64,17 +66,18 @@ class _Loads:
         """Load state.json and write status.json. A state that cannot be read stops a start (`fatal`);
         on a reload it is logged and the state served so far stays (status.json keeps its digest)."""
         try:
-            state = files.read_state(self.state_dir)
+            self.read, digest = files.read_state(self.state_dir, self.read)
         except (NetreconcileError, OSError) as err:
             if fatal:
                 raise
             log.error("reload refused, still serving the state loaded before: %s", err)
             return
+        state = self.read.state
         before = self.resolver.served()
         serving = await self.resolver.load(state)
-        self.digest = state.digest
-        files.write_status(self.state_dir, state.digest, serving)
-        log.info("serving %d of %d askers, state %s", len(serving), len(state.askers), state.digest)
+        self.digest = digest
+        files.write_status(self.state_dir, digest, serving)
+        log.info("serving %d of %d askers, state %s", len(serving), len(state.askers), digest)
         self.let_go |= any(serving.get(name) != inode for name, inode in before.items())
         heap.settle(full=self.let_go)  # sockets closed since the last full pass: what was frozen may be garbage
         self.let_go = False

@@ -85,25 +85,26 @@ class Resolver:
     async def load(self, state: DnsState) -> dict[str, int]:
         """Serve `state`: sockets for new askers (or for one whose namespace was replaced), closed for
         askers gone, the others kept as they are. Returns the namespaces served and their inodes."""
-        self.names = Names(state)
+        self.names = Names(state, self.names)
         self._upstream = None
         self._leased.clear()
         for name in [n for n in self.serving if n not in state.askers]:
             self.serving.pop(name).close()
         inodes = named_inodes()  # one pass over /run/netns for every asker, not a path walked per asker
         for name in state.askers:
-            await self._keep_or_open(name, inodes.get(name) if _plain_name(name) else None)
+            now = inodes.get(name) if _plain_name(name) else None
+            held = self.serving.get(name)
+            if held is None or held.sockets.inode != now:  # the others kept as they are, without a coroutine's round
+                await self._reopen(name, held, now)
         return self.served()
 
     def served(self) -> dict[str, int]:
         """The namespaces served and the inodes of those their sockets are in."""
         return {name: s.sockets.inode for name, s in self.serving.items()}
 
-    async def _keep_or_open(self, name: str, now: int | None) -> None:
-        """`now`: the inode of the namespace of that name (None: there is none)."""
-        held = self.serving.get(name)
-        if held is not None and held.sockets.inode == now:
-            return
+    async def _reopen(self, name: str, held: Serving | None, now: int | None) -> None:
+        """Sockets in the namespace of that name, whose inode is `now` (None: there is none), in place
+        of `held` (those of a namespace removed, or made again)."""
         if held is not None:
             log.info("netns %s was replaced: its sockets are opened again", name)
             self.serving.pop(name).close()

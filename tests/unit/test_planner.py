@@ -45,8 +45,9 @@ def test_a_planner_forgets_an_endpoint_its_last_plan_left_out():
     assert of(first, "e2") == of(last, "e2") and not any(x is y for x, y in zip(of(first, "e2"), of(last, "e2")))
 
 
-def test_the_resolvers_document_is_written_once_per_plan_and_its_digest_is_of_it(monkeypatch):
-    """The resolver's state (every endpoint's names) is serialised once per plan, its digest taken of that text."""
+def test_the_resolvers_document_is_assembled_from_its_pieces_and_its_digest_is_of_it(monkeypatch):
+    """The resolver's state (every endpoint's names) is not serialised whole: its document is joined from
+    each network's and asker's entry (tests/unit/test_dns_planner.py), its digest taken of that text."""
     from reconciler.model.dns import DnsState, Resolver, digest_of
 
     written: list[int] = []
@@ -55,7 +56,8 @@ def test_the_resolvers_document_is_written_once_per_plan_and_its_digest_is_of_it
 
     resolver = next(o for o in Planner().desired_state(BOTH) if isinstance(o, Resolver))
 
-    assert written == [1] and resolver.digest == digest_of(resolver.state) and resolver.serving == ("e1", "e2")
+    assert written == [] and resolver.digest == digest_of(resolver.state) and resolver.serving == ("e1", "e2")
+    assert resolver.state == real(DnsState.from_json(resolver.state))
 
 
 def test_a_planner_compares_an_endpoints_inputs_with_those_it_kept_without_hashing_them(monkeypatch):

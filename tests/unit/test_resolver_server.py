@@ -107,3 +107,45 @@ def test_what_was_frozen_is_collected_again_only_after_sockets_were_let_go(tmp_p
         assert unfrozen == [1] and not loads.let_go
     finally:
         real()
+
+
+def test_the_digest_reported_is_of_the_document_as_written_not_written_out_again(tmp_path):
+    """The planner's digest is of the document it wrote: the resolver reports the digest of the text it
+    read, not of its state serialised again (as long again as the state: a few ms at 1000 askers)."""
+    import asyncio
+    import gc
+    import json
+
+    from reconciler.model.dns import digest_of
+    from reconciler.resolver.main import _Loads
+
+    document = json.dumps(json.loads(STATE.to_json()) | {"askers": {}}, indent=1)  # not the canonical form
+    (tmp_path / "state.json").write_text(document)
+    try:
+        asyncio.run(_Loads(str(tmp_path), Resolver(Options())).load_once(fatal=True))
+    finally:
+        gc.unfreeze()
+    reported = json.loads((tmp_path / "status.json").read_text())["digest"]
+    assert reported == digest_of(document) != DnsState.from_json(document).digest
+
+
+def test_a_reload_leaves_the_sockets_it_keeps_alone(monkeypatch):
+    """Only an asker that is new, or whose namespace is another now, goes through the opening of
+    sockets (a coroutine's round per asker kept cost a reload of many askers as much as its work)."""
+    import asyncio
+    from types import SimpleNamespace
+
+    from reconciler.resolver import server
+
+    monkeypatch.setattr(server, "named_inodes", lambda: {"kept": 1, "new": 2, "replaced": 4})
+    reopened: list[str] = []
+
+    async def reopen(self, name, held, now):
+        reopened.append(name)
+
+    monkeypatch.setattr(server.Resolver, "_reopen", reopen)
+    made = Resolver(Options())
+    made.serving = {n: SimpleNamespace(sockets=SimpleNamespace(inode=i)) for n, i in (("kept", 1), ("replaced", 3))}
+    askers = {name: DnsAsker(networks=("n",)) for name in ("kept", "new", "replaced")}
+    asyncio.run(made.load(DnsState(networks=STATE.networks, askers=askers)))
+    assert reopened == ["new", "replaced"]
