@@ -12,7 +12,8 @@ from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from reconciler.kernel import netns
-from reconciler.kernel.hostsfile import ETC_NETNS, file_name
+from reconciler.kernel.filestamps import FileStamps, Stamp, Stamps
+from reconciler.kernel.inotify import MountTable
 from reconciler.kernel.observe import InTheWay, NamespaceState, Reader
 from reconciler.kernel.observe_objects import (
     Ends,
@@ -36,7 +37,6 @@ from reconciler.model import NETNS_FILES, ROUTE_PROTO, Key, NetnsFile, Sysctl
 from reconciler.planning.plan import Step
 
 NOT_RTNETLINK = (NetnsFile, Sysctl)  # what observe reads from files
-Stamp = tuple[object, ...]
 
 
 class Client(Protocol):
@@ -51,7 +51,16 @@ class Client(Protocol):
 
 
 class KernelSource:
-    """Where the cache reads from: the kernel (a test gives a scripted one)."""
+    """Where the cache reads from: the kernel (a test gives a scripted one). The named namespaces' listing
+    is kept while this mount namespace's mount table is unchanged (a namespace is named by a mount in
+    the netns folder, unnamed by its unmount; a plain file there is no namespace), and after `forget`."""
+
+    def __init__(self) -> None:
+        self.listed: dict[str, int] | None = None
+        try:
+            self.mounts: MountTable | None = MountTable()
+        except OSError:
+            self.mounts = None
 
     def client(self, name: str | None) -> Client:
         """A client in namespace `name` (None: this one); NamespaceGoneError, OSError when it is gone."""
@@ -74,7 +83,12 @@ class KernelSource:
 
     def inodes(self) -> dict[str, int]:
         """Named namespaces (mount points under the netns folder), with their inodes."""
-        return netns.named_inodes()
+        if self.mounts is None or self.mounts.changed() or self.listed is None:  # asked before listing: a
+            self.listed = netns.named_inodes()  # change made meanwhile is told next time
+        return self.listed
+
+    def forget(self) -> None:
+        self.listed = None
 
     def inode(self, name: str) -> int:
         return os.stat(netns.path(name)).st_ino
@@ -99,7 +113,7 @@ class _State:
     space: _Space
     host_links_read: int
     ends: Ends
-    stamp: Stamp | None
+    stamp: Stamps | None
     state: NamespaceState | None
 
 
@@ -140,14 +154,17 @@ class KernelCache(Reader):
     Host links are read again one by one, by index, as their events name them; host addresses and
     routes whole on any news of them. `forget` drops everything: the next observe reads it all (the
     watch's startup, resync and SIGHUP; lost events). Hosts files are read again when their
-    inode, size or modification time differ (one stat instead of a read); sysctls and nftables are
+    inode, size or modification time differ (one stat instead of a read; the stats themselves kept
+    while inotify tells of no change: filestamps.FileStamps); sysctls and nftables are
     read by observe itself, every time. The objects observe makes of a namespace are kept too, while
     neither the namespace's dumps nor its links' ends in the host (`observe_objects.host_ends`) change.
     """
 
-    def __init__(self, sync: Callable[[], None] = lambda: None, source: KernelSource | None = None) -> None:
+    def __init__(self, sync: Callable[[], None] = lambda: None, source: KernelSource | None = None,
+                 stamps: FileStamps | None = None) -> None:
         self.sync = sync
         self.source = source or KernelSource()
+        self.stamps = stamps or FileStamps.started()
         self.lock = threading.Lock()
         self.spaces: dict[str | None, _Space] = {}
         self.inodes: dict[str, int] = {}
@@ -186,6 +203,8 @@ class KernelCache(Reader):
             self.files.clear()
             self.made.clear()
             self.states.clear()
+        self.stamps.forget()
+        self.source.forget()
 
     def namespace_state(self, name: str, host: Namespace) -> NamespaceState | None:
         """Kept while the namespace's read, its links' host ends and its hosts file's stat are unchanged
@@ -194,7 +213,7 @@ class KernelCache(Reader):
             space = self._space(name)
         except OSError:
             return None
-        stamp, known = _stamps(name), self.states.get(name)
+        stamp, known = self.stamps.stamps(name), self.states.get(name)
         if known is not None and known.space is space and known.stamp == stamp:
             if not self._ends_may_differ(known.host_links_read, space, host):
                 return known.state
@@ -238,9 +257,10 @@ class KernelCache(Reader):
         return made
 
     def netns_file(self, ns: str, kind: type[NetnsFile]) -> str | InTheWay | None:
-        stamp = _stamp(ns, kind)
-        if stamp is None:
+        stamps = self.stamps.stamps(ns)
+        if stamps is None:
             return None
+        stamp = stamps[NETNS_FILES.index(kind)]
         known = self.files.get((ns, kind.kind))
         if known is not None and known[0] == stamp:
             return known[1]
@@ -250,7 +270,9 @@ class KernelCache(Reader):
 
     def names(self) -> list[str]:
         """Named namespaces, with their inodes; what was kept of those gone is dropped."""
+        self.stamps.refresh()
         self.inodes = self.source.inodes()
+        self.stamps.keep_only(self.inodes)
         for kept in (self.made, self.states):
             for gone in [n for n in kept if n not in self.inodes]:
                 del kept[gone]
@@ -333,31 +355,3 @@ def _routes(client: Client, name: str | None) -> list[RouteMsg]:
     """The routes observe reads: the host's of every table (the overlap check), a namespace's of ours."""
     return client.routes() if name is None else client.routes(RT_TABLE_MAIN, ROUTE_PROTO)
 
-
-def _stamps(ns: str) -> Stamp | None:
-    """The stamps of every file of the endpoint's (None: there is no folder); the folder read once."""
-    folder = _folder(ns)
-    return None if folder is None else tuple(_file_stamp(folder, ns, kind) for kind in NETNS_FILES)
-
-
-def _stamp(ns: str, kind: type[NetnsFile]) -> Stamp | None:
-    """The identity, type and owner of the endpoint's files' folder, and the file's too with its size
-    and times, symbolic links not followed (None: there is no folder)."""
-    folder = _folder(ns)
-    return None if folder is None else _file_stamp(folder, ns, kind)
-
-
-def _folder(ns: str) -> os.stat_result | None:
-    try:
-        return os.lstat(f"{ETC_NETNS}/{ns}")
-    except OSError:
-        return None
-
-
-def _file_stamp(folder: os.stat_result, ns: str, kind: type[NetnsFile]) -> Stamp:
-    try:
-        st = os.lstat(file_name(ns, kind))
-    except OSError:
-        return folder.st_ino, folder.st_mode, folder.st_uid, None
-    return (folder.st_ino, folder.st_mode, folder.st_uid,
-            (st.st_ino, st.st_mode, st.st_uid, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
