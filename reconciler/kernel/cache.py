@@ -14,6 +14,7 @@ from typing import Protocol
 from reconciler.kernel import netns
 from reconciler.kernel.filestamps import FileStamps, Stamp, Stamps
 from reconciler.kernel.inotify import MountTable
+from reconciler.kernel.listing import Listing
 from reconciler.kernel.observe import InTheWay, NamespaceState, Reader
 from reconciler.kernel.observe_objects import (
     Ends,
@@ -51,16 +52,10 @@ class Client(Protocol):
 
 
 class KernelSource:
-    """Where the cache reads from: the kernel (a test gives a scripted one). The named namespaces' listing
-    is kept while this mount namespace's mount table is unchanged (a namespace is named by a mount in
-    the netns folder, unnamed by its unmount; a plain file there is no namespace), and after `forget`."""
+    """Where the cache reads from: the kernel (a test gives a scripted one)."""
 
-    def __init__(self) -> None:
-        self.listed: dict[str, int] | None = None
-        try:
-            self.mounts: MountTable | None = MountTable()
-        except OSError:
-            self.mounts = None
+    def __init__(self, mounts: MountTable | None = None) -> None:
+        self.listing = Listing(mounts)
 
     def client(self, name: str | None) -> Client:
         """A client in namespace `name` (None: this one); NamespaceGoneError, OSError when it is gone."""
@@ -83,12 +78,10 @@ class KernelSource:
 
     def inodes(self) -> dict[str, int]:
         """Named namespaces (mount points under the netns folder), with their inodes."""
-        if self.mounts is None or self.mounts.changed() or self.listed is None:  # asked before listing: a
-            self.listed = netns.named_inodes()  # change made meanwhile is told next time
-        return self.listed
+        return self.listing.inodes()
 
     def forget(self) -> None:
-        self.listed = None
+        self.listing.listed = None
 
     def inode(self, name: str) -> int:
         return os.stat(netns.path(name)).st_ino
@@ -163,8 +156,9 @@ class KernelCache(Reader):
     def __init__(self, sync: Callable[[], None] = lambda: None, source: KernelSource | None = None,
                  stamps: FileStamps | None = None) -> None:
         self.sync = sync
-        self.source = source or KernelSource()
-        self.stamps = stamps or FileStamps.started()
+        mounts = MountTable.opened() if source is None or stamps is None else None
+        self.source = source or KernelSource(mounts)
+        self.stamps = stamps or FileStamps.started(mounts)
         self.lock = threading.Lock()
         self.spaces: dict[str | None, _Space] = {}
         self.inodes: dict[str, int] = {}

@@ -22,7 +22,6 @@ from reconciler.kernel.inotify import (
     IN_ONLYDIR,
     Inotify,
     MountTable,
-    mounts_on,
 )
 from reconciler.model import NETNS_FILES, NetnsFile
 
@@ -51,14 +50,15 @@ class FileStamps:
         self.notify, self.mounts = notify, mounts
         self.kept: dict[str, Stamps | None] = {}
         self.owners: dict[int, str] = {}  # watch descriptor -> endpoint (TOP: /etc/netns)
-        self.mounted = mounts_on(ETC_NETNS) if mounts is not None else frozenset()
+        self.generation = mounts.generation if mounts else 0  # of the mount table when `mounted` was taken
+        self.mounted = _mounted(mounts) if mounts else frozenset()
         self.top = False
 
     @classmethod
-    def started(cls) -> FileStamps:
-        """One on this machine's inotify and mount table; without them, one that keeps nothing."""
+    def started(cls, mounts: MountTable | None) -> FileStamps:
+        """One on this machine's inotify and this mount table; without them, one that keeps nothing."""
         try:
-            return cls(Inotify(), MountTable())
+            return cls(Inotify(), mounts)
         except OSError:
             return cls()
 
@@ -76,8 +76,10 @@ class FileStamps:
         """Drop the stamps that what happened since the last refresh may have made wrong."""
         if self.notify is None or self.mounts is None:
             return
-        if self.mounts.changed():
-            mounted = mounts_on(ETC_NETNS)
+        generation = self.mounts.refresh()
+        if generation != self.generation:
+            self.generation = generation
+            mounted = _mounted(self.mounts)
             if mounted != self.mounted:
                 self.mounted = mounted
                 self.kept.clear()
@@ -123,6 +125,11 @@ class FileStamps:
             return False
         self.top = self.top or owner == TOP
         return True
+
+
+def _mounted(mounts: MountTable) -> frozenset[bytes]:
+    """The mounts on /etc/netns, above it, and below it."""
+    return mounts.on(ETC_NETNS).union(*mounts.below(ETC_NETNS).values())
 
 
 def stamps_of(ns: str) -> Stamps | None:

@@ -63,31 +63,56 @@ def parse(data: bytes) -> list[Event]:
 
 
 class MountTable:
-    """Whether this mount namespace's mount table changed (a mount or unmount here, or propagated from
-    a peer) since the last call to `changed`: the kernel flags /proc/self/mountinfo to poll() then."""
+    """This mount namespace's mount table (the lines of /proc/self/mountinfo), read again only when the
+    kernel flagged a change (a mount or an unmount here, or one propagated from a peer) to poll()."""
 
     def __init__(self) -> None:
-        self.file = open(MOUNTINFO, "rb")  # noqa: SIM115 (kept open: the kernel's counter is per open file)
+        self.file = open(MOUNTINFO, "rb")  # noqa: SIM115 (kept open: the kernel's flag is per open file)
         self.poll = select.poll()
         self.poll.register(self.file, select.POLLPRI | select.POLLERR)
+        self.generation = 0
+        self.lines = self._read()
 
-    def changed(self) -> bool:
-        return bool(self.poll.poll(0))
+    @classmethod
+    def opened(cls) -> MountTable | None:
+        """One, or None where /proc cannot tell (then the callers read what they need every time)."""
+        try:
+            return cls()
+        except OSError:
+            return None
+
+    def refresh(self) -> int:
+        """The table's generation: one more, the table read again, after each change flagged."""
+        if self.poll.poll(0):  # before reading: a change made meanwhile is flagged for the next call
+            self.generation += 1
+            self.lines = self._read()
+        return self.generation
+
+    def on(self, path: str) -> frozenset[bytes]:
+        """The mounts whose mount point is `path` or a folder above it: those that decide what it is."""
+        target = os.fsencode(path)
+        above = {b"/"} | {target[:i] for i in range(1, len(target)) if target[i:i + 1] == b"/"} | {target}
+        return frozenset(line for line in self.lines if point(line) in above)
+
+    def below(self, path: str) -> dict[bytes, frozenset[bytes]]:
+        """The mounts below `path`, by the name of the entry of `path` they are on (escaped as the
+        kernel shows it)."""
+        prefix = os.fsencode(path) + b"/"
+        found: dict[bytes, set[bytes]] = {}
+        for line in self.lines:
+            where = point(line)
+            if where.startswith(prefix):
+                found.setdefault(where[len(prefix):].split(b"/", 1)[0], set()).add(line)
+        return {name: frozenset(lines) for name, lines in found.items()}
+
+    def _read(self) -> list[bytes]:
+        self.file.seek(0)
+        return self.file.read().splitlines()
 
     def close(self) -> None:
         self.file.close()
 
 
-def mounts_on(path: str) -> frozenset[bytes]:
-    """The lines of the mount table whose mount point is `path`, a folder above it or a path below it:
-    the mounts that decide what `path` shows."""
-    target = os.fsencode(path)
-    above = {b"/"} | {target[:i] for i in range(1, len(target)) if target[i:i + 1] == b"/"}
-    with open(MOUNTINFO, "rb") as f:
-        lines = f.read().splitlines()
-    found = set()
-    for line in lines:
-        point = line.split(b" ", 5)[4]
-        if point in above or point == target or point.startswith(target + b"/"):
-            found.add(line)
-    return frozenset(found)
+def point(line: bytes) -> bytes:
+    """The mount point of a line of the mount table (octal escapes kept: \\040 for a space)."""
+    return line.split(b" ", 5)[4]

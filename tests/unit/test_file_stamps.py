@@ -19,14 +19,21 @@ NS = "e1"
 
 
 class Mounts:
-    """A mount table whose changes the test makes."""
+    """A mount table whose changes the test makes: `mounted` on the folder, `flag` when it changed."""
 
     def __init__(self) -> None:
-        self.flag = False
+        self.generation, self.flag, self.mounted = 0, False, frozenset()
 
-    def changed(self) -> bool:
-        flag, self.flag = self.flag, False
-        return flag
+    def refresh(self) -> int:
+        self.generation += self.flag
+        self.flag = False
+        return self.generation
+
+    def on(self, path: str) -> frozenset[bytes]:
+        return self.mounted
+
+    def below(self, path: str) -> dict[bytes, frozenset[bytes]]:
+        return {}
 
 
 @pytest.fixture
@@ -142,7 +149,7 @@ def test_a_file_made_where_there_was_none_and_a_folder_made_later_are_seen(stamp
 
 def test_a_change_of_the_mounts_on_the_folder_drops_every_stamp(stamps, etc, reads, monkeypatch):
     stamps.mounts.flag = True
-    monkeypatch.setattr(filestamps, "mounts_on", lambda path: frozenset({b"99 1 0:5 / " + path.encode() + b"/e1 rw"}))
+    stamps.mounts.mounted = frozenset({f"99 1 0:5 / {etc}/e1 rw".encode()})
     stamps.refresh()
     stamps.stamps(NS)
     assert reads == [NS]

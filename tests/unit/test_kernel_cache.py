@@ -77,6 +77,7 @@ class Scripted(KernelSource):
     """A host with a bridge port veth to each of two endpoint namespaces; `reads` lists every read."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.reads: list[tuple[str | None, str]] = []
         route = rtnl.RouteMsg(socket.AF_INET, None, 0, rtnl.RT_TABLE_MAIN, ROUTE_PROTO, 2, "172.20.0.1")
         address = rtnl.AddrMsg(socket.AF_INET, 24, 2, "172.20.0.2")
