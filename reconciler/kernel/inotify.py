@@ -71,7 +71,9 @@ class MountTable:
         self.poll = select.poll()
         self.poll.register(self.file, select.POLLPRI | select.POLLERR)
         self.generation = 0
-        self.lines = self._read()
+        self.lines: list[bytes] = []
+        self.points: list[bytes] = []  # each line's mount point
+        self._read()
 
     @classmethod
     def opened(cls) -> MountTable | None:
@@ -85,29 +87,29 @@ class MountTable:
         """The table's generation: one more, the table read again, after each change flagged."""
         if self.poll.poll(0):  # before reading: a change made meanwhile is flagged for the next call
             self.generation += 1
-            self.lines = self._read()
+            self._read()
         return self.generation
 
     def on(self, path: str) -> frozenset[bytes]:
         """The mounts whose mount point is `path` or a folder above it: those that decide what it is."""
         target = os.fsencode(path)
         above = {b"/"} | {target[:i] for i in range(1, len(target)) if target[i:i + 1] == b"/"} | {target}
-        return frozenset(line for line in self.lines if point(line) in above)
+        return frozenset(line for where, line in zip(self.points, self.lines) if where in above)
 
     def below(self, path: str) -> dict[bytes, frozenset[bytes]]:
         """The mounts below `path`, by the name of the entry of `path` they are on (escaped as the
         kernel shows it)."""
         prefix = os.fsencode(path) + b"/"
         found: dict[bytes, set[bytes]] = {}
-        for line in self.lines:
-            where = point(line)
+        for where, line in zip(self.points, self.lines):
             if where.startswith(prefix):
                 found.setdefault(where[len(prefix):].split(b"/", 1)[0], set()).add(line)
         return {name: frozenset(lines) for name, lines in found.items()}
 
-    def _read(self) -> list[bytes]:
+    def _read(self) -> None:
         self.file.seek(0)
-        return self.file.read().splitlines()
+        self.lines = self.file.read().splitlines()
+        self.points = [point(line) for line in self.lines]
 
     def close(self) -> None:
         self.file.close()

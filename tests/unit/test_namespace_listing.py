@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from reconciler.kernel import listing, netns
-from reconciler.kernel.inotify import MountTable
+from reconciler.kernel.inotify import MountTable, point
 from reconciler.kernel.listing import Listing
 
 FOLDER = str(netns.NETNS_DIR)
@@ -120,6 +120,7 @@ def test_the_mount_table_tells_the_mounts_on_a_folder_above_it_and_below_it():
     other = b"50 1 0:9 / /running rw - tmpfs none rw"
     run, netns_dir = b"51 1 0:9 / /run rw - tmpfs none rw", b"52 51 0:9 / /run/netns rw - tmpfs none rw"
     table.lines = [ROOT, run, netns_dir, other, line(40, "/run/netns/a"), line(41, "/run/netns/a"), line(42, "/run/netnsx")]
+    table.points = [point(line) for line in table.lines]
     assert table.on("/run/netns") == {ROOT, run, netns_dir}
     assert table.below("/run/netns") == {b"a": {line(40, "/run/netns/a"), line(41, "/run/netns/a")}}
     table.close()
