@@ -18,10 +18,12 @@ from reconciler.kernel.listing import Listing
 from reconciler.kernel.observe import InTheWay, NamespaceState, Reader
 from reconciler.kernel.observe_objects import (
     Ends,
+    HostMade,
     Link,
     Namespace,
     Objects,
     host_ends,
+    host_objects,
     namespace_objects,
 )
 from reconciler.kernel.rtnl import (
@@ -35,7 +37,7 @@ from reconciler.kernel.rtnl import (
 )
 from reconciler.kernel.rtnl_client import RtnlClient
 from reconciler.model import NETNS_FILES, ROUTE_PROTO, Key, NetnsFile, Sysctl
-from reconciler.planning.plan import Step
+from reconciler.planning.plan import HostLink, Step
 
 NOT_RTNETLINK = (NetnsFile, Sysctl)  # what observe reads from files
 
@@ -169,6 +171,7 @@ class KernelCache(Reader):
         self.files: dict[tuple[str, str], tuple[Stamp, str | InTheWay | None]] = {}  # (netns, kind) -> (stat, content)
         self.made: dict[str, tuple[_Space, Ends, tuple[Objects, set[Key]]]] = {}  # by name: read, ends, objects
         self.states: dict[str, _State] = {}
+        self.host_made = HostMade()
         self.host_links_read = 0  # how many times host links were read (whole or some)
         self.host_read_whole = 0  # the last of those reads that read them all
         self.host_link_read: dict[int, int] = {}  # host link index -> the last read that read it (or found it gone)
@@ -197,6 +200,7 @@ class KernelCache(Reader):
             self.files.clear()
             self.made.clear()
             self.states.clear()
+            self.host_made = HostMade()
         self.stamps.forget()
         self.source.forget()
 
@@ -249,6 +253,10 @@ class KernelCache(Reader):
         if space is not None:
             self.made[ns.name] = (space, ends, made)
         return made
+
+    def host_objects(self, host: Namespace, routes: list[RouteMsg]) -> tuple[Objects, set[Key], dict[str, HostLink]]:
+        """What was made of each host link is kept while it and the links it names are the same: HostMade."""
+        return host_objects(host, routes, self.host_made)
 
     def netns_file(self, ns: str, kind: type[NetnsFile]) -> str | InTheWay | None:
         stamps = self.stamps.stamps(ns)

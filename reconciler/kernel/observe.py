@@ -23,10 +23,11 @@ from reconciler.kernel.observe_objects import (
     namespace_objects,
     netns_owner,
 )
+from reconciler.kernel.rtnl import RouteMsg
 from reconciler.kernel.rtnl_client import RtnlClient
 from reconciler.kernel.session import Kernel
 from reconciler.model import NETNS_FILES, Key, NetnsFile, NftTable, sysctl
-from reconciler.planning.plan import Observed
+from reconciler.planning.plan import HostLink, Observed
 
 NamespaceState = tuple[Objects, dict[Key, str]]
 
@@ -56,6 +57,9 @@ class Reader:
 
     def namespace_objects(self, ns: Namespace, host: Namespace) -> tuple[Objects, set[Key]]:
         return namespace_objects(ns, host)
+
+    def host_objects(self, host: Namespace, routes: list[RouteMsg]) -> tuple[Objects, set[Key], dict[str, HostLink]]:
+        return host_objects(host, routes)
 
     def namespace_state(self, name: str, host: Namespace) -> NamespaceState | None:
         """A namespace's objects, its files in /etc/netns included, and the keys of what in it is not ours (with
@@ -110,7 +114,7 @@ def observe(kernel: Kernel, sysctls: Iterable[tuple[str | None, str]] = (), read
     reader = reader or Reader()
     host = reader.namespace(None)
     routes = host.dumps.routes()  # every table, unfiltered: ours, and the host's own for the overlap check
-    objects, foreign, host_links = host_objects(host, routes)
+    objects, foreign, host_links = reader.host_objects(host, routes)
     host.dumps.close()
     found = _Found(objects, foreign)
     _collect_namespaces(reader, host, namespaces, found)

@@ -8,7 +8,7 @@ refers to others by index (its master, parent, lower): named here from the links
 from __future__ import annotations
 
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from ipaddress import ip_address, ip_network
 from pathlib import Path
 from typing import Protocol
@@ -61,6 +61,7 @@ IPVLAN_MODE_NAMES = {v: k for k, v in IPVLAN_MODES.items()}
 IPVLAN_FLAG_NAMES = {v: k for k, v in IPVLAN_FLAGS.items()}
 Objects = dict[Key, KernelObject]
 Ends = tuple[tuple["Link | None", str | None], ...]  # see host_ends
+Refs = tuple["Link | None", "Link | None", "Link | None"]  # the links a link names: its master, peer, lower
 
 
 @dataclass(frozen=True)
@@ -123,13 +124,27 @@ class Namespace:
     dumps: Dumps
 
 
-def host_objects(host: Namespace, routes: list[RouteMsg]) -> tuple[Objects, set[Key], dict[str, HostLink]]:
+@dataclass
+class HostMade:
+    """What host_objects made of each host link, kept by the watch's kernel cache: made again for a link
+    only when the Link read differs (the cache keeps a Link object until it reads that link again) or
+    one of the links it names (master, peer, lower) does; a bridge's object always (its route_localnet
+    sysctl is read every time)."""
+
+    objects: dict[int, tuple[Link, Refs, KernelObject | bool | None]] = field(default_factory=dict)  # by index
+    links: dict[int, tuple[Link, Link | None, HostLink]] = field(default_factory=dict)  # the link, its master
+
+
+def host_objects(host: Namespace, routes: list[RouteMsg],
+                 made: HostMade | None = None) -> tuple[Objects, set[Key], dict[str, HostLink]]:
     """Our objects in the host namespace (links, addresses, our routes among `routes`, VXLAN entries),
-    the keys of the links there that are not ours, and every link with its addresses."""
+    the keys of the links there that are not ours, and every link with its addresses; what was `made`
+    of the links before is reused where they are the same, and `made` updated."""
+    made = made or HostMade()
     objects: Objects = {}
     foreign: set[Key] = set()
-    _collect_links(host, objects, foreign)
-    links = _host_links(host, _collect_addresses(host, objects))
+    _collect_links(host, objects, foreign, made)
+    links = _host_links(host, _collect_addresses(host, objects), made)
     _collect_routes(host, objects, routes)
     _collect_vxlan_entries(host, objects)
     return objects, foreign, links
@@ -174,29 +189,48 @@ def _add(objects: Objects, obj: KernelObject) -> None:
     objects[obj.key] = obj
 
 
-def _collect_links(host: Namespace, objects: Objects, foreign: set[Key]) -> None:
+def _collect_links(host: Namespace, objects: Objects, foreign: set[Key], made: HostMade) -> None:
+    kept, made.objects = made.objects, {}
     for link in host.links.values():
-        if not link.owned:
+        refs = _refs(host, link)
+        known = kept.get(link.index)
+        if known is not None and known[0] is link and known[1] == refs and link.kind != "bridge":
+            found = known[2]
+        else:
+            found = _link_object(host, link)
+        made.objects[link.index] = (link, refs, found)
+        if isinstance(found, KernelObject):
+            _add(objects, found)
+        elif found is not None:
             foreign.add(link_key(None, link.name))
-        elif link.kind == "bridge":
-            _add(objects, Bridge(link.name, link.mtu, link.up, link.ipv6, link.mac, owner=link.owner,
-                                 localnet=_route_localnet(link.name)))
-        elif link.kind == "vlan":
-            _add(objects, Vlan(link.name, _name(host, link.peer_index) or "?", link.vlan_id, link.up, owner=link.owner))
-        elif link.kind == "vxlan":
-            _add(objects, Vxlan(link.name, link.vni, link.port, link.local, _name(host, link.lower),
-                                _name(host, link.master), link.mtu, link.up, owner=link.owner, ipv6=link.ipv6,
-                                learning=link.learning))
-        elif link.kind == "dummy":
-            _add(objects, Dummy(link.name, link.up, owner=link.owner))
-        elif link.kind in LOWER_KINDS:
-            _add(objects, _lower_link(None, link, _name(host, link.peer_index) or "?"))
-        elif link.kind == "veth":
-            # Its peer is filled in when we meet it inside its namespace; unpaired, it shows as orphaned.
-            _add(objects, Veth(
-                name=link.name, ns="", peer="", mac="", mtu=link.mtu, host_mac=link.mac, master=_name(host, link.master),
-                isolated=link.isolated, up=link.up, ipv6=link.ipv6, owner=link.owner, hairpin=link.hairpin,
-            ))
+
+
+def _refs(ns: Namespace, link: Link) -> Refs:
+    return ns.links.get(link.master), ns.links.get(link.peer_index), ns.links.get(link.lower)
+
+
+def _link_object(host: Namespace, link: Link) -> KernelObject | bool | None:
+    """Our object of a host link; True: the link is not ours; None: no object of ours is made of it."""
+    if not link.owned:
+        return True
+    if link.kind == "bridge":
+        return Bridge(link.name, link.mtu, link.up, link.ipv6, link.mac, owner=link.owner,
+                      localnet=_route_localnet(link.name))
+    if link.kind == "vlan":
+        return Vlan(link.name, _name(host, link.peer_index) or "?", link.vlan_id, link.up, owner=link.owner)
+    if link.kind == "vxlan":
+        return Vxlan(link.name, link.vni, link.port, link.local, _name(host, link.lower), _name(host, link.master),
+                     link.mtu, link.up, owner=link.owner, ipv6=link.ipv6, learning=link.learning)
+    if link.kind == "dummy":
+        return Dummy(link.name, link.up, owner=link.owner)
+    if link.kind in LOWER_KINDS:
+        return _lower_link(None, link, _name(host, link.peer_index) or "?")
+    if link.kind == "veth":
+        # Its peer is filled in when we meet it inside its namespace; unpaired, it shows as orphaned.
+        return Veth(name=link.name, ns="", peer="", mac="", mtu=link.mtu, host_mac=link.mac,
+                    master=_name(host, link.master), isolated=link.isolated, up=link.up, ipv6=link.ipv6,
+                    owner=link.owner, hairpin=link.hairpin)
+    return None
 
 
 def _lower_link(ns: str | None, link: Link, parent: str) -> LowerLink:
@@ -255,12 +289,20 @@ def _collect_addresses(ns: Namespace, objects: Objects) -> dict[int, list[str]]:
     return held
 
 
-def _host_links(ns: Namespace, held: dict[int, list[str]]) -> dict[str, HostLink]:
+def _host_links(ns: Namespace, held: dict[int, list[str]], made: HostMade) -> dict[str, HostLink]:
     """Every link of the namespace with its addresses."""
-    return {
-        l.name: HostLink(l.name, l.kind, l.up, _name(ns, l.master), tuple(held.get(l.index, ())), l.mtu, l.owned)
-        for l in ns.links.values()
-    }
+    kept, made.links = made.links, {}
+    out = {}
+    for l in ns.links.values():
+        master, addresses = ns.links.get(l.master), tuple(held.get(l.index, ()))
+        known = kept.get(l.index)
+        if known is not None and known[0] is l and known[1] == master and known[2].addresses == addresses:
+            found = known[2]
+        else:
+            found = HostLink(l.name, l.kind, l.up, _name(ns, l.master), addresses, l.mtu, l.owned)
+        made.links[l.index] = (l, master, found)
+        out[l.name] = found
+    return out
 
 
 def _collect_routes(ns: Namespace, objects: Objects, routes: list[RouteMsg] | None = None) -> None:

@@ -324,3 +324,55 @@ def test_news_of_a_bridge_computes_again_the_host_ends_of_the_namespaces_on_it(m
     observed(cache)
 
     assert set(computed) == {6, 7}
+
+
+def host_objects_made(monkeypatch) -> list[str]:
+    """The host links whose object the cache makes from now on, by name."""
+    from reconciler.kernel import observe_objects
+
+    made: list[str] = []
+    real = observe_objects._link_object
+
+    def counted(host, link):
+        made.append(link.name)
+        return real(host, link)
+
+    monkeypatch.setattr(observe_objects, "_link_object", counted)
+    return made
+
+
+def test_the_objects_of_host_links_are_made_again_only_for_those_read_again_and_bridges(cache, source, monkeypatch):
+    made = host_objects_made(monkeypatch)
+    observed(cache)
+    assert made == ["br0"]  # its route_localnet is read every time
+
+    changed = source.spaces[None].links[7]
+    source.spaces[None].links[7] = rtnl.LinkMsg(**{**changed.__dict__, "mtu": 1400})
+    cache.heard(None, rtnl.RTM_NEWLINK, link_news(7))
+    made.clear()
+    objects = observed(cache)
+    assert sorted(made) == ["br0", "h2"] and objects[("link", None, "h2")].mtu == 1400
+
+
+def test_a_host_links_object_is_made_again_when_a_link_it_names_changes(monkeypatch):
+    source = Scripted()
+    source.spaces[None].links[6] = rtnl.LinkMsg(**{**source.spaces[None].links[6].__dict__, "master": 5})
+    cache = KernelCache(source=source)
+    observed(cache)
+    source.spaces[None].links[5] = link(5, "br1", "bridge")  # renamed: h1's master is br1 now
+    cache.heard(None, rtnl.RTM_NEWLINK, link_news(5))
+    made = host_objects_made(monkeypatch)
+    observe_result = observe(Kernel(), reader=cache, table=False)
+
+    assert sorted(made) == ["br1", "h1"]
+    assert observe_result.objects[("link", None, "h1")].master == "br1"
+    assert observe_result.host_links["h1"].master == "br1"
+
+
+def test_news_of_host_addresses_gives_the_host_links_their_addresses_again(cache, source):
+    before = observe(Kernel(), reader=cache, table=False).host_links["br0"]
+    source.spaces[None].addresses = [rtnl.AddrMsg(socket.AF_INET, 24, 5, "172.20.0.1")]
+    cache.heard(None, rtnl.RTM_NEWADDR, memoryview(b""))
+    after = observe(Kernel(), reader=cache, table=False).host_links["br0"]
+
+    assert (before.addresses, after.addresses) == ((), ("172.20.0.1/24",))
