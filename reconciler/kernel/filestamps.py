@@ -129,7 +129,7 @@ class FileStamps:
 
 def _mounted(mounts: MountTable) -> frozenset[bytes]:
     """The mounts on /etc/netns, above it, and below it."""
-    return mounts.on(ETC_NETNS).union(*mounts.below(ETC_NETNS).values())
+    return mounts.on(ETC_NETNS) | mounts.below(ETC_NETNS)
 
 
 def stamps_of(ns: str) -> Stamps | None:

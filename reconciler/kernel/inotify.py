@@ -7,6 +7,7 @@ import ctypes
 import os
 import select
 import struct
+from collections.abc import Iterable
 
 IN_MODIFY, IN_ATTRIB, IN_CLOSE_WRITE = 0x2, 0x4, 0x8
 IN_MOVED_FROM, IN_MOVED_TO, IN_CREATE, IN_DELETE = 0x40, 0x80, 0x100, 0x200
@@ -96,15 +97,10 @@ class MountTable:
         above = {b"/"} | {target[:i] for i in range(1, len(target)) if target[i:i + 1] == b"/"} | {target}
         return frozenset(line for where, line in zip(self.points, self.lines) if where in above)
 
-    def below(self, path: str) -> dict[bytes, frozenset[bytes]]:
-        """The mounts below `path`, by the name of the entry of `path` they are on (escaped as the
-        kernel shows it)."""
+    def below(self, path: str) -> frozenset[bytes]:
+        """The mounts below `path`."""
         prefix = os.fsencode(path) + b"/"
-        found: dict[bytes, set[bytes]] = {}
-        for where, line in zip(self.points, self.lines):
-            if where.startswith(prefix):
-                found.setdefault(where[len(prefix):].split(b"/", 1)[0], set()).add(line)
-        return {name: frozenset(lines) for name, lines in found.items()}
+        return frozenset(line for where, line in zip(self.points, self.lines) if where.startswith(prefix))
 
     def _read(self) -> None:
         self.file.seek(0)
@@ -113,6 +109,12 @@ class MountTable:
 
     def close(self) -> None:
         self.file.close()
+
+
+def entries(lines: Iterable[bytes], path: str) -> set[bytes]:
+    """The names of the entries of `path` these mounts (below it) are on, escaped as the kernel shows them."""
+    prefix = os.fsencode(path) + b"/"
+    return {point(line)[len(prefix):].split(b"/", 1)[0] for line in lines}
 
 
 def point(line: bytes) -> bytes:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 
 from reconciler.kernel import netns
-from reconciler.kernel.inotify import MountTable
+from reconciler.kernel.inotify import MountTable, entries
 
 
 class Listing:
@@ -21,7 +21,7 @@ class Listing:
         self.listed: dict[str, int] | None = None
         self.generation = 0  # of the mount table when `listed` was made, from these mounts:
         self.above: frozenset[bytes] = frozenset()
-        self.below: dict[bytes, frozenset[bytes]] = {}
+        self.below: frozenset[bytes] = frozenset()
 
     def inodes(self) -> dict[str, int]:
         """Named namespaces (mount points under the netns folder), with their inodes."""
@@ -35,16 +35,14 @@ class Listing:
         if self.listed is None or above != self.above or os.path.realpath(folder) != folder:
             listed = netns.named_inodes()
         else:
-            listed = _relisted(self.listed, self.below, below)
+            listed = _relisted(self.listed, entries(self.below ^ below, folder))
         self.listed, self.generation, self.above, self.below = listed, generation, above, below
         return listed
 
 
-def _relisted(listed: dict[str, int], before: dict[bytes, frozenset[bytes]],
-              now: dict[bytes, frozenset[bytes]]) -> dict[str, int]:
-    """The named namespaces, from those `listed` when the mounts below the folder were `before`: the
-    entries whose mounts changed looked at again (all, when a name is escaped in the mount table)."""
-    changed = [name for name in before.keys() | now.keys() if before.get(name) != now.get(name)]
+def _relisted(listed: dict[str, int], changed: set[bytes]) -> dict[str, int]:
+    """The named namespaces, from those `listed` before the mounts on the entries named `changed`
+    changed: these looked at again (all, when a name is escaped in the mount table)."""
     if any(b"\\" in name for name in changed):
         return netns.named_inodes()
     relisted = dict(listed)

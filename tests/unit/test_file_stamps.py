@@ -32,8 +32,8 @@ class Mounts:
     def on(self, path: str) -> frozenset[bytes]:
         return self.mounted
 
-    def below(self, path: str) -> dict[bytes, frozenset[bytes]]:
-        return {}
+    def below(self, path: str) -> frozenset[bytes]:
+        return frozenset()
 
 
 @pytest.fixture
