@@ -164,6 +164,7 @@ class KernelCache(Reader):
         self.lock = threading.Lock()
         self.spaces: dict[str | None, _Space] = {}
         self.inodes: dict[str, int] = {}
+        self.sorted: list[str] = []  # their names
         self.dirty: set[int] = set()            # nsids heard of
         self.stale_links: set[int] = set()      # host link indexes heard of
         self.stale_host = True                  # host addresses and routes
@@ -271,16 +272,20 @@ class KernelCache(Reader):
         return content
 
     def names(self) -> list[str]:
-        """Named namespaces, with their inodes; what was kept of those gone is dropped."""
+        """Named namespaces, with their inodes; what was kept of those gone is dropped (when the listing
+        is another than the last)."""
         self.stamps.refresh()
-        self.inodes = self.source.inodes()
-        self.stamps.keep_only(self.inodes)
+        inodes = self.source.inodes()
+        if inodes is self.inodes:
+            return self.sorted
+        self.inodes, self.sorted = inodes, sorted(inodes)
+        self.stamps.keep_only(inodes)
         for kept in (self.made, self.states):
-            for gone in [n for n in kept if n not in self.inodes]:
+            for gone in [n for n in kept if n not in inodes]:
                 del kept[gone]
-        for file in [k for k in self.files if k[0] not in self.inodes]:
+        for file in [k for k in self.files if k[0] not in inodes]:
             del self.files[file]
-        return sorted(self.inodes)
+        return self.sorted
 
     def namespace_inodes(self) -> dict[str, int]:
         """Those `names` read, in this very observe."""

@@ -191,8 +191,9 @@ def _add(objects: Objects, obj: KernelObject) -> None:
 
 def _collect_links(host: Namespace, objects: Objects, foreign: set[Key], made: HostMade) -> None:
     kept, made.objects = made.objects, {}
+    named = host.links.get
     for link in host.links.values():
-        refs = _refs(host, link)
+        refs = named(link.master), named(link.peer_index), named(link.lower)
         known = kept.get(link.index)
         if known is not None and known[0] is link and known[1] == refs and link.kind != "bridge":
             found = known[2]
@@ -203,10 +204,6 @@ def _collect_links(host: Namespace, objects: Objects, foreign: set[Key], made: H
             _add(objects, found)
         elif found is not None:
             foreign.add(link_key(None, link.name))
-
-
-def _refs(ns: Namespace, link: Link) -> Refs:
-    return ns.links.get(link.master), ns.links.get(link.peer_index), ns.links.get(link.lower)
 
 
 def _link_object(host: Namespace, link: Link) -> KernelObject | bool | None:
