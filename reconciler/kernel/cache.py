@@ -259,6 +259,10 @@ class KernelCache(Reader):
         """What was made of each host link is kept while it and the links it names are the same: HostMade."""
         return host_objects(host, routes, self.host_made)
 
+    def netns_folders(self) -> list[str]:
+        """Kept while inotify tells of no entry made or removed in /etc/netns: FileStamps.entries."""
+        return self.stamps.entries(super().netns_folders)
+
     def netns_file(self, ns: str, kind: type[NetnsFile]) -> str | InTheWay | None:
         stamps = self.stamps.stamps(ns)
         if stamps is None:

@@ -5,6 +5,7 @@ while inotify says nothing of them, instead of three lstat() per endpoint per ob
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 from reconciler.kernel.hostsfile import ETC_NETNS, file_name
 from reconciler.kernel.inotify import (
@@ -36,7 +37,7 @@ TOP = ""  # whose watch is /etc/netns itself
 
 
 class FileStamps:
-    """`stamps(ns)` as `stamps_of(ns)` reads them, kept per endpoint from the first read on while inotify,
+    """`stamps(ns)` as `stamps_of(ns)` reads them (and `entries`, the names in /etc/netns), kept per endpoint from the first read on while inotify,
     drained by `refresh` (once per observe), says nothing of them. What drops an endpoint's: any event
     on its folder (a file in it created, written, renamed, removed, its mode or owner changed; the
     folder itself removed, renamed, its mode or owner changed), on one of its files (written through
@@ -53,6 +54,7 @@ class FileStamps:
         self.generation = mounts.generation if mounts else 0  # of the mount table when `mounted` was taken
         self.mounted = _mounted(mounts) if mounts else frozenset()
         self.top = False
+        self.listed: list[str] | None = None  # the names in /etc/netns
 
     @classmethod
     def started(cls, mounts: MountTable | None) -> FileStamps:
@@ -72,6 +74,17 @@ class FileStamps:
             self.kept[ns] = stamps
         return stamps
 
+    def entries(self, listed: Callable[[], list[str]]) -> list[str]:
+        """The names in /etc/netns as `listed` lists them, kept while /etc/netns is watched and says
+        nothing (an entry made, removed, renamed), and no mount there changed."""
+        if self.listed is not None:
+            return self.listed
+        watched = self.notify is not None and (self.top or self._add(ETC_NETNS, TOP_EVENTS, TOP))
+        names = listed()
+        if watched:
+            self.listed = names
+        return names
+
     def refresh(self) -> None:
         """Drop the stamps that what happened since the last refresh may have made wrong."""
         if self.notify is None or self.mounts is None:
@@ -82,12 +95,13 @@ class FileStamps:
             mounted = _mounted(self.mounts)
             if mounted != self.mounted:
                 self.mounted = mounted
-                self.kept.clear()
+                self.forget()
         for wd, mask, name in self.notify.events():
             self._heard(wd, mask, name)
 
     def forget(self) -> None:
         self.kept.clear()
+        self.listed = None
 
     def keep_only(self, names: set[str] | dict[str, int]) -> None:
         """Drop what is kept of endpoints not among `names`."""
@@ -100,9 +114,12 @@ class FileStamps:
             self.owners.pop(wd, None)
             self.top = self.top and owner != TOP
         if owner is None or (owner == TOP and not name):
-            self.kept.clear()  # an overflow (wd -1), or /etc/netns itself
+            self.forget()  # an overflow (wd -1), or /etc/netns itself
+        elif owner == TOP:
+            self.kept.pop(name, None)
+            self.listed = None
         else:
-            self.kept.pop(name if owner == TOP else owner, None)
+            self.kept.pop(owner, None)
 
     def _watch(self, ns: str) -> bool:
         """Whether every change to the endpoint's stamps is now reported: /etc/netns, its folder and

@@ -84,15 +84,18 @@ class Reader:
         except OSError as err:
             return InTheWay(f"{ETC_NETNS}/{ns}/{kind.filename} cannot be read ({err.strerror}); fix it and run again")
 
+    def netns_folders(self) -> list[str]:
+        """The names in /etc/netns (none when there is no such folder)."""
+        try:
+            with os.scandir(ETC_NETNS) as entries:
+                return [e.name for e in entries]
+        except FileNotFoundError:
+            return []
+
     def stray_files(self, skip: Collection[str], only: Collection[str] | None = None) -> dict[Key, str]:
         """What stands in the way of the files of namespaces not ours or not there yet (a file we did
         not write, a symbolic link), by key, with why; of the namespaces of `only` alone, if given."""
-        try:
-            entries = os.scandir(ETC_NETNS)
-        except FileNotFoundError:
-            return {}
-        with entries:
-            names = [e.name for e in entries if e.name not in skip and (only is None or e.name in only)]
+        names = [n for n in self.netns_folders() if n not in skip and (only is None or n in only)]
         found = {(kind.kind, name): self.netns_file(name, kind) for name in names for kind in NETNS_FILES}
         return {key: f.reason for key, f in found.items() if isinstance(f, InTheWay)}
 

@@ -190,3 +190,37 @@ def test_a_folder_that_is_a_symbolic_link_is_read_every_time(etc, reads):
     stamps.refresh()
     stamps.stamps(NS)
     assert reads == [NS, NS]
+
+
+def listed(etc: Path) -> Callable[[], list[str]]:
+    """Lists the folder, counting in `listed.count` how often."""
+    def names() -> list[str]:
+        names.count += 1  # type: ignore[attr-defined]
+        return sorted(os.listdir(etc))
+    names.count = 0  # type: ignore[attr-defined]
+    return names
+
+
+@pytest.mark.parametrize("change", ["made", "removed", "renamed"])
+def test_the_names_in_the_folder_are_listed_again_once_an_entry_is_made_removed_or_renamed(stamps, etc, change):
+    names = listed(etc)
+    assert stamps.entries(names) == [NS]
+    stamps.refresh()
+    assert stamps.entries(names) == [NS] and names.count == 1
+    if change == "made":
+        (etc / "e2").mkdir()
+    elif change == "removed":
+        for file in (etc / NS).iterdir():
+            file.unlink()
+        (etc / NS).rmdir()
+    else:
+        os.rename(etc / NS, etc / "e3")
+    stamps.refresh()
+    assert stamps.entries(names) == sorted(os.listdir(etc)) and names.count == 2
+
+
+def test_without_a_watch_on_the_folder_its_names_are_listed_every_time(etc):
+    stamps, names = FileStamps(Exhausted(), Mounts()), listed(etc)  # type: ignore[arg-type]
+    stamps.entries(names)
+    (etc / "e2").mkdir()
+    assert stamps.entries(names) == [NS, "e2"] and names.count == 2

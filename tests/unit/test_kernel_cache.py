@@ -268,13 +268,16 @@ def test_the_resolvers_namespaces_are_checked_against_the_inodes_observe_listed_
     assert resolver.serving == (E1,)
 
 
-def test_an_observe_of_some_namespaces_reads_no_file_of_the_others_for_strays(cache, monkeypatch, tmp_path):
+def test_an_observe_of_some_namespaces_reads_no_file_of_the_others_for_strays(monkeypatch, tmp_path):
     """A verification observes the namespaces its plan wrote: the files of the others are not its to read."""
     import reconciler.kernel.observe as observe_module
+    from reconciler.kernel import filestamps, hostsfile
 
     for name in ("nrunit-stray1", "nrunit-stray2"):
         (tmp_path / name).mkdir()
-    monkeypatch.setattr(observe_module, "ETC_NETNS", str(tmp_path))
+    for module in (observe_module, filestamps, hostsfile):
+        monkeypatch.setattr(module, "ETC_NETNS", str(tmp_path))
+    cache = KernelCache(source=Scripted())
     read: list[str] = []
     real = cache.netns_file
     monkeypatch.setattr(cache, "netns_file", lambda ns, kind: read.append(ns) or real(ns, kind))
