@@ -13,17 +13,16 @@ from typing import Protocol
 
 from reconciler.kernel import netns
 from reconciler.kernel.filestamps import FileStamps, Stamp, Stamps
+from reconciler.kernel.hostmade import HostMade
 from reconciler.kernel.inotify import MountTable
 from reconciler.kernel.listing import Listing
 from reconciler.kernel.observe import InTheWay, NamespaceState, Reader
 from reconciler.kernel.observe_objects import (
     Ends,
-    HostMade,
     Link,
     Namespace,
     Objects,
     host_ends,
-    host_objects,
     namespace_objects,
 )
 from reconciler.kernel.rtnl import (
@@ -173,6 +172,7 @@ class KernelCache(Reader):
         self.made: dict[str, tuple[_Space, Ends, tuple[Objects, set[Key]]]] = {}  # by name: read, ends, objects
         self.states: dict[str, _State] = {}
         self.host_made = HostMade()
+        self.host_changed: set[int] | None = None  # host links read again since host_made made (None: all)
         self.host_links_read = 0  # how many times host links were read (whole or some)
         self.host_read_whole = 0  # the last of those reads that read them all
         self.host_link_read: dict[int, int] = {}  # host link index -> the last read that read it (or found it gone)
@@ -201,7 +201,7 @@ class KernelCache(Reader):
             self.files.clear()
             self.made.clear()
             self.states.clear()
-            self.host_made = HostMade()
+            self.host_changed = None
         self.stamps.forget()
         self.source.forget()
 
@@ -256,8 +256,9 @@ class KernelCache(Reader):
         return made
 
     def host_objects(self, host: Namespace, routes: list[RouteMsg]) -> tuple[Objects, set[Key], dict[str, HostLink]]:
-        """What was made of each host link is kept while it and the links it names are the same: HostMade."""
-        return host_objects(host, routes, self.host_made)
+        """What was made of each host link is kept until it or a link it names is read again: HostMade."""
+        changed, self.host_changed = self.host_changed, set()
+        return self.host_made.made(host, routes, changed)
 
     def netns_folders(self) -> list[str]:
         """Kept while inotify tells of no entry made or removed in /etc/netns: FileStamps.entries."""
@@ -313,8 +314,11 @@ class KernelCache(Reader):
         if space is None:
             space = self.spaces[None] = self._read(None, 0, -1)
             self.host_read_whole = self.host_links_read
+            self.host_changed = None
         else:
             self._refresh_host(space, stale, whole)
+            if self.host_changed is not None:
+                self.host_changed |= stale
             self.host_link_read.update(dict.fromkeys(stale, self.host_links_read))
         return space
 

@@ -8,7 +8,7 @@ refers to others by index (its master, parent, lower): named here from the links
 from __future__ import annotations
 
 import socket
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from ipaddress import ip_address, ip_network
 from pathlib import Path
 from typing import Protocol
@@ -61,7 +61,6 @@ IPVLAN_MODE_NAMES = {v: k for k, v in IPVLAN_MODES.items()}
 IPVLAN_FLAG_NAMES = {v: k for k, v in IPVLAN_FLAGS.items()}
 Objects = dict[Key, KernelObject]
 Ends = tuple[tuple["Link | None", str | None], ...]  # see host_ends
-Refs = tuple["Link | None", "Link | None", "Link | None"]  # the links a link names: its master, peer, lower
 
 
 @dataclass(frozen=True)
@@ -124,29 +123,21 @@ class Namespace:
     dumps: Dumps
 
 
-@dataclass
-class HostMade:
-    """What host_objects made of each host link, kept by the watch's kernel cache: made again for a link
-    only when the Link read differs (the cache keeps a Link object until it reads that link again) or
-    one of the links it names (master, peer, lower) does; a bridge's object always (its route_localnet
-    sysctl is read every time)."""
-
-    objects: dict[int, tuple[Link, Refs, KernelObject | bool | None]] = field(default_factory=dict)  # by index
-    links: dict[int, tuple[Link, Link | None, HostLink]] = field(default_factory=dict)  # the link, its master
-
-
-def host_objects(host: Namespace, routes: list[RouteMsg],
-                 made: HostMade | None = None) -> tuple[Objects, set[Key], dict[str, HostLink]]:
+def host_objects(host: Namespace, routes: list[RouteMsg]) -> tuple[Objects, set[Key], dict[str, HostLink]]:
     """Our objects in the host namespace (links, addresses, our routes among `routes`, VXLAN entries),
-    the keys of the links there that are not ours, and every link with its addresses; what was `made`
-    of the links before is reused where they are the same, and `made` updated."""
-    made = made or HostMade()
+    the keys of the links there that are not ours, and every link with its addresses."""
     objects: Objects = {}
     foreign: set[Key] = set()
-    _collect_links(host, objects, foreign, made)
-    links = _host_links(host, _collect_addresses(host, objects), made)
-    _collect_routes(host, objects, routes)
-    _collect_vxlan_entries(host, objects)
+    for link in host.links.values():
+        found = link_object(host, link)
+        if isinstance(found, KernelObject):
+            _add(objects, found)
+        elif found:
+            foreign.add(link_key(None, link.name))
+    held = collect_addresses(host, objects)
+    links = {l.name: host_link(host, l, tuple(held.get(l.index, ()))) for l in host.links.values()}
+    collect_routes(host, objects, routes)
+    collect_vxlan_entries(host, objects)
     return objects, foreign, links
 
 
@@ -160,8 +151,8 @@ def namespace_objects(ns: Namespace, host: Namespace) -> tuple[Objects, set[Key]
     lo = next(l for l in ns.links.values() if l.name == "lo")
     _add(objects, Netns(ns.name, lo_up=lo.up, owner=lo.owner))
     _collect_peers(ns.name, ns, host, objects, foreign)
-    _collect_addresses(ns, objects)
-    _collect_routes(ns, objects)
+    collect_addresses(ns, objects)
+    collect_routes(ns, objects)
     return objects, foreign
 
 
@@ -189,24 +180,7 @@ def _add(objects: Objects, obj: KernelObject) -> None:
     objects[obj.key] = obj
 
 
-def _collect_links(host: Namespace, objects: Objects, foreign: set[Key], made: HostMade) -> None:
-    kept, made.objects = made.objects, {}
-    named = host.links.get
-    for link in host.links.values():
-        refs = named(link.master), named(link.peer_index), named(link.lower)
-        known = kept.get(link.index)
-        if known is not None and known[0] is link and known[1] == refs and link.kind != "bridge":
-            found = known[2]
-        else:
-            found = _link_object(host, link)
-        made.objects[link.index] = (link, refs, found)
-        if isinstance(found, KernelObject):
-            _add(objects, found)
-        elif found is not None:
-            foreign.add(link_key(None, link.name))
-
-
-def _link_object(host: Namespace, link: Link) -> KernelObject | bool | None:
+def link_object(host: Namespace, link: Link) -> KernelObject | bool | None:
     """Our object of a host link; True: the link is not ours; None: no object of ours is made of it."""
     if not link.owned:
         return True
@@ -266,7 +240,7 @@ def _name(ns: Namespace, index: int) -> str | None:
     return shown(link.name) if link else None
 
 
-def _collect_addresses(ns: Namespace, objects: Objects) -> dict[int, list[str]]:
+def collect_addresses(ns: Namespace, objects: Objects) -> dict[int, list[str]]:
     """Addresses of our links; returns every address of the namespace by link index (parent checks)."""
     held: dict[int, list[str]] = {}
     ns_owner = None if ns.name is None else netns_owner(objects, ns.name)
@@ -286,23 +260,12 @@ def _collect_addresses(ns: Namespace, objects: Objects) -> dict[int, list[str]]:
     return held
 
 
-def _host_links(ns: Namespace, held: dict[int, list[str]], made: HostMade) -> dict[str, HostLink]:
-    """Every link of the namespace with its addresses."""
-    kept, made.links = made.links, {}
-    out = {}
-    for l in ns.links.values():
-        master, addresses = ns.links.get(l.master), tuple(held.get(l.index, ()))
-        known = kept.get(l.index)
-        if known is not None and known[0] is l and known[1] == master and known[2].addresses == addresses:
-            found = known[2]
-        else:
-            found = HostLink(l.name, l.kind, l.up, _name(ns, l.master), addresses, l.mtu, l.owned)
-        made.links[l.index] = (l, master, found)
-        out[l.name] = found
-    return out
+def host_link(ns: Namespace, link: Link, addresses: tuple[str, ...]) -> HostLink:
+    """A link of the namespace with its addresses."""
+    return HostLink(link.name, link.kind, link.up, _name(ns, link.master), addresses, link.mtu, link.owned)
 
 
-def _collect_routes(ns: Namespace, objects: Objects, routes: list[RouteMsg] | None = None) -> None:
+def collect_routes(ns: Namespace, objects: Objects, routes: list[RouteMsg] | None = None) -> None:
     """Our routes among `routes` (default: a dump of our routes in the main table, both families)."""
     for msg in ns.dumps.routes(RT_TABLE_MAIN, ROUTE_PROTO) if routes is None else routes:
         if msg.protocol != ROUTE_PROTO or msg.table != RT_TABLE_MAIN:
@@ -321,7 +284,7 @@ def _dst(msg: RouteMsg) -> str:
     return f"{msg.dst}/{msg.dst_len}" if msg.dst else ("0.0.0.0/0" if msg.family == socket.AF_INET else "::/0")
 
 
-def _collect_vxlan_entries(host: Namespace, objects: Objects) -> None:
+def collect_vxlan_entries(host: Namespace, objects: Objects) -> None:
     """Permanent FDB and neighbour entries of our VXLAN links (the overlay's remote endpoints), and
     the static entries their bridges hold for those links' port."""
     vxlans = {l.index: l for l in host.links.values() if l.owned and l.kind == "vxlan"}

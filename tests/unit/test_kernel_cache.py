@@ -331,16 +331,16 @@ def test_news_of_a_bridge_computes_again_the_host_ends_of_the_namespaces_on_it(m
 
 def host_objects_made(monkeypatch) -> list[str]:
     """The host links whose object the cache makes from now on, by name."""
-    from reconciler.kernel import observe_objects
+    from reconciler.kernel import hostmade
 
     made: list[str] = []
-    real = observe_objects._link_object
+    real = hostmade.link_object
 
     def counted(host, link):
         made.append(link.name)
         return real(host, link)
 
-    monkeypatch.setattr(observe_objects, "_link_object", counted)
+    monkeypatch.setattr(hostmade, "link_object", counted)
     return made
 
 
