@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Protocol
@@ -175,7 +176,8 @@ class KernelCache(Reader):
         self.host_changed: set[int] | None = None  # host links read again since host_made made (None: all)
         self.host_links_read = 0  # how many times host links were read (whole or some)
         self.host_read_whole = 0  # the last of those reads that read them all
-        self.host_link_read: dict[int, int] = {}  # host link index -> the last read that read it (or found it gone)
+        self.end_users: defaultdict[int, set[str]] = defaultdict(set)  # host link index -> namespaces with an end on it
+        self.ends_dirty: set[str] = set()  # namespaces with an end on a host link read again since
 
     def heard(self, nsid: int | None, kind: int, body: memoryview) -> None:
         with self.lock:
@@ -197,7 +199,8 @@ class KernelCache(Reader):
     def forget(self) -> None:
         with self.lock:
             self.spaces.clear()
-            self.host_link_read.clear()
+            self.end_users.clear()
+            self.ends_dirty.clear()
             self.files.clear()
             self.made.clear()
             self.states.clear()
@@ -214,34 +217,33 @@ class KernelCache(Reader):
             return None
         stamp, known = self.stamps.stamps(name), self.states.get(name)
         if known is not None and known.space is space and known.stamp == stamp:
-            if not self._ends_may_differ(known.host_links_read, space, host):
+            if not self._ends_may_differ(name, known.host_links_read):
                 return known.state
-            ends = host_ends(space.links, host)
+            ends = self._ends(name, space, host)
             if known.ends == ends:
                 self.states[name] = replace(known, host_links_read=self.host_links_read)
                 return known.state
         else:
-            ends = host_ends(space.links, host)
+            ends = self._ends(name, space, host)
         state = super().namespace_state(name, host)
         self.states[name] = _State(space, self.host_links_read, ends, stamp, state)
         return state
 
-    def _ends_may_differ(self, since: int, space: _Space, host: Namespace) -> bool:
+    def _ends_may_differ(self, name: str, since: int) -> bool:
         """Whether a host link the namespace's host ends are made of (each link's other end, and that
-        end's master) was read again after the `since`th read of host links: only then are they computed
-        again, not for every namespace whenever any host link changed."""
-        if since == self.host_links_read:
-            return False
-        if since < self.host_read_whole:
-            return True
-        changed = self.host_link_read
+        end's master) was read again since they were computed (the `since`th read of host links): only
+        then are they computed again, not for every namespace whenever any host link changed."""
+        return since < self.host_read_whole or name in self.ends_dirty
+
+    def _ends(self, name: str, space: _Space, host: Namespace) -> Ends:
+        """The namespace's host ends, the host links they are made of noted (see _ends_may_differ)."""
+        self.ends_dirty.discard(name)
         for link in space.links.values():
-            if changed.get(link.peer_index, 0) > since:
-                return True
+            self.end_users[link.peer_index].add(name)
             end = host.links.get(link.peer_index)
-            if end is not None and changed.get(end.master, 0) > since:
-                return True
-        return False
+            if end is not None:
+                self.end_users[end.master].add(name)
+        return host_ends(space.links, host)
 
     def namespace_objects(self, ns: Namespace, host: Namespace) -> tuple[Objects, set[Key]]:
         if ns.name is None:  # the host: never kept (observe reads none of it here)
@@ -319,7 +321,8 @@ class KernelCache(Reader):
             self._refresh_host(space, stale, whole)
             if self.host_changed is not None:
                 self.host_changed |= stale
-            self.host_link_read.update(dict.fromkeys(stale, self.host_links_read))
+            for index in stale:
+                self.ends_dirty.update(self.end_users.get(index, ()))
         return space
 
     def _refresh_host(self, space: _Space, stale: set[int], whole: bool) -> None:
