@@ -17,7 +17,8 @@ from reconciler.kernel.filestamps import FileStamps, Stamp, Stamps
 from reconciler.kernel.hostmade import HostMade
 from reconciler.kernel.inotify import MountTable
 from reconciler.kernel.listing import Listing
-from reconciler.kernel.observe import InTheWay, NamespaceState, Reader
+from reconciler.kernel.merged import Merged, NamespaceState
+from reconciler.kernel.observe import InTheWay, Reader
 from reconciler.kernel.observe_objects import (
     Ends,
     Link,
@@ -173,6 +174,7 @@ class KernelCache(Reader):
         self.made: dict[str, tuple[_Space, Ends, tuple[Objects, set[Key]]]] = {}  # by name: read, ends, objects
         self.states: dict[str, _State] = {}
         self.host_made = HostMade()
+        self.kept_merged = Merged()
         self.host_changed: set[int] | None = None  # host links read again since host_made made (None: all)
         self.host_links_read = 0  # how many times host links were read (whole or some)
         self.host_read_whole = 0  # the last of those reads that read them all
@@ -205,6 +207,7 @@ class KernelCache(Reader):
             self.made.clear()
             self.states.clear()
             self.host_changed = None
+            self.kept_merged = Merged()
         self.stamps.forget()
         self.source.forget()
 
@@ -256,6 +259,10 @@ class KernelCache(Reader):
         if space is not None:
             self.made[ns.name] = (space, ends, made)
         return made
+
+    def merged(self, every: bool) -> Merged:
+        """What was merged of the namespaces, when all are observed: Merged."""
+        return self.kept_merged if every else Merged()
 
     def host_objects(self, host: Namespace, routes: list[RouteMsg]) -> tuple[Objects, set[Key], dict[str, HostLink]]:
         """What was made of each host link is kept until it or a link it names is read again: HostMade."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from reconciler.errors import ForeignTable, PathConflictError
 from reconciler.kernel import dhcpstate, netns, nft, resolvconf, resolverstate
 from reconciler.kernel.hostsfile import ETC_NETNS, read_file
+from reconciler.kernel.merged import Merged, NamespaceState
 from reconciler.kernel.names import is_text
 from reconciler.kernel.observe_objects import (
     Link,
@@ -28,8 +29,6 @@ from reconciler.kernel.rtnl_client import RtnlClient
 from reconciler.kernel.session import Kernel
 from reconciler.model import NETNS_FILES, Key, NetnsFile, NftTable, sysctl
 from reconciler.planning.plan import HostLink, Observed
-
-NamespaceState = tuple[Objects, dict[Key, str]]
 
 
 @dataclass(frozen=True)
@@ -57,6 +56,10 @@ class Reader:
 
     def namespace_objects(self, ns: Namespace, host: Namespace) -> tuple[Objects, set[Key]]:
         return namespace_objects(ns, host)
+
+    def merged(self, every: bool) -> Merged:
+        """Where the namespaces' states are merged (`every`: all of them are observed)."""
+        return Merged()
 
     def host_objects(self, host: Namespace, routes: list[RouteMsg]) -> tuple[Objects, set[Key], dict[str, HostLink]]:
         return host_objects(host, routes)
@@ -136,6 +139,7 @@ def observe(kernel: Kernel, sysctls: Iterable[tuple[str | None, str]] = (), read
 
 
 def _collect_namespaces(reader: Reader, host: Namespace, only: Collection[str] | None, found: _Found) -> None:
+    states: dict[str, NamespaceState] = {}
     for name in reader.names():
         if only is not None and name not in only:
             continue
@@ -144,10 +148,13 @@ def _collect_namespaces(reader: Reader, host: Namespace, only: Collection[str] |
             if netns.identity(name) is not None:  # one removed since it was listed is neither ours nor foreign
                 found.foreign.add(("netns", name))
             continue
-        found.owned.add(name)
-        found.objects.update(state[0])
-        found.foreign.update(state[1])
-        found.reasons.update((k, why) for k, why in state[1].items() if why)
+        states[name] = state
+    merged = reader.merged(only is None)
+    merged.merge(states)
+    found.owned.update(states)
+    found.objects.update(merged.objects)
+    found.foreign.update(merged.foreign)
+    found.reasons.update((k, why) for k, why in merged.foreign.items() if why)
 
 
 def _collect_strays(reader: Reader, only: Collection[str] | None, found: _Found) -> None:
