@@ -292,13 +292,14 @@ class KernelCache(Reader):
         inodes = self.source.inodes()
         if inodes is self.inodes:
             return self.sorted
+        gone = self.inodes.keys() - inodes.keys()
         self.inodes, self.sorted = inodes, sorted(inodes)
-        self.stamps.keep_only(inodes)
-        for kept in (self.made, self.states):
-            for gone in [n for n in kept if n not in inodes]:
-                del kept[gone]
-        for file in [k for k in self.files if k[0] not in inodes]:
-            del self.files[file]
+        self.stamps.drop(gone)
+        for name in gone:
+            self.made.pop(name, None)
+            self.states.pop(name, None)
+            for kind in NETNS_FILES:
+                self.files.pop((name, kind.kind), None)
         return self.sorted
 
     def namespace_inodes(self) -> dict[str, int]:

@@ -5,7 +5,7 @@ while inotify says nothing of them, instead of three lstat() per endpoint per ob
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from reconciler.kernel.hostsfile import ETC_NETNS, file_name
 from reconciler.kernel.inotify import (
@@ -103,10 +103,10 @@ class FileStamps:
         self.kept.clear()
         self.listed = None
 
-    def keep_only(self, names: set[str] | dict[str, int]) -> None:
-        """Drop what is kept of endpoints not among `names`."""
-        for gone in [n for n in self.kept if n not in names]:
-            del self.kept[gone]
+    def drop(self, names: Iterable[str]) -> None:
+        """Drop what is kept of these endpoints."""
+        for name in names:
+            self.kept.pop(name, None)
 
     def _heard(self, wd: int, mask: int, name: str) -> None:
         owner = self.owners.get(wd)
