@@ -18,6 +18,7 @@ from reconciler.kernel.hostmade import HostMade
 from reconciler.kernel.inotify import MountTable
 from reconciler.kernel.listing import Listing
 from reconciler.kernel.merged import Merged, NamespaceState
+from reconciler.kernel.nftevents import KeptTable, NftEvents
 from reconciler.kernel.observe import InTheWay, Reader
 from reconciler.kernel.observe_objects import (
     Ends,
@@ -37,7 +38,7 @@ from reconciler.kernel.rtnl import (
     link_index,
 )
 from reconciler.kernel.rtnl_client import RtnlClient
-from reconciler.model import NETNS_FILES, ROUTE_PROTO, Key, NetnsFile, Sysctl
+from reconciler.model import NETNS_FILES, ROUTE_PROTO, Key, NetnsFile, NftTable, Sysctl
 from reconciler.planning.plan import HostLink, Step
 
 NOT_RTNETLINK = (NetnsFile, Sysctl)  # what observe reads from files
@@ -175,6 +176,7 @@ class KernelCache(Reader):
         self.states: dict[str, _State] = {}
         self.host_made = HostMade()
         self.kept_merged = Merged()
+        self.kept_table = KeptTable(NftEvents.opened())
         self.host_changed: set[int] | None = None  # host links read again since host_made made (None: all)
         self.host_links_read = 0  # how many times host links were read (whole or some)
         self.host_read_whole = 0  # the last of those reads that read them all
@@ -208,6 +210,7 @@ class KernelCache(Reader):
             self.states.clear()
             self.host_changed = None
             self.kept_merged = Merged()
+            self.kept_table.forget()
         self.stamps.forget()
         self.source.forget()
 
@@ -259,6 +262,10 @@ class KernelCache(Reader):
         if space is not None:
             self.made[ns.name] = (space, ends, made)
         return made
+
+    def table(self) -> NftTable | None:
+        """Kept while nftables announces no change here: KeptTable."""
+        return self.kept_table.read(super().table)
 
     def merged(self, every: bool) -> Merged:
         """What was merged of the namespaces, when all are observed: Merged."""

@@ -57,6 +57,10 @@ class Reader:
     def namespace_objects(self, ns: Namespace, host: Namespace) -> tuple[Objects, set[Key]]:
         return namespace_objects(ns, host)
 
+    def table(self) -> NftTable | None:
+        """Our nftables table (None: there is none); ForeignTable when one of its name is not ours."""
+        return nft.read_table()
+
     def merged(self, every: bool) -> Merged:
         """Where the namespaces' states are merged (`every`: all of them are observed)."""
         return Merged()
@@ -127,7 +131,7 @@ def observe(kernel: Kernel, sysctls: Iterable[tuple[str | None, str]] = (), read
     _collect_strays(reader, namespaces, found)
     _collect_sysctls(kernel, sysctls, found)
     if table:
-        _collect_table(found)
+        _collect_table(reader, found)
     running, host_resolv = resolverstate.observe(reader.namespace_inodes()), resolvconf.read() or resolvconf.ResolvConf()
     if running is not None:
         found.objects[running.key] = running
@@ -172,9 +176,9 @@ def _collect_sysctls(kernel: Kernel, sysctls: Iterable[tuple[str | None, str]], 
                 found.objects[setting.key] = setting
 
 
-def _collect_table(found: _Found) -> None:
+def _collect_table(reader: Reader, found: _Found) -> None:
     try:
-        table = nft.read_table()
+        table = reader.table()
     except ForeignTable:
         found.foreign.add(NftTable().key)
         return
