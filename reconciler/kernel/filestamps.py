@@ -48,7 +48,8 @@ class FileStamps:
     stamps are read every time, as without this cache."""
 
     def __init__(self, notify: Inotify | None = None, mounts: MountTable | None = None) -> None:
-        self.notify, self.mounts = notify, mounts
+        self.notify = notify if mounts is not None else None  # a mount unseen would hide what it tells
+        self.mounts = mounts
         self.kept: dict[str, Stamps | None] = {}
         self.owners: dict[int, str] = {}  # watch descriptor -> endpoint (TOP: /etc/netns)
         self.generation = mounts.generation if mounts else 0  # of the mount table when `mounted` was taken

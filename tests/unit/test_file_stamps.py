@@ -224,3 +224,11 @@ def test_without_a_watch_on_the_folder_its_names_are_listed_every_time(etc):
     stamps.entries(names)
     (etc / "e2").mkdir()
     assert stamps.entries(names) == [NS, "e2"] and names.count == 2
+
+
+def test_without_the_mount_table_the_stamps_are_read_every_time(etc, reads):
+    stamps = FileStamps(Inotify(), None)
+    stamps.stamps(NS)
+    stamps.refresh()
+    stamps.stamps(NS)
+    assert reads == [NS, NS]
