@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any, NoReturn
@@ -78,6 +78,20 @@ class Footprint:
         # so its namespace is the step's.
         return ns in self.namespaces or (not ns and obj.key in self.keys)
 
+    def within(self, objects: Iterable[KernelObject]) -> list[KernelObject]:
+        """Those of `objects` in the footprint, as `in` tells, in one pass (a verification's filter runs
+        over every object desired and observed)."""
+        namespaces, keys, table = self.namespaces, self.keys, self.table
+        out = []
+        for obj in objects:
+            ns = obj.netns
+            if ns is None:
+                if table or not isinstance(obj, NftTable):
+                    out.append(obj)
+            elif ns in namespaces or (not ns and obj.key in keys):
+                out.append(obj)
+        return out
+
 
 def verify_plan(desired: Sequence[KernelObject], footprint: Footprint, kernel: Kernel, reader: Reader | None,
                 keys: list[tuple[str | None, str]]) -> Plan:
@@ -85,8 +99,8 @@ def verify_plan(desired: Sequence[KernelObject], footprint: Footprint, kernel: K
     against the kernel read again there."""
     scoped_keys = [(ns, key) for ns, key in keys if ns is None or ns in footprint.namespaces]
     after = observe(kernel, scoped_keys, reader, footprint.namespaces, footprint.table)
-    within = Observed({k: o for k, o in after.objects.items() if o in footprint}, after.foreign, after.host_links)
-    return diff([o for o in desired if o in footprint], within)
+    within = Observed({o.key: o for o in footprint.within(after.objects.values())}, after.foreign, after.host_links)
+    return diff(footprint.within(desired), within)
 
 
 # Link kinds a kernel may lack (bridge and veth are taken for granted): checked before any change.

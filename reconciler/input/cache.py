@@ -1,8 +1,9 @@
 """What the watch keeps of the manifests between two reconciles, so that one changed file costs what
 it changes: each file's bytes with its parsed documents, their schema problems and typed objects; a
-file is parsed and checked again only when its bytes differ. The checks that span files (semantic
-checks) run over all of them every time, so the result is what `validate.load_manifests` gives,
-except for address allocation, which the plan does.
+file is parsed and checked again only when its bytes differ. The checks that span objects (duplicate
+names, addresses, subnets...) run over all of them every time; those of one endpoint alone again only
+for an endpoint whose file changed or whose networks differ (validate.EndpointChecks). So the result
+is what `validate.load_manifests` gives, except for address allocation, which the plan does.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from reconciler.input import spec
 from reconciler.input.manifest import Document, load_file, read_sources
 from reconciler.input.schema import schema_problems
 from reconciler.input.spec import Manifests
-from reconciler.input.validate import semantic_problems
+from reconciler.input.validate import EndpointChecks, semantic_problems
 
 
 def _parser(kind: str) -> Callable[[Document], Any]:
@@ -70,6 +71,7 @@ class ManifestCache:
         self.files: dict[str, _File] = {}
         self.revisions: dict[str, int] = {}  # of the etcd sources last loaded: the revision read at
         self.changed: dict[str, int] = {}    # and that of their manifests' last change
+        self.checks = EndpointChecks()
 
     def load(self, paths: Iterable[str]) -> Manifests:
         """As validate.load_manifests: the typed manifests, or ManifestError naming every problem."""
@@ -83,7 +85,7 @@ class ManifestCache:
         problems = [p for c in checked for p in c.problems]
         manifests = _manifests(checked)
         invalid_networks = {c.doc.name for c in checked if c.problems and c.doc.kind == "Network"}
-        problems += semantic_problems(manifests, invalid_networks)
+        problems += semantic_problems(manifests, invalid_networks, self.checks)
         if problems:
             raise ManifestError(sorted(problems, key=lambda p: (p.where.file, p.where.line, p.where.column)))
         return manifests

@@ -35,9 +35,9 @@ from reconciler.input.validate_common import (
     where,
 )
 from reconciler.input.validate_dhcp import dhcp_problems
-from reconciler.input.validate_limits import limit_problems
+from reconciler.input.validate_limits import endpoint_limit_problems, limit_problems
 from reconciler.input.validate_mesh import mesh_problems
-from reconciler.input.validate_names import name_problems
+from reconciler.input.validate_names import endpoint_name_problems, name_problems
 from reconciler.input.validate_pools import is_auto, pool_problems
 from reconciler.input.validate_services import (
     exposure_problems,
@@ -84,7 +84,34 @@ def _allocation_problems(m: Manifests) -> list[Problem]:
     return []
 
 
-def semantic_problems(m: Manifests, invalid_networks: frozenset[str] | set[str] = frozenset()) -> list[Problem]:
+class EndpointChecks:
+    """What the checks of one endpoint alone found (its netns, interfaces and their addresses, names,
+    MACs, sysctls), kept between two loads by the watch's ManifestCache: an endpoint is checked again
+    when it is another object (the cache gives the same one while its file's bytes are the same) or a
+    network it attaches to differs or became valid or invalid."""
+
+    def __init__(self) -> None:
+        self.kept: dict[int, tuple[Endpoint, tuple[object, ...], list[Problem]]] = {}
+
+    def __call__(self, endpoints: Iterable[Endpoint], networks: dict[str, Network],
+                 invalid_networks: Collection[str]) -> list[Problem]:
+        kept, self.kept = self.kept, {}
+        problems = []
+        for endpoint in endpoints:
+            uses = tuple((networks.get(i.network), i.network in invalid_networks) for i in endpoint.interfaces)
+            known = kept.get(id(endpoint))
+            if known is None or known[0] is not endpoint or known[1] != uses:
+                known = (endpoint, uses, _endpoint_problems(endpoint, networks, invalid_networks)
+                         + endpoint_name_problems(endpoint) + endpoint_limit_problems(endpoint))
+            self.kept[id(endpoint)] = known
+            problems += known[2]
+        return problems
+
+
+def semantic_problems(m: Manifests, invalid_networks: frozenset[str] | set[str] = frozenset(),
+                      checks: EndpointChecks | None = None) -> list[Problem]:
+    """Every problem the typed manifests have (`checks`: where the checks of each endpoint alone are
+    kept between loads)."""
     problems = duplicates(m.networks, lambda n: n.name, "metadata", "name", what="network name")
     problems += duplicates(m.endpoints, lambda e: e.name, "metadata", "name", what="endpoint name")
     problems += duplicates(m.endpoints, lambda e: e.netns, "spec", "netns", what="netns")
@@ -95,9 +122,7 @@ def semantic_problems(m: Manifests, invalid_networks: frozenset[str] | set[str] 
     problems += _shared_parent_problems(m.networks)
     for network in m.networks:
         problems += _network_problems(network)
-    networks = {n.name: n for n in m.networks}
-    for endpoint in m.endpoints:
-        problems += _endpoint_problems(endpoint, networks, invalid_networks)
+    problems += (checks or EndpointChecks())(m.endpoints, {n.name: n for n in m.networks}, invalid_networks)
     problems += _address_clashes(m)
     problems += _passthru_problems(m)
     problems += _host_problems(m)
@@ -105,7 +130,7 @@ def semantic_problems(m: Manifests, invalid_networks: frozenset[str] | set[str] 
     problems += service_problems(m)
     problems += mesh_problems(m)
     problems += exposure_problems(m)
-    return problems + name_problems(m) + limit_problems(m) + pool_problems(m) + dhcp_problems(m)
+    return problems + name_problems(m, endpoints=False) + limit_problems(m, endpoints=False) + pool_problems(m) + dhcp_problems(m)
 
 
 def _host_problems(m: Manifests) -> list[Problem]:

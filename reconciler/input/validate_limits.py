@@ -33,15 +33,22 @@ BRIDGE_PORTS = 1023  # a Linux bridge numbers its ports 1..1023 (BR_MAX_PORTS 10
 SYSCTL_VALUE_BYTES = 4095  # the most the kernel reads from one write to /proc/sys (a page, less its NUL)
 
 
-def limit_problems(m: Manifests) -> list[Problem]:
+def limit_problems(m: Manifests, endpoints: bool = True) -> list[Problem]:
+    """Values that would fail mid-apply (without `endpoints`, leaving out those of each endpoint alone:
+    endpoint_limit_problems)."""
     problems = []
     for network in m.networks:
         problems += _cidr_problems(network)
-    for endpoint in m.endpoints:
-        problems += _mac_problems(endpoint) + _sysctl_problems(endpoint)
+    for endpoint in m.endpoints if endpoints else ():
+        problems += endpoint_limit_problems(endpoint)
     for host in m.hosts:
         problems += _underlay_problems(host)
     return problems + _port_problems(m)
+
+
+def endpoint_limit_problems(endpoint: Endpoint) -> list[Problem]:
+    """The checks of limit_problems that look at one endpoint alone."""
+    return _mac_problems(endpoint) + _sysctl_problems(endpoint)
 
 
 def _problem(obj: Network | Endpoint | Host, message: str, *path: str | int) -> Problem:

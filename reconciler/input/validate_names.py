@@ -28,16 +28,23 @@ PARENT_NOT_OURS = "a parent must be a link of the host that netreconcile does no
 NETNS_BYTES = 255  # a namespace is a file under /run/netns: NAME_MAX
 
 
-def name_problems(m: Manifests) -> list[Problem]:
+def name_problems(m: Manifests, endpoints: bool = True) -> list[Problem]:
+    """Names the kernel would refuse or hosts files would confuse (without `endpoints`, leaving out
+    those of each endpoint alone: endpoint_name_problems)."""
     problems = []
     bridges = {n.bridge.name: n for n in reversed(m.networks) if n.bridge is not None}  # the first of a name
     for network in m.networks:
         problems += _bridge_name_problems(network) + _parent_problems(network, bridges)
     for host in m.hosts:
         problems += _underlay_problems(host)
-    for endpoint in m.endpoints:
-        problems += _netns_problems(endpoint) + _interface_name_problems(endpoint)
+    for endpoint in m.endpoints if endpoints else ():
+        problems += endpoint_name_problems(endpoint)
     return problems + hostname_problems(m)
+
+
+def endpoint_name_problems(endpoint: Endpoint) -> list[Problem]:
+    """The checks of name_problems that look at one endpoint alone."""
+    return _netns_problems(endpoint) + _interface_name_problems(endpoint)
 
 
 def _problem(obj: Network | Endpoint | Host | Service, message: str, *path: str | int) -> Problem:

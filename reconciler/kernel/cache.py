@@ -7,13 +7,19 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from reconciler.kernel import netns
-from reconciler.kernel.hostsfile import ETC_NETNS, file_name
-from reconciler.kernel.observe import InTheWay, NamespaceState, Reader
+from reconciler.kernel.filestamps import FileStamps, Stamp, Stamps
+from reconciler.kernel.hostmade import HostMade
+from reconciler.kernel.inotify import MountTable
+from reconciler.kernel.listing import Listing
+from reconciler.kernel.merged import Merged, NamespaceState
+from reconciler.kernel.nftevents import KeptTable, NftEvents
+from reconciler.kernel.observe import InTheWay, Reader
 from reconciler.kernel.observe_objects import (
     Ends,
     Link,
@@ -32,11 +38,10 @@ from reconciler.kernel.rtnl import (
     link_index,
 )
 from reconciler.kernel.rtnl_client import RtnlClient
-from reconciler.model import NETNS_FILES, ROUTE_PROTO, Key, NetnsFile, Sysctl
-from reconciler.planning.plan import Step
+from reconciler.model import NETNS_FILES, ROUTE_PROTO, Key, NetnsFile, NftTable, Sysctl
+from reconciler.planning.plan import HostLink, Step
 
 NOT_RTNETLINK = (NetnsFile, Sysctl)  # what observe reads from files
-Stamp = tuple[object, ...]
 
 
 class Client(Protocol):
@@ -52,6 +57,9 @@ class Client(Protocol):
 
 class KernelSource:
     """Where the cache reads from: the kernel (a test gives a scripted one)."""
+
+    def __init__(self, mounts: MountTable | None = None) -> None:
+        self.listing = Listing(mounts)
 
     def client(self, name: str | None) -> Client:
         """A client in namespace `name` (None: this one); NamespaceGoneError, OSError when it is gone."""
@@ -74,7 +82,10 @@ class KernelSource:
 
     def inodes(self) -> dict[str, int]:
         """Named namespaces (mount points under the netns folder), with their inodes."""
-        return netns.named_inodes()
+        return self.listing.inodes()
+
+    def forget(self) -> None:
+        self.listing.listed = None
 
     def inode(self, name: str) -> int:
         return os.stat(netns.path(name)).st_ino
@@ -99,7 +110,7 @@ class _State:
     space: _Space
     host_links_read: int
     ends: Ends
-    stamp: Stamp | None
+    stamp: Stamps | None
     state: NamespaceState | None
 
 
@@ -140,17 +151,22 @@ class KernelCache(Reader):
     Host links are read again one by one, by index, as their events name them; host addresses and
     routes whole on any news of them. `forget` drops everything: the next observe reads it all (the
     watch's startup, resync and SIGHUP; lost events). Hosts files are read again when their
-    inode, size or modification time differ (one stat instead of a read); sysctls and nftables are
+    inode, size or modification time differ (one stat instead of a read; the stats themselves kept
+    while inotify tells of no change: filestamps.FileStamps); sysctls and nftables are
     read by observe itself, every time. The objects observe makes of a namespace are kept too, while
     neither the namespace's dumps nor its links' ends in the host (`observe_objects.host_ends`) change.
     """
 
-    def __init__(self, sync: Callable[[], None] = lambda: None, source: KernelSource | None = None) -> None:
+    def __init__(self, sync: Callable[[], None] = lambda: None, source: KernelSource | None = None,
+                 stamps: FileStamps | None = None) -> None:
         self.sync = sync
-        self.source = source or KernelSource()
+        mounts = MountTable.opened() if source is None or stamps is None else None
+        self.source = source or KernelSource(mounts)
+        self.stamps = stamps or FileStamps.started(mounts)
         self.lock = threading.Lock()
         self.spaces: dict[str | None, _Space] = {}
         self.inodes: dict[str, int] = {}
+        self.sorted: list[str] = []  # their names
         self.dirty: set[int] = set()            # nsids heard of
         self.stale_links: set[int] = set()      # host link indexes heard of
         self.stale_host = True                  # host addresses and routes
@@ -158,9 +174,14 @@ class KernelCache(Reader):
         self.files: dict[tuple[str, str], tuple[Stamp, str | InTheWay | None]] = {}  # (netns, kind) -> (stat, content)
         self.made: dict[str, tuple[_Space, Ends, tuple[Objects, set[Key]]]] = {}  # by name: read, ends, objects
         self.states: dict[str, _State] = {}
+        self.host_made = HostMade()
+        self.kept_merged = Merged()
+        self.kept_table = KeptTable(NftEvents.opened())
+        self.host_changed: set[int] | None = None  # host links read again since host_made made (None: all)
         self.host_links_read = 0  # how many times host links were read (whole or some)
         self.host_read_whole = 0  # the last of those reads that read them all
-        self.host_link_read: dict[int, int] = {}  # host link index -> the last read that read it (or found it gone)
+        self.end_users: defaultdict[int, set[str]] = defaultdict(set)  # host link index -> namespaces with an end on it
+        self.ends_dirty: set[str] = set()  # namespaces with an end on a host link read again since
 
     def heard(self, nsid: int | None, kind: int, body: memoryview) -> None:
         with self.lock:
@@ -182,10 +203,16 @@ class KernelCache(Reader):
     def forget(self) -> None:
         with self.lock:
             self.spaces.clear()
-            self.host_link_read.clear()
+            self.end_users.clear()
+            self.ends_dirty.clear()
             self.files.clear()
             self.made.clear()
             self.states.clear()
+            self.host_changed = None
+            self.kept_merged = Merged()
+            self.kept_table.forget()
+        self.stamps.forget()
+        self.source.forget()
 
     def namespace_state(self, name: str, host: Namespace) -> NamespaceState | None:
         """Kept while the namespace's read, its links' host ends and its hosts file's stat are unchanged
@@ -194,36 +221,35 @@ class KernelCache(Reader):
             space = self._space(name)
         except OSError:
             return None
-        stamp, known = _stamps(name), self.states.get(name)
+        stamp, known = self.stamps.stamps(name), self.states.get(name)
         if known is not None and known.space is space and known.stamp == stamp:
-            if not self._ends_may_differ(known.host_links_read, space, host):
+            if not self._ends_may_differ(name, known.host_links_read):
                 return known.state
-            ends = host_ends(space.links, host)
+            ends = self._ends(name, space, host)
             if known.ends == ends:
                 self.states[name] = replace(known, host_links_read=self.host_links_read)
                 return known.state
         else:
-            ends = host_ends(space.links, host)
+            ends = self._ends(name, space, host)
         state = super().namespace_state(name, host)
         self.states[name] = _State(space, self.host_links_read, ends, stamp, state)
         return state
 
-    def _ends_may_differ(self, since: int, space: _Space, host: Namespace) -> bool:
+    def _ends_may_differ(self, name: str, since: int) -> bool:
         """Whether a host link the namespace's host ends are made of (each link's other end, and that
-        end's master) was read again after the `since`th read of host links: only then are they computed
-        again, not for every namespace whenever any host link changed."""
-        if since == self.host_links_read:
-            return False
-        if since < self.host_read_whole:
-            return True
-        changed = self.host_link_read
+        end's master) was read again since they were computed (the `since`th read of host links): only
+        then are they computed again, not for every namespace whenever any host link changed."""
+        return since < self.host_read_whole or name in self.ends_dirty
+
+    def _ends(self, name: str, space: _Space, host: Namespace) -> Ends:
+        """The namespace's host ends, the host links they are made of noted (see _ends_may_differ)."""
+        self.ends_dirty.discard(name)
         for link in space.links.values():
-            if changed.get(link.peer_index, 0) > since:
-                return True
+            self.end_users[link.peer_index].add(name)
             end = host.links.get(link.peer_index)
-            if end is not None and changed.get(end.master, 0) > since:
-                return True
-        return False
+            if end is not None:
+                self.end_users[end.master].add(name)
+        return host_ends(space.links, host)
 
     def namespace_objects(self, ns: Namespace, host: Namespace) -> tuple[Objects, set[Key]]:
         if ns.name is None:  # the host: never kept (observe reads none of it here)
@@ -237,10 +263,28 @@ class KernelCache(Reader):
             self.made[ns.name] = (space, ends, made)
         return made
 
+    def table(self) -> NftTable | None:
+        """Kept while nftables announces no change here: KeptTable."""
+        return self.kept_table.read(super().table)
+
+    def merged(self, every: bool) -> Merged:
+        """What was merged of the namespaces, when all are observed: Merged."""
+        return self.kept_merged if every else Merged()
+
+    def host_objects(self, host: Namespace, routes: list[RouteMsg]) -> tuple[Objects, set[Key], dict[str, HostLink]]:
+        """What was made of each host link is kept until it or a link it names is read again: HostMade."""
+        changed, self.host_changed = self.host_changed, set()
+        return self.host_made.made(host, routes, changed)
+
+    def netns_folders(self) -> list[str]:
+        """Kept while inotify tells of no entry made or removed in /etc/netns: FileStamps.entries."""
+        return self.stamps.entries(super().netns_folders)
+
     def netns_file(self, ns: str, kind: type[NetnsFile]) -> str | InTheWay | None:
-        stamp = _stamp(ns, kind)
-        if stamp is None:
+        stamps = self.stamps.stamps(ns)
+        if stamps is None:
             return None
+        stamp = stamps[NETNS_FILES.index(kind)]
         known = self.files.get((ns, kind.kind))
         if known is not None and known[0] == stamp:
             return known[1]
@@ -249,14 +293,21 @@ class KernelCache(Reader):
         return content
 
     def names(self) -> list[str]:
-        """Named namespaces, with their inodes; what was kept of those gone is dropped."""
-        self.inodes = self.source.inodes()
-        for kept in (self.made, self.states):
-            for gone in [n for n in kept if n not in self.inodes]:
-                del kept[gone]
-        for file in [k for k in self.files if k[0] not in self.inodes]:
-            del self.files[file]
-        return sorted(self.inodes)
+        """Named namespaces, with their inodes; what was kept of those gone is dropped (when the listing
+        is another than the last)."""
+        self.stamps.refresh()
+        inodes = self.source.inodes()
+        if inodes is self.inodes:
+            return self.sorted
+        gone = self.inodes.keys() - inodes.keys()
+        self.inodes, self.sorted = inodes, sorted(inodes)
+        self.stamps.drop(gone)
+        for name in gone:
+            self.made.pop(name, None)
+            self.states.pop(name, None)
+            for kind in NETNS_FILES:
+                self.files.pop((name, kind.kind), None)
+        return self.sorted
 
     def namespace_inodes(self) -> dict[str, int]:
         """Those `names` read, in this very observe."""
@@ -280,9 +331,13 @@ class KernelCache(Reader):
         if space is None:
             space = self.spaces[None] = self._read(None, 0, -1)
             self.host_read_whole = self.host_links_read
+            self.host_changed = None
         else:
             self._refresh_host(space, stale, whole)
-            self.host_link_read.update(dict.fromkeys(stale, self.host_links_read))
+            if self.host_changed is not None:
+                self.host_changed |= stale
+            for index in stale:
+                self.ends_dirty.update(self.end_users.get(index, ()))
         return space
 
     def _refresh_host(self, space: _Space, stale: set[int], whole: bool) -> None:
@@ -333,31 +388,3 @@ def _routes(client: Client, name: str | None) -> list[RouteMsg]:
     """The routes observe reads: the host's of every table (the overlap check), a namespace's of ours."""
     return client.routes() if name is None else client.routes(RT_TABLE_MAIN, ROUTE_PROTO)
 
-
-def _stamps(ns: str) -> Stamp | None:
-    """The stamps of every file of the endpoint's (None: there is no folder); the folder read once."""
-    folder = _folder(ns)
-    return None if folder is None else tuple(_file_stamp(folder, ns, kind) for kind in NETNS_FILES)
-
-
-def _stamp(ns: str, kind: type[NetnsFile]) -> Stamp | None:
-    """The identity, type and owner of the endpoint's files' folder, and the file's too with its size
-    and times, symbolic links not followed (None: there is no folder)."""
-    folder = _folder(ns)
-    return None if folder is None else _file_stamp(folder, ns, kind)
-
-
-def _folder(ns: str) -> os.stat_result | None:
-    try:
-        return os.lstat(f"{ETC_NETNS}/{ns}")
-    except OSError:
-        return None
-
-
-def _file_stamp(folder: os.stat_result, ns: str, kind: type[NetnsFile]) -> Stamp:
-    try:
-        st = os.lstat(file_name(ns, kind))
-    except OSError:
-        return folder.st_ino, folder.st_mode, folder.st_uid, None
-    return (folder.st_ino, folder.st_mode, folder.st_uid,
-            (st.st_ino, st.st_mode, st.st_uid, st.st_size, st.st_mtime_ns, st.st_ctime_ns))

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from reconciler.errors import ForeignTable, PathConflictError
 from reconciler.kernel import dhcpstate, netns, nft, resolvconf, resolverstate
 from reconciler.kernel.hostsfile import ETC_NETNS, read_file
+from reconciler.kernel.merged import Merged, NamespaceState
 from reconciler.kernel.names import is_text
 from reconciler.kernel.observe_objects import (
     Link,
@@ -23,12 +24,11 @@ from reconciler.kernel.observe_objects import (
     namespace_objects,
     netns_owner,
 )
+from reconciler.kernel.rtnl import RouteMsg
 from reconciler.kernel.rtnl_client import RtnlClient
 from reconciler.kernel.session import Kernel
 from reconciler.model import NETNS_FILES, Key, NetnsFile, NftTable, sysctl
-from reconciler.planning.plan import Observed
-
-NamespaceState = tuple[Objects, dict[Key, str]]
+from reconciler.planning.plan import HostLink, Observed
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,17 @@ class Reader:
     def namespace_objects(self, ns: Namespace, host: Namespace) -> tuple[Objects, set[Key]]:
         return namespace_objects(ns, host)
 
+    def table(self) -> NftTable | None:
+        """Our nftables table (None: there is none); ForeignTable when one of its name is not ours."""
+        return nft.read_table()
+
+    def merged(self, every: bool) -> Merged:
+        """Where the namespaces' states are merged (`every`: all of them are observed)."""
+        return Merged()
+
+    def host_objects(self, host: Namespace, routes: list[RouteMsg]) -> tuple[Objects, set[Key], dict[str, HostLink]]:
+        return host_objects(host, routes)
+
     def namespace_state(self, name: str, host: Namespace) -> NamespaceState | None:
         """A namespace's objects, its files in /etc/netns included, and the keys of what in it is not ours (with
         why, where there is more to say than that it exists); None when the namespace is not ours."""
@@ -80,15 +91,18 @@ class Reader:
         except OSError as err:
             return InTheWay(f"{ETC_NETNS}/{ns}/{kind.filename} cannot be read ({err.strerror}); fix it and run again")
 
+    def netns_folders(self) -> list[str]:
+        """The names in /etc/netns (none when there is no such folder)."""
+        try:
+            with os.scandir(ETC_NETNS) as entries:
+                return [e.name for e in entries]
+        except FileNotFoundError:
+            return []
+
     def stray_files(self, skip: Collection[str], only: Collection[str] | None = None) -> dict[Key, str]:
         """What stands in the way of the files of namespaces not ours or not there yet (a file we did
         not write, a symbolic link), by key, with why; of the namespaces of `only` alone, if given."""
-        try:
-            entries = os.scandir(ETC_NETNS)
-        except FileNotFoundError:
-            return {}
-        with entries:
-            names = [e.name for e in entries if e.name not in skip and (only is None or e.name in only)]
+        names = [n for n in self.netns_folders() if n not in skip and (only is None or n in only)]
         found = {(kind.kind, name): self.netns_file(name, kind) for name in names for kind in NETNS_FILES}
         return {key: f.reason for key, f in found.items() if isinstance(f, InTheWay)}
 
@@ -110,14 +124,14 @@ def observe(kernel: Kernel, sysctls: Iterable[tuple[str | None, str]] = (), read
     reader = reader or Reader()
     host = reader.namespace(None)
     routes = host.dumps.routes()  # every table, unfiltered: ours, and the host's own for the overlap check
-    objects, foreign, host_links = host_objects(host, routes)
+    objects, foreign, host_links = reader.host_objects(host, routes)
     host.dumps.close()
     found = _Found(objects, foreign)
     _collect_namespaces(reader, host, namespaces, found)
     _collect_strays(reader, namespaces, found)
     _collect_sysctls(kernel, sysctls, found)
     if table:
-        _collect_table(found)
+        _collect_table(reader, found)
     running, host_resolv = resolverstate.observe(reader.namespace_inodes()), resolvconf.read() or resolvconf.ResolvConf()
     if running is not None:
         found.objects[running.key] = running
@@ -129,6 +143,7 @@ def observe(kernel: Kernel, sysctls: Iterable[tuple[str | None, str]] = (), read
 
 
 def _collect_namespaces(reader: Reader, host: Namespace, only: Collection[str] | None, found: _Found) -> None:
+    states: dict[str, NamespaceState] = {}
     for name in reader.names():
         if only is not None and name not in only:
             continue
@@ -137,10 +152,13 @@ def _collect_namespaces(reader: Reader, host: Namespace, only: Collection[str] |
             if netns.identity(name) is not None:  # one removed since it was listed is neither ours nor foreign
                 found.foreign.add(("netns", name))
             continue
-        found.owned.add(name)
-        found.objects.update(state[0])
-        found.foreign.update(state[1])
-        found.reasons.update((k, why) for k, why in state[1].items() if why)
+        states[name] = state
+    merged = reader.merged(only is None)
+    merged.merge(states)
+    found.owned.update(states)
+    found.objects.update(merged.objects)
+    found.foreign.update(merged.foreign)
+    found.reasons.update((k, why) for k, why in merged.foreign.items() if why)
 
 
 def _collect_strays(reader: Reader, only: Collection[str] | None, found: _Found) -> None:
@@ -158,9 +176,9 @@ def _collect_sysctls(kernel: Kernel, sysctls: Iterable[tuple[str | None, str]], 
                 found.objects[setting.key] = setting
 
 
-def _collect_table(found: _Found) -> None:
+def _collect_table(reader: Reader, found: _Found) -> None:
     try:
-        table = nft.read_table()
+        table = reader.table()
     except ForeignTable:
         found.foreign.add(NftTable().key)
         return

@@ -128,10 +128,16 @@ def host_objects(host: Namespace, routes: list[RouteMsg]) -> tuple[Objects, set[
     the keys of the links there that are not ours, and every link with its addresses."""
     objects: Objects = {}
     foreign: set[Key] = set()
-    _collect_links(host, objects, foreign)
-    links = _host_links(host, _collect_addresses(host, objects))
-    _collect_routes(host, objects, routes)
-    _collect_vxlan_entries(host, objects)
+    for link in host.links.values():
+        found = link_object(host, link)
+        if isinstance(found, KernelObject):
+            _add(objects, found)
+        elif found:
+            foreign.add(link_key(None, link.name))
+    held = collect_addresses(host, objects)
+    links = {l.name: host_link(host, l, tuple(held.get(l.index, ()))) for l in host.links.values()}
+    collect_routes(host, objects, routes)
+    collect_vxlan_entries(host, objects)
     return objects, foreign, links
 
 
@@ -145,8 +151,8 @@ def namespace_objects(ns: Namespace, host: Namespace) -> tuple[Objects, set[Key]
     lo = next(l for l in ns.links.values() if l.name == "lo")
     _add(objects, Netns(ns.name, lo_up=lo.up, owner=lo.owner))
     _collect_peers(ns.name, ns, host, objects, foreign)
-    _collect_addresses(ns, objects)
-    _collect_routes(ns, objects)
+    collect_addresses(ns, objects)
+    collect_routes(ns, objects)
     return objects, foreign
 
 
@@ -174,29 +180,28 @@ def _add(objects: Objects, obj: KernelObject) -> None:
     objects[obj.key] = obj
 
 
-def _collect_links(host: Namespace, objects: Objects, foreign: set[Key]) -> None:
-    for link in host.links.values():
-        if not link.owned:
-            foreign.add(link_key(None, link.name))
-        elif link.kind == "bridge":
-            _add(objects, Bridge(link.name, link.mtu, link.up, link.ipv6, link.mac, owner=link.owner,
-                                 localnet=_route_localnet(link.name)))
-        elif link.kind == "vlan":
-            _add(objects, Vlan(link.name, _name(host, link.peer_index) or "?", link.vlan_id, link.up, owner=link.owner))
-        elif link.kind == "vxlan":
-            _add(objects, Vxlan(link.name, link.vni, link.port, link.local, _name(host, link.lower),
-                                _name(host, link.master), link.mtu, link.up, owner=link.owner, ipv6=link.ipv6,
-                                learning=link.learning))
-        elif link.kind == "dummy":
-            _add(objects, Dummy(link.name, link.up, owner=link.owner))
-        elif link.kind in LOWER_KINDS:
-            _add(objects, _lower_link(None, link, _name(host, link.peer_index) or "?"))
-        elif link.kind == "veth":
-            # Its peer is filled in when we meet it inside its namespace; unpaired, it shows as orphaned.
-            _add(objects, Veth(
-                name=link.name, ns="", peer="", mac="", mtu=link.mtu, host_mac=link.mac, master=_name(host, link.master),
-                isolated=link.isolated, up=link.up, ipv6=link.ipv6, owner=link.owner, hairpin=link.hairpin,
-            ))
+def link_object(host: Namespace, link: Link) -> KernelObject | bool | None:
+    """Our object of a host link; True: the link is not ours; None: no object of ours is made of it."""
+    if not link.owned:
+        return True
+    if link.kind == "bridge":
+        return Bridge(link.name, link.mtu, link.up, link.ipv6, link.mac, owner=link.owner,
+                      localnet=_route_localnet(link.name))
+    if link.kind == "vlan":
+        return Vlan(link.name, _name(host, link.peer_index) or "?", link.vlan_id, link.up, owner=link.owner)
+    if link.kind == "vxlan":
+        return Vxlan(link.name, link.vni, link.port, link.local, _name(host, link.lower), _name(host, link.master),
+                     link.mtu, link.up, owner=link.owner, ipv6=link.ipv6, learning=link.learning)
+    if link.kind == "dummy":
+        return Dummy(link.name, link.up, owner=link.owner)
+    if link.kind in LOWER_KINDS:
+        return _lower_link(None, link, _name(host, link.peer_index) or "?")
+    if link.kind == "veth":
+        # Its peer is filled in when we meet it inside its namespace; unpaired, it shows as orphaned.
+        return Veth(name=link.name, ns="", peer="", mac="", mtu=link.mtu, host_mac=link.mac,
+                    master=_name(host, link.master), isolated=link.isolated, up=link.up, ipv6=link.ipv6,
+                    owner=link.owner, hairpin=link.hairpin)
+    return None
 
 
 def _lower_link(ns: str | None, link: Link, parent: str) -> LowerLink:
@@ -235,7 +240,7 @@ def _name(ns: Namespace, index: int) -> str | None:
     return shown(link.name) if link else None
 
 
-def _collect_addresses(ns: Namespace, objects: Objects) -> dict[int, list[str]]:
+def collect_addresses(ns: Namespace, objects: Objects) -> dict[int, list[str]]:
     """Addresses of our links; returns every address of the namespace by link index (parent checks)."""
     held: dict[int, list[str]] = {}
     ns_owner = None if ns.name is None else netns_owner(objects, ns.name)
@@ -255,15 +260,12 @@ def _collect_addresses(ns: Namespace, objects: Objects) -> dict[int, list[str]]:
     return held
 
 
-def _host_links(ns: Namespace, held: dict[int, list[str]]) -> dict[str, HostLink]:
-    """Every link of the namespace with its addresses."""
-    return {
-        l.name: HostLink(l.name, l.kind, l.up, _name(ns, l.master), tuple(held.get(l.index, ())), l.mtu, l.owned)
-        for l in ns.links.values()
-    }
+def host_link(ns: Namespace, link: Link, addresses: tuple[str, ...]) -> HostLink:
+    """A link of the namespace with its addresses."""
+    return HostLink(link.name, link.kind, link.up, _name(ns, link.master), addresses, link.mtu, link.owned)
 
 
-def _collect_routes(ns: Namespace, objects: Objects, routes: list[RouteMsg] | None = None) -> None:
+def collect_routes(ns: Namespace, objects: Objects, routes: list[RouteMsg] | None = None) -> None:
     """Our routes among `routes` (default: a dump of our routes in the main table, both families)."""
     for msg in ns.dumps.routes(RT_TABLE_MAIN, ROUTE_PROTO) if routes is None else routes:
         if msg.protocol != ROUTE_PROTO or msg.table != RT_TABLE_MAIN:
@@ -282,7 +284,7 @@ def _dst(msg: RouteMsg) -> str:
     return f"{msg.dst}/{msg.dst_len}" if msg.dst else ("0.0.0.0/0" if msg.family == socket.AF_INET else "::/0")
 
 
-def _collect_vxlan_entries(host: Namespace, objects: Objects) -> None:
+def collect_vxlan_entries(host: Namespace, objects: Objects) -> None:
     """Permanent FDB and neighbour entries of our VXLAN links (the overlay's remote endpoints), and
     the static entries their bridges hold for those links' port."""
     vxlans = {l.index: l for l in host.links.values() if l.owned and l.kind == "vxlan"}

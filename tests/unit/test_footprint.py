@@ -40,3 +40,14 @@ def test_an_orphaned_veth_is_in_by_its_key_only():
     orphan = Veth("v1", "", "eth0")
     assert orphan in footprint(Step(Action.DELETE, None, orphan))
     assert Veth("v2", "", "eth0") not in footprint(Step(Action.DELETE, None, orphan))
+
+
+def test_within_keeps_what_in_keeps():
+    written = footprint(create(Address("ep1", "eth0", "10.0.0.2/24")), Step(Action.DELETE, None, Veth("v1", "", "eth0")))
+    objects = [Route("ep1", "default", "10.0.0.1", "eth0"), Address("ep2", "eth0", "10.0.0.3/24"), Bridge("br-a"),
+               NftTable(), Veth("v1", "", "eth0"), Veth("v2", "", "eth0"), Netns("ep1"), Netns("ep2")]
+    assert written.within(objects) == [o for o in objects if o in written]
+    assert [o.key for o in written.within(objects)] == [Route("ep1", "default", "10.0.0.1", "eth0").key,
+                                                        Bridge("br-a").key, Veth("v1", "", "eth0").key, ("netns", "ep1")]
+    with_table = footprint(create(NftTable()))
+    assert with_table.within(objects) == [o for o in objects if o in with_table]

@@ -77,6 +77,7 @@ class Scripted(KernelSource):
     """A host with a bridge port veth to each of two endpoint namespaces; `reads` lists every read."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.reads: list[tuple[str | None, str]] = []
         route = rtnl.RouteMsg(socket.AF_INET, None, 0, rtnl.RT_TABLE_MAIN, ROUTE_PROTO, 2, "172.20.0.1")
         address = rtnl.AddrMsg(socket.AF_INET, 24, 2, "172.20.0.2")
@@ -267,13 +268,16 @@ def test_the_resolvers_namespaces_are_checked_against_the_inodes_observe_listed_
     assert resolver.serving == (E1,)
 
 
-def test_an_observe_of_some_namespaces_reads_no_file_of_the_others_for_strays(cache, monkeypatch, tmp_path):
+def test_an_observe_of_some_namespaces_reads_no_file_of_the_others_for_strays(monkeypatch, tmp_path):
     """A verification observes the namespaces its plan wrote: the files of the others are not its to read."""
     import reconciler.kernel.observe as observe_module
+    from reconciler.kernel import filestamps, hostsfile
 
     for name in ("nrunit-stray1", "nrunit-stray2"):
         (tmp_path / name).mkdir()
-    monkeypatch.setattr(observe_module, "ETC_NETNS", str(tmp_path))
+    for module in (observe_module, filestamps, hostsfile):
+        monkeypatch.setattr(module, "ETC_NETNS", str(tmp_path))
+    cache = KernelCache(source=Scripted())
     read: list[str] = []
     real = cache.netns_file
     monkeypatch.setattr(cache, "netns_file", lambda ns, kind: read.append(ns) or real(ns, kind))
@@ -323,3 +327,55 @@ def test_news_of_a_bridge_computes_again_the_host_ends_of_the_namespaces_on_it(m
     observed(cache)
 
     assert set(computed) == {6, 7}
+
+
+def host_objects_made(monkeypatch) -> list[str]:
+    """The host links whose object the cache makes from now on, by name."""
+    from reconciler.kernel import hostmade
+
+    made: list[str] = []
+    real = hostmade.link_object
+
+    def counted(host, link):
+        made.append(link.name)
+        return real(host, link)
+
+    monkeypatch.setattr(hostmade, "link_object", counted)
+    return made
+
+
+def test_the_objects_of_host_links_are_made_again_only_for_those_read_again_and_bridges(cache, source, monkeypatch):
+    made = host_objects_made(monkeypatch)
+    observed(cache)
+    assert made == ["br0"]  # its route_localnet is read every time
+
+    changed = source.spaces[None].links[7]
+    source.spaces[None].links[7] = rtnl.LinkMsg(**{**changed.__dict__, "mtu": 1400})
+    cache.heard(None, rtnl.RTM_NEWLINK, link_news(7))
+    made.clear()
+    objects = observed(cache)
+    assert sorted(made) == ["br0", "h2"] and objects[("link", None, "h2")].mtu == 1400
+
+
+def test_a_host_links_object_is_made_again_when_a_link_it_names_changes(monkeypatch):
+    source = Scripted()
+    source.spaces[None].links[6] = rtnl.LinkMsg(**{**source.spaces[None].links[6].__dict__, "master": 5})
+    cache = KernelCache(source=source)
+    observed(cache)
+    source.spaces[None].links[5] = link(5, "br1", "bridge")  # renamed: h1's master is br1 now
+    cache.heard(None, rtnl.RTM_NEWLINK, link_news(5))
+    made = host_objects_made(monkeypatch)
+    observe_result = observe(Kernel(), reader=cache, table=False)
+
+    assert sorted(made) == ["br1", "h1"]
+    assert observe_result.objects[("link", None, "h1")].master == "br1"
+    assert observe_result.host_links["h1"].master == "br1"
+
+
+def test_news_of_host_addresses_gives_the_host_links_their_addresses_again(cache, source):
+    before = observe(Kernel(), reader=cache, table=False).host_links["br0"]
+    source.spaces[None].addresses = [rtnl.AddrMsg(socket.AF_INET, 24, 5, "172.20.0.1")]
+    cache.heard(None, rtnl.RTM_NEWADDR, memoryview(b""))
+    after = observe(Kernel(), reader=cache, table=False).host_links["br0"]
+
+    assert (before.addresses, after.addresses) == ((), ("172.20.0.1/24",))

@@ -154,3 +154,44 @@ def test_a_load_of_unchanged_files_reads_each_documents_kind_once(tmp_path, monk
     loaded = cache.load([str(tmp_path)])
 
     assert len(read) == 21 and [e.name for e in loaded.endpoints] == [f"e{i}" for i in range(20)]
+
+
+@pytest.fixture
+def checked(monkeypatch) -> list[str]:
+    """The endpoints checked one by one, in order."""
+    from reconciler.input import validate
+    seen: list[str] = []
+    real = validate._endpoint_problems
+
+    def spy(endpoint, networks, invalid_networks):
+        seen.append(endpoint.name)
+        return real(endpoint, networks, invalid_networks)
+
+    monkeypatch.setattr(validate, "_endpoint_problems", spy)
+    return seen
+
+
+def test_an_endpoint_is_checked_again_only_when_it_or_a_network_it_attaches_to_changed(tmp_path, checked):
+    (tmp_path / "net.yaml").write_text(network("front", "{subnet: 172.20.0.0/24}") + network("back", "{subnet: 172.21.0.0/24}"))
+    (tmp_path / "a.yaml").write_text(endpoint("a", "[{network: front, ipv4Address: 172.20.0.9}]"))
+    (tmp_path / "b.yaml").write_text(endpoint("b", "[{network: back, ipv4Address: 172.21.0.9}]"))
+    cache = ManifestCache()
+    cache.load([str(tmp_path)])
+    cache.load([str(tmp_path)])
+    assert checked == ["a", "b"]
+
+    (tmp_path / "b.yaml").write_text(endpoint("b", "[{network: back, ipv4Address: 172.21.0.8}]"))
+    cache.load([str(tmp_path)])
+    assert checked[2:] == ["b"]
+
+    (tmp_path / "net.yaml").write_text(network("front", "{subnet: 172.22.0.0/24}") + network("back", "{subnet: 172.21.0.0/24}"))
+    with pytest.raises(ManifestError, match="172.20.0.9 is outside the subnets of network 'front'"):
+        cache.load([str(tmp_path)])
+    assert checked[3:] == ["a"]  # b's network is another object, but the same
+
+    (tmp_path / "net.yaml").write_text(network("front", "{subnet: 172.22.0.0/24}") + network("back", "{subnet: 10.0.0.0/33}"))
+    with pytest.raises(ManifestError) as err:
+        cache.load([str(tmp_path)])
+    assert not [p for p in err.value.problems if "unknown network" in str(p)]  # back is invalid, not unknown
+    assert checked[4:] == ["b"]
+    assert any("172.20.0.9 is outside" in str(p) for p in err.value.problems)  # a's problem, kept
