@@ -23,7 +23,7 @@ import dns.message
 import dns.rcode
 
 from reconciler.kernel import dhcpstate
-from reconciler.kernel.netns import named_inodes
+from reconciler.kernel.mountids import MountIds, NamedInodes
 from reconciler.model.dns import DnsState
 from reconciler.resolver import forward, listen, upstream
 from reconciler.resolver.answer import Forward, Names, decide, refusal, render
@@ -70,10 +70,14 @@ class Serving:
 
 
 class Resolver:
-    """Every asker's sockets and the names they see; `load` moves both to a new state."""
+    """Every asker's sockets and the names they see; `load` moves both to a new state. The named
+    namespaces are listed as kernel.mountids.NamedInodes keeps them: looked at again only where a
+    mount was made or removed since the last load (a namespace replaced under a name is a mount
+    changed there); without `mounts`, the whole folder at every load."""
 
-    def __init__(self, options: Options) -> None:
+    def __init__(self, options: Options, mounts: MountIds | None = None) -> None:
         self.options = options
+        self.named_inodes = NamedInodes(mounts)
         self.names = Names(DnsState())
         self.serving: dict[str, Serving] = {}
         self.rng = random.Random()
@@ -90,7 +94,7 @@ class Resolver:
         self._leased.clear()
         for name in [n for n in self.serving if n not in state.askers]:
             self.serving.pop(name).close()
-        inodes = named_inodes()  # one pass over /run/netns for every asker, not a path walked per asker
+        inodes = self.named_inodes()  # one pass (or none) for every asker, not a path walked per asker
         for name in state.askers:
             now = inodes.get(name) if _plain_name(name) else None
             held = self.serving.get(name)

@@ -255,6 +255,30 @@ def test_a_namespace_replaced_under_its_name_is_served_again_after_sighup(lab):
     assert lab.short("a", "web") == ["10.0.0.2"]
 
 
+def test_a_namespace_mounted_again_under_its_name_without_removing_it_is_served_again_after_sighup(lab):
+    """No entry removed, so no inotify event: only the mount table says the name is another
+    namespace now (what the resolver's listing kept since its last load is looked at again there)."""
+    lab.netns("spare")
+    lab.box.sh("umount /run/netns/a && mount --bind /run/netns/spare /run/netns/a")
+    assert lab.inode("a") == lab.inode("spare")
+    lab.reload(state(a=DnsAsker(networks=("front",)), b=DnsAsker(networks=("back",), servers=(UP1,))))
+    assert lab.status()["serving"]["a"] == lab.inode("a")
+    assert lab.short("a", "web") == ["10.0.0.2"]
+
+
+def test_a_namespace_named_after_the_start_then_mounted_again_under_its_name_is_served_again(lab):
+    """The same for a namespace whose mount the resolver saw made: only the entry whose mounts
+    changed is looked at again, and it is (a kept listing would keep the sockets of the old one)."""
+    lab.netns("late")
+    lab.reload(state(a=DnsAsker(networks=("front",)), late=DnsAsker(networks=("front",))))
+    assert lab.status()["serving"]["late"] == lab.inode("late")
+    lab.netns("spare")
+    lab.box.sh("umount /run/netns/late && mount --bind /run/netns/spare /run/netns/late")
+    lab.reload(state(late=DnsAsker(networks=("front",))))
+    assert lab.status()["serving"] == {"late": lab.inode("spare")}
+    assert lab.short("late", "web") == ["10.0.0.2"]
+
+
 def test_sigterm_closes_everything_and_removes_status(lab):
     pid = lab.status()["pid"]
     lab.box.sh(f"kill -TERM {pid}; for n in $(seq 50); do kill -0 {pid} 2>/dev/null || exit 0; sleep 0.1; done; exit 1")

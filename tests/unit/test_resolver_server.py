@@ -57,10 +57,11 @@ def test_a_load_lists_the_namespaces_once_instead_of_reading_each_askers_path(mo
     (and a name that is no file right under it) are not served."""
     import asyncio
 
-    from reconciler.resolver import listen, server
+    from reconciler.kernel import netns
+    from reconciler.resolver import listen
 
     listed: list[int] = []
-    monkeypatch.setattr(server, "named_inodes", lambda: listed.append(1) or {})
+    monkeypatch.setattr(netns, "named_inodes", lambda: listed.append(1) or {})
     monkeypatch.setattr(listen, "current_inode", lambda name: (_ for _ in ()).throw(AssertionError(name)))
     askers = {name: DnsAsker(networks=("n",)) for name in ("nrunit-a", "nrunit-b", "..")}
 
@@ -135,9 +136,10 @@ def test_a_reload_leaves_the_sockets_it_keeps_alone(monkeypatch):
     import asyncio
     from types import SimpleNamespace
 
+    from reconciler.kernel import netns
     from reconciler.resolver import server
 
-    monkeypatch.setattr(server, "named_inodes", lambda: {"kept": 1, "new": 2, "replaced": 4})
+    monkeypatch.setattr(netns, "named_inodes", lambda: {"kept": 1, "new": 2, "replaced": 4})
     reopened: list[str] = []
 
     async def reopen(self, name, held, now):

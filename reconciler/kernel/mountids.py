@@ -1,0 +1,147 @@
+"""The named namespaces and their inodes, kept between a long-running process's loads by the ids of
+this mount namespace's mounts (listmount(2) and statmount(2), Linux 6.8): see NamedInodes."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import platform
+import struct
+
+from reconciler.kernel import netns
+
+SYS_STATMOUNT, SYS_LISTMOUNT = 457, 458  # the same on every architecture of the common table
+ARCHES = ("x86_64", "aarch64")  # those it was checked on
+LSMT_ROOT = 0xFFFFFFFFFFFFFFFF  # every mount of the caller's mount namespace, recursively
+STATMOUNT_MNT_POINT = 0x10
+REQUEST = struct.Struct("=IIQQ")  # struct mnt_id_req (version 0): size, spare, mnt_id, param
+MNT_POINT_AT, STRINGS_AT = 108, 512  # in struct statmount: the offset of the mount point in its strings
+BATCH = 4096
+PATH_MAX = 4096
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.syscall.restype = ctypes.c_long
+
+
+def list_ids() -> list[int]:
+    """The ids of every mount here (unique: an id is never given again while the system runs)."""
+    found: list[int] = []
+    buffer = (ctypes.c_uint64 * BATCH)()
+    while True:
+        request = REQUEST.pack(REQUEST.size, 0, LSMT_ROOT, found[-1] if found else 0)
+        n = _libc.syscall(ctypes.c_long(SYS_LISTMOUNT), ctypes.c_char_p(request), buffer,
+                          ctypes.c_size_t(BATCH), ctypes.c_uint(0))
+        if n < 0:
+            code = ctypes.get_errno()
+            raise OSError(code, f"listmount: {os.strerror(code)}")
+        found += buffer[:n]
+        if n < BATCH:
+            return found
+
+
+def mount_point(mount_id: int) -> bytes | None:
+    """Where the mount of that id is (None: it is gone)."""
+    request = REQUEST.pack(REQUEST.size, 0, mount_id, STATMOUNT_MNT_POINT)
+    size = STRINGS_AT + 2 * PATH_MAX
+    buffer = ctypes.create_string_buffer(size)
+    if _libc.syscall(ctypes.c_long(SYS_STATMOUNT), ctypes.c_char_p(request), buffer, ctypes.c_size_t(size), ctypes.c_uint(0)) < 0:
+        code = ctypes.get_errno()
+        if code == 2:  # ENOENT: unmounted since it was listed
+            return None
+        raise OSError(code, f"statmount: {os.strerror(code)}")
+    raw = buffer.raw
+    start = STRINGS_AT + struct.unpack_from("=I", raw, MNT_POINT_AT)[0]
+    return raw[start:raw.index(b"\0", start)]
+
+
+class MountIds:
+    """The mounts here by id, to tell where mounts were made or removed since the last look."""
+
+    def __init__(self) -> None:
+        self.known = set(list_ids())
+        self.points: dict[int, bytes] = {}  # of the mounts made since this began
+
+    @classmethod
+    def opened(cls) -> MountIds | None:
+        """One, or None where the kernel cannot tell (older than 6.8, another architecture)."""
+        if platform.machine() not in ARCHES:
+            return None
+        try:
+            return cls()
+        except OSError:
+            return None
+
+    def changed(self) -> set[bytes] | None:
+        """The mount points of the mounts made or removed since the last call; None when it cannot
+        be told (a mount there before this began was removed, one made went before it was looked at)."""
+        try:
+            now = set(list_ids())
+            made, gone = now - self.known, self.known - now
+            self.known = now
+            points: set[bytes] = set()
+            for mount_id in made:
+                point = mount_point(mount_id)
+                if point is None:
+                    return None
+                self.points[mount_id] = point
+                points.add(point)
+        except OSError:
+            return None
+        for mount_id in gone:
+            point = self.points.pop(mount_id, None)
+            if point is None:
+                return None
+            points.add(point)
+        return points
+
+
+class NamedInodes:
+    """netns.named_inodes, kept between calls: the entries of the netns folder are looked at again
+    only where a mount was made or removed since the last call (a namespace is named by a mount on an
+    entry, unnamed by its unmount, replaced by both). The whole folder is listed again at the first
+    call, when a mount on it or above it changed, when the folder is reached through a symbolic
+    link, and when the mounts cannot tell (MountIds.changed None, or no MountIds: every call)."""
+
+    def __init__(self, ids: MountIds | None) -> None:
+        self.ids = ids
+        self.listed: dict[str, int] | None = None
+
+    def __call__(self) -> dict[str, int]:
+        changed = self.ids.changed() if self.ids is not None else None  # before looking: a later change is told next time
+        folder = str(netns.NETNS_DIR)
+        names = _entries(changed, os.fsencode(folder)) if changed is not None else None
+        if self.listed is None or names is None or os.path.realpath(folder) != folder:
+            self.listed = netns.named_inodes()
+        elif names:
+            self.listed = _relisted(self.listed, names)
+        return self.listed
+
+
+def _entries(points: set[bytes], folder: bytes) -> set[str] | None:
+    """The names of the folder's entries these mount points are on or below; None when one is the
+    folder itself or above it."""
+    names: set[str] = set()
+    for point in points:
+        if folder == point or folder.startswith(point.rstrip(b"/") + b"/"):
+            return None
+        if point.startswith(folder + b"/"):
+            names.add(os.fsdecode(point[len(folder) + 1:].split(b"/", 1)[0]))
+    return names
+
+
+def _relisted(listed: dict[str, int], names: set[str]) -> dict[str, int]:
+    relisted = dict(listed)
+    try:
+        device = os.stat(netns.NETNS_DIR).st_dev
+    except OSError:
+        return netns.named_inodes()
+    for name in names:
+        try:
+            entry = os.lstat(netns.path(name))
+        except OSError:
+            relisted.pop(name, None)
+            continue
+        if entry.st_dev != device:
+            relisted[name] = entry.st_ino
+        else:
+            relisted.pop(name, None)
+    return relisted
