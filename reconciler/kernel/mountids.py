@@ -58,7 +58,11 @@ class MountIds:
 
     def __init__(self) -> None:
         self.known = set(list_ids())
-        self.points: dict[int, bytes] = {}  # of the mounts made since this began
+        self.points: dict[int, bytes] = {}  # where each known mount is: told when it is removed
+        for mount_id in self.known:
+            point = mount_point(mount_id)
+            if point is not None:  # else removed since: MountIds.changed finds it gone, unknown
+                self.points[mount_id] = point
 
     @classmethod
     def opened(cls) -> MountIds | None:
@@ -72,7 +76,7 @@ class MountIds:
 
     def changed(self) -> set[bytes] | None:
         """The mount points of the mounts made or removed since the last call; None when it cannot
-        be told (a mount there before this began was removed, one made went before it was looked at)."""
+        be told (a mount removed whose point was never read, one made went before it was read)."""
         try:
             now = set(list_ids())
             made, gone = now - self.known, self.known - now
