@@ -130,12 +130,13 @@ def _planned(m: Manifests, observed: Observed, prune: bool = True,
 def _require_kinds(m: Manifests, desired: list[KernelObject]) -> None:
     """A kernel without a link kind the desired state needs is refused before anything changes, at the
     manifest object that first needs it."""
-    needs: dict[str, str] = {}
-    for obj in desired:
-        if obj.kind in OPTIONAL_KINDS:
-            needs.setdefault(obj.kind, obj.owner)
-    if not needs:
+    types: list[type[KernelObject]] = list(map(type, desired))  # a kind is its class's: one test per class, not per object
+    firsts = sorted(types.index(t) for t in set(types) if t.kind in OPTIONAL_KINDS)
+    if not firsts:
         return
+    needs: dict[str, str] = {}
+    for obj in map(desired.__getitem__, firsts):
+        needs.setdefault(obj.kind, obj.owner)
     owners = set(needs.values())  # only theirs are named: a position per object is costly at thousands
     objects: list[Network | Endpoint] = [*m.networks, *m.endpoints]
     objects = [o for o in objects if o.owner in owners]

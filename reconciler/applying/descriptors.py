@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
+from typing import cast
 
 from reconciler.errors import PreflightError
 from reconciler.kernel import dhcpstate, openfiles, resolverstate
@@ -38,13 +40,22 @@ LEASE_KEEPER = Daemon("the DHCP lease keeper", 3, "keep leases on", "interfaces"
 
 
 def demands(desired: Sequence[KernelObject]) -> list[tuple[Daemon, int]]:
-    """Each of our processes the desired state runs, with how many items it serves."""
-    found: list[tuple[Daemon, int]] = []
-    for obj in desired:
-        if isinstance(obj, Resolver):
-            found.append((RESOLVER, len(obj.serving)))
-        elif isinstance(obj, LeaseKeeper):
-            found.append((LEASE_KEEPER, len(obj.clients)))
+    """Each of our processes the desired state runs, with how many items it serves (in desired order)."""
+    types = list(map(type, desired))  # found by list.index (their exact types), not a test per object: thousands
+    found: list[tuple[int, Daemon, int]] = []
+    for index in _indexes(types, Resolver):
+        found.append((index, RESOLVER, len(cast(Resolver, desired[index]).serving)))
+    for index in _indexes(types, LeaseKeeper):
+        found.append((index, LEASE_KEEPER, len(cast(LeaseKeeper, desired[index]).clients)))
+    return [(daemon, items) for _, daemon, items in sorted(found, key=itemgetter(0))]
+
+
+def _indexes(types: list[type], wanted: type) -> list[int]:
+    """Where `wanted` is in `types`."""
+    found, index = [], -1
+    for _ in range(types.count(wanted)):
+        index = types.index(wanted, index + 1)
+        found.append(index)
     return found
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from ipaddress import ip_address
+from typing import TypeVar
 
 from reconciler.input.ipam import Addresses
 from reconciler.input.spec import Endpoint, IPAddress, Manifests, Network, Service
@@ -32,24 +33,32 @@ ServiceNames = tuple[tuple[tuple[str, tuple[str, ...]], ...], tuple[str, ...], s
 Member = Callable[[Endpoint, str, IPAddress | None, IPAddress | None], MemberNames]
 Asker = Callable[[Endpoint, tuple[Network, ...]], DnsAsker]
 Made = Callable[[str, int, tuple[MemberNames, ...], tuple[ServiceNames, ...]], DnsNetwork]
+A = TypeVar("A")
 
 
 def dns_state(m: Manifests, addresses: Addresses, member: Member | None = None, asker: Asker | None = None,
               made: Made | None = None) -> DnsState:
     """The names of every network, and an asker per endpoint of this host. `member`, `asker` and `made`
     stand for member_names, asker_of and network_of (DnsPlanner gives memoised ones)."""
-    member, asker = member or member_names, asker or asker_of
+    return DnsState(*_gathered(m, addresses, member or member_names, asker or asker_of, made))
+
+
+def _gathered(m: Manifests, addresses: Addresses, member: Member, asker: Callable[[Endpoint, tuple[Network, ...]], A],
+              made: Made | None = None) -> tuple[dict[str, DnsNetwork], dict[str, A]]:
+    """dns_state's networks and askers, an asker being what `asker` makes of an endpoint (its DnsAsker,
+    or DnsPlanner's entry of it in the document)."""
     made = made or (lambda _, ttl, found, services: network_of(ttl, found, services))
     members: dict[str, list[Endpoint]] = {n.name: [] for n in m.networks}
-    askers: dict[str, DnsAsker] = {}
+    askers: dict[str, A] = {}
+    network = m.network
     for ep in m.endpoints:  # one pass: each network's endpoints, in manifest order, and each local one's view
         names = _networks_of(ep)
-        for network in names:
-            members.setdefault(network, []).append(ep)
+        for name in names:
+            members.setdefault(name, []).append(ep)
         if names and m.is_local(ep):
-            askers[ep.netns] = asker(ep, tuple(m.network(n) for n in names))
+            askers[ep.netns] = asker(ep, (network(names[0]),) if len(names) == 1 else tuple(map(network, names)))
     networks = {n.name: _network(n, members[n.name], m, addresses, member, made) for n in m.networks}
-    return DnsState(networks, askers)
+    return networks, askers
 
 
 def _networks_of(ep: Endpoint) -> tuple[str, ...]:
@@ -61,31 +70,34 @@ def _networks_of(ep: Endpoint) -> tuple[str, ...]:
 
 class DnsPlanner:
     """The resolver planned again and again (the watch's Planner keeps one): each endpoint's names and
-    view, each network's names, and each network's and asker's entry in the document, kept while what
+    view's entry in the document, each network's names and entry, kept while what
     they are made of stays equal (Memo: compared with the arguments they were made of, by network or
     endpoint name). A plan after one endpoint more makes again that endpoint's pieces and its networks',
     and joins the others' entries as they were: the document is the one DnsState.to_json writes."""
 
     def __init__(self) -> None:
         self._members = Memo(member_names)
-        self._askers = Memo(asker_of)
         self._networks = Memo(network_of)
         self._network_entries = Memo(network_entry)
-        self._asker_entries = Memo(asker_entry)
+        self._asker_entries = Memo(_asker_entry_of)
 
     def resolver(self, m: Manifests, addresses: Addresses) -> Resolver | None:
         """The resolver serving the names of dns_state (its document to_json's); none when no endpoint
         here needs one."""
-        for memo in (self._members, self._askers, self._networks, self._network_entries, self._asker_entries):
+        for memo in (self._members, self._networks, self._network_entries, self._asker_entries):
             memo.next_generation()
-        state = dns_state(m, addresses, lambda ep, net, v4, v6: self._members((ep.name, net), ep, net, v4, v6),
-                          lambda ep, declared: self._askers(ep.name, ep, declared),
-                          lambda net, ttl, found, services: self._networks(net, ttl, found, services))
-        if not state.askers:
+        networks, askers = _gathered(m, addresses, lambda ep, net, v4, v6: self._members((ep.name, net), ep, net, v4, v6),
+                                     lambda ep, declared: self._asker_entries(ep.name, ep, declared),
+                                     lambda net, ttl, found, services: self._networks(net, ttl, found, services))
+        if not askers:
             return None
-        document = assembled({n: self._network_entries(n, n, v) for n, v in state.networks.items()},
-                             {ns: self._asker_entries(ns, ns, a) for ns, a in state.askers.items()})
-        return Resolver(digest_of(document), tuple(sorted(state.askers)), state=document)
+        document = assembled({n: self._network_entries(n, n, v) for n, v in networks.items()}, askers)
+        return Resolver(digest_of(document), tuple(sorted(askers)), state=document)
+
+
+def _asker_entry_of(ep: Endpoint, declared: tuple[Network, ...]) -> str:
+    """The endpoint's asker's entry in the resolver's document (see asker_of): what DnsPlanner keeps."""
+    return asker_entry(ep.netns, asker_of(ep, declared))
 
 
 def resolv_conf(ep: Endpoint, search: tuple[str, ...]) -> ResolvConf:

@@ -62,7 +62,9 @@ class Planner:
     def _endpoints(self, ctx: Context) -> list[_Made]:
         """What is made of each local endpoint: one memo per endpoint."""
         self._endpoints_made.next_generation()
-        return [self._endpoints_made(ep.name, ep, ctx.search, *(ctx.attachment_fields(ep, iface) for iface in ep.interfaces))
+        made, fields, search = self._endpoints_made, ctx.attachment_fields, ctx.search
+        return [made(ep.name, ep, search, fields(ep, ep.interfaces[0])) if len(ep.interfaces) == 1  # most: no generator
+                else made(ep.name, ep, search, *(fields(ep, iface) for iface in ep.interfaces))
                 for ep in ctx.manifests.local_endpoints]
 
     def _processes(self, ctx: Context) -> list[KernelObject]:

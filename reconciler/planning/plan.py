@@ -152,11 +152,13 @@ class Differ:
     group, any other (or no) observed object under one of its keys; and a group is remembered from
     one diff to the next only (one the next leaves out is forgotten). Nor does it provide a key
     held by what is not ours, while no key is foreign that was not in the last diff (then all are
-    checked). The steps are those changes() finds for the same objects."""
+    checked). The steps are those changes() finds for the same objects. `wanted`: every desired object
+of its last diff by key (the watch's record of what a reconcile left, without a pass of its own)."""
 
     def __init__(self) -> None:
         self.matched: dict[int, _Matched] = {}
         self.foreign: frozenset[Key] = frozenset()  # of the last diff: no group remembered provides one
+        self.wanted: dict[Key, KernelObject] = {}
 
     def compared(self, groups: Sequence[Group], observed: Observed) -> tuple[list[Step], dict[Key, KernelObject]]:
         """The steps of the objects that differ, and every object wanted by key (as changes() has them)."""
@@ -176,7 +178,7 @@ class Differ:
         if foreign and (not foreign <= self.foreign
                         or any(key in foreign for group in fresh for obj in group for key in obj.provides)):
             _check_conflicts(wanted.values(), observed)
-        self.foreign = foreign
+        self.foreign, self.wanted = foreign, wanted
         return self._fresh(fresh, wanted, observed, kept), wanted
 
     def _fresh(self, fresh: list[Group], wanted: dict[Key, KernelObject], observed: Observed,

@@ -15,7 +15,7 @@ from reconciler.input.cache import ManifestCache
 from reconciler.input.spec import Manifests
 from reconciler.kernel.cache import KernelCache
 from reconciler.kernel.session import Kernel
-from reconciler.model import KernelObject
+from reconciler.model import KernelObject, Key
 from reconciler.planners import Planner
 from reconciler.planning.guards import Limits
 from reconciler.planning.subnets import CONFLICT
@@ -110,7 +110,7 @@ class Reconciler:
         self.manifests = ManifestCache()
         self.kernel_cache = KernelCache()
         self.good: Good | None = None
-        self.left: tuple[KernelObject, ...] | None = None
+        self.left: dict[Key, KernelObject] | None = None  # by key
         self.planner = Planner()  # keeps what it planned for an endpoint while the endpoint stays the same
 
     def __call__(self) -> Outcome:
@@ -148,7 +148,7 @@ class Reconciler:
             self.kernel_cache.forget()  # a rollback read the kernel itself
             return Outcome(Result.FAILED, errors=tuple(str(err).splitlines()), rolled_back=isinstance(err, RolledBack))
         repairs = self._repairs(result)
-        self.left = result.desired
+        self.left = self.planner.differ.wanted  # result.desired by key: the diff of this apply made it
         conflicts = tuple(n for n in result.plan.notes if n.startswith(CONFLICT))
         return Outcome(Result.APPLIED if result.done else Result.NO_CHANGES, len(result.done), repairs=repairs,
                        conflicts=conflicts)
@@ -158,8 +158,7 @@ class Reconciler:
         only the manifests changed), by kind."""
         if self.left is None or not result.done:
             return ()
-        left = {o.key: o for o in self.left}
-        found = result.before.objects
+        left, found = self.left, result.before.objects
         kinds = Counter(s.obj.kind for s in result.done if drifted(left.get(s.obj.key), found.get(s.obj.key)))
         return tuple(sorted(kinds.items()))
 

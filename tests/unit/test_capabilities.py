@@ -90,3 +90,22 @@ def test_an_unknown_kind_is_a_bug_not_a_kernel_problem(kernel):
 def test_missing_message_names_option_and_module(kind):
     k = KINDS[kind]
     assert missing_message(kind) == f"kernel lacks {kind} support ({k.config}; try: modprobe {k.module})"
+
+
+def test_the_plan_asks_for_each_optional_kind_at_the_first_object_that_needs_it(monkeypatch):
+    """engine._require_kinds finds the kinds by their classes: each kind once, named at its first
+    object's owner, in the order the desired state first needs them; none asked when none is needed."""
+    from types import SimpleNamespace
+
+    from reconciler import engine
+    from reconciler.model import Dummy, Netns, Vlan
+
+    asked = []
+    monkeypatch.setattr(engine.capabilities, "require", lambda kinds, where: asked.append((kinds, where)))
+    monkeypatch.setattr(engine, "where", lambda o: f"{o.name}.yaml:1")
+    m = SimpleNamespace(networks=[SimpleNamespace(owner=n, name=n) for n in ("n1", "n2", "n3")], endpoints=())
+    others = [Netns(f"ns{i}") for i in range(20)]
+    engine._require_kinds(m, others)
+    assert asked == []
+    engine._require_kinds(m, [*others, Vlan("v1", "eth0", 5, owner="n2"), Dummy("d1", owner="n1"), Vlan("v2", "eth0", 6, owner="n3")])
+    assert asked == [(["dummy", "vlan"], {"vlan": "n2.yaml:1: SimpleNamespace/n2", "dummy": "n1.yaml:1: SimpleNamespace/n1"})]

@@ -68,3 +68,12 @@ def test_the_limit_of_a_new_process_is_what_it_raises_to_and_ours_stays_as_it_wa
     done = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, check=True)
     found, soft, hard, raised = map(int, done.stdout.split())
     assert (soft, hard) == (100, 200) and found == raised >= 200
+
+
+def test_the_demands_are_found_among_thousands_in_desired_order() -> None:
+    """Found by their types' places, not by a test of each object: still every one, in order."""
+    from reconciler.model import Netns
+    others = [Netns(f"ns{i}") for i in range(50)]
+    desired = [*others, keeper(3), *others, resolver(2), resolver(5), *others]
+    assert descriptors.demands(desired) == [(descriptors.LEASE_KEEPER, 3), (descriptors.RESOLVER, 2), (descriptors.RESOLVER, 5)]
+    assert descriptors.demands(others) == []

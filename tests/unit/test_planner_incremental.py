@@ -127,6 +127,7 @@ def test_a_kept_planner_plans_b_as_a_fresh_one(tmp_path: Path, case: str) -> Non
 
     assert kept == fresh
     assert kept[0].steps  # type: ignore[attr-defined]
+    assert planner.differ.wanted == {o.key: o for o in kept[1]}  # the watch's record of what it left
 
 
 def test_an_endpoint_the_kernel_holds_as_planned_is_not_compared_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
