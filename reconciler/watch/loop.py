@@ -135,11 +135,11 @@ class Watcher:
         outcome = self._locked_reconcile(trigger)
         seconds = time.monotonic() - start
         self.resync.after(trigger.kind, outcome.result is Result.LOCKED, start, time.monotonic())
-        self.log.reconciled(trigger, outcome, seconds)
-        self._log_conflicts(outcome)
         self.etcd.reconciled(outcome, self.reconciler.manifests.changed)
         if outcome.result is not Result.LOCKED:
-            self._record(trigger, outcome)
+            self._record(trigger, outcome)  # before the log line: once a reconcile is logged, status has it
+        self.log.reconciled(trigger, outcome, seconds)
+        self._log_conflicts(outcome)
         if self.metrics:
             self.metrics.reconciled(outcome, seconds)
         return outcome
