@@ -245,6 +245,16 @@ def test_sighup_adds_and_removes_askers_without_losing_a_query_of_the_kept_one(l
     assert "connection refused" in lab.dig("b", "cache")
 
 
+def test_a_namespace_removed_is_let_go_at_once_without_a_reload(lab):
+    # its socket would keep the removed namespace alive, and the links in it: status must drop it unasked
+    assert "a" in lab.status()["serving"]
+    lab.box.sh("ip netns del a")
+    deadline = time.monotonic() + 5
+    while "a" in lab.status()["serving"] and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert "a" not in lab.status()["serving"] and "b" in lab.status()["serving"]
+
+
 def test_a_namespace_replaced_under_its_name_is_served_again_after_sighup(lab):
     old = lab.inode("a")
     lab.box.sh("ip netns del a")
