@@ -16,7 +16,7 @@ from reconciler.kernel import netns
 from reconciler.kernel.filestamps import FileStamps, Stamp, Stamps
 from reconciler.kernel.hostmade import HostMade
 from reconciler.kernel.inotify import MountTable
-from reconciler.kernel.listing import Listing
+from reconciler.kernel.listing import Listing, TableChanges
 from reconciler.kernel.merged import Merged, NamespaceState
 from reconciler.kernel.nftevents import KeptTable, NftEvents
 from reconciler.kernel.observe import InTheWay, Reader
@@ -59,7 +59,7 @@ class KernelSource:
     """Where the cache reads from: the kernel (a test gives a scripted one)."""
 
     def __init__(self, mounts: MountTable | None = None) -> None:
-        self.listing = Listing(mounts)
+        self.listing = Listing(TableChanges(mounts) if mounts is not None else None)
 
     def client(self, name: str | None) -> Client:
         """A client in namespace `name` (None: this one); NamespaceGoneError, OSError when it is gone."""

@@ -1,5 +1,5 @@
-"""The named namespaces and their inodes, kept between a long-running process's loads by the ids of
-this mount namespace's mounts (listmount(2) and statmount(2), Linux 6.8): see NamedInodes."""
+"""Where mounts were made or removed since the last look, by the ids of this mount namespace's mounts
+(listmount(2) and statmount(2), Linux 6.8): what kernel.listing.Listing asks where the kernel has it."""
 
 from __future__ import annotations
 
@@ -7,8 +7,6 @@ import ctypes
 import os
 import platform
 import struct
-
-from reconciler.kernel import netns
 
 SYS_STATMOUNT, SYS_LISTMOUNT = 457, 458  # the same on every architecture of the common table
 ARCHES = ("x86_64", "aarch64")  # those it was checked on
@@ -96,56 +94,3 @@ class MountIds:
                 return None
             points.add(point)
         return points
-
-
-class NamedInodes:
-    """netns.named_inodes, kept between calls: the entries of the netns folder are looked at again
-    only where a mount was made or removed since the last call (a namespace is named by a mount on an
-    entry, unnamed by its unmount, replaced by both). The whole folder is listed again at the first
-    call, when a mount on it or above it changed, when the folder is reached through a symbolic
-    link, and when the mounts cannot tell (MountIds.changed None, or no MountIds: every call)."""
-
-    def __init__(self, ids: MountIds | None) -> None:
-        self.ids = ids
-        self.listed: dict[str, int] | None = None
-
-    def __call__(self) -> dict[str, int]:
-        changed = self.ids.changed() if self.ids is not None else None  # before looking: a later change is told next time
-        folder = str(netns.NETNS_DIR)
-        names = _entries(changed, os.fsencode(folder)) if changed is not None else None
-        if self.listed is None or names is None or os.path.realpath(folder) != folder:
-            self.listed = netns.named_inodes()
-        elif names:
-            self.listed = _relisted(self.listed, names)
-        return self.listed
-
-
-def _entries(points: set[bytes], folder: bytes) -> set[str] | None:
-    """The names of the folder's entries these mount points are on or below; None when one is the
-    folder itself or above it."""
-    names: set[str] = set()
-    for point in points:
-        if folder == point or folder.startswith(point.rstrip(b"/") + b"/"):
-            return None
-        if point.startswith(folder + b"/"):
-            names.add(os.fsdecode(point[len(folder) + 1:].split(b"/", 1)[0]))
-    return names
-
-
-def _relisted(listed: dict[str, int], names: set[str]) -> dict[str, int]:
-    relisted = dict(listed)
-    try:
-        device = os.stat(netns.NETNS_DIR).st_dev
-    except OSError:
-        return netns.named_inodes()
-    for name in names:
-        try:
-            entry = os.lstat(netns.path(name))
-        except OSError:
-            relisted.pop(name, None)
-            continue
-        if entry.st_dev != device:
-            relisted[name] = entry.st_ino
-        else:
-            relisted.pop(name, None)
-    return relisted

@@ -11,7 +11,7 @@ import argparse
 import logging
 
 from reconciler.errors import NetreconcileError
-from reconciler.kernel.mountids import MountIds
+from reconciler.kernel.listing import mount_changes
 from reconciler.model.dns import Read
 from reconciler.process import daemon, heap, serve
 from reconciler.resolver import files
@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
 
 async def run(state_dir: str, options: Options, report: daemon.Report) -> None:
     """Serve until SIGTERM: load, say ready, reload on SIGHUP."""
-    resolver = Resolver(options, MountIds.opened())
+    resolver = Resolver(options, mount_changes())
     loads = _Loads(state_dir, resolver)
     await serve.serve(files.files(state_dir), report, loads.load_once, loads.gone, resolver.close, log)
 

@@ -23,7 +23,7 @@ import dns.message
 import dns.rcode
 
 from reconciler.kernel import dhcpstate
-from reconciler.kernel.mountids import MountIds, NamedInodes
+from reconciler.kernel.listing import Listing, MountChanges
 from reconciler.model.dns import DnsState
 from reconciler.resolver import forward, listen, upstream
 from reconciler.resolver.answer import Forward, Names, decide, refusal, render
@@ -71,13 +71,13 @@ class Serving:
 
 class Resolver:
     """Every asker's sockets and the names they see; `load` moves both to a new state. The named
-    namespaces are listed as kernel.mountids.NamedInodes keeps them: looked at again only where a
-    mount was made or removed since the last load (a namespace replaced under a name is a mount
-    changed there); without `mounts`, the whole folder at every load."""
+    namespaces are listed as kernel.listing.Listing keeps them: looked at again only where a mount
+    was made or removed since the last load (a namespace replaced under a name is a mount changed
+    there); without `mounts`, the whole folder at every load."""
 
-    def __init__(self, options: Options, mounts: MountIds | None = None) -> None:
+    def __init__(self, options: Options, mounts: MountChanges | None = None) -> None:
         self.options = options
-        self.named_inodes = NamedInodes(mounts)
+        self.named_inodes = Listing(mounts).inodes
         self.names = Names(DnsState())
         self.serving: dict[str, Serving] = {}
         self.rng = random.Random()

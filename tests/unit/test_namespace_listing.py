@@ -1,39 +1,36 @@
-"""The named namespaces' listing the watch's kernel cache keeps: listed once while the mount table is
-unchanged, only the entries whose mounts changed looked at again after a change, all of them after a
-change on the folder or above it. tests/integration/test_watch.py runs it against real mounts."""
+"""The named namespaces' listing the watch's kernel cache and the resolver keep: listed once while no
+mount changed, only the entries whose mounts changed looked at again after a change, all of them after
+a change on the folder or above it or when the mounts cannot tell. tests/integration/test_watch.py and
+test_resolver_process.py run it against real mounts."""
 
 from __future__ import annotations
 
 import pytest
 
 from reconciler.kernel import listing, netns
-from reconciler.kernel.inotify import MountTable, entries, point
-from reconciler.kernel.listing import Listing
+from reconciler.kernel.inotify import MountTable, point
+from reconciler.kernel.inotify import entries as table_entries
+from reconciler.kernel.listing import Listing, TableChanges, entries
 
 FOLDER = str(netns.NETNS_DIR)
 
 
-def line(mount_id: int, point: str) -> bytes:
-    return f"{mount_id} 30 0:4 net:[{4026530000 + mount_id}] {point} rw shared:5 - nsfs nsfs rw".encode()
+def line(mount_id: int, where: str) -> bytes:
+    return f"{mount_id} 30 0:4 net:[{4026530000 + mount_id}] {where} rw shared:5 - nsfs nsfs rw".encode()
 
 
-class Mounts:
-    """A mount table the test changes: one line per mount."""
+class Changes:
+    """Mount changes the test tells: the points given to `change`, once."""
 
-    def __init__(self, lines: list[bytes]) -> None:
-        self.generation, self.lines = 0, lines
+    def __init__(self) -> None:
+        self.points: set[bytes] | None = set()
 
-    def change(self, lines: list[bytes]) -> None:
-        self.generation, self.lines = self.generation + 1, lines
+    def change(self, *points: str) -> None:
+        self.points = {p.encode() for p in points}
 
-    def refresh(self) -> int:
-        return self.generation
-
-    def on(self, path: str) -> frozenset[bytes]:
-        return frozenset(l for l in self.lines if l.split()[4] in (b"/", b"/run", path.encode()))
-
-    def below(self, path: str) -> frozenset[bytes]:
-        return frozenset(l for l in self.lines if l.split()[4].startswith(path.encode() + b"/"))
+    def changed(self) -> set[bytes] | None:
+        points, self.points = self.points, set()
+        return points
 
 
 class Kernel:
@@ -65,58 +62,87 @@ ROOT = b"1 0 8:1 / / rw - ext4 /dev/sda1 rw"
 A, B = line(40, f"{FOLDER}/a"), line(41, f"{FOLDER}/b")
 
 
-def test_while_the_mount_table_is_unchanged_the_folder_is_listed_once(kernel):
-    names = Listing(Mounts([ROOT, A, B]))  # type: ignore[arg-type]
+def test_while_no_mount_changed_the_folder_is_listed_once(kernel):
+    names = Listing(Changes())
     assert names.inodes() == {"a": 11, "b": 12}
     assert names.inodes() == {"a": 11, "b": 12}
     assert (kernel.lists, kernel.looks) == (1, [])
 
 
 def test_after_a_change_only_the_entries_whose_mounts_changed_are_looked_at_again(kernel):
-    mounts = Mounts([ROOT, A, B])
-    names = Listing(mounts)  # type: ignore[arg-type]
+    changes = Changes()
+    names = Listing(changes)
     names.inodes()
     kernel.inodes = {"b": 22, "c": 13}  # a removed, b made again under its name, c added
-    mounts.change([ROOT, line(42, f"{FOLDER}/b"), line(43, f"{FOLDER}/c")])
+    changes.change(f"{FOLDER}/a", f"{FOLDER}/b", f"{FOLDER}/c")
     assert names.inodes() == {"b": 22, "c": 13}
     assert kernel.lists == 1 and sorted(kernel.looks) == ["a", "b", "c"]
 
 
 def test_a_change_of_other_mounts_looks_at_no_entry(kernel):
-    mounts = Mounts([ROOT, A, B])
-    names = Listing(mounts)  # type: ignore[arg-type]
+    changes = Changes()
+    names = Listing(changes)
     names.inodes()
-    mounts.change([ROOT, A, B, b"50 1 0:9 / /mnt rw - tmpfs none rw"])
+    changes.change("/mnt", f"{FOLDER}x/a")
     assert names.inodes() == {"a": 11, "b": 12}
     assert (kernel.lists, kernel.looks) == (1, [])
 
 
-@pytest.mark.parametrize("point", [FOLDER, "/run", "/"])
-def test_a_change_of_the_mounts_on_the_folder_or_above_lists_it_again(kernel, point):
-    mounts = Mounts([ROOT, A, B])
-    names = Listing(mounts)  # type: ignore[arg-type]
+@pytest.mark.parametrize("where", [FOLDER, "/run", "/"])
+def test_a_change_of_the_mounts_on_the_folder_or_above_lists_it_again(kernel, where):
+    changes = Changes()
+    names = Listing(changes)
     names.inodes()
     kernel.inodes = {"z": 99}
-    mounts.change([ROOT, A, B, f"60 1 0:9 / {point} rw - tmpfs none rw".encode()])
+    changes.change(where)
     assert names.inodes() == {"z": 99}
     assert kernel.lists == 2
 
 
-def test_once_forgotten_the_folder_is_listed_again(kernel):
-    names = Listing(Mounts([ROOT, A, B]))  # type: ignore[arg-type]
+def test_when_the_mounts_cannot_tell_or_once_forgotten_the_folder_is_listed_again(kernel):
+    changes = Changes()
+    names = Listing(changes)
+    names.inodes()
+    changes.points = None
     names.inodes()
     names.listed = None
     names.inodes()
-    assert kernel.lists == 2
+    assert kernel.lists == 3
+    assert Listing(None).inodes() and kernel.lists == 4
+
+
+def test_mounts_on_entries_name_those_entries_and_on_the_folder_or_above_it_none():
+    points = {b"/run/netns/a", b"/run/netns/b c", b"/run/netns/d/deeper", b"/run/other", b"/run/netnsx/d"}
+    assert entries(points, b"/run/netns") == {"a", "b c", "d"}
+    for where in (b"/run/netns", b"/run", b"/", b"/run/"):
+        assert entries({b"/run/netns/a", where}, b"/run/netns") is None
+
+
+def table(lines: list[bytes]) -> MountTable:
+    made = MountTable()
+    made.close()
+    made.lines, made.points = lines, [point(line) for line in lines]
+    return made
+
+
+def test_the_mount_tables_changes_are_the_points_of_lines_added_or_removed_and_escaped_ones_cannot_tell():
+    mounts = table([ROOT, A, B])
+    mounts.refresh = lambda: mounts.generation  # type: ignore[method-assign]  # the test flags a change itself
+    changes = TableChanges(mounts)
+    mounts.lines = [ROOT, B]
+    assert changes.changed() == set()  # not flagged: the lines are not even compared
+    mounts.generation += 1
+    mounts.lines = [ROOT, B, line(42, f"{FOLDER}/b"), line(43, f"{FOLDER}/c")]  # a gone, b mounted over, c made
+    assert changes.changed() == {f"{FOLDER}/a".encode(), f"{FOLDER}/b".encode(), f"{FOLDER}/c".encode()}
+    mounts.generation += 1
+    mounts.lines = [*mounts.lines, line(44, f"{FOLDER}/d\\040e")]
+    assert changes.changed() is None
 
 
 def test_the_mount_table_tells_the_mounts_on_a_folder_above_it_and_below_it():
-    table = MountTable()
     other = b"50 1 0:9 / /running rw - tmpfs none rw"
     run, netns_dir = b"51 1 0:9 / /run rw - tmpfs none rw", b"52 51 0:9 / /run/netns rw - tmpfs none rw"
-    table.lines = [ROOT, run, netns_dir, other, line(40, "/run/netns/a"), line(41, "/run/netns/a"), line(42, "/run/netnsx")]
-    table.points = [point(line) for line in table.lines]
-    assert table.on("/run/netns") == {ROOT, run, netns_dir}
-    assert table.below("/run/netns") == {line(40, "/run/netns/a"), line(41, "/run/netns/a")}
-    assert entries(table.below("/run/netns"), "/run/netns") == {b"a"}
-    table.close()
+    mounts = table([ROOT, run, netns_dir, other, line(40, "/run/netns/a"), line(41, "/run/netns/a"), line(42, "/run/netnsx")])
+    assert mounts.on("/run/netns") == {ROOT, run, netns_dir}
+    assert mounts.below("/run/netns") == {line(40, "/run/netns/a"), line(41, "/run/netns/a")}
+    assert table_entries(mounts.below("/run/netns"), "/run/netns") == {b"a"}
