@@ -8,7 +8,6 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -93,24 +92,27 @@ def create(name: str, prepare: Callable[[], None] = lambda: None) -> None:
         path(name).unlink()  # left by a create that was killed before its bind mount: not a namespace
     fd = os.open(path(name), os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0)
     os.close(fd)
-    errors: list[BaseException] = []
-    worker = threading.Thread(target=_unshare_and_bind, args=(name, prepare, errors))
-    worker.start()
-    worker.join()
-    if errors:
+    try:
+        _unshare_and_bind(name, prepare)
+    except BaseException:
         path(name).unlink(missing_ok=True)
-        raise errors[0]
+        raise
 
 
-def _unshare_and_bind(name: str, prepare: Callable[[], None], errors: list[BaseException]) -> None:
-    # Only this short-lived thread moves to the new namespace; the mount pins it under /run/netns.
+def _unshare_and_bind(name: str, prepare: Callable[[], None]) -> None:
+    """This thread moves to a new namespace, names it by a bind mount and comes back, as `entered` does
+    (a thread started per namespace instead, whose exit let go of it, cost twice: 0.65 against 0.33
+    ms a namespace at 1000)."""
+    home = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
     try:
         _check(_libc.unshare(CLONE_NEWNET), "unshare")
-        prepare()
-        source = f"/proc/self/task/{threading.get_native_id()}/ns/net".encode()
-        _check(_libc.mount(source, str(path(name)).encode(), b"none", MS_BIND, None), f"bind netns {name}")
-    except BaseException as err:  # noqa: BLE001 - whatever it is, handed to the caller's thread
-        errors.append(err)
+        try:
+            prepare()
+            _check(_libc.mount(b"/proc/thread-self/ns/net", str(path(name)).encode(), b"none", MS_BIND, None), f"bind netns {name}")
+        finally:
+            _check(_libc.setns(home, CLONE_NEWNET), "return to the host netns")
+    finally:
+        os.close(home)
 
 
 def held_by_processes() -> frozenset[tuple[int, int]]:

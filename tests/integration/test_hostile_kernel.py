@@ -312,3 +312,27 @@ def test_an_unexpected_exception_in_a_step_is_rolled_back_like_any_failure(sandb
     assert result.returncode == 0 and "Traceback" not in result.stderr, result.stdout + result.stderr
     assert "unexpected ValueError: injected bug" in result.stdout and "Rolled back" in result.stdout, result.stdout
     assert state(sandbox) == before
+
+
+CREATE = """
+import os, sys
+from reconciler.kernel import netns
+home = os.stat("/proc/thread-self/ns/net").st_ino
+def refuse():
+    raise OSError(5, "refused while the namespace is made")
+for name, prepare in (("made", lambda: None), ("failed", refuse)):
+    try:
+        netns.create(name, prepare)
+    except OSError as err:
+        print(name, "error:", err)
+    print(name, "home" if os.stat("/proc/thread-self/ns/net").st_ino == home else "AWAY",
+          "named" if os.path.ismount(netns.path(name)) else "absent" if not os.path.lexists(netns.path(name)) else "LEFT")
+"""
+
+
+def test_a_namespace_made_comes_back_home_and_one_whose_making_fails_leaves_no_entry(sandbox):
+    script = sandbox.write("create.py", CREATE)
+    result = sandbox.sh(f"{sys.executable} {script}", check=False)
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stdout + result.stderr
+    assert result.stdout.splitlines() == ["made home named", "failed error: [Errno 5] refused while the namespace is made",
+                                          "failed home absent"], result.stdout
