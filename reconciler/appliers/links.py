@@ -77,8 +77,12 @@ class VethApplier(Applier[Veth]):
         with namespace_fd(obj.ns) as fd:
             peer = veth_data(obj.peer, OWNER_GROUP, obj.mtu or None, obj.mac or None, fd)
             master = self.kernel.index(None, obj.master) if obj.master else None
-            self.kernel.raw(None).new_link(obj.name, "veth", group=OWNER_GROUP, mtu=obj.mtu or None,
-                                           mac=obj.host_mac or None, master=master, data=peer)
+            made = self.kernel.raw(None).new_link(obj.name, "veth", group=OWNER_GROUP, mtu=obj.mtu or None,
+                                                  mac=obj.host_mac or None, master=master, data=peer)
+        if made is not None and made.name == obj.name:  # the kernel's echo: both ends' indexes, no request for them
+            self.kernel.learn(None, obj.name, made.index)
+            if obj.ns is not None and made.link_netnsid >= 0 and made.link:
+                self.kernel.learn(obj.ns, obj.peer, made.link)
 
     def _wait_gone(self, name: str) -> None:
         """A namespace's removal returns before the kernel has destroyed its devices (and their veth

@@ -9,13 +9,15 @@ from reconciler.kernel import netns
 from reconciler.kernel.rtnl_client import RtnlClient
 from reconciler.model import ALIAS_PREFIX, OWNER_GROUP, Netns
 
+LOOPBACK_INDEX = 1  # a new namespace's loopback, registered first, always has index 1 (LOOPBACK_IFINDEX)
+
 
 @register("netns")
 class NetnsApplier(Applier[Netns]):
     """A named network namespace, its loopback marked as ours and up."""
 
     def create(self, obj: Netns) -> None:
-        netns.create(obj.name, prepare=lambda: _mark_loopback(RtnlClient(), obj))
+        netns.create(obj.name, prepare=lambda: _mark_loopback(RtnlClient(), obj, index=LOOPBACK_INDEX))
 
     def update(self, want: Netns, changed: Changed) -> None:
         _mark_loopback(self.kernel.raw(want.name), want, close=False)
@@ -29,9 +31,9 @@ class NetnsApplier(Applier[Netns]):
                 raise
 
 
-def _mark_loopback(sock: RtnlClient, obj: Netns, close: bool = True) -> None:
+def _mark_loopback(sock: RtnlClient, obj: Netns, close: bool = True, index: int | None = None) -> None:
     try:
-        sock.set_link(sock.link_index("lo"), group=OWNER_GROUP, alias=ALIAS_PREFIX + obj.owner, up=True)
+        sock.set_link(index or sock.link_index("lo"), group=OWNER_GROUP, alias=ALIAS_PREFIX + obj.owner, up=True)
     finally:
         if close:
             sock.close()

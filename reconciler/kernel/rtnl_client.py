@@ -93,6 +93,22 @@ class RtnlClient:
             return None
         return reply
 
+    def _echoed(self, msg_type: int, body: bytes, flags: int) -> memoryview | None:
+        """Send one request asking for its echo (NLM_F_ECHO); return the object as the kernel made it
+        (None where the kernel sends no echo: before Linux 6.3 for links); raise OSError on error."""
+        self.seq += 1
+        self.sock.send(rtnl.header(len(body), msg_type, rtnl.NLM_F_REQUEST | rtnl.NLM_F_ECHO | flags, self.seq) + body)
+        echo: memoryview | None = None
+        while True:
+            for kind, reply in rtnl.messages(_receive(self.sock)):
+                if kind == rtnl.NLMSG_ERROR:
+                    code = rtnl.error_code(reply)
+                    if code:
+                        raise KernelError(code, os.strerror(code))
+                    return echo
+                if kind == msg_type and echo is None:
+                    echo = reply
+
     def _get(self, msg_type: int, body: bytes) -> memoryview:
         """The reply to a GET request."""
         reply = self._request(msg_type, body, 0)
@@ -132,16 +148,23 @@ class RtnlClient:
 
     def new_link(self, name: str, kind: str, *, group: int, link: int | None = None, mtu: int | None = None,
                  mac: str | None = None, netns_fd: int | None = None, master: int | None = None,
-                 data: bytes = b"") -> None:
+                 data: bytes = b"") -> LinkMsg | None:
         """Create a link in one request (EEXIST as OSError when the name is taken). `link` is the parent's
-        index here; with `netns_fd` the link is born in that namespace. `data`: its IFLA_INFO_DATA."""
+        index here; with `netns_fd` the link is born in that namespace. `data`: its IFLA_INFO_DATA.
+        Returns the link as made (its index: no request to ask for it), None where the kernel does not
+        echo it (before Linux 6.3, or born in another namespace)."""
         body = rtnl.IFINFOMSG.pack(rtnl.AF_UNSPEC, 0, 0, 0, 0) + rtnl.link_attrs(name, group, mtu, mac, netns_fd)
         if link is not None:
             body += rtnl.nla_u32(rtnl.IFLA_LINK, link)
         body += rtnl.optional_link_attrs(master=master)
         info = rtnl.nla_str(rtnl.IFLA_INFO_KIND, kind) + (rtnl.nla(rtnl.IFLA_INFO_DATA, data) if data else b"")
         body += rtnl.nla(rtnl.IFLA_LINKINFO, info)
-        self._request(rtnl.RTM_NEWLINK, body, rtnl.NLM_F_ACK | rtnl.NLM_F_CREATE | rtnl.NLM_F_EXCL)
+        flags = rtnl.NLM_F_ACK | rtnl.NLM_F_CREATE | rtnl.NLM_F_EXCL
+        if netns_fd is not None:  # its echo is sent from that namespace to our port id there: another socket's
+            self._request(rtnl.RTM_NEWLINK, body, flags)
+            return None
+        echo = self._echoed(rtnl.RTM_NEWLINK, body, flags)
+        return rtnl.parse_link(echo) if echo is not None else None
 
     def del_link(self, index: int) -> None:
         self._request(rtnl.RTM_DELLINK, rtnl.IFINFOMSG.pack(rtnl.AF_UNSPEC, 0, index, 0, 0))

@@ -46,6 +46,10 @@ class Kernel:
             self._indexes[key] = self.raw(ns).link_index(ifname)
         return self._indexes[key]
 
+    def learn(self, ns: str | None, ifname: str, index: int) -> None:
+        """The ifindex of a link this session made, as the kernel echoed it (kept as `index` keeps one)."""
+        self._indexes[(ns, ifname)] = index
+
     def has_link(self, ns: str | None, ifname: str) -> bool:
         """Whether `ns` has a link of that name now (asked every time, never cached)."""
         try:

@@ -336,3 +336,44 @@ def test_a_namespace_made_comes_back_home_and_one_whose_making_fails_leaves_no_e
     assert result.returncode == 0 and "Traceback" not in result.stderr, result.stdout + result.stderr
     assert result.stdout.splitlines() == ["made home named", "failed error: [Errno 5] refused while the namespace is made",
                                           "failed home absent"], result.stdout
+
+
+ECHO = """
+from reconciler.appliers.common import namespace_fd
+from reconciler.kernel import netns
+from reconciler.kernel.rtnl import veth_data
+from reconciler.kernel.rtnl_client import RtnlClient
+from reconciler.kernel.session import Kernel
+netns.create("e")
+with Kernel() as kernel, namespace_fd("e") as fd:
+    for n in range(3):  # other links first: the indexes differ from a fresh namespace's
+        kernel.raw("e").new_link(f"pad{n}", "bridge", group=0)
+    made = kernel.raw(None).new_link("h0", "veth", group=7, data=veth_data("c0", 7, None, None, fd))
+    print(made.name, made.index == kernel.raw(None).link_index("h0"), made.link == kernel.raw("e").link_index("c0"))
+"""
+
+
+def test_a_veth_made_is_echoed_with_both_ends_indexes(sandbox):
+    # the veth applier keeps these instead of asking for them: a wrong one would change another link
+    script = sandbox.write("echo.py", ECHO)
+    result = sandbox.sh(f"{sys.executable} {script}", check=False)
+    assert result.stdout.split() == ["h0", "True", "True"], result.stdout + result.stderr
+
+
+BORN_ELSEWHERE = """
+from reconciler.appliers.common import namespace_fd
+from reconciler.kernel import netns
+from reconciler.kernel.session import Kernel
+netns.create("e")
+with Kernel() as kernel, namespace_fd("e") as fd:
+    kernel.raw("e")  # a socket of ours in that namespace, which may hold the same port id as the host's
+    print(kernel.raw(None).new_link("born", "bridge", group=0, netns_fd=fd))
+    print(kernel.raw("e").link_index("lo"), kernel.raw("e").link_index("born") > 1)
+"""
+
+
+def test_a_link_born_in_another_namespace_leaves_no_echo_on_our_socket_there(sandbox):
+    # an echo sent from there goes to our port id there: read as the answer to the next request
+    script = sandbox.write("born.py", BORN_ELSEWHERE)
+    result = sandbox.sh(f"{sys.executable} {script}", check=False)
+    assert result.stdout.split() == ["None", "1", "True"], result.stdout + result.stderr
