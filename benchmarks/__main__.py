@@ -6,7 +6,8 @@ per 1000 endpoints), addresses allocated, default routes, masquerade. Each run i
 RSS and the latency of --queries A queries from 4 endpoints at once, the converged plan, a running
 watch adding one more endpoint, a one-shot apply adding one more, destroy; N sequential CNI ADD calls
 into namespaces made beforehand (untimed), then N DEL calls; N sequential `netavark setup` calls
-(podman's network tool, static addresses), one more, then N + 1 teardowns. Medians over --repeat
+(podman's network tool, static addresses), one more, then N + 1 teardowns; and the kernel floor: one
+`ip -batch` making N namespaces and veths, each host end on its bridge and up. Medians over --repeat
 runs; a chart of ms/endpoint against N per tool is written next to the JSON (.svg). Run as root; the
 machine's own network is never touched.
 """
@@ -26,9 +27,11 @@ from benchmarks.netavark_driver import NETAVARK
 from benchmarks.report import SizeResult, summarise, table, write_json
 from benchmarks.runs import (
     CniRun,
+    FloorRun,
     NetavarkRun,
     NetreconcileRun,
     cni_run,
+    floor_run,
     netavark_run,
     netreconcile_run,
 )
@@ -97,6 +100,7 @@ def measure(n: int, repeat: int, queries: int, with_cni: bool, with_netavark: bo
     ours: list[NetreconcileRun] = []
     cni: list[CniRun] = []
     netavark: list[NetavarkRun] = []
+    floor: list[FloorRun] = []
     with tempfile.TemporaryDirectory(prefix="nr-bench-") as tmp:
         manifests = write_manifests(Path(tmp), n)
         for i in range(1, repeat + 1):
@@ -108,12 +112,16 @@ def measure(n: int, repeat: int, queries: int, with_cni: bool, with_netavark: bo
             if with_netavark:
                 netavark.append(netavark_run(n))
                 progress(f"{n} endpoints, run {i}/{repeat}: netavark {describe(netavark[-1])}")
-    return summarise(n, ours, cni, netavark)
+            floor.append(floor_run(n))
+            progress(f"{n} endpoints, run {i}/{repeat}: kernel floor {describe(floor[-1])}")
+    return summarise(n, ours, cni, netavark, floor)
 
 
-def describe(run: NetreconcileRun | CniRun | NetavarkRun) -> str:
+def describe(run: NetreconcileRun | CniRun | NetavarkRun | FloorRun) -> str:
     if run.error:
         return "FAILED: " + run.error.splitlines()[0]
+    if isinstance(run, FloorRun):
+        return f"ip -batch {run.seconds:.2f} s"
     phases = {k: v for k, v in vars(run).items() if k.endswith("_s") and v is not None}
     text = ", ".join(f"{k[:-2]} {v:.2f} s" for k, v in phases.items())
     if isinstance(run, NetreconcileRun) and run.dns.median_ms is not None:

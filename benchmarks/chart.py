@@ -13,7 +13,8 @@ from benchmarks.report import SizeResult
 WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM = 640, 360, 64, 160, 40, 48
 SERIES = (("netreconcile apply", "apply_ms_per_endpoint", "#1f77b4"),
           ("CNI bridge ADD", "cni_add_ms_per_endpoint", "#d62728"),
-          ("netavark setup", "netavark_setup_ms_per_endpoint", "#2ca02c"))
+          ("netavark setup", "netavark_setup_ms_per_endpoint", "#2ca02c"),
+          ("kernel floor", "floor_ms_per_endpoint", "#7f7f7f"))
 Scale = Callable[[float], float]
 
 

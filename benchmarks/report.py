@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from benchmarks.dns import CLIENTS
-from benchmarks.runs import CniRun, NetavarkRun, NetreconcileRun
+from benchmarks.runs import CniRun, FloorRun, NetavarkRun, NetreconcileRun
 
 NA = "n/a"
 
@@ -38,6 +38,8 @@ class SizeResult:
     dns_median_ms: float | None       # round trip of one A query, client side: median of the runs' medians
     dns_p99_ms: float | None          # median of the runs' 99th percentiles
     dns_queries_per_s: float | None   # answered queries / wall time of the slowest client
+    floor_ms_per_endpoint: float | None = None     # the kernel floor: one `ip -batch` (scenario.floor_batch)
+    netreconcile_over_floor: float | None = None  # apply ms/ep / the floor's
     errors: list[str] = field(default_factory=list)
     anomalies: list[str] = field(default_factory=list)
 
@@ -55,8 +57,11 @@ def ms(seconds: float | None) -> float | None:
     return None if seconds is None else seconds * 1000
 
 
-def summarise(n: int, ours: list[NetreconcileRun], cni: list[CniRun], netavark: list[NetavarkRun]) -> SizeResult:
+def summarise(n: int, ours: list[NetreconcileRun], cni: list[CniRun], netavark: list[NetavarkRun],
+              floor: list[FloorRun] | None = None) -> SizeResult:
+    floor = floor or []
     apply = per_endpoint_ms(median([r.apply_s for r in ours]), n)
+    kernel = per_endpoint_ms(median([r.seconds for r in floor]), n)
     setup = per_endpoint_ms(median([r.setup_s for r in netavark]), n)
     destroy = median([per_endpoint_ms(r.destroy_s, r.destroyed) for r in ours if r.destroyed])
     add = per_endpoint_ms(median([r.add_s for r in cni]), n)
@@ -85,8 +90,10 @@ def summarise(n: int, ours: list[NetreconcileRun], cni: list[CniRun], netavark: 
         dns_median_ms=median([r.dns.median_ms for r in ours]),
         dns_p99_ms=median([r.dns.p99_ms for r in ours]),
         dns_queries_per_s=median([r.dns.queries_per_s for r in ours]),
-        errors=[r.error for r in [*ours, *cni, *netavark] if r.error],
-        anomalies=[a for r in [*ours, *cni, *netavark] for a in r.anomalies],
+        floor_ms_per_endpoint=kernel,
+        netreconcile_over_floor=apply / kernel if apply and kernel else None,
+        errors=[r.error for r in [*ours, *cni, *netavark, *floor] if r.error],
+        anomalies=[a for r in [*ours, *cni, *netavark, *floor] for a in r.anomalies],
     )
 
 
@@ -101,7 +108,7 @@ def linear_growth(results: list[SizeResult]) -> float | None:
 
 COLUMNS = ("endpoints", "apply ms/ep", "CNI ADD ms/ep", "CNI/nr", "netavark ms/ep", "nv/nr", "plan s",
            "destroy ms/ep", "CNI DEL ms/ep", "nv teardown ms/ep", "peak RSS MB", "watch +1 ms", "apply +1 ms",
-           "netavark +1 ms", "resolver RSS MB", "DNS median ms", "DNS p99 ms")
+           "netavark +1 ms", "resolver RSS MB", "DNS median ms", "DNS p99 ms", "floor ms/ep", "nr/floor")
 
 
 def row(r: SizeResult) -> tuple[str, ...]:
@@ -111,7 +118,8 @@ def row(r: SizeResult) -> tuple[str, ...]:
             fmt(r.destroy_ms_per_endpoint), fmt(r.cni_del_ms_per_endpoint), fmt(r.netavark_teardown_ms_per_endpoint),
             fmt(r.apply_peak_rss_mb, "{:.0f}"),
             fmt(r.watch_add_ms, "{:.0f}") + (f" ({r.watch_reconcile_ms:.0f})" if r.watch_reconcile_ms else ""),
-            fmt(r.apply_add_ms, "{:.0f}"), fmt(r.netavark_add_ms, "{:.0f}"), fmt(r.resolver_rss_mb, "{:.0f}"), fmt(r.dns_median_ms, "{:.2f}"), fmt(r.dns_p99_ms, "{:.2f}"))
+            fmt(r.apply_add_ms, "{:.0f}"), fmt(r.netavark_add_ms, "{:.0f}"), fmt(r.resolver_rss_mb, "{:.0f}"), fmt(r.dns_median_ms, "{:.2f}"), fmt(r.dns_p99_ms, "{:.2f}"),
+            fmt(r.floor_ms_per_endpoint), fmt(r.netreconcile_over_floor, "{:.2f}x"))
 
 
 def fmt(value: float | None, pattern: str = "{:.1f}") -> str:
@@ -131,6 +139,9 @@ def table(results: list[SizeResult], repeat: int) -> str:
                  "logged (inotify + default debounce, 10 ms after the file is closed + reconcile); in parentheses the "
                  "reconcile alone; apply +1: a one-shot `netreconcile apply` adding one more endpoint to the N + 1; "
                  "netavark +1: one more container's `netavark setup` with the N in place")
+    lines.append("floor: the kernel's own cost in one `ip -batch`: N namespaces, a veth pair each (the peer born in it), "
+                 "the host end on its bridge and up; no address, route or masquerade (less than the scenario); "
+                 "nr/floor: netreconcile's apply ms/ep over it")
     lines.append(f"resolver RSS: VmRSS of the resolver process right after apply; DNS: A queries for peers' names over "
                  f"UDP to 127.0.0.11:53 from {CLIENTS} endpoints' namespaces at once, one at a time per client, round "
                  "trip timed in the client (median of the runs' medians and of their 99th percentiles); "

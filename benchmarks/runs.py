@@ -1,7 +1,7 @@
 """One measured run of each side, each in a fresh sandbox: netreconcile (apply, the resolver's RSS
 and query latency, converged plan, a running watch adding one endpoint, a one-shot apply adding one
-more, destroy), the CNI reference bridge plugin (ADD, DEL) and podman's netavark (setup of N, of one
-more, teardown). Seconds are the wall time of the whole phase, process start included."""
+more, destroy), the CNI reference bridge plugin (ADD, DEL), podman's netavark (setup of N, of one
+more, teardown) and the kernel floor (`ip -batch`). Seconds are the wall time of the whole phase, process start included."""
 
 from __future__ import annotations
 
@@ -17,7 +17,13 @@ from pathlib import Path
 
 from benchmarks.dns import DnsLatency, query_latency, resolver_rss_kib, resolves
 from benchmarks.sandbox import Finished, Sandbox
-from benchmarks.scenario import extra_endpoint, netns_batch, networks
+from benchmarks.scenario import (
+    extra_endpoint,
+    floor_batch,
+    floor_bridges,
+    netns_batch,
+    networks,
+)
 
 NETRECONCILE = [sys.executable, "-m", "reconciler"]
 WATCH_TIMEOUT = 600  # seconds for one reconcile of the watch
@@ -52,6 +58,13 @@ class NetavarkRun:
 class CniRun:
     add_s: float | None = None
     del_s: float | None = None
+    error: str | None = None
+    anomalies: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class FloorRun:
+    seconds: float | None = None  # one `ip -batch` making the N namespaces and veths (scenario.floor_batch)
     error: str | None = None
     anomalies: list[str] = field(default_factory=list)
 
@@ -244,3 +257,18 @@ def check_netavark_set_up(box: Sandbox, n: int) -> list[str]:
     if (masq := box.sh("iptables -t nat -S POSTROUTING").count(" -j NETAVARK-")) < 1:
         problems.append(f"after netavark setup: {masq} NETAVARK- jumps in nat POSTROUTING, expected some")
     return problems
+
+
+def floor_run(n: int) -> FloorRun:
+    with tempfile.TemporaryDirectory(prefix="nr-bench-floor-") as tmp, Sandbox() as box:
+        bridges, batch = Path(tmp) / "bridges.batch", Path(tmp) / "floor.batch"
+        bridges.write_text(floor_bridges(n))
+        batch.write_text(floor_batch(n))
+        box.sh(f"ip -batch {bridges}")  # not timed
+        done = box.run(["ip", "-batch", str(batch)])
+        if done.returncode != 0:
+            return FloorRun(error=failure("ip -batch (kernel floor)", done))
+        ports = len(box.sh("ip -o link show type veth up").splitlines())
+        made = len(box.sh("ip netns list").splitlines())
+        anomalies = [] if (ports, made) == (n, n) else [f"kernel floor: {made} namespaces, {ports} veths up, expected {n}"]
+        return FloorRun(done.seconds, None, anomalies)

@@ -91,3 +91,18 @@ def container_netns(i: int) -> str:
 def netns_batch(endpoints: int) -> str:
     """`ip -batch` input creating the references' container namespaces beforehand (not timed)."""
     return "".join(f"netns add {container_netns(i)}\n" for i in range(endpoints))
+
+
+def floor_bridges(endpoints: int) -> str:
+    """`ip -batch` input making the kernel floor's bridges, one per network, up (not timed)."""
+    return "".join(f"link add fb{n} type bridge\nlink set fb{n} up\n" for n in range(networks(endpoints)))
+
+
+def floor_batch(endpoints: int) -> str:
+    """`ip -batch` input for the kernel floor: what the kernel must do at least for N endpoints, in one
+    process with no logic: a namespace, a veth pair whose peer is born in it, the host end on its
+    network's bridge and up. Less than the scenario asks (no address, route, masquerade or resolver:
+    iproute2's batch mode cannot enter a namespace), so a ratio against it flatters the floor."""
+    count = networks(endpoints)
+    return "".join(f"netns add f{i}\nlink add fv{i} type veth peer name eth0 netns f{i}\n"
+                   f"link set fv{i} master fb{i % count} up\n" for i in range(endpoints))
