@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 
 from reconciler.errors import NetreconcileError
 from reconciler.kernel.mountids import MountIds
@@ -31,11 +32,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--tcp-idle", type=float, default=10.0, metavar="SECONDS",
                         help="an idle TCP client's connection is closed after this")
     parser.add_argument("--port", type=int, default=53, help=argparse.SUPPRESS)  # tests without root
+    # apply starts the Python early (reconciler/appliers/process.py): the modules loaded, nothing done until told
+    parser.add_argument("--when-told", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.when_told and sys.stdin.readline() != "go\n":
+        return 0  # never told: the apply that started it ended before its step
     options = Options(port=args.port, upstream_timeout=args.upstream_timeout, tcp_idle=args.tcp_idle)
     return serve.main(files.files(args.state_dir), args.daemon, log, lambda report: run(args.state_dir, options, report))
 
