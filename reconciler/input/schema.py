@@ -6,7 +6,6 @@ import json
 import unicodedata
 from collections.abc import Mapping
 from functools import cache
-from importlib import resources
 from ipaddress import ip_network
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,6 +30,9 @@ def _schema_dir() -> Path:
     source_tree = Path(__file__).resolve().parents[2] / "schemas"
     if source_tree.is_dir():
         return source_tree
+    # an installed copy's schemas only: importlib.resources (and tempfile with it) take 4 ms to load
+    from importlib import resources
+
     return Path(str(resources.files("reconciler.schemas")))
 
 
