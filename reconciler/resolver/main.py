@@ -8,6 +8,7 @@ SIGHUP: load state.json again. SIGTERM, SIGINT: close every socket, remove statu
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import sys
 
@@ -85,6 +86,10 @@ class _Loads:
         files.write_status(self.state_dir, digest, serving)
         log.info("serving %d of %d askers, state %s", len(serving), len(state.askers), digest)
         self.let_go |= any(serving.get(name) != inode for name, inode in before.items())
-        heap.settle(full=self.let_go)  # sockets closed since the last full pass: what was frozen may be garbage
+        if fatal:  # the start: the collector off since (__main__.py), what was made lives on, frozen unscanned
+            heap.settle(collect=False)
+            gc.enable()
+        else:
+            heap.settle(full=self.let_go)  # sockets closed since the last full pass: what was frozen may be garbage
         self.let_go = False
 
