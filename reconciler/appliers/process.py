@@ -57,8 +57,13 @@ def start(process: ProcessState, what: str) -> None:
 @contextmanager
 def early(process: ProcessState) -> Iterator[None]:
     """The process's Python started now, for a `start` within the body; at the end, one not told to
-    go on yet is ended (it has done nothing but load its modules)."""
-    child = _spawn(process, early=True)
+    go on yet is ended (it has done nothing but load its modules). One that cannot be started now is
+    started by `start`, which says why if it cannot either."""
+    try:
+        child = _spawn(process, early=True)
+    except OSError:
+        yield
+        return
     _early[process.module] = child
     try:
         yield
