@@ -1,6 +1,10 @@
 """What the appliers of our long-running processes (the resolver, the DHCP lease keeper) share: a new
 state written then the process started (detached: it outlives this command) or told by SIGHUP, a wait
-until its status says it took the state, and SIGTERM to stop it."""
+until its status says it took the state, and SIGTERM to stop it.
+
+A run that will start one may start its Python early (`early`): it loads its modules while the steps
+before run on the other core, then waits, doing nothing else, until `start` tells it to go on; one
+never told (the run ended first, or failed, or was killed) reads the end of its input and exits."""
 
 from __future__ import annotations
 
@@ -9,7 +13,8 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from reconciler.errors import ApplyError
 from reconciler.kernel.processstate import ProcessState
@@ -18,6 +23,10 @@ READY_WITHIN = 60.0  # seconds for the process to start and load a state (an emu
 STOP_WITHIN = 3.0
 POLL = 0.005
 FINE_POLL, FINE_FOR = 0.001, 1.0
+WHEN_TOLD = "--when-told"  # the option that makes a process wait for GO on its stdin before it starts
+GO = "go\n"
+
+_early: dict[str, subprocess.Popen[str]] = {}  # by module: the processes started early, not told yet
 
 
 def load(process: ProcessState, state: str, what: str) -> None:
@@ -33,15 +42,46 @@ def load(process: ProcessState, state: str, what: str) -> None:
 def start(process: ProcessState, what: str) -> None:
     """The process, detached (its own session, no terminal). It returns once ready, or says why not."""
     name = process.dir_name
+    told = _early.pop(process.module, None)
+    child = told or _spawn(process, early=False)
     try:
-        done = subprocess.run([sys.executable, "-m", process.module, "--daemon", "--state-dir", process.state_dir()],
-                              check=False, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, text=True, timeout=READY_WITHIN)
+        _, err = child.communicate(GO if told else None, timeout=READY_WITHIN)
     except subprocess.TimeoutExpired:
+        _end(child)
         raise ApplyError(f"{what} did not start within {READY_WITHIN:.0f} s (see {process.state_dir()}/{name}.log)") from None
-    if done.returncode != 0:
-        why = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit status {done.returncode}"
+    if child.returncode != 0:
+        why = err.strip().splitlines()[-1] if err.strip() else f"exit status {child.returncode}"
         raise ApplyError(f"{what} did not start: {why}")
+
+
+@contextmanager
+def early(process: ProcessState) -> Iterator[None]:
+    """The process's Python started now, for a `start` within the body; at the end, one not told to
+    go on yet is ended (it has done nothing but load its modules). One that cannot be started now is
+    started by `start`, which says why if it cannot either."""
+    try:
+        child = _spawn(process, early=True)
+    except OSError:
+        yield
+        return
+    _early[process.module] = child
+    try:
+        yield
+    finally:
+        if _early.get(process.module) is child:
+            del _early[process.module]
+            _end(child)
+
+
+def _spawn(process: ProcessState, early: bool) -> subprocess.Popen[str]:
+    argv = [sys.executable, "-m", process.module, "--daemon", "--state-dir", process.state_dir()]
+    return subprocess.Popen([*argv, WHEN_TOLD] if early else argv, stdin=subprocess.PIPE if early else subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def _end(child: subprocess.Popen[str]) -> None:
+    child.kill()
+    child.communicate()
 
 
 def wait_until(done: Callable[[], bool], within: float = READY_WITHIN) -> bool:

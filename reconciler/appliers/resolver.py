@@ -4,12 +4,16 @@ waits until the process says (status.json) that it serves the state and namespac
 
 from __future__ import annotations
 
-from reconciler.appliers.process import READY_WITHIN, load, stop, wait_until
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+
+from reconciler.appliers.process import READY_WITHIN, early, load, stop, wait_until
 from reconciler.appliers.registry import Applier, Changed, register
 from reconciler.errors import ApplyError
 from reconciler.kernel import resolverstate
 from reconciler.kernel.processstate import ProcessState, inode
 from reconciler.model.dns import Resolver
+from reconciler.planning.plan import Action, Plan
 
 WHAT = "the DNS resolver"
 
@@ -28,6 +32,20 @@ class ResolverApplier(Applier[Resolver]):
 
     def delete(self, obj: Resolver) -> None:
         stop(resolverstate.PROCESS)
+
+
+@contextmanager
+def started_early() -> Iterator[Callable[[Plan], None]]:
+    """Told of a plan before its first step: the resolver's Python started at once when the plan
+    starts it (a step creates or replaces one, and none runs now), so that it loads its modules while
+    the steps before its own run, not at its step (0.1 to 0.15 s; reconciler/appliers/process.py);
+    ended with the body if unused."""
+    with ExitStack() as stack:
+        def planned(plan: Plan) -> None:
+            if any(s.obj.kind == "resolver" and s.action in (Action.CREATE, Action.REPLACE) for s in plan.steps) \
+                    and resolverstate.PROCESS.pid_of_status() is None:
+                stack.enter_context(early(resolverstate.PROCESS))
+        yield planned
 
 
 class _Serving:

@@ -13,6 +13,7 @@ import reconciler.cli.confirm as confirm
 import reconciler.cli.progress as progress
 import reconciler.cli.render as render
 from reconciler import engine
+from reconciler.appliers import resolver
 from reconciler.cli.command import (
     EXIT_OK,
     Command,
@@ -27,7 +28,7 @@ from reconciler.errors import NetreconcileError, RefusedError, RolledBack
 from reconciler.kernel import runstate
 from reconciler.kernel.session import Kernel
 from reconciler.planning.guards import Limits
-from reconciler.planning.plan import Action
+from reconciler.planning.plan import Action, Plan
 from reconciler.terminal import line
 
 FORCE_NETNS_HELP = "remove namespaces that hold links netreconcile did not create, or running processes"
@@ -40,8 +41,8 @@ def _apply(args: argparse.Namespace) -> int:
     limits = Limits(allow_empty=args.allow_empty, max_delete=args.max_delete, force=args.force)
     options = engine.ApplyOptions(limits=limits, rollback=not args.no_rollback)
     with runstate.locked(wait=not args.no_wait, say=_say), _recorded(args.paths) as note:
-        with Kernel() as kernel, progress.reporter(colour.painter(args)) as report:
-            result = engine.apply(m, kernel, report, options, planned=report.planned)
+        with Kernel() as kernel, progress.reporter(colour.painter(args)) as report, resolver.started_early() as early:
+            result = engine.apply(m, kernel, report, options, planned=_both(early, report.planned))
         note(len(result.done))
         for text in result.plan.notes:
             print(line(text))
@@ -51,6 +52,13 @@ def _apply(args: argparse.Namespace) -> int:
             print(f"Run `netreconcile confirm` within {args.confirm_timeout:g} s to keep this change; "
                   f"otherwise it is reverted.")
     return EXIT_OK
+
+
+def _both(first: Callable[[Plan], None], then: Callable[[Plan], None]) -> Callable[[Plan], None]:
+    def planned(plan: Plan) -> None:
+        first(plan)
+        then(plan)
+    return planned
 
 
 def _apply_arguments(sub: argparse.ArgumentParser) -> None:

@@ -96,4 +96,6 @@ def guards(sub: argparse.ArgumentParser) -> None:
 def manifests(args: argparse.Namespace) -> Manifests:
     """The valid manifests, applied as the Host named by --host (if given)."""
     with ParseCache() as parsed:
-        return replace(load_manifests(args.paths, parsed), host=args.host)
+        m = load_manifests(args.paths, parsed)
+    # the same object without --host: what validation cached on it (networks by name, attachments) kept
+    return m if args.host is None else replace(m, host=args.host)

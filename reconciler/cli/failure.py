@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import traceback
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,6 +49,8 @@ INTERRUPTED = Failure("interrupted", [], kind=Kind.INPUT)
 def fail(args: argparse.Namespace, failure: Failure) -> int:
     """Report `failure` and return the exit code."""
     if getattr(args, "debug", False):
+        import traceback  # only with --debug: 1.3 ms of every command's start otherwise
+
         traceback.print_exc()
     for message in failure.messages:
         print(lines(f"{failure.prefix}{message}"), file=sys.stderr)

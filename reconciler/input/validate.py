@@ -50,22 +50,24 @@ IFNAME = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")
 def load_manifests(paths: Iterable[str], parsed: Parsed | None = None) -> Manifests:
     """The typed manifests under `paths`, or ManifestError naming every problem (files parsed before
     taken from `parsed`: see load_paths)."""
-    documents = load_paths(paths, parsed)
     problems: list[Problem] = []
-    valid: list[Document] = []
-    for doc in documents:
+    valid: defaultdict[str, list[Document]] = defaultdict(list)  # by kind, in order
+    invalid_networks: set[str] = set()
+    for doc in load_paths(paths, parsed):
         found = schema_problems(doc)
         problems += found
-        valid += [] if found else [doc]
+        if not found:
+            valid[doc.kind].append(doc)
+        elif doc.kind == "Network":
+            invalid_networks.add(doc.name)
     manifests = Manifests(
-        networks=tuple(parse_network(d) for d in valid if d.kind == "Network"),
-        endpoints=tuple(parse_endpoint(d) for d in valid if d.kind == "Endpoint"),
-        hosts=tuple(parse_host(d) for d in valid if d.kind == "Host"),
-        services=tuple(parse_service(d) for d in valid if d.kind == "Service"),
-        address_pools=tuple(parse_address_pools(d) for d in valid if d.kind == "AddressPools"),
+        networks=tuple(parse_network(d) for d in valid["Network"]),
+        endpoints=tuple(parse_endpoint(d) for d in valid["Endpoint"]),
+        hosts=tuple(parse_host(d) for d in valid["Host"]),
+        services=tuple(parse_service(d) for d in valid["Service"]),
+        address_pools=tuple(parse_address_pools(d) for d in valid["AddressPools"]),
     )
     # Semantic checks run on the schema-valid documents too, so every problem shows in one run.
-    invalid_networks = {d.name for d in documents if d.kind == "Network" and d not in valid}
     problems += semantic_problems(manifests, invalid_networks)
     if not problems:
         problems += _allocation_problems(manifests)

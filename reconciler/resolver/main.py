@@ -8,7 +8,9 @@ SIGHUP: load state.json again. SIGTERM, SIGINT: close every socket, remove statu
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
+import sys
 
 from reconciler.errors import NetreconcileError
 from reconciler.kernel.listing import mount_changes
@@ -31,11 +33,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--tcp-idle", type=float, default=10.0, metavar="SECONDS",
                         help="an idle TCP client's connection is closed after this")
     parser.add_argument("--port", type=int, default=53, help=argparse.SUPPRESS)  # tests without root
+    # apply starts the Python early (reconciler/appliers/process.py): the modules loaded, nothing done until told
+    parser.add_argument("--when-told", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.when_told and sys.stdin.readline() != "go\n":
+        return 0  # never told: the apply that started it ended before its step
     options = Options(port=args.port, upstream_timeout=args.upstream_timeout, tcp_idle=args.tcp_idle)
     return serve.main(files.files(args.state_dir), args.daemon, log, lambda report: run(args.state_dir, options, report))
 
@@ -80,6 +86,10 @@ class _Loads:
         files.write_status(self.state_dir, digest, serving)
         log.info("serving %d of %d askers, state %s", len(serving), len(state.askers), digest)
         self.let_go |= any(serving.get(name) != inode for name, inode in before.items())
-        heap.settle(full=self.let_go)  # sockets closed since the last full pass: what was frozen may be garbage
+        if fatal:  # the start: the collector off since (__main__.py), what was made lives on, frozen unscanned
+            heap.settle(collect=False)
+            gc.enable()
+        else:
+            heap.settle(full=self.let_go)  # sockets closed since the last full pass: what was frozen may be garbage
         self.let_go = False
 
