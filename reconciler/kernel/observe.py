@@ -7,12 +7,13 @@ is reconciler/kernel/observe_objects.py's to say. Our nftables table is the one 
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from reconciler.errors import ForeignTable, PathConflictError
 from reconciler.kernel import dhcpstate, netns, nft, resolvconf, resolverstate
-from reconciler.kernel.hostsfile import ETC_NETNS, read_file
+from reconciler.kernel.hostsfile import ETC_NETNS, EtcNetns, read_file
 from reconciler.kernel.merged import Merged, NamespaceState
 from reconciler.kernel.names import is_text
 from reconciler.kernel.observe_objects import (
@@ -41,6 +42,18 @@ class InTheWay:
 class Reader:
     """Where observe reads namespaces from: the kernel, one dump per object type. The watch's cache
     (reconciler/kernel/cache.py) replays instead the namespaces it has heard no change in."""
+
+    etc: EtcNetns | None = None  # while reading: /etc/netns held open for the namespaces' files
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """One observe's reads: /etc/netns is opened once for all of them, then closed."""
+        self.etc = EtcNetns()
+        try:
+            yield
+        finally:
+            self.etc.close()
+            self.etc = None
 
     def names(self) -> list[str]:
         return netns.list_names()
@@ -85,7 +98,7 @@ class Reader:
         """The content of the endpoint's file of this kind if we wrote it (None: there is none), or what
         is in the way of it (a symbolic link, a file we did not write)."""
         try:
-            return read_file(ns, kind)
+            return read_file(ns, kind) if self.etc is None else self.etc.read(ns, kind)
         except PathConflictError as err:
             return InTheWay(str(err))
         except OSError as err:
@@ -122,6 +135,12 @@ def observe(kernel: Kernel, sysctls: Iterable[tuple[str | None, str]] = (), read
     """Our objects in the host namespace and in every namespace we own (or only in those of
     `namespaces`), and our nftables table (unless `table` is False), plus same-named foreign ones."""
     reader = reader or Reader()
+    with reader.reading():
+        return _observe(kernel, sysctls, reader, namespaces, table)
+
+
+def _observe(kernel: Kernel, sysctls: Iterable[tuple[str | None, str]], reader: Reader,
+             namespaces: Collection[str] | None, table: bool) -> Observed:
     host = reader.namespace(None)
     routes = host.dumps.routes()  # every table, unfiltered: ours, and the host's own for the overlap check
     objects, foreign, host_links = reader.host_objects(host, routes)
