@@ -75,16 +75,20 @@ class Forked:
 def _child(fd: int, items: list[str], work: Callable[[str], bytes]) -> None:
     code = 0
     try:
-        with os.fdopen(fd, "wb", buffering=1 << 16) as out:
-            for item in items:
-                try:
-                    result = work(item)
-                except Exception:  # noqa: BLE001 - any failure: the parent does this item itself
-                    out.write(FRAME.pack(-1))
-                    continue
-                out.write(FRAME.pack(len(result)))
-                out.write(result)
+        for item in items:
+            try:
+                result = work(item)
+            except Exception:  # noqa: BLE001 - any failure: the parent does this item itself
+                _write(fd, FRAME.pack(-1))
+                continue
+            _write(fd, FRAME.pack(len(result)) + result)  # each at once: the parent parses while we read on
     except BaseException:  # noqa: BLE001 - the parent stopped reading, or we were interrupted
         code = 1
     finally:
         os._exit(code)
+
+
+def _write(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]

@@ -9,6 +9,7 @@ import json
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from reconciler.errors import KernelError
 from reconciler.kernel import netns, rtnl
@@ -18,6 +19,7 @@ from reconciler.model import NETNS_FILES, ROUTE_PROTO, NetnsFile
 
 COUNTS = struct.Struct("=III")  # links, addresses, routes
 FileRead = str | tuple[str] | None  # a file's content, (why it is in the way,), or None: there is none
+T = TypeVar("T")
 OURS = rtnl.RTMSG.pack(rtnl.AF_UNSPEC, 0, 0, 0, rtnl.RT_TABLE_MAIN, ROUTE_PROTO, 0, 0, 0)
 
 
@@ -101,17 +103,21 @@ class Replay:
         return [rtnl.parse_address(m) for m in self.raw.addresses]
 
     def routes(self, table: int = 0, protocol: int = 0) -> list[RouteMsg]:
-        """Our routes of the main table (what was dumped: observe asks for no other of a namespace)."""
-        assert (table, protocol) == (rtnl.RT_TABLE_MAIN, ROUTE_PROTO), "only our routes of the main table were read"
+        """Our routes of the main table as read; others (observe asks for none of a namespace) dumped now."""
+        if (table, protocol) != (rtnl.RT_TABLE_MAIN, ROUTE_PROTO):
+            return self._live(lambda client: client.routes(table, protocol))
         if self.raw.dump_failed[1] is not None:
             raise self.raw.dump_failed[1]
         return [rtnl.parse_route(m) for m in self.raw.routes]
 
     def neighbours(self, family: int) -> list[NeighMsg]:
+        return self._live(lambda client: client.neighbours(family))
+
+    def _live(self, dump: Callable[[RtnlClient], list[T]]) -> list[T]:
         with netns.entered(self.name):
             client = RtnlClient()
         try:
-            return client.neighbours(family)
+            return dump(client)
         finally:
             client.close()
 

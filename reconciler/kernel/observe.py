@@ -7,7 +7,7 @@ is reconciler/kernel/observe_objects.py's to say. Our nftables table is the one 
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -62,7 +62,7 @@ class Reader:
         try:
             names = [n for n in self.names() if is_text(n) and (only is None or n in only)] if self.forked else []
             if len(names) >= FORK_FROM:
-                self.prefetch = Forked(names, self._read_raw)
+                self.prefetch = _forked(names, self._read_raw)
             yield
         finally:
             if self.prefetch is not None:
@@ -152,6 +152,13 @@ class Reader:
         names = [n for n in self.netns_folders() if n not in skip and (only is None or n in only)]
         found = {(kind.kind, name): self.netns_file(name, kind) for name in names for kind in NETNS_FILES}
         return {key: f.reason for key, f in found.items() if isinstance(f, InTheWay)}
+
+
+def _forked(names: list[str], work: Callable[[str], bytes]) -> Forked | None:
+    try:
+        return Forked(names, work)
+    except OSError:
+        return None  # no process or pipe to be had: this one reads them all, as it would with few
 
 
 def _file_read(content: str | InTheWay | None) -> nsread.FileRead:
