@@ -23,14 +23,14 @@ T = TypeVar("T")
 OURS = rtnl.RTMSG.pack(rtnl.AF_UNSPEC, 0, 0, 0, rtnl.RT_TABLE_MAIN, ROUTE_PROTO, 0, 0, 0)
 
 
-def read(name: str, files: Callable[[str, type[NetnsFile]], FileRead]) -> bytes:
-    """The namespace's dumps and files (of `files`), as bytes for `Raw.of`."""
+def read(name: str, files: Callable[[str, type[NetnsFile]], FileRead], stay: bool = False) -> bytes:
+    """The namespace's dumps and files (of `files`), as bytes for `Raw.of`. `stay`: this thread is left
+    in the namespace (a process of its own reading one namespace after another need not go back)."""
     head: dict[str, object] = {}
     links: list[bytes] = []
     dumps: list[list[bytes]] = [[], []]
     try:
-        with netns.entered(name):
-            client = RtnlClient()
+        client = _client(name, stay)
         try:
             links = _dump(client, rtnl.RTM_GETLINK, EVERY_LINK)
             for i, (kind, body) in enumerate(((rtnl.RTM_GETADDR, EVERY_ADDRESS), (rtnl.RTM_GETROUTE, OURS))):
@@ -47,6 +47,14 @@ def read(name: str, files: Callable[[str, type[NetnsFile]], FileRead]) -> bytes:
     parts = [json.dumps(head).encode(), *links, *dumps[0], *dumps[1]]
     return COUNTS.pack(len(links), len(dumps[0]), len(dumps[1])) + struct.pack(f"={len(parts)}I", *map(len, parts)) \
         + b"".join(parts)
+
+
+def _client(name: str, stay: bool) -> RtnlClient:
+    if stay:
+        netns.move(name)
+        return RtnlClient()
+    with netns.entered(name):
+        return RtnlClient()
 
 
 def _dump(client: RtnlClient, kind: int, body: bytes) -> list[bytes]:

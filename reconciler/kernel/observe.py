@@ -72,8 +72,8 @@ class Reader:
             self.etc = None
 
     def _read_raw(self, name: str) -> bytes:
-        """In the child: the namespace as bytes."""
-        return nsread.read(name, lambda ns, kind: _file_read(self.netns_file(ns, kind)))
+        """In the child (which moves from namespace to namespace): the namespace as bytes."""
+        return nsread.read(name, lambda ns, kind: _file_read(self.netns_file(ns, kind)), stay=True)
 
     def _prefetched(self, name: str | None) -> nsread.Raw | None:
         data = self.prefetch.get(name) if self.prefetch is not None and name is not None else None
