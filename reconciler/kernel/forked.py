@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import signal
 import struct
 from collections.abc import Callable, Sequence
 from typing import BinaryIO
@@ -18,6 +19,7 @@ from typing import BinaryIO
 FRAME = struct.Struct("=i")  # the result's length; -1: the child failed on this item
 PIPE_SIZE = 1 << 20  # fewer switches between the two (F_SETPIPE_SZ; the default is 64 KiB)
 _F_SETPIPE_SZ = 1031
+STOPPING = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 class Forked:
@@ -33,11 +35,16 @@ class Forked:
             fcntl.fcntl(write, _F_SETPIPE_SZ, PIPE_SIZE)
         except OSError:
             pass  # a smaller pipe only costs switches
-        self.pid = os.fork()
-        if self.pid == 0:
-            os.close(read)
-            _child(write, self.items, work)
-        os.close(write)
+        # Signals wait until the child has its own handlers: the parent's are not for it to run.
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, STOPPING)
+        try:
+            self.pid = os.fork()
+            if self.pid == 0:
+                os.close(read)
+                _child(write, self.items, work, mask)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+            os.close(write)
         self.pipe: BinaryIO = os.fdopen(read, "rb")
 
     def get(self, item: str) -> bytes | None:
@@ -72,9 +79,12 @@ class Forked:
             self.pid = 0
 
 
-def _child(fd: int, items: list[str], work: Callable[[str], bytes]) -> None:
+def _child(fd: int, items: list[str], work: Callable[[str], bytes], mask: set[int | signal.Signals]) -> None:
     code = 0
     try:
+        for signum in STOPPING:  # the parent's handlers (the watch's) are not ours to run: stop at once
+            signal.signal(signum, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         for item in items:
             try:
                 result = work(item)

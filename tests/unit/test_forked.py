@@ -4,6 +4,8 @@ None (the parent then does that item itself), never a hang or a wrong item's res
 from __future__ import annotations
 
 import os
+import signal
+import time
 
 from reconciler.kernel.forked import Forked
 
@@ -78,3 +80,19 @@ def test_closing_early_ends_the_child():
     except ProcessLookupError:
         return
     raise AssertionError(f"child {pid} still there after close")
+
+
+def _pause(item: str) -> bytes:
+    time.sleep(30)
+    return item.encode()
+
+
+def test_the_child_stops_on_a_signal_whatever_handler_the_parent_has():
+    old = signal.signal(signal.SIGTERM, lambda *_: None)  # as the watch's: a flag, the process goes on
+    try:
+        forked = Forked(["a", "b"], _pause)
+        os.kill(forked.pid, signal.SIGTERM)
+        assert forked.get("a") is None and forked.get("b") is None, "the child died: the parent reads them itself"
+        forked.close()
+    finally:
+        signal.signal(signal.SIGTERM, old)
