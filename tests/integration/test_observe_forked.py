@@ -47,10 +47,11 @@ def test_drift_in_any_namespace_is_seen_through_the_forked_read(sandbox):
 def test_what_is_not_ours_or_in_the_way_is_seen_alike_by_the_child(sandbox):
     path = _many(sandbox)
     converge(sandbox, path)
+    elsewhere = sandbox.workdir / "e51"
     sandbox.sh("ip netns add e30x && ip -n e30x link set lo up"  # a namespace not ours, read between ours
                " && touch /run/netns/e31x"  # a leftover plain file: no namespace
                " && rm /etc/netns/e50/resolv.conf && ln -s /etc/hostname /etc/netns/e50/resolv.conf"
-               " && mv /etc/netns/e51 /tmp/e51 && ln -s /tmp/e51 /etc/netns/e51")
+               f" && cp -a /etc/netns/e51 {elsewhere} && rm -r /etc/netns/e51 && ln -s {elsewhere} /etc/netns/e51")
     dumped = _dump(sandbox)
     assert dumped["children"] == [COUNT + 1] and dumped["same"], dumped
     assert "('netns', 'e30x')" in dumped["foreign"], dumped
