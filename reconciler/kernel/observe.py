@@ -1,7 +1,9 @@
 """Read what the kernel holds, read-only: our links, addresses, routes, namespaces, sysctls, nft table.
 
 One dump per object type per namespace (never a dump per lookup); what is ours among what was read
-is reconciler/kernel/observe_objects.py's to say. Our nftables table is the one of our name.
+is reconciler/kernel/observe_objects.py's to say. Our nftables table is the one of our name. A one-shot
+observe of many namespaces has a forked child read them (kernel/forked.py, kernel/nsread.py) while this
+process reads the host and parses what the child sent: the kernel is read afresh every time either way.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ class Reader:
     forked = False  # whether a forked child reads the namespaces while this process parses them
     prefetch: Forked | None = None  # while reading, if forked: that child
     raw: tuple[str, nsread.Raw] | None = None  # the namespace the child gave last
+    listed: list[str] | None = None  # while reading, if forked: the named namespaces, listed once
 
     def __init__(self, forked: bool = False) -> None:
         self.forked = forked
@@ -60,14 +63,15 @@ class Reader:
         of them; when forked and they are many, a child reads them meanwhile (nsread, forked)."""
         self.etc = EtcNetns()
         try:
-            names = [n for n in self.names() if is_text(n) and (only is None or n in only)] if self.forked else []
+            self.listed = self.names() if self.forked else None
+            names = [n for n in self.listed or () if is_text(n) and (only is None or n in only)]
             if len(names) >= FORK_FROM:
                 self.prefetch = _forked(names, self._read_raw)
             yield
         finally:
             if self.prefetch is not None:
                 self.prefetch.close()
-            self.prefetch, self.raw = None, None
+            self.prefetch, self.raw, self.listed = None, None, None
             self.etc.close()
             self.etc = None
 
@@ -84,7 +88,7 @@ class Reader:
         return raw
 
     def names(self) -> list[str]:
-        return netns.list_names()
+        return netns.list_names() if self.listed is None else self.listed
 
     def namespace_inodes(self) -> Mapping[str, int] | None:
         """The named namespaces' inodes as `names` read them in this observe (None: not read; the
