@@ -197,6 +197,20 @@ def entered(name: str | None) -> Iterator[None]:
         os.close(home)
 
 
+def move(name: str) -> None:
+    """Move this thread into namespace `name` for good: for a process of its own that reads namespaces
+    one after another (kernel/forked.py's child), which need not go back between them."""
+    try:
+        target = open_fd(name)
+    except FileNotFoundError as err:
+        raise NamespaceGoneError(errno.ENOENT, f"netns {name} was removed while netreconcile was reading it: "
+                                               "run again") from err
+    try:
+        _enter(name, target)
+    finally:
+        os.close(target)
+
+
 def _enter(name: str, fd: int) -> None:
     if _libc.setns(fd, CLONE_NEWNET) == 0:
         return

@@ -1,18 +1,22 @@
 """Read what the kernel holds, read-only: our links, addresses, routes, namespaces, sysctls, nft table.
 
 One dump per object type per namespace (never a dump per lookup); what is ours among what was read
-is reconciler/kernel/observe_objects.py's to say. Our nftables table is the one of our name.
+is reconciler/kernel/observe_objects.py's to say. Our nftables table is the one of our name. A one-shot
+observe of many namespaces has a forked child read them (kernel/forked.py, kernel/nsread.py) while this
+process reads the host and parses what the child sent: the kernel is read afresh every time either way.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from reconciler.errors import ForeignTable, PathConflictError
-from reconciler.kernel import dhcpstate, netns, nft, resolvconf, resolverstate
-from reconciler.kernel.hostsfile import ETC_NETNS, read_file
+from reconciler.kernel import dhcpstate, netns, nft, nsread, resolvconf, resolverstate
+from reconciler.kernel.forked import Forked
+from reconciler.kernel.hostsfile import ETC_NETNS, EtcNetns, read_file
 from reconciler.kernel.merged import Merged, NamespaceState
 from reconciler.kernel.names import is_text
 from reconciler.kernel.observe_objects import (
@@ -30,6 +34,8 @@ from reconciler.kernel.session import Kernel
 from reconciler.model import NETNS_FILES, Key, NetnsFile, NftTable, sysctl
 from reconciler.planning.plan import HostLink, Observed
 
+FORK_FROM = 64  # namespaces to read: with fewer, starting the child costs more than it saves
+
 
 @dataclass(frozen=True)
 class InTheWay:
@@ -42,8 +48,47 @@ class Reader:
     """Where observe reads namespaces from: the kernel, one dump per object type. The watch's cache
     (reconciler/kernel/cache.py) replays instead the namespaces it has heard no change in."""
 
+    etc: EtcNetns | None = None  # while reading: /etc/netns held open for the namespaces' files
+    forked = False  # whether a forked child reads the namespaces while this process parses them
+    prefetch: Forked | None = None  # while reading, if forked: that child
+    raw: tuple[str, nsread.Raw] | None = None  # the namespace the child gave last
+    listed: list[str] | None = None  # while reading, if forked: the named namespaces, listed once
+
+    def __init__(self, forked: bool = False) -> None:
+        self.forked = forked
+
+    @contextmanager
+    def reading(self, only: Collection[str] | None = None) -> Iterator[None]:
+        """One observe's reads (of the namespaces of `only`, if given): /etc/netns is opened once for all
+        of them; when forked and they are many, a child reads them meanwhile (nsread, forked)."""
+        self.etc = EtcNetns()
+        try:
+            self.listed = self.names() if self.forked else None
+            names = [n for n in self.listed or () if is_text(n) and (only is None or n in only)]
+            if len(names) >= FORK_FROM:
+                self.prefetch = _forked(names, self._read_raw)
+            yield
+        finally:
+            if self.prefetch is not None:
+                self.prefetch.close()
+            self.prefetch, self.raw, self.listed = None, None, None
+            self.etc.close()
+            self.etc = None
+
+    def _read_raw(self, name: str) -> bytes:
+        """In the child (which moves from namespace to namespace): the namespace as bytes."""
+        return nsread.read(name, lambda ns, kind: _file_read(self.netns_file(ns, kind)), stay=True)
+
+    def _prefetched(self, name: str | None) -> nsread.Raw | None:
+        data = self.prefetch.get(name) if self.prefetch is not None and name is not None else None
+        if data is None:
+            return None
+        raw = nsread.Raw.of(data)
+        self.raw = (name, raw) if name is not None else None
+        return raw
+
     def names(self) -> list[str]:
-        return netns.list_names()
+        return netns.list_names() if self.listed is None else self.listed
 
     def namespace_inodes(self) -> Mapping[str, int] | None:
         """The named namespaces' inodes as `names` read them in this observe (None: not read; the
@@ -52,7 +97,10 @@ class Reader:
 
     def namespace(self, name: str | None) -> Namespace:
         """OSError when `name` is not a namespace."""
-        return _namespace(name)
+        raw = self._prefetched(name)
+        if raw is None or name is None:
+            return _namespace(name)
+        return Namespace(name, {l.index: l for l in map(Link.of, raw.parsed_links())}, nsread.Replay(name, raw))
 
     def namespace_objects(self, ns: Namespace, host: Namespace) -> tuple[Objects, set[Key]]:
         return namespace_objects(ns, host)
@@ -84,8 +132,11 @@ class Reader:
     def netns_file(self, ns: str, kind: type[NetnsFile]) -> str | InTheWay | None:
         """The content of the endpoint's file of this kind if we wrote it (None: there is none), or what
         is in the way of it (a symbolic link, a file we did not write)."""
+        if self.raw is not None and self.raw[0] == ns and self.raw[1].files:
+            told = self.raw[1].files[NETNS_FILES.index(kind)]
+            return InTheWay(told[0]) if isinstance(told, tuple) else told
         try:
-            return read_file(ns, kind)
+            return read_file(ns, kind) if self.etc is None else self.etc.read(ns, kind)
         except PathConflictError as err:
             return InTheWay(str(err))
         except OSError as err:
@@ -107,6 +158,17 @@ class Reader:
         return {key: f.reason for key, f in found.items() if isinstance(f, InTheWay)}
 
 
+def _forked(names: list[str], work: Callable[[str], bytes]) -> Forked | None:
+    try:
+        return Forked(names, work)
+    except OSError:
+        return None  # no process or pipe to be had: this one reads them all, as it would with few
+
+
+def _file_read(content: str | InTheWay | None) -> nsread.FileRead:
+    return (content.reason,) if isinstance(content, InTheWay) else content
+
+
 @dataclass
 class _Found:
     """What observe has found so far."""
@@ -121,7 +183,13 @@ def observe(kernel: Kernel, sysctls: Iterable[tuple[str | None, str]] = (), read
             namespaces: Collection[str] | None = None, table: bool = True) -> Observed:
     """Our objects in the host namespace and in every namespace we own (or only in those of
     `namespaces`), and our nftables table (unless `table` is False), plus same-named foreign ones."""
-    reader = reader or Reader()
+    reader = reader or Reader(forked=True)
+    with reader.reading(namespaces):
+        return _observe(kernel, sysctls, reader, namespaces, table)
+
+
+def _observe(kernel: Kernel, sysctls: Iterable[tuple[str | None, str]], reader: Reader,
+             namespaces: Collection[str] | None, table: bool) -> Observed:
     host = reader.namespace(None)
     routes = host.dumps.routes()  # every table, unfiltered: ours, and the host's own for the overlap check
     objects, foreign, host_links = reader.host_objects(host, routes)

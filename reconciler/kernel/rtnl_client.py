@@ -20,8 +20,8 @@ from reconciler.kernel.rtnl import AddrMsg, LinkMsg, NeighMsg, RouteMsg
 GROUPS = (rtnl.RTMGRP_LINK | rtnl.RTMGRP_IPV4_IFADDR | rtnl.RTMGRP_IPV6_IFADDR
           | rtnl.RTMGRP_IPV4_ROUTE | rtnl.RTMGRP_IPV6_ROUTE)
 LISTEN_BUFFER = 8 << 20
-_EVERY_LINK = rtnl.IFINFOMSG.pack(rtnl.AF_UNSPEC, 0, 0, 0, 0)
-_EVERY_ADDRESS = rtnl.IFADDRMSG.pack(rtnl.AF_UNSPEC, 0, 0, 0, 0)
+EVERY_LINK = rtnl.IFINFOMSG.pack(rtnl.AF_UNSPEC, 0, 0, 0, 0)
+EVERY_ADDRESS = rtnl.IFADDRMSG.pack(rtnl.AF_UNSPEC, 0, 0, 0, 0)
 
 
 class NetlinkSocket(Protocol):
@@ -244,10 +244,10 @@ class RtnlClient:
             self._request(rtnl.RTM_NEWNEIGH, body, rtnl.NLM_F_ACK | rtnl.NLM_F_CREATE | rtnl.NLM_F_REPLACE)
 
     def links(self) -> list[LinkMsg]:
-        return [rtnl.parse_link(m) for m in self.dump(rtnl.RTM_GETLINK, _EVERY_LINK)]
+        return [rtnl.parse_link(m) for m in self.dump(rtnl.RTM_GETLINK, EVERY_LINK)]
 
     def addresses(self) -> list[AddrMsg]:
-        return [rtnl.parse_address(m) for m in self.dump(rtnl.RTM_GETADDR, _EVERY_ADDRESS)]
+        return [rtnl.parse_address(m) for m in self.dump(rtnl.RTM_GETADDR, EVERY_ADDRESS)]
 
     def routes(self, table: int = 0, protocol: int = 0) -> list[RouteMsg]:
         """Routes of both families; with `table` and `protocol` the kernel (4.20 and later, strict
