@@ -10,10 +10,12 @@ import pytest
 
 from reconciler.kernel import rtnl
 from reconciler.kernel.cache import KernelCache, KernelSource
+from reconciler.kernel.filestamps import FileStamps
 from reconciler.kernel.observe import observe
 from reconciler.kernel.session import Kernel
 from reconciler.model import (
     ALIAS_PREFIX,
+    NETNS_FILES,
     OWNER_GROUP,
     ROUTE_PROTO,
     Address,
@@ -156,6 +158,49 @@ def test_news_from_a_namespace_reads_it_again_and_only_it(cache, source):
     observed(cache)
 
     assert source.taken() == [(E1, "links"), (E1, "addresses"), (E1, "routes")]
+
+
+def test_news_heard_while_a_namespace_is_read_reads_it_again_next_time(cache, source, monkeypatch):
+    cache.heard(1, rtnl.RTM_NEWADDR, memoryview(b""))
+    real, news = cache.netns_file, [1]
+
+    def changing(ns: str, kind: type) -> object:
+        if ns == E1 and news:
+            cache.heard(news.pop(), rtnl.RTM_NEWADDR, memoryview(b""))  # the kernel changed it since its dumps
+        return real(ns, kind)
+
+    monkeypatch.setattr(cache, "netns_file", changing)
+    observed(cache)
+    source.taken()
+    observed(cache)
+
+    assert source.taken() == [(E1, "links"), (E1, "addresses"), (E1, "routes")]
+
+
+class Stamps(FileStamps):
+    """Stamps of the endpoints' files as a test sets them (none: no folder)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: dict[str, tuple[tuple[object, ...], ...]] = {}
+
+    def stamps(self, ns: str) -> tuple[tuple[object, ...], ...] | None:
+        return self.values.get(ns)
+
+
+def test_a_namespace_whose_files_stamps_changed_is_checked_again(source, monkeypatch):
+    stamps = Stamps()
+    cache = KernelCache(source=source, stamps=stamps)
+    observed(cache)
+    asked: list[str] = []
+    real = cache.netns_file
+    monkeypatch.setattr(cache, "netns_file", lambda ns, kind: asked.append(ns) or real(ns, kind))
+    observed(cache)
+    assert asked == []
+
+    stamps.values[E1] = (("another stamp",),) * len(NETNS_FILES)
+    observed(cache)
+    assert set(asked) == {E1}
 
 
 def test_a_namespace_without_an_nsid_is_read_every_time(cache, source):
