@@ -31,13 +31,22 @@ class Planner:
         self._dns = dns.DnsPlanner()
         self._families = Memo(ipam.allocate_family)
         self.differ = Differ()  # what the diffs of its plans remember (the groups found equal)
+        self._given: tuple[Context | None, dns.Families] = (None, {})  # the last context, its families' addresses
 
     def context_for(self, m: Manifests, observed: Observed | None = None) -> Context:
         """builder.context_for, each family of each network allocated again only when its network, its
         interfaces or the addresses the kernel holds differ from those of the allocation kept."""
         self._families.next_generation()
-        return context_for(m, observed, lambda network, version, attached, sticky: self._families(
-            (network.name, version), network, version, attached, sticky))
+        given: dict[tuple[str, int], object] = {}
+
+        def family(network: Network, version: int, attached: ipam.Attached, sticky: ipam.Addresses) -> ipam.Given:
+            found = self._families((network.name, version), network, version, attached, sticky)
+            given[(network.name, version)] = found[0]
+            return found
+
+        ctx = context_for(m, observed, family)
+        self._given = (ctx, given)
+        return ctx
 
     def desired_state(self, m: Manifests, observed: Observed | None = None,
                       ctx: Context | None = None) -> list[KernelObject]:
@@ -70,7 +79,8 @@ class Planner:
     def _processes(self, ctx: Context) -> list[KernelObject]:
         """The processes that stay: the DNS resolver, the DHCP lease keeper (each when something needs
         it). The resolver's document is made of each endpoint's and network's pieces, kept while they stay the same."""
-        found = [self._dns.resolver(ctx.manifests, ctx.addresses), dhcp.lease_keeper(ctx.manifests)]
+        families = self._given[1] if self._given[0] is ctx else None  # of this very context only
+        found = [self._dns.resolver(ctx.manifests, ctx.addresses, families), dhcp.lease_keeper(ctx.manifests)]
         return [p for p in found if p is not None]
 
 

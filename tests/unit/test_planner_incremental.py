@@ -61,6 +61,14 @@ def address_moved(observed: Observed) -> Observed:
     return replace(observed, objects={**objects, new.key: new})
 
 
+def address_moved_on_b(observed: Observed) -> Observed:
+    """As address_moved, on network b, which no Service is on (the resolver keeps its names unless told)."""
+    old = next(o for o in observed.objects.values() if isinstance(o, Address) and o.ns == "e2" and o.address.startswith("10.2."))
+    new = replace(old, address="10.2.0.200/24")
+    objects = {k: o for k, o in observed.objects.items() if k != old.key}
+    return replace(observed, objects={**objects, new.key: new})
+
+
 def route_deleted(observed: Observed) -> Observed:
     """e3's default route deleted by hand: drift, under manifests that did not change."""
     route = next(o for o in observed.objects.values() if isinstance(o, Route) and o.ns == "e3")
@@ -92,6 +100,9 @@ CASES: dict[str, tuple[Files, Kernel]] = {
     "drift: a route deleted by hand": ({}, route_deleted),
     "drift: a veth's MTU changed by hand": ({}, mtu_changed),
     "one endpoint more": ({"e5.yaml": endpoint("e5")}, same_kernel),
+    "an address held in the kernel, on b": ({}, address_moved_on_b),
+    "endpoint gains an alias on b": ({"e2.yaml": endpoint("e2", "[{network: a}, {network: b, aliases: [www]}]")}, same_kernel),
+    "one endpoint more, on b alone": ({"e5.yaml": endpoint("e5", "[{network: b}]")}, same_kernel),
     "one endpoint less": ({"e4.yaml": ""}, same_kernel),
 }
 
