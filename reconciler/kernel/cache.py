@@ -97,6 +97,7 @@ class KernelCache(Reader):
         self.host_links_read = 0  # how many times host links were read (whole or some)
         self.host_read_whole = 0  # the last of those reads that read them all
         self.end_users: defaultdict[int, set[str]] = defaultdict(set)  # host link index -> namespaces with an end on it
+        self.master_users: defaultdict[int, set[str]] = defaultdict(set)  # -> namespaces with an end whose master it is
         self.ends_dirty: set[str] = set()  # namespaces with an end on a host link read again since
         self.quiet: set[str] = set()       # namespaces whose kept state nothing heard of since may change
         self.nsid_names: dict[int, str] = {}  # nsid -> the quiet namespace's name
@@ -125,6 +126,7 @@ class KernelCache(Reader):
             self.spaces.clear()
             self.quiet.clear()
             self.end_users.clear()
+            self.master_users.clear()
             self.ends_dirty.clear()
             self.files.clear()
             self.made.clear()
@@ -176,8 +178,9 @@ class KernelCache(Reader):
 
     def _ends_may_differ(self, name: str, since: int) -> bool:
         """Whether a host link the namespace's host ends are made of (each link's other end, and that
-        end's master) was read again since they were computed (the `since`th read of host links): only
-        then are they computed again, not for every namespace whenever any host link changed."""
+        end's master's name) was read again and found changed since they were computed (the `since`th
+        read of host links): only then are they computed again, not for every namespace whenever any
+        host link changed, nor for those on a bridge whose news changed something other than its name."""
         return since < self.host_read_whole or name in self.ends_dirty
 
     def _ends(self, name: str, space: Space, host: Namespace) -> Ends:
@@ -187,7 +190,7 @@ class KernelCache(Reader):
             self.end_users[link.peer_index].add(name)
             end = host.links.get(link.peer_index)
             if end is not None:
-                self.end_users[end.master].add(name)
+                self.master_users[end.master].add(name)
         return host_ends(space.links, host)
 
     def namespace_objects(self, ns: Namespace, host: Namespace) -> tuple[Objects, set[Key]]:
@@ -275,11 +278,15 @@ class KernelCache(Reader):
             self.host_read_whole = self.host_links_read
             self.host_changed = None  # only after forget, which ended every quiet
         else:
+            before = {index: space.links.get(index) for index in stale}
             self._refresh_host(space, stale, whole)
             if self.host_changed is not None:
                 self.host_changed |= stale
-            for index in stale:
-                users = self.end_users.get(index, ())
+            for index, old in before.items():
+                new = space.links.get(index)
+                users = self.end_users.get(index, set()) if new != old else set()
+                if (old and old.name) != (new and new.name):
+                    users = users | self.master_users.get(index, set())
                 self.ends_dirty.update(users)
                 with self.lock:
                     self.quiet.difference_update(users)

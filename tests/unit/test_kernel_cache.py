@@ -374,6 +374,30 @@ def test_news_of_a_bridge_computes_again_the_host_ends_of_the_namespaces_on_it(m
     assert set(computed) == {6, 7}
 
 
+def test_news_of_a_bridge_that_keeps_its_name_computes_no_host_ends_again(monkeypatch):
+    """A namespace's host ends hold the name of its end's master alone: a bridge's other news (its MTU,
+    its MAC, as ports come and go) leaves the namespaces on it as they were."""
+    source = Scripted()
+    for index in (6, 7):
+        source.spaces[None].links[index] = rtnl.LinkMsg(**{**source.spaces[None].links[index].__dict__, "master": 5})
+    cache = KernelCache(source=source)
+    observed(cache)
+    computed = counting_host_ends(monkeypatch)
+    source.spaces[None].links[5] = rtnl.LinkMsg(**{**source.spaces[None].links[5].__dict__, "mtu": 1400})
+    cache.heard(None, rtnl.RTM_NEWLINK, link_news(5))
+    objects = observed(cache)
+
+    assert computed == [] and objects[("link", None, "br0")].mtu == 1400
+
+
+def test_news_of_a_host_link_that_did_not_change_computes_no_host_ends_again(cache, source, monkeypatch):
+    computed = counting_host_ends(monkeypatch)
+    cache.heard(None, rtnl.RTM_NEWLINK, link_news(7))  # E2's end, as it was
+    observed(cache)
+
+    assert computed == [] and source.taken() == [(None, "link 7")]
+
+
 def host_objects_made(monkeypatch) -> list[str]:
     """The host links whose object the cache makes from now on, by name."""
     from reconciler.kernel import hostmade
