@@ -26,10 +26,20 @@ from reconciler.kernel.observe_objects import (
     namespace_objects,
 )
 from reconciler.kernel.rtnl import (
+    AF_BRIDGE,
+    IFF_UP,
+    IFINFOMSG,
+    IFLA_BRPORT_ISOLATED,
+    IFLA_BRPORT_LEARNING,
+    IFLA_BRPORT_MODE,
+    IFLA_PROTINFO,
     LINK_EVENTS,
     RT_TABLE_MAIN,
+    RTM_NEWLINK,
     RouteMsg,
+    attrs,
     link_index,
+    parse_link,
 )
 from reconciler.model import NETNS_FILES, ROUTE_PROTO, Key, NetnsFile, NftTable, Sysctl
 from reconciler.planning.plan import HostLink, Step
@@ -58,8 +68,8 @@ class KernelCache(Reader):
     - it is not the same namespace any more (another nsfs inode under its name), or it has no nsid
       here (then no event can come from it: it is read every time).
 
-    Host links are read again one by one, by index, as their events name them; host addresses and
-    routes whole on any news of them. `forget` drops everything: the next observe reads it all (the
+    Host links are read again one by one, by index, as their events name them (but for bridge port
+    news telling nothing new: _nothing_new); host addresses and routes whole on any news of them. `forget` drops everything: the next observe reads it all (the
     watch's startup, resync and SIGHUP; lost events). Hosts files are read again when their
     inode, size or modification time differ (one stat instead of a read; the stats themselves kept
     while inotify tells of no change: filestamps.FileStamps); sysctls and nftables are
@@ -108,7 +118,11 @@ class KernelCache(Reader):
                 self.dirty.add(nsid)
                 self.quiet.discard(self.nsid_names.get(nsid, ""))
             elif kind in LINK_EVENTS:
-                self.stale_links.add(link_index(body))
+                index = link_index(body)
+                host = self.spaces.get(None)
+                kept = host.links.get(index) if host is not None else None
+                if kind != RTM_NEWLINK or kept is None or not _nothing_new(body, kept):
+                    self.stale_links.add(index)
             else:
                 self.stale_host = True
 
@@ -334,6 +348,22 @@ class KernelCache(Reader):
             return space
         finally:
             client.close()
+
+
+PORT_FLAGS = ((IFLA_BRPORT_MODE, "hairpin"), (IFLA_BRPORT_LEARNING, "learning"), (IFLA_BRPORT_ISOLATED, "isolated"))
+
+
+def _nothing_new(body: memoryview, link: Link) -> bool:
+    """Whether news of a host link is bridge port news (AF_BRIDGE) telling what the link as kept shows
+    already: its name, MTU, master, whether it is up, and each port flag we manage that it tells. A
+    bridge tells each port's state so, all of its ports' as ports come and go: not reading them again
+    spares a read per port (at 1000 endpoints, 50 to 260 of them in one reconcile)."""
+    msg = parse_link(body)
+    if msg.family != AF_BRIDGE or (msg.name, msg.mtu, msg.master, bool(msg.flags & IFF_UP)) != (
+            link.name, link.mtu, link.master, link.up):
+        return False
+    port = attrs(attrs(body, IFINFOMSG.size).get(IFLA_PROTINFO, b""))
+    return all((bytes(port[kind])[:1] == b"\1") == getattr(link, field) for kind, field in PORT_FLAGS if kind in port)
 
 
 def _routes(client: Client, name: str | None) -> list[RouteMsg]:

@@ -398,6 +398,27 @@ def test_news_of_a_host_link_that_did_not_change_computes_no_host_ends_again(cac
     assert computed == [] and source.taken() == [(None, "link 7")]
 
 
+def port_news(index: int, name: str, hairpin: bool) -> memoryview:
+    """What a bridge tells of one of its ports (AF_BRIDGE), as it does of all of them as ports come and go."""
+    port = rtnl.nla(rtnl.IFLA_BRPORT_MODE, bytes([hairpin])) + rtnl.nla(rtnl.IFLA_BRPORT_LEARNING, b"\0")
+    return memoryview(rtnl.IFINFOMSG.pack(rtnl.AF_BRIDGE, 0, index, rtnl.IFF_UP, 0) + rtnl.nla_str(rtnl.IFLA_IFNAME, name)
+                      + rtnl.nla_u32(rtnl.IFLA_MTU, 1500) + rtnl.nla(rtnl.IFLA_PROTINFO | rtnl.NLA_F_NESTED, port))
+
+
+def test_bridge_port_news_that_tells_nothing_new_reads_no_link_again(cache, source):
+    cache.heard(None, rtnl.RTM_NEWLINK, port_news(6, "h1", hairpin=False))
+    observed(cache)
+
+    assert source.taken() == []
+
+
+def test_bridge_port_news_of_a_flag_we_manage_reads_its_link_again(cache, source):
+    cache.heard(None, rtnl.RTM_NEWLINK, port_news(6, "h1", hairpin=True))
+    observed(cache)
+
+    assert source.taken() == [(None, "link 6")]
+
+
 def host_objects_made(monkeypatch) -> list[str]:
     """The host links whose object the cache makes from now on, by name."""
     from reconciler.kernel import hostmade
