@@ -36,11 +36,30 @@ class Checked:
     typed: Any = None
 
 
+KINDS = ("Network", "Endpoint", "Host", "Service", "AddressPools")
+
+
 @dataclass(frozen=True)
 class _File:
+    """A file as parsed: its documents, and what a load takes of them, gathered when it is parsed (a
+    load then takes each file's whole, not each document's)."""
+
     content: bytes | OSError
     documents: tuple[Checked, ...]
     problems: tuple[Problem, ...]  # YAML syntax, unreadable file
+    typed: dict[str, list[Any]]  # the typed objects of the documents without schema problems, by kind, in order
+    schema: tuple[Problem, ...]  # the documents' schema problems
+    invalid_networks: tuple[str, ...]  # the names of the Networks with some
+
+    @classmethod
+    def of(cls, content: bytes | OSError, documents: tuple[Checked, ...], problems: tuple[Problem, ...]) -> _File:
+        typed: dict[str, list[Any]] = {kind: [] for kind in KINDS}
+        for c in documents:
+            kind = c.doc.kind
+            if not c.problems and kind in typed:
+                typed[kind].append(c.typed)
+        return cls(content, documents, problems, typed, tuple(p for c in documents for p in c.problems),
+                   tuple(c.doc.name for c in documents if c.problems and c.doc.kind == "Network"))
 
 
 def check(doc: Document) -> Checked:
@@ -48,17 +67,11 @@ def check(doc: Document) -> Checked:
     return Checked(doc, problems, None if problems else _parser(doc.kind)(doc))
 
 
-def _manifests(checked: list[Checked]) -> Manifests:
-    """The typed objects of the documents without schema problems, by kind, in document order: one
-    pass over the documents (each document's kind read once)."""
-    of: dict[str, list[Any]] = {kind: [] for kind in ("Network", "Endpoint", "Host", "Service", "AddressPools")}
-    for c in checked:
-        if not c.problems:
-            found = of.get(c.doc.kind)
-            if found is not None:
-                found.append(c.typed)
-    return Manifests(networks=tuple(of["Network"]), endpoints=tuple(of["Endpoint"]), hosts=tuple(of["Host"]),
-                     services=tuple(of["Service"]), address_pools=tuple(of["AddressPools"]))
+def _manifests(files: list[_File]) -> Manifests:
+    """The typed objects of the documents without schema problems, by kind, in document order."""
+    of = {kind: tuple(o for f in files for o in f.typed[kind]) for kind in KINDS}
+    return Manifests(networks=of["Network"], endpoints=of["Endpoint"], hosts=of["Host"],
+                     services=of["Service"], address_pools=of["AddressPools"])
 
 
 class ManifestCache:
@@ -81,10 +94,10 @@ class ManifestCache:
         syntax = [p for f in current.values() for p in f.problems]
         if syntax:
             raise ManifestError(syntax)
-        checked = [c for f in current.values() for c in f.documents]
-        problems = [p for c in checked for p in c.problems]
-        manifests = _manifests(checked)
-        invalid_networks = {c.doc.name for c in checked if c.problems and c.doc.kind == "Network"}
+        files = list(current.values())
+        problems = [p for f in files for p in f.schema]
+        manifests = _manifests(files)
+        invalid_networks = {name for f in files for name in f.invalid_networks}
         problems += semantic_problems(manifests, invalid_networks, self.checks)
         if problems:
             raise ManifestError(sorted(problems, key=lambda p: (p.where.file, p.where.line, p.where.column)))
@@ -104,4 +117,4 @@ class ManifestCache:
         if known is not None and isinstance(content, bytes) and known.content == content:
             return known
         documents, problems = load_file(name, content)
-        return _File(content, tuple(map(check, documents)), tuple(problems))
+        return _File.of(content, tuple(map(check, documents)), tuple(problems))

@@ -3,8 +3,9 @@ Resolver that serves it in every local endpoint's namespace, and each endpoint's
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from ipaddress import ip_address
+from operator import is_
 from typing import TypeVar
 
 from reconciler.input.ipam import Addresses
@@ -33,6 +34,8 @@ ServiceNames = tuple[tuple[tuple[str, tuple[str, ...]], ...], tuple[str, ...], s
 Member = Callable[[Endpoint, str, IPAddress | None, IPAddress | None], MemberNames]
 Asker = Callable[[Endpoint, tuple[Network, ...]], DnsAsker]
 Made = Callable[[str, int, tuple[MemberNames, ...], tuple[ServiceNames, ...]], DnsNetwork]
+Names = Callable[[Network, list[Endpoint]], DnsNetwork]
+Families = Mapping[tuple[str, int], object]  # (network, IP version) -> the addresses allocated in it (a dict)
 A = TypeVar("A")
 
 
@@ -44,10 +47,12 @@ def dns_state(m: Manifests, addresses: Addresses, member: Member | None = None, 
 
 
 def _gathered(m: Manifests, addresses: Addresses, member: Member, asker: Callable[[Endpoint, tuple[Network, ...]], A],
-              made: Made | None = None) -> tuple[dict[str, DnsNetwork], dict[str, A]]:
+              made: Made | None = None, named: Names | None = None) -> tuple[dict[str, DnsNetwork], dict[str, A]]:
     """dns_state's networks and askers, an asker being what `asker` makes of an endpoint (its DnsAsker,
-    or DnsPlanner's entry of it in the document)."""
+    or DnsPlanner's entry of it in the document); `named` stands for _network (DnsPlanner's keeps some)."""
     made = made or (lambda _, ttl, found, services: network_of(ttl, found, services))
+    made_of = made
+    named = named or (lambda n, members: _network(n, members, m, addresses, member, made_of))
     members: dict[str, list[Endpoint]] = {n.name: [] for n in m.networks}
     askers: dict[str, A] = {}
     network = m.network
@@ -57,7 +62,7 @@ def _gathered(m: Manifests, addresses: Addresses, member: Member, asker: Callabl
             members.setdefault(name, []).append(ep)
         if names and m.is_local(ep):
             askers[ep.netns] = asker(ep, (network(names[0]),) if len(names) == 1 else tuple(map(network, names)))
-    networks = {n.name: _network(n, members[n.name], m, addresses, member, made) for n in m.networks}
+    networks = {n.name: named(n, members[n.name]) for n in m.networks}
     return networks, askers
 
 
@@ -73,22 +78,45 @@ class DnsPlanner:
     view's entry in the document, each network's names and entry, kept while what
     they are made of stays equal (Memo: compared with the arguments they were made of, by network or
     endpoint name). A plan after one endpoint more makes again that endpoint's pieces and its networks',
-    and joins the others' entries as they were: the document is the one DnsState.to_json writes."""
+    and joins the others' entries as they were: the document is the one DnsState.to_json writes.
+
+    Given `families` (the allocation's dict of each network and family: the Planner's, the same object
+    while its allocation is kept), a network without Services keeps its names from the last plan, with
+    no test per member, while it is the same network, its endpoints the same objects in the same order,
+    this host the same, and each of its families the very same dict of addresses. What invalidates it:
+    any of these differing; a Service on it (a Service's names depend on every endpoint); no families."""
 
     def __init__(self) -> None:
         self._members = Memo(member_names)
         self._networks = Memo(network_of)
         self._network_entries = Memo(network_entry)
         self._asker_entries = Memo(_asker_entry_of)
+        self._kept: dict[str, tuple[tuple[object, ...], DnsNetwork]] = {}
 
-    def resolver(self, m: Manifests, addresses: Addresses) -> Resolver | None:
+    def resolver(self, m: Manifests, addresses: Addresses, families: Families | None = None) -> Resolver | None:
         """The resolver serving the names of dns_state (its document to_json's); none when no endpoint
         here needs one."""
         for memo in (self._members, self._networks, self._network_entries, self._asker_entries):
             memo.next_generation()
-        networks, askers = _gathered(m, addresses, lambda ep, net, v4, v6: self._members((ep.name, net), ep, net, v4, v6),
-                                     lambda ep, declared: self._asker_entries(ep.name, ep, declared),
-                                     lambda net, ttl, found, services: self._networks(net, ttl, found, services))
+        kept, self._kept = self._kept, {}
+        member: Member = lambda ep, net, v4, v6: self._members((ep.name, net), ep, net, v4, v6)
+        made: Made = lambda net, ttl, found, services: self._networks(net, ttl, found, services)
+        served = {s.network for s in m.services}
+
+        def names(network: Network, members: list[Endpoint]) -> DnsNetwork:
+            inputs = None if families is None or network.name in served else (
+                network, m.host, bool(m.hosts), families.get((network.name, 4)), families.get((network.name, 6)), *members)
+            known = kept.get(network.name)
+            if inputs is not None and known is not None and len(known[0]) == len(inputs) and all(map(is_, known[0], inputs)):
+                found = known[1]
+            else:
+                found = _network(network, members, m, addresses, member, made)
+            if inputs is not None:
+                self._kept[network.name] = (inputs, found)
+            return found
+
+        networks, askers = _gathered(m, addresses, member, lambda ep, declared: self._asker_entries(ep.name, ep, declared),
+                                     made, names)
         if not askers:
             return None
         document = assembled({n: self._network_entries(n, n, v) for n, v in networks.items()}, askers)

@@ -12,7 +12,7 @@ import reconciler.planners.firewall as firewall
 import reconciler.planners.hostsfiles as hostsfiles
 import reconciler.planners.lower as lower
 import reconciler.planners.services as services
-from reconciler.input.spec import Endpoint, Manifests, Network
+from reconciler.input.spec import Endpoint, IPAddress, Manifests, Network
 from reconciler.model import KernelObject, NftRule
 from reconciler.planners.builder import context_for
 from reconciler.planners.context import Attachment, AttachmentFields, Context
@@ -31,13 +31,27 @@ class Planner:
         self._dns = dns.DnsPlanner()
         self._families = Memo(ipam.allocate_family)
         self.differ = Differ()  # what the diffs of its plans remember (the groups found equal)
+        self._given: tuple[Context | None, dns.Families] = (None, {})  # the last context, its families' addresses
 
     def context_for(self, m: Manifests, observed: Observed | None = None) -> Context:
         """builder.context_for, each family of each network allocated again only when its network, its
-        interfaces or the addresses the kernel holds differ from those of the allocation kept."""
+        interfaces or the addresses the kernel holds in it differ from those of the allocation kept (its
+        own: allocate_family reads no other, and one endpoint more in the kernel allocates no other family)."""
         self._families.next_generation()
-        return context_for(m, observed, lambda network, version, attached, sticky: self._families(
-            (network.name, version), network, version, attached, sticky))
+        given: dict[tuple[str, int], object] = {}
+        split: list[tuple[ipam.Addresses, dict[tuple[str, int], ipam.Addresses]]] = []
+
+        def family(network: Network, version: int, attached: ipam.Attached, sticky: ipam.Addresses) -> ipam.Given:
+            if not split or split[0][0] is not sticky:
+                split[:] = [(sticky, _by_family(sticky))]
+            own = split[0][1].get((network.name, version), {})
+            found = self._families((network.name, version), network, version, attached, own)
+            given[(network.name, version)] = found[0]
+            return found
+
+        ctx = context_for(m, observed, family)
+        self._given = (ctx, given)
+        return ctx
 
     def desired_state(self, m: Manifests, observed: Observed | None = None,
                       ctx: Context | None = None) -> list[KernelObject]:
@@ -70,7 +84,8 @@ class Planner:
     def _processes(self, ctx: Context) -> list[KernelObject]:
         """The processes that stay: the DNS resolver, the DHCP lease keeper (each when something needs
         it). The resolver's document is made of each endpoint's and network's pieces, kept while they stay the same."""
-        found = [self._dns.resolver(ctx.manifests, ctx.addresses), dhcp.lease_keeper(ctx.manifests)]
+        families = self._given[1] if self._given[0] is ctx else None  # of this very context only
+        found = [self._dns.resolver(ctx.manifests, ctx.addresses, families), dhcp.lease_keeper(ctx.manifests)]
         return [p for p in found if p is not None]
 
 
@@ -87,6 +102,14 @@ def _endpoint_plan(ep: Endpoint, search: tuple[str, ...], *fields: AttachmentFie
     memoises it on them)."""
     attachments = tuple(Attachment(*f) for f in fields)
     return _Made(endpoint.objects_of(ep, attachments), (hostsfiles.hosts_file(ep, attachments), dns.resolv_conf(ep, search)))
+
+
+def _by_family(sticky: ipam.Addresses) -> dict[tuple[str, int], ipam.Addresses]:
+    """The held addresses by (network, IP version): those allocate_family reads of each family."""
+    out: dict[tuple[str, int], dict[ipam.AllocKey, IPAddress]] = {}
+    for key, address in sticky.items():
+        out.setdefault(key[1:], {})[key] = address
+    return dict(out)
 
 
 def _rules(networks: list[Network], ctx: Context) -> list[NftRule]:

@@ -40,7 +40,14 @@ LABELS = {TriggerKind.STOP: "stop", TriggerKind.STARTUP: "startup", TriggerKind.
           TriggerKind.FILE: "file change", TriggerKind.ETCD: "etcd change",
           TriggerKind.RESYNC: "resync", TriggerKind.KERNEL: "kernel event"}
 FULL = frozenset({TriggerKind.STARTUP, TriggerKind.RESYNC, TriggerKind.SIGHUP})
-SETTLE = 0.01        # seconds to wait for more after a trigger that ends a change (a file closed, renamed, removed)
+# Seconds to wait for more after a trigger that ends a change (a file closed, renamed, removed): SETTLE_ONE
+# while the batch names one file (an edit: git's next file of a checkout follows its first in 0.05 ms,
+# median on this 2-core machine, above 2 ms in 7 of 130 checkouts), SETTLE once it names several (a
+# checkout or a copy: gaps above 10 ms split 4 of 40 checkouts of 100 files and 6 of 10 of 1000, above
+# 25 ms none of 30 and 1 of 10). A split costs an extra reconcile of the files written so far, never
+# a missed change: the next reconcile reads them all again.
+SETTLE_ONE = 0.002
+SETTLE = 0.025
 SHOWN_DETAILS = 3    # the details a coalesced trigger names; more are shown as "..."
 
 
@@ -104,15 +111,23 @@ class Triggers:
     def _coalesce(self, first: Trigger) -> Trigger:
         """Wait until triggers stop coming (a burst: editors write, rename, chmod; git writes many files);
         keep the strongest. After a trigger that completes a change (a file closed after writing, renamed
-        into place or removed), a short SETTLE suffices; after any other, wait for --debounce."""
+        into place or removed), a short settle suffices (see settle); after any other, wait for --debounce."""
         batch, end = [first], time.monotonic() + max(1.0, 5 * self.debounce)
+        files = {first.detail} if first.kind is TriggerKind.FILE else set()
         while batch[-1].kind is not TriggerKind.STOP and (left := end - time.monotonic()) > 0:
-            wait = min(SETTLE, self.debounce) if batch[-1].final else self.debounce
+            wait = self.settle(len(files)) if batch[-1].final else self.debounce
             try:
                 batch.append(self._queue.get(timeout=min(wait, left)))
             except queue.Empty:
                 break
+            if batch[-1].kind is TriggerKind.FILE and len(files) < 2:
+                files.add(batch[-1].detail)
         return strongest(batch)
+
+    def settle(self, files: int) -> float:
+        """How long to wait for more after a change completed, the batch naming `files` files: SETTLE_ONE
+        for one (or none), SETTLE for several; never more than --debounce."""
+        return min(SETTLE if files > 1 else SETTLE_ONE, self.debounce)
 
 
 @dataclass

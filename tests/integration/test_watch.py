@@ -19,6 +19,7 @@ from pathlib import Path
 from builders import (
     assert_unchanged,
     endpoint,
+    host_veth,
     iface,
     ipv4_of,
     netns_names,
@@ -229,6 +230,21 @@ def test_drift_inside_an_endpoint_namespace_is_repaired_after_a_file_change(sand
         converges(sandbox, folder, lambda: ipv4_of(sandbox, "a") == ["172.20.0.10/24"])
         assert "kernel event" in watch.reconciles()[seen], watch.lines()
         assert sandbox.ping("a", "172.20.0.12")
+
+
+def test_a_bridge_ports_isolation_turned_off_by_hand_is_restored_without_a_file_change(sandbox):
+    """Bridge port news is all the kernel tells of a port flag changed: the kernel cache, which reads
+    no port again for such news telling nothing new, reads this one again."""
+    folder = write(sandbox, network("front", "172.20.0.0/24", icc=False), endpoint("a", iface("front", "172.20.0.10")),
+                   endpoint("b", iface("front", "172.20.0.11")))
+    veth = host_veth(sandbox.nr("plan", str(folder), check=False).stdout, "a")
+    with watching(sandbox, folder) as watch:
+        time.sleep(0.6)  # past the quiet time after an apply, when kernel events are taken as its own
+        seen = len(watch.reconciles())
+        sandbox.sh(f"bridge link set dev {veth} isolated off")
+        converges(sandbox, folder, lambda: "isolated on" in out(sandbox, f"bridge -d link show dev {veth}"))
+        assert "kernel event" in watch.reconciles()[seen], watch.lines()
+        assert sandbox.unreachable("a", "172.20.0.11")
 
 
 def test_after_adding_an_endpoint_hand_made_changes_in_the_namespaces_it_left_alone_are_still_seen(sandbox):

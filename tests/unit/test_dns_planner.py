@@ -12,7 +12,7 @@ import reconciler.planners.dns as dns
 from reconciler.input.ipam import allocate
 from reconciler.input.manifest import load_text
 from reconciler.input.spec import Manifests
-from reconciler.input.spec.parse import parse_service
+from reconciler.input.spec.parse import parse_host, parse_service
 from reconciler.model.dns import DnsState, Resolver, digest_of
 from unit import helpers
 from unit.helpers import endpoint, network
@@ -84,3 +84,35 @@ def test_whatever_changes_the_document_is_the_one_a_fresh_plan_writes(changed: s
 
 def test_no_asker_no_resolver() -> None:
     assert planned(dns.DnsPlanner(), parse(NETS)) is None
+
+
+def kept_then_changed(m: Manifests, changed: Manifests) -> tuple[Resolver | None, Resolver | None]:
+    """`changed` planned by a DnsPlanner that planned `m` with the same families (the very same dicts,
+    as the Planner gives while an allocation is kept), and by a fresh one."""
+    families = {(n.name, 4): {} for n in m.networks}
+    planner = dns.DnsPlanner()
+    planner.resolver(m, allocate(m, {}), families)
+    return planner.resolver(changed, allocate(changed, {}), families), dns.DnsPlanner().resolver(changed, allocate(changed, {}))
+
+
+def test_a_network_kept_by_its_families_is_made_again_when_one_of_its_endpoints_differs() -> None:
+    m = parse(NETS + EPS)
+    alias = parse(endpoint("e1", "[{network: b, aliases: [www]}]")).endpoints[0]
+    changed = replace(m, endpoints=tuple(alias if e.name == "e1" else e for e in m.endpoints))
+
+    kept, fresh = kept_then_changed(m, changed)
+
+    assert kept == fresh and kept is not None and '"www"' in kept.state
+
+
+def test_a_network_kept_by_its_families_is_made_again_on_another_host() -> None:
+    hosts = "".join(f"{API}kind: Host\nmetadata: {{name: {h}}}\nspec: {{underlay: {{address: 10.10.0.{i}}}}}\n---\n"
+                    for i, h in enumerate(("h1", "h2"), 1))
+    text = NETS + EPS.replace("spec:\n  interfaces", "spec:\n  host: h1\n  interfaces") + endpoint("z", "[{network: a}]").replace(
+        "spec:\n  interfaces", "spec:\n  host: h2\n  interfaces")
+    parsed = parse(text)
+    m = replace(parsed, hosts=tuple(parse_host(d) for d in load_text(hosts, "hosts.yaml")), host="h1")
+
+    kept, fresh = kept_then_changed(m, replace(m, host="h2"))
+
+    assert kept == fresh and kept is not None and "e1" not in kept.state

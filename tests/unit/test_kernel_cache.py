@@ -10,10 +10,12 @@ import pytest
 
 from reconciler.kernel import rtnl
 from reconciler.kernel.cache import KernelCache, KernelSource
+from reconciler.kernel.filestamps import FileStamps
 from reconciler.kernel.observe import observe
 from reconciler.kernel.session import Kernel
 from reconciler.model import (
     ALIAS_PREFIX,
+    NETNS_FILES,
     OWNER_GROUP,
     ROUTE_PROTO,
     Address,
@@ -156,6 +158,49 @@ def test_news_from_a_namespace_reads_it_again_and_only_it(cache, source):
     observed(cache)
 
     assert source.taken() == [(E1, "links"), (E1, "addresses"), (E1, "routes")]
+
+
+def test_news_heard_while_a_namespace_is_read_reads_it_again_next_time(cache, source, monkeypatch):
+    cache.heard(1, rtnl.RTM_NEWADDR, memoryview(b""))
+    real, news = cache.netns_file, [1]
+
+    def changing(ns: str, kind: type) -> object:
+        if ns == E1 and news:
+            cache.heard(news.pop(), rtnl.RTM_NEWADDR, memoryview(b""))  # the kernel changed it since its dumps
+        return real(ns, kind)
+
+    monkeypatch.setattr(cache, "netns_file", changing)
+    observed(cache)
+    source.taken()
+    observed(cache)
+
+    assert source.taken() == [(E1, "links"), (E1, "addresses"), (E1, "routes")]
+
+
+class Stamps(FileStamps):
+    """Stamps of the endpoints' files as a test sets them (none: no folder)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: dict[str, tuple[tuple[object, ...], ...]] = {}
+
+    def stamps(self, ns: str) -> tuple[tuple[object, ...], ...] | None:
+        return self.values.get(ns)
+
+
+def test_a_namespace_whose_files_stamps_changed_is_checked_again(source, monkeypatch):
+    stamps = Stamps()
+    cache = KernelCache(source=source, stamps=stamps)
+    observed(cache)
+    asked: list[str] = []
+    real = cache.netns_file
+    monkeypatch.setattr(cache, "netns_file", lambda ns, kind: asked.append(ns) or real(ns, kind))
+    observed(cache)
+    assert asked == []
+
+    stamps.values[E1] = (("another stamp",),) * len(NETNS_FILES)
+    observed(cache)
+    assert set(asked) == {E1}
 
 
 def test_a_namespace_without_an_nsid_is_read_every_time(cache, source):
@@ -327,6 +372,51 @@ def test_news_of_a_bridge_computes_again_the_host_ends_of_the_namespaces_on_it(m
     observed(cache)
 
     assert set(computed) == {6, 7}
+
+
+def test_news_of_a_bridge_that_keeps_its_name_computes_no_host_ends_again(monkeypatch):
+    """A namespace's host ends hold the name of its end's master alone: a bridge's other news (its MTU,
+    its MAC, as ports come and go) leaves the namespaces on it as they were."""
+    source = Scripted()
+    for index in (6, 7):
+        source.spaces[None].links[index] = rtnl.LinkMsg(**{**source.spaces[None].links[index].__dict__, "master": 5})
+    cache = KernelCache(source=source)
+    observed(cache)
+    computed = counting_host_ends(monkeypatch)
+    source.spaces[None].links[5] = rtnl.LinkMsg(**{**source.spaces[None].links[5].__dict__, "mtu": 1400})
+    cache.heard(None, rtnl.RTM_NEWLINK, link_news(5))
+    objects = observed(cache)
+
+    assert computed == [] and objects[("link", None, "br0")].mtu == 1400
+
+
+def test_news_of_a_host_link_that_did_not_change_computes_no_host_ends_again(cache, source, monkeypatch):
+    computed = counting_host_ends(monkeypatch)
+    cache.heard(None, rtnl.RTM_NEWLINK, link_news(7))  # E2's end, as it was
+    observed(cache)
+
+    assert computed == [] and source.taken() == [(None, "link 7")]
+
+
+def port_news(index: int, name: str, hairpin: bool) -> memoryview:
+    """What a bridge tells of one of its ports (AF_BRIDGE), as it does of all of them as ports come and go."""
+    port = rtnl.nla(rtnl.IFLA_BRPORT_MODE, bytes([hairpin])) + rtnl.nla(rtnl.IFLA_BRPORT_LEARNING, b"\0")
+    return memoryview(rtnl.IFINFOMSG.pack(rtnl.AF_BRIDGE, 0, index, rtnl.IFF_UP, 0) + rtnl.nla_str(rtnl.IFLA_IFNAME, name)
+                      + rtnl.nla_u32(rtnl.IFLA_MTU, 1500) + rtnl.nla(rtnl.IFLA_PROTINFO | rtnl.NLA_F_NESTED, port))
+
+
+def test_bridge_port_news_that_tells_nothing_new_reads_no_link_again(cache, source):
+    cache.heard(None, rtnl.RTM_NEWLINK, port_news(6, "h1", hairpin=False))
+    observed(cache)
+
+    assert source.taken() == []
+
+
+def test_bridge_port_news_of_a_flag_we_manage_reads_its_link_again(cache, source):
+    cache.heard(None, rtnl.RTM_NEWLINK, port_news(6, "h1", hairpin=True))
+    observed(cache)
+
+    assert source.taken() == [(None, "link 6")]
 
 
 def host_objects_made(monkeypatch) -> list[str]:

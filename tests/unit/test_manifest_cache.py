@@ -141,8 +141,9 @@ def test_a_folder_removed_while_the_manifests_are_listed_is_not_in_the_source(tm
     assert [n.name for n in load([str(tmp_path)]).networks] == ["front"]
 
 
-def test_a_load_of_unchanged_files_reads_each_documents_kind_once(tmp_path, monkeypatch):
-    """The watch loads every document again on each reconcile: sorting them by kind is one pass."""
+def test_a_load_reads_the_kinds_of_the_documents_of_changed_files_alone(tmp_path, monkeypatch):
+    """The watch loads every file again on each reconcile: what a load takes of a file (its typed
+    objects by kind, its problems) is gathered when the file is parsed, not again per document."""
     (tmp_path / "m.yaml").write_text(network("a", "{subnet: 10.0.0.0/24}") + "".join(
         endpoint(f"e{i}", "[{network: a}]") for i in range(20)))
     cache = ManifestCache()
@@ -152,8 +153,11 @@ def test_a_load_of_unchanged_files_reads_each_documents_kind_once(tmp_path, monk
     monkeypatch.setattr(manifest.Document, "kind", property(lambda doc: read.append(1) or kind.fget(doc)))
 
     loaded = cache.load([str(tmp_path)])
+    assert read == [] and [e.name for e in loaded.endpoints] == [f"e{i}" for i in range(20)]
 
-    assert len(read) == 21 and [e.name for e in loaded.endpoints] == [f"e{i}" for i in range(20)]
+    (tmp_path / "more.yaml").write_text(endpoint("f1", "[{network: a}]"))
+    loaded = cache.load([str(tmp_path)])
+    assert read and [e.name for e in loaded.endpoints][-1] == "f1" and len(loaded.endpoints) == 21
 
 
 @pytest.fixture

@@ -61,6 +61,14 @@ def address_moved(observed: Observed) -> Observed:
     return replace(observed, objects={**objects, new.key: new})
 
 
+def address_moved_on_b(observed: Observed) -> Observed:
+    """As address_moved, on network b, which no Service is on (the resolver keeps its names unless told)."""
+    old = next(o for o in observed.objects.values() if isinstance(o, Address) and o.ns == "e2" and o.address.startswith("10.2."))
+    new = replace(old, address="10.2.0.200/24")
+    objects = {k: o for k, o in observed.objects.items() if k != old.key}
+    return replace(observed, objects={**objects, new.key: new})
+
+
 def route_deleted(observed: Observed) -> Observed:
     """e3's default route deleted by hand: drift, under manifests that did not change."""
     route = next(o for o in observed.objects.values() if isinstance(o, Route) and o.ns == "e3")
@@ -92,6 +100,9 @@ CASES: dict[str, tuple[Files, Kernel]] = {
     "drift: a route deleted by hand": ({}, route_deleted),
     "drift: a veth's MTU changed by hand": ({}, mtu_changed),
     "one endpoint more": ({"e5.yaml": endpoint("e5")}, same_kernel),
+    "an address held in the kernel, on b": ({}, address_moved_on_b),
+    "endpoint gains an alias on b": ({"e2.yaml": endpoint("e2", "[{network: a}, {network: b, aliases: [www]}]")}, same_kernel),
+    "one endpoint more, on b alone": ({"e5.yaml": endpoint("e5", "[{network: b}]")}, same_kernel),
     "one endpoint less": ({"e4.yaml": ""}, same_kernel),
 }
 
@@ -168,6 +179,28 @@ def test_one_endpoint_more_allocates_its_networks_alone(tmp_path: Path, monkeypa
     planned(cache.load([str(tmp_path)]), held, planner)
 
     assert allocated == ["a"]
+
+
+def test_the_kernel_holding_one_endpoint_more_allocates_no_other_family_again(tmp_path: Path,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each family is allocated with the addresses the kernel holds in it alone: once the kernel holds
+    the endpoint added on network a (its address there), b's family is not allocated again."""
+    import reconciler.input.ipam as ipam
+
+    write(tmp_path, BASE)
+    cache, planner = ManifestCache(), Planner()
+    m, held = converged(cache, tmp_path)
+    planned(m, held, planner)
+    write(tmp_path, {"e5.yaml": endpoint("e5", "[{network: a}]")})
+    more = cache.load([str(tmp_path)])
+    _, desired = planned(more, held, planner)
+    allocated: list[str] = []
+    real = ipam._allocate_family
+    monkeypatch.setattr(ipam, "_allocate_family", lambda network, *rest: allocated.append(network.name) or real(network, *rest))
+
+    kept = planned(more, Observed({o.key: o for o in desired}), planner)  # the kernel, converged
+
+    assert allocated == ["a"] and not kept[0].steps  # type: ignore[attr-defined]
 
 
 def test_a_name_taken_by_what_is_not_ours_is_refused_by_a_kept_planner(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ writes from drift, and the resync stays --resync apart from the last full reconc
 from __future__ import annotations
 
 import math
+import threading
 import time
 
 import pytest
@@ -65,6 +66,24 @@ def test_after_a_change_that_is_not_complete_it_waits_for_the_debounce():
     start = time.monotonic()
     triggers.next(LATER)
     assert time.monotonic() - start >= 0.2
+
+
+def test_one_file_written_waits_only_a_short_settle():
+    triggers = queued(Trigger(FILE, "/m/a.yaml", final=False), Trigger(FILE, "/m/a.yaml"), debounce=1.0)
+    start = time.monotonic()
+    assert triggers.next(LATER) == Trigger(FILE, "/m/a.yaml")
+    assert time.monotonic() - start < 0.008  # a single edit is not held back by the settle of a burst
+
+
+def test_several_files_written_wait_longer_for_the_rest_of_the_burst():
+    triggers = queued(Trigger(FILE, "/m/a.yaml"), Trigger(FILE, "/m/b.yaml"), debounce=1.0)
+    threading.Timer(0.015, triggers.put, [Trigger(FILE, "/m/c.yaml")]).start()  # a checkout's gap, seen up to 15 ms
+    assert triggers.next(LATER) == Trigger(FILE, "/m/a.yaml, /m/b.yaml, /m/c.yaml")
+
+
+def test_the_settle_is_short_for_one_file_longer_for_several_and_never_past_the_debounce():
+    assert Triggers(1.0).settle(1) < Triggers(1.0).settle(2)
+    assert Triggers(0.001).settle(2) == 0.001
 
 
 def test_a_due_resync_comes_first_and_takes_what_waits_along():
