@@ -16,12 +16,15 @@ from reconciler.kernel.rtnl import (
     ADDRESS_EVENTS,
     AF_BRIDGE,
     IFF_UP,
+    IFINFOMSG,
     LINK_EVENTS,
     ROUTE_EVENTS,
     RTM_DELADDR,
     RTM_DELLINK,
     RTM_DELROUTE,
+    RTM_GETLINK,
     bridge_port,
+    link_index,
     parse_address,
     parse_link,
     parse_route,
@@ -58,7 +61,9 @@ class KernelEvents:
         threading.Thread(target=self._run, name="rtnetlink", daemon=True).start()
 
     def _learn(self) -> None:
-        """Our links in the host, and the peers of our veths as (nsid, ifindex)."""
+        """Our links in the host, and the peers of our veths as (nsid, ifindex); what our bridge ports
+        show now, so that a port's first news telling nothing new is no event (a bridge tells of every
+        port as ports come and go: hundreds of messages at 1000 endpoints)."""
         client = RtnlClient()
         try:
             for msg in client.links():
@@ -66,6 +71,9 @@ class KernelEvents:
                     self.owned.add((None, msg.index))
                     if msg.link_netnsid != -1:
                         self.owned.add((msg.link_netnsid, msg.link))
+            for body in client.dump(RTM_GETLINK, IFINFOMSG.pack(AF_BRIDGE, 0, 0, 0, 0)):
+                if (None, index := link_index(body)) in self.owned:
+                    self.seen[("port", None, index)] = bridge_port(body)
         finally:
             client.close()
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from builders import (
     assert_unchanged,
+    converge,
     endpoint,
     host_veth,
     iface,
@@ -245,6 +246,23 @@ def test_a_bridge_ports_isolation_turned_off_by_hand_is_restored_without_a_file_
         converges(sandbox, folder, lambda: "isolated on" in out(sandbox, f"bridge -d link show dev {veth}"))
         assert "kernel event" in watch.reconciles()[seen], watch.lines()
         assert sandbox.unreachable("a", "172.20.0.11")
+
+
+def test_bridge_port_news_telling_nothing_we_manage_is_no_event_even_a_ports_first(sandbox):
+    """A bridge tells of its ports as ports come and go (hundreds of messages at 1000 endpoints): the
+    watch knows what each port showed when it started, so a port's first news is an event only if
+    it tells of a change to what we manage (isolation, learning)."""
+    folder = write(sandbox, network("front", "172.20.0.0/24", icc=False), endpoint("a", iface("front", "172.20.0.10")))
+    veth = host_veth(sandbox.nr("plan", str(folder), check=False).stdout, "a")
+    converge(sandbox, folder)
+    with watching(sandbox, folder) as watch:
+        time.sleep(0.6)  # past the quiet time after an apply, when kernel events are taken as its own
+        seen = len(watch.reconciles())
+        sandbox.sh(f"bridge link set dev {veth} priority 7")  # port news; nothing of ours changed
+        time.sleep(1.5)
+        assert watch.reconciles()[seen:] == [], watch.lines()
+        sandbox.sh(f"bridge link set dev {veth} isolated off")
+        converges(sandbox, folder, lambda: "isolated on" in out(sandbox, f"bridge -d link show dev {veth}"))
 
 
 def test_after_adding_an_endpoint_hand_made_changes_in_the_namespaces_it_left_alone_are_still_seen(sandbox):
