@@ -194,7 +194,7 @@ def test_a_new_veth_decodes_into_its_name_mark_mtu_mac_and_its_peer_born_in_anot
 
     kind, flags, body = sock.request()
     made = rtnl.parse_link(body)
-    assert (kind, flags) == (rtnl.RTM_NEWLINK, CREATE)
+    assert (kind, flags) == (rtnl.RTM_NEWLINK, CREATE | rtnl.NLM_F_ECHO)  # echoed: its index without a request
     assert (made.name, made.kind, made.group, made.mtu, made.mac) == ("h1", "veth", OWNER_GROUP, 1400, "02:00:00:00:00:01")
     data = rtnl.attrs(rtnl.attrs(rtnl.attrs(body, rtnl.IFINFOMSG.size)[rtnl.IFLA_LINKINFO])[rtnl.IFLA_INFO_DATA])
     other = rtnl.parse_link(data[rtnl.VETH_INFO_PEER])

@@ -66,6 +66,7 @@ def driver_fields(link: rtnl.LinkMsg) -> tuple[int, int]:
 AF_BRIDGE = 7  # linux/socket.h (Python's socket module has no AF_BRIDGE)
 GROUP = model.OWNER_GROUP
 CREATE = nl.NLM_F_REQUEST | nl.NLM_F_ACK | nl.NLM_F_CREATE | nl.NLM_F_EXCL
+ECHOED = CREATE | nl.NLM_F_ECHO  # a link made here is echoed back (its index without a request); one born elsewhere is not
 REPLACE = nl.NLM_F_REQUEST | nl.NLM_F_ACK | nl.NLM_F_CREATE | nl.NLM_F_REPLACE
 ACKED = nl.NLM_F_REQUEST | nl.NLM_F_ACK
 HEADER = struct.Struct("=IHHII")
@@ -138,7 +139,7 @@ def new_link(name: str, kind: str, **kwargs: Any) -> Callable[[Any], object]:
 def test_a_veth_is_created_with_its_peer_born_in_the_endpoints_namespace():
     data = ENCODERS["veth"]("eth0", GROUP, 1400, "02:42:ac:14:00:0a", 9)
     msg = sent(new_link("nr-web1", "veth", group=GROUP, mtu=1400, mac="02:42:ac:14:00:01", master=7, data=data), ifinfmsg)
-    assert header(msg) == (rt.RTM_NEWLINK, CREATE)
+    assert header(msg) == (rt.RTM_NEWLINK, ECHOED)
     assert (msg["family"], msg["index"], msg["flags"], msg["change"]) == (socket.AF_UNSPEC, 0, 0, 0)
     assert tree(msg) == {
         "IFLA_IFNAME": "nr-web1", "IFLA_GROUP": GROUP, "IFLA_MTU": 1400, "IFLA_ADDRESS": "02:42:ac:14:00:01",
@@ -153,7 +154,7 @@ def test_a_veth_is_created_with_its_peer_born_in_the_endpoints_namespace():
 
 def test_a_bridge_is_created_with_its_mark_mtu_and_mac_in_the_creating_request():
     msg = sent(new_link("br-frontend", "bridge", group=GROUP, mtu=1450, mac="02:42:7e:00:00:01"), ifinfmsg)
-    assert header(msg) == (rt.RTM_NEWLINK, CREATE)
+    assert header(msg) == (rt.RTM_NEWLINK, ECHOED)
     assert tree(msg) == {"IFLA_IFNAME": "br-frontend", "IFLA_GROUP": GROUP, "IFLA_MTU": 1450,
                          "IFLA_ADDRESS": "02:42:7e:00:00:01", "IFLA_LINKINFO": {"IFLA_INFO_KIND": "bridge"}}
 
@@ -172,7 +173,7 @@ def test_a_macvlan_in_each_mode_is_born_in_its_namespace_on_its_parent(mode):
 @pytest.mark.parametrize("mode", sorted(model.IPVLAN_MODES))
 def test_an_ipvlan_carries_its_mode(mode):
     msg = sent(new_link("eth0", "ipvlan", group=GROUP, link=3, data=ENCODERS["ipvlan"](model.IPVLAN_MODES[mode], 0)), ifinfmsg)
-    assert header(msg) == (rt.RTM_NEWLINK, CREATE)
+    assert header(msg) == (rt.RTM_NEWLINK, ECHOED)
     assert msg.get_attr("IFLA_LINK") == 3
     info = msg.get_attr("IFLA_LINKINFO")
     assert info.get_attr("IFLA_INFO_KIND") == "ipvlan"
@@ -193,7 +194,7 @@ def test_an_ipvlan_carries_its_flag(flag):
 
 def test_a_vlan_carries_its_id_on_its_parent():
     msg = sent(new_link("eth1.60", "vlan", group=GROUP, link=2, data=ENCODERS["vlan"](60)), ifinfmsg)
-    assert header(msg) == (rt.RTM_NEWLINK, CREATE)
+    assert header(msg) == (rt.RTM_NEWLINK, ECHOED)
     assert tree(msg) == {"IFLA_IFNAME": "eth1.60", "IFLA_GROUP": GROUP, "IFLA_LINK": 2,
                          "IFLA_LINKINFO": {"IFLA_INFO_KIND": "vlan", "IFLA_INFO_DATA": {"IFLA_VLAN_ID": 60}}}
 
@@ -202,7 +203,7 @@ def test_a_vlan_carries_its_id_on_its_parent():
 def test_a_vxlan_carries_its_vni_port_local_vtep_and_underlay_without_learning_and_with_proxy(local, attribute):
     data = ENCODERS["vxlan"](4097, 4789, local, 2)
     msg = sent(new_link("vx-appnet", "vxlan", group=GROUP, mtu=1450, data=data), ifinfmsg)
-    assert header(msg) == (rt.RTM_NEWLINK, CREATE)
+    assert header(msg) == (rt.RTM_NEWLINK, ECHOED)
     assert tree(msg) == {"IFLA_IFNAME": "vx-appnet", "IFLA_GROUP": GROUP, "IFLA_MTU": 1450, "IFLA_LINKINFO": {
         "IFLA_INFO_KIND": "vxlan", "IFLA_INFO_DATA": {
             "IFLA_VXLAN_ID": 4097, "IFLA_VXLAN_PORT": 4789, attribute: local,
