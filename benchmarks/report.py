@@ -136,7 +136,7 @@ def table(results: list[SizeResult], repeat: int) -> str:
     lines.append(f"medians of {repeat} run(s), one fresh sandbox per run and side; times include process start; "
                  "peak RSS = ru_maxrss of the apply process")
     lines.append("watch +1: a running watch on the N endpoints, one more endpoint's file written -> its reconcile "
-                 "logged (inotify + default debounce, 10 ms after the file is closed + reconcile); in parentheses the "
+                 "logged (inotify + default debounce, 2 ms after the file is closed + reconcile); in parentheses the "
                  "reconcile alone; apply +1: a one-shot `netreconcile apply` adding one more endpoint to the N + 1; "
                  "netavark +1: one more container's `netavark setup` with the N in place")
     lines.append("floor: the kernel's own cost in one `ip -batch`: N namespaces, a veth pair each (the peer born in it), "

@@ -135,7 +135,7 @@ def time_apply_add(box: Sandbox, manifests: Path, n: int) -> tuple[float | None,
 
 def time_watch_add(box: Sandbox, manifests: Path, n: int) -> tuple[float, float]:
     """A watch on the converged N endpoints; seconds from writing endpoint N+1's file to the watch's
-    log line of that reconcile (inotify, the default debounce: the reconcile starts 10 ms after the file
+    log line of that reconcile (inotify, the default debounce: the reconcile starts 2 ms after the file
     is closed, and the reconcile itself), and the reconcile's own."""
     watch = box.popen([*NETRECONCILE, "watch", str(manifests), "--log-format", "json", "--resync", "1h"])
     lines: queue.Queue[str | None] = queue.Queue()
