@@ -74,15 +74,14 @@ class Collections:
     full collection. A trigger waiting: only a freeze."""
 
     def __init__(self) -> None:
-        self.started = False
-        self.last_full: float | None = None
+        self.last_full: float | None = None  # None: the startup reconcile has not settled yet
 
     def settle(self, idle: bool, now: float) -> None:
-        if not self.started:
-            self.started, self.last_full = True, now
+        if self.last_full is None:
+            self.last_full = now
             heap.settle(collect=False)
             return
-        full = idle and now - (self.last_full or now) >= FULL_EVERY
+        full = idle and now - self.last_full >= FULL_EVERY
         if full:
             self.last_full = now
         heap.settle(collect=idle, full=full)

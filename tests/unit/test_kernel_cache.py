@@ -360,12 +360,18 @@ def test_news_of_one_host_link_computes_again_the_host_ends_of_its_namespace_alo
     assert set(computed) == {7} and objects[("link", None, "h2")].mtu == 1400
 
 
-def test_news_of_a_bridge_computes_again_the_host_ends_of_the_namespaces_on_it(monkeypatch):
+def on_bridge_5() -> tuple[Scripted, KernelCache]:
+    """Links 6 and 7 (two namespaces' host ends) on bridge 5, observed once."""
     source = Scripted()
     for index in (6, 7):
         source.spaces[None].links[index] = rtnl.LinkMsg(**{**source.spaces[None].links[index].__dict__, "master": 5})
     cache = KernelCache(source=source)
     observed(cache)
+    return source, cache
+
+
+def test_news_of_a_bridge_computes_again_the_host_ends_of_the_namespaces_on_it(monkeypatch):
+    source, cache = on_bridge_5()
     computed = counting_host_ends(monkeypatch)
     source.spaces[None].links[5] = link(5, "br1", "bridge")
     cache.heard(None, rtnl.RTM_NEWLINK, link_news(5))
@@ -377,11 +383,7 @@ def test_news_of_a_bridge_computes_again_the_host_ends_of_the_namespaces_on_it(m
 def test_news_of_a_bridge_that_keeps_its_name_computes_no_host_ends_again(monkeypatch):
     """A namespace's host ends hold the name of its end's master alone: a bridge's other news (its MTU,
     its MAC, as ports come and go) leaves the namespaces on it as they were."""
-    source = Scripted()
-    for index in (6, 7):
-        source.spaces[None].links[index] = rtnl.LinkMsg(**{**source.spaces[None].links[index].__dict__, "master": 5})
-    cache = KernelCache(source=source)
-    observed(cache)
+    source, cache = on_bridge_5()
     computed = counting_host_ends(monkeypatch)
     source.spaces[None].links[5] = rtnl.LinkMsg(**{**source.spaces[None].links[5].__dict__, "mtu": 1400})
     cache.heard(None, rtnl.RTM_NEWLINK, link_news(5))
