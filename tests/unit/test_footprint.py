@@ -51,3 +51,47 @@ def test_within_keeps_what_in_keeps():
                                                         Bridge("br-a").key, Veth("v1", "", "eth0").key, ("netns", "ep1")]
     with_table = footprint(create(NftTable()))
     assert with_table.within(objects) == [o for o in objects if o in with_table]
+
+
+def test_within_groups_keeps_what_within_keeps_looking_only_into_the_groups_there(monkeypatch):
+    """A verification scoped to one endpoint's namespace looks into that endpoint's group, the host's
+    and the orphans' ("" : a veth whose namespace went), not into every other endpoint's group."""
+    from reconciler.planning.scopes import Scopes
+
+    written = footprint(create(Address("ep1", "eth0", "10.0.0.2/24")), Step(Action.DELETE, None, Veth("v1", "", "eth0")))
+    groups = [(Bridge("br-a"), NftTable()), (Netns("ep1"), Route("ep1", "default", "10.0.0.1", "eth0")),
+              (Netns("ep2"), Address("ep2", "eth0", "10.0.0.3/24")), [Veth("v1", "", "eth0"), Veth("v2", "", "eth0")]]
+    scopes = Scopes()
+    flat = [o for g in groups for o in g]
+    assert written.within_groups(scopes(groups)) == written.within(flat)
+    looked: list[object] = []
+    real = Footprint.within
+    monkeypatch.setattr(Footprint, "within", lambda self, objects: looked.append(objects) or real(self, objects))
+    assert written.within_groups(scopes(groups)) == real(written, flat)
+    assert groups[2] not in looked and len(looked) == 3
+
+
+def test_scopes_keeps_a_groups_namespaces_while_it_is_the_very_same_tuple():
+    """What invalidates a group's namespaces kept: another tuple in its place, a list (mutable: it may
+    hold other objects under the same id), a group left out of the last call."""
+    from reconciler.planning.scopes import Scopes
+
+    class Counted:
+        reads = 0
+
+        def __init__(self, ns: str) -> None:
+            self.ns = ns
+
+        @property
+        def netns(self) -> str:
+            Counted.reads += 1
+            return self.ns
+
+    scopes = Scopes()
+    kept, listed = (Counted("a"), Counted("a")), [Counted("b")]
+    assert scopes([kept, listed]) == [(kept, {"a"}), (listed, {"b"})] and Counted.reads == 3
+    listed[0] = Counted("c")
+    assert scopes([kept, listed]) == [(kept, {"a"}), (listed, {"c"})] and Counted.reads == 4
+    other = (Counted("d"),)
+    assert scopes([other]) == [(other, {"d"})] and Counted.reads == 5
+    assert scopes([kept]) == [(kept, {"a"})] and Counted.reads == 7  # left out of the last call: forgotten
