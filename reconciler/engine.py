@@ -32,7 +32,6 @@ from reconciler.planning.guards import Limits
 from reconciler.planning.hosts import localize
 from reconciler.planning.plan import (
     Action,
-    Group,
     Observed,
     Plan,
     Step,
@@ -40,7 +39,6 @@ from reconciler.planning.plan import (
     diff,
     diff_groups,
 )
-from reconciler.planning.scopes import Scopes, Spaces
 
 
 def _sysctl_keys(m: Manifests) -> list[tuple[str | None, str]]:
@@ -80,12 +78,6 @@ class Footprint:
         # so its namespace is the step's.
         return ns in self.namespaces or (not ns and obj.key in self.keys)
 
-    def within_groups(self, scoped: Iterable[tuple[Group, Spaces]]) -> list[KernelObject]:
-        """Those of the groups' objects in the footprint, in order, looking only into the groups living
-        in one of its namespaces, the host's, or none ("": an orphaned veth)."""
-        wide = self.namespaces | {None, ""}
-        return [obj for group, spaces in scoped if not wide.isdisjoint(spaces) for obj in self.within(group)]
-
     def within(self, objects: Iterable[KernelObject]) -> list[KernelObject]:
         """Those of `objects` in the footprint, as `in` tells, in one pass (a verification's filter runs
         over every object desired and observed)."""
@@ -101,14 +93,14 @@ class Footprint:
         return out
 
 
-def verify_plan(groups: Sequence[Group], footprint: Footprint, kernel: Kernel, reader: Reader | None,
-                keys: list[tuple[str | None, str]], scopes: Scopes | None = None) -> Plan:
-    """What still differs within `footprint` after an apply: the desired state the plan was made from
-    (its groups, `scopes` telling where each lives), against the kernel read again there."""
+def verify_plan(desired: Sequence[KernelObject], footprint: Footprint, kernel: Kernel, reader: Reader | None,
+                keys: list[tuple[str | None, str]]) -> Plan:
+    """What still differs within `footprint` after an apply: the desired state the plan was made from,
+    against the kernel read again there."""
     scoped_keys = [(ns, key) for ns, key in keys if ns is None or ns in footprint.namespaces]
     after = observe(kernel, scoped_keys, reader, footprint.namespaces, footprint.table)
     within = Observed({o.key: o for o in footprint.within(after.objects.values())}, after.foreign, after.host_links)
-    return diff(footprint.within_groups((scopes or Scopes())(groups)), within)
+    return diff(footprint.within(desired), within)
 
 
 # Link kinds a kernel may lack (bridge and veth are taken for granted): checked before any change.
@@ -117,17 +109,10 @@ OPTIONAL_KINDS = ("macvlan", "ipvlan", "vlan", "dummy", "vxlan")
 
 def _planned(m: Manifests, observed: Observed, prune: bool = True,
              planner: Planner | None = None) -> tuple[Plan, list[KernelObject]]:
-    """_grouped_plan, with the desired state flat."""
-    plan, desired, _ = _grouped_plan(m, observed, prune, planner)
-    return plan, desired
-
-
-def _grouped_plan(m: Manifests, observed: Observed, prune: bool = True,
-                  planner: Planner | None = None) -> tuple[Plan, list[KernelObject], list[Group]]:
-    """The plan with the preflight's notes, and the desired state it was made from (flat, and in its
-    groups); KernelSupportError or PreflightError when the host cannot carry the manifests (a missing
-    link kind, an unusable parent, too few file descriptors for our processes). Nothing is changed by
-    either. Without `prune`, what the manifests do not declare stays."""
+    """The plan with the preflight's notes, and the desired state it was made from; KernelSupportError
+    or PreflightError when the host cannot carry the manifests (a missing link kind, an unusable
+    parent, too few file descriptors for our processes). Nothing is changed by either. Without
+    `prune`, what the manifests do not declare stays."""
     m, explained = subnets.resolve(m, observed)
     planner = planner or Planner()
     ctx = planner.context_for(m, observed)
@@ -139,7 +124,7 @@ def _grouped_plan(m: Manifests, observed: Observed, prune: bool = True,
         groups = [desired]
     _require_kinds(m, desired)
     descriptors.require(desired)
-    return replace(diff_groups(groups, observed, planner.differ), notes=notes), desired, groups
+    return replace(diff_groups(groups, observed, planner.differ), notes=notes), desired
 
 
 def _require_kinds(m: Manifests, desired: list[KernelObject]) -> None:
@@ -179,13 +164,12 @@ class ApplyOptions:
 @dataclass(frozen=True)
 class ApplyResult:
     """The plan that was run, the steps done, the kernel as it was before (for a later revert), and the
-    desired state the plan was made from (what the kernel holds now, verified), also in its groups."""
+    desired state the plan was made from (what the kernel holds now, verified)."""
 
     plan: Plan
     done: tuple[Step, ...]
     before: Observed
     desired: tuple[KernelObject, ...] = ()
-    groups: tuple[Group, ...] = ()
 
 
 def apply(m: Manifests, kernel: Kernel, report: Reporter = lambda s: None, options: ApplyOptions = ApplyOptions(),
@@ -196,24 +180,24 @@ def apply(m: Manifests, kernel: Kernel, report: Reporter = lambda s: None, optio
     previous = runstate.applied()
     before = observe_for(m, kernel, options.reader, keys)
     m = localize(m, before)
-    steps, desired, groups = _guarded(m, before, options, previous)
+    steps, desired = _guarded(m, before, options, previous)
     before = removal.with_sysctls(before, removal.declared_sysctls(m, previous, steps), kernel)
     planned(steps)
-    result = ApplyResult(steps, (), before, tuple(desired), tuple(groups))
+    result = ApplyResult(steps, (), before, tuple(desired))
     result = replace(result, done=_run_verified(result, kernel, report, options, keys))
     _remember(m, previous)
     return result
 
 
 def _guarded(m: Manifests, before: Observed, options: ApplyOptions,
-             previous: runstate.Applied | None) -> tuple[Plan, list[KernelObject], list[Group]]:
-    """The plan (annotated with what removals take along) and its desired state (flat, and in its
-    groups), once the guards let it through (RefusedError)."""
-    steps, desired, groups = _grouped_plan(m, before, options.prune, options.planner)
+             previous: runstate.Applied | None) -> tuple[Plan, list[KernelObject]]:
+    """The plan (annotated with what removals take along) and its desired state, once the guards let
+    it through (RefusedError)."""
+    steps, desired = _planned(m, before, options.prune, options.planner)
     steps = removal.annotate(steps, before)
     guards.check(m, before, steps, options.limits, previous.owners if previous else None)
     guards.check_foreign(steps, options.limits.force)
-    return steps, desired, groups
+    return steps, desired
 
 
 def _run_verified(planned: ApplyResult, kernel: Kernel, report: Reporter, options: ApplyOptions,
@@ -225,8 +209,7 @@ def _run_verified(planned: ApplyResult, kernel: Kernel, report: Reporter, option
         done = execute(planned.plan, kernel, report)
         if planned.plan:
             footprint = Footprint.of(planned.plan)
-            scopes = options.planner.scopes if options.planner else None
-            Verifier(lambda: verify_plan(planned.groups, footprint, kernel, options.reader, keys, scopes))()
+            Verifier(lambda: verify_plan(planned.desired, footprint, kernel, options.reader, keys))()
     except (StepFailed, VerifyError) as err:
         done = err.done if isinstance(err, StepFailed) else done
         _undo_failed(err, replace(planned, done=tuple(done)), kernel, options.rollback)

@@ -19,7 +19,6 @@ from reconciler.planners.context import Attachment, AttachmentFields, Context
 from reconciler.planners.drivers import driver_of
 from reconciler.planners.memo import Memo
 from reconciler.planning.plan import Differ, Group, Observed
-from reconciler.planning.scopes import Scopes
 
 
 class Planner:
@@ -32,7 +31,6 @@ class Planner:
         self._dns = dns.DnsPlanner()
         self._families = Memo(ipam.allocate_family)
         self.differ = Differ()  # what the diffs of its plans remember (the groups found equal)
-        self.scopes = Scopes()  # where its groups live, for the verifications of its plans
         self._given: tuple[Context | None, dns.Families] = (None, {})  # the last context, its families' addresses
 
     def context_for(self, m: Manifests, observed: Observed | None = None) -> Context:
