@@ -109,7 +109,8 @@ class DnsPlanner:
             known = kept.get(network.name)
             if inputs is not None and known is not None and len(known[0]) == len(inputs) and all(map(is_, known[0], inputs)):
                 found = known[1]
-                for ep in members:  # their names stay for when the network is made again (else all are, two plans on)
+                self._networks.keep(network.name)  # it and its members' names stay for when it is made again
+                for ep in members:  # (else all are made again, two plans on)
                     self._members.keep((ep.name, network.name))
             else:
                 found = _network(network, members, m, addresses, member, made)

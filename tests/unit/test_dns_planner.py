@@ -83,6 +83,23 @@ def test_a_network_kept_whole_keeps_its_members_names_for_when_it_is_made_again(
     assert made == ["e9"] and resolver is not None and resolver.state == fresh(more)
 
 
+def test_a_network_kept_whole_keeps_its_names_for_when_its_families_change_alone(made: list[str]) -> None:
+    """Network b kept whole for two plans, then its family another dict of the same addresses (the
+    kernel holding what was allocated): its names are not made again, nor its members'."""
+    m = parse(NETS + EPS)
+    families = {(n.name, v): {} for n in m.networks for v in (4, 6)}
+    planner = dns.DnsPlanner()
+    for _ in range(3):
+        planner.resolver(m, allocate(m, {}), families)
+        families[("a", 4)] = {}
+    made.clear()
+    families[("b", 4)] = {}
+
+    resolver = planner.resolver(m, allocate(m, {}), families)
+
+    assert made == [] and resolver is not None and resolver.state == fresh(m)
+
+
 @pytest.mark.parametrize("changed", [
     NETS + EPS.replace("[{network: a}]", "[{network: a, aliases: [db]}]", 1),  # an alias of e0
     NETS.replace("ipam: {subnet: 10.0.0.0/24}", "ipam: {subnet: 10.0.0.0/24}\n  dns: {ttl: 60}") + EPS,  # a's ttl
