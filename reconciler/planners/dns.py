@@ -109,6 +109,9 @@ class DnsPlanner:
             known = kept.get(network.name)
             if inputs is not None and known is not None and len(known[0]) == len(inputs) and all(map(is_, known[0], inputs)):
                 found = known[1]
+                self._networks.keep(network.name)  # it and its members' names stay for when it is made again
+                for ep in members:  # (else all are made again, two plans on)
+                    self._members.keep((ep.name, network.name))
             else:
                 found = _network(network, members, m, addresses, member, made)
             if inputs is not None:

@@ -31,5 +31,12 @@ class Memo(Generic[R]):
         self._current[name] = (args, value)
         return value
 
+    def keep(self, name: Hashable) -> None:
+        """The result kept for `name` stays for the next generation too, without a call: its caller
+        reused what was made of it (DnsPlanner's network kept whole) and will ask for it again."""
+        kept = self._current.get(name) or self._previous.get(name)
+        if kept is not None:
+            self._current[name] = kept
+
     def next_generation(self) -> None:
         self._previous, self._current = self._current, {}

@@ -107,7 +107,9 @@ def diff(desired: Iterable[KernelObject], observed: Observed) -> Plan:
 
 def diff_groups(groups: Sequence[Group], observed: Observed, differ: Differ) -> Plan:
     """diff of the desired objects in `groups` (in order), with what `differ` remembers of its last diff."""
-    return Plan(tuple(_fail_closed(_ordered(*differ.compared(groups, observed), observed))))
+    steps, wanted = differ.compared(groups, observed)
+    all_wanted = len(observed.objects) == len(wanted) - differ.missing  # observed ⊆ wanted, by counting
+    return Plan(tuple(_fail_closed(_ordered(steps, wanted, observed, all_wanted))))
 
 
 def changes(desired: Iterable[KernelObject], observed: Observed) -> list[Step]:
@@ -119,11 +121,14 @@ def changes(desired: Iterable[KernelObject], observed: Observed) -> list[Step]:
     return _ordered([s for s in (_compare(obj, get(k)) for k, obj in wanted.items()) if s], wanted, observed)
 
 
-def _ordered(steps: list[Step], wanted: dict[Key, KernelObject], observed: Observed) -> list[Step]:
-    """The steps of the objects that differ, with those they cause and the deletes, in order (see changes)."""
+def _ordered(steps: list[Step], wanted: dict[Key, KernelObject], observed: Observed,
+             all_wanted: bool = False) -> list[Step]:
+    """The steps of the objects that differ, with those they cause and the deletes, in order (see
+    changes). `all_wanted`: every observed object is known to be wanted (nothing to delete), so the
+    observed objects are not looked through for those that are not."""
     losing: dict[Key, Address] = {}
     deletes = []
-    for k, obj in observed.objects.items():
+    for k, obj in () if all_wanted else observed.objects.items():
         if k not in wanted:
             if obj.prunable:
                 deletes.append(Step(Action.DELETE, None, obj))
@@ -159,6 +164,7 @@ of its last diff by key (the watch's record of what a reconcile left, without a 
         self.matched: dict[int, _Matched] = {}
         self.foreign: frozenset[Key] = frozenset()  # of the last diff: no group remembered provides one
         self.wanted: dict[Key, KernelObject] = {}
+        self.missing = 0  # of its last diff: how many keys wanted have no observed object
 
     def compared(self, groups: Sequence[Group], observed: Observed) -> tuple[list[Step], dict[Key, KernelObject]]:
         """The steps of the objects that differ, and every object wanted by key (as changes() has them)."""
@@ -188,6 +194,7 @@ of its last diff by key (the watch's record of what a reconcile left, without a 
         matched = {id(m.group): m for m in kept}
         steps: list[Step] = []
         done: set[Key] = set()
+        missing = 0  # each key once: a kept group's keys all have an observed object
         for group in fresh:
             whole, haves = isinstance(group, tuple), []
             for obj in group:
@@ -197,6 +204,7 @@ of its last diff by key (the watch's record of what a reconcile left, without a 
                     continue
                 done.add(k)
                 have = observed.objects.get(k)
+                missing += have is None
                 step = _compare(obj, have)
                 if step is not None:
                     steps.append(step)
@@ -204,7 +212,7 @@ of its last diff by key (the watch's record of what a reconcile left, without a 
                 haves.append(have)
             if whole and isinstance(group, tuple):
                 matched[id(group)] = _Matched(group, {o.key: o for o in group}, tuple(haves))  # type: ignore[arg-type]
-        self.matched = matched
+        self.matched, self.missing = matched, missing
         return steps
 
 

@@ -24,4 +24,4 @@ def read_state(state_dir: str, last: Read | None = None) -> tuple[Read, str]:
 
 
 def write_status(state_dir: str, digest: str, serving: dict[str, int]) -> None:
-    files(state_dir).write_status({"formatVersion": STATUS_FORMAT, "digest": digest, "serving": dict(sorted(serving.items()))})
+    files(state_dir).write_status({"formatVersion": STATUS_FORMAT, "digest": digest, "serving": serving})  # sorted as written

@@ -80,12 +80,12 @@ class _Loads:
             log.error("reload refused, still serving the state loaded before: %s", err)
             return
         state = self.read.state
-        before = self.resolver.served()
+        closed = self.resolver.closed
         serving = await self.resolver.load(state)
         self.digest = digest
         files.write_status(self.state_dir, digest, serving)
         log.info("serving %d of %d askers, state %s", len(serving), len(state.askers), digest)
-        self.let_go |= any(serving.get(name) != inode for name, inode in before.items())
+        self.let_go |= self.resolver.closed != closed  # sockets closed: the askers gone, those replaced
         if fatal:  # the start: the collector off since (__main__.py), what was made lives on, frozen unscanned
             heap.settle(collect=False)
             gc.enable()

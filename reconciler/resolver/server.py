@@ -80,6 +80,8 @@ class Resolver:
         self.named_inodes = Listing(mounts).inodes
         self.names = Names(DnsState())
         self.serving: dict[str, Serving] = {}
+        self.inodes: dict[str, int] = {}  # served(), kept with `serving`: no pass over every asker per load
+        self.closed = 0  # askers' sockets let go of so far (what a full collection may find garbage)
         self.rng = random.Random()
         self.tasks: set[asyncio.Task[None]] = set()
         self.in_flight = 0
@@ -93,7 +95,7 @@ class Resolver:
         self._upstream = None
         self._leased.clear()
         for name in [n for n in self.serving if n not in state.askers]:
-            self.serving.pop(name).close()
+            self._let_go(name)
         inodes = self.named_inodes()  # one pass (or none) for every asker, not a path walked per asker
         for name in state.askers:
             now = inodes.get(name) if _plain_name(name) else None
@@ -104,14 +106,19 @@ class Resolver:
 
     def served(self) -> dict[str, int]:
         """The namespaces served and the inodes of those their sockets are in."""
-        return {name: s.sockets.inode for name, s in self.serving.items()}
+        return dict(self.inodes)
+
+    def _let_go(self, name: str) -> None:
+        self.serving.pop(name).close()
+        self.inodes.pop(name, None)
+        self.closed += 1
 
     async def _reopen(self, name: str, held: Serving | None, now: int | None) -> None:
         """Sockets in the namespace of that name, whose inode is `now` (None: there is none), in place
         of `held` (those of a namespace removed, or made again)."""
         if held is not None:
             log.info("netns %s was replaced: its sockets are opened again", name)
-            self.serving.pop(name).close()
+            self._let_go(name)
         if now is None:
             log.warning("netns %s: not there, not served", name)
             return
@@ -121,6 +128,7 @@ class Resolver:
             log.warning("netns %s: not served: %s", name, err)
             return
         self.serving[name] = await self._serve(name, sockets)
+        self.inodes[name] = sockets.inode
 
     async def _serve(self, name: str, sockets: listen.Sockets) -> Serving:
         loop = asyncio.get_running_loop()
@@ -136,13 +144,15 @@ class Resolver:
         if held is None or listen.current_inode(name) == held.sockets.inode:
             return False
         log.info("netns %s was removed: its sockets are closed", name)
-        self.serving.pop(name).close()
+        self._let_go(name)
         return True
 
     def close(self) -> None:
         for serving in self.serving.values():
             serving.close()
+        self.closed += len(self.serving)
         self.serving.clear()
+        self.inodes.clear()
         for task in self.tasks:
             task.cancel()
 

@@ -62,6 +62,44 @@ def test_one_endpoint_more_makes_its_pieces_and_its_networks_alone(made: list[st
     assert resolver is not None and resolver.state == fresh(more) and resolver.digest == digest_of(resolver.state)
 
 
+def test_a_network_kept_whole_keeps_its_members_names_for_when_it_is_made_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Network b kept whole for two plans (its families the very same dicts), then one endpoint more on
+    it: only that endpoint's names are made, not those of every member of b again."""
+    m = parse(NETS + EPS)
+    families = {(n.name, v): {} for n in m.networks for v in (4, 6)}
+    planner = dns.DnsPlanner()
+    for _ in range(3):
+        planner.resolver(m, allocate(m, {}), families)
+        families[("a", 4)] = {}  # network a made again each time, b kept
+    made: list[str] = []
+    member_names = dns.member_names
+    monkeypatch.setattr(dns, "member_names", lambda ep, net, *a: made.append(ep.name) or member_names(ep, net, *a))
+    planner._members.function = dns.member_names
+    more = parse(NETS + EPS + endpoint("e9", "[{network: b}]"))
+    families[("b", 4)] = {}
+
+    resolver = planner.resolver(more, allocate(more, {}), families)
+
+    assert made == ["e9"] and resolver is not None and resolver.state == fresh(more)
+
+
+def test_a_network_kept_whole_keeps_its_names_for_when_its_families_change_alone(made: list[str]) -> None:
+    """Network b kept whole for two plans, then its family another dict of the same addresses (the
+    kernel holding what was allocated): its names are not made again, nor its members'."""
+    m = parse(NETS + EPS)
+    families = {(n.name, v): {} for n in m.networks for v in (4, 6)}
+    planner = dns.DnsPlanner()
+    for _ in range(3):
+        planner.resolver(m, allocate(m, {}), families)
+        families[("a", 4)] = {}
+    made.clear()
+    families[("b", 4)] = {}
+
+    resolver = planner.resolver(m, allocate(m, {}), families)
+
+    assert made == [] and resolver is not None and resolver.state == fresh(m)
+
+
 @pytest.mark.parametrize("changed", [
     NETS + EPS.replace("[{network: a}]", "[{network: a, aliases: [db]}]", 1),  # an alias of e0
     NETS.replace("ipam: {subnet: 10.0.0.0/24}", "ipam: {subnet: 10.0.0.0/24}\n  dns: {ttl: 60}") + EPS,  # a's ttl

@@ -81,6 +81,15 @@ def mtu_changed(observed: Observed) -> Observed:
     return replace(observed, objects={**observed.objects, veth.key: replace(veth, mtu=1280)})
 
 
+def stray_address_and_route_deleted(observed: Observed) -> Observed:
+    """An address of ours on e1 that no manifest wants, and e3's default route deleted: as many objects
+    observed as wanted, one of them to delete (what a count of the observed alone would miss)."""
+    veth = next(o for o in observed.objects.values() if isinstance(o, Veth) and o.ns == "e1")
+    stray = Address("e1", veth.name, "10.1.0.222/24", owner=veth.owner)
+    deleted = route_deleted(observed)
+    return replace(deleted, objects={**deleted.objects, stray.key: stray})
+
+
 def searching(observed: Observed) -> Observed:
     return replace(observed, search=("example.org",))
 
@@ -104,6 +113,7 @@ CASES: dict[str, tuple[Files, Kernel]] = {
     "endpoint gains an alias on b": ({"e2.yaml": endpoint("e2", "[{network: a}, {network: b, aliases: [www]}]")}, same_kernel),
     "one endpoint more, on b alone": ({"e5.yaml": endpoint("e5", "[{network: b}]")}, same_kernel),
     "one endpoint less": ({"e4.yaml": ""}, same_kernel),
+    "drift: a stray address of ours, a route deleted": ({}, stray_address_and_route_deleted),
 }
 
 
@@ -220,3 +230,33 @@ def test_a_name_taken_by_what_is_not_ours_is_refused_by_a_kept_planner(tmp_path:
         planned(ManifestCache().load([str(tmp_path)]), taken, Planner())
 
     assert str(kept.value) == str(fresh.value) and "eth0" in str(kept.value)
+
+
+class _Walked(dict):  # type: ignore[type-arg]
+    """Observed objects that count the walks through them."""
+
+    walks = 0
+
+    def items(self):  # type: ignore[no-untyped-def]
+        _Walked.walks += 1
+        return super().items()
+
+
+def test_a_diff_where_every_observed_object_is_wanted_does_not_walk_them_for_deletes(tmp_path: Path) -> None:
+    """One endpoint more, nothing else: the observed objects are all wanted (as many as the wanted
+    that have one), so none is looked at for a delete; with one observed and not wanted, it is deleted."""
+    from reconciler.planning.plan import Action
+
+    write(tmp_path, BASE)
+    cache, planner = ManifestCache(), Planner()
+    m, held = converged(cache, tmp_path)
+    planned(m, held, planner)
+    write(tmp_path, {"e5.yaml": endpoint("e5")})
+    more = cache.load([str(tmp_path)])
+    _Walked.walks = 0
+    plan, _ = planned(more, replace(held, objects=_Walked(held.objects)), planner)
+    assert plan.steps and _Walked.walks == 0  # type: ignore[attr-defined]
+    stray = stray_address_and_route_deleted(held)
+    plan, _ = planned(more, replace(stray, objects=_Walked(stray.objects)), planner)
+    assert _Walked.walks == 1
+    assert [s.obj.address for s in plan.steps if s.action is Action.DELETE] == ["10.1.0.222/24"]  # type: ignore[attr-defined]

@@ -151,3 +151,55 @@ def test_a_reload_leaves_the_sockets_it_keeps_alone(monkeypatch):
     askers = {name: DnsAsker(networks=("n",)) for name in ("kept", "new", "replaced")}
     asyncio.run(made.load(DnsState(networks=STATE.networks, askers=askers)))
     assert reopened == ["new", "replaced"]
+
+
+def test_a_reload_reads_each_kept_askers_inode_once_and_says_what_it_let_go_of(tmp_path, monkeypatch):
+    """A reload of many askers kept: each one's namespace compared once with the listing, and what it
+    serves told without another pass over every asker (two more, before: what was served before the
+    load, and after); a full collection follows only when it closed sockets (an asker gone)."""
+    import asyncio
+    import gc
+    from types import SimpleNamespace
+
+    from reconciler.kernel import netns
+    from reconciler.resolver import listen, main, server
+
+    reads: list[str] = []
+
+    class Sockets:
+        def __init__(self, name: str, inode: int) -> None:
+            self.name, self._inode = name, inode
+
+        @property
+        def inode(self) -> int:
+            reads.append(self.name)
+            return self._inode
+
+    names = {f"a{i}": 10 + i for i in range(5)}
+    monkeypatch.setattr(netns, "named_inodes", lambda: names)
+    monkeypatch.setattr(listen, "open_in", lambda name, address, port: Sockets(name, names[name]))
+
+    async def serve(self, name, sockets):
+        return SimpleNamespace(sockets=sockets, close=lambda: None)
+
+    monkeypatch.setattr(server.Resolver, "_serve", serve)
+    loads = main._Loads(str(tmp_path), Resolver(Options()))
+    state = DnsState(networks=STATE.networks, askers={n: DnsAsker(networks=("n",)) for n in names})
+    (tmp_path / "state.json").write_text(state.to_json())
+    try:
+        asyncio.run(loads.load_once(fatal=True))
+        reads.clear()
+        asyncio.run(loads.load_once(fatal=False))
+        assert sorted(reads) == sorted(names) and not loads.let_go
+        assert loads.resolver.served() == names
+        fewer = DnsState(networks=STATE.networks, askers={n: DnsAsker(networks=("n",)) for n in list(names)[1:]})
+        (tmp_path / "state.json").write_text(fewer.to_json())
+        unfrozen: list[int] = []
+        real = gc.unfreeze
+        monkeypatch.setattr(gc, "unfreeze", lambda: unfrozen.append(1) or real())
+        asyncio.run(loads.load_once(fatal=False))
+        assert unfrozen == [1] and loads.resolver.served() == {n: i for n, i in names.items() if n != "a0"}
+        status = (tmp_path / "status.json").read_text()
+        assert '"serving":{"a1":11,"a2":12,"a3":13,"a4":14}' in status
+    finally:
+        gc.unfreeze()
