@@ -15,7 +15,7 @@ import pytest
 
 from reconciler.errors import KernelError
 from reconciler.kernel import rtnl
-from reconciler.kernel.rtnl_client import RtnlClient
+from reconciler.kernel.rtnl_client import EVERY_LINK, RtnlClient
 from reconciler.model import (
     IPVLAN_FLAGS,
     IPVLAN_MODES,
@@ -340,6 +340,25 @@ def test_a_dump_reads_until_done_across_receives_and_raises_on_error(client, soc
     sock.replies.append(_error(errno.EINVAL))
     with pytest.raises(KernelError) as raised:
         client.routes()
+    assert raised.value.errno == errno.EINVAL
+
+
+def test_a_dump_in_one_piece_holds_the_messages_of_every_receive_until_done_and_raises_on_error(client, sock):
+    """dump_bytes (the forked child's, kernel/nsread.py) gives what dump gives, unsplit: the messages of
+    every datagram up to NLMSG_DONE, wherever DONE comes (alone, or after messages in one datagram)."""
+    lo, br0, v0 = (captured("links", n) for n in ("lo", "br0", "v0"))
+    sock.replies.extend([_reply(rtnl.RTM_NEWLINK, lo) + _reply(rtnl.RTM_NEWLINK, br0), _reply(rtnl.RTM_NEWLINK, v0),
+                         _reply(rtnl.NLMSG_DONE, b"\0\0\0\0")])
+    whole = client.dump_bytes(rtnl.RTM_GETLINK, EVERY_LINK)
+    assert [rtnl.parse_link(m).name for _, m in rtnl.messages(whole)] == ["lo", "br0", "v0"]
+    assert sock.request()[:2] == (rtnl.RTM_GETLINK, rtnl.NLM_F_REQUEST | rtnl.NLM_F_DUMP)
+
+    sock.replies.append(_reply(rtnl.RTM_NEWLINK, lo) + _reply(rtnl.NLMSG_DONE, b"\0\0\0\0"))
+    assert [m.name for m in map(rtnl.parse_link, (m for _, m in rtnl.messages(client.dump_bytes(rtnl.RTM_GETLINK, EVERY_LINK))))] == ["lo"]
+
+    sock.replies.append(_reply(rtnl.RTM_NEWLINK, lo) + _error(errno.EINVAL))
+    with pytest.raises(KernelError) as raised:
+        client.dump_bytes(rtnl.RTM_GETLINK, EVERY_LINK)
     assert raised.value.errno == errno.EINVAL
 
 
