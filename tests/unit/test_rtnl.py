@@ -7,6 +7,7 @@ from __future__ import annotations
 import errno
 import ipaddress
 import json
+import random
 import socket
 import struct
 from collections import deque
@@ -391,3 +392,14 @@ def test_an_ipv4_address_reads_as_ipaddress_writes_it():
     for packed in (b"\0\0\0\0", b"\x0a\x00\x00\x01", b"\xff\xff\xff\xff", b"\xac\x14\x00\x0a", bytes(range(1, 5))):
         assert rtnl.ip_text(memoryview(packed)) == str(ipaddress.ip_address(packed))
     assert rtnl.ip_text(memoryview(ipaddress.ip_address("fd00::1").packed)) == "fd00::1"
+
+
+def test_an_ipv6_address_reads_as_ipaddress_writes_it_dotted_forms_included():
+    """libc's text (inet_ntop) is taken where it is ipaddress's: RFC 5952's, longest run of zeros folded."""
+    rng = random.Random(23)
+    words = [[rng.choice((0, 0, 0, 1, 0xFFFF, rng.randrange(1 << 16))) for _ in range(8)] for _ in range(20000)]
+    packed = [b"".join(w.to_bytes(2, "big") for w in ws) for ws in words] + [
+        ipaddress.ip_address(a).packed for a in ("::", "::1", "fe80::1", "1::", "1:0:0:1::", "2001:db8::1:0:0:1",
+                                                 "::ffff:1.2.3.4", "::1.2.3.4", "::ffff:0:0", "64:ff9b::1.2.3.4")]
+    for address in packed:
+        assert rtnl.ip_text(memoryview(address)) == str(ipaddress.ip_address(address))
