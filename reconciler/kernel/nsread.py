@@ -12,6 +12,7 @@ from typing import TypeVar
 
 from reconciler.errors import KernelError
 from reconciler.kernel import netns, rtnl
+from reconciler.kernel.observe_objects import Link
 from reconciler.kernel.rtnl import AddrMsg, LinkMsg, NeighMsg, RouteMsg
 from reconciler.kernel.rtnl_client import EVERY_ADDRESS, EVERY_LINK, RtnlClient
 from reconciler.model import NETNS_FILES, ROUTE_PROTO, NetnsFile
@@ -45,6 +46,22 @@ def read(name: str, files: Callable[[str, type[NetnsFile]], FileRead], stay: boo
     else:
         told = [files(name, kind) for kind in NETNS_FILES]
     return pickle.dumps((failed, *dumps, dump_failed, told), pickle.HIGHEST_PROTOCOL)
+
+
+def host_links() -> bytes:
+    """The links of this thread's namespace, parsed, as bytes for `links_of`: for a child started ahead
+    of an observe, which has time to spare while its parent has none."""
+    client = RtnlClient()
+    try:
+        links = [Link.of(rtnl.parse_link(m)) for _, m in rtnl.messages(client.dump_bytes(rtnl.RTM_GETLINK, EVERY_LINK))]
+    finally:
+        client.close()
+    return pickle.dumps(links, pickle.HIGHEST_PROTOCOL)
+
+
+def links_of(data: bytes) -> list[Link]:
+    links: list[Link] = pickle.loads(data)
+    return links
 
 
 def _client(name: str, stay: bool) -> RtnlClient:
