@@ -1,7 +1,10 @@
 """`python -m reconciler` and the `netreconcile` command (pyproject.toml): the command line, its modules
-loaded with the cyclic collector off."""
+loaded with the cyclic collector off; a one-shot `plan` has a child read the kernel meanwhile."""
 
 import gc
+import sys
+
+from reconciler.kernel import ahead
 
 
 def run() -> int:
@@ -10,12 +13,23 @@ def run() -> int:
     every command's start and free nothing. main() then keeps it off or on, as the command needs."""
     collecting = gc.isenabled()
     gc.disable()
+    if sys.argv[1:2] == ["plan"]:
+        ahead.start(_read)  # while this process loads (kernel/ahead.py)
     try:
-        from reconciler.cli import main  # here, with the collector off (see above)
+        try:
+            from reconciler.cli import main  # here, with the collector off (see above)
+        finally:
+            if collecting:
+                gc.enable()
+        return main()
     finally:
-        if collecting:
-            gc.enable()
-    return main()
+        ahead.stop()
+
+
+def _read(item: str) -> bytes:
+    # In the child: it loads what reading needs while its parent loads the command line.
+    from reconciler.kernel.observe import read_ahead
+    return read_ahead(item)
 
 
 if __name__ == "__main__":

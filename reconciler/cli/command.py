@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from typing import NoReturn
 
 from reconciler.cli.options import share
-from reconciler.input import etcd
+from reconciler.input import etcdconf
 from reconciler.input.spec import Manifests
 from reconciler.input.validate import load_manifests
 from reconciler.kernel.parsecache import ParseCache
@@ -69,9 +69,7 @@ def etcd_options(sub: argparse.ArgumentParser) -> None:
 
 def use_etcd_options(args: argparse.Namespace) -> None:
     """The command line's etcd options, over the environment's, for every etcd client of this command."""
-    env = etcd.Settings.from_env()
-    given = [getattr(args, f"etcd_{n}", None) for n in ("cacert", "cert", "key", "user")]
-    etcd.configure(etcd.Settings(*(g or e for g, e in zip(given, (env.cacert, env.cert, env.key, env.user), strict=True))))
+    etcdconf.configure(getattr(args, f"etcd_{n}", None) for n in etcdconf.OPTIONS)
 
 
 def debug(sub: argparse.ArgumentParser) -> None:

@@ -8,9 +8,7 @@ import json
 from reconciler.cli.command import EXIT_OK, Command, debug, etcd_options
 from reconciler.cli.render import FORMAT_VERSION
 from reconciler.errors import UsageError
-from reconciler.fleet import push
-from reconciler.fleet.status import fleet
-from reconciler.input import etcd
+from reconciler.input import etcdconf
 from reconciler.input.validate import load_manifests
 
 PUSH_HELP = "validate a manifests directory and replace an etcd prefix's keys with its files, in one transaction"
@@ -32,6 +30,10 @@ def _arguments(sub: argparse.ArgumentParser) -> None:
 
 
 def _push(args: argparse.Namespace) -> int:
+    # Here: every command builds this one's parser, and only it (and `status --fleet`) talks to etcd.
+    from reconciler.fleet import push
+    from reconciler.input import etcd  # (as push: see above)
+
     url = etcd.EtcdURL.parse(args.target)
     client = etcd.Client(url)
     files, changes = push.plan(args.folder, url, client)
@@ -57,8 +59,12 @@ PUSH = Command("push", PUSH_HELP, "example: netreconcile push manifests/ 'etcd:/
 def status_fleet(args: argparse.Namespace) -> int:
     """`status --fleet etcd://…`: one line per Host the manifests declare: converged on revision N, behind,
     failing (with the error) or silent."""
-    if len(args.paths) != 1 or not etcd.is_url(args.paths[0]):
+    if len(args.paths) != 1 or not etcdconf.is_url(args.paths[0]):
         raise UsageError("status --fleet takes one etcd source: etcd://HOST:2379/prefix/")
+    # Here: only this command and push talk to etcd (see _push).
+    from reconciler.fleet.status import fleet
+    from reconciler.input import etcd  # (as fleet: see above)
+
     url = etcd.EtcdURL.parse(args.paths[0])
     hosts = [h.name for h in load_manifests(args.paths).hosts]
     wanted, states = fleet(hosts, etcd.Client(url).range(url.prefix), url)

@@ -22,7 +22,8 @@ from reconciler.cli.command import (
 from reconciler.cli.failure import Failure, fail, failure_of
 from reconciler.errors import ManifestError
 from reconciler.input.validate import load_manifests
-from reconciler.kernel import runstate
+from reconciler.kernel import ahead, runstate
+from reconciler.kernel.observe import Reader
 from reconciler.kernel.session import Kernel
 
 
@@ -44,7 +45,7 @@ def _validate_arguments(sub: argparse.ArgumentParser) -> None:
 def _plan(args: argparse.Namespace) -> int:
     m = manifests(args)
     with Kernel() as kernel:
-        result = engine.plan(m, kernel)
+        result = engine.plan(m, kernel, Reader(forked=True, started=ahead.take()))
     print(render.plan_json(result) if args.output == "json" else render.plan_text(result, colour.painter(args)))
     return EXIT_CHANGES if args.detailed_exitcode and result else EXIT_OK
 

@@ -15,18 +15,16 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from reconciler.errors import EtcdError, EtcdUnavailable, UsageError, WatchIdle
+from reconciler.input import etcdconf
+from reconciler.input.etcdconf import SCHEME
 
-SCHEME = "etcd://"
 STATUS = ".status/"   # under a prefix: the hosts' status keys, never manifests
 PUSH = ".push"        # under a prefix: written by every push, compared by the next (they cannot interleave)
 TIMEOUT = 3.0         # seconds for one request to one endpoint
 UNAUTHENTICATED = 401  # the gateway's answer to a token etcd no longer knows (they expire: --auth-token-ttl)
 IDLE = 10.0           # seconds a watch stream may stay silent before it is opened again (a peer gone
                       # without closing the connection says nothing; opening it again finds out)
-
-
-def is_url(text: str) -> bool:
-    return text.startswith(SCHEME)
+is_url = etcdconf.is_url  # as the watch calls it
 
 
 @dataclass(frozen=True)
@@ -72,18 +70,15 @@ class Settings:
         """As etcdctl reads them: ETCDCTL_CACERT, ETCDCTL_CERT, ETCDCTL_KEY, ETCDCTL_USER."""
         return cls(*(environ.get(f"ETCDCTL_{n}") or None for n in ("CACERT", "CERT", "KEY", "USER")))
 
+    @classmethod
+    def of_command(cls, environ: Mapping[str, str] = os.environ) -> Settings:
+        """The command line's options (etcdconf), over the environment's."""
+        env = cls.from_env(environ)
+        return cls(*(g or e for g, e in zip(etcdconf.given(), (env.cacert, env.cert, env.key, env.user), strict=True)))
+
     @property
     def scheme(self) -> str:
         return "https" if self.cacert or self.cert else "http"
-
-
-_settings = Settings.from_env()
-
-
-def configure(settings: Settings) -> None:
-    """The command line's TLS and authentication, for every client made after."""
-    global _settings  # one process, one set of credentials, as etcdctl's environment
-    _settings = settings
 
 
 def b64(text: str | bytes) -> str:
@@ -153,7 +148,7 @@ class Client:
     def __init__(self, url: EtcdURL, settings: Settings | None = None, timeout: float = TIMEOUT) -> None:
         import urllib3  # loaded with the first client: commands on files never need it (start-up, issue 23)
 
-        self.url, self.settings = url, settings or _settings
+        self.url, self.settings = url, settings or Settings.of_command()
         s = self.settings
         tls: dict[str, Any] = {"ca_certs": s.cacert, "cert_file": s.cert, "key_file": s.key} if s.scheme == "https" else {}
         self.pool = urllib3.PoolManager(timeout=urllib3.Timeout(connect=timeout, read=timeout), retries=False, **tls)

@@ -33,6 +33,8 @@ Addresses = Mapping[AllocKey, IPAddress]  # an allocation, as the planners read 
 
 @dataclass(frozen=True)
 class Request:
+    """An endpoint's interface asking for an address on its network."""
+
     endpoint: Endpoint
     iface: Interface
 

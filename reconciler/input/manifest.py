@@ -15,7 +15,7 @@ from reconciler.errors import (
     Problem,
     SourceUnavailable,
 )
-from reconciler.input import etcd
+from reconciler.input import etcdconf
 from reconciler.input.document import Document, Path_, printable
 from reconciler.input.parsed import Parsed, parsed_digest, plain
 
@@ -87,7 +87,7 @@ def read_sources(paths: Iterable[str]) -> Sources:
     revisions: dict[str, int] = {}
     changed: dict[str, int] = {}
     for raw in paths:
-        if etcd.is_url(raw):
+        if etcdconf.is_url(raw):
             revisions[raw], changed[raw], found = read_etcd(raw)
             entries += found
             continue
@@ -101,6 +101,9 @@ def read_sources(paths: Iterable[str]) -> Sources:
 def read_etcd(raw: str) -> tuple[int, int, list[tuple[str, bytes | OSError]]]:
     """The revision read at, that of the manifests' last change, and the manifests under an etcd prefix
     (its status keys are not manifests)."""
+    # Here: a command of files and folders never loads the etcd client.
+    from reconciler.input import etcd
+
     url = etcd.EtcdURL.parse(raw)
     try:
         snapshot = etcd.Client(url).range(url.prefix)

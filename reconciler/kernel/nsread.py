@@ -5,19 +5,19 @@ reads, observe parses): its link, address and route dumps as the kernel gave the
 
 from __future__ import annotations
 
-import json
-import struct
+import pickle
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
 from reconciler.errors import KernelError
 from reconciler.kernel import netns, rtnl
+from reconciler.kernel.observe_objects import Link
 from reconciler.kernel.rtnl import AddrMsg, LinkMsg, NeighMsg, RouteMsg
 from reconciler.kernel.rtnl_client import EVERY_ADDRESS, EVERY_LINK, RtnlClient
 from reconciler.model import NETNS_FILES, ROUTE_PROTO, NetnsFile
 
-COUNTS = struct.Struct("=III")  # links, addresses, routes
+Told = tuple[int, str] | None  # an OSError that was met, as (errno, strerror)
 FileRead = str | tuple[str] | None  # a file's content, (why it is in the way,), or None: there is none
 T = TypeVar("T")
 OURS = rtnl.RTMSG.pack(rtnl.AF_UNSPEC, 0, 0, 0, rtnl.RT_TABLE_MAIN, ROUTE_PROTO, 0, 0, 0)
@@ -26,27 +26,42 @@ OURS = rtnl.RTMSG.pack(rtnl.AF_UNSPEC, 0, 0, 0, rtnl.RT_TABLE_MAIN, ROUTE_PROTO,
 def read(name: str, files: Callable[[str, type[NetnsFile]], FileRead], stay: bool = False) -> bytes:
     """The namespace's dumps and files (of `files`), as bytes for `Raw.of`. `stay`: this thread is left
     in the namespace (a process of its own reading one namespace after another need not go back)."""
-    head: dict[str, object] = {}
-    links: list[bytes] = []
-    dumps: list[list[bytes]] = [[], []]
+    failed: Told = None
+    dump_failed: list[Told] = [None, None]
+    dumps = [b"", b"", b""]
+    told: list[FileRead] = []
     try:
         client = _client(name, stay)
         try:
-            links = _dump(client, rtnl.RTM_GETLINK, EVERY_LINK)
+            dumps[0] = client.dump_bytes(rtnl.RTM_GETLINK, EVERY_LINK)
             for i, (kind, body) in enumerate(((rtnl.RTM_GETADDR, EVERY_ADDRESS), (rtnl.RTM_GETROUTE, OURS))):
                 try:
-                    dumps[i] = _dump(client, kind, body)
+                    dumps[i + 1] = client.dump_bytes(kind, body)
                 except OSError as err:
-                    head[f"failed{i}"] = [err.errno, err.strerror]
+                    dump_failed[i] = _told(err)
         finally:
             client.close()
     except OSError as err:
-        head["failed"] = [err.errno, err.strerror]
+        failed = _told(err)
     else:
-        head["files"] = [files(name, kind) for kind in NETNS_FILES]
-    parts = [json.dumps(head).encode(), *links, *dumps[0], *dumps[1]]
-    return COUNTS.pack(len(links), len(dumps[0]), len(dumps[1])) + struct.pack(f"={len(parts)}I", *map(len, parts)) \
-        + b"".join(parts)
+        told = [files(name, kind) for kind in NETNS_FILES]
+    return pickle.dumps((failed, *dumps, dump_failed, told), pickle.HIGHEST_PROTOCOL)
+
+
+def host_links() -> bytes:
+    """The links of this thread's namespace, parsed, as bytes for `links_of`: for a child started ahead
+    of an observe, which has time to spare while its parent has none."""
+    client = RtnlClient()
+    try:
+        links = [Link.of(rtnl.parse_link(m)) for _, m in rtnl.messages(client.dump_bytes(rtnl.RTM_GETLINK, EVERY_LINK))]
+    finally:
+        client.close()
+    return pickle.dumps(links, pickle.HIGHEST_PROTOCOL)
+
+
+def links_of(data: bytes) -> list[Link]:
+    links: list[Link] = pickle.loads(data)
+    return links
 
 
 def _client(name: str, stay: bool) -> RtnlClient:
@@ -55,10 +70,6 @@ def _client(name: str, stay: bool) -> RtnlClient:
         return RtnlClient()
     with netns.entered(name):
         return RtnlClient()
-
-
-def _dump(client: RtnlClient, kind: int, body: bytes) -> list[bytes]:
-    return [m.tobytes() for m in client.dump(kind, body)]
 
 
 @dataclass
@@ -74,19 +85,8 @@ class Raw:
 
     @classmethod
     def of(cls, data: bytes) -> Raw:
-        view = memoryview(data)
-        counts = COUNTS.unpack_from(view)
-        total = 1 + sum(counts)
-        lengths = struct.unpack_from(f"={total}I", view, COUNTS.size)
-        offset, parts = COUNTS.size + 4 * total, []
-        for length in lengths:
-            parts.append(view[offset:offset + length])
-            offset += length
-        head = json.loads(bytes(parts[0]))
-        links, addresses = parts[1:1 + counts[0]], parts[1 + counts[0]:1 + counts[0] + counts[1]]
-        files = [content if not isinstance(content, list) else (content[0],) for content in head.get("files", [])]
-        return cls(_error(head.get("failed")), links, addresses, parts[1 + counts[0] + counts[1]:],
-                   [_error(head.get("failed0")), _error(head.get("failed1"))], files)
+        failed, links, addresses, routes, dump_failed, files = pickle.loads(data)
+        return cls(_error(failed), _bodies(links), _bodies(addresses), _bodies(routes), list(map(_error, dump_failed)), files)
 
     def parsed_links(self) -> list[LinkMsg]:
         if self.failed is not None:
@@ -94,8 +94,16 @@ class Raw:
         return [rtnl.parse_link(m) for m in self.links]
 
 
-def _error(told: list[object] | None) -> OSError | None:
-    return None if told is None else KernelError(int(str(told[0])), str(told[1]))
+def _told(err: OSError) -> Told:
+    return err.errno or 0, err.strerror or str(err)
+
+
+def _bodies(dump: bytes) -> list[memoryview]:
+    return [body for _, body in rtnl.messages(dump)]
+
+
+def _error(told: Told) -> OSError | None:
+    return None if told is None else KernelError(*told)
 
 
 class Replay:

@@ -14,7 +14,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from reconciler.errors import ForeignTable, PathConflictError
-from reconciler.kernel import dhcpstate, netns, nft, nsread, resolvconf, resolverstate
+from reconciler.kernel import (
+    ahead,
+    dhcpstate,
+    netns,
+    nft,
+    nsread,
+    resolvconf,
+    resolverstate,
+)
 from reconciler.kernel.forked import Forked
 from reconciler.kernel.hostsfile import ETC_NETNS, EtcNetns, read_file
 from reconciler.kernel.merged import Merged, NamespaceState
@@ -54,26 +62,32 @@ class Reader:
     raw: tuple[str, nsread.Raw] | None = None  # the namespace the child gave last
     listed: list[str] | None = None  # while reading, if forked: the named namespaces, listed once
 
-    def __init__(self, forked: bool = False) -> None:
+    def __init__(self, forked: bool = False, started: Forked | None = None) -> None:
         self.forked = forked
+        self.prefetch = started  # a child started before this process loaded (kernel/ahead.py), for the next observe
 
     @contextmanager
     def reading(self, only: Collection[str] | None = None) -> Iterator[None]:
         """One observe's reads (of the namespaces of `only`, if given): /etc/netns is opened once for all
-        of them; when forked and they are many, a child reads them meanwhile (nsread, forked)."""
+        of them; when forked and they are many, a child reads them meanwhile (nsread, forked), unless
+        one started ahead (kernel/ahead.py) does."""
         self.etc = EtcNetns()
         try:
             self.listed = self.names() if self.forked else None
             names = [n for n in self.listed or () if is_text(n) and (only is None or n in only)]
-            if len(names) >= FORK_FROM:
-                self.prefetch = _forked(names, self._read_raw)
+            if self.prefetch is None:
+                self.prefetch = _forked(names, self._read_raw, FORK_FROM)
             yield
         finally:
-            if self.prefetch is not None:
-                self.prefetch.close()
-            self.prefetch, self.raw, self.listed = None, None, None
+            self._stop_prefetch()
+            self.raw, self.listed = None, None
             self.etc.close()
             self.etc = None
+
+    def _stop_prefetch(self) -> None:
+        if self.prefetch is not None:
+            self.prefetch.close()
+        self.prefetch = None
 
     def _read_raw(self, name: str) -> bytes:
         """In the child (which moves from namespace to namespace): the namespace as bytes."""
@@ -87,6 +101,13 @@ class Reader:
         self.raw = (name, raw) if name is not None else None
         return raw
 
+    def _host_links_ahead(self) -> Namespace:
+        """The host: its links as a child started ahead read them if it did, its other dumps read now."""
+        data = self.prefetch.get(ahead.HOST) if self.prefetch is not None else None
+        if data is None:
+            return _namespace(None)
+        return Namespace(None, {l.index: l for l in nsread.links_of(data)}, RtnlClient())
+
     def names(self) -> list[str]:
         return netns.list_names() if self.listed is None else self.listed
 
@@ -97,6 +118,8 @@ class Reader:
 
     def namespace(self, name: str | None) -> Namespace:
         """OSError when `name` is not a namespace."""
+        if name is None:
+            return self._host_links_ahead()
         raw = self._prefetched(name)
         if raw is None or name is None:
             return _namespace(name)
@@ -158,7 +181,24 @@ class Reader:
         return {key: f.reason for key, f in found.items() if isinstance(f, InTheWay)}
 
 
-def _forked(names: list[str], work: Callable[[str], bytes]) -> Forked | None:
+def read_ahead(item: str) -> bytes:
+    """The work of a child started ahead (kernel/ahead.py): the host's links, parsed (it has time to spare,
+    its parent none), or a namespace as bytes, its files read through /etc/netns held open."""
+    global _AHEAD  # the child's own reader, for the rest of its life
+    if item == ahead.HOST:
+        return nsread.host_links()
+    if _AHEAD is None:
+        _AHEAD = Reader()
+        _AHEAD.etc = EtcNetns()
+    return _AHEAD._read_raw(item)
+
+
+_AHEAD: Reader | None = None
+
+
+def _forked(names: list[str], work: Callable[[str], bytes], least: int) -> Forked | None:
+    if len(names) < least:
+        return None
     try:
         return Forked(names, work)
     except OSError:

@@ -56,6 +56,25 @@ def _receive(sock: NetlinkSocket) -> bytes:
     return memoryview(buffer)[:sock.recv_into(buffer)].tobytes()
 
 
+def _dump_end(data: bytes, msg_type: int) -> tuple[int, bool]:
+    """How much of `data` is the dump's messages, and whether its NLMSG_DONE came (what follows a
+    broken header is dropped, as rtnl.messages does); KernelError for an error."""
+    offset, unpack = 0, rtnl.NLMSGHDR.unpack_from
+    while offset + rtnl.NLMSGHDR.size <= len(data):
+        length, kind, _, _, _ = unpack(data, offset)
+        if length < rtnl.NLMSGHDR.size:
+            break
+        if kind == rtnl.NLMSG_DONE:
+            return offset, True
+        if kind == rtnl.NLMSG_ERROR:
+            code = rtnl.error_code(memoryview(data)[offset + rtnl.NLMSGHDR.size:offset + length])
+            if code:
+                raise KernelError(code, f"netlink dump failed (type {msg_type}): {os.strerror(code)}")
+            return offset, True
+        offset += rtnl.align(length)
+    return offset, False
+
+
 class RtnlClient:
     """One NETLINK_ROUTE socket, opened in the namespace current at creation (or the one given)."""
 
@@ -80,6 +99,20 @@ class RtnlClient:
                         raise KernelError(code, f"netlink dump failed (type {msg_type}): {os.strerror(code)}")
                     return
                 yield reply
+
+    def dump_bytes(self, msg_type: int, body: bytes) -> bytes:
+        """The messages a dump request is answered with, as the kernel sent them, in one piece (for
+        rtnl.messages): for a process that only passes them on (kernel/nsread.py's child), which then
+        spends nothing on splitting them (a third of its time per namespace)."""
+        self.seq += 1
+        self.sock.send(rtnl.header(len(body), msg_type, rtnl.NLM_F_REQUEST | rtnl.NLM_F_DUMP, self.seq) + body)
+        parts: list[bytes] = []
+        done = False
+        while not done:
+            data = _receive(self.sock)
+            end, done = _dump_end(data, msg_type)
+            parts.append(data if end == len(data) else data[:end])
+        return b"".join(parts)
 
     def _request(self, msg_type: int, body: bytes, flags: int = rtnl.NLM_F_ACK) -> memoryview | None:
         """Send one request; return the reply message (a GET) or None (an ACK); raise OSError on error."""

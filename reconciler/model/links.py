@@ -134,6 +134,8 @@ class LowerLink(KernelObject):
 
 @dataclass(frozen=True)
 class Macvlan(LowerLink):
+    """Its own MAC (None: the kernel's), on the parent's wire; `mode` is bridge, private, vepa or passthru."""
+
     mac: str | None = None
     kind: ClassVar[str] = "macvlan"
 

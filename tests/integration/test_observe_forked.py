@@ -1,6 +1,7 @@
 """A one-shot observe of many namespaces is read by a forked child while the parent parses
-(kernel/forked.py, kernel/nsread.py): it must see exactly what a read in one process sees, drift made
-by hand in any namespace included, and plan must show that drift."""
+(kernel/forked.py, kernel/nsread.py), a one-shot plan's by one started as the command starts, the host's
+links first (kernel/ahead.py): each must see exactly what a read in one process sees, drift made by hand
+in any namespace included, and plan must show that drift."""
 
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ def test_drift_in_any_namespace_is_seen_through_the_forked_read(sandbox):
         if drift not in report:
             pytest.fail(f"{drift!r} not in:\n{report}")
     dumped = _dump(sandbox)
-    assert dumped["children"] == [COUNT] and dumped["same"], dumped
+    assert dumped["children"] == [1 + COUNT, COUNT] and dumped["same"], dumped  # ahead: the host, then each
 
 
 def test_what_is_not_ours_or_in_the_way_is_seen_alike_by_the_child(sandbox):
@@ -53,7 +54,7 @@ def test_what_is_not_ours_or_in_the_way_is_seen_alike_by_the_child(sandbox):
                " && rm /etc/netns/e50/resolv.conf && ln -s /etc/hostname /etc/netns/e50/resolv.conf"
                f" && cp -a /etc/netns/e51 {elsewhere} && rm -r /etc/netns/e51 && ln -s {elsewhere} /etc/netns/e51")
     dumped = _dump(sandbox)
-    assert dumped["children"] == [COUNT + 1] and dumped["same"], dumped
+    assert dumped["children"] == [1 + COUNT + 1, COUNT + 1] and dumped["same"], dumped
     assert "('netns', 'e30x')" in dumped["foreign"], dumped
     reasons = " ".join(dumped["reasons"].values())
     assert "/etc/netns/e50/resolv.conf is a symbolic link" in reasons and "/etc/netns/e51" in reasons, dumped

@@ -7,6 +7,7 @@ from __future__ import annotations
 import errno
 import ipaddress
 import json
+import random
 import socket
 import struct
 from collections import deque
@@ -15,7 +16,7 @@ import pytest
 
 from reconciler.errors import KernelError
 from reconciler.kernel import rtnl
-from reconciler.kernel.rtnl_client import RtnlClient
+from reconciler.kernel.rtnl_client import EVERY_LINK, RtnlClient
 from reconciler.model import (
     IPVLAN_FLAGS,
     IPVLAN_MODES,
@@ -343,6 +344,25 @@ def test_a_dump_reads_until_done_across_receives_and_raises_on_error(client, soc
     assert raised.value.errno == errno.EINVAL
 
 
+def test_a_dump_in_one_piece_holds_the_messages_of_every_receive_until_done_and_raises_on_error(client, sock):
+    """dump_bytes (the forked child's, kernel/nsread.py) gives what dump gives, unsplit: the messages of
+    every datagram up to NLMSG_DONE, wherever DONE comes (alone, or after messages in one datagram)."""
+    lo, br0, v0 = (captured("links", n) for n in ("lo", "br0", "v0"))
+    sock.replies.extend([_reply(rtnl.RTM_NEWLINK, lo) + _reply(rtnl.RTM_NEWLINK, br0), _reply(rtnl.RTM_NEWLINK, v0),
+                         _reply(rtnl.NLMSG_DONE, b"\0\0\0\0")])
+    whole = client.dump_bytes(rtnl.RTM_GETLINK, EVERY_LINK)
+    assert [rtnl.parse_link(m).name for _, m in rtnl.messages(whole)] == ["lo", "br0", "v0"]
+    assert sock.request()[:2] == (rtnl.RTM_GETLINK, rtnl.NLM_F_REQUEST | rtnl.NLM_F_DUMP)
+
+    sock.replies.append(_reply(rtnl.RTM_NEWLINK, lo) + _reply(rtnl.NLMSG_DONE, b"\0\0\0\0"))
+    assert [m.name for m in map(rtnl.parse_link, (m for _, m in rtnl.messages(client.dump_bytes(rtnl.RTM_GETLINK, EVERY_LINK))))] == ["lo"]
+
+    sock.replies.append(_reply(rtnl.RTM_NEWLINK, lo) + _error(errno.EINVAL))
+    with pytest.raises(KernelError) as raised:
+        client.dump_bytes(rtnl.RTM_GETLINK, EVERY_LINK)
+    assert raised.value.errno == errno.EINVAL
+
+
 def _padded(data: bytes) -> bytes:
     return data + b"\0" * (rtnl.align(len(data)) - len(data))
 
@@ -372,3 +392,14 @@ def test_an_ipv4_address_reads_as_ipaddress_writes_it():
     for packed in (b"\0\0\0\0", b"\x0a\x00\x00\x01", b"\xff\xff\xff\xff", b"\xac\x14\x00\x0a", bytes(range(1, 5))):
         assert rtnl.ip_text(memoryview(packed)) == str(ipaddress.ip_address(packed))
     assert rtnl.ip_text(memoryview(ipaddress.ip_address("fd00::1").packed)) == "fd00::1"
+
+
+def test_an_ipv6_address_reads_as_ipaddress_writes_it_dotted_forms_included():
+    """libc's text (inet_ntop) is taken where it is ipaddress's: RFC 5952's, longest run of zeros folded."""
+    rng = random.Random(23)
+    words = [[rng.choice((0, 0, 0, 1, 0xFFFF, rng.randrange(1 << 16))) for _ in range(8)] for _ in range(20000)]
+    packed = [b"".join(w.to_bytes(2, "big") for w in ws) for ws in words] + [
+        ipaddress.ip_address(a).packed for a in ("::", "::1", "fe80::1", "1::", "1:0:0:1::", "2001:db8::1:0:0:1",
+                                                 "::ffff:1.2.3.4", "::1.2.3.4", "::ffff:0:0", "64:ff9b::1.2.3.4")]
+    for address in packed:
+        assert rtnl.ip_text(memoryview(address)) == str(ipaddress.ip_address(address))

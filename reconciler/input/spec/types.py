@@ -210,6 +210,8 @@ class Endpoint:
 
 @dataclass(frozen=True)
 class ServicePort:
+    """A port of a service: the one it is reached on, the endpoint's it goes to (targetPort), its protocol."""
+
     port: int
     target_port: int
     protocol: str = "tcp"
