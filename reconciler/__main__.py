@@ -1,10 +1,11 @@
 """`python -m reconciler` and the `netreconcile` command (pyproject.toml): the command line, its modules
-loaded with the cyclic collector off; a one-shot `plan` has a child read the kernel meanwhile."""
+loaded with the cyclic collector off; a one-shot `plan`, and an `apply` that finds the lock free, have a
+child read the kernel meanwhile."""
 
 import gc
 import sys
 
-from reconciler.kernel import ahead
+from reconciler.kernel import ahead, runstate
 
 
 def run() -> int:
@@ -13,7 +14,7 @@ def run() -> int:
     every command's start and free nothing. main() then keeps it off or on, as the command needs."""
     collecting = gc.isenabled()
     gc.disable()
-    if sys.argv[1:2] == ["plan"]:
+    if _reads_ahead(sys.argv[1:2]):
         ahead.start(_read)  # while this process loads (kernel/ahead.py)
     try:
         try:
@@ -24,6 +25,11 @@ def run() -> int:
         return main()
     finally:
         ahead.stop()
+
+
+def _reads_ahead(command: list[str]) -> bool:
+    # An apply reads ahead only holding the lock: what it reads no other apply changes before it acts.
+    return command == ["plan"] or (command == ["apply"] and runstate.take_early())
 
 
 def _read(item: str) -> bytes:

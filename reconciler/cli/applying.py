@@ -25,7 +25,8 @@ from reconciler.cli.command import (
 )
 from reconciler.cli.options import timeout
 from reconciler.errors import NetreconcileError, RefusedError, RolledBack
-from reconciler.kernel import runstate
+from reconciler.kernel import ahead, runstate
+from reconciler.kernel.observe import Reader
 from reconciler.kernel.session import Kernel
 from reconciler.planning.guards import Limits
 from reconciler.planning.plan import Action, Plan
@@ -39,7 +40,8 @@ CONFIRM_HELP = "keep a change made by apply --confirm-timeout"
 def _apply(args: argparse.Namespace) -> int:
     m = manifests(args)
     limits = Limits(allow_empty=args.allow_empty, max_delete=args.max_delete, force=args.force)
-    options = engine.ApplyOptions(limits=limits, rollback=not args.no_rollback)
+    options = engine.ApplyOptions(limits=limits, rollback=not args.no_rollback,
+                                  reader=Reader(forked=True, started=ahead.take()))
     with runstate.locked(wait=not args.no_wait, say=_say), _recorded(args.paths) as note:
         with Kernel() as kernel, progress.reporter(colour.painter(args)) as report, resolver.started_early() as early:
             result = engine.apply(m, kernel, report, options, planned=_both(early, report.planned))

@@ -40,9 +40,44 @@ def run_dir() -> safefs.Folder:
     return safefs.opened(str(RUN_DIR), make=FOLDER_MODE, narrow=True)
 
 
+_early: int | None = None  # the lock taken as the command started (take_early), for its locked() to hold
+
+
+def take_early() -> bool:
+    """Take the lock now if it is free, for this command's `locked()` to hold (an apply reads the kernel
+    ahead while it loads: kernel/ahead.py); False where it is held or cannot be had here: `locked()`
+    then waits, fails or says why, as it would have."""
+    global _early  # one command, one lock, handed to its locked()
+    try:
+        with run_dir() as folder:
+            fd = folder.open(LOCK.name, FILE_MODE)
+    except (OSError, NetreconcileError):
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return False
+    _mark_held(fd)
+    _early = fd
+    return True
+
+
 @contextmanager
 def locked(wait: bool = True, say: Callable[[str], None] = print) -> Iterator[None]:
     """Hold the one lock of apply, destroy and watch (flock); wait for it, saying so, or fail at once."""
+    global _early  # taken once
+    fd, _early = _early, None
+    try:
+        if fd is None:
+            fd = _take(wait, say)
+        yield
+    finally:
+        if fd is not None:
+            os.close(fd)
+
+
+def _take(wait: bool, say: Callable[[str], None]) -> int:
     with run_dir() as folder:
         fd = folder.open(LOCK.name, FILE_MODE)
     try:
@@ -54,11 +89,16 @@ def locked(wait: bool = True, say: Callable[[str], None] = print) -> Iterator[No
                 raise LockedError(str(LOCK), who) from None
             say(f"waiting for {LOCK}, held by {who}...")
             fcntl.flock(fd, fcntl.LOCK_EX)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        yield
-    finally:
+        _mark_held(fd)
+    except BaseException:
         os.close(fd)
+        raise
+    return fd
+
+
+def _mark_held(fd: int) -> None:
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
 
 
 def revision(paths: Iterable[str]) -> str | None:

@@ -1,7 +1,7 @@
 """A one-shot observe of many namespaces is read by a forked child while the parent parses
 (kernel/forked.py, kernel/nsread.py), a one-shot plan's by one started as the command starts, the host's
-links first (kernel/ahead.py): each must see exactly what a read in one process sees, drift made by hand
-in any namespace included, and plan must show that drift."""
+links first (kernel/ahead.py), as an apply's that finds the lock free: each must see exactly what a read in
+one process sees, drift made by hand in any namespace included; plan must show that drift, apply repair it."""
 
 from __future__ import annotations
 
@@ -58,3 +58,17 @@ def test_what_is_not_ours_or_in_the_way_is_seen_alike_by_the_child(sandbox):
     assert "('netns', 'e30x')" in dumped["foreign"], dumped
     reasons = " ".join(dumped["reasons"].values())
     assert "/etc/netns/e50/resolv.conf is a symbolic link" in reasons and "/etc/netns/e51" in reasons, dumped
+
+
+def test_an_apply_reading_ahead_repairs_drift_in_any_namespace_and_adds_what_is_new(sandbox):
+    path = _many(sandbox)
+    converge(sandbox, path)
+    sandbox.sh("ip -n e07 addr del 172.20.0.17/24 dev eth0 && ip -n e33 link set eth0 mtu 1400"
+               " && echo '10.9.9.9 edited' >> /etc/netns/e44/hosts")
+    write(sandbox, endpoint("extra", iface("a", "172.20.0.200")), name="m/extra.yaml")
+    applied = sandbox.nr("apply", str(path.parent))
+    for drift in ("+ address 172.20.0.17/24 on e07/eth0", "<-> e33/eth0", "~ hosts /etc/netns/e44/hosts", "netns extra"):
+        assert drift in applied.stdout, applied.stdout
+    assert plan(sandbox, path.parent)[0] == 0
+    assert "172.20.0.17/24" in sandbox.sh("ip -n e07 -o addr show dev eth0").stdout
+    assert "mtu 1500" in sandbox.sh("ip -n e33 -o link show dev eth0").stdout
