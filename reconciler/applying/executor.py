@@ -15,6 +15,7 @@ from typing import Any
 
 from reconciler.appliers import appliers
 from reconciler.appliers.registry import Applier, Appliers
+from reconciler.applying import parallel
 from reconciler.errors import (
     ApplyError,
     KernelError,
@@ -31,20 +32,45 @@ Reporter = Callable[[Step], None]
 
 
 def execute(plan: Plan, kernel: Kernel, report: Reporter = lambda step: None, hooks: bool = True) -> list[Step]:
-    """Apply each step in order and return them; the first failure raises StepFailed."""
+    """Apply each step in order and return them; the first failure raises StepFailed. Long runs of
+    endpoints are split over two processes (parallel.py), unless a test is to kill this one."""
     found = appliers(kernel)
     held = _Held()
     done: list[Step] = []
-    for number, step in enumerate(plan.steps, 1):
-        try:
-            _run_with_hooks(number, step, found, held, hooks)
-        except Exception as err:  # whatever it is (a bug too), the steps already done are undone
-            raise StepFailed(f"{step}: {_describe(err)}", done) from err
-        done.append(step)
-        report(step)
-        if hooks:
-            _test_kill(number)
+    split = not (hooks and os.environ.get("NETRECONCILE_TEST_KILL_AFTER_STEP"))
+    for segment in parallel.segments(plan.steps) if split else [parallel.Segment(0, len(plan.steps))]:
+        if segment.blocks:
+            _run_split(plan, segment, found, hooks, done, report)
+            continue
+        for number in range(segment.start + 1, segment.end + 1):
+            step = plan.steps[number - 1]
+            try:
+                _run_with_hooks(number, step, found, held, hooks)
+            except Exception as err:  # whatever it is (a bug too), the steps already done are undone
+                raise StepFailed(f"{step}: {_describe(err)}", done) from err
+            done.append(step)
+            report(step)
+            if hooks:
+                _test_kill(number)
     return done
+
+
+def _run_split(plan: Plan, segment: parallel.Segment, found: Appliers, hooks: bool, done: list[Step],
+               report: Reporter) -> None:
+    """A segment's blocks over two processes; its steps done are added to `done` and told in plan order."""
+    def worker() -> parallel.RunStep:  # the worker's own session: the parent's sockets stay the parent's
+        theirs = appliers(Kernel())
+        return lambda number, step: _run_with_hooks(number, step, theirs, _Held(), hooks)
+
+    outcome = parallel.run_split(plan.steps, segment.blocks,
+                                 lambda number, step: _run_with_hooks(number, step, found, _Held(), hooks),
+                                 worker, _describe)
+    for number in outcome.done:
+        done.append(plan.steps[number - 1])
+        report(plan.steps[number - 1])
+    if outcome.failure is not None:
+        number, text, err = outcome.failure
+        raise StepFailed(f"{plan.steps[number - 1]}: {text}", done) from err
 
 
 def _run_with_hooks(number: int, step: Step, found: Appliers, held: _Held, hooks: bool) -> None:
