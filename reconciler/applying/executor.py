@@ -40,7 +40,7 @@ def execute(plan: Plan, kernel: Kernel, report: Reporter = lambda step: None, ho
     split = not (hooks and os.environ.get("NETRECONCILE_TEST_KILL_AFTER_STEP"))
     for segment in parallel.segments(plan.steps) if split else [parallel.Segment(0, len(plan.steps))]:
         if segment.blocks:
-            _run_split(plan, segment, found, hooks, done, report)
+            _run_split(plan, segment, found, held, hooks, done, report)
             continue
         for number in range(segment.start + 1, segment.end + 1):
             step = plan.steps[number - 1]
@@ -55,15 +55,15 @@ def execute(plan: Plan, kernel: Kernel, report: Reporter = lambda step: None, ho
     return done
 
 
-def _run_split(plan: Plan, segment: parallel.Segment, found: Appliers, hooks: bool, done: list[Step],
+def _run_split(plan: Plan, segment: parallel.Segment, found: Appliers, held: _Held, hooks: bool, done: list[Step],
                report: Reporter) -> None:
     """A segment's blocks over two processes; its steps done are added to `done` and told in plan order."""
     def worker() -> parallel.RunStep:  # the worker's own session: the parent's sockets stay the parent's
-        theirs = appliers(Kernel())
-        return lambda number, step: _run_with_hooks(number, step, theirs, _Held(), hooks)
+        theirs, theirs_held = appliers(Kernel()), _Held()  # one pass over /proc per process, not per namespace
+        return lambda number, step: _run_with_hooks(number, step, theirs, theirs_held, hooks)
 
     outcome = parallel.run_split(plan.steps, segment.blocks,
-                                 lambda number, step: _run_with_hooks(number, step, found, _Held(), hooks),
+                                 lambda number, step: _run_with_hooks(number, step, found, held, hooks),
                                  worker, _describe)
     for number in outcome.done:
         done.append(plan.steps[number - 1])

@@ -12,17 +12,18 @@ from test_safety import state
 
 SPLIT = "NETRECONCILE_TEST_PARALLEL_FROM=2"  # split from 2 endpoint blocks (64 without it)
 
-LOGGED_APPLY = """
+LOGGED = """
 import os, sys
 from reconciler.kernel import netns
-made = netns.create
-def create(name, prepare=lambda: None):
-    with open(sys.argv[1], "a") as log:
-        log.write(f"{os.getpid()} {name}\\n")
-    made(name, prepare)
-netns.create = create
+def logged(call):
+    def run(name, *args, **kwargs):
+        with open(sys.argv[1], "a") as log:
+            log.write(f"{os.getpid()} {call.__name__} {name}\\n")
+        call(name, *args, **kwargs)
+    return run
+netns.create, netns.remove = logged(netns.create), logged(netns.remove)
 from reconciler.cli.main import main
-sys.exit(main(["apply", sys.argv[2]]))
+sys.exit(main(sys.argv[2:]))
 """
 
 
@@ -31,18 +32,30 @@ def one_network(endpoints: int, first: int = 0) -> list[dict]:
             *(endpoint(f"e{i}", iface("a", f"172.20.0.{10 + i}")) for i in range(first, endpoints))]
 
 
+def by_process(sandbox, command: str, path) -> list[list[str]]:
+    """Run `netreconcile COMMAND PATH` split from 2 blocks: the namespaces each process made or removed."""
+    script, log = sandbox.write("logged.py", LOGGED), sandbox.workdir / f"{command}.log"
+    sandbox.sh(f"{SPLIT} {sys.executable} {script} {log} {command} {path}")
+    found: dict[str, list[str]] = {}
+    for line in log.read_text().splitlines():
+        pid, _, name = line.split()
+        found.setdefault(pid, []).append(name)
+    return sorted(sorted(names) for names in found.values())
+
+
 def test_every_other_endpoint_is_made_by_a_worker_process_and_they_reach_one_another(sandbox):
     path = write(sandbox, *one_network(6))
-    script, log = sandbox.write("logged.py", LOGGED_APPLY), sandbox.workdir / "made.log"
-    sandbox.sh(f"{SPLIT} {sys.executable} {script} {log} {path}")
-    by_pid: dict[str, list[str]] = {}
-    for line in log.read_text().splitlines():
-        pid, name = line.split()
-        by_pid.setdefault(pid, []).append(name)
-    assert sorted(by_pid.values()) == [["e0", "e2", "e4"], ["e1", "e3", "e5"]]
+    assert by_process(sandbox, "apply", path) == [["e0", "e2", "e4"], ["e1", "e3", "e5"]]
     assert sandbox.plan_exitcode(path) == 0
     for i in range(6):
         assert sandbox.ping(f"e{i}", f"172.20.0.{10 + (i + 1) % 6}", within=3), f"e{i} cannot reach its next"
+
+
+def test_a_destroy_removes_every_other_endpoint_in_a_worker_process_and_leaves_nothing(sandbox):
+    path = write(sandbox, *one_network(6))
+    converge(sandbox, path)
+    assert by_process(sandbox, "destroy", path) == [["e0", "e2", "e4"], ["e1", "e3", "e5"]]
+    assert sandbox.sh("ip netns list; ls /etc/netns; ip -o link show type veth").stdout == ""
 
 
 def test_a_step_failing_in_the_worker_or_the_parent_rolls_back_exactly(sandbox):

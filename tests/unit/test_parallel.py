@@ -108,3 +108,13 @@ def test_a_worker_that_dies_is_a_failure_naming_its_first_step_not_told(tmp_path
     assert outcome.failure is not None
     assert outcome.failure[:2] == (9, "the worker process ended unexpectedly (exit status 3)")
     assert {8, 9} & set(outcome.done) == {8}
+
+
+def test_a_destroy_splits_by_namespace_what_lives_in_it_then_the_namespace(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(parallel.MIN_BLOCKS_ENV, "3")
+    deleted = [Step(Action.DELETE, None, s.obj) for i in reversed(range(3)) for s in reversed(endpoint(i))
+               if s.obj.kind in ("netns", "hosts")]
+    steps = [Step(Action.DELETE, None, Bridge("br0")), *deleted, Step(Action.DELETE, None, Bridge("br"))]
+    assert segments(steps) == [Segment(0, 1), Segment(1, 7, ((1, 3), (3, 5), (5, 7))), Segment(7, 8)]
+    steps[3] = Step(Action.DELETE, None, HostsFile("e0", ""))  # e1's file is not in e1's block: e1 is none
+    assert segments(steps) == [Segment(0, 8)]
