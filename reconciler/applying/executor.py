@@ -10,6 +10,7 @@ import os
 import signal
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,7 +41,8 @@ def execute(plan: Plan, kernel: Kernel, report: Reporter = lambda step: None, ho
     split = not (hooks and os.environ.get("NETRECONCILE_TEST_KILL_AFTER_STEP"))
     for segment in parallel.segments(plan.steps) if split else [parallel.Segment(0, len(plan.steps))]:
         if segment.blocks:
-            _run_split(plan, segment, found, held, hooks, done, report)
+            with netns.together() if plan.steps[segment.start].action is Action.DELETE else nullcontext():
+                _run_split(plan, segment, found, held, hooks, done, report)
             continue
         for number in range(segment.start + 1, segment.end + 1):
             step = plan.steps[number - 1]

@@ -184,12 +184,42 @@ def identity(name: str) -> tuple[int, int] | None:
     return (st.st_dev, st.st_ino)
 
 
+_kept: list[int] | None = None  # inside together(): descriptors of the namespaces removed so far
+
+
+@contextmanager
+def together() -> Iterator[None]:
+    """The namespaces removed in the body are destroyed by the kernel together, after it: each is held
+    by a descriptor until then. Each one's teardown otherwise starts at its unmount and runs beside the
+    next unmounts, which it slows (each waits for an RCU grace period, longer while the kernel tears
+    down), and the kernel batches fewer of them. Only where no name removed is made again in the body:
+    the links of a namespace held stay, and take their names with them."""
+    global _kept
+    outer, _kept = _kept, ([] if _kept is None else _kept)
+    try:
+        yield
+    finally:
+        kept, _kept = _kept, outer
+        if outer is None:
+            for fd in kept:
+                os.close(fd)
+
+
 def remove(name: str) -> None:
     """Unmount and remove /run/netns/NAME; a namespace already gone is fine."""
     target = path(name)
+    if _kept is not None:
+        _keep(_kept, target)
     if _libc.umount2(str(target).encode(), MNT_DETACH) != 0 and ctypes.get_errno() not in (errno.EINVAL, errno.ENOENT):
         _check(-1, f"umount netns {name}")
     target.unlink(missing_ok=True)
+
+
+def _keep(kept: list[int], target: Path) -> None:
+    try:
+        kept.append(os.open(target, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC))
+    except OSError:
+        pass  # gone already, or no descriptor left (the limit of open files): destroyed at its unmount
 
 
 def open_fd(name: str) -> int:

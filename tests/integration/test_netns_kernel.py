@@ -1,6 +1,6 @@
-"""kernel/netns: the main thread keeps its own namespace open to come back to (one open() for all the
-namespaces it enters, not one per entry), while a body within a body, or another thread, comes back
-to where it was, on the real kernel."""
+"""kernel/netns on the real kernel: the main thread keeps its own namespace open to come back to (one
+open() for all the namespaces it enters, not one per entry), while a body within a body, or another
+thread, comes back to where it was; namespaces removed inside `together()` are destroyed after it."""
 
 from __future__ import annotations
 
@@ -55,3 +55,31 @@ def test_the_main_thread_opens_its_namespace_once_and_every_body_comes_back_wher
     # The main thread: its own namespace once, each of the 6 inner bodies where it was, and after
     # the move its new home once; the other thread, its own each time.
     assert result.stdout.split() == ["8", "1"], result.stdout
+
+
+TOGETHER = """
+import subprocess, time
+from reconciler.kernel import netns
+
+def host_end_there():
+    return subprocess.run(["ip", "link", "show", "tv1"], capture_output=True).returncode == 0
+
+netns.create("t1")
+subprocess.run("ip link add tv1 type veth peer name eth0 netns t1", shell=True, check=True)
+with netns.together():
+    netns.remove("t1")
+    removed = not netns.path("t1").exists()
+    time.sleep(0.3)
+    held = host_end_there()
+deadline = time.monotonic() + 10
+while host_end_there() and time.monotonic() < deadline:
+    time.sleep(0.01)
+print(removed, held, host_end_there())
+"""
+
+
+def test_namespaces_removed_together_are_destroyed_after_the_body_not_at_their_unmount(sandbox):
+    script = sandbox.write("together.py", TOGETHER)
+    result = sandbox.sh(f"{sys.executable} {script}")
+    # Named no more at once, its veth (whose host end shows the namespace alive) gone only after the body.
+    assert result.stdout.split() == ["True", "True", "False"], result.stdout + result.stderr
