@@ -13,6 +13,7 @@ at the first failure of either, and hands back the steps done, in plan order, fo
 
 from __future__ import annotations
 
+import gc
 import os
 import select
 import struct
@@ -113,6 +114,7 @@ def run_split(steps: Sequence[Step], blocks: Sequence[Block], run: RunStep, work
     ours, theirs = list(blocks[0::2]), list(blocks[1::2])
     results_r, results_w = os.pipe()
     stop_r, stop_w = os.pipe()
+    gc.freeze()  # in the worker, collections would write to every page it shares; in both, they scan the plan
     pid = os.fork()
     if pid == 0:  # the worker: never returns
         os.close(results_r)
@@ -131,6 +133,7 @@ def run_split(steps: Sequence[Step], blocks: Sequence[Block], run: RunStep, work
         os.close(stop_w)
         os.close(results_r)
         _, status = os.waitpid(pid, 0)
+        gc.unfreeze()
     return _merged(outcome, worker, status, steps, theirs)
 
 
