@@ -115,7 +115,11 @@ def run_split(steps: Sequence[Step], blocks: Sequence[Block], run: RunStep, work
     results_r, results_w = os.pipe()
     stop_r, stop_w = os.pipe()
     gc.freeze()  # in the worker, collections would write to every page it shares; in both, they scan the plan
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError:
+        gc.unfreeze()
+        raise
     if pid == 0:  # the worker: never returns
         os.close(results_r)
         os.close(stop_w)
