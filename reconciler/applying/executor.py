@@ -1,7 +1,9 @@
 """Runs a plan against the kernel step by step, and undoes completed steps in reverse on demand.
 
 Test-only switches (environment): NETRECONCILE_TEST_FAIL_AT_STEP=k makes step k fail before it
-runs; NETRECONCILE_TEST_KILL_AFTER_STEP=k sends SIGKILL to this process once step k is done.
+runs; NETRECONCILE_TEST_KILL_AFTER_STEP=k sends SIGKILL to this process once step k is done (and
+keeps the run in one process); NETRECONCILE_TEST_PARALLEL_FROM=n splits runs of n endpoints or more
+over two processes (parallel.py; 64 without it).
 """
 
 from __future__ import annotations
