@@ -42,21 +42,28 @@ def execute(plan: Plan, kernel: Kernel, report: Reporter = lambda step: None, ho
     done: list[Step] = []
     split = not (hooks and os.environ.get("NETRECONCILE_TEST_KILL_AFTER_STEP"))
     for segment in parallel.segments(plan.steps) if split else [parallel.Segment(0, len(plan.steps))]:
-        if segment.blocks:
-            with netns.together() if plan.steps[segment.start].action is Action.DELETE else nullcontext():
-                _run_split(plan, segment, found, held, hooks, done, report)
+        deleting = bool(segment.blocks) and plan.steps[segment.start].action is Action.DELETE
+        if segment.blocks and not deleting:
+            _run_split(plan, segment, found, held, hooks, done, report)
             continue
-        for number in range(segment.start + 1, segment.end + 1):
-            step = plan.steps[number - 1]
-            try:
-                _run_with_hooks(number, step, found, held, hooks)
-            except Exception as err:  # whatever it is (a bug too), the steps already done are undone
-                raise StepFailed(f"{step}: {_describe(err)}", done) from err
-            done.append(step)
-            report(step)
-            if hooks:
-                _test_kill(number)
+        # Deletions stay in one process: two unmounting at once wait on each other (at 3000, 0.8 -> 1.5 ms each).
+        with netns.together() if deleting else nullcontext():
+            _run_one_by_one(plan, segment, found, held, hooks, done, report)
     return done
+
+
+def _run_one_by_one(plan: Plan, segment: parallel.Segment, found: Appliers, held: _Held, hooks: bool,
+                    done: list[Step], report: Reporter) -> None:
+    for number in range(segment.start + 1, segment.end + 1):
+        step = plan.steps[number - 1]
+        try:
+            _run_with_hooks(number, step, found, held, hooks)
+        except Exception as err:  # whatever it is (a bug too), the steps already done are undone
+            raise StepFailed(f"{step}: {_describe(err)}", done) from err
+        done.append(step)
+        report(step)
+        if hooks:
+            _test_kill(number)
 
 
 def _run_split(plan: Plan, segment: parallel.Segment, found: Appliers, held: _Held, hooks: bool, done: list[Step],

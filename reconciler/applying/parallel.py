@@ -3,8 +3,9 @@ veths overlap (one `ip -batch` of 1000 against two of 500 at once: about 1.4 s a
 cores), and the Python around each request runs on both cores.
 
 Only runs of endpoint blocks are split: a block is the creation of a namespace followed by the
-creations of what lives in it alone (its veth, addresses, routes, sysctls, files), or the deletions
-of what lives in a namespace followed by the namespace's (a destroy). Blocks touch
+creations of what lives in it alone (its veth, addresses, routes, sysctls, files). Runs of deletions
+(what lives in a namespace, then the namespace: a destroy) are found too, but the executor keeps them
+in one process: two unmounting at once wait on each other. Blocks touch
 nothing of one another, so either process may run any of them; the host objects they use (bridges)
 come before in the plan. A forked worker runs every other block with a kernel session of its own and
 writes each step it finished (or its failure) to a pipe as it goes; the parent runs the others, stops
