@@ -1,7 +1,9 @@
 """Runs a plan against the kernel step by step, and undoes completed steps in reverse on demand.
 
 Test-only switches (environment): NETRECONCILE_TEST_FAIL_AT_STEP=k makes step k fail before it
-runs; NETRECONCILE_TEST_KILL_AFTER_STEP=k sends SIGKILL to this process once step k is done.
+runs; NETRECONCILE_TEST_KILL_AFTER_STEP=k sends SIGKILL to this process once step k is done (and
+keeps the run in one process); NETRECONCILE_TEST_PARALLEL_FROM=n splits runs of n endpoints or more
+over two processes (parallel.py; 64 without it).
 """
 
 from __future__ import annotations
@@ -10,11 +12,13 @@ import os
 import signal
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
 from reconciler.appliers import appliers
 from reconciler.appliers.registry import Applier, Appliers
+from reconciler.applying import parallel
 from reconciler.errors import (
     ApplyError,
     KernelError,
@@ -31,11 +35,27 @@ Reporter = Callable[[Step], None]
 
 
 def execute(plan: Plan, kernel: Kernel, report: Reporter = lambda step: None, hooks: bool = True) -> list[Step]:
-    """Apply each step in order and return them; the first failure raises StepFailed."""
+    """Apply each step in order and return them; the first failure raises StepFailed. Long runs of
+    endpoints are split over two processes (parallel.py), unless a test is to kill this one."""
     found = appliers(kernel)
     held = _Held()
     done: list[Step] = []
-    for number, step in enumerate(plan.steps, 1):
+    split = not (hooks and os.environ.get("NETRECONCILE_TEST_KILL_AFTER_STEP"))
+    for segment in parallel.segments(plan.steps) if split else [parallel.Segment(0, len(plan.steps))]:
+        deleting = bool(segment.blocks) and plan.steps[segment.start].action is Action.DELETE
+        if segment.blocks and not deleting:
+            _run_split(plan, segment, found, held, hooks, done, report)
+            continue
+        # Deletions stay in one process: two unmounting at once wait on each other (at 3000, 0.8 -> 1.5 ms each).
+        with netns.together() if deleting else nullcontext():
+            _run_one_by_one(plan, segment, found, held, hooks, done, report)
+    return done
+
+
+def _run_one_by_one(plan: Plan, segment: parallel.Segment, found: Appliers, held: _Held, hooks: bool,
+                    done: list[Step], report: Reporter) -> None:
+    for number in range(segment.start + 1, segment.end + 1):
+        step = plan.steps[number - 1]
         try:
             _run_with_hooks(number, step, found, held, hooks)
         except Exception as err:  # whatever it is (a bug too), the steps already done are undone
@@ -44,7 +64,24 @@ def execute(plan: Plan, kernel: Kernel, report: Reporter = lambda step: None, ho
         report(step)
         if hooks:
             _test_kill(number)
-    return done
+
+
+def _run_split(plan: Plan, segment: parallel.Segment, found: Appliers, held: _Held, hooks: bool, done: list[Step],
+               report: Reporter) -> None:
+    """A segment's blocks over two processes; its steps done are added to `done` and told in plan order."""
+    def worker() -> parallel.RunStep:  # the worker's own session: the parent's sockets stay the parent's
+        theirs, theirs_held = appliers(Kernel()), _Held()  # one pass over /proc per process, not per namespace
+        return lambda number, step: _run_with_hooks(number, step, theirs, theirs_held, hooks)
+
+    outcome = parallel.run_split(plan.steps, segment.blocks,
+                                 lambda number, step: _run_with_hooks(number, step, found, held, hooks),
+                                 worker, _describe)
+    for number in outcome.done:
+        done.append(plan.steps[number - 1])
+        report(plan.steps[number - 1])
+    if outcome.failure is not None:
+        number, text, err = outcome.failure
+        raise StepFailed(f"{plan.steps[number - 1]}: {text}", done) from err
 
 
 def _run_with_hooks(number: int, step: Step, found: Appliers, held: _Held, hooks: bool) -> None:

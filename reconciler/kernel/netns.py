@@ -8,6 +8,7 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -103,16 +104,43 @@ def _unshare_and_bind(name: str, prepare: Callable[[], None]) -> None:
     """This thread moves to a new namespace, names it by a bind mount and comes back, as `entered` does
     (a thread started per namespace instead, whose exit let go of it, cost twice: 0.65 against 0.33
     ms a namespace at 1000)."""
-    home = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
-    try:
+    with _returning():
         _check(_libc.unshare(CLONE_NEWNET), "unshare")
-        try:
-            prepare()
-            _check(_libc.mount(b"/proc/thread-self/ns/net", str(path(name)).encode(), b"none", MS_BIND, None), f"bind netns {name}")
-        finally:
-            _check(_libc.setns(home, CLONE_NEWNET), "return to the host netns")
+        prepare()
+        _check(_libc.mount(b"/proc/thread-self/ns/net", str(path(name)).encode(), b"none", MS_BIND, None), f"bind netns {name}")
+
+
+class _Home(threading.local):
+    """How deep this thread is in `entered` bodies (0: in its own namespace)."""
+
+    depth = 0
+
+
+_home = _Home()
+_main_home = -1  # the main thread's own namespace, opened once: not once per namespace entered
+
+
+@contextmanager
+def _returning() -> Iterator[None]:
+    """Run the body, which moves this thread to another namespace, then bring it back. The main thread
+    outside any body keeps its namespace open for good (an open() per entry less: 46 -> 31 ms a
+    thousand namespaces); another thread, or a body within a body, opens where it is each time."""
+    global _main_home
+    depth = _home.depth
+    keep = depth == 0 and threading.current_thread() is threading.main_thread()
+    if keep and _main_home < 0:
+        _main_home = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+    home = _main_home if keep else os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+    _home.depth = depth + 1
+    try:
+        yield
     finally:
-        os.close(home)
+        _home.depth = depth
+        try:
+            _check(_libc.setns(home, CLONE_NEWNET), "return to the host netns")
+        finally:
+            if not keep:
+                os.close(home)
 
 
 def held_by_processes() -> frozenset[tuple[int, int]]:
@@ -156,12 +184,42 @@ def identity(name: str) -> tuple[int, int] | None:
     return (st.st_dev, st.st_ino)
 
 
+_kept: list[int] | None = None  # inside together(): descriptors of the namespaces removed so far
+
+
+@contextmanager
+def together() -> Iterator[None]:
+    """The namespaces removed in the body are destroyed by the kernel together, after it: each is held
+    by a descriptor until then. Each one's teardown otherwise starts at its unmount and runs beside the
+    next unmounts, which it slows (each waits for an RCU grace period, longer while the kernel tears
+    down), and the kernel batches fewer of them. Only where no name removed is made again in the body:
+    the links of a namespace held stay, and take their names with them."""
+    global _kept
+    outer, _kept = _kept, ([] if _kept is None else _kept)
+    try:
+        yield
+    finally:
+        kept, _kept = _kept, outer
+        if outer is None:
+            for fd in kept:
+                os.close(fd)
+
+
 def remove(name: str) -> None:
     """Unmount and remove /run/netns/NAME; a namespace already gone is fine."""
     target = path(name)
+    if _kept is not None:
+        _keep(_kept, target)
     if _libc.umount2(str(target).encode(), MNT_DETACH) != 0 and ctypes.get_errno() not in (errno.EINVAL, errno.ENOENT):
         _check(-1, f"umount netns {name}")
     target.unlink(missing_ok=True)
+
+
+def _keep(kept: list[int], target: Path) -> None:
+    try:
+        kept.append(os.open(target, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC))
+    except OSError:
+        pass  # gone already, or no descriptor left (the limit of open files): destroyed at its unmount
 
 
 def open_fd(name: str) -> int:
@@ -176,25 +234,17 @@ def entered(name: str | None) -> Iterator[None]:
     if name is None:
         yield
         return
-    home = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
     try:
         target = open_fd(name)
     except FileNotFoundError as err:
-        os.close(home)
         raise NamespaceGoneError(errno.ENOENT, f"netns {name} was removed while netreconcile was reading or "
                                                "changing it: run again") from err
-    except OSError:
-        os.close(home)
-        raise
     try:
-        _enter(name, target)
-        try:
+        with _returning():
+            _enter(name, target)
             yield
-        finally:
-            _check(_libc.setns(home, CLONE_NEWNET), "return to the host netns")
     finally:
         os.close(target)
-        os.close(home)
 
 
 def move(name: str) -> None:
@@ -209,6 +259,15 @@ def move(name: str) -> None:
         _enter(name, target)
     finally:
         os.close(target)
+    _forget_home()
+
+
+def _forget_home() -> None:
+    """This thread lives elsewhere now: the main thread's kept namespace is no longer its home."""
+    global _main_home
+    if threading.current_thread() is threading.main_thread() and _main_home >= 0:
+        os.close(_main_home)
+        _main_home = -1
 
 
 def _enter(name: str, fd: int) -> None:
