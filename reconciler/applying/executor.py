@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -36,11 +37,12 @@ Reporter = Callable[[Step], None]
 
 def execute(plan: Plan, kernel: Kernel, report: Reporter = lambda step: None, hooks: bool = True) -> list[Step]:
     """Apply each step in order and return them; the first failure raises StepFailed. Long runs of
-    endpoints are split over two processes (parallel.py), unless a test is to kill this one."""
+    endpoints are split over two processes (parallel.py), unless a test is to kill this one or other
+    threads run here (the watch's): a fork copies none of them, nor knows what locks they held."""
     found = appliers(kernel)
     held = _Held()
     done: list[Step] = []
-    split = not (hooks and os.environ.get("NETRECONCILE_TEST_KILL_AFTER_STEP"))
+    split = not (hooks and os.environ.get("NETRECONCILE_TEST_KILL_AFTER_STEP")) and threading.active_count() == 1
     for segment in parallel.segments(plan.steps) if split else [parallel.Segment(0, len(plan.steps))]:
         deleting = bool(segment.blocks) and plan.steps[segment.start].action is Action.DELETE
         if segment.blocks and not deleting:

@@ -33,15 +33,28 @@ def one_network(endpoints: int, first: int = 0) -> list[dict]:
             *(endpoint(f"e{i}", iface("a", f"172.20.0.{10 + i}")) for i in range(first, endpoints))]
 
 
-def by_process(sandbox, command: str, path) -> list[list[str]]:
-    """Run `netreconcile COMMAND PATH` split from 2 blocks: the namespaces each process made or removed."""
-    script, log = sandbox.write("logged.py", LOGGED), sandbox.workdir / f"{command}.log"
+THREAD = """
+import threading, time
+threading.Thread(target=time.sleep, args=(3600,), daemon=True).start()
+"""
+
+
+def by_process(sandbox, command: str, path, threaded: bool = False) -> list[list[str]]:
+    """Run `netreconcile COMMAND PATH` split from 2 blocks (with another thread running in it, as in the
+    watch, if `threaded`): the namespaces each process made or removed."""
+    script, log = sandbox.write("logged.py", (THREAD if threaded else "") + LOGGED), sandbox.workdir / f"{command}.log"
     sandbox.sh(f"{SPLIT} {sys.executable} {script} {log} {command} {path}")
     found: dict[str, list[str]] = {}
     for line in log.read_text().splitlines():
         pid, _, name = line.split()
         found.setdefault(pid, []).append(name)
     return sorted(sorted(names) for names in found.values())
+
+
+def test_a_process_running_other_threads_makes_every_endpoint_itself(sandbox):
+    path = write(sandbox, *one_network(6))  # a fork would copy none of the threads, nor know their locks
+    assert by_process(sandbox, "apply", path, threaded=True) == [["e0", "e1", "e2", "e3", "e4", "e5"]]
+    assert sandbox.plan_exitcode(path) == 0
 
 
 def test_every_other_endpoint_is_made_by_a_worker_process_and_they_reach_one_another(sandbox):
