@@ -117,7 +117,7 @@ def _served(status: dict[str, object] | None) -> dict[str, int]:
 
 
 def _wait_serving(obj: Resolver, serving: _Serving) -> None:
-    if wait_until(serving):
+    if wait_until(serving, folder=serving.process.state_dir()):
         return
     found = resolverstate.observe()
     missing = sorted(set(obj.serving) - set(found.serving if found else ()))

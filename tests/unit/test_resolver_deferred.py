@@ -35,8 +35,8 @@ class Kernel:
         self.undone: list[Step] = []
         self.failure: Exception | None = None
         monkeypatch.setattr(applier, "load", lambda *a: self.events.append("load"))
-        monkeypatch.setattr(applier._Serving, "__init__", lambda s, obj, process: setattr(s, "obj", obj))
-        monkeypatch.setattr(applier, "wait_until", lambda done: self.events.append("wait") or serves)
+        monkeypatch.setattr(applier._Serving, "__init__", lambda s, obj, process: s.__dict__.update(obj=obj, process=process))
+        monkeypatch.setattr(applier, "wait_until", lambda done, folder=None: self.events.append("wait") or serves)
         monkeypatch.setattr(resolverstate, "observe", lambda inodes=None: self.events.append("resolver read") or WANT)
         monkeypatch.setattr(engine, "execute", self.execute)
         monkeypatch.setattr(engine, "observe", self.observe)
