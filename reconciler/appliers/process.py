@@ -102,35 +102,33 @@ def wait_until(done: Callable[[], bool], within: float = READY_WITHIN, folder: s
     start = time.monotonic()
     deadline = start + within
     notify = _watching(folder)
-    try:
-        while (now := time.monotonic()) < deadline:
-            if done():
-                return True
-            pause = min(FINE_POLL if now - start < FINE_FOR else POLL, deadline - now)
-            if notify is None:
-                time.sleep(pause)
-            elif select.select([notify.fd], [], [], pause)[0]:
-                notify.events()
-        return done()
-    finally:
-        if notify is not None:
-            notify.close()
+    while (now := time.monotonic()) < deadline:
+        if done():
+            return True
+        pause = min(FINE_POLL if now - start < FINE_FOR else POLL, deadline - now)
+        if notify is None:
+            time.sleep(pause)
+        elif select.select([notify.fd], [], [], pause)[0]:
+            notify.events()
+    return done()
+
+
+_notify: list[Inotify] = []  # one for the life of the process: closing one waits out an RCU grace period (10-25 ms)
 
 
 def _watching(folder: str | None) -> Inotify | None:
-    """An inotify instance told of files written or renamed into `folder` (None: none can be)."""
+    """This process's inotify instance, told of files written or renamed into `folder` (None: none
+    can be). The watch is set again at each call: the same while the folder stays, one anew on the
+    folder made again."""
     if folder is None:
         return None
     try:
-        notify = Inotify()
+        if not _notify:
+            _notify.append(Inotify())
+        _notify[0].add(folder, WRITTEN)
     except OSError:
         return None
-    try:
-        notify.add(folder, WRITTEN)
-    except OSError:
-        notify.close()
-        return None
-    return notify
+    return _notify[0]
 
 
 def stop(process: ProcessState) -> None:

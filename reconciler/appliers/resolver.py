@@ -64,7 +64,7 @@ class Deferred:
         serving, self.pending = self.pending, None
         if serving is None:
             return False
-        _wait_serving(serving.obj, serving)
+        _wait_serving(serving.obj, serving, serving.process.state_dir())
         return True
 
 
@@ -116,8 +116,10 @@ def _served(status: dict[str, object] | None) -> dict[str, int]:
     return {ns: n for ns, n in serving.items() if isinstance(n, int)} if isinstance(serving, dict) else {}
 
 
-def _wait_serving(obj: Resolver, serving: _Serving) -> None:
-    if wait_until(serving, folder=serving.process.state_dir()):
+def _wait_serving(obj: Resolver, serving: _Serving, folder: str | None = None) -> None:
+    """Until the resolver serves `obj`; woken by inotify on `folder` (the watch's: a one-shot apply's
+    instance, closed at its exit, would wait out a grace period there) rather than by the poll."""
+    if wait_until(serving, folder=folder):
         return
     found = resolverstate.observe()
     missing = sorted(set(obj.serving) - set(found.serving if found else ()))

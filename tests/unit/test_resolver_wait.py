@@ -122,6 +122,6 @@ def test_the_wait_wakes_when_the_resolver_writes_its_status_not_a_poll_later(mon
     writer = threading.Timer(0.05, write_status, ("new",))
     writer.start()
     started = time.monotonic()
-    applier._wait_serving(want, check)
+    applier._wait_serving(want, check, str(run_dir / "resolver"))
     writer.join()
     assert time.monotonic() - started < 1.0
