@@ -7,12 +7,13 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any, NoReturn
 
+from reconciler.appliers.resolver import Deferred
 from reconciler.applying import descriptors, preflight, removal
 from reconciler.applying.executor import Reporter, Verifier, execute, undo
 from reconciler.errors import ApplyError, RolledBack, StepFailed, VerifyError
 from reconciler.input.pools import assign
 from reconciler.input.spec import Endpoint, Manifests, Network, where
-from reconciler.kernel import capabilities, runstate
+from reconciler.kernel import capabilities, resolverstate, runstate
 from reconciler.kernel.observe import Reader, observe
 from reconciler.kernel.session import Kernel
 from reconciler.model import KernelObject, Netns, NftTable, Sysctl
@@ -31,6 +32,7 @@ from reconciler.planning import guards, subnets
 from reconciler.planning.guards import Limits
 from reconciler.planning.hosts import localize
 from reconciler.planning.plan import (
+    RELEASE,
     Action,
     Observed,
     Plan,
@@ -94,13 +96,24 @@ class Footprint:
 
 
 def verify_plan(desired: Sequence[KernelObject], footprint: Footprint, kernel: Kernel, reader: Reader | None,
-                keys: list[tuple[str | None, str]]) -> Plan:
+                keys: list[tuple[str | None, str]], settle: Callable[[], bool] = lambda: False) -> Plan:
     """What still differs within `footprint` after an apply: the desired state the plan was made from,
-    against the kernel read again there."""
+    against the kernel read again there. `settle` waits for what the apply put off (the resolver's
+    load) once the kernel is read: True when it did, and then the resolver is read again."""
     scoped_keys = [(ns, key) for ns, key in keys if ns is None or ns in footprint.namespaces]
     after = observe(kernel, scoped_keys, reader, footprint.namespaces, footprint.table)
+    if settle():
+        after = _resolver_again(after, reader)
     within = Observed({o.key: o for o in footprint.within(after.objects.values())}, after.foreign, after.host_links)
     return diff(footprint.within(desired), within)
+
+
+def _resolver_again(after: Observed, reader: Reader | None) -> Observed:
+    objects = {k: o for k, o in after.objects.items() if not isinstance(o, Resolver)}
+    running = resolverstate.observe(reader.namespace_inodes() if reader else None)
+    if running is not None:
+        objects[running.key] = running
+    return replace(after, objects=objects)
 
 
 # Link kinds a kernel may lack (bridge and veth are taken for granted): checked before any change.
@@ -205,15 +218,39 @@ def _run_verified(planned: ApplyResult, kernel: Kernel, report: Reporter, option
     """Run the plan, then check that where it wrote, the kernel read again holds exactly the desired
     state; the steps done. On a failure, what was done is undone (RolledBack), or kept (ApplyError)."""
     done: list[Step] = []
+    waits = Deferred(_deferrable(planned.plan) if options.reader is not None else None)
     try:
-        done = execute(planned.plan, kernel, report)
+        with waits.deferring():
+            done = execute(planned.plan, kernel, report)
         if planned.plan:
             footprint = Footprint.of(planned.plan)
-            Verifier(lambda: verify_plan(planned.desired, footprint, kernel, options.reader, keys))()
+            Verifier(lambda: verify_plan(planned.desired, footprint, kernel, options.reader, keys,
+                                         lambda: _settled(waits, done)))()
     except (StepFailed, VerifyError) as err:
         done = err.done if isinstance(err, StepFailed) else done
         _undo_failed(err, replace(planned, done=tuple(done)), kernel, options.rollback)
     return tuple(done)
+
+
+def _deferrable(plan: Plan) -> Resolver | None:
+    """The resolver whose load an apply may wait for only once it has read the kernel back (the
+    watch's: its reader keeps the namespaces' inodes, so the resolver read again costs no pass over
+    them): the plan's last resolver step's, unless that step lets go of namespaces the deletes after
+    it remove (RELEASE: they must not be held)."""
+    last = next((s for s in reversed(plan.steps) if s.obj.kind == "resolver"), None)
+    if last is None or not isinstance(last.desired, Resolver) or last.reason == RELEASE:
+        return None
+    return last.desired
+
+
+def _settled(waits: Deferred, done: list[Step]) -> bool:
+    """The wait put off, failing as its step would have: StepFailed naming it, with every other step
+    done (those after it ran meanwhile) to undo."""
+    try:
+        return waits.settle()
+    except (ApplyError, OSError) as err:
+        step = next(s for s in done if s.desired is waits.obj)
+        raise StepFailed(f"{step}: {err}", [s for s in done if s is not step]) from err
 
 
 def _undo_failed(err: Exception, failed: ApplyResult, kernel: Kernel, rollback: bool) -> NoReturn:

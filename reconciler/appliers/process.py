@@ -9,6 +9,7 @@ never told (the run ended first, or failed, or was killed) reads the end of its 
 from __future__ import annotations
 
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -17,6 +18,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from reconciler.errors import ApplyError
+from reconciler.kernel.inotify import (
+    IN_CLOSE_WRITE,
+    IN_DONT_FOLLOW,
+    IN_MOVED_TO,
+    IN_ONLYDIR,
+    Inotify,
+)
 from reconciler.kernel.processstate import ProcessState
 
 READY_WITHIN = 60.0  # seconds for the process to start and load a state (an emulated VM is slow)
@@ -25,6 +33,7 @@ POLL = 0.005
 FINE_POLL, FINE_FOR = 0.001, 1.0
 WHEN_TOLD = "--when-told"  # the option that makes a process wait for GO on its stdin before it starts
 GO = "go\n"
+WRITTEN = IN_CLOSE_WRITE | IN_MOVED_TO | IN_ONLYDIR | IN_DONT_FOLLOW
 
 _early: dict[str, subprocess.Popen[str]] = {}  # by module: the processes started early, not told yet
 
@@ -84,17 +93,42 @@ def _end(child: subprocess.Popen[str]) -> None:
     child.communicate()
 
 
-def wait_until(done: Callable[[], bool], within: float = READY_WITHIN) -> bool:
+def wait_until(done: Callable[[], bool], within: float = READY_WITHIN, folder: str | None = None) -> bool:
     """Checks `done` until it holds (True) or `within` seconds pass (False): every millisecond for the
     first second (a reload at 1000 askers takes about 10 ms: a 5 ms poll made it wait 2.5 ms more on
-    average, a tenth of it), then every POLL seconds (a slow start: a stat or so each time)."""
+    average, a tenth of it), then every POLL seconds (a slow start: a stat or so each time). With
+    `folder`, also at once whenever a file there is written or renamed into it (inotify: the process
+    writes its status so), not up to a poll later."""
     start = time.monotonic()
     deadline = start + within
+    notify = _watching(folder)
     while (now := time.monotonic()) < deadline:
         if done():
             return True
-        time.sleep(min(FINE_POLL if now - start < FINE_FOR else POLL, deadline - now))
+        pause = min(FINE_POLL if now - start < FINE_FOR else POLL, deadline - now)
+        if notify is None:
+            time.sleep(pause)
+        elif select.select([notify.fd], [], [], pause)[0]:
+            notify.events()
     return done()
+
+
+_notify: list[Inotify] = []  # one for the life of the process: closing one waits out an RCU grace period (10-25 ms)
+
+
+def _watching(folder: str | None) -> Inotify | None:
+    """This process's inotify instance, told of files written or renamed into `folder` (None: none
+    can be). The watch is set again at each call: the same while the folder stays, one anew on the
+    folder made again."""
+    if folder is None:
+        return None
+    try:
+        if not _notify:
+            _notify.append(Inotify())
+        _notify[0].add(folder, WRITTEN)
+    except OSError:
+        return None
+    return _notify[0]
 
 
 def stop(process: ProcessState) -> None:

@@ -1,11 +1,13 @@
 """The embedded resolver process: started by apply as a daemon of its own (as netavark starts
 aardvark-dns), given a new state by SIGHUP, stopped by SIGTERM when no endpoint needs it. Each step
-waits until the process says (status.json) that it serves the state and namespaces asked for."""
+waits until the process says (status.json) that it serves the state and namespaces asked for; an apply
+may put that wait off (`Deferred`) until it has read the kernel back."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from contextvars import ContextVar
 
 from reconciler.appliers.process import READY_WITHIN, early, load, stop, wait_until
 from reconciler.appliers.registry import Applier, Changed, register
@@ -25,6 +27,10 @@ class ResolverApplier(Applier[Resolver]):
     def create(self, obj: Resolver) -> None:
         serving = _Serving(obj, resolverstate.PROCESS)
         load(resolverstate.PROCESS, obj.state, WHAT)
+        deferred = _DEFERRED.get()
+        if deferred is not None and deferred.obj is obj:
+            deferred.pending = serving
+            return
         _wait_serving(obj, serving)
 
     def update(self, want: Resolver, changed: Changed) -> None:
@@ -32,6 +38,37 @@ class ResolverApplier(Applier[Resolver]):
 
     def delete(self, obj: Resolver) -> None:
         stop(resolverstate.PROCESS)
+
+
+class Deferred:
+    """The wait of the step that loads `obj` (that very object), put off: within `deferring`, that step
+    tells the resolver to load its state and returns; the resolver loads on the other core while the
+    steps after it run and the apply reads the kernel back; then `settle` waits as the step would have
+    (the same ApplyError). A step loading any other object (a rollback's) still waits in its place."""
+
+    def __init__(self, obj: Resolver | None) -> None:
+        self.obj = obj
+        self.pending: _Serving | None = None
+
+    @contextmanager
+    def deferring(self) -> Iterator[None]:
+        token = _DEFERRED.set(self)
+        try:
+            yield
+        finally:
+            _DEFERRED.reset(token)
+
+    def settle(self) -> bool:
+        """Waits for the step put off, if one was (True: the resolver's status since says it serves
+        what it was asked to); once."""
+        serving, self.pending = self.pending, None
+        if serving is None:
+            return False
+        _wait_serving(serving.obj, serving, serving.process.state_dir())
+        return True
+
+
+_DEFERRED: ContextVar[Deferred | None] = ContextVar("resolver_deferred", default=None)
 
 
 @contextmanager
@@ -79,8 +116,10 @@ def _served(status: dict[str, object] | None) -> dict[str, int]:
     return {ns: n for ns, n in serving.items() if isinstance(n, int)} if isinstance(serving, dict) else {}
 
 
-def _wait_serving(obj: Resolver, serving: _Serving) -> None:
-    if wait_until(serving):
+def _wait_serving(obj: Resolver, serving: _Serving, folder: str | None = None) -> None:
+    """Until the resolver serves `obj`; woken by inotify on `folder` (the watch's: a one-shot apply's
+    instance, closed at its exit, would wait out a grace period there) rather than by the poll."""
+    if wait_until(serving, folder=folder):
         return
     found = resolverstate.observe()
     missing = sorted(set(obj.serving) - set(found.serving if found else ()))

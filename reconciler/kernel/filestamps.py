@@ -53,7 +53,7 @@ class FileStamps:
         self.kept: dict[str, Stamps | None] = {}
         self.owners: dict[int, str] = {}  # watch descriptor -> endpoint (TOP: /etc/netns)
         self.generation = mounts.generation if mounts else 0  # of the mount table when `mounted` was taken
-        self.mounted = _mounted(mounts) if mounts else frozenset()
+        self.mounted = _mounted(mounts) if mounts and mounts.ids is None else frozenset()
         self.top = False
         self.listed: list[str] | None = None  # the names in /etc/netns
 
@@ -92,11 +92,16 @@ class FileStamps:
             return
         generation = self.mounts.refresh()
         if generation != self.generation:
+            if self.mounts.ids is not None:
+                changed = self.mounts.since(self.generation)
+                if changed is None or any(map(_decides, changed)):
+                    self.forget()
+            else:
+                mounted = _mounted(self.mounts)
+                if mounted != self.mounted:
+                    self.mounted = mounted
+                    self.forget()
             self.generation = generation
-            mounted = _mounted(self.mounts)
-            if mounted != self.mounted:
-                self.mounted = mounted
-                self.forget()
         for wd, mask, name in self.notify.events():
             self._heard(wd, mask, name)
 
@@ -148,6 +153,12 @@ class FileStamps:
 def _mounted(mounts: MountTable) -> frozenset[bytes]:
     """The mounts on /etc/netns, above it, and below it."""
     return mounts.on(ETC_NETNS) | mounts.below(ETC_NETNS)
+
+
+def _decides(point: bytes) -> bool:
+    """Whether a mount made or removed there changes what /etc/netns shows: on it, above it, below it."""
+    top = os.fsencode(ETC_NETNS)
+    return point == top or point.startswith(top + b"/") or top.startswith(point.rstrip(b"/") + b"/")
 
 
 def stamps_of(ns: str) -> Stamps | None:

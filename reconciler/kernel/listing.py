@@ -29,6 +29,9 @@ class TableChanges:
         generation = self.table.refresh()  # before comparing: a change made meanwhile is told next time
         if generation == self.generation:
             return set()
+        if self.table.ids is not None:
+            points, self.generation = self.table.since(self.generation), generation
+            return points
         lines = frozenset(self.table.lines)
         points = {point(line) for line in lines ^ self.lines}  # a line carries its mount's id: one replaced differs
         self.generation, self.lines = generation, lines

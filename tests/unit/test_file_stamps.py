@@ -21,6 +21,8 @@ NS = "e1"
 class Mounts:
     """A mount table whose changes the test makes: `mounted` on the folder, `flag` when it changed."""
 
+    ids: object = None  # no listmount: the table's lines are compared
+
     def __init__(self) -> None:
         self.generation, self.flag, self.mounted = 0, False, frozenset()
 
@@ -160,6 +162,41 @@ def test_a_change_of_other_mounts_drops_nothing(stamps, reads):
     stamps.refresh()
     stamps.stamps(NS)
     assert reads == []
+
+
+class MountIds(Mounts):
+    """A mount table telling what changed by the mounts' ids: the test says where (`changed`)."""
+
+    ids = object()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.changed: set[bytes] | None = set()
+
+    def since(self, generation: int) -> set[bytes] | None:
+        return self.changed if generation < self.generation else set()
+
+    def on(self, path: str) -> frozenset[bytes]:
+        raise AssertionError("the table was read")
+
+    below = on
+
+
+@pytest.mark.parametrize("where, drops", [
+    ("{etc}/e1", True), ("{etc}", True), ("/", True), ("{parent}", True), ("{etc}/e9/x", True),
+    ("/run/netns/e1", False), ("{etc}x", False), ("{etc}x/e1", False), (None, True)])
+def test_with_mount_ids_a_mount_made_or_removed_on_the_folder_above_or_below_drops_every_stamp(
+        etc, reads, where, drops):
+    stamps = FileStamps(Inotify(), MountIds())  # type: ignore[arg-type]
+    stamps.stamps(NS)
+    stamps.mounts.flag = True
+    stamps.mounts.changed = None if where is None else {where.format(etc=etc, parent=etc.parent).encode()}
+    stamps.refresh()
+    stamps.stamps(NS)
+    assert reads == ([NS, NS] if drops else [NS])
+    stamps.refresh()  # told once: the next refresh without a change keeps them
+    stamps.stamps(NS)
+    assert reads == ([NS, NS] if drops else [NS])
 
 
 def test_a_lost_event_drops_every_stamp(stamps, reads):

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import os
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -46,7 +48,7 @@ def test_the_wait_reads_the_status_file_again_only_once_the_resolver_wrote_it(mo
         reads.append(1)
         return status(self)
 
-    def polls(done: Callable[[], bool]) -> bool:
+    def polls(done: Callable[[], bool], folder: str | None = None) -> bool:
         for i in range(POLLS):
             if i == POLLS // 2:
                 write_status("still-the-old-state")  # the resolver writes its status once, mid-wait
@@ -106,3 +108,20 @@ def test_the_wait_looks_every_millisecond_for_a_second_then_every_poll(monkeypat
     assert not processes.wait_until(lambda: False, within=3.0)
     assert set(slept[:900]) == {processes.FINE_POLL} == {0.001}
     assert set(slept[-100:-1]) == {processes.POLL} and sum(slept) == pytest.approx(3.0)
+
+
+def test_the_wait_wakes_when_the_resolver_writes_its_status_not_a_poll_later(monkeypatch: pytest.MonkeyPatch,
+                                                                            run_dir: Path) -> None:
+    """The status is written under a new name then renamed over the old (safefs replace): inotify on the
+    folder wakes the wait at once; the poll (made long here) is only the fallback."""
+    monkeypatch.setattr(processes, "FINE_POLL", 2.0)
+    write_status("old")
+    want = Resolver("new", NAMES)
+    check = applier._Serving(want, resolverstate.PROCESS)
+    monkeypatch.setattr(applier, "inode", lambda name: None)  # every socket kept (the status's inodes are as before)
+    writer = threading.Timer(0.05, write_status, ("new",))
+    writer.start()
+    started = time.monotonic()
+    applier._wait_serving(want, check, str(run_dir / "resolver"))
+    writer.join()
+    assert time.monotonic() - started < 1.0
