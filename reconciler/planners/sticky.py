@@ -22,10 +22,7 @@ def sticky_addresses(m: Manifests, observed: Observed | None) -> Sticky:
     if observed is None:
         return {}
     held, overlays = _held(observed.objects.values()), _overlays(m)
-    sticky: Sticky = {}
-    for ep in _endpoints(m):
-        _add(sticky, _endpoint_sticky(ep, held, overlays))
-    return sticky
+    return _joined([_endpoint_sticky(ep, held, overlays) for ep in _endpoints(m)])
 
 
 class StickyAddresses:
@@ -48,21 +45,19 @@ class StickyAddresses:
         kept = self._parts if overlays == self._overlays else {}
         self._parts, self._overlays = {}, overlays
         whole: Held | None = None  # every held address, for endpoints of the host namespace
-        sticky: Sticky = {}
+        parts: list[Sticky] = []
+        found, within, keep = kept.get, namespaces.get, self._parts
         for ep in _endpoints(m):
             if not ep.netns:
                 whole = whole if whole is not None else _held(observed.objects.values())
-                _add(sticky, _endpoint_sticky(ep, whole, overlays))
+                parts.append(_endpoint_sticky(ep, whole, overlays))
                 continue
-            objects = namespaces.get(ep.netns, _NOTHING)
-            known = kept.get(ep.name)
-            if known is not None and known[0] is ep and known[1] is objects:
-                part = known[2]
-            else:
-                part = _endpoint_sticky(ep, _held(objects.values()), overlays)
-            self._parts[ep.name] = (ep, objects, part)
-            _add(sticky, part)
-        return sticky
+            objects, known = within(ep.netns, _NOTHING), found(ep.name)
+            if known is None or known[0] is not ep or known[1] is not objects:
+                known = (ep, objects, _endpoint_sticky(ep, _held(objects.values()), overlays))
+            keep[ep.name] = known
+            parts.append(known[2])
+        return _joined(parts)
 
 
 def _endpoints(m: Manifests) -> tuple[Endpoint, ...]:
@@ -87,9 +82,13 @@ def _endpoint_sticky(ep: Endpoint, held: Held, overlays: frozenset[str]) -> Stic
     return sticky
 
 
-def _add(sticky: Sticky, part: Sticky) -> None:
-    for key, address in part.items():
-        sticky.setdefault(key, address)
+def _joined(parts: list[Sticky]) -> Sticky:
+    """The parts in one, the first part's address of a key kept (as setdefault would, in order)."""
+    sticky: Sticky = {}
+    for part in reversed(parts):
+        if part:
+            sticky.update(part)
+    return sticky
 
 
 @lru_cache(maxsize=1 << 16)
