@@ -20,12 +20,7 @@ from reconciler.kernel.session import Kernel
 from reconciler.model import KernelObject, Netns, NftTable, Sysctl
 from reconciler.model.dhcp import LeaseKeeper
 from reconciler.model.dns import Gone, Resolver
-from reconciler.planners import (
-    Planner,
-    desired_state,
-    exposure_notes,
-    firewall,
-)
+from reconciler.planners import Planner, desired_state, exposure_notes, firewall
 from reconciler.planners import endpoint as endpoint_planner
 from reconciler.planners.dhcp import lease_notes
 from reconciler.planners.keep import unpruned
