@@ -14,17 +14,13 @@ from reconciler.errors import ApplyError, RolledBack, StepFailed, VerifyError
 from reconciler.input.pools import assign
 from reconciler.input.spec import Endpoint, Manifests, Network, where
 from reconciler.kernel import capabilities, resolverstate, runstate
+from reconciler.kernel.cache import KernelCache
 from reconciler.kernel.observe import Reader, observe
 from reconciler.kernel.session import Kernel
 from reconciler.model import KernelObject, Netns, NftTable, Sysctl
 from reconciler.model.dhcp import LeaseKeeper
 from reconciler.model.dns import Gone, Resolver
-from reconciler.planners import (
-    Planner,
-    desired_state,
-    exposure_notes,
-    firewall,
-)
+from reconciler.planners import Planner, desired_state, exposure_notes, firewall
 from reconciler.planners import endpoint as endpoint_planner
 from reconciler.planners.dhcp import lease_notes
 from reconciler.planners.keep import unpruned
@@ -52,7 +48,9 @@ def _sysctl_keys(m: Manifests) -> list[tuple[str | None, str]]:
 
 def observe_for(m: Manifests, kernel: Kernel, reader: Reader | None = None,
                 keys: list[tuple[str | None, str]] | None = None) -> Observed:
-    return observe(kernel, _sysctl_keys(m) if keys is None else keys, reader)
+    observed = observe(kernel, _sysctl_keys(m) if keys is None else keys, reader)
+    apart = reader.namespaces_apart() if isinstance(reader, KernelCache) else None
+    return observed if apart is None else replace(observed, namespaces=apart)
 
 
 @dataclass(frozen=True)

@@ -227,6 +227,13 @@ class KernelCache(Reader):
         """What was merged of the namespaces, when all are observed: Merged."""
         return self.kept_merged if every else Merged()
 
+    def namespaces_apart(self) -> dict[str, Objects] | None:
+        """The objects of each namespace that the last observe of them all merged, by name: each the very
+        dict kept of it, the same while the namespace is unchanged (Observed.namespaces); none while two
+        namespaces give one key (Merged.tangled: the merged view is then no union of them)."""
+        merged = self.kept_merged
+        return None if merged.tangled else {name: state[0] for name, state in merged.states.items()}
+
     def host_objects(self, host: Namespace, routes: list[RouteMsg]) -> tuple[Objects, set[Key], dict[str, HostLink]]:
         """What was made of each host link is kept until it or a link it names is read again: HostMade."""
         changed, self.host_changed = self.host_changed, set()

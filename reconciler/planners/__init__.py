@@ -5,7 +5,8 @@ planner (Planner, desired_state) uses builder (the Context, built once per plan)
 context. May import spec, model, ipam and plan; its modules never import this package.
 """
 
-from reconciler.planners.builder import build_context, context_for, sticky_addresses
+from reconciler.planners.builder import build_context, context_for
 from reconciler.planners.planner import Planner, desired_state, exposure_notes
+from reconciler.planners.sticky import sticky_addresses
 
 __all__ = ["Planner", "build_context", "context_for", "desired_state", "exposure_notes", "sticky_addresses"]

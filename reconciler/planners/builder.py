@@ -3,9 +3,7 @@ plan from the manifests, the addresses allocated to them, and what the host hold
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from functools import lru_cache
-from ipaddress import ip_address
+from collections.abc import Callable, Mapping
 
 import reconciler.planners.overlay as overlay
 import reconciler.planners.services as services
@@ -15,20 +13,23 @@ from reconciler.input.spec import (
     Manifests,
     Network,
     OverlayOptions,
-    shim_endpoint,
 )
-from reconciler.model import Address, Key
+from reconciler.model import Key
 from reconciler.planners.context import Context
+from reconciler.planners.sticky import Sticky, sticky_addresses
 from reconciler.planning.plan import HostLink, Observed
 
+StickyOf = Callable[[Manifests, Observed | None], Sticky]
 
-def context_for(m: Manifests, observed: Observed | None = None, family: FamilyAllocator | None = None) -> Context:
+
+def context_for(m: Manifests, observed: Observed | None = None, family: FamilyAllocator | None = None,
+                sticky: StickyOf = sticky_addresses) -> Context:
     """The context of a plan of `m` against `observed`: allocation keeps the addresses it holds
-    (`family`: see ipam.allocate)."""
+    (`family`: see ipam.allocate; `sticky`: stands for sticky_addresses, the watch's Planner keeps one)."""
     foreign = observed.foreign if observed else frozenset()
     host_links = observed.host_links if observed else None
     search = observed.search if observed else ()
-    return build_context(m, allocate(m, sticky_addresses(m, observed), family), foreign, host_links, search)
+    return build_context(m, allocate(m, sticky(m, observed), family), foreign, host_links, search)
 
 
 def build_context(m: Manifests, addresses: dict[AllocKey, IPAddress], foreign: frozenset[Key] = frozenset(),
@@ -44,37 +45,3 @@ def _networks_here(m: Manifests, host_links: Mapping[str, HostLink] | None) -> d
     host = m.host_named(m.host)
     return {n.name: overlay.effective(n, host, host_links) if isinstance(n.options, OverlayOptions) else n
             for n in m.networks}
-
-
-def sticky_addresses(m: Manifests, observed: Observed | None) -> dict[AllocKey, IPAddress]:
-    """Addresses the kernel already gives our endpoints' interfaces: allocation keeps them when it can."""
-    if observed is None:
-        return {}
-    held = _held(observed)
-    sticky: dict[AllocKey, IPAddress] = {}
-    shims = [s for s in map(shim_endpoint, m.networks) if s]
-    overlays = {n.name for n in m.networks if n.overlay is not None}
-    for ep in (*m.endpoints, *shims):
-        for iface in ep.interfaces:
-            texts = held.get((ep.netns or None, iface.name))
-            if not texts or iface.network in overlays:
-                continue  # every host must compute the same overlay addresses: from the manifests alone
-            for address in sorted(map(_parsed, texts), key=str) if len(texts) > 1 else [_parsed(texts[0])]:
-                sticky.setdefault((ep.name, iface.network, address.version), address)
-    return sticky
-
-
-@lru_cache(maxsize=1 << 16)
-def _parsed(cidr: str) -> IPAddress:
-    """The address of an address/prefix text: the watch parses the same thousands of held addresses on
-    every plan."""
-    return ip_address(cidr.partition("/")[0])
-
-
-def _held(observed: Observed) -> dict[tuple[str | None, str], list[str]]:
-    """The addresses (address/prefix) of every interface, by (namespace, name)."""
-    held: dict[tuple[str | None, str], list[str]] = {}
-    for obj in observed.objects.values():
-        if isinstance(obj, Address):
-            held.setdefault((obj.ns, obj.ifname), []).append(obj.address)
-    return held

@@ -87,7 +87,7 @@ class DnsPlanner:
     any of these differing; a Service on it (a Service's names depend on every endpoint); no families."""
 
     def __init__(self) -> None:
-        self._members = Memo(member_names)
+        self._members: dict[str, Memo[MemberNames]] = {}  # each network's, kept with the network
         self._networks = Memo(network_of)
         self._network_entries = Memo(network_entry)
         self._asker_entries = Memo(_asker_entry_of)
@@ -96,10 +96,10 @@ class DnsPlanner:
     def resolver(self, m: Manifests, addresses: Addresses, families: Families | None = None) -> Resolver | None:
         """The resolver serving the names of dns_state (its document to_json's); none when no endpoint
         here needs one."""
-        for memo in (self._members, self._networks, self._network_entries, self._asker_entries):
+        for memo in (self._networks, self._network_entries, self._asker_entries):
             memo.next_generation()
         kept, self._kept = self._kept, {}
-        member: Member = lambda ep, net, v4, v6: self._members((ep.name, net), ep, net, v4, v6)
+        members_kept, self._members = self._members, {}
         made: Made = lambda net, ttl, found, services: self._networks(net, ttl, found, services)
         served = {s.network for s in m.services}
 
@@ -107,18 +107,19 @@ class DnsPlanner:
             inputs = None if families is None or network.name in served else (
                 network, m.host, bool(m.hosts), families.get((network.name, 4)), families.get((network.name, 6)), *members)
             known = kept.get(network.name)
+            names_of = self._members[network.name] = members_kept.get(network.name) or Memo(member_names)
             if inputs is not None and known is not None and len(known[0]) == len(inputs) and all(map(is_, known[0], inputs)):
                 found = known[1]
-                self._networks.keep(network.name)  # it and its members' names stay for when it is made again
-                for ep in members:  # (else all are made again, two plans on)
-                    self._members.keep((ep.name, network.name))
+                self._networks.keep(network.name)  # it and its members' names (in names_of, untouched) stay
             else:
-                found = _network(network, members, m, addresses, member, made)
+                names_of.next_generation()
+                found = _network(network, members, m, addresses,
+                                 lambda ep, net, v4, v6: names_of(ep.name, ep, net, v4, v6), made)
             if inputs is not None:
                 self._kept[network.name] = (inputs, found)
             return found
 
-        networks, askers = _gathered(m, addresses, member, lambda ep, declared: self._asker_entries(ep.name, ep, declared),
+        networks, askers = _gathered(m, addresses, member_names, lambda ep, declared: self._asker_entries(ep.name, ep, declared),
                                      made, names)
         if not askers:
             return None

@@ -18,6 +18,7 @@ from reconciler.planners.builder import context_for
 from reconciler.planners.context import Attachment, AttachmentFields, Context
 from reconciler.planners.drivers import driver_of
 from reconciler.planners.memo import Memo
+from reconciler.planners.sticky import StickyAddresses
 from reconciler.planning.plan import Differ, Group, Observed
 
 
@@ -30,6 +31,7 @@ class Planner:
         self._endpoints_made = Memo(_endpoint_plan)
         self._dns = dns.DnsPlanner()
         self._families = Memo(ipam.allocate_family)
+        self._sticky = StickyAddresses()
         self.differ = Differ()  # what the diffs of its plans remember (the groups found equal)
         self._given: tuple[Context | None, dns.Families] = (None, {})  # the last context, its families' addresses
 
@@ -49,7 +51,7 @@ class Planner:
             given[(network.name, version)] = found[0]
             return found
 
-        ctx = context_for(m, observed, family)
+        ctx = context_for(m, observed, family, self._sticky)
         self._given = (ctx, given)
         return ctx
 

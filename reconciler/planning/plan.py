@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from operator import is_
@@ -93,6 +93,10 @@ class Observed:
     reasons: dict[Key, str] = field(default_factory=dict)  # why a foreign key is in the way, beyond existing
     search: tuple[str, ...] = ()  # the host's DNS search domains (/etc/resolv.conf), which endpoints keep
     name_servers: tuple[str, ...] = ()  # the host's, from /etc/resolv.conf: automatic subnets avoid them
+    # The objects of each namespace (not the host's) among `objects` as observe merged them, when it kept
+    # them apart: the watch's kernel cache, whose dict of a namespace is the same object while the
+    # namespace is unchanged. Its addresses are all of `objects`' in that namespace (sticky addresses).
+    namespaces: Mapping[str, Mapping[Key, KernelObject]] | None = None
 
 
 Group = Sequence[KernelObject]

@@ -74,7 +74,8 @@ def test_a_network_kept_whole_keeps_its_members_names_for_when_it_is_made_again(
     made: list[str] = []
     member_names = dns.member_names
     monkeypatch.setattr(dns, "member_names", lambda ep, net, *a: made.append(ep.name) or member_names(ep, net, *a))
-    planner._members.function = dns.member_names
+    for memo in planner._members.values():
+        memo.function = dns.member_names
     more = parse(NETS + EPS + endpoint("e9", "[{network: b}]"))
     families[("b", 4)] = {}
 
@@ -154,3 +155,13 @@ def test_a_network_kept_by_its_families_is_made_again_on_another_host() -> None:
     kept, fresh = kept_then_changed(m, replace(m, host="h2"))
 
     assert kept == fresh and kept is not None and "e1" not in kept.state
+
+
+def test_a_network_gone_takes_its_members_names_with_it() -> None:
+    """What is kept of each network's members lasts while the network is planned: a watch that saw
+    network b go keeps nothing of its members."""
+    planner = dns.DnsPlanner()
+    planned(planner, parse(NETS + EPS))
+    assert set(planner._members) == {"a", "b"}
+    planned(planner, parse(network("a", "{subnet: 10.0.0.0/24}") + EPS.replace("network: b", "network: a")))
+    assert set(planner._members) == {"a"}

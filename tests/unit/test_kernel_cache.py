@@ -471,3 +471,25 @@ def test_news_of_host_addresses_gives_the_host_links_their_addresses_again(cache
     after = observe(Kernel(), reader=cache, table=False).host_links["br0"]
 
     assert (before.addresses, after.addresses) == ((), ("172.20.0.1/24",))
+
+
+def test_the_objects_of_each_namespace_apart_are_the_same_dict_while_it_is_unchanged(cache, source):
+    """What the watch's planner keeps each endpoint's held addresses by (Observed.namespaces, given by
+    engine.observe_for with the cache): each namespace's objects, the very dict while nothing in it
+    changed, another once news of it came."""
+    from reconciler import engine
+    from reconciler.input.spec import Manifests
+
+    first = engine.observe_for(Manifests(), Kernel(), cache, keys=[])
+    assert first.namespaces is not None and set(first.namespaces) == {E1, E2}
+    for name, objects in first.namespaces.items():
+        assert objects == {k: o for k, o in first.objects.items() if o.netns == name}
+
+    cache.heard(1, rtnl.RTM_NEWADDR, memoryview(b""))  # from nsid 1: E1
+    source.spaces[E1].addresses.append(rtnl.AddrMsg(socket.AF_INET, 24, 2, "10.0.0.9"))
+    again = engine.observe_for(Manifests(), Kernel(), cache, keys=[])
+
+    assert again.namespaces is not None and again.namespaces[E2] is first.namespaces[E2]
+    assert again.namespaces[E1] is not first.namespaces[E1]
+    assert again.namespaces[E1] == {k: o for k, o in again.objects.items() if o.netns == E1}
+    assert any(isinstance(o, Address) and o.address.startswith("10.0.0.9/") for o in again.namespaces[E1].values())

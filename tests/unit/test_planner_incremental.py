@@ -260,3 +260,81 @@ def test_a_diff_where_every_observed_object_is_wanted_does_not_walk_them_for_del
     plan, _ = planned(more, replace(stray, objects=_Walked(stray.objects)), planner)
     assert _Walked.walks == 1
     assert [s.obj.address for s in plan.steps if s.action is Action.DELETE] == ["10.1.0.222/24"]  # type: ignore[attr-defined]
+
+
+def apart(observed: Observed, before: Observed | None = None) -> Observed:
+    """`observed` with its objects by namespace, as the watch's kernel cache gives them: a namespace's
+    dict is the one of `before` while it holds the same objects."""
+    kept = before.namespaces if before is not None and before.namespaces is not None else {}
+    namespaces: dict[str, dict[object, KernelObject]] = {}
+    for key, obj in observed.objects.items():
+        if obj.netns is not None:
+            namespaces.setdefault(obj.netns, {})[key] = obj
+    return replace(observed, namespaces={n: kept[n] if kept.get(n) == objects else objects for n, objects in namespaces.items()})
+
+
+@pytest.mark.parametrize("case", CASES, ids=list(CASES))
+def test_a_kept_planner_given_namespaces_apart_plans_b_as_a_fresh_one(tmp_path: Path, case: str) -> None:
+    """As the watch plans: the objects of each namespace apart, the same dict while it is unchanged
+    (what the Planner keeps each endpoint's held addresses by); a changed one is read again."""
+    changed, kernel = CASES[case]
+    write(tmp_path, BASE)
+    cache, planner = ManifestCache(), Planner()
+    a, converged_a = converged(cache, tmp_path)
+    held = apart(converged_a)
+    planned(a, held, planner)
+    planned(a, held, planner)
+    write(tmp_path, changed)
+    b_observed = apart(kernel(held), held)
+
+    kept = planned(cache.load([str(tmp_path)]), b_observed, planner)
+    fresh = planned(ManifestCache().load([str(tmp_path)]), b_observed, Planner())
+    unapart = planned(ManifestCache().load([str(tmp_path)]), replace(b_observed, namespaces=None), Planner())
+
+    assert kept == fresh == unapart
+    assert kept[0].steps  # type: ignore[attr-defined]
+
+
+def test_one_endpoint_more_reads_the_held_addresses_of_it_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the namespaces apart, the addresses each endpoint's interfaces hold are found again only for
+    an endpoint that changed or whose namespace's objects did: one more endpoint, then the kernel
+    holding it (its namespace new, another's address moved)."""
+    import reconciler.planners.sticky as sticky
+
+    write(tmp_path, BASE)
+    cache, planner = ManifestCache(), Planner()
+    m, converged_m = converged(cache, tmp_path)
+    held = apart(converged_m)
+    planned(m, held, planner)
+    found: list[str] = []
+    real = sticky._endpoint_sticky
+    monkeypatch.setattr(sticky, "_endpoint_sticky", lambda ep, *rest: found.append(ep.name) or real(ep, *rest))
+
+    planned(m, held, planner)
+    assert found == []
+    write(tmp_path, {"e5.yaml": endpoint("e5")})
+    more = cache.load([str(tmp_path)])
+    _, desired = planned(more, held, planner)
+    assert found == ["e5"]
+
+    found.clear()
+    holding = apart(address_moved(Observed({o.key: o for o in desired})), held)
+    planned(more, holding, planner)
+    assert sorted(found) == ["e2", "e5"]
+
+
+def test_a_network_turned_overlay_drops_the_addresses_kept_of_it(tmp_path: Path) -> None:
+    """The same endpoints and kernel, network a now spanning hosts (an overlay, whose addresses every
+    host computes from the manifests alone): what was kept of a's held addresses is dropped."""
+    from reconciler.input.spec import OverlayOptions
+    from reconciler.planners.sticky import StickyAddresses, sticky_addresses
+
+    write(tmp_path, BASE)
+    m, converged_m = converged(ManifestCache(), tmp_path)
+    held, sticky = apart(converged_m), StickyAddresses()
+    assert sticky(m, held) == sticky_addresses(m, held) and {k[1] for k in sticky(m, held)} == {"a", "b"}
+    a = m.networks[0]
+    assert a.name == "a" and not isinstance(a.options, OverlayOptions)
+    spanning = replace(m, networks=(replace(a, options=OverlayOptions(1, a.options)), *m.networks[1:]))  # type: ignore[arg-type]
+
+    assert sticky(spanning, held) == sticky_addresses(spanning, held) and {k[1] for k in sticky(spanning, held)} == {"b"}
