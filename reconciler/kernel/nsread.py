@@ -6,6 +6,7 @@ reads, observe parses): its link, address and route dumps as the kernel gave the
 from __future__ import annotations
 
 import pickle
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -33,7 +34,7 @@ def read(name: str, files: Callable[[str, type[NetnsFile]], FileRead], stay: boo
     try:
         client = _client(name, stay)
         try:
-            dumps[0] = client.dump_bytes(rtnl.RTM_GETLINK, EVERY_LINK)
+            dumps[0] = trimmed_links(client.dump_bytes(rtnl.RTM_GETLINK, EVERY_LINK))
             for i, (kind, body) in enumerate(((rtnl.RTM_GETADDR, EVERY_ADDRESS), (rtnl.RTM_GETROUTE, OURS))):
                 try:
                     dumps[i + 1] = client.dump_bytes(kind, body)
@@ -46,6 +47,45 @@ def read(name: str, files: Callable[[str, type[NetnsFile]], FileRead], stay: boo
     else:
         told = [files(name, kind) for kind in NETNS_FILES]
     return pickle.dumps((failed, *dumps, dump_failed, told), pickle.HIGHEST_PROTOCOL)
+
+
+def trimmed_links(dump: bytes) -> bytes:
+    """A link dump with each message cut down to what rtnl.parse_link reads (it parses the same): the
+    reading child has time to spare, its parent, which walks each message's attributes, none; of a
+    link's forty attributes it reads ten, and of its IFLA_AF_SPEC (most of its bytes) one."""
+    out = bytearray()
+    for kind, body in rtnl.messages(dump):
+        trimmed = bytes(body[:rtnl.IFINFOMSG.size]) + _kept(body, rtnl.LINK_ATTRS, rtnl.IFINFOMSG.size, _af_spec)
+        out += rtnl.header(len(trimmed), kind, 0, 0) + trimmed
+    return bytes(out)
+
+
+def _kept(data: memoryview, wanted: frozenset[int], offset: int, nested: Callable[[int, memoryview], bytes]) -> bytes:
+    """The attributes of `wanted` types from `offset` on, each as it came (its payload passed to `nested`)."""
+    kept, end = bytearray(), len(data) - 4
+    while offset <= end:
+        length, kind = rtnl.NLA.unpack_from(data, offset)
+        if length < 4:
+            break
+        if kind & rtnl.NLA_TYPE_MASK in wanted:
+            payload = nested(kind & rtnl.NLA_TYPE_MASK, data[offset + 4: offset + length])
+            kept += rtnl.NLA.pack(4 + len(payload), kind) + payload + bytes(rtnl.align(len(payload)) - len(payload))
+        offset += rtnl.align(length)
+    return bytes(kept)
+
+
+def _af_spec(kind: int, payload: memoryview) -> bytes:
+    # Of IFLA_AF_SPEC, parse_link reads the IPv6 configuration only (whether IPv6 is disabled).
+    if kind == rtnl.IFLA_AF_SPEC:
+        return _kept(payload, _INET6, 0, lambda _, inet6: _kept(inet6, _INET6_CONF, 0, _whole))
+    return bytes(payload)
+
+
+def _whole(kind: int, payload: memoryview) -> bytes:
+    return bytes(payload)
+
+
+_INET6, _INET6_CONF = frozenset({socket.AF_INET6}), frozenset({rtnl.IFLA_INET6_CONF})
 
 
 def host_links() -> bytes:
