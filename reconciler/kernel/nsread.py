@@ -6,7 +6,6 @@ reads, observe parses): its link, address and route dumps as the kernel gave the
 from __future__ import annotations
 
 import pickle
-import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -50,42 +49,26 @@ def read(name: str, files: Callable[[str, type[NetnsFile]], FileRead], stay: boo
 
 
 def trimmed_links(dump: bytes) -> bytes:
-    """A link dump with each message cut down to what rtnl.parse_link reads (it parses the same): the
-    reading child has time to spare, its parent, which walks each message's attributes, none; of a
-    link's forty attributes it reads ten, and of its IFLA_AF_SPEC (most of its bytes) one."""
-    out = bytearray()
+    """A link dump with each message cut down to the attributes rtnl.parse_link reads, each as it came (it
+    parses the same): the reading child has time to spare, its parent, which walks each message's
+    attributes, none; of a link's forty it reads ten."""
+    out: list[bytes | memoryview] = []
+    unpack, wanted, mask = rtnl.NLA.unpack_from, rtnl.LINK_ATTRS, rtnl.NLA_TYPE_MASK  # local names: once per attribute
     for kind, body in rtnl.messages(dump):
-        trimmed = bytes(body[:rtnl.IFINFOMSG.size]) + _kept(body, rtnl.LINK_ATTRS, rtnl.IFINFOMSG.size, _af_spec)
-        out += rtnl.header(len(trimmed), kind, 0, 0) + trimmed
-    return bytes(out)
-
-
-def _kept(data: memoryview, wanted: frozenset[int], offset: int, nested: Callable[[int, memoryview], bytes]) -> bytes:
-    """The attributes of `wanted` types from `offset` on, each as it came (its payload passed to `nested`)."""
-    kept, end = bytearray(), len(data) - 4
-    while offset <= end:
-        length, kind = rtnl.NLA.unpack_from(data, offset)
-        if length < 4:
-            break
-        if kind & rtnl.NLA_TYPE_MASK in wanted:
-            payload = nested(kind & rtnl.NLA_TYPE_MASK, data[offset + 4: offset + length])
-            kept += rtnl.NLA.pack(4 + len(payload), kind) + payload + bytes(rtnl.align(len(payload)) - len(payload))
-        offset += rtnl.align(length)
-    return bytes(kept)
-
-
-def _af_spec(kind: int, payload: memoryview) -> bytes:
-    # Of IFLA_AF_SPEC, parse_link reads the IPv6 configuration only (whether IPv6 is disabled).
-    if kind == rtnl.IFLA_AF_SPEC:
-        return _kept(payload, _INET6, 0, lambda _, inet6: _kept(inet6, _INET6_CONF, 0, _whole))
-    return bytes(payload)
-
-
-def _whole(kind: int, payload: memoryview) -> bytes:
-    return bytes(payload)
-
-
-_INET6, _INET6_CONF = frozenset({socket.AF_INET6}), frozenset({rtnl.IFLA_INET6_CONF})
+        kept: list[bytes | memoryview] = [body[:rtnl.IFINFOMSG.size]]
+        offset, end = rtnl.IFINFOMSG.size, len(body) - 4
+        while offset <= end:
+            length, attr = unpack(body, offset)
+            if length < 4:
+                break
+            step = (length + 3) & ~3
+            if attr & mask in wanted:
+                kept.append(body[offset: offset + step])
+            offset += step
+        trimmed = b"".join(kept)
+        trimmed += bytes(-len(trimmed) % 4)  # the next message starts aligned (the kernel's last attribute may not be)
+        out += (rtnl.header(len(trimmed), kind, 0, 0), trimmed)
+    return b"".join(out)
 
 
 def host_links() -> bytes:
