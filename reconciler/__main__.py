@@ -59,7 +59,7 @@ def _reads_ahead(command: list[str]) -> bool:
 
 def _read(item: str) -> bytes:
     # In the child: it loads what reading needs while its parent loads the command line.
-    from reconciler.kernel.observe import read_ahead
+    from reconciler.kernel.nsread import read_ahead
     return read_ahead(item)
 
 

@@ -10,8 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from reconciler.errors import KernelError
-from reconciler.kernel import netns, rtnl
+from reconciler.errors import KernelError, PathConflictError
+from reconciler.kernel import ahead, netns, rtnl
+from reconciler.kernel.hostsfile import ETC_NETNS, EtcNetns, read_file
 from reconciler.kernel.observe_objects import Link
 from reconciler.kernel.rtnl import AddrMsg, LinkMsg, NeighMsg, RouteMsg
 from reconciler.kernel.rtnl_client import EVERY_ADDRESS, EVERY_LINK, RtnlClient
@@ -69,6 +70,33 @@ def trimmed_links(dump: bytes) -> bytes:
         trimmed += bytes(-len(trimmed) % 4)  # the next message starts aligned (the kernel's last attribute may not be)
         out += (rtnl.header(len(trimmed), kind, 0, 0), trimmed)
     return b"".join(out)
+
+
+def read_ahead(item: str) -> bytes:
+    """The work of a child started ahead (kernel/ahead.py): the host's links, parsed (it has time to spare,
+    its parent none), or a namespace as bytes, its files read through /etc/netns held open. Here, not in
+    kernel/observe.py, so that the child loads only what reading needs (20 ms less before it reads)."""
+    global _AHEAD  # the child's own /etc/netns, for the rest of its life
+    if item == ahead.HOST:
+        return host_links()
+    if _AHEAD is None:
+        _AHEAD = EtcNetns()
+    etc = _AHEAD
+    return read(item, lambda ns, kind: file_read(etc, ns, kind), stay=True)
+
+
+_AHEAD: EtcNetns | None = None
+
+
+def file_read(etc: EtcNetns | None, ns: str, kind: type[NetnsFile]) -> FileRead:
+    """The content of the endpoint's file of this kind if we wrote it (None: there is none), or (why what
+    is in the way of it is,): read through `etc` held open, if given."""
+    try:
+        return read_file(ns, kind) if etc is None else etc.read(ns, kind)
+    except PathConflictError as err:
+        return (str(err),)
+    except OSError as err:
+        return (f"{ETC_NETNS}/{ns}/{kind.filename} cannot be read ({err.strerror}); fix it and run again",)
 
 
 def host_links() -> bytes:
