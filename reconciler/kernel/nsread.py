@@ -1,6 +1,7 @@
 """A named namespace read whole as bytes, to be parsed elsewhere (reconciler/kernel/forked.py's child
-reads, observe parses): its link, address and route dumps as the kernel gave them, and its files in
-/etc/netns; or why it could not be read. Nothing of it is kept: each observe reads the kernel again.
+reads, observe parses): its address and route dumps as the kernel gave them, its link dump cut down to
+what parse_link reads, and its files in /etc/netns; or why it could not be read. Nothing of it is kept:
+each observe reads the kernel again.
 """
 
 from __future__ import annotations
