@@ -2,13 +2,38 @@
 loaded with the cyclic collector off; a one-shot `plan`, and an `apply` that finds the lock free, have a
 child read the kernel meanwhile."""
 
+import atexit
 import gc
+import os
 import sys
+import threading
 
 from reconciler.kernel import ahead, runstate
 
 
 def run() -> int:
+    """Run the command, then leave at once (see `leave`)."""
+    return leave(_command())
+
+
+def leave(code: int) -> int:
+    """End the process with `code` once what it wrote is out and its exit functions ran, without the
+    interpreter's teardown: freeing every module and object it loaded, one by one, takes 17 ms of a
+    one-shot plan at 1000 endpoints, and the kernel frees them at once. Left to the interpreter (`code`
+    returned) while another thread runs (its exit waits for it) or when the output cannot be flushed
+    (its exit says so, as always)."""
+    if threading.active_count() > 1:
+        return code
+    atexit._run_exitfuncs()  # logging's flush among them
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        return code
+    os._exit(code)
+
+
+def _command() -> int:
     """Load the command line and run it. Loading makes tens of thousands of objects (classes, functions)
     that all live until the command ends: the collector's passes among them (about 40) cost 8 ms of
     every command's start and free nothing. main() then keeps it off or on, as the command needs."""
@@ -34,7 +59,7 @@ def _reads_ahead(command: list[str]) -> bool:
 
 def _read(item: str) -> bytes:
     # In the child: it loads what reading needs while its parent loads the command line.
-    from reconciler.kernel.observe import read_ahead
+    from reconciler.kernel.nsread import read_ahead
     return read_ahead(item)
 
 

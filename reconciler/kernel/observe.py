@@ -13,7 +13,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from reconciler.errors import ForeignTable, PathConflictError
+from reconciler.errors import ForeignTable
 from reconciler.kernel import (
     ahead,
     dhcpstate,
@@ -24,7 +24,7 @@ from reconciler.kernel import (
     resolverstate,
 )
 from reconciler.kernel.forked import Forked
-from reconciler.kernel.hostsfile import ETC_NETNS, EtcNetns, read_file
+from reconciler.kernel.hostsfile import ETC_NETNS, EtcNetns
 from reconciler.kernel.merged import Merged, NamespaceState
 from reconciler.kernel.names import is_text
 from reconciler.kernel.observe_objects import (
@@ -157,13 +157,9 @@ class Reader:
         is in the way of it (a symbolic link, a file we did not write)."""
         if self.raw is not None and self.raw[0] == ns and self.raw[1].files:
             told = self.raw[1].files[NETNS_FILES.index(kind)]
-            return InTheWay(told[0]) if isinstance(told, tuple) else told
-        try:
-            return read_file(ns, kind) if self.etc is None else self.etc.read(ns, kind)
-        except PathConflictError as err:
-            return InTheWay(str(err))
-        except OSError as err:
-            return InTheWay(f"{ETC_NETNS}/{ns}/{kind.filename} cannot be read ({err.strerror}); fix it and run again")
+        else:
+            told = nsread.file_read(self.etc, ns, kind)
+        return InTheWay(told[0]) if isinstance(told, tuple) else told
 
     def netns_folders(self) -> list[str]:
         """The names in /etc/netns (none when there is no such folder)."""
@@ -179,21 +175,6 @@ class Reader:
         names = [n for n in self.netns_folders() if n not in skip and (only is None or n in only)]
         found = {(kind.kind, name): self.netns_file(name, kind) for name in names for kind in NETNS_FILES}
         return {key: f.reason for key, f in found.items() if isinstance(f, InTheWay)}
-
-
-def read_ahead(item: str) -> bytes:
-    """The work of a child started ahead (kernel/ahead.py): the host's links, parsed (it has time to spare,
-    its parent none), or a namespace as bytes, its files read through /etc/netns held open."""
-    global _AHEAD  # the child's own reader, for the rest of its life
-    if item == ahead.HOST:
-        return nsread.host_links()
-    if _AHEAD is None:
-        _AHEAD = Reader()
-        _AHEAD.etc = EtcNetns()
-    return _AHEAD._read_raw(item)
-
-
-_AHEAD: Reader | None = None
 
 
 def _forked(names: list[str], work: Callable[[str], bytes], least: int) -> Forked | None:

@@ -8,7 +8,8 @@ import json
 import sys
 
 from reconciler.kernel import ahead, forked
-from reconciler.kernel.observe import Reader, observe, read_ahead
+from reconciler.kernel.nsread import read_ahead
+from reconciler.kernel.observe import Reader, observe
 from reconciler.kernel.session import Kernel
 
 started = []
