@@ -10,7 +10,7 @@ from typing import TypeVar
 
 from reconciler.appliers.common import delete_link, namespace_fd, set_ipv6
 from reconciler.appliers.registry import NOTHING, Applier, Changed, register, tolerate
-from reconciler.kernel.rtnl import veth_data
+from reconciler.kernel.linkreq import veth_data
 from reconciler.model import ALIAS_PREFIX, OWNER_GROUP, Bridge, Veth
 
 V = TypeVar("V")

@@ -13,7 +13,7 @@ from typing import TypeVar
 
 from reconciler.appliers.common import delete_link, namespace_fd, set_ipv6
 from reconciler.appliers.registry import NOTHING, Applier, Changed, register, tolerate
-from reconciler.kernel.rtnl import ipvlan_data, macvlan_data, vlan_data
+from reconciler.kernel.linkreq import ipvlan_data, macvlan_data, vlan_data
 from reconciler.model import (
     ALIAS_PREFIX,
     IPVLAN_FLAGS,

@@ -9,7 +9,8 @@ from ipaddress import ip_address
 
 from reconciler.appliers.common import delete_link, set_ipv6
 from reconciler.appliers.registry import GONE, Applier, Changed, register, tolerate
-from reconciler.kernel.rtnl import AF_BRIDGE, vxlan_data
+from reconciler.kernel.linkreq import vxlan_data
+from reconciler.kernel.rtnl import AF_BRIDGE
 from reconciler.model import ALIAS_PREFIX, OWNER_GROUP, BridgeFdb, Fdb, Neigh, Vxlan
 
 JOINED = frozenset({"master"})  # created outside its bridge: it joins it as a new port

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from reconciler.errors import KernelSupportError
-from reconciler.kernel import rtnl
+from reconciler.kernel import linkreq, rtnl
 from reconciler.kernel.netns import CLONE_NEWNET
 from reconciler.kernel.rtnl_client import RtnlClient
 from reconciler.model import IPVLAN_FLAGS, IPVLAN_MODES, MACVLAN_MODES
@@ -249,11 +249,11 @@ def _link_data(kind: str) -> bytes:
     if kind == "vxlan":
         return rtnl.nla_u32(rtnl.IFLA_VXLAN_ID, PROBE_VNI)
     if kind == "macvlan":
-        return rtnl.macvlan_data(MACVLAN_MODES["bridge"])
+        return linkreq.macvlan_data(MACVLAN_MODES["bridge"])
     if kind == "ipvlan":
-        return rtnl.ipvlan_data(IPVLAN_MODES["l2"], IPVLAN_FLAGS["bridge"])
+        return linkreq.ipvlan_data(IPVLAN_MODES["l2"], IPVLAN_FLAGS["bridge"])
     if kind == "vlan":
-        return rtnl.vlan_data(5)
+        return linkreq.vlan_data(5)
     return b""  # a veth with no peer given gets one named by the kernel
 
 

@@ -1,6 +1,6 @@
 """rtnetlink's wire format: every constant, message layout and attribute netreconcile uses, the
-messages it reads (links, addresses, routes, neighbours) parsed into small records, and the
-attributes of the requests it makes. No socket here: reconciler/kernel/rtnl_client.py sends and receives."""
+messages it reads (links, addresses, routes, neighbours) parsed into small records. The attributes
+of the link requests it makes: reconciler/kernel/linkreq.py. No socket here: rtnl_client.py sends and receives."""
 
 from __future__ import annotations
 
@@ -354,50 +354,6 @@ def parse_nsid(m: memoryview) -> int:
     """The nsid an RTM_NEWNSID reply gives (-1: none)."""
     value = attrs(m, RTGENMSG.size).get(NETNSA_NSID)
     return s32(value) if value is not None else -1
-
-
-def link_attrs(name: str, group: int, mtu: int | None = None, mac: str | None = None, netns_fd: int | None = None) -> bytes:
-    """A new link's name, group (our mark), MTU, MAC and namespace, as attributes."""
-    return nla_str(IFLA_IFNAME, name) + nla_u32(IFLA_GROUP, group) + optional_link_attrs(mtu, mac, netns_fd)
-
-
-def optional_link_attrs(mtu: int | None = None, mac: str | None = None, netns_fd: int | None = None,
-                        master: int | None = None) -> bytes:
-    """The attributes of those given (not None)."""
-    body = b""
-    for kind, value in ((IFLA_MTU, mtu), (IFLA_NET_NS_FD, netns_fd), (IFLA_MASTER, master)):
-        if value is not None:
-            body += nla_u32(kind, value)
-    return body + (nla(IFLA_ADDRESS, mac_bytes(mac)) if mac is not None else b"")
-
-
-def veth_data(peer: str, group: int, mtu: int | None = None, mac: str | None = None, netns_fd: int | None = None) -> bytes:
-    """A veth's IFLA_INFO_DATA: its peer, born with these attributes (in the namespace of `netns_fd`)."""
-    return nla(VETH_INFO_PEER, IFINFOMSG.pack(AF_UNSPEC, 0, 0, 0, 0) + link_attrs(peer, group, mtu, mac, netns_fd))
-
-
-def macvlan_data(mode: int) -> bytes:
-    return nla_u32(IFLA_MACVLAN_MODE, mode)
-
-
-def ipvlan_data(mode: int, flag: int) -> bytes:
-    return nla(IFLA_IPVLAN_MODE, struct.pack("=H", mode)) + nla(IFLA_IPVLAN_FLAGS, struct.pack("=H", flag))
-
-
-def vxlan_data(vni: int, port: int, local: str | None, link: int | None) -> bytes:
-    """No learning, ARP/NDP answered from the neighbour table (proxy), the given VNI, port and VTEP."""
-    data = nla_u32(IFLA_VXLAN_ID, vni) + nla(IFLA_VXLAN_PORT, struct.pack("!H", port))
-    if local is not None:
-        address = ip_address(local)
-        data += nla(IFLA_VXLAN_LOCAL if address.version == 4 else IFLA_VXLAN_LOCAL6, address.packed)
-    data += nla(IFLA_VXLAN_LEARNING, b"\0") + nla(IFLA_VXLAN_PROXY, b"\1")
-    if link is not None:
-        data += nla_u32(IFLA_VXLAN_LINK, link)
-    return data
-
-
-def vlan_data(vlan_id: int) -> bytes:
-    return nla(IFLA_VLAN_ID, struct.pack("=H", vlan_id))
 
 
 _INET6, _INET6_CONF = frozenset({socket.AF_INET6}), frozenset({IFLA_INET6_CONF})

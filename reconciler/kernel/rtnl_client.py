@@ -14,7 +14,7 @@ from ipaddress import ip_address, ip_network
 from typing import Protocol
 
 from reconciler.errors import KernelError
-from reconciler.kernel import names, rtnl
+from reconciler.kernel import linkreq, names, rtnl
 from reconciler.kernel.rtnl import AddrMsg, LinkMsg, NeighMsg, RouteMsg
 
 GROUPS = (rtnl.RTMGRP_LINK | rtnl.RTMGRP_IPV4_IFADDR | rtnl.RTMGRP_IPV6_IFADDR
@@ -179,7 +179,7 @@ class RtnlClient:
             body += rtnl.nla_u32(rtnl.IFLA_GROUP, group)
         if alias is not None:
             body += rtnl.nla(rtnl.IFLA_IFALIAS, names.encode(alias))
-        body += rtnl.optional_link_attrs(mtu, mac, master=master)
+        body += linkreq.optional_link_attrs(mtu, mac, master=master)
         self._request(rtnl.RTM_NEWLINK, body)
 
     def new_link(self, name: str, kind: str, *, group: int, link: int | None = None, mtu: int | None = None,
@@ -189,10 +189,10 @@ class RtnlClient:
         index here; with `netns_fd` the link is born in that namespace. `data`: its IFLA_INFO_DATA.
         Returns the link as made (its index: no request to ask for it), None where the kernel does not
         echo it (before Linux 6.3, or born in another namespace)."""
-        body = rtnl.IFINFOMSG.pack(rtnl.AF_UNSPEC, 0, 0, 0, 0) + rtnl.link_attrs(name, group, mtu, mac, netns_fd)
+        body = rtnl.IFINFOMSG.pack(rtnl.AF_UNSPEC, 0, 0, 0, 0) + linkreq.link_attrs(name, group, mtu, mac, netns_fd)
         if link is not None:
             body += rtnl.nla_u32(rtnl.IFLA_LINK, link)
-        body += rtnl.optional_link_attrs(master=master)
+        body += linkreq.optional_link_attrs(master=master)
         info = rtnl.nla_str(rtnl.IFLA_INFO_KIND, kind) + (rtnl.nla(rtnl.IFLA_INFO_DATA, data) if data else b"")
         body += rtnl.nla(rtnl.IFLA_LINKINFO, info)
         flags = rtnl.NLM_F_ACK | rtnl.NLM_F_CREATE | rtnl.NLM_F_EXCL

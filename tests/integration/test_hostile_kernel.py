@@ -341,7 +341,7 @@ def test_a_namespace_made_comes_back_home_and_one_whose_making_fails_leaves_no_e
 ECHO = """
 from reconciler.appliers.common import namespace_fd
 from reconciler.kernel import netns
-from reconciler.kernel.rtnl import veth_data
+from reconciler.kernel.linkreq import veth_data
 from reconciler.kernel.rtnl_client import RtnlClient
 from reconciler.kernel.session import Kernel
 netns.create("e")

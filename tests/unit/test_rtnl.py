@@ -15,7 +15,7 @@ from collections import deque
 import pytest
 
 from reconciler.errors import KernelError
-from reconciler.kernel import rtnl
+from reconciler.kernel import linkreq, rtnl
 from reconciler.kernel.rtnl_client import EVERY_LINK, RtnlClient
 from reconciler.model import (
     IPVLAN_FLAGS,
@@ -190,7 +190,7 @@ CREATE = rtnl.NLM_F_REQUEST | rtnl.NLM_F_ACK | rtnl.NLM_F_CREATE | rtnl.NLM_F_EX
 
 
 def test_a_new_veth_decodes_into_its_name_mark_mtu_mac_and_its_peer_born_in_another_namespace(client, sock):
-    peer = rtnl.veth_data("eth0", OWNER_GROUP, mtu=1400, mac="02:00:00:00:00:02", netns_fd=9)
+    peer = linkreq.veth_data("eth0", OWNER_GROUP, mtu=1400, mac="02:00:00:00:00:02", netns_fd=9)
     client.new_link("h1", "veth", group=OWNER_GROUP, mtu=1400, mac="02:00:00:00:00:01", data=peer)
 
     kind, flags, body = sock.request()
@@ -205,7 +205,7 @@ def test_a_new_veth_decodes_into_its_name_mark_mtu_mac_and_its_peer_born_in_anot
 
 @pytest.mark.parametrize("local", ["10.0.0.1", "2001:db8::1"])
 def test_a_new_vxlan_decodes_into_its_vni_port_local_address_and_underlay(client, sock, local):
-    client.new_link("vx1", "vxlan", group=OWNER_GROUP, mtu=1450, data=rtnl.vxlan_data(4242, 4789, local, 5))
+    client.new_link("vx1", "vxlan", group=OWNER_GROUP, mtu=1450, data=linkreq.vxlan_data(4242, 4789, local, 5))
 
     made = rtnl.parse_link(sock.request()[2])
     assert (made.kind, made.vni, made.port, made.local, made.lower, made.mtu) == ("vxlan", 4242, 4789, local, 5, 1450)
@@ -214,10 +214,10 @@ def test_a_new_vxlan_decodes_into_its_vni_port_local_address_and_underlay(client
 
 
 def test_new_macvlan_ipvlan_and_vlan_links_decode_into_their_mode_flag_and_id(client, sock):
-    client.new_link("m1", "macvlan", group=OWNER_GROUP, link=4, data=rtnl.macvlan_data(MACVLAN_MODES["private"]))
+    client.new_link("m1", "macvlan", group=OWNER_GROUP, link=4, data=linkreq.macvlan_data(MACVLAN_MODES["private"]))
     client.new_link("i1", "ipvlan", group=OWNER_GROUP, link=4,
-                    data=rtnl.ipvlan_data(IPVLAN_MODES["l3s"], IPVLAN_FLAGS["vepa"]))
-    client.new_link("eth0.60", "vlan", group=OWNER_GROUP, link=4, data=rtnl.vlan_data(60))
+                    data=linkreq.ipvlan_data(IPVLAN_MODES["l3s"], IPVLAN_FLAGS["vepa"]))
+    client.new_link("eth0.60", "vlan", group=OWNER_GROUP, link=4, data=linkreq.vlan_data(60))
 
     macvlan, ipvlan, vlan = (rtnl.parse_link(sock.request(i)[2]) for i in range(3))
     assert (macvlan.kind, macvlan.mode, macvlan.link) == ("macvlan", MACVLAN_MODES["private"], 4)

@@ -1,7 +1,7 @@
 """What our rtnetlink encoder sends, read back by an independent decoder: pyroute2's message classes;
 and what pyroute2 encodes as the kernel's replies, read by our decoder.
 
-Each request reconciler/kernel/rtnl.py builds (a veth, a bridge, a macvlan, an ipvlan, a vlan, a VXLAN, a
+Each request reconciler/kernel/rtnl.py and linkreq.py build (a veth, a bridge, a macvlan, an ipvlan, a vlan, a VXLAN, a
 link change, bridge port flags, addresses, routes, neighbour and forwarding entries, lookups and
 dumps) is captured as the bytes the kernel would receive, then parsed by pyroute2 and compared
 attribute by attribute, nested ones included, with message types, flags and numbers taken from
@@ -31,13 +31,13 @@ from pyroute2.netlink.rtnl.ifinfmsg.plugins.ipvlan import ipvlan as pyroute2_ipv
 from pyroute2.netlink.rtnl.rtmsg import rtmsg
 
 from reconciler import model
-from reconciler.kernel import rtnl
+from reconciler.kernel import linkreq, rtnl
 from reconciler.kernel.rtnl_client import RtnlClient
 
 # --- the adapter: the only lines naming rtnl's client class and its socket (issue 16 renames the class)
 CLIENT = RtnlClient
-ENCODERS = {"veth": rtnl.veth_data, "macvlan": rtnl.macvlan_data, "ipvlan": rtnl.ipvlan_data,
-            "vlan": rtnl.vlan_data, "vxlan": rtnl.vxlan_data}
+ENCODERS = {"veth": linkreq.veth_data, "macvlan": linkreq.macvlan_data, "ipvlan": linkreq.ipvlan_data,
+            "vlan": linkreq.vlan_data, "vxlan": linkreq.vxlan_data}
 
 
 def recording_client(replies: list[bytes] | None = None) -> Any:
