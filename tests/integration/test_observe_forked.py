@@ -66,7 +66,9 @@ def test_an_apply_reading_ahead_repairs_drift_in_any_namespace_and_adds_what_is_
     sandbox.sh("ip -n e07 addr del 172.20.0.17/24 dev eth0 && ip -n e33 link set eth0 mtu 1400"
                " && echo '10.9.9.9 edited' >> /etc/netns/e44/hosts")
     write(sandbox, endpoint("extra", iface("a", "172.20.0.200")), name="m/extra.yaml")
-    applied = sandbox.nr("apply", str(path.parent))
+    counted = sandbox.workdir / "children"
+    applied = sandbox.sh(f"COUNTED_CHILDREN={counted} {sys.executable} {HERE / 'counted_command.py'} apply {path.parent}")
+    assert counted.read_text().split() == [str(1 + COUNT)], "the apply read ahead: the host, then each namespace"
     for drift in ("+ address 172.20.0.17/24 on e07/eth0", "<-> e33/eth0", "~ hosts /etc/netns/e44/hosts", "netns extra"):
         assert drift in applied.stdout, applied.stdout
     assert plan(sandbox, path.parent)[0] == 0
