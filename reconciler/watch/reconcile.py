@@ -136,7 +136,8 @@ class Reconciler:
                        enforced=done.result)
 
     def _apply(self, m: Manifests, prune: bool) -> Outcome:
-        options = engine.ApplyOptions(limits=self.limits, reader=self.kernel_cache, prune=prune, planner=self.planner)
+        options = engine.ApplyOptions(limits=self.limits, reader=self.kernel_cache, prune=prune, planner=self.planner,
+                                      resolver_later=True)
         try:
             with Kernel() as kernel:
                 result = engine.apply(m, kernel, self.kernel_cache.touched, options)

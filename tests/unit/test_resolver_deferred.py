@@ -24,7 +24,7 @@ BEFORE = Step(Action.CREATE, Sysctl("a", "net.ipv4.ip_forward", "1"), None)
 AFTER = Step(Action.CREATE, Sysctl("b", "net.ipv4.ip_forward", "1"), None)
 RESOLVER = Step(Action.UPDATE, WANT, OLD, changes=(("digest", "old", "new"),))
 PLAN = Plan((BEFORE, RESOLVER, AFTER))
-WATCHS = Reader()  # any reader given: the watch's
+READER = Reader()  # the watch reads through its cache, a one-shot apply through a Reader too
 
 
 class Kernel:
@@ -58,10 +58,12 @@ class Kernel:
         raise err
 
 
-def run(plan: Plan = PLAN, reader: Reader | None = WATCHS) -> tuple[Step, ...]:
+def run(plan: Plan = PLAN, later: bool = True) -> tuple[Step, ...]:
+    """The plan run as the watch runs it (`later`: ApplyOptions.resolver_later), or as a one-shot apply."""
     desired = tuple(s.desired for s in plan.steps if s.desired is not None)
     result = engine.ApplyResult(plan, (), Observed({}), desired)
-    return engine._run_verified(result, None, lambda s: None, engine.ApplyOptions(reader=reader), [])  # type: ignore[arg-type]
+    options = engine.ApplyOptions(reader=READER, resolver_later=later)
+    return engine._run_verified(result, None, lambda s: None, options, [])  # type: ignore[arg-type]
 
 
 def test_the_wait_comes_after_the_kernel_is_read_and_the_resolver_is_read_after_it(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -81,10 +83,10 @@ def test_a_resolver_that_never_reports_fails_the_apply_as_its_step_and_every_oth
     assert kernel.events.index("wait") > kernel.events.index("kernel read")
 
 
-def test_without_the_watchs_reader_the_step_waits_in_its_place(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_one_shot_apply_waits_in_the_steps_place_though_it_reads_through_a_reader(monkeypatch: pytest.MonkeyPatch) -> None:
     kernel = Kernel(monkeypatch, serves=False)
     with pytest.raises(ApplyError, match="did not report serving"):  # the fake execute is no executor: raw
-        run(reader=None)
+        run(later=False)
     assert kernel.events == ["step 1", "load", "wait", "resolver read"]  # the error's own look
 
 
