@@ -1,15 +1,8 @@
-"""Runs a plan against the kernel step by step, and undoes completed steps in reverse on demand.
-
-Test-only switches (environment): NETRECONCILE_TEST_FAIL_AT_STEP=k makes step k fail before it
-runs; NETRECONCILE_TEST_KILL_AFTER_STEP=k sends SIGKILL to this process once step k is done (and
-keeps the run in one process); NETRECONCILE_TEST_PARALLEL_FROM=n splits runs of n endpoints or more
-over two processes (parallel.py; 64 without it).
-"""
+"""Runs a plan against the kernel step by step, and undoes completed steps in reverse on demand (with
+the test-only switches of switches.py)."""
 
 from __future__ import annotations
 
-import os
-import signal
 import threading
 import time
 from collections.abc import Callable
@@ -19,9 +12,8 @@ from typing import Any
 
 from reconciler.appliers import appliers
 from reconciler.appliers.registry import Applier, Appliers
-from reconciler.applying import parallel
+from reconciler.applying import parallel, switches
 from reconciler.errors import (
-    ApplyError,
     KernelError,
     NetreconcileError,
     StepFailed,
@@ -42,7 +34,7 @@ def execute(plan: Plan, kernel: Kernel, report: Reporter = lambda step: None, ho
     found = appliers(kernel)
     held = _Held()
     done: list[Step] = []
-    split = not (hooks and os.environ.get("NETRECONCILE_TEST_KILL_AFTER_STEP")) and threading.active_count() == 1
+    split = not (hooks and switches.killing()) and threading.active_count() == 1
     for segment in parallel.segments(plan.steps) if split else [parallel.Segment(0, len(plan.steps))]:
         deleting = bool(segment.blocks) and plan.steps[segment.start].action is Action.DELETE
         if segment.blocks and not deleting:
@@ -65,7 +57,7 @@ def _run_one_by_one(plan: Plan, segment: parallel.Segment, found: Appliers, held
         done.append(step)
         report(step)
         if hooks:
-            _test_kill(number)
+            switches.kill_after(number)
 
 
 def _run_split(plan: Plan, segment: parallel.Segment, found: Appliers, held: _Held, hooks: bool, done: list[Step],
@@ -88,8 +80,8 @@ def _run_split(plan: Plan, segment: parallel.Segment, found: Appliers, held: _He
 
 def _run_with_hooks(number: int, step: Step, found: Appliers, held: _Held, hooks: bool) -> None:
     if hooks:
-        _test_fail(number)
-    if not (hooks and _test_skip(number)):
+        switches.fail_at(number)
+    if not (hooks and switches.skipped(number)):
         _run(found, step, held)
 
 
@@ -177,21 +169,6 @@ def _describe(err: Exception) -> str:
     if isinstance(err, (OSError, NetreconcileError)):
         return str(err)
     return f"unexpected {type(err).__name__}: {err} (a bug in netreconcile; --debug shows where)"
-
-
-def _test_fail(number: int) -> None:
-    if os.environ.get("NETRECONCILE_TEST_FAIL_AT_STEP") == str(number):
-        raise ApplyError(f"injected failure at step {number} (NETRECONCILE_TEST_FAIL_AT_STEP)")
-
-
-def _test_skip(number: int) -> bool:
-    """A step that says it worked but did nothing: what verification is there to catch."""
-    return os.environ.get("NETRECONCILE_TEST_SKIP_STEP") == str(number)
-
-
-def _test_kill(number: int) -> None:
-    if os.environ.get("NETRECONCILE_TEST_KILL_AFTER_STEP") == str(number):
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 @dataclass(frozen=True)

@@ -21,10 +21,10 @@ import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from reconciler.applying import switches
 from reconciler.planning.plan import Action, Step
 
 MIN_BLOCKS = 64  # below, forking (a few ms) and the worker's own session cost more than they gain
-MIN_BLOCKS_ENV = "NETRECONCILE_TEST_PARALLEL_FROM"  # tests: split from this many blocks
 ENDPOINT_KINDS = frozenset({"veth", "address", "route", "sysctl", "hosts", "resolvconf"})
 RECORD = struct.Struct("!iI")  # step number (negative: it failed), length of the failure's text
 
@@ -61,8 +61,7 @@ def segments(steps: Sequence[Step]) -> list[Segment]:
 
 
 def min_blocks() -> int:
-    value = os.environ.get(MIN_BLOCKS_ENV, "")
-    return int(value) if value.isdigit() else MIN_BLOCKS
+    return switches.parallel_from(MIN_BLOCKS)
 
 
 def _blocks_from(steps: Sequence[Step], i: int) -> list[Block]:

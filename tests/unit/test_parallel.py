@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.applying import parallel
+from reconciler.applying import parallel, switches
 from reconciler.applying.parallel import Segment, run_split, segments
 from reconciler.model import Address, Bridge, HostsFile, Netns, Route, Veth
 from reconciler.planning.plan import Action, Step
@@ -30,19 +30,19 @@ def plan_of(endpoints: int) -> list[Step]:
 
 
 def test_a_run_of_endpoints_is_one_segment_of_blocks_between_sequential_ones(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(parallel.MIN_BLOCKS_ENV, "3")
+    monkeypatch.setenv(switches.PARALLEL_FROM, "3")
     assert segments(plan_of(3)) == [Segment(0, 2), Segment(2, 17, ((2, 7), (7, 12), (12, 17))), Segment(17, 18)]
 
 
 def test_fewer_blocks_than_the_least_run_one_by_one(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(parallel.MIN_BLOCKS_ENV, "4")
+    monkeypatch.setenv(switches.PARALLEL_FROM, "4")
     assert segments(plan_of(3)) == [Segment(0, 18)]
-    monkeypatch.delenv(parallel.MIN_BLOCKS_ENV)
+    monkeypatch.delenv(switches.PARALLEL_FROM)
     assert parallel.min_blocks() == parallel.MIN_BLOCKS
 
 
 def test_a_step_of_another_namespace_or_not_a_create_ends_a_block(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(parallel.MIN_BLOCKS_ENV, "2")
+    monkeypatch.setenv(switches.PARALLEL_FROM, "2")
     steps = endpoint(0) + endpoint(1)
     steps.insert(3, Step(Action.CREATE, Route("e9", "0.0.0.0/0", "10.0.0.1", "eth0"), None))  # not e0's
     assert segments(steps) == [Segment(0, 11)]
@@ -111,7 +111,7 @@ def test_a_worker_that_dies_is_a_failure_naming_its_first_step_not_told(tmp_path
 
 
 def test_a_destroy_splits_by_namespace_what_lives_in_it_then_the_namespace(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(parallel.MIN_BLOCKS_ENV, "3")
+    monkeypatch.setenv(switches.PARALLEL_FROM, "3")
     deleted = [Step(Action.DELETE, None, s.obj) for i in reversed(range(3)) for s in reversed(endpoint(i))
                if s.obj.kind in ("netns", "hosts")]
     steps = [Step(Action.DELETE, None, Bridge("br0")), *deleted, Step(Action.DELETE, None, Bridge("br"))]
