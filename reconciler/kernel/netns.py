@@ -262,6 +262,11 @@ def move(name: str) -> None:
     _forget_home()
 
 
+def kept_home() -> int | None:
+    """The descriptor of the main thread's home namespace kept open for good (None: none is kept yet)."""
+    return _main_home if _main_home >= 0 else None
+
+
 def _forget_home() -> None:
     """This thread lives elsewhere now: the main thread's kept namespace is no longer its home."""
     global _main_home

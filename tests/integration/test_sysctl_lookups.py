@@ -37,7 +37,7 @@ with Kernel() as kernel:
     for i in range(int(sys.argv[1])):
         kernel.write_sysctl(f"s{i}", "net.ipv4.conf.lo.forwarding", "1")
         assert kernel.read_sysctl(f"s{i}", "net.ipv4.conf.lo.forwarding") == "1"
-left = set(os.listdir("/proc/self/fd")) - before - {str(netns._main_home)}  # the home kept for good (netns.py)
+left = set(os.listdir("/proc/self/fd")) - before - {str(netns.kept_home())}  # the home kept for good (netns.py)
 print(json.dumps({"instances": len(made), "fds_left": len(left)}))
 """
 
