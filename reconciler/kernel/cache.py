@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from reconciler.kernel.cachesource import Client, KernelSource, Replay, Space
+from reconciler.kernel.cachesource import CachedDumps, Client, KernelSource, Space
 from reconciler.kernel.filestamps import FileStamps, Stamp, Stamps
 from reconciler.kernel.hostmade import HostMade
 from reconciler.kernel.inotify import MountTable
@@ -285,7 +285,7 @@ class KernelCache(Reader):
             space = self._host()
         else:
             space = self._space(name)
-        return Namespace(name, space.links, Replay(name, space, self.source))
+        return Namespace(name, space.links, CachedDumps(name, space, self.source))
 
     def _host(self) -> Space:
         with self.lock:

@@ -74,9 +74,9 @@ class Space:
     routes: list[RouteMsg] = field(default_factory=list)
 
 
-class Replay:
-    """Stands for our client in observe: answers from what was read; neighbours are read live (only
-    VXLAN networks need them, and no event we listen to tells of them)."""
+class CachedDumps:
+    """The Dumps (observe_objects.py) of a namespace the watch's cache holds: answers from what was read;
+    neighbours are read live (only VXLAN networks need them, and no event we listen to tells of them)."""
 
     def __init__(self, name: str | None, space: Space, source: KernelSource) -> None:
         self.name, self.space, self.source = name, space, source

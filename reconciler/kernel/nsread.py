@@ -158,8 +158,8 @@ def _error(told: Told) -> OSError | None:
     return None if told is None else KernelError(*told)
 
 
-class Replay:
-    """A namespace's dumps as `Raw` holds them, parsed when asked (observe's Dumps); neighbours, which
+class RawDumps:
+    """The Dumps (observe_objects.py) of a namespace as `Raw` holds them, parsed when asked; neighbours, which
     observe reads of the host only, are dumped from the kernel."""
 
     def __init__(self, name: str, raw: Raw) -> None:
