@@ -50,6 +50,13 @@ RECEIVE_SIZE = 1 << 20  # a dump's part is at most 32 KiB, a single huge link (m
 _receiving = threading.local()
 
 
+def _raise_error(reply: memoryview) -> None:
+    """An NLMSG_ERROR reply carrying an error, raised (an ACK, code 0, passes)."""
+    code = rtnl.error_code(reply)
+    if code:
+        raise KernelError(code, os.strerror(code))
+
+
 def _receive(sock: NetlinkSocket) -> bytes:
     """One datagram, read into this thread's buffer and copied out: recv() would allocate and shrink
     a 1 MiB buffer per call, 40 us of a dump of two links (a third of observing a namespace)."""
@@ -119,31 +126,29 @@ class RtnlClient:
 
     def _request(self, msg_type: int, body: bytes, flags: int = rtnl.NLM_F_ACK) -> memoryview | None:
         """Send one request; return the reply message (a GET) or None (an ACK); raise OSError on error."""
-        self.seq += 1
-        self.sock.send(rtnl.header(len(body), msg_type, rtnl.NLM_F_REQUEST | flags, self.seq) + body)
+        self._send(msg_type, body, flags)
         kind, reply = next(rtnl.messages(_receive(self.sock)))
         if kind == rtnl.NLMSG_ERROR:
-            code = rtnl.error_code(reply)
-            if code:
-                raise KernelError(code, os.strerror(code))
+            _raise_error(reply)
             return None
         return reply
 
     def _echoed(self, msg_type: int, body: bytes, flags: int) -> memoryview | None:
         """Send one request asking for its echo (NLM_F_ECHO); return the object as the kernel made it
         (None where the kernel sends no echo: before Linux 6.3 for links); raise OSError on error."""
-        self.seq += 1
-        self.sock.send(rtnl.header(len(body), msg_type, rtnl.NLM_F_REQUEST | rtnl.NLM_F_ECHO | flags, self.seq) + body)
+        self._send(msg_type, body, rtnl.NLM_F_ECHO | flags)
         echo: memoryview | None = None
         while True:
             for kind, reply in rtnl.messages(_receive(self.sock)):
                 if kind == rtnl.NLMSG_ERROR:
-                    code = rtnl.error_code(reply)
-                    if code:
-                        raise KernelError(code, os.strerror(code))
+                    _raise_error(reply)
                     return echo
                 if kind == msg_type and echo is None:
                     echo = reply
+
+    def _send(self, msg_type: int, body: bytes, flags: int) -> None:
+        self.seq += 1
+        self.sock.send(rtnl.header(len(body), msg_type, rtnl.NLM_F_REQUEST | flags, self.seq) + body)
 
     def _get(self, msg_type: int, body: bytes) -> memoryview:
         """The reply to a GET request."""
