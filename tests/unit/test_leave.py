@@ -18,6 +18,8 @@ PROGRAM = textwrap.dedent("""
     kept = Torn()
     atexit.register(lambda: print("exit function ran", file=sys.stderr))
     sys.stdout.write("planned, unflushed")
+    if sys.argv[1] == "no exit functions runner":
+        del atexit._run_exitfuncs
     if sys.argv[1] == "thread":
         threading.Thread(target=lambda: (time.sleep(0.2), os.write(1, b" thread done"))).start()
     raise SystemExit(leave(3))
@@ -40,4 +42,11 @@ def test_another_thread_running_is_waited_for_as_always() -> None:
     done = _run("thread")
     assert done.returncode == 3, done.stderr
     assert done.stdout == "planned, unflushed thread done"
+    assert done.stderr.count("exit function ran") == 1 and "torn down" in done.stderr, done.stderr
+
+
+def test_an_interpreter_without_a_way_to_run_the_exit_functions_first_leaves_as_always() -> None:
+    done = _run("no exit functions runner")
+    assert done.returncode == 3, done.stderr
+    assert done.stdout == "planned, unflushed"
     assert done.stderr.count("exit function ran") == 1 and "torn down" in done.stderr, done.stderr
