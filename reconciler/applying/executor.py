@@ -67,9 +67,13 @@ def _run_split(plan: Plan, segment: parallel.Segment, found: Appliers, held: _He
         theirs, theirs_held = appliers(Kernel()), _Held()  # one pass over /proc per process, not per namespace
         return lambda number, step: _run_with_hooks(number, step, theirs, theirs_held, hooks)
 
-    outcome = parallel.run_split(plan.steps, segment.blocks,
-                                 lambda number, step: _run_with_hooks(number, step, found, held, hooks),
-                                 worker, _describe)
+    try:
+        outcome = parallel.run_split(plan.steps, segment.blocks,
+                                     lambda number, step: _run_with_hooks(number, step, found, held, hooks),
+                                     worker, _describe)
+    except parallel.NoWorker:  # no process to be had: this one runs them all
+        _run_one_by_one(plan, segment, found, held, hooks, done, report)
+        return
     for number in outcome.done:
         done.append(plan.steps[number - 1])
         report(plan.steps[number - 1])

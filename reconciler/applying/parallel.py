@@ -112,14 +112,7 @@ def run_split(steps: Sequence[Step], blocks: Sequence[Block], run: RunStep, work
     """Run the blocks, every other one in a forked worker (whose steps run with `worker_run()`, made
     after the fork); return the steps done by both, sorted, and the first failure."""
     ours, theirs = list(blocks[0::2]), list(blocks[1::2])
-    results_r, results_w = os.pipe()
-    stop_r, stop_w = os.pipe()
-    gc.freeze()  # in the worker, collections would write to every page it shares; in both, they scan the plan
-    try:
-        pid = os.fork()
-    except OSError:
-        gc.unfreeze()
-        raise
+    (results_r, results_w), (stop_r, stop_w), pid = _forked_worker()
     if pid == 0:  # the worker: never returns
         os.close(results_r)
         os.close(stop_w)
@@ -131,7 +124,7 @@ def run_split(steps: Sequence[Step], blocks: Sequence[Block], run: RunStep, work
         outcome, worker = Outcome(), _Reader(results_r)
         _run_ours(steps, ours, run, describe, outcome, worker)
         if outcome.failure is not None:
-            os.write(stop_w, b"x")
+            _tell_stop(stop_w)
         worker.read_to_end()
     finally:
         os.close(stop_w)
@@ -205,6 +198,34 @@ class _Reader:
                 self.done.append(number)
             elif self.failure is None:
                 self.failure = (-number, text, None)
+
+
+class NoWorker(Exception):
+    """No worker could be started (no pipe or no process to be had): nothing has run, nothing is held."""
+
+
+def _forked_worker() -> tuple[tuple[int, int], tuple[int, int], int]:
+    """The results pipe, the stop pipe and the fork's pid (0: this is the worker); NoWorker if any fails."""
+    opened: list[int] = []
+    gc.freeze()  # in the worker, collections would write to every page it shares; in both, they scan the plan
+    try:
+        results = os.pipe()
+        opened += results
+        stop = os.pipe()
+        opened += stop
+        return results, stop, os.fork()
+    except OSError as err:
+        gc.unfreeze()
+        for fd in opened:
+            os.close(fd)
+        raise NoWorker(str(err)) from err
+
+
+def _tell_stop(stop: int) -> None:
+    try:
+        os.write(stop, b"x")
+    except BrokenPipeError:
+        pass  # the worker has ended already, its blocks all run: nothing to stop, its steps are told
 
 
 def _worker(steps: Sequence[Step], blocks: list[Block], worker_run: Callable[[], RunStep],

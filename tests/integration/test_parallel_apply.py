@@ -39,10 +39,19 @@ threading.Thread(target=time.sleep, args=(3600,), daemon=True).start()
 """
 
 
-def by_process(sandbox, command: str, path, threaded: bool = False) -> list[list[str]]:
+NO_FORK = """
+import errno, os
+def no_fork():
+    raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
+os.fork = no_fork
+"""
+
+
+def by_process(sandbox, command: str, path, threaded: bool = False, prelude: str = "") -> list[list[str]]:
     """Run `netreconcile COMMAND PATH` split from 2 blocks (with another thread running in it, as in the
-    watch, if `threaded`): the namespaces each process made or removed."""
-    script, log = sandbox.write("logged.py", (THREAD if threaded else "") + LOGGED), sandbox.workdir / f"{command}.log"
+    watch, if `threaded`; after `prelude`): the namespaces each process made or removed."""
+    prelude += THREAD if threaded else ""
+    script, log = sandbox.write("logged.py", prelude + LOGGED), sandbox.workdir / f"{command}.log"
     sandbox.sh(f"{SPLIT} {sys.executable} {script} {log} {command} {path}")
     found: dict[str, list[str]] = {}
     for line in log.read_text().splitlines():
@@ -54,6 +63,12 @@ def by_process(sandbox, command: str, path, threaded: bool = False) -> list[list
 def test_a_process_running_other_threads_makes_every_endpoint_itself(sandbox):
     path = write(sandbox, *one_network(6))  # a fork would copy none of the threads, nor know their locks
     assert by_process(sandbox, "apply", path, threaded=True) == [["e0", "e1", "e2", "e3", "e4", "e5"]]
+    assert sandbox.plan_exitcode(path) == 0
+
+
+def test_where_no_worker_can_be_forked_this_process_makes_every_endpoint_itself(sandbox):
+    path = write(sandbox, *one_network(6))
+    assert by_process(sandbox, "apply", path, prelude=NO_FORK) == [["e0", "e1", "e2", "e3", "e4", "e5"]]
     assert sandbox.plan_exitcode(path) == 0
 
 

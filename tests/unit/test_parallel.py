@@ -3,7 +3,9 @@ that a forked worker runs every other block, and what the parent learns of its s
 
 from __future__ import annotations
 
+import gc
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -101,6 +103,34 @@ def test_a_step_failing_in_the_parent_stops_the_worker_between_blocks(tmp_path: 
     assert {3, 4} & set(outcome.done) == {3}
 
 
+def test_a_step_failing_in_the_parent_after_the_worker_ended_is_the_failure_with_every_step_done_told(
+        tmp_path: Path) -> None:
+    """The worker has run its blocks and exited (its end of the stop pipe closed) when the parent's step
+    fails: telling it to stop finds no reader, and the outcome is still the failure and the steps done."""
+    steps = plan_of(4)
+    blocks = [(2 + 5 * i, 7 + 5 * i) for i in range(4)]  # the parent's last block: steps 13 to 17
+    ours = recorder(tmp_path, fail=15)
+
+    def run(number: int, step: Step) -> None:
+        if number == 15:
+            _wait_for_the_worker_to_end()
+        ours(number, step)
+
+    outcome = run_split(steps, blocks, run, lambda: recorder(tmp_path), str)
+    assert outcome.failure is not None and outcome.failure[0] == 15
+    assert set(outcome.done) == set().union(*logged(tmp_path).values()) == {*range(3, 15), *range(18, 23)}
+
+
+def _wait_for_the_worker_to_end() -> None:
+    children = Path(f"/proc/self/task/{os.getpid()}/children").read_text().split()
+    assert len(children) == 1, children
+    for _ in range(1000):
+        if Path(f"/proc/{children[0]}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z":
+            return
+        time.sleep(0.01)
+    pytest.fail("the worker did not end")
+
+
 def test_a_worker_that_dies_is_a_failure_naming_its_first_step_not_told(tmp_path: Path) -> None:
     steps = plan_of(4)
     blocks = [(2 + 5 * i, 7 + 5 * i) for i in range(4)]
@@ -118,3 +148,16 @@ def test_a_destroy_splits_by_namespace_what_lives_in_it_then_the_namespace(monke
     assert segments(steps) == [Segment(0, 1), Segment(1, 7, ((1, 3), (3, 5), (5, 7))), Segment(7, 8)]
     steps[3] = Step(Action.DELETE, None, HostsFile("e0", ""))  # e1's file is not in e1's block: e1 is none
     assert segments(steps) == [Segment(0, 8)]
+
+
+def test_no_process_to_be_had_is_no_worker_with_nothing_run_and_nothing_left_open(tmp_path: Path,
+                                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_fork() -> int:
+        raise OSError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    before = set(os.listdir("/proc/self/fd"))
+    with pytest.raises(parallel.NoWorker, match="temporarily unavailable"):
+        run_split(plan_of(4), [(2 + 5 * i, 7 + 5 * i) for i in range(4)], recorder(tmp_path), lambda: recorder(tmp_path), str)
+    assert set(os.listdir("/proc/self/fd")) == before and gc.get_freeze_count() == 0
+    assert not (tmp_path / "log").exists()
