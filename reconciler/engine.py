@@ -97,13 +97,15 @@ def verify_plan(desired: Sequence[KernelObject], footprint: Footprint, kernel: K
                 keys: list[tuple[str | None, str]], settle: Callable[[], object] = lambda: None) -> Plan:
     """What still differs within `footprint` after an apply: the desired state the plan was made from,
     against the kernel read again there. `settle` waits for what the apply put off (the resolver's
-    load) once the kernel is read; the resolver is read after it, once."""
+    load) once the kernel is read; the resolver is read after it, once. What can be done before the
+    wait is (the desired objects in the footprint): the resolver loads on the other core meanwhile."""
+    wanted = footprint.within(desired)
     scoped_keys = [(ns, key) for ns, key in keys if ns is None or ns in footprint.namespaces]
     after = observe(kernel, scoped_keys, reader, footprint.namespaces, footprint.table, resolver=False)
     settle()
     after = _with_resolver(after, reader)
     within = Observed({o.key: o for o in footprint.within(after.objects.values())}, after.foreign, after.host_links)
-    return diff(footprint.within(desired), within)
+    return diff(wanted, within)
 
 
 def _with_resolver(after: Observed, reader: Reader | None) -> Observed:

@@ -71,6 +71,18 @@ def test_the_wait_comes_after_the_kernel_is_read_and_the_resolver_is_read_after_
     assert kernel.events == ["step 1", "load", "step 2", "step 3", "kernel read", "wait", "resolver read"]
 
 
+def test_the_desired_objects_in_the_footprint_are_found_before_the_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The wait ends what the resolver's load overlaps: the pass over every desired object for those
+    the apply wrote comes before it, not after (after it: the objects read back, few)."""
+    kernel = Kernel(monkeypatch, serves=True)
+    within = engine.Footprint.within
+    monkeypatch.setattr(engine.Footprint, "within", lambda self, objects: kernel.events.append(
+        f"within {len(list(objects))}") or within(self, objects))  # type: ignore[func-returns-value]
+    run()
+    assert kernel.events[kernel.events.index("load"):] == [
+        "load", "step 2", "step 3", "within 3", "kernel read", "wait", "resolver read", "within 3"]
+
+
 def test_a_resolver_that_never_reports_fails_the_apply_as_its_step_and_every_other_step_is_undone(
         monkeypatch: pytest.MonkeyPatch) -> None:
     kernel = Kernel(monkeypatch, serves=False)
