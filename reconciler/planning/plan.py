@@ -143,24 +143,17 @@ def _ordered(steps: list[Step], wanted: dict[Key, KernelObject], observed: Obser
     return first + _fold_deletes(sorted(deletes, key=_order, reverse=True)) + sorted(steps, key=_order)
 
 
-Space = tuple[str, Mapping[Key, KernelObject]]  # a namespace's name and its objects (Observed.namespaces)
-
-
 class _Matched(NamedTuple):
     """A group the last diff found equal to the observed objects under its keys: those found in their
-    namespace's objects (Observed.namespaces) by that namespace (`spaces`), the others one by one (`keys`,
-    `haves`, in order)."""
+    namespace's objects (Observed.namespaces) by that namespace (`names`, the very dicts `spaces`), the
+    others one by one (`keys`, `haves`, in order)."""
 
     group: tuple[KernelObject, ...]  # held, so that no other group takes its id while it is remembered
     wanted: dict[Key, KernelObject]  # its objects by key (each key once: only such groups are remembered)
-    spaces: tuple[Space, ...]
+    names: tuple[str, ...]
+    spaces: tuple[Mapping[Key, KernelObject], ...]
     keys: tuple[Key, ...]
     haves: tuple[KernelObject, ...]
-
-    def holds(self, get: Any, namespaces: Mapping[str, Mapping[Key, KernelObject]]) -> bool:
-        """Whether the observed objects under its keys are still the very ones it was found equal to."""
-        return (all(namespaces.get(name) is objects for name, objects in self.spaces)
-                and all(map(is_, map(get, self.keys), self.haves)))
 
 
 def _matched(group: tuple[KernelObject, ...], haves: list[KernelObject],
@@ -178,7 +171,7 @@ def _matched(group: tuple[KernelObject, ...], haves: list[KernelObject],
         else:
             keys.append(obj.key)
             held.append(have)
-    return _Matched(group, {o.key: o for o in group}, tuple(spaces.items()), tuple(keys), tuple(held))
+    return _Matched(group, {o.key: o for o in group}, tuple(spaces), tuple(spaces.values()), tuple(keys), tuple(held))
 
 
 _NONE: Mapping[str, Mapping[Key, KernelObject]] = {}
@@ -207,13 +200,14 @@ of its last diff by key (the watch's record of what a reconcile left, without a 
 
     def compared(self, groups: Sequence[Group], observed: Observed) -> tuple[list[Step], dict[Key, KernelObject]]:
         """The steps of the objects that differ, and every object wanted by key (as changes() has them)."""
-        get, namespaces = observed.objects.get, observed.namespaces or _NONE
+        get, within = observed.objects.get, (observed.namespaces or _NONE).get
         wanted: dict[Key, KernelObject] = {}
         fresh: list[Group] = []
         kept: list[_Matched] = []
         for group in groups:
             known = self.matched.get(id(group))
-            if known is not None and known.group is group and known.holds(get, namespaces):
+            if (known is not None and known.group is group and all(map(is_, map(within, known.names), known.spaces))
+                    and all(map(is_, map(get, known.keys), known.haves))):
                 wanted.update(known.wanted)
                 kept.append(known)
             else:
