@@ -94,24 +94,23 @@ class Footprint:
 
 
 def verify_plan(desired: Sequence[KernelObject], footprint: Footprint, kernel: Kernel, reader: Reader | None,
-                keys: list[tuple[str | None, str]], settle: Callable[[], bool] = lambda: False) -> Plan:
+                keys: list[tuple[str | None, str]], settle: Callable[[], object] = lambda: None) -> Plan:
     """What still differs within `footprint` after an apply: the desired state the plan was made from,
     against the kernel read again there. `settle` waits for what the apply put off (the resolver's
-    load) once the kernel is read: True when it did, and then the resolver is read again."""
+    load) once the kernel is read; the resolver is read after it, once. What can be done before the
+    wait is (the desired objects in the footprint): the resolver loads on the other core meanwhile."""
+    wanted = footprint.within(desired)
     scoped_keys = [(ns, key) for ns, key in keys if ns is None or ns in footprint.namespaces]
-    after = observe(kernel, scoped_keys, reader, footprint.namespaces, footprint.table)
-    if settle():
-        after = _resolver_again(after, reader)
+    after = observe(kernel, scoped_keys, reader, footprint.namespaces, footprint.table, resolver=False)
+    settle()
+    after = _with_resolver(after, reader)
     within = Observed({o.key: o for o in footprint.within(after.objects.values())}, after.foreign, after.host_links)
-    return diff(footprint.within(desired), within)
+    return diff(wanted, within)
 
 
-def _resolver_again(after: Observed, reader: Reader | None) -> Observed:
-    objects = {k: o for k, o in after.objects.items() if not isinstance(o, Resolver)}
+def _with_resolver(after: Observed, reader: Reader | None) -> Observed:
     running = resolverstate.observe(reader.namespace_inodes() if reader else None)
-    if running is not None:
-        objects[running.key] = running
-    return replace(after, objects=objects)
+    return after if running is None else replace(after, objects={**after.objects, running.key: running})
 
 
 # Link kinds a kernel may lack (bridge and veth are taken for granted): checked before any change.

@@ -94,20 +94,29 @@ class EndpointChecks:
 
     def __init__(self) -> None:
         self.kept: dict[int, tuple[Endpoint, tuple[object, ...], list[Problem]]] = {}
+        self.networks: tuple[dict[str, Network], frozenset[str]] = ({}, frozenset())  # of the last call
 
     def __call__(self, endpoints: Iterable[Endpoint], networks: dict[str, Network],
                  invalid_networks: Collection[str]) -> list[Problem]:
+        """Every endpoint's problems. While the networks are those of the last call (equal, and the same
+        invalid), what an endpoint that is the same object attaches to is the same too: not looked up again."""
         kept, self.kept = self.kept, {}
+        last, self.networks = self.networks, (networks, frozenset(invalid_networks))
+        same = last == self.networks
         problems = []
         for endpoint in endpoints:
-            uses = tuple((networks.get(i.network), i.network in invalid_networks) for i in endpoint.interfaces)
             known = kept.get(id(endpoint))
-            if known is None or known[0] is not endpoint or known[1] != uses:
-                known = (endpoint, uses, _endpoint_problems(endpoint, networks, invalid_networks)
+            if known is None or known[0] is not endpoint or not same and known[1] != _uses(endpoint, networks, invalid_networks):
+                known = (endpoint, _uses(endpoint, networks, invalid_networks), _endpoint_problems(endpoint, networks, invalid_networks)
                          + endpoint_name_problems(endpoint) + endpoint_limit_problems(endpoint))
             self.kept[id(endpoint)] = known
             problems += known[2]
         return problems
+
+
+def _uses(endpoint: Endpoint, networks: dict[str, Network], invalid_networks: Collection[str]) -> tuple[object, ...]:
+    """What the checks of one endpoint read of the networks: each interface's network, and whether it is invalid."""
+    return tuple((networks.get(i.network), i.network in invalid_networks) for i in endpoint.interfaces)
 
 
 def semantic_problems(m: Manifests, invalid_networks: frozenset[str] | set[str] = frozenset(),

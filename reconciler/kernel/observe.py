@@ -201,16 +201,17 @@ class _Found:
 
 
 def observe(kernel: Kernel, sysctls: Iterable[tuple[str | None, str]] = (), reader: Reader | None = None,
-            namespaces: Collection[str] | None = None, table: bool = True) -> Observed:
+            namespaces: Collection[str] | None = None, table: bool = True, resolver: bool = True) -> Observed:
     """Our objects in the host namespace and in every namespace we own (or only in those of
-    `namespaces`), and our nftables table (unless `table` is False), plus same-named foreign ones."""
+    `namespaces`), our nftables table (unless `table` is False) and our processes (the resolver unless
+    `resolver` is False), plus same-named foreign ones."""
     reader = reader or Reader(forked=True)
     with reader.reading(namespaces):
-        return _observe(kernel, sysctls, reader, namespaces, table)
+        return _observe(kernel, sysctls, reader, namespaces, table, resolver)
 
 
 def _observe(kernel: Kernel, sysctls: Iterable[tuple[str | None, str]], reader: Reader,
-             namespaces: Collection[str] | None, table: bool) -> Observed:
+             namespaces: Collection[str] | None, table: bool, resolver: bool) -> Observed:
     host = reader.namespace(None)
     routes = host.dumps.routes()  # every table, unfiltered: ours, and the host's own for the overlap check
     objects, foreign, host_links = reader.host_objects(host, routes)
@@ -221,7 +222,8 @@ def _observe(kernel: Kernel, sysctls: Iterable[tuple[str | None, str]], reader: 
     _collect_sysctls(kernel, sysctls, found)
     if table:
         _collect_table(reader, found)
-    running, host_resolv = resolverstate.observe(reader.namespace_inodes()), resolvconf.read() or resolvconf.ResolvConf()
+    running = resolverstate.observe(reader.namespace_inodes()) if resolver else None
+    host_resolv = resolvconf.read() or resolvconf.ResolvConf()
     if running is not None:
         found.objects[running.key] = running
     keeper = dhcpstate.observe()

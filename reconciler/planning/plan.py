@@ -144,11 +144,37 @@ def _ordered(steps: list[Step], wanted: dict[Key, KernelObject], observed: Obser
 
 
 class _Matched(NamedTuple):
-    """A group the last diff found equal to the observed objects under its keys (`haves`, in order)."""
+    """A group the last diff found equal to the observed objects under its keys: those found in their
+    namespace's objects (Observed.namespaces) by that namespace (`names`, the very dicts `spaces`), the
+    others one by one (`keys`, `haves`, in order)."""
 
     group: tuple[KernelObject, ...]  # held, so that no other group takes its id while it is remembered
     wanted: dict[Key, KernelObject]  # its objects by key (each key once: only such groups are remembered)
+    names: tuple[str, ...]
+    spaces: tuple[Mapping[Key, KernelObject], ...]
+    keys: tuple[Key, ...]
     haves: tuple[KernelObject, ...]
+
+
+def _matched(group: tuple[KernelObject, ...], haves: list[KernelObject],
+             namespaces: Mapping[str, Mapping[Key, KernelObject]]) -> _Matched:
+    """The group found equal to `haves`: an object's have that its namespace's objects hold is told by
+    that namespace, the very dict while it is unchanged (its objects are those of Observed.objects); any
+    other (a sysctl, a host object, one no namespace dict holds) by its key."""
+    spaces: dict[str, Mapping[Key, KernelObject]] = {}
+    keys, held = [], []
+    for obj, have in zip(group, haves):
+        ns = obj.netns
+        objects = namespaces.get(ns) if ns else None
+        if objects is not None and objects.get(obj.key) is have:
+            spaces[ns] = objects  # type: ignore[index]
+        else:
+            keys.append(obj.key)
+            held.append(have)
+    return _Matched(group, {o.key: o for o in group}, tuple(spaces), tuple(spaces.values()), tuple(keys), tuple(held))
+
+
+_NONE: Mapping[str, Mapping[Key, KernelObject]] = {}
 
 
 class Differ:
@@ -157,8 +183,10 @@ class Differ:
     of changed) found equal, object by object, to the observed objects under its keys. Such a group is
     not compared again while it is the very same tuple and every observed object under its keys the
     very same object as then (the watch's kernel cache keeps a namespace's objects while nothing in it
-    changed): both sides are frozen, so equal they stay. What invalidates it: another tuple for the
-    group, any other (or no) observed object under one of its keys; and a group is remembered from
+    changed): both sides are frozen, so equal they stay. Those held by their namespace's objects in
+    Observed.namespaces are told by one test of that dict (see _matched). What invalidates it: another
+    tuple for the group, any other (or no) observed object under one of its keys (another dict of its
+    namespace, for those told so); and a group is remembered from
     one diff to the next only (one the next leaves out is forgotten). Nor does it provide a key
     held by what is not ours, while no key is foreign that was not in the last diff (then all are
     checked). The steps are those changes() finds for the same objects. `wanted`: every desired object
@@ -172,13 +200,14 @@ of its last diff by key (the watch's record of what a reconcile left, without a 
 
     def compared(self, groups: Sequence[Group], observed: Observed) -> tuple[list[Step], dict[Key, KernelObject]]:
         """The steps of the objects that differ, and every object wanted by key (as changes() has them)."""
-        get = observed.objects.get
+        get, within = observed.objects.get, (observed.namespaces or _NONE).get
         wanted: dict[Key, KernelObject] = {}
         fresh: list[Group] = []
         kept: list[_Matched] = []
         for group in groups:
             known = self.matched.get(id(group))
-            if known is not None and known.group is group and all(map(is_, map(get, known.wanted), known.haves)):
+            if (known is not None and known.group is group and all(map(is_, map(within, known.names), known.spaces))
+                    and all(map(is_, map(get, known.keys), known.haves))):
                 wanted.update(known.wanted)
                 kept.append(known)
             else:
@@ -215,7 +244,7 @@ of its last diff by key (the watch's record of what a reconcile left, without a 
                 whole = whole and step is None and have is not None
                 haves.append(have)
             if whole and isinstance(group, tuple):
-                matched[id(group)] = _Matched(group, {o.key: o for o in group}, tuple(haves))  # type: ignore[arg-type]
+                matched[id(group)] = _matched(group, haves, observed.namespaces or _NONE)  # type: ignore[arg-type]
         self.matched, self.missing = matched, missing
         return steps
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import signal
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import TYPE_CHECKING
@@ -76,6 +76,15 @@ class Collections:
     def __init__(self) -> None:
         self.last_full: float | None = None  # None: the startup reconcile has not settled yet
 
+    @contextmanager
+    def round(self) -> Iterator[None]:
+        """A reconcile and the settle after it, the collector off meanwhile: its passes over what the
+        reconcile allocates (1.5 to 2 ms of a reconcile adding one endpoint at 1000) are left to the
+        settle's. Not the startup reconcile's: its garbage is only frozen after it, so it is collected
+        as it goes."""
+        with heap.paused() if self.last_full is not None else nullcontext():
+            yield
+
     def settle(self, idle: bool, now: float) -> None:
         if self.last_full is None:
             self.last_full = now
@@ -133,13 +142,14 @@ class Watcher:
     def _loop(self) -> None:
         first = True
         while (trigger := self.triggers.next(self.resync.due, self.resync.detail)).kind is not TriggerKind.STOP:
-            outcome = self._reconcile(trigger)
-            if first:
-                with signals_blocked():
-                    self.etcd.start(self.reconciler.manifests.revisions)
-            sd_notify(("READY=1\n" if first else "") + f"STATUS=last reconcile: {outcome}")
-            first = False
-            self.collections.settle(idle=self.triggers.empty(), now=time.monotonic())
+            with self.collections.round():
+                outcome = self._reconcile(trigger)
+                if first:
+                    with signals_blocked():
+                        self.etcd.start(self.reconciler.manifests.revisions)
+                sd_notify(("READY=1\n" if first else "") + f"STATUS=last reconcile: {outcome}")
+                first = False
+                self.collections.settle(idle=self.triggers.empty(), now=time.monotonic())
         self.log.event("stop", f"stopping ({trigger.detail})", signal=trigger.detail)
 
     def _lost(self, what: str) -> None:

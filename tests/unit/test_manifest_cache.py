@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -199,3 +200,29 @@ def test_an_endpoint_is_checked_again_only_when_it_or_a_network_it_attaches_to_c
     assert not [p for p in err.value.problems if "unknown network" in str(p)]  # back is invalid, not unknown
     assert checked[4:] == ["b"]
     assert any("172.20.0.9 is outside" in str(p) for p in err.value.problems)  # a's problem, kept
+
+
+def test_while_every_network_is_the_same_object_an_unchanged_endpoints_networks_are_not_looked_up(tmp_path, checked):
+    """The watch's next load after one endpoint more: the networks are the very objects of the last
+    load, so what each kept endpoint attaches to is not looked up again; once a network is another
+    object, it is, and an endpoint whose network changed is checked again."""
+    from reconciler.input.validate import EndpointChecks
+
+    class Looked(dict):
+        gets = 0
+
+        def get(self, key, default=None):
+            Looked.gets += 1
+            return super().get(key, default)
+
+    (tmp_path / "net.yaml").write_text(network("front", "{subnet: 172.20.0.0/24}"))
+    (tmp_path / "a.yaml").write_text(endpoint("a", "[{network: front, ipv4Address: 172.20.0.9}]"))
+    m = ManifestCache().load([str(tmp_path)])
+    checks, networks = EndpointChecks(), Looked({n.name: n for n in m.networks})
+    del checked[:]  # the load's own
+    assert checks(m.endpoints, networks, set()) == [] and checked == ["a"]
+    Looked.gets = 0
+    assert checks(m.endpoints, networks, set()) == [] and checked == ["a"] and Looked.gets == 0
+
+    narrowed = Looked({"front": replace(m.networks[0], subnets=())})
+    assert checks(m.endpoints, narrowed, set()) and checked == ["a", "a"] and Looked.gets > 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -338,3 +339,56 @@ def test_a_network_turned_overlay_drops_the_addresses_kept_of_it(tmp_path: Path)
     spanning = replace(m, networks=(replace(a, options=OverlayOptions(1, a.options)), *m.networks[1:]))  # type: ignore[arg-type]
 
     assert sticky(spanning, held) == sticky_addresses(spanning, held) and {k[1] for k in sticky(spanning, held)} == {"b"}
+
+
+class _Gets(dict):  # type: ignore[type-arg]
+    """Observed objects that note the keys looked up one by one."""
+
+    looked: ClassVar[list[object]] = []
+
+    def get(self, key, default=None):  # type: ignore[no-untyped-def]
+        _Gets.looked.append(key)
+        return super().get(key, default)
+
+
+def test_an_unchanged_namespace_tells_its_endpoint_unchanged_without_a_look_up_per_object(tmp_path: Path) -> None:
+    """With the namespaces apart, an endpoint found as planned is found so again by one test of its
+    namespace's dict (the very same while unchanged), not by a look-up of each of its objects; a key no
+    namespace dict holds (e1's sysctl, observe reads it every time) is still looked up."""
+    write(tmp_path, {**BASE, "e1.yaml": endpoint("e1") + "  sysctls: {net.ipv4.ip_forward: '1'}\n"})
+    cache, planner = ManifestCache(), Planner()
+    m, converged_m = converged(cache, tmp_path)
+    held = apart(converged_m)
+    held = replace(held, namespaces={n: {k: o for k, o in objects.items() if k[0] != "sysctl"}
+                                     for n, objects in held.namespaces.items()})  # type: ignore[union-attr]
+    planned(m, held, planner)
+    _Gets.looked = []
+
+    plan, _ = planned(m, replace(held, objects=_Gets(held.objects)), planner)
+
+    assert not plan.steps  # type: ignore[attr-defined]
+    assert [k for k in _Gets.looked if len(k) > 1 and k[1] in ("e2", "e3", "e4")] == []  # type: ignore[index, arg-type]
+    assert [k for k in _Gets.looked if len(k) > 1 and k[1] == "e1"] == [("sysctl", "e1", "net.ipv4.ip_forward")]  # type: ignore[index, arg-type]
+
+
+def test_drift_outside_the_namespace_dicts_is_found_though_every_namespace_is_unchanged(tmp_path: Path) -> None:
+    """What no namespace dict holds is compared by key, whatever the dicts: e1's hosts file and sysctl
+    rewritten by hand in Observed.objects alone, every namespace's dict the same, are both repaired."""
+    from reconciler.model import HostsFile, Sysctl
+
+    write(tmp_path, {**BASE, "e1.yaml": endpoint("e1") + "  sysctls: {net.ipv4.ip_forward: '1'}\n"})
+    cache, planner = ManifestCache(), Planner()
+    m, converged_m = converged(cache, tmp_path)
+    held = apart(converged_m)
+    held = replace(held, namespaces={n: {k: o for k, o in objects.items() if k[0] not in ("sysctl", "hosts")}
+                                     for n, objects in held.namespaces.items()})  # type: ignore[union-attr]
+    planned(m, held, planner)
+    planned(m, held, planner)
+    hosts = next(o for o in held.objects.values() if isinstance(o, HostsFile) and o.ns == "e1")
+    setting = next(o for o in held.objects.values() if isinstance(o, Sysctl) and o.ns == "e1")
+    drifted = {**held.objects, hosts.key: replace(hosts, content=hosts.content + "10.9.9.9 x\n"),
+               setting.key: replace(setting, value="0")}
+
+    plan, _ = planned(m, replace(held, objects=drifted), planner)
+
+    assert sorted(s.obj.key for s in plan.steps) == sorted([hosts.key, setting.key])  # type: ignore[attr-defined]

@@ -49,9 +49,10 @@ class Kernel:
             self.events.append(f"step {plan.steps.index(step) + 1}")
         return list(plan.steps)
 
-    def observe(self, *args: Any) -> Observed:
-        self.events.append("kernel read")
-        return Observed({OLD.key: OLD, BEFORE.obj.key: BEFORE.obj, AFTER.obj.key: AFTER.obj})
+    def observe(self, *args: Any, resolver: bool = True) -> Observed:
+        self.events.append("kernel read" + (" with the resolver" if resolver else ""))
+        found = {BEFORE.obj.key: BEFORE.obj, AFTER.obj.key: AFTER.obj}
+        return Observed({OLD.key: OLD, **found} if resolver else found)
 
     def undo_failed(self, err: Exception, failed: engine.ApplyResult, kernel: Any, rollback: bool) -> None:
         self.failure, self.undone = err, list(failed.done)
@@ -70,6 +71,18 @@ def test_the_wait_comes_after_the_kernel_is_read_and_the_resolver_is_read_after_
     kernel = Kernel(monkeypatch, serves=True)
     assert run() == PLAN.steps
     assert kernel.events == ["step 1", "load", "step 2", "step 3", "kernel read", "wait", "resolver read"]
+
+
+def test_the_desired_objects_in_the_footprint_are_found_before_the_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The wait ends what the resolver's load overlaps: the pass over every desired object for those
+    the apply wrote comes before it, not after (after it: the objects read back, few)."""
+    kernel = Kernel(monkeypatch, serves=True)
+    within = engine.Footprint.within
+    monkeypatch.setattr(engine.Footprint, "within", lambda self, objects: kernel.events.append(
+        f"within {len(list(objects))}") or within(self, objects))  # type: ignore[func-returns-value]
+    run()
+    assert kernel.events[kernel.events.index("load"):] == [
+        "load", "step 2", "step 3", "within 3", "kernel read", "wait", "resolver read", "within 3"]
 
 
 def test_a_resolver_that_never_reports_fails_the_apply_as_its_step_and_every_other_step_is_undone(
@@ -105,3 +118,16 @@ def test_a_rollbacks_resolver_step_waits_in_its_place(monkeypatch: pytest.Monkey
     with waits.deferring():
         applier.ResolverApplier(None).create(Resolver("new", ("a", "b"), state="{}"))  # type: ignore[arg-type]
     assert waits.pending is None
+
+
+def test_without_a_wait_put_off_the_resolver_is_still_read_once_after_the_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The kernel read back leaves the resolver out (it would be read again after the wait): with no wait
+    put off, the resolver is read after it all the same, and compared."""
+    kernel = Kernel(monkeypatch, serves=True)
+    monkeypatch.setattr(resolverstate, "observe", lambda inodes=None: kernel.events.append("resolver read") or OLD)
+    plan = Plan((BEFORE, AFTER))
+    desired = (BEFORE.desired, AFTER.desired, WANT)
+    result = engine.ApplyResult(plan, (), Observed({}), desired)  # type: ignore[arg-type]
+    differs = engine.verify_plan(result.desired, engine.Footprint.of(plan), None, WATCHS, [])  # type: ignore[arg-type]
+    assert kernel.events == ["kernel read", "resolver read"]
+    assert [s.obj for s in differs.steps] == [WANT]

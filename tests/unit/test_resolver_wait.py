@@ -125,3 +125,23 @@ def test_the_wait_wakes_when_the_resolver_writes_its_status_not_a_poll_later(mon
     applier._wait_serving(want, check, str(run_dir / "resolver"))
     writer.join()
     assert time.monotonic() - started < 1.0
+
+
+def test_the_status_is_parsed_again_only_once_written_again(monkeypatch: pytest.MonkeyPatch, run_dir: Path) -> None:
+    """A plan of the watch looks at the resolver's status several times (observe, the descriptors'
+    check, the step, verify): it is parsed once per file written; a status written again, even the
+    same bytes (under another inode), is parsed again, and one removed is none."""
+    parsed: list[str] = []
+    real = processstate.ProcessState.read
+    monkeypatch.setattr(processstate.ProcessState, "read", lambda self, name: parsed.append(name) or real(self, name))
+    write_status("first")
+    first = [resolverstate.PROCESS.live_status() for _ in range(3)]
+    assert len(parsed) == 1 and first[0] is not None and first[0]["digest"] == "first"
+
+    write_status("second")
+    assert resolverstate.PROCESS.live_status()["digest"] == "second" and len(parsed) == 2  # type: ignore[index]
+    write_status("second")
+    assert resolverstate.PROCESS.status() is not None and len(parsed) == 3
+    with resolverstate.PROCESS.folder() as here:
+        here.remove(resolverstate.STATUS)
+    assert resolverstate.PROCESS.status() is None
