@@ -231,11 +231,11 @@ def _run_verified(planned: ApplyResult, kernel: Kernel, report: Reporter, option
 
 
 def _deferrable(plan: Plan) -> Resolver | None:
-    """The resolver whose load an apply may wait for only once it has read the kernel back (the
-    watch's, ApplyOptions.resolver_later: its reader keeps the namespaces' inodes, so the resolver read
-    again costs no pass over them; a one-shot apply gains nothing by it, measured: apply +1 at 1000
-    499 ms either way, medians of 6): the plan's last resolver step's, unless that step lets go of namespaces the deletes after
-    it remove (RELEASE: they must not be held)."""
+    """The resolver whose load an apply may wait for only once it has read the kernel back (the watch's,
+    ApplyOptions.resolver_later: the load overlaps the read on the other core; a one-shot apply gains
+    nothing by it, measured: apply +1 at 1000 499 ms either way, medians of 6): the plan's last resolver
+    step's, unless that step lets go of namespaces the deletes after it remove (RELEASE: they must not be
+    held)."""
     last = next((s for s in reversed(plan.steps) if s.obj.kind == "resolver"), None)
     if last is None or not isinstance(last.desired, Resolver) or last.reason == RELEASE:
         return None

@@ -128,6 +128,6 @@ def test_without_a_wait_put_off_the_resolver_is_still_read_once_after_the_kernel
     plan = Plan((BEFORE, AFTER))
     desired = (BEFORE.desired, AFTER.desired, WANT)
     result = engine.ApplyResult(plan, (), Observed({}), desired)  # type: ignore[arg-type]
-    differs = engine.verify_plan(result.desired, engine.Footprint.of(plan), None, WATCHS, [])  # type: ignore[arg-type]
+    differs = engine.verify_plan(result.desired, engine.Footprint.of(plan), None, READER, [])  # type: ignore[arg-type]
     assert kernel.events == ["kernel read", "resolver read"]
     assert [s.obj for s in differs.steps] == [WANT]
