@@ -97,8 +97,7 @@ class RtnlClient:
 
     def dump(self, msg_type: int, body: bytes) -> Iterator[memoryview]:
         """The messages a dump request is answered with."""
-        self.seq += 1
-        self.sock.send(rtnl.header(len(body), msg_type, rtnl.NLM_F_REQUEST | rtnl.NLM_F_DUMP, self.seq) + body)
+        self._send(msg_type, body, rtnl.NLM_F_DUMP)
         while True:
             for kind, reply in rtnl.messages(_receive(self.sock)):
                 if kind == rtnl.NLMSG_DONE:
@@ -114,8 +113,7 @@ class RtnlClient:
         """The messages a dump request is answered with, as the kernel sent them, in one piece (for
         rtnl.messages): for a process that only passes them on (kernel/nsread.py's child), which then
         spends nothing on splitting them (a third of its time per namespace)."""
-        self.seq += 1
-        self.sock.send(rtnl.header(len(body), msg_type, rtnl.NLM_F_REQUEST | rtnl.NLM_F_DUMP, self.seq) + body)
+        self._send(msg_type, body, rtnl.NLM_F_DUMP)
         parts: list[bytes] = []
         done = False
         while not done:
