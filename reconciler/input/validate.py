@@ -106,8 +106,11 @@ class EndpointChecks:
         problems = []
         for endpoint in endpoints:
             known = kept.get(id(endpoint))
-            if known is None or known[0] is not endpoint or not same and known[1] != _uses(endpoint, networks, invalid_networks):
-                known = (endpoint, _uses(endpoint, networks, invalid_networks), _endpoint_problems(endpoint, networks, invalid_networks)
+            if known is not None and known[0] is not endpoint:
+                known = None
+            uses = known[1] if known is not None and same else _uses(endpoint, networks, invalid_networks)
+            if known is None or known[1] != uses:
+                known = (endpoint, uses, _endpoint_problems(endpoint, networks, invalid_networks)
                          + endpoint_name_problems(endpoint) + endpoint_limit_problems(endpoint))
             self.kept[id(endpoint)] = known
             problems += known[2]
