@@ -3,7 +3,7 @@ wrote, the host's objects always, our nftables table only when a step wrote it."
 
 from __future__ import annotations
 
-from reconciler.engine import Footprint
+from reconciler.applying.verification import Footprint
 from reconciler.model import Address, Bridge, Netns, NftTable, Route, Veth
 from reconciler.planning.plan import Action, Plan, Step
 

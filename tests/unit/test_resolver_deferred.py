@@ -11,6 +11,7 @@ import pytest
 
 from reconciler import engine
 from reconciler.appliers import resolver as applier
+from reconciler.applying import verification
 from reconciler.errors import ApplyError, StepFailed
 from reconciler.kernel import resolverstate
 from reconciler.kernel.observe import Reader
@@ -40,6 +41,7 @@ class Kernel:
         monkeypatch.setattr(resolverstate, "observe", lambda inodes=None: self.events.append("resolver read") or WANT)
         monkeypatch.setattr(engine, "execute", self.execute)
         monkeypatch.setattr(engine, "observe", self.observe)
+        monkeypatch.setattr(verification, "observe", self.observe)
         monkeypatch.setattr(engine, "_undo_failed", self.undo_failed)
 
     def execute(self, plan: Plan, kernel: Any, report: Any) -> list[Step]:
@@ -77,8 +79,8 @@ def test_the_desired_objects_in_the_footprint_are_found_before_the_wait(monkeypa
     """The wait ends what the resolver's load overlaps: the pass over every desired object for those
     the apply wrote comes before it, not after (after it: the objects read back, few)."""
     kernel = Kernel(monkeypatch, serves=True)
-    within = engine.Footprint.within
-    monkeypatch.setattr(engine.Footprint, "within", lambda self, objects: kernel.events.append(
+    within = verification.Footprint.within
+    monkeypatch.setattr(verification.Footprint, "within", lambda self, objects: kernel.events.append(
         f"within {len(list(objects))}") or within(self, objects))  # type: ignore[func-returns-value]
     run()
     assert kernel.events[kernel.events.index("load"):] == [
@@ -128,6 +130,6 @@ def test_without_a_wait_put_off_the_resolver_is_still_read_once_after_the_kernel
     plan = Plan((BEFORE, AFTER))
     desired = (BEFORE.desired, AFTER.desired, WANT)
     result = engine.ApplyResult(plan, (), Observed({}), desired)  # type: ignore[arg-type]
-    differs = engine.verify_plan(result.desired, engine.Footprint.of(plan), None, READER, [])  # type: ignore[arg-type]
+    differs = verification.verify_plan(result.desired, verification.Footprint.of(plan), None, READER, [])  # type: ignore[arg-type]
     assert kernel.events == ["kernel read", "resolver read"]
     assert [s.obj for s in differs.steps] == [WANT]
