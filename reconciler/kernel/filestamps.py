@@ -51,6 +51,7 @@ class FileStamps:
         self.notify = notify if mounts is not None else None  # a mount unseen would hide what it tells
         self.mounts = mounts
         self.kept: dict[str, Stamps | None] = {}
+        self.dropped: set[str] = set()  # endpoints whose kept stamps were dropped since `take_dropped`
         self.owners: dict[int, str] = {}  # watch descriptor -> endpoint (TOP: /etc/netns)
         self.generation = mounts.generation if mounts else 0  # of the mount table when `mounted` was taken
         self.mounted = _mounted(mounts) if mounts and mounts.ids is None else frozenset()
@@ -105,14 +106,29 @@ class FileStamps:
         for wd, mask, name in self.notify.events():
             self._heard(wd, mask, name)
 
+    def steady(self, ns: str) -> bool:
+        """Whether the endpoint's stamps are kept: `stamps` gives the same until they are dropped."""
+        return ns in self.kept
+
+    def take_dropped(self) -> set[str]:
+        """The endpoints whose kept stamps were dropped since the last call."""
+        dropped, self.dropped = self.dropped, set()
+        return dropped
+
     def forget(self) -> None:
+        self.dropped.update(self.kept)
         self.kept.clear()
         self.listed = None
 
     def drop(self, names: Iterable[str]) -> None:
         """Drop what is kept of these endpoints."""
         for name in names:
-            self.kept.pop(name, None)
+            self._drop(name)
+
+    def _drop(self, ns: str) -> None:
+        if ns in self.kept:
+            del self.kept[ns]
+            self.dropped.add(ns)
 
     def _heard(self, wd: int, mask: int, name: str) -> None:
         owner = self.owners.get(wd)
@@ -122,10 +138,10 @@ class FileStamps:
         if owner is None or (owner == TOP and not name):
             self.forget()  # an overflow (wd -1), or /etc/netns itself
         elif owner == TOP:
-            self.kept.pop(name, None)
+            self._drop(name)
             self.listed = None
         else:
-            self.kept.pop(owner, None)
+            self._drop(owner)
 
     def _watch(self, ns: str) -> bool:
         """Whether every change to the endpoint's stamps is now reported: /etc/netns, its folder and

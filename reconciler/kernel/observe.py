@@ -132,9 +132,21 @@ class Reader:
         """Our nftables table (None: there is none); ForeignTable when one of its name is not ours."""
         return nft.read_table()
 
-    def merged(self, every: bool) -> Merged:
-        """Where the namespaces' states are merged (`every`: all of them are observed)."""
-        return Merged()
+    def namespaces_merged(self, host: Namespace, only: Collection[str] | None) -> tuple[Merged, list[str]]:
+        """The states of the named namespaces that are ours (of those of `only`, if given) merged, and
+        the names of the others."""
+        names = self.names()
+        states: dict[str, NamespaceState] = {}
+        others = []
+        for name in names if only is None else sorted(set(only).intersection(names)):
+            state = self.namespace_state(name, host) if is_text(name) else None
+            if state is None:
+                others.append(name)
+            else:
+                states[name] = state
+        merged = Merged()
+        merged.merge(states)
+        return merged, others
 
     def host_objects(self, host: Namespace, routes: list[RouteMsg]) -> tuple[Objects, set[Key], dict[str, HostLink]]:
         return host_objects(host, routes)
@@ -234,19 +246,11 @@ def _observe(kernel: Kernel, sysctls: Iterable[tuple[str | None, str]], reader: 
 
 
 def _collect_namespaces(reader: Reader, host: Namespace, only: Collection[str] | None, found: _Found) -> None:
-    states: dict[str, NamespaceState] = {}
-    for name in reader.names():
-        if only is not None and name not in only:
-            continue
-        state = reader.namespace_state(name, host) if is_text(name) else None
-        if state is None:
-            if netns.identity(name) is not None:  # one removed since it was listed is neither ours nor foreign
-                found.foreign.add(("netns", name))
-            continue
-        states[name] = state
-    merged = reader.merged(only is None)
-    merged.merge(states)
-    found.owned.update(states)
+    merged, others = reader.namespaces_merged(host, only)
+    for name in others:
+        if netns.identity(name) is not None:  # one removed since it was listed is neither ours nor foreign
+            found.foreign.add(("netns", name))
+    found.owned.update(merged.states)
     found.objects.update(merged.objects)
     found.foreign.update(merged.foreign)
     found.reasons.update((k, why) for k, why in merged.foreign.items() if why)
