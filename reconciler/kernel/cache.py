@@ -253,8 +253,8 @@ class KernelCache(Reader):
         changed, self.host_changed = self.host_changed, set()
         return self.host_made.made(host, routes, changed)
 
-    def netns_folders(self) -> list[str]:
-        """Kept while inotify tells of no entry made or removed in /etc/netns: FileStamps.entries."""
+    def netns_folders(self) -> Collection[str]:
+        """Kept while inotify tells of no change to /etc/netns, the entries it names looked for again: FileStamps.entries."""
         return self.stamps.entries(super().netns_folders)
 
     def netns_file(self, ns: str, kind: type[NetnsFile]) -> str | InTheWay | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
+from collections.abc import Set as AbstractSet
 
 from reconciler.kernel.hostsfile import ETC_NETNS, file_name
 from reconciler.kernel.inotify import (
@@ -56,7 +57,8 @@ class FileStamps:
         self.generation = mounts.generation if mounts else 0  # of the mount table when `mounted` was taken
         self.mounted = _mounted(mounts) if mounts and mounts.ids is None else frozenset()
         self.top = False
-        self.listed: list[str] | None = None  # the names in /etc/netns
+        self.listed: set[str] | None = None  # the names in /etc/netns
+        self.relist: set[str] = set()  # those of them that news of /etc/netns named since
 
     @classmethod
     def started(cls, mounts: MountTable | None) -> FileStamps:
@@ -76,15 +78,19 @@ class FileStamps:
             self.kept[ns] = stamps
         return stamps
 
-    def entries(self, listed: Callable[[], list[str]]) -> list[str]:
-        """The names in /etc/netns as `listed` lists them, kept while /etc/netns is watched and says
-        nothing (an entry made, removed, renamed), and no mount there changed."""
+    def entries(self, listed: Callable[[], Iterable[str]]) -> AbstractSet[str]:
+        """The names in /etc/netns as `listed` lists them, kept while /etc/netns is watched and no mount
+        there changed; an entry its news names (made, removed, renamed) is looked for again alone (at
+        1000 endpoints, listing them all costs a millisecond). Read-only: the set kept is the one given."""
         if self.listed is not None:
+            for name in self.relist:
+                (self.listed.add if os.path.lexists(f"{ETC_NETNS}/{name}") else self.listed.discard)(name)
+            self.relist.clear()
             return self.listed
         watched = self.notify is not None and (self.top or self._add(ETC_NETNS, TOP_EVENTS, TOP))
-        names = listed()
+        names = set(listed())
         if watched:
-            self.listed = names
+            self.listed, self.relist = names, set()
         return names
 
     def refresh(self) -> None:
@@ -139,7 +145,7 @@ class FileStamps:
             self.forget()  # an overflow (wd -1), or /etc/netns itself
         elif owner == TOP:
             self._drop(name)
-            self.listed = None
+            self.relist.add(name)
         else:
             self._drop(owner)
 

@@ -173,7 +173,7 @@ class Reader:
             told = nsread.file_read(self.etc, ns, kind)
         return InTheWay(told[0]) if isinstance(told, tuple) else told
 
-    def netns_folders(self) -> list[str]:
+    def netns_folders(self) -> Collection[str]:
         """The names in /etc/netns (none when there is no such folder)."""
         try:
             with os.scandir(ETC_NETNS) as entries:
@@ -184,7 +184,8 @@ class Reader:
     def stray_files(self, skip: Collection[str], only: Collection[str] | None = None) -> dict[Key, str]:
         """What stands in the way of the files of namespaces not ours or not there yet (a file we did
         not write, a symbolic link), by key, with why; of the namespaces of `only` alone, if given."""
-        names = [n for n in self.netns_folders() if n not in skip and (only is None or n in only)]
+        folders = self.netns_folders()
+        names = (set(folders) if only is None else set(only).intersection(folders)).difference(skip)
         found = {(kind.kind, name): self.netns_file(name, kind) for name in names for kind in NETNS_FILES}
         return {key: f.reason for key, f in found.items() if isinstance(f, InTheWay)}
 
