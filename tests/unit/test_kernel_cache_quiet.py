@@ -102,3 +102,41 @@ def test_a_namespace_made_since_is_found(cache, source, looked_at):
 
     assert observed(cache)[("netns", "nrunit-e3")] == Netns("nrunit-e3", owner="net1")
     assert looked_at == ["nrunit-e3"]
+
+
+def kept_listing(source: Scripted, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The source's listing the very dict while no namespace came or went, as the kernel's (kernel/listing.py)."""
+    kept = [source.inodes()]
+
+    def inodes() -> dict[str, int]:
+        now = Scripted.inodes(source)
+        if now != kept[0]:
+            kept[0] = now
+        return kept[0]
+
+    monkeypatch.setattr(source, "inodes", inodes)
+
+
+def test_the_resolvers_namespaces_are_checked_again_only_when_its_status_or_the_listing_is_another(
+        cache, source, monkeypatch):
+    from reconciler.kernel import resolverstate
+    from unit.test_kernel_cache import RunningResolver
+
+    class Serving(dict):
+        passes = 0
+
+        def items(self):  # type: ignore[override]
+            Serving.passes += 1
+            return super().items()
+
+    kept_listing(source, monkeypatch)
+    running = RunningResolver(Serving({E1: 101, E2: 102}))
+    monkeypatch.setattr(resolverstate, "PROCESS", running)
+    assert [o.serving for o in observed(cache).values() if o.kind == "resolver"] == [(E1, E2)]
+    assert [o.serving for o in observed(cache).values() if o.kind == "resolver"] == [(E1, E2)]
+    assert Serving.passes == 1
+
+    source.spaces[E2].inode = 202  # made again: the listing is another
+    assert [o.serving for o in observed(cache).values() if o.kind == "resolver"] == [(E1,)]
+    running.serving = Serving({E1: 101, E2: 202})  # the resolver loaded again: another status
+    assert [o.serving for o in observed(cache).values() if o.kind == "resolver"] == [(E1, E2)]
