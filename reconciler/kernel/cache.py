@@ -7,14 +7,21 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 
-from reconciler.kernel.cachesource import CachedDumps, Client, KernelSource, Space
+from reconciler.kernel.cachesource import (
+    CachedDumps,
+    Client,
+    KernelSource,
+    Space,
+    nothing_new,
+)
 from reconciler.kernel.filestamps import FileStamps, Stamp, Stamps
 from reconciler.kernel.hostmade import HostMade
 from reconciler.kernel.inotify import MountTable
 from reconciler.kernel.merged import Merged, NamespaceState
+from reconciler.kernel.names import is_text
 from reconciler.kernel.nftevents import KeptTable, NftEvents
 from reconciler.kernel.observe import InTheWay, Reader
 from reconciler.kernel.observe_objects import (
@@ -26,20 +33,11 @@ from reconciler.kernel.observe_objects import (
     namespace_objects,
 )
 from reconciler.kernel.rtnl import (
-    AF_BRIDGE,
-    IFF_UP,
-    IFINFOMSG,
-    IFLA_BRPORT_ISOLATED,
-    IFLA_BRPORT_LEARNING,
-    IFLA_BRPORT_MODE,
-    IFLA_PROTINFO,
     LINK_EVENTS,
     RT_TABLE_MAIN,
     RTM_NEWLINK,
     RouteMsg,
-    attrs,
     link_index,
-    parse_link,
 )
 from reconciler.model import NETNS_FILES, ROUTE_PROTO, Key, NetnsFile, NftTable, Sysctl
 from reconciler.planning.plan import HostLink, Step
@@ -69,18 +67,19 @@ class KernelCache(Reader):
       here (then no event can come from it: it is read every time).
 
     Host links are read again one by one, by index, as their events name them (but for bridge port
-    news telling nothing new: _nothing_new); host addresses and routes whole on any news of them. `forget` drops everything: the next observe reads it all (the
+    news telling nothing new: cachesource.nothing_new); host addresses and routes whole on any news of them. `forget` drops everything: the next observe reads it all (the
     watch's startup, resync and SIGHUP; lost events). Hosts files are read again when their
     inode, size or modification time differ (one stat instead of a read; the stats themselves kept
     while inotify tells of no change: filestamps.FileStamps); sysctls and nftables are
     read by observe itself, every time. The objects observe makes of a namespace are kept too, while
     neither the namespace's dumps nor its links' ends in the host (`observe_objects.host_ends`) change.
 
-    A namespace whose state was checked is `quiet` until something may have changed it: then its next
-    observe returns the state kept after one identity test of its files' stamps, not the checks above
-    (at 1000 endpoints they cost 2 to 3 ms per observe). What ends it: news from its nsid (`heard`), a
-    step that touched it, another inode under its name in the listing, a host link it has an end or
-    a master on read again, `forget`. A namespace without an nsid is never quiet.
+    A namespace whose state was checked is `quiet` until something may have changed it: an observe of
+    them all does not look at it (namespaces_merged), another returns the state kept, not the checks
+    above (at 1000 endpoints they cost 2 to 3 ms per observe). What ends it: news from its nsid
+    (`heard`), a step that touched it, another inode under its name in the listing, a host link it has
+    an end or a master on read again, its files' stamps dropped (FileStamps.take_dropped), `forget`.
+    A namespace without an nsid, or whose files' stamps are not kept (not watched), is never quiet.
     """
 
     def __init__(self, sync: Callable[[], None] = lambda: None, source: KernelSource | None = None,
@@ -111,6 +110,8 @@ class KernelCache(Reader):
         self.ends_dirty: set[str] = set()  # namespaces with an end on a host link read again since
         self.quiet: set[str] = set()       # namespaces whose kept state nothing heard of since may change
         self.nsid_names: dict[int, str] = {}  # nsid -> the quiet namespace's name
+        self.others: set[str] = set()  # named namespaces not ours, as last checked
+        self.unmerged: set[str] = set()  # namespaces checked since kept_merged was last told of them
 
     def heard(self, nsid: int | None, kind: int, body: memoryview) -> None:
         with self.lock:
@@ -121,7 +122,7 @@ class KernelCache(Reader):
                 index = link_index(body)
                 host = self.spaces.get(None)
                 kept = host.links.get(index) if host is not None else None
-                if kind != RTM_NEWLINK or kept is None or not _nothing_new(body, kept):
+                if kind != RTM_NEWLINK or kept is None or not nothing_new(body, kept):
                     self.stale_links.add(index)
             else:
                 self.stale_host = True
@@ -147,6 +148,7 @@ class KernelCache(Reader):
             self.states.clear()
             self.host_changed = None
             self.kept_merged = Merged()
+            self.others.clear()
             self.kept_table.forget()
         self.stamps.forget()
         self.source.forget()
@@ -158,6 +160,7 @@ class KernelCache(Reader):
         known = self.states.get(name)
         if known is not None and name in self.quiet and self.stamps.stamps(name) is known.stamp:
             return known.state
+        self.unmerged.add(name)
         try:
             space = self._space(name)
         except OSError:
@@ -165,6 +168,21 @@ class KernelCache(Reader):
         state = self._checked_state(name, space, host, known)
         self._quieten(name, space)
         return state
+
+    def namespaces_merged(self, host: Namespace, only: Collection[str] | None) -> tuple[Merged, list[str]]:
+        """Of all of them: those kept merged, told only of the namespaces that are not quiet (or were
+        checked by an observe of some) and of those gone, each quiet one's state being the one merged."""
+        if only is not None:
+            return super().namespaces_merged(host, only)
+        self.names()
+        with self.lock:
+            unsettled = (self.inodes.keys() - self.quiet) | self.unmerged
+        changes = {name: self.namespace_state(name, host) if is_text(name) else None for name in sorted(unsettled)}
+        self.others = {n for n in self.others if n in self.inodes and n not in changes} | {
+            n for n, state in changes.items() if state is None}
+        self.kept_merged.merge_changes(changes, self.kept_merged.states.keys() - self.inodes.keys())
+        self.unmerged.clear()
+        return self.kept_merged, sorted(self.others)
 
     def _checked_state(self, name: str, space: Space, host: Namespace, known: _State | None) -> NamespaceState | None:
         stamp = self.stamps.stamps(name)
@@ -186,7 +204,7 @@ class KernelCache(Reader):
         while it was read (its nsid heard of, a step touched it), or it has no nsid."""
         with self.lock:
             if (space.nsid >= 0 and space.nsid not in self.dirty and name not in self.touched_names
-                    and self.spaces.get(name) is space):
+                    and self.spaces.get(name) is space and self.stamps.steady(name)):
                 self.quiet.add(name)
                 self.nsid_names[space.nsid] = name
 
@@ -223,24 +241,20 @@ class KernelCache(Reader):
         """Kept while nftables announces no change here: KeptTable."""
         return self.kept_table.read(super().table)
 
-    def merged(self, every: bool) -> Merged:
-        """What was merged of the namespaces, when all are observed: Merged."""
-        return self.kept_merged if every else Merged()
-
     def namespaces_apart(self) -> dict[str, Objects] | None:
         """The objects of each namespace that the last observe of them all merged, by name: each the very
         dict kept of it, the same while the namespace is unchanged (Observed.namespaces); none while two
         namespaces give one key (Merged.tangled: the merged view is then no union of them)."""
         merged = self.kept_merged
-        return None if merged.tangled else {name: state[0] for name, state in merged.states.items()}
+        return None if merged.tangled else dict(merged.apart)
 
     def host_objects(self, host: Namespace, routes: list[RouteMsg]) -> tuple[Objects, set[Key], dict[str, HostLink]]:
         """What was made of each host link is kept until it or a link it names is read again: HostMade."""
         changed, self.host_changed = self.host_changed, set()
         return self.host_made.made(host, routes, changed)
 
-    def netns_folders(self) -> list[str]:
-        """Kept while inotify tells of no entry made or removed in /etc/netns: FileStamps.entries."""
+    def netns_folders(self) -> Collection[str]:
+        """Kept while inotify tells of no change to /etc/netns, the entries it names looked for again: FileStamps.entries."""
         return self.stamps.entries(super().netns_folders)
 
     def netns_file(self, ns: str, kind: type[NetnsFile]) -> str | InTheWay | None:
@@ -259,11 +273,14 @@ class KernelCache(Reader):
         """Named namespaces, with their inodes; what was kept of those gone is dropped (when the listing
         is another than the last)."""
         self.stamps.refresh()
+        dropped = self.stamps.take_dropped()
+        with self.lock:
+            self.quiet.difference_update(dropped)
         inodes = self.source.inodes()
         if inodes is self.inodes:
             return self.sorted
         gone = self.inodes.keys() - inodes.keys()
-        moved = [name for name, inode in inodes.items() if self.inodes.get(name) != inode]
+        moved = [name for name, _ in inodes.items() - self.inodes.items()]
         with self.lock:
             self.quiet.difference_update(gone, moved)
         self.inodes, self.sorted = inodes, sorted(inodes)
@@ -355,22 +372,6 @@ class KernelCache(Reader):
             return space
         finally:
             client.close()
-
-
-PORT_FLAGS = ((IFLA_BRPORT_MODE, "hairpin"), (IFLA_BRPORT_LEARNING, "learning"), (IFLA_BRPORT_ISOLATED, "isolated"))
-
-
-def _nothing_new(body: memoryview, link: Link) -> bool:
-    """Whether news of a host link is bridge port news (AF_BRIDGE) telling what the link as kept shows
-    already: its name, MTU, master, whether it is up, and each port flag we manage that it tells. A
-    bridge tells each port's state so, all of its ports' as ports come and go: not reading them again
-    spares a read per port (at 1000 endpoints, 50 to 260 of them in one reconcile)."""
-    msg = parse_link(body)
-    if msg.family != AF_BRIDGE or (msg.name, msg.mtu, msg.master, bool(msg.flags & IFF_UP)) != (
-            link.name, link.mtu, link.master, link.up):
-        return False
-    port = attrs(attrs(body, IFINFOMSG.size).get(IFLA_PROTINFO, b""))
-    return all((bytes(port[kind])[:1] == b"\1") == getattr(link, field) for kind, field in PORT_FLAGS if kind in port)
 
 
 def _routes(client: Client, name: str | None) -> list[RouteMsg]:

@@ -11,7 +11,21 @@ from reconciler.kernel import netns
 from reconciler.kernel.inotify import MountTable
 from reconciler.kernel.listing import Listing, TableChanges
 from reconciler.kernel.observe_objects import Link
-from reconciler.kernel.rtnl import AddrMsg, LinkMsg, NeighMsg, RouteMsg
+from reconciler.kernel.rtnl import (
+    AF_BRIDGE,
+    IFF_UP,
+    IFINFOMSG,
+    IFLA_BRPORT_ISOLATED,
+    IFLA_BRPORT_LEARNING,
+    IFLA_BRPORT_MODE,
+    IFLA_PROTINFO,
+    AddrMsg,
+    LinkMsg,
+    NeighMsg,
+    RouteMsg,
+    attrs,
+    parse_link,
+)
 from reconciler.kernel.rtnl_client import RtnlClient
 
 
@@ -96,3 +110,19 @@ class CachedDumps:
 
     def close(self) -> None:
         pass
+
+
+PORT_FLAGS = ((IFLA_BRPORT_MODE, "hairpin"), (IFLA_BRPORT_LEARNING, "learning"), (IFLA_BRPORT_ISOLATED, "isolated"))
+
+
+def nothing_new(body: memoryview, link: Link) -> bool:
+    """Whether news of a host link is bridge port news (AF_BRIDGE) telling what the link as kept shows
+    already: its name, MTU, master, whether it is up, and each port flag we manage that it tells. A
+    bridge tells each port's state so, all of its ports' as ports come and go: not reading them again
+    spares a read per port (at 1000 endpoints, 50 to 260 of them in one reconcile)."""
+    msg = parse_link(body)
+    if msg.family != AF_BRIDGE or (msg.name, msg.mtu, msg.master, bool(msg.flags & IFF_UP)) != (
+            link.name, link.mtu, link.master, link.up):
+        return False
+    port = attrs(attrs(body, IFINFOMSG.size).get(IFLA_PROTINFO, b""))
+    return all((bytes(port[kind])[:1] == b"\1") == getattr(link, field) for kind, field in PORT_FLAGS if kind in port)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
+from collections.abc import Set as AbstractSet
 
 from reconciler.kernel.hostsfile import ETC_NETNS, file_name
 from reconciler.kernel.inotify import (
@@ -51,11 +52,13 @@ class FileStamps:
         self.notify = notify if mounts is not None else None  # a mount unseen would hide what it tells
         self.mounts = mounts
         self.kept: dict[str, Stamps | None] = {}
+        self.dropped: set[str] = set()  # endpoints whose kept stamps were dropped since `take_dropped`
         self.owners: dict[int, str] = {}  # watch descriptor -> endpoint (TOP: /etc/netns)
         self.generation = mounts.generation if mounts else 0  # of the mount table when `mounted` was taken
         self.mounted = _mounted(mounts) if mounts and mounts.ids is None else frozenset()
         self.top = False
-        self.listed: list[str] | None = None  # the names in /etc/netns
+        self.listed: set[str] | None = None  # the names in /etc/netns
+        self.relist: set[str] = set()  # those of them that news of /etc/netns named since
 
     @classmethod
     def started(cls, mounts: MountTable | None) -> FileStamps:
@@ -75,15 +78,19 @@ class FileStamps:
             self.kept[ns] = stamps
         return stamps
 
-    def entries(self, listed: Callable[[], list[str]]) -> list[str]:
-        """The names in /etc/netns as `listed` lists them, kept while /etc/netns is watched and says
-        nothing (an entry made, removed, renamed), and no mount there changed."""
+    def entries(self, listed: Callable[[], Iterable[str]]) -> AbstractSet[str]:
+        """The names in /etc/netns as `listed` lists them, kept while /etc/netns is watched and no mount
+        there changed; an entry its news names (made, removed, renamed) is looked for again alone (at
+        1000 endpoints, listing them all costs a millisecond). Read-only: the set kept is the one given."""
         if self.listed is not None:
+            for name in self.relist:
+                (self.listed.add if os.path.lexists(f"{ETC_NETNS}/{name}") else self.listed.discard)(name)
+            self.relist.clear()
             return self.listed
         watched = self.notify is not None and (self.top or self._add(ETC_NETNS, TOP_EVENTS, TOP))
-        names = listed()
+        names = set(listed())
         if watched:
-            self.listed = names
+            self.listed, self.relist = names, set()
         return names
 
     def refresh(self) -> None:
@@ -105,14 +112,29 @@ class FileStamps:
         for wd, mask, name in self.notify.events():
             self._heard(wd, mask, name)
 
+    def steady(self, ns: str) -> bool:
+        """Whether the endpoint's stamps are kept: `stamps` gives the same until they are dropped."""
+        return ns in self.kept
+
+    def take_dropped(self) -> set[str]:
+        """The endpoints whose kept stamps were dropped since the last call."""
+        dropped, self.dropped = self.dropped, set()
+        return dropped
+
     def forget(self) -> None:
+        self.dropped.update(self.kept)
         self.kept.clear()
         self.listed = None
 
     def drop(self, names: Iterable[str]) -> None:
         """Drop what is kept of these endpoints."""
         for name in names:
-            self.kept.pop(name, None)
+            self._drop(name)
+
+    def _drop(self, ns: str) -> None:
+        if ns in self.kept:
+            del self.kept[ns]
+            self.dropped.add(ns)
 
     def _heard(self, wd: int, mask: int, name: str) -> None:
         owner = self.owners.get(wd)
@@ -122,10 +144,10 @@ class FileStamps:
         if owner is None or (owner == TOP and not name):
             self.forget()  # an overflow (wd -1), or /etc/netns itself
         elif owner == TOP:
-            self.kept.pop(name, None)
-            self.listed = None
+            self._drop(name)
+            self.relist.add(name)
         else:
-            self.kept.pop(owner, None)
+            self._drop(owner)
 
     def _watch(self, ns: str) -> bool:
         """Whether every change to the endpoint's stamps is now reported: /etc/netns, its folder and

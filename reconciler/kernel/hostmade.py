@@ -52,6 +52,7 @@ class HostMade:
         self.links: dict[str, HostLink] = {}
         self.named_by: defaultdict[int, set[int]] = defaultdict(set)
         self.bridges: set[int] = set()
+        self.vxlans: set[int] = set()
         self.held: dict[int, tuple[str, ...]] = {}
 
     def made(self, host: Namespace, routes: list[RouteMsg],
@@ -73,7 +74,7 @@ class HostMade:
                 self._make(host, index)
         objects = {**self.objects, **addresses}
         collect_routes(host, objects, routes)
-        collect_vxlan_entries(host, objects)
+        collect_vxlan_entries(host, objects, self.vxlans)
         return objects, set(self.foreign), dict(self.links)
 
     def _drop(self, index: int) -> None:
@@ -88,6 +89,7 @@ class HostMade:
         for ref in made.refs:
             self.named_by[ref].discard(index)
         self.bridges.discard(index)
+        self.vxlans.discard(index)
 
     def _make(self, host: Namespace, index: int) -> None:
         link = host.links[index]
@@ -104,6 +106,8 @@ class HostMade:
             self.named_by[ref].add(index)
         if link.kind == "bridge":
             self.bridges.add(index)
+        if link.kind == "vxlan":
+            self.vxlans.add(index)
         self.by_index[index] = _Made(key, foreign, link.name, refs)
 
 

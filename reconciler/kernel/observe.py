@@ -132,9 +132,21 @@ class Reader:
         """Our nftables table (None: there is none); ForeignTable when one of its name is not ours."""
         return nft.read_table()
 
-    def merged(self, every: bool) -> Merged:
-        """Where the namespaces' states are merged (`every`: all of them are observed)."""
-        return Merged()
+    def namespaces_merged(self, host: Namespace, only: Collection[str] | None) -> tuple[Merged, list[str]]:
+        """The states of the named namespaces that are ours (of those of `only`, if given) merged, and
+        the names of the others."""
+        names = self.names()
+        states: dict[str, NamespaceState] = {}
+        others = []
+        for name in names if only is None else sorted(set(only).intersection(names)):
+            state = self.namespace_state(name, host) if is_text(name) else None
+            if state is None:
+                others.append(name)
+            else:
+                states[name] = state
+        merged = Merged()
+        merged.merge(states)
+        return merged, others
 
     def host_objects(self, host: Namespace, routes: list[RouteMsg]) -> tuple[Objects, set[Key], dict[str, HostLink]]:
         return host_objects(host, routes)
@@ -161,7 +173,7 @@ class Reader:
             told = nsread.file_read(self.etc, ns, kind)
         return InTheWay(told[0]) if isinstance(told, tuple) else told
 
-    def netns_folders(self) -> list[str]:
+    def netns_folders(self) -> Collection[str]:
         """The names in /etc/netns (none when there is no such folder)."""
         try:
             with os.scandir(ETC_NETNS) as entries:
@@ -172,7 +184,8 @@ class Reader:
     def stray_files(self, skip: Collection[str], only: Collection[str] | None = None) -> dict[Key, str]:
         """What stands in the way of the files of namespaces not ours or not there yet (a file we did
         not write, a symbolic link), by key, with why; of the namespaces of `only` alone, if given."""
-        names = [n for n in self.netns_folders() if n not in skip and (only is None or n in only)]
+        folders = self.netns_folders()
+        names = (set(folders) if only is None else set(only).intersection(folders)).difference(skip)
         found = {(kind.kind, name): self.netns_file(name, kind) for name in names for kind in NETNS_FILES}
         return {key: f.reason for key, f in found.items() if isinstance(f, InTheWay)}
 
@@ -234,19 +247,11 @@ def _observe(kernel: Kernel, sysctls: Iterable[tuple[str | None, str]], reader: 
 
 
 def _collect_namespaces(reader: Reader, host: Namespace, only: Collection[str] | None, found: _Found) -> None:
-    states: dict[str, NamespaceState] = {}
-    for name in reader.names():
-        if only is not None and name not in only:
-            continue
-        state = reader.namespace_state(name, host) if is_text(name) else None
-        if state is None:
-            if netns.identity(name) is not None:  # one removed since it was listed is neither ours nor foreign
-                found.foreign.add(("netns", name))
-            continue
-        states[name] = state
-    merged = reader.merged(only is None)
-    merged.merge(states)
-    found.owned.update(states)
+    merged, others = reader.namespaces_merged(host, only)
+    for name in others:
+        if netns.identity(name) is not None:  # one removed since it was listed is neither ours nor foreign
+            found.foreign.add(("netns", name))
+    found.owned.update(merged.states)
     found.objects.update(merged.objects)
     found.foreign.update(merged.foreign)
     found.reasons.update((k, why) for k, why in merged.foreign.items() if why)

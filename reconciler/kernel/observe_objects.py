@@ -8,6 +8,7 @@ refers to others by index (its master, parent, lower): named here from the links
 from __future__ import annotations
 
 import socket
+from collections.abc import Iterable
 from dataclasses import dataclass
 from ipaddress import ip_address, ip_network
 from pathlib import Path
@@ -284,10 +285,12 @@ def _dst(msg: RouteMsg) -> str:
     return f"{msg.dst}/{msg.dst_len}" if msg.dst else ("0.0.0.0/0" if msg.family == socket.AF_INET else "::/0")
 
 
-def collect_vxlan_entries(host: Namespace, objects: Objects) -> None:
+def collect_vxlan_entries(host: Namespace, objects: Objects, indexes: Iterable[int] | None = None) -> None:
     """Permanent FDB and neighbour entries of our VXLAN links (the overlay's remote endpoints), and
-    the static entries their bridges hold for those links' port."""
-    vxlans = {l.index: l for l in host.links.values() if l.owned and l.kind == "vxlan"}
+    the static entries their bridges hold for those links' port. `indexes`: those links' if known (else
+    every link is looked at)."""
+    links = host.links.values() if indexes is None else (host.links[i] for i in indexes if i in host.links)
+    vxlans = {l.index: l for l in links if l.owned and l.kind == "vxlan"}
     if not vxlans:
         return
     for msg in host.dumps.neighbours(AF_BRIDGE) + host.dumps.neighbours(socket.AF_UNSPEC):

@@ -239,11 +239,11 @@ def listed(etc: Path) -> Callable[[], list[str]]:
 
 
 @pytest.mark.parametrize("change", ["made", "removed", "renamed"])
-def test_the_names_in_the_folder_are_listed_again_once_an_entry_is_made_removed_or_renamed(stamps, etc, change):
+def test_an_entry_made_removed_or_renamed_is_seen_without_listing_the_folder_again(stamps, etc, change):
     names = listed(etc)
-    assert stamps.entries(names) == [NS]
+    assert stamps.entries(names) == {NS}
     stamps.refresh()
-    assert stamps.entries(names) == [NS] and names.count == 1
+    assert stamps.entries(names) == {NS} and names.count == 1
     if change == "made":
         (etc / "e2").mkdir()
     elif change == "removed":
@@ -253,14 +253,30 @@ def test_the_names_in_the_folder_are_listed_again_once_an_entry_is_made_removed_
     else:
         os.rename(etc / NS, etc / "e3")
     stamps.refresh()
-    assert stamps.entries(names) == sorted(os.listdir(etc)) and names.count == 2
+    assert stamps.entries(names) == set(os.listdir(etc)) and names.count == 1
+
+
+def test_a_lost_event_lists_the_folder_again(stamps, etc):
+    names = listed(etc)
+    stamps.entries(names)
+    (etc / "e2").mkdir()
+    stamps._heard(-1, 0, "")  # the queue overflowed
+    assert stamps.entries(names) == {NS, "e2"} and names.count == 2
+
+
+def test_the_endpoints_whose_stamps_were_dropped_are_told_once(stamps, etc):
+    assert stamps.steady(NS)
+    (etc / NS / "hosts").write_text("# netreconcile\n")
+    stamps.refresh()
+    assert not stamps.steady(NS)
+    assert stamps.take_dropped() == {NS} and stamps.take_dropped() == set()
 
 
 def test_without_a_watch_on_the_folder_its_names_are_listed_every_time(etc):
     stamps, names = FileStamps(Exhausted(), Mounts()), listed(etc)  # type: ignore[arg-type]
     stamps.entries(names)
     (etc / "e2").mkdir()
-    assert stamps.entries(names) == [NS, "e2"] and names.count == 2
+    assert stamps.entries(names) == {NS, "e2"} and names.count == 2
 
 
 def test_without_the_mount_table_the_stamps_are_read_every_time(etc, reads):

@@ -106,3 +106,28 @@ def test_a_link_takes_the_name_of_one_gone_after_it(made, host):
     del host.links[7]
     host.links[6] = link(6, "h2", "veth", master=5, peer=2)
     same(made, host, {6, 7})
+
+
+class Links(dict):
+    """Host links that count the passes over all of them."""
+
+    passes = 0
+
+    def values(self):  # type: ignore[override]
+        Links.passes += 1
+        return super().values()
+
+
+def test_vxlan_entries_are_found_without_a_pass_over_every_link(made, host):
+    from reconciler.kernel.rtnl import AF_BRIDGE, NUD_PERMANENT
+    host.links[9] = link(9, "vx0", "vxlan", master=5, peer=2)
+    host.dumps.neighbours = lambda family: [rtnl.NeighMsg(AF_BRIDGE, 9, NUD_PERMANENT, 0, "192.0.2.7", "02:00:00:00:00:09")
+                                            ] if family == AF_BRIDGE else []
+    same(made, host, {9})
+    host.links = Links(host.links)
+
+    objects = made.made(host, [], set())[0]
+
+    assert any(o.kind == "fdb" for o in objects.values()) and Links.passes == 0
+    del host.links[9]
+    assert not any(o.kind == "fdb" for o in made.made(host, [], {9})[0].values())

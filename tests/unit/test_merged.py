@@ -61,3 +61,27 @@ def test_two_namespaces_giving_one_key_merge_in_order_of_name():
     same(merged, states)
     del states["b"]
     same(merged, states)
+
+
+def told(merged: Merged, states: dict[str, NamespaceState], changes: dict[str, NamespaceState | None],
+         gone: set[str] = frozenset()) -> None:
+    """Tell merged of these changes alone, states (all of them) changed alike: a fresh merge's result."""
+    merged.merge_changes(changes, gone)
+    states.update((n, s) for n, s in changes.items() if s is not None)
+    for name in gone | {n for n, s in changes.items() if s is None}:
+        states.pop(name, None)
+    assert (merged.objects, merged.foreign) == fresh(states)
+    assert merged.apart == {name: state[0] for name, state in states.items()}
+
+
+def test_told_of_changes_alone_it_gives_what_a_fresh_merge_gives():
+    merged = Merged()
+    states = {"a": state("a", "10.0.0.1/24", "v-a"), "b": state("b", "10.0.0.2/24", "v-b", {("link", "b", "x"): "why"})}
+    same(merged, states)
+    told(merged, states, {"a": state("a", "10.0.0.9/24", "v-a")})
+    told(merged, states, {"c": state("c", "10.0.0.3/24")}, gone={"b"})
+    told(merged, states, {"c": None})  # no longer ours
+    told(merged, states, {"b": state("b", "10.0.0.2/24", "v-a")})  # b gives a's veth: in order of name
+    told(merged, states, {"a": state("a", "10.0.0.5/24", "v-a")})
+    told(merged, states, {}, gone={"a"})
+    told(merged, states, {"a": state("a", "10.0.0.1/24")})
