@@ -21,6 +21,7 @@ from reconciler.input import spec
 from reconciler.input.manifest import Document, load_file, read_sources
 from reconciler.input.schema import schema_problems
 from reconciler.input.spec import Manifests
+from reconciler.input.spec.types import Attached, attached_by_network
 from reconciler.input.validate import semantic_problems
 from reconciler.input.validate_endpoints import EndpointChecks
 from reconciler.input.validate_index import EndpointIndex
@@ -54,6 +55,7 @@ class _File:
     typed: dict[str, list[Any]]  # the typed objects of the documents without schema problems, by kind, in order
     schema: tuple[Problem, ...]  # the documents' schema problems
     invalid_networks: tuple[str, ...]  # the names of the Networks with some
+    attached: Attached  # its endpoints' interfaces on each network, with their endpoint
 
     @classmethod
     def of(cls, content: bytes | OSError, documents: tuple[Checked, ...], problems: tuple[Problem, ...]) -> _File:
@@ -63,7 +65,8 @@ class _File:
             if not c.problems and kind in typed:
                 typed[kind].append(c.typed)
         return cls(content, documents, problems, typed, tuple(p for c in documents for p in c.problems),
-                   tuple(c.doc.name for c in documents if c.problems and c.doc.kind == "Network"))
+                   tuple(c.doc.name for c in documents if c.problems and c.doc.kind == "Network"),
+                   attached_by_network(typed["Endpoint"]))
 
 
 def check(doc: Document) -> Checked:
@@ -75,7 +78,14 @@ def _manifests(files: list[_File]) -> Manifests:
     """The typed objects of the documents without schema problems, by kind, in document order."""
     of = {kind: tuple(chain.from_iterable(f.typed[kind] for f in files)) for kind in KINDS}
     return Manifests(networks=of["Network"], endpoints=of["Endpoint"], hosts=of["Host"],
-                     services=of["Service"], address_pools=of["AddressPools"])
+                     services=of["Service"], address_pools=of["AddressPools"],
+                     attached_index=(of["Endpoint"], _attached(files)))
+
+
+def _attached(files: list[_File]) -> Attached:
+    """The interfaces on each network, with their endpoint: each file's, file after file."""
+    networks = dict.fromkeys(network for f in files for network in f.attached)
+    return {network: tuple(chain.from_iterable(f.attached.get(network, ()) for f in files)) for network in networks}
 
 
 class ManifestCache:

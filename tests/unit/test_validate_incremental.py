@@ -14,6 +14,7 @@ import pytest
 from reconciler.input import cache as cache_module
 from reconciler.input import validate_endpoints
 from reconciler.input.cache import ManifestCache
+from reconciler.input.spec.types import attached_by_network
 from reconciler.input.validate import load_manifests
 from reconciler.input.validate_endpoints import EndpointChecks
 from reconciler.input.validate_index import EndpointIndex
@@ -70,7 +71,10 @@ def test_every_load_gives_what_load_manifests_gives_whatever_changes(tmp_path, s
         else:
             path.write_text(FILES[name] if rng.random() < 0.8 else FILES[rng.choice(sorted(FILES))])
         expected = outcome(load_manifests, [str(tmp_path)])
-        assert outcome(allocated(cache), [str(tmp_path)]) == expected
+        got = outcome(allocated(cache), [str(tmp_path)])
+        assert got == expected
+        if not isinstance(got, list):
+            assert got._attached == attached_by_network(got.endpoints)
         assert tallies(cache.index) == tallies(EndpointIndex.of(e for f in cache.files.values() for e in f.typed["Endpoint"]))
 
 
@@ -167,3 +171,20 @@ def test_the_endpoint_one_over_a_bridges_ports_is_refused_when_it_comes_in_a_new
     expected = outcome(load_manifests, [str(tmp_path)])
     assert any("1024 endpoints attach to network 'front'" in p for p in expected)
     assert outcome(cache.load, [str(tmp_path)]) == expected
+
+
+def test_the_plans_copy_of_the_manifests_knows_what_attaches_to_each_network_without_a_walk(tmp_path, monkeypatch):
+    """The cache joins each file's interfaces by network (made when the file is parsed): the watch's
+    plan asks for them on its copy (with the host set) and walked every endpoint for them before."""
+    real = cache_module.spec.parse_endpoint
+    monkeypatch.setattr(cache_module.spec, "parse_endpoint", lambda doc: (e := real(doc)) and replace(e, interfaces=Walked(e.interfaces, e.name)))
+    (tmp_path / "m.yaml").write_text(NETWORKS + "".join(endpoint(f"e{i}", "[{network: front}, {network: back}]") for i in range(5)))
+    (tmp_path / "n.yaml").write_text(endpoint("f", "[{network: back}]"))
+    m = ManifestCache().load([str(tmp_path)])
+    Walked.walks = []
+    plans = replace(m, host=None)
+    assert [e.name for e, _ in plans.attached("back")] == ["e0", "e1", "e2", "e3", "e4", "f"]
+    assert [i.name for _, i in plans.attached("front")] == ["eth0"] * 5 and Walked.walks == []
+    assert plans._attached == attached_by_network(m.endpoints)
+    fewer = replace(plans, endpoints=m.endpoints[4:])  # another set of endpoints: its own
+    assert [e.name for e, _ in fewer.attached("back")] == ["e4", "f"] and Walked.walks
