@@ -1,8 +1,9 @@
 """What the watch keeps of the manifests between two reconciles, so that one changed file costs what
 it changes: each file's bytes with its parsed documents, their schema problems and typed objects; a
-file is parsed and checked again only when its bytes differ. The checks that span objects (duplicate
-names, addresses, subnets...) run over all of them every time; those of one endpoint alone again only
-for an endpoint whose file changed or whose networks differ (validate.EndpointChecks). So the result
+file is parsed and checked again only when its bytes differ. The checks of one endpoint alone run
+again only for the endpoints of a changed file, or whose networks differ (validate_endpoints); those
+that span endpoints (duplicate names, addresses, hosts file names...) walk them only when tallies
+kept up to date with the changed files show a repeat (validate_index). So the result
 is what `validate.load_manifests` gives, except for address allocation, which the plan does.
 """
 
@@ -12,6 +13,7 @@ import hashlib
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 from reconciler.errors import ManifestError, Problem
@@ -19,7 +21,10 @@ from reconciler.input import spec
 from reconciler.input.manifest import Document, load_file, read_sources
 from reconciler.input.schema import schema_problems
 from reconciler.input.spec import Manifests
-from reconciler.input.validate import EndpointChecks, semantic_problems
+from reconciler.input.spec.types import Attached, attached_by_network
+from reconciler.input.validate import semantic_problems
+from reconciler.input.validate_endpoints import EndpointChecks
+from reconciler.input.validate_index import EndpointIndex
 
 
 def _parser(kind: str) -> Callable[[Document], Any]:
@@ -50,6 +55,7 @@ class _File:
     typed: dict[str, list[Any]]  # the typed objects of the documents without schema problems, by kind, in order
     schema: tuple[Problem, ...]  # the documents' schema problems
     invalid_networks: tuple[str, ...]  # the names of the Networks with some
+    attached: Attached  # its endpoints' interfaces on each network, with their endpoint
 
     @classmethod
     def of(cls, content: bytes | OSError, documents: tuple[Checked, ...], problems: tuple[Problem, ...]) -> _File:
@@ -59,7 +65,8 @@ class _File:
             if not c.problems and kind in typed:
                 typed[kind].append(c.typed)
         return cls(content, documents, problems, typed, tuple(p for c in documents for p in c.problems),
-                   tuple(c.doc.name for c in documents if c.problems and c.doc.kind == "Network"))
+                   tuple(c.doc.name for c in documents if c.problems and c.doc.kind == "Network"),
+                   attached_by_network(typed["Endpoint"]))
 
 
 def check(doc: Document) -> Checked:
@@ -69,9 +76,16 @@ def check(doc: Document) -> Checked:
 
 def _manifests(files: list[_File]) -> Manifests:
     """The typed objects of the documents without schema problems, by kind, in document order."""
-    of = {kind: tuple(o for f in files for o in f.typed[kind]) for kind in KINDS}
+    of = {kind: tuple(chain.from_iterable(f.typed[kind] for f in files)) for kind in KINDS}
     return Manifests(networks=of["Network"], endpoints=of["Endpoint"], hosts=of["Host"],
-                     services=of["Service"], address_pools=of["AddressPools"])
+                     services=of["Service"], address_pools=of["AddressPools"],
+                     attached_index=(of["Endpoint"], _attached(files)))
+
+
+def _attached(files: list[_File]) -> Attached:
+    """The interfaces on each network, with their endpoint: each file's, file after file."""
+    networks = dict.fromkeys(network for f in files for network in f.attached)
+    return {network: tuple(chain.from_iterable(f.attached.get(network, ()) for f in files)) for network in networks}
 
 
 class ManifestCache:
@@ -85,11 +99,13 @@ class ManifestCache:
         self.revisions: dict[str, int] = {}  # of the etcd sources last loaded: the revision read at
         self.changed: dict[str, int] = {}    # and that of their manifests' last change
         self.checks = EndpointChecks()
+        self.index = EndpointIndex()  # of the endpoints of self.files
 
     def load(self, paths: Iterable[str]) -> Manifests:
         """As validate.load_manifests: the typed manifests, or ManifestError naming every problem."""
         sources = read_sources(paths)
         current = {name: self._file(name, content) for name, content in sources.entries}
+        self._count(current)
         self.files, self.revisions, self.changed = current, sources.revisions, sources.changed
         syntax = [p for f in current.values() for p in f.problems]
         if syntax:
@@ -98,7 +114,8 @@ class ManifestCache:
         problems = [p for f in files for p in f.schema]
         manifests = _manifests(files)
         invalid_networks = {name for f in files for name in f.invalid_networks}
-        problems += semantic_problems(manifests, invalid_networks, self.checks)
+        groups = [f.typed["Endpoint"] for f in files]
+        problems += semantic_problems(manifests, invalid_networks, self.checks, self.index, groups)
         if problems:
             raise ManifestError(sorted(problems, key=lambda p: (p.where.file, p.where.line, p.where.column)))
         return manifests
@@ -110,6 +127,15 @@ class ManifestCache:
             content = f.content if isinstance(f.content, bytes) else b""  # only valid sources are digested
             sha.update(f"{len(name)}:{name}{len(content)}:".encode() + content)
         return sha.hexdigest()
+
+    def _count(self, current: dict[str, _File]) -> None:
+        """The index counts the endpoints of the files now loaded: those of files gone or changed out, new ones in."""
+        for name, f in self.files.items():
+            if current.get(name) is not f:
+                self.index.count(f.typed["Endpoint"], -1)
+        for name, f in current.items():
+            if self.files.get(name) is not f:
+                self.index.count(f.typed["Endpoint"], 1)
 
     def _file(self, name: str, content: bytes | OSError) -> _File:
         """The file as parsed, from the cache when its bytes are the same."""

@@ -38,15 +38,35 @@ def manifest_files(paths: Iterable[str]) -> list[Path]:
 
 
 def _walk(folder: Path) -> Iterator[Path]:
-    def refuse(err: OSError) -> None:
-        if not gone(err):
-            raise ManifestError([Problem(Location(err.filename or str(folder)), "", f"cannot read: {err.strerror or err}")])
+    """The *.yaml / *.yml files under `folder`, as os.walk finds them (a link to a folder is not
+    followed), with a Path made and a file tested only for such a name (one entry read per folder)."""
+    yield from _scan(os.fspath(folder), folder)
 
-    for parent, _, names in os.walk(folder, onerror=refuse):
-        for name in names:
-            path = Path(parent, name)
-            if path.suffix in (".yaml", ".yml") and path.is_file():
+
+def _scan(top: str, folder: Path) -> Iterator[Path]:
+    try:
+        with os.scandir(top) as listing:
+            entries = list(listing)
+    except OSError as err:
+        if not gone(err):
+            raise ManifestError([Problem(Location(err.filename or str(folder)), "", f"cannot read: {err.strerror or err}")]) from None
+        return
+    base = Path(top)
+    for entry in entries:
+        if _is_dir(entry):
+            if not entry.is_symlink():
+                yield from _scan(os.path.join(top, entry.name), folder)
+        elif entry.name.endswith((".yaml", ".yml")) and entry.name not in (".yaml", ".yml"):
+            path = base / entry.name
+            if path.is_file() if entry.is_symlink() else entry.is_file(follow_symlinks=False):
                 yield path
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
 
 
 def load_paths(paths: Iterable[str], parsed: Parsed | None = None) -> list[Document]:
@@ -113,11 +133,21 @@ def read_etcd(raw: str) -> tuple[int, int, list[tuple[str, bytes | OSError]]]:
 
 
 def read(path: Path) -> bytes | OSError:
-    """A file's bytes, or the error that prevented reading it."""
+    """A file's bytes, or the error that prevented reading it (read unbuffered: the watch reads every
+    file on each reconcile)."""
     try:
-        return path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except OSError as err:
         return err
+    try:
+        chunks = []
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+        return b"".join(chunks)
+    except OSError as err:
+        return err
+    finally:
+        os.close(fd)
 
 
 def gone(content: bytes | OSError) -> bool:

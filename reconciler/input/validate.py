@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from itertools import combinations
 
 from reconciler.errors import ManifestError, Problem
@@ -31,14 +32,15 @@ from reconciler.input.validate_common import (
     Path,
     duplicates,
     problem,
-    reserved_by,
     where,
 )
 from reconciler.input.validate_dhcp import dhcp_problems
-from reconciler.input.validate_limits import endpoint_limit_problems, limit_problems
+from reconciler.input.validate_endpoints import EndpointChecks
+from reconciler.input.validate_index import EndpointIndex, Needs
+from reconciler.input.validate_limits import limit_problems
 from reconciler.input.validate_mesh import mesh_problems
-from reconciler.input.validate_names import endpoint_name_problems, name_problems
-from reconciler.input.validate_pools import is_auto, pool_problems
+from reconciler.input.validate_names import name_problems
+from reconciler.input.validate_pools import pool_problems
 from reconciler.input.validate_services import (
     exposure_problems,
     service_problems,
@@ -86,49 +88,16 @@ def _allocation_problems(m: Manifests) -> list[Problem]:
     return []
 
 
-class EndpointChecks:
-    """What the checks of one endpoint alone found (its netns, interfaces and their addresses, names,
-    MACs, sysctls), kept between two loads by the watch's ManifestCache: an endpoint is checked again
-    when it is another object (the cache gives the same one while its file's bytes are the same) or a
-    network it attaches to differs or became valid or invalid."""
-
-    def __init__(self) -> None:
-        self.kept: dict[int, tuple[Endpoint, tuple[object, ...], list[Problem]]] = {}
-        self.networks: tuple[dict[str, Network], frozenset[str]] = ({}, frozenset())  # of the last call
-
-    def __call__(self, endpoints: Iterable[Endpoint], networks: dict[str, Network],
-                 invalid_networks: Collection[str]) -> list[Problem]:
-        """Every endpoint's problems. While the networks are those of the last call (equal, and the same
-        invalid), what an endpoint that is the same object attaches to is the same too: not looked up again."""
-        kept, self.kept = self.kept, {}
-        last, self.networks = self.networks, (networks, frozenset(invalid_networks))
-        same = last == self.networks
-        problems = []
-        for endpoint in endpoints:
-            known = kept.get(id(endpoint))
-            if known is not None and known[0] is not endpoint:
-                known = None
-            uses = known[1] if known is not None and same else _uses(endpoint, networks, invalid_networks)
-            if known is None or known[1] != uses:
-                known = (endpoint, uses, _endpoint_problems(endpoint, networks, invalid_networks)
-                         + endpoint_name_problems(endpoint) + endpoint_limit_problems(endpoint))
-            self.kept[id(endpoint)] = known
-            problems += known[2]
-        return problems
-
-
-def _uses(endpoint: Endpoint, networks: dict[str, Network], invalid_networks: Collection[str]) -> tuple[object, ...]:
-    """What the checks of one endpoint read of the networks: each interface's network, and whether it is invalid."""
-    return tuple((networks.get(i.network), i.network in invalid_networks) for i in endpoint.interfaces)
-
-
 def semantic_problems(m: Manifests, invalid_networks: frozenset[str] | set[str] = frozenset(),
-                      checks: EndpointChecks | None = None) -> list[Problem]:
-    """Every problem the typed manifests have (`checks`: where the checks of each endpoint alone are
-    kept between loads)."""
+                      checks: EndpointChecks | None = None, index: EndpointIndex | None = None,
+                      groups: Iterable[Sequence[Endpoint]] | None = None) -> list[Problem]:
+    """Every problem the typed manifests have. The watch's cache gives what it keeps between loads:
+    `checks` (those of each endpoint alone), `index` (tallies of m.endpoints: a check across endpoints
+    walks them only when they may give it a problem) and `groups` (m.endpoints, file by file)."""
+    needs = Needs.of(index or EndpointIndex.of(m.endpoints), m)
     problems = duplicates(m.networks, lambda n: n.name, "metadata", "name", what="network name")
-    problems += duplicates(m.endpoints, lambda e: e.name, "metadata", "name", what="endpoint name")
-    problems += duplicates(m.endpoints, lambda e: e.netns, "spec", "netns", what="netns")
+    problems += duplicates(m.endpoints if needs.names else (), lambda e: e.name, "metadata", "name", what="endpoint name")
+    problems += duplicates(m.endpoints if needs.netns else (), lambda e: e.netns, "spec", "netns", what="netns")
     first_of_name = {n.name: n for n in reversed(m.networks)}
     bridged = [n for n in m.networks if n.bridge and first_of_name[n.name] is n]  # a duplicate is reported once
     problems += duplicates(bridged, lambda n: n.bridge.name if n.bridge else "", "spec", "bridge", "name", what="bridge name")
@@ -136,15 +105,22 @@ def semantic_problems(m: Manifests, invalid_networks: frozenset[str] | set[str] 
     problems += _shared_parent_problems(m.networks)
     for network in m.networks:
         problems += _network_problems(network)
-    problems += (checks or EndpointChecks())(m.endpoints, {n.name: n for n in m.networks}, invalid_networks)
-    problems += _address_clashes(m)
-    problems += _passthru_problems(m)
-    problems += _host_problems(m)
+    problems += (checks or EndpointChecks())(groups or (m.endpoints,), {n.name: n for n in m.networks}, invalid_networks)
+    problems += _address_clashes(_only(m, needs.statics))
+    problems += _passthru_problems(_only(m, needs.passthru))
+    problems += _host_problems(_only(m, needs.hosts))
     problems += _vni_problems(m.networks)
-    problems += service_problems(m)
+    problems += service_problems(_only(m, needs.vips))
     problems += mesh_problems(m)
-    problems += exposure_problems(m)
-    return problems + name_problems(m, endpoints=False) + limit_problems(m, endpoints=False) + pool_problems(m) + dhcp_problems(m)
+    problems += exposure_problems(_only(m, needs.exposure))
+    return (problems + name_problems(_only(m, needs.hostnames), endpoints=False)
+            + limit_problems(_only(m, needs.bridge_ports), endpoints=False) + pool_problems(_only(m, needs.auto))
+            + dhcp_problems(_only(m, needs.dhcp)))
+
+
+def _only(m: Manifests, walk: bool) -> Manifests:
+    """The manifests for a check across endpoints: without the endpoints when they cannot give it a problem."""
+    return m if walk else replace(m, endpoints=())
 
 
 def _host_problems(m: Manifests) -> list[Problem]:
@@ -308,51 +284,6 @@ def _subnet_problems(network: Network, s: Subnet, path: Path) -> list[Problem]:
         if address.version != s.version or address not in s.subnet:
             message = f"auxAddresses.{name} {address} is outside subnet {s.subnet}"
             problems.append(problem(network, message, *path, "auxAddresses", name))
-    return problems
-
-
-def _endpoint_problems(endpoint: Endpoint, networks: dict[str, Network], invalid_networks: Collection[str]) -> list[Problem]:
-    problems = []
-    if not _plain_name(endpoint.netns):
-        problems.append(problem(endpoint, f"netns {endpoint.netns!r} must be a plain name (no '/', not '.' or '..', no leading '-')", "spec", "netns"))
-    seen_names: set[str] = set()
-    seen_networks: set[str] = set()
-    for iface in endpoint.interfaces:
-        path = ("spec", "interfaces", iface.index)
-        if iface.name in seen_names:
-            problems.append(problem(endpoint, f"duplicate interface name {iface.name!r}", *path, "name"))
-        if iface.network in seen_networks:
-            problems.append(problem(endpoint, f"network {iface.network!r} is attached twice", *path, "network"))
-        seen_names.add(iface.name)
-        seen_networks.add(iface.network)
-        network = networks.get(iface.network)
-        if network is None:
-            if iface.network not in invalid_networks:
-                problems.append(problem(endpoint, f"unknown network {iface.network!r}", *path, "network"))
-            continue
-        problems += _interface_address_problems(endpoint, iface, network, path)
-    return problems
-
-
-def _plain_name(name: str) -> bool:
-    return name not in (".", "..") and "/" not in name and not name.startswith("-") and "\0" not in name
-
-
-def _interface_address_problems(endpoint: Endpoint, iface: Interface, network: Network, path: Path) -> list[Problem]:
-    problems = []
-    if iface.mac_address and network.driver == "ipvlan":
-        problems.append(problem(endpoint, "macAddress: ipvlan interfaces share their parent's MAC", *path, "macAddress"))
-    for field_name, address in (("ipv4Address", iface.ipv4_address), ("ipv6Address", iface.ipv6_address)):
-        if address is None or is_auto(network) or network.dhcp:  # validate_pools, validate_dhcp name it
-            continue
-        pools = [s for s in network.subnets if s.version == address.version]
-        if address.version == 6 and not network.enable_ipv6:
-            problems.append(problem(endpoint, f"{field_name} {address}: network {network.name!r} does not enable IPv6", *path, field_name))
-        elif not any(address in s.subnet for s in pools):
-            subnets = ", ".join(str(s.subnet) for s in pools) or "none of that family"
-            problems.append(problem(endpoint, f"{field_name} {address} is outside the subnets of network {network.name!r} ({subnets})", *path, field_name))
-        elif reserved := reserved_by(address, pools):
-            problems.append(problem(endpoint, f"{field_name} {address} is reserved as {reserved} of network {network.name!r}", *path, field_name))
     return problems
 
 

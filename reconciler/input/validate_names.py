@@ -13,6 +13,7 @@ from reconciler.input.spec import (
     GENERATED_PREFIXES,
     Endpoint,
     Host,
+    Interface,
     Manifests,
     Network,
     Service,
@@ -178,8 +179,15 @@ def _claims(m: Manifests, network: str) -> list[Claim]:
     """The names the hosts files give on `network`: (object, what, path, name)."""
     attached = m.attached(network)
     claims: list[Claim] = [(endpoint, "endpoint name", ("metadata", "name"), endpoint.name) for endpoint, _ in attached]
-    claims += [(endpoint, "alias", ("spec", "interfaces", iface.index, "aliases", index), alias)
-               for endpoint, iface in attached for index, alias in enumerate(iface.aliases)
-               if alias != endpoint.name and alias not in iface.aliases[:index]]  # the hosts files write each once
+    claims += [(endpoint, "alias", path, alias) for endpoint, iface in attached
+               for what, path, alias in interface_claims(endpoint, iface) if what == "alias"]
     return claims + [(service, "service name", ("metadata", "name"), service.name)
                      for service in m.services if service.network == network]
+
+
+def interface_claims(endpoint: Endpoint, iface: Interface) -> list[tuple[str, tuple[str | int, ...], str]]:
+    """The names an interface gives in its network's hosts files: (what, path, name); the endpoint's
+    name, then its aliases (the hosts files write each once)."""
+    return [("endpoint name", ("metadata", "name"), endpoint.name)] + [
+        ("alias", ("spec", "interfaces", iface.index, "aliases", index), alias) for index, alias in enumerate(iface.aliases)
+        if alias != endpoint.name and alias not in iface.aliases[:index]]

@@ -164,7 +164,7 @@ def test_a_load_reads_the_kinds_of_the_documents_of_changed_files_alone(tmp_path
 @pytest.fixture
 def checked(monkeypatch) -> list[str]:
     """The endpoints checked one by one, in order."""
-    from reconciler.input import validate
+    from reconciler.input import validate_endpoints as validate
     seen: list[str] = []
     real = validate._endpoint_problems
 
@@ -220,9 +220,9 @@ def test_while_every_network_is_the_same_object_an_unchanged_endpoints_networks_
     m = ManifestCache().load([str(tmp_path)])
     checks, networks = EndpointChecks(), Looked({n.name: n for n in m.networks})
     del checked[:]  # the load's own
-    assert checks(m.endpoints, networks, set()) == [] and checked == ["a"]
+    assert checks([m.endpoints], networks, set()) == [] and checked == ["a"]
     Looked.gets = 0
-    assert checks(m.endpoints, networks, set()) == [] and checked == ["a"] and Looked.gets == 0
+    assert checks([m.endpoints], networks, set()) == [] and checked == ["a"] and Looked.gets == 0
 
     narrowed = Looked({"front": replace(m.networks[0], subnets=())})
-    assert checks(m.endpoints, narrowed, set()) and checked == ["a", "a"] and Looked.gets > 0
+    assert checks([m.endpoints], narrowed, set()) and checked == ["a", "a"] and Looked.gets > 0

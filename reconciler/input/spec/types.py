@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
@@ -294,6 +295,9 @@ class Manifests:
     services: tuple[Service, ...] = ()
     address_pools: tuple[AddressPools, ...] = ()  # at most one (validation)
     host: str | None = None  # the Host these manifests are applied on (None: no Hosts are declared)
+    # What `attached` answers, made by whoever has it at hand (the watch's cache, from each file's), for
+    # these very endpoints: a copy with other endpoints makes its own.
+    attached_index: tuple[tuple[Endpoint, ...], Attached] | None = field(default=None, compare=False, repr=False)
 
     def network(self, name: str) -> Network:
         return self._networks_by_name[name]
@@ -347,12 +351,22 @@ class Manifests:
         return self._attached.get(network, ())
 
     @cached_property
-    def _attached(self) -> dict[str, tuple[tuple[Endpoint, Interface], ...]]:
-        found: dict[str, list[tuple[Endpoint, Interface]]] = {}
-        for e in self.endpoints:  # one pass: a pass per network would make N x networks
-            for i in e.interfaces:
-                found.setdefault(i.network, []).append((e, i))
-        return {network: tuple(pairs) for network, pairs in found.items()}
+    def _attached(self) -> Attached:
+        if self.attached_index is not None and self.attached_index[0] is self.endpoints:
+            return self.attached_index[1]
+        return attached_by_network(self.endpoints)
+
+
+Attached = Mapping[str, tuple[tuple[Endpoint, Interface], ...]]  # the interfaces on each network, with their endpoint
+
+
+def attached_by_network(endpoints: Iterable[Endpoint]) -> dict[str, tuple[tuple[Endpoint, Interface], ...]]:
+    """The interfaces on each network, each with its endpoint, in manifest order."""
+    found: dict[str, list[tuple[Endpoint, Interface]]] = {}
+    for e in endpoints:  # one pass: a pass per network would make N x networks
+        for i in e.interfaces:
+            found.setdefault(i.network, []).append((e, i))
+    return {network: tuple(pairs) for network, pairs in found.items()}
 
 
 def vip_endpoint(service: Service) -> Endpoint:
