@@ -3,7 +3,7 @@ Resolver that serves it in every local endpoint's namespace, and each endpoint's
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from ipaddress import ip_address
 from operator import is_
 from typing import TypeVar
@@ -37,8 +37,7 @@ Made = Callable[[str, int, tuple[MemberNames, ...], tuple[ServiceNames, ...]], D
 Names = Callable[[Network, list[Endpoint]], DnsNetwork]
 Families = Mapping[tuple[str, int], object]  # (network, IP version) -> the addresses allocated in it (a dict)
 A = TypeVar("A")
-View = tuple[tuple[str, ...], "A | None"]  # an endpoint's networks, and its asker if it is local (view_of)
-Kept = tuple[Endpoint, tuple[str, ...], "str | None"]  # an endpoint, and its view as DnsPlanner keeps it
+View = tuple[Endpoint, tuple[str, ...], "A | None"]  # an endpoint, its networks, its asker if it is local (view_of)
 
 
 def dns_state(m: Manifests, addresses: Addresses, member: Member | None = None, asker: Asker | None = None,
@@ -50,18 +49,17 @@ def dns_state(m: Manifests, addresses: Addresses, member: Member | None = None, 
 
 def _gathered(m: Manifests, addresses: Addresses, member: Member, asker: Callable[[Endpoint, tuple[Network, ...]], A],
               made: Made | None = None, named: Names | None = None,
-              view: Callable[[Endpoint], View[A]] | None = None) -> tuple[dict[str, DnsNetwork], dict[str, A]]:
+              views: Iterable[View[A]] | None = None) -> tuple[dict[str, DnsNetwork], dict[str, A]]:
     """dns_state's networks and askers, an asker being what `asker` makes of an endpoint (its DnsAsker,
-    or DnsPlanner's entry of it in the document); `named` stands for _network, `view` for view_of
-    (DnsPlanner's keep some)."""
+    or DnsPlanner's entry of it in the document); `named` stands for _network, `views` for view_of of
+    each endpoint (DnsPlanner's keep some)."""
     made = made or (lambda _, ttl, found, services: network_of(ttl, found, services))
     made_of = made
     named = named or (lambda n, members: _network(n, members, m, addresses, member, made_of))
-    view = view or (lambda ep: view_of(m, ep, asker))
     members: dict[str, list[Endpoint]] = {n.name: [] for n in m.networks}
     askers: dict[str, A] = {}
-    for ep in m.endpoints:  # one pass: each network's endpoints, in manifest order, and each local one's view
-        names, asked = view(ep)
+    views = views if views is not None else (view_of(m, ep, asker) for ep in m.endpoints)
+    for ep, names, asked in views:  # one pass: each network's endpoints, in manifest order, and each local one's view
         for name in names:
             members.setdefault(name, []).append(ep)
         if asked is not None:
@@ -74,9 +72,9 @@ def view_of(m: Manifests, ep: Endpoint, asker: Callable[[Endpoint, tuple[Network
     """The endpoint's networks (each once, in interface order), and its asker when it is local."""
     names = _networks_of(ep)
     if not names or not m.is_local(ep):
-        return names, None
+        return ep, names, None
     network = m.network
-    return names, asker(ep, (network(names[0]),) if len(names) == 1 else tuple(map(network, names)))
+    return ep, names, asker(ep, (network(names[0]),) if len(names) == 1 else tuple(map(network, names)))
 
 
 def _networks_of(ep: Endpoint) -> tuple[str, ...]:
@@ -104,7 +102,7 @@ class DnsPlanner:
         self._members: dict[str, Memo[MemberNames]] = {}  # each network's, kept with the network
         self._networks = Memo(network_of)
         self._network_entries = Memo(network_entry)
-        self._views: dict[str, Kept] = {}  # by endpoint name: its view, its asker's entry made
+        self._views: dict[str, View[str]] = {}  # by endpoint name: its view, its asker's entry made
         self._viewed: tuple[object, ...] = ()  # what every view was made in: this host, the networks
         self._kept: dict[str, tuple[tuple[object, ...], DnsNetwork]] = {}
 
@@ -123,7 +121,8 @@ class DnsPlanner:
                 network, m.host, bool(m.hosts), families.get((network.name, 4)), families.get((network.name, 6)), *members)
             known = kept.get(network.name)
             names_of = self._members[network.name] = members_kept.get(network.name) or Memo(member_names)
-            if inputs is not None and known is not None and len(known[0]) == len(inputs) and all(map(is_, known[0], inputs)):
+            if inputs is not None and known is not None and len(known[0]) == len(inputs) and (
+                    all(map(is_, known[0], inputs)) or known[0] == inputs):  # equal: a family allocated again alike
                 found = known[1]
                 self._networks.keep(network.name)  # it and its members' names (in names_of, untouched) stay
             else:
@@ -134,27 +133,21 @@ class DnsPlanner:
                 self._kept[network.name] = (inputs, found)
             return found
 
-        networks, askers = _gathered(m, addresses, member_names, _asker_entry_of, made, names, self._viewer(m))
+        networks, askers = _gathered(m, addresses, member_names, _asker_entry_of, made, names, self._viewed_all(m))
         if not askers:
             return None
         document = assembled({n: self._network_entries(n, n, v) for n, v in networks.items()}, askers)
         return Resolver(digest_of(document), tuple(sorted(askers)), state=document)
 
-    def _viewer(self, m: Manifests) -> Callable[[Endpoint], View[str]]:
+    def _viewed_all(self, m: Manifests) -> list[View[str]]:
         """view_of each endpoint with its asker's entry, kept while the endpoint is the same (or an equal
         one) and this host and the networks are the same as those the views kept were made in."""
         viewed = (m.host, bool(m.hosts), m.networks)
-        kept = self._views if viewed == self._viewed else {}
-        views: dict[str, Kept] = {}
-        self._views, self._viewed, known = views, viewed, kept.get
-
-        def view(ep: Endpoint) -> View[str]:
-            found = known(ep.name)
-            if found is None or (found[0] is not ep and found[0] != ep):
-                found = (ep, *view_of(m, ep, _asker_entry_of))
-            views[ep.name] = found
-            return found[1], found[2]
-        return view
+        known = (self._views if viewed == self._viewed else {}).get
+        views = [found if (found := known(ep.name)) is not None and (found[0] is ep or found[0] == ep)
+                 else view_of(m, ep, _asker_entry_of) for ep in m.endpoints]
+        self._views, self._viewed = {v[0].name: v for v in views}, viewed
+        return views
 
 
 def _asker_entry_of(ep: Endpoint, declared: tuple[Network, ...]) -> str:

@@ -138,6 +138,22 @@ def test_one_endpoint_more_looks_at_that_endpoint_alone(monkeypatch: pytest.Monk
     assert looked == ["e9"] and resolver is not None and resolver.state == fresh(more)
 
 
+def test_a_network_whose_families_are_allocated_again_alike_is_kept_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every family another dict of the same addresses (a family allocated again, as the kernel came to
+    hold what was allocated): no member's address is looked up again, and the document is a fresh plan's."""
+    m = parse(NETS + EPS)
+    families = {(n.name, v): {(n.name,): v} for n in m.networks for v in (4, 6)}
+    planner = dns.DnsPlanner()
+    planner.resolver(m, allocate(m, {}), families)
+    looked: list[str] = []
+    address_of = dns.address_of
+    monkeypatch.setattr(dns, "address_of", lambda a, ep, net, v: looked.append(ep.name) or address_of(a, ep, net, v))
+
+    resolver = planner.resolver(m, allocate(m, {}), {k: dict(v) for k, v in families.items()})
+
+    assert looked == [] and resolver is not None and resolver.state == fresh(m)
+
+
 def test_no_asker_no_resolver() -> None:
     assert planned(dns.DnsPlanner(), parse(NETS)) is None
 
