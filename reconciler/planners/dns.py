@@ -3,7 +3,7 @@ Resolver that serves it in every local endpoint's namespace, and each endpoint's
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from ipaddress import ip_address
 from operator import is_
 from typing import TypeVar
@@ -37,6 +37,7 @@ Made = Callable[[str, int, tuple[MemberNames, ...], tuple[ServiceNames, ...]], D
 Names = Callable[[Network, list[Endpoint]], DnsNetwork]
 Families = Mapping[tuple[str, int], object]  # (network, IP version) -> the addresses allocated in it (a dict)
 A = TypeVar("A")
+View = tuple[Endpoint, tuple[str, ...], "A | None"]  # an endpoint, its networks, its asker if it is local (view_of)
 
 
 def dns_state(m: Manifests, addresses: Addresses, member: Member | None = None, asker: Asker | None = None,
@@ -47,23 +48,33 @@ def dns_state(m: Manifests, addresses: Addresses, member: Member | None = None, 
 
 
 def _gathered(m: Manifests, addresses: Addresses, member: Member, asker: Callable[[Endpoint, tuple[Network, ...]], A],
-              made: Made | None = None, named: Names | None = None) -> tuple[dict[str, DnsNetwork], dict[str, A]]:
+              made: Made | None = None, named: Names | None = None,
+              views: Iterable[View[A]] | None = None) -> tuple[dict[str, DnsNetwork], dict[str, A]]:
     """dns_state's networks and askers, an asker being what `asker` makes of an endpoint (its DnsAsker,
-    or DnsPlanner's entry of it in the document); `named` stands for _network (DnsPlanner's keeps some)."""
+    or DnsPlanner's entry of it in the document); `named` stands for _network, `views` for view_of of
+    each endpoint (DnsPlanner's keep some)."""
     made = made or (lambda _, ttl, found, services: network_of(ttl, found, services))
     made_of = made
     named = named or (lambda n, members: _network(n, members, m, addresses, member, made_of))
     members: dict[str, list[Endpoint]] = {n.name: [] for n in m.networks}
     askers: dict[str, A] = {}
-    network = m.network
-    for ep in m.endpoints:  # one pass: each network's endpoints, in manifest order, and each local one's view
-        names = _networks_of(ep)
+    views = views if views is not None else (view_of(m, ep, asker) for ep in m.endpoints)
+    for ep, names, asked in views:  # one pass: each network's endpoints, in manifest order, and each local one's view
         for name in names:
             members.setdefault(name, []).append(ep)
-        if names and m.is_local(ep):
-            askers[ep.netns] = asker(ep, (network(names[0]),) if len(names) == 1 else tuple(map(network, names)))
+        if asked is not None:
+            askers[ep.netns] = asked
     networks = {n.name: named(n, members[n.name]) for n in m.networks}
     return networks, askers
+
+
+def view_of(m: Manifests, ep: Endpoint, asker: Callable[[Endpoint, tuple[Network, ...]], A]) -> View[A]:
+    """The endpoint's networks (each once, in interface order), and its asker when it is local."""
+    names = _networks_of(ep)
+    if not names or not m.is_local(ep):
+        return ep, names, None
+    network = m.network
+    return ep, names, asker(ep, (network(names[0]),) if len(names) == 1 else tuple(map(network, names)))
 
 
 def _networks_of(ep: Endpoint) -> tuple[str, ...]:
@@ -77,8 +88,9 @@ class DnsPlanner:
     """The resolver planned again and again (the watch's Planner keeps one): each endpoint's names and
     view's entry in the document, each network's names and entry, kept while what
     they are made of stays equal (Memo: compared with the arguments they were made of, by network or
-    endpoint name). A plan after one endpoint more makes again that endpoint's pieces and its networks',
-    and joins the others' entries as they were: the document is the one DnsState.to_json writes.
+    endpoint name; an endpoint's view, by the endpoint, while this host and the networks are the same).
+    A plan after one endpoint more makes again that endpoint's pieces and its networks', and joins the
+    others' entries as they were: the document is the one DnsState.to_json writes.
 
     Given `families` (the allocation's dict of each network and family: the Planner's, the same object
     while its allocation is kept), a network without Services keeps its names from the last plan, with
@@ -90,13 +102,14 @@ class DnsPlanner:
         self._members: dict[str, Memo[MemberNames]] = {}  # each network's, kept with the network
         self._networks = Memo(network_of)
         self._network_entries = Memo(network_entry)
-        self._asker_entries = Memo(_asker_entry_of)
+        self._views: dict[str, View[str]] = {}  # by endpoint name: its view, its asker's entry made
+        self._viewed: tuple[object, ...] = ()  # what every view was made in: this host, the networks
         self._kept: dict[str, tuple[tuple[object, ...], DnsNetwork]] = {}
 
     def resolver(self, m: Manifests, addresses: Addresses, families: Families | None = None) -> Resolver | None:
         """The resolver serving the names of dns_state (its document to_json's); none when no endpoint
         here needs one."""
-        for memo in (self._networks, self._network_entries, self._asker_entries):
+        for memo in (self._networks, self._network_entries):
             memo.next_generation()
         kept, self._kept = self._kept, {}
         members_kept, self._members = self._members, {}
@@ -108,7 +121,8 @@ class DnsPlanner:
                 network, m.host, bool(m.hosts), families.get((network.name, 4)), families.get((network.name, 6)), *members)
             known = kept.get(network.name)
             names_of = self._members[network.name] = members_kept.get(network.name) or Memo(member_names)
-            if inputs is not None and known is not None and len(known[0]) == len(inputs) and all(map(is_, known[0], inputs)):
+            if inputs is not None and known is not None and len(known[0]) == len(inputs) and (
+                    all(map(is_, known[0], inputs)) or known[0] == inputs):  # equal: a family allocated again alike
                 found = known[1]
                 self._networks.keep(network.name)  # it and its members' names (in names_of, untouched) stay
             else:
@@ -119,12 +133,21 @@ class DnsPlanner:
                 self._kept[network.name] = (inputs, found)
             return found
 
-        networks, askers = _gathered(m, addresses, member_names, lambda ep, declared: self._asker_entries(ep.name, ep, declared),
-                                     made, names)
+        networks, askers = _gathered(m, addresses, member_names, _asker_entry_of, made, names, self._viewed_all(m))
         if not askers:
             return None
         document = assembled({n: self._network_entries(n, n, v) for n, v in networks.items()}, askers)
         return Resolver(digest_of(document), tuple(sorted(askers)), state=document)
+
+    def _viewed_all(self, m: Manifests) -> list[View[str]]:
+        """view_of each endpoint with its asker's entry, kept while the endpoint is the same (or an equal
+        one) and this host and the networks are the same as those the views kept were made in."""
+        viewed = (m.host, bool(m.hosts), m.networks)
+        known = (self._views if viewed == self._viewed else {}).get
+        views = [found if (found := known(ep.name)) is not None and (found[0] is ep or found[0] == ep)
+                 else view_of(m, ep, _asker_entry_of) for ep in m.endpoints]
+        self._views, self._viewed = {v[0].name: v for v in views}, viewed
+        return views
 
 
 def _asker_entry_of(ep: Endpoint, declared: tuple[Network, ...]) -> str:

@@ -38,5 +38,14 @@ class Memo(Generic[R]):
         if kept is not None:
             self._current[name] = kept
 
+    def reused(self, name: Hashable, first: object) -> R | None:
+        """The result kept for `name` if it was made of `first` (the very object) as first argument, kept
+        for the next generation too; its caller knows the other arguments to be the same."""
+        kept = self._current.get(name) or self._previous.get(name)
+        if kept is None or kept[0][0] is not first:
+            return None
+        self._current[name] = kept
+        return kept[1]
+
     def next_generation(self) -> None:
         self._previous, self._current = self._current, {}

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from collections.abc import Mapping
+from typing import NamedTuple, cast
 
 import reconciler.input.ipam as ipam
 import reconciler.planners.dhcp as dhcp
@@ -34,6 +35,7 @@ class Planner:
         self._sticky = StickyAddresses()
         self.differ = Differ()  # what the diffs of its plans remember (the groups found equal)
         self._given: tuple[Context | None, dns.Families] = (None, {})  # the last context, its families' addresses
+        self._attaching: _Attaching | None = None  # what the endpoints of the last plan attached with
 
     def context_for(self, m: Manifests, observed: Observed | None = None) -> Context:
         """builder.context_for, each family of each network allocated again only when its network, its
@@ -76,12 +78,40 @@ class Planner:
         return [objects, *(e.objects for e in made), host, *(e.files for e in made), last]
 
     def _endpoints(self, ctx: Context) -> list[_Made]:
-        """What is made of each local endpoint: one memo per endpoint."""
+        """What is made of each local endpoint: one memo per endpoint; an endpoint whose networks all
+        attach as in the last plan (_attaching_as_before) reuses what was made of it, unasked."""
         self._endpoints_made.next_generation()
         made, fields, search = self._endpoints_made, ctx.attachment_fields, ctx.search
-        return [made(ep.name, ep, search, fields(ep, ep.interfaces[0])) if len(ep.interfaces) == 1  # most: no generator
-                else made(ep.name, ep, search, *(fields(ep, iface) for iface in ep.interfaces))
-                for ep in ctx.manifests.local_endpoints]
+        (same, moved), reused = self._attaching_as_before(ctx), made.reused
+        out = []
+        for ep in ctx.manifests.local_endpoints:
+            interfaces = ep.interfaces
+            found = reused(ep.name, ep) if same and ep.name not in moved and (
+                interfaces[0].network in same if len(interfaces) == 1 else all(i.network in same for i in interfaces)) else None
+            if found is None:
+                found = (made(ep.name, ep, search, fields(ep, interfaces[0])) if len(interfaces) == 1  # most: no generator
+                         else made(ep.name, ep, search, *(fields(ep, iface) for iface in interfaces)))
+            out.append(found)
+        return out
+
+    def _attaching_as_before(self, ctx: Context) -> tuple[frozenset[str], set[str]]:
+        """The networks whose interfaces attach as in the last plan (the same network object, the same
+        search domains, the same addresses DNATed to in it), and the endpoints whose addresses in them
+        may differ (in a family allocated again: each key its dict holds with another address, or no
+        longer). Nothing when `ctx` is not the one context_for made last, or the last plan's was not."""
+        built, families = self._given
+        last, self._attaching = self._attaching, (ctx.networks, families, ctx.search, ctx.exposed) if built is ctx else None
+        if built is not ctx or last is None or last[2] != ctx.search:
+            return frozenset(), set()
+        networks, given = last[0], last[1]
+        exposing = {network for network, _ in last[3] ^ ctx.exposed}  # what is DNATed to differs there
+        same = frozenset(name for name, n in ctx.networks.items() if networks.get(name) is n and name not in exposing)
+        moved: set[str] = set()
+        for key in families.keys() | given.keys():
+            before, after = given.get(key, _NONE), families.get(key, _NONE)
+            if after is not before and key[0] in same:
+                moved.update(_moved(cast(ipam.Addresses, before), cast(ipam.Addresses, after)))
+        return same, moved
 
     def _processes(self, ctx: Context) -> list[KernelObject]:
         """The processes that stay: the DNS resolver, the DHCP lease keeper (each when something needs
@@ -89,6 +119,10 @@ class Planner:
         families = self._given[1] if self._given[0] is ctx else None  # of this very context only
         found = [self._dns.resolver(ctx.manifests, ctx.addresses, families), dhcp.lease_keeper(ctx.manifests)]
         return [p for p in found if p is not None]
+
+
+_NONE: ipam.Addresses = {}  # a family not allocated
+_Attaching = tuple[Mapping[str, Network], dns.Families, tuple[str, ...], frozenset[tuple[str, str]]]
 
 
 class _Made(NamedTuple):
@@ -104,6 +138,12 @@ def _endpoint_plan(ep: Endpoint, search: tuple[str, ...], *fields: AttachmentFie
     memoises it on them)."""
     attachments = tuple(Attachment(*f) for f in fields)
     return _Made(endpoint.objects_of(ep, attachments), (hostsfiles.hosts_file(ep, attachments), dns.resolv_conf(ep, search)))
+
+
+def _moved(before: ipam.Addresses, after: ipam.Addresses) -> set[str]:
+    """The endpoints whose addresses in a family differ between two of its allocations."""
+    get = before.get
+    return {key[0] for key, a in after.items() if (b := get(key)) is not a and b != a} | {key[0] for key in before.keys() - after.keys()}
 
 
 def _by_family(sticky: ipam.Addresses) -> dict[tuple[str, int], ipam.Addresses]:

@@ -54,7 +54,7 @@ SUFFIX = {4: "", 6: "-v6"}  # rule labels: IPv4 rules keep their names, IPv6 one
 def exposures(m: Manifests, addresses: Addresses) -> tuple[Exposure, ...]:
     """Published ports and Service ports on this host."""
     local = {n.name for n in m.local_networks}
-    out = [e for ep in m.local_endpoints for e in _published(ep, addresses)]
+    out = [e for ep in m.local_endpoints if ep.ports for e in _published(ep, addresses)]  # most publish none
     out += [e for s in m.services if s.network in local for e in _service(s, m, addresses)]
     return tuple(out)
 

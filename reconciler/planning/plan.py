@@ -154,6 +154,7 @@ class _Matched(NamedTuple):
     spaces: tuple[Mapping[Key, KernelObject], ...]
     keys: tuple[Key, ...]
     haves: tuple[KernelObject, ...]
+    single: bool  # one namespace tells it all (names and spaces of one, no keys)
 
 
 def _matched(group: tuple[KernelObject, ...], haves: list[KernelObject],
@@ -171,7 +172,8 @@ def _matched(group: tuple[KernelObject, ...], haves: list[KernelObject],
         else:
             keys.append(obj.key)
             held.append(have)
-    return _Matched(group, {o.key: o for o in group}, tuple(spaces), tuple(spaces.values()), tuple(keys), tuple(held))
+    return _Matched(group, {o.key: o for o in group}, tuple(spaces), tuple(spaces.values()), tuple(keys), tuple(held),
+                    len(spaces) == 1 and not keys)
 
 
 _NONE: Mapping[str, Mapping[Key, KernelObject]] = {}
@@ -206,8 +208,9 @@ of its last diff by key (the watch's record of what a reconcile left, without a 
         kept: list[_Matched] = []
         for group in groups:
             known = self.matched.get(id(group))
-            if (known is not None and known.group is group and all(map(is_, map(within, known.names), known.spaces))
-                    and all(map(is_, map(get, known.keys), known.haves))):
+            if known is not None and known.group is group and (
+                    within(known.names[0]) is known.spaces[0] if known.single  # most: one namespace, told at once
+                    else all(map(is_, map(within, known.names), known.spaces)) and all(map(is_, map(get, known.keys), known.haves))):
                 wanted.update(known.wanted)
                 kept.append(known)
             else:

@@ -104,6 +104,7 @@ def test_a_network_kept_whole_keeps_its_names_for_when_its_families_change_alone
 @pytest.mark.parametrize("changed", [
     NETS + EPS.replace("[{network: a}]", "[{network: a, aliases: [db]}]", 1),  # an alias of e0
     NETS.replace("ipam: {subnet: 10.0.0.0/24}", "ipam: {subnet: 10.0.0.0/24}\n  dns: {ttl: 60}") + EPS,  # a's ttl
+    NETS.replace("ipam: {subnet: 10.0.0.0/24}", "ipam: {subnet: 10.0.0.0/24}\n  dns: {servers: [1.1.1.1]}") + EPS,  # a's askers
     NETS + EPS + SERVICE + LABELLED,  # a Service and its backend
     NETS + EPS.replace("[{network: b}]", "[{network: a}]", 1),  # e1 moved to a
     NETS + "".join(endpoint(f"e{i}", "[{network: a}, {network: b}]") for i in range(6)),  # every asker on both
@@ -119,6 +120,38 @@ def test_whatever_changes_the_document_is_the_one_a_fresh_plan_writes(changed: s
     assert ("web" in after.state) == ("Service" in changed)
     assert after.serving == tuple(sorted(DnsState.from_json(after.state).askers))
     assert planned(planner, parse(NETS + EPS)) == before
+
+
+def test_one_endpoint_more_looks_at_that_endpoint_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same endpoint objects planned again keep their views (networks, asker's entry): the endpoint
+    added is the only one whose networks are looked up, and the document is a fresh plan's."""
+    m = parse(NETS + EPS)
+    planner = dns.DnsPlanner()
+    planned(planner, m)
+    looked: list[str] = []
+    networks_of = dns._networks_of
+    monkeypatch.setattr(dns, "_networks_of", lambda ep: looked.append(ep.name) or networks_of(ep))
+    more = replace(m, endpoints=(*m.endpoints, parse(endpoint("e9", "[{network: b}]")).endpoints[0]))
+
+    resolver = planned(planner, more)
+
+    assert looked == ["e9"] and resolver is not None and resolver.state == fresh(more)
+
+
+def test_a_network_whose_families_are_allocated_again_alike_is_kept_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every family another dict of the same addresses (a family allocated again, as the kernel came to
+    hold what was allocated): no member's address is looked up again, and the document is a fresh plan's."""
+    m = parse(NETS + EPS)
+    families = {(n.name, v): {(n.name,): v} for n in m.networks for v in (4, 6)}
+    planner = dns.DnsPlanner()
+    planner.resolver(m, allocate(m, {}), families)
+    looked: list[str] = []
+    address_of = dns.address_of
+    monkeypatch.setattr(dns, "address_of", lambda a, ep, net, v: looked.append(ep.name) or address_of(a, ep, net, v))
+
+    resolver = planner.resolver(m, allocate(m, {}), {k: dict(v) for k, v in families.items()})
+
+    assert looked == [] and resolver is not None and resolver.state == fresh(m)
 
 
 def test_no_asker_no_resolver() -> None:
