@@ -126,9 +126,12 @@ class DnsPlanner:
                 found = known[1]
                 self._networks.keep(network.name)  # it and its members' names (in names_of, untouched) stay
             else:
-                names_of.next_generation()
-                found = _network(network, members, m, addresses,
-                                 lambda ep, net, v4, v6: names_of(ep.name, ep, net, v4, v6), made)
+                member: Member = lambda ep, net, v4, v6: names_of(ep.name, ep, net, v4, v6)
+                added = _grown(known[0], inputs) if inputs is not None and known is not None else []
+                grown = _appended(known[1], _network_members(network, added, m, addresses, member)) if added and known else None
+                if grown is None:
+                    names_of.next_generation()
+                found = grown if grown is not None else _network(network, members, m, addresses, member, made)
             if inputs is not None:
                 self._kept[network.name] = (inputs, found)
             return found
@@ -164,12 +167,73 @@ def resolv_conf(ep: Endpoint, search: tuple[str, ...]) -> ResolvConf:
 
 def _network(network: Network, members: list[Endpoint], m: Manifests, addresses: Addresses,
              member: Member, made: Made) -> DnsNetwork:
-    spans_hosts = network.overlay is not None
-    found = tuple(member(ep, network.name, address_of(addresses, ep, network.name, 4),
-                         address_of(addresses, ep, network.name, 6))
-                  for ep in members if spans_hosts or m.is_local(ep))
+    found = _network_members(network, members, m, addresses, member)
     services = tuple(_service_names(s, m, addresses) for s in m.services if s.network == network.name)
     return made(network.name, network.dns.ttl if network.dns.ttl is not None else DEFAULT_TTL, found, services)
+
+
+def _network_members(network: Network, members: list[Endpoint], m: Manifests, addresses: Addresses,
+                     member: Member) -> tuple[MemberNames, ...]:
+    """The names of those of `members` the network serves here (all when it spans hosts, else the local ones)."""
+    spans_hosts = network.overlay is not None
+    return tuple(member(ep, network.name, address_of(addresses, ep, network.name, 4),
+                        address_of(addresses, ep, network.name, 6))
+                 for ep in members if spans_hosts or m.is_local(ep))
+
+
+_FIRST = 5  # a network's inputs in DnsPlanner: the network, this host, whether hosts are declared, its two families; its members
+
+
+def _grown(before: tuple[object, ...], after: tuple[object, ...]) -> list[Endpoint]:
+    """The members a network's inputs (see DnsPlanner.resolver) gained, when they are those it was made
+    of with members added: the same network and host, the members it had still there in order (the very
+    endpoints), and in each family the same addresses under each key it held, any key it gains being an
+    added member's. None gained otherwise."""
+    if len(after) <= len(before) or after[0] is not before[0] or after[1:3] != before[1:3]:
+        return []
+    added = _inserted(before[_FIRST:], after[_FIRST:])
+    names = {ep.name for ep in added}
+    return added if added and all(_same_but_added(before[i], after[i], names) for i in (3, 4)) else []
+
+
+def _inserted(before: tuple[object, ...], after: tuple[object, ...]) -> list[Endpoint]:
+    """The members of `after` not in `before`, when `after` is `before` (the very objects, in order)
+    with members inserted; none when it is not."""
+    added: list[Endpoint] = []
+    i, n = 0, len(before)
+    for ep in after:
+        if i < n and before[i] is ep:
+            i += 1
+        else:
+            added.append(ep)  # type: ignore[arg-type]
+    return added if i == n else []
+
+
+def _same_but_added(before: object, after: object, added: set[str]) -> bool:
+    """Whether a family (a dict of addresses, or None) holds the same addresses as before under each key
+    it held, and under any other key an address of an added member."""
+    if before is after:
+        return True
+    if not isinstance(before, dict) or not isinstance(after, dict):
+        return False
+    get = after.get
+    return all((a := get(k)) is b or (a is not None and a == b) for k, b in before.items()) and all(
+        k[0] in added for k in after.keys() - before.keys())
+
+
+def _appended(network: DnsNetwork, found: tuple[MemberNames, ...]) -> DnsNetwork | None:
+    """The network's names with those of added members (`found`): network_of's of all of them (its names'
+    addresses are in one order whatever the members' order); None when an added member's address is one
+    the network names already (its PTR name would depend on the members' order)."""
+    names, ptr = dict(network.names), dict(network.ptr)
+    for own, addresses, pointer in found:
+        if any(a in ptr for a in addresses):
+            return None
+        for name in own:
+            had = names.get(name)
+            names[name] = ordered((*had, *addresses)) if had else ordered(addresses)
+        ptr.update((a, pointer) for a in addresses)
+    return DnsNetwork(network.ttl, names, ptr)
 
 
 def network_of(ttl: int, found: tuple[MemberNames, ...], services: tuple[ServiceNames, ...]) -> DnsNetwork:

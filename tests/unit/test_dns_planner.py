@@ -4,6 +4,7 @@ document is the one a fresh plan writes (DnsState.to_json) and its digest is of 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
@@ -11,7 +12,7 @@ import pytest
 import reconciler.planners.dns as dns
 from reconciler.input.ipam import allocate
 from reconciler.input.manifest import load_text
-from reconciler.input.spec import Manifests
+from reconciler.input.spec import Endpoint, Manifests
 from reconciler.input.spec.parse import parse_host, parse_service
 from reconciler.model.dns import DnsState, Resolver, digest_of
 from unit import helpers
@@ -198,3 +199,49 @@ def test_a_network_gone_takes_its_members_names_with_it() -> None:
     assert set(planner._members) == {"a", "b"}
     planned(planner, parse(network("a", "{subnet: 10.0.0.0/24}") + EPS.replace("network: b", "network: a")))
     assert set(planner._members) == {"a"}
+
+
+def by_family(m: Manifests) -> tuple[dict[tuple[str, int], object], dict[tuple[str, str, int], object]]:
+    """An allocation of `m`, and its addresses by network and family (as the Planner gives them)."""
+    addresses = allocate(m, {})
+    families: dict[tuple[str, int], dict[object, object]] = {(n.name, v): {} for n in m.networks for v in (4, 6)}
+    for key, address in addresses.items():
+        families[key[1:]][key] = address
+    return dict(families), dict(addresses)
+
+
+def test_one_endpoint_more_adds_its_names_to_its_network_kept(made: list[str]) -> None:
+    """One endpoint more on b, with b's other members' addresses the same: b's names are those kept
+    with the endpoint's added (not made again of every member), and the document is a fresh plan's."""
+    m = parse(NETS + EPS)
+    planner = dns.DnsPlanner()
+    families, addresses = by_family(m)
+    planner.resolver(m, addresses, families)
+    more = replace(m, endpoints=(*m.endpoints, parse(endpoint("e9", "[{network: b, aliases: [e1, x]}]")).endpoints[0]))
+    _, added = by_family(more)
+    new_families = {k: {**v, **{a: b for a, b in added.items() if a[0] == "e9" and a[1:] == k}} for k, v in families.items()}
+    made.clear()
+
+    resolver = planner.resolver(more, {**addresses, **added}, new_families)
+
+    assert sorted(made) == ["asker e9", "network b"] and resolver is not None and resolver.state == fresh(more)
+    assert '"x":[' in resolver.state
+
+
+E9, E8 = (parse(NETS + endpoint("e9", "[{network: b, aliases: [e1]}]") + endpoint("e8", "[{network: a}, {network: b}]"))
+          .endpoints)
+
+
+@pytest.mark.parametrize("changed", [
+    lambda eps: (E9, *eps),  # e9 first: b's members other addresses
+    lambda eps: (*(e for e in eps if e.name != "e3"), E9),  # e3 gone, e9 added
+    lambda eps: (*eps[:2], E8, *eps[2:], E9),  # e8 on both networks, e9 with e1's name as an alias
+])
+def test_with_its_families_a_network_with_members_added_is_a_fresh_plans(changed: Callable[[tuple[Endpoint, ...]], tuple[Endpoint, ...]]) -> None:
+    m = parse(NETS + EPS)
+    planner = dns.DnsPlanner()
+    planner.resolver(m, *reversed(by_family(m)))
+    more = replace(m, endpoints=changed(m.endpoints))
+    families, addresses = by_family(more)
+    kept = planner.resolver(more, addresses, families)
+    assert kept is not None and kept.state == fresh(more) and kept.digest == digest_of(kept.state)
