@@ -20,9 +20,9 @@ from reconciler.model.dns import (
     asker_entry,
     assembled,
     digest_of,
-    network_entry,
     ordered,
 )
+from reconciler.planners.dnsentry import Entry, entry_of, grown
 from reconciler.planners.memo import Memo
 from reconciler.planners.services import address_of, vip
 
@@ -101,7 +101,8 @@ class DnsPlanner:
     def __init__(self) -> None:
         self._members: dict[str, Memo[MemberNames]] = {}  # each network's, kept with the network
         self._networks = Memo(network_of)
-        self._network_entries = Memo(network_entry)
+        self._entries: dict[str, Entry] = {}  # each network's entry in the document, by network name
+        self._grown: dict[str, tuple[DnsNetwork, tuple[MemberNames, ...]]] = {}  # the names grown of in this plan
         self._views: dict[str, View[str]] = {}  # by endpoint name: its view, its asker's entry made
         self._viewed: tuple[object, ...] = ()  # what every view was made in: this host, the networks
         self._kept: dict[str, tuple[tuple[object, ...], DnsNetwork]] = {}
@@ -109,8 +110,8 @@ class DnsPlanner:
     def resolver(self, m: Manifests, addresses: Addresses, families: Families | None = None) -> Resolver | None:
         """The resolver serving the names of dns_state (its document to_json's); none when no endpoint
         here needs one."""
-        for memo in (self._networks, self._network_entries):
-            memo.next_generation()
+        self._networks.next_generation()
+        self._grown = {}
         kept, self._kept = self._kept, {}
         members_kept, self._members = self._members, {}
         made: Made = lambda net, ttl, found, services: self._networks(net, ttl, found, services)
@@ -128,10 +129,13 @@ class DnsPlanner:
             else:
                 member: Member = lambda ep, net, v4, v6: names_of(ep.name, ep, net, v4, v6)
                 added = _grown(known[0], inputs) if inputs is not None and known is not None else []
-                grown = _appended(known[1], _network_members(network, added, m, addresses, member)) if added and known else None
-                if grown is None:
+                more = _network_members(network, added, m, addresses, member) if added else ()
+                bigger = _appended(known[1], more) if added and known else None
+                if bigger is None:
                     names_of.next_generation()
-                found = grown if grown is not None else _network(network, members, m, addresses, member, made)
+                elif known:
+                    self._grown[network.name] = (known[1], more)
+                found = bigger if bigger is not None else _network(network, members, m, addresses, member, made)
             if inputs is not None:
                 self._kept[network.name] = (inputs, found)
             return found
@@ -139,8 +143,23 @@ class DnsPlanner:
         networks, askers = _gathered(m, addresses, member_names, _asker_entry_of, made, names, self._viewed_all(m))
         if not askers:
             return None
-        document = assembled({n: self._network_entries(n, n, v) for n, v in networks.items()}, askers)
+        kept_entries, self._entries = self._entries, {}
+        document = assembled({n: self._entry(n, v, kept_entries.get(n)) for n, v in networks.items()}, askers)
         return Resolver(digest_of(document), tuple(sorted(askers)), state=document)
+
+    def _entry(self, name: str, network: DnsNetwork, kept: Entry | None) -> str:
+        """The network's entry in the document: the one kept while its names are the same (or equal);
+        the kept one with the names added when they grew from it in this plan (see _appended)."""
+        before = self._grown.get(name)
+        if kept is not None and (kept.network is network or kept.network == network):
+            entry = kept
+        elif kept is not None and before is not None and before[0] is kept.network:
+            found = before[1]
+            entry = grown(kept, name, network, (n for f in found for n in f[0]), (a for f in found for a in f[1]))
+        else:
+            entry = entry_of(name, network)
+        self._entries[name] = entry
+        return entry.text
 
     def _viewed_all(self, m: Manifests) -> list[View[str]]:
         """view_of each endpoint with its asker's entry, kept while the endpoint is the same (or an equal

@@ -44,9 +44,10 @@ def fresh(m: Manifests) -> str:
 def made(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """What the planner makes again: networks' names, networks' and askers' entries in the document."""
     out: list[str] = []
-    network_of, network_entry, asker_entry = dns.network_of, dns.network_entry, dns.asker_entry
+    network_of, entry_of, grown, asker_entry = dns.network_of, dns.entry_of, dns.grown, dns.asker_entry
     monkeypatch.setattr(dns, "network_of", lambda *a: out.append("names") or network_of(*a))
-    monkeypatch.setattr(dns, "network_entry", lambda name, v: out.append(f"network {name}") or network_entry(name, v))
+    monkeypatch.setattr(dns, "entry_of", lambda name, v: out.append(f"network {name}") or entry_of(name, v))
+    monkeypatch.setattr(dns, "grown", lambda e, name, *a: out.append(f"network {name} grown") or grown(e, name, *a))
     monkeypatch.setattr(dns, "asker_entry", lambda name, v: out.append(f"asker {name}") or asker_entry(name, v))
     return out
 
@@ -212,7 +213,8 @@ def by_family(m: Manifests) -> tuple[dict[tuple[str, int], object], dict[tuple[s
 
 def test_one_endpoint_more_adds_its_names_to_its_network_kept(made: list[str]) -> None:
     """One endpoint more on b, with b's other members' addresses the same: b's names are those kept
-    with the endpoint's added (not made again of every member), and the document is a fresh plan's."""
+    with the endpoint's added (not made again of every member), its entry in the document the one kept
+    with them written in, and the document is a fresh plan's."""
     m = parse(NETS + EPS)
     planner = dns.DnsPlanner()
     families, addresses = by_family(m)
@@ -224,7 +226,7 @@ def test_one_endpoint_more_adds_its_names_to_its_network_kept(made: list[str]) -
 
     resolver = planner.resolver(more, {**addresses, **added}, new_families)
 
-    assert sorted(made) == ["asker e9", "network b"] and resolver is not None and resolver.state == fresh(more)
+    assert sorted(made) == ["asker e9", "network b grown"] and resolver is not None and resolver.state == fresh(more)
     assert '"x":[' in resolver.state
 
 
