@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from ipaddress import ip_address
 
-from reconciler.input.ipam import AllocKey
+from reconciler.input.ipam import AllocKey, address_of
 from reconciler.input.spec import Endpoint, IPAddress, Manifests, shim_endpoint
 from reconciler.model import Address, KernelObject, Key
 from reconciler.planning.plan import Observed
@@ -93,9 +93,10 @@ def _joined(parts: list[Sticky]) -> Sticky:
 
 @lru_cache(maxsize=1 << 16)
 def _parsed(cidr: str) -> IPAddress:
-    """The address of an address/prefix text: the watch parses the same thousands of held addresses on
-    every plan."""
-    return ip_address(cidr.partition("/")[0])
+    """The address of an address/prefix text (the watch parses the same thousands of held addresses on
+    every plan), the very object allocation gives for it (ipam.address_of)."""
+    address = ip_address(cidr.partition("/")[0])
+    return address_of(int(address), address.version)
 
 
 def _held(objects: Iterable[KernelObject]) -> Held:

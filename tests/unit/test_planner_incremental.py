@@ -173,47 +173,6 @@ def test_an_endpoint_the_kernel_holds_as_planned_is_not_compared_again(tmp_path:
     assert {o.netns for o in compared if o.netns} == {"e1"}
 
 
-def test_one_endpoint_more_allocates_its_networks_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each family of each network is allocated again only when what it is made of changed: one more
-    endpoint on network a allocates a's family; b's is the one kept."""
-    import reconciler.input.ipam as ipam
-
-    write(tmp_path, BASE)
-    cache, planner = ManifestCache(), Planner()
-    m, held = converged(cache, tmp_path)
-    planned(m, held, planner)
-    allocated: list[str] = []
-    real = ipam._allocate_family
-    monkeypatch.setattr(ipam, "_allocate_family", lambda network, *rest: allocated.append(network.name) or real(network, *rest))
-
-    write(tmp_path, {"e5.yaml": endpoint("e5", "[{network: a}]")})
-    planned(cache.load([str(tmp_path)]), held, planner)
-
-    assert allocated == ["a"]
-
-
-def test_the_kernel_holding_one_endpoint_more_allocates_no_other_family_again(tmp_path: Path,
-                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    """Each family is allocated with the addresses the kernel holds in it alone: once the kernel holds
-    the endpoint added on network a (its address there), b's family is not allocated again."""
-    import reconciler.input.ipam as ipam
-
-    write(tmp_path, BASE)
-    cache, planner = ManifestCache(), Planner()
-    m, held = converged(cache, tmp_path)
-    planned(m, held, planner)
-    write(tmp_path, {"e5.yaml": endpoint("e5", "[{network: a}]")})
-    more = cache.load([str(tmp_path)])
-    _, desired = planned(more, held, planner)
-    allocated: list[str] = []
-    real = ipam._allocate_family
-    monkeypatch.setattr(ipam, "_allocate_family", lambda network, *rest: allocated.append(network.name) or real(network, *rest))
-
-    kept = planned(more, Observed({o.key: o for o in desired}), planner)  # the kernel, converged
-
-    assert allocated == ["a"] and not kept[0].steps  # type: ignore[attr-defined]
-
-
 def test_a_name_taken_by_what_is_not_ours_is_refused_by_a_kept_planner(tmp_path: Path) -> None:
     """A key that something not ours now holds (e1's eth0, a link another tool made) is refused by a
     Planner that found e1 as planned before, as a fresh one refuses it, though every observed object
