@@ -69,13 +69,8 @@ def allocate(m: Manifests, sticky: Mapping[AllocKey, IPAddress] | None = None,
 
 def allocate_family(network: Network, version: int, attached: Attached, sticky: Mapping[AllocKey, IPAddress]) -> Given:
     """The addresses of one family of one network, and the interfaces that found none: a function of
-    its arguments alone (the network, its interfaces in order, the addresses the kernel holds), made in
-    proportion to what differs from the family's last allocation (see Allocations)."""
-    return _LAST(network, version, attached, sticky)
-
-
-def fresh_family(network: Network, version: int, attached: Attached, sticky: Mapping[AllocKey, IPAddress]) -> Given:
-    """allocate_family, every address allocated afresh."""
+    its arguments alone (the network, its interfaces in order, the addresses the kernel holds), every
+    address allocated afresh (Allocations: the same, in proportion to what differs from the last)."""
     return _fresh(network, version, attached, sticky)[0]
 
 
@@ -190,8 +185,6 @@ def _inserted(before: Attached, after: Attached) -> Attached | None:
     at = next(i for i, (a, b) in enumerate(zip(before, after, strict=False)) if a is not b and a != b)
     return after[at:at + extra] if after[at + extra:] == before[at:] else None
 
-
-_LAST = Allocations()  # allocate_family's: each family's last allocation, whoever asked for it
 
 
 def _versions(network: Network) -> list[int]:

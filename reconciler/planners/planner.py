@@ -31,7 +31,7 @@ class Planner:
     def __init__(self) -> None:
         self._endpoints_made = Memo(_endpoint_plan)
         self._dns = dns.DnsPlanner()
-        self._families = Memo(ipam.allocate_family)
+        self._families = Memo(ipam.Allocations())
         self._sticky = StickyAddresses()
         self.differ = Differ()  # what the diffs of its plans remember (the groups found equal)
         self._given: tuple[Context | None, dns.Families] = (None, {})  # the last context, its families' addresses

@@ -7,15 +7,15 @@ holds the addresses it was given."""
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
 from ipaddress import IPv4Address, ip_address, ip_network
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import reconciler.input.ipam as ipam
 from reconciler.input.cache import ManifestCache
-from reconciler.input.ipam import Allocations, fresh_family
+from reconciler.input.ipam import Allocations, allocate_family
 from reconciler.input.spec import IPAddress, Network
 from reconciler.planners import Planner
 from reconciler.planning.plan import Observed
@@ -63,7 +63,7 @@ def test_one_endpoint_more_is_added_to_the_last_allocation_alone(afresh: list[st
     for name in ("s0", "d25", "d21"):  # a static address no one holds, then after every other one, among them
         present.add(name)
         more = kept(network, 4, attached(present), kernel)
-        assert afresh == [] and more == fresh_family(network, 4, attached(present), kernel)
+        assert afresh == [] and more == allocate_family(network, 4, attached(present), kernel)
         afresh.clear()
         kernel = held_as_given(more[0])
         assert kept(network, 4, attached(present), kernel)[0] is more[0] and afresh == []  # held as given
@@ -89,7 +89,7 @@ def test_what_would_move_an_endpoint_is_allocated_afresh(afresh: list[str]) -> N
     present.add("s1")
     got = kept(network, 4, attached(present), kernel)
 
-    assert afresh == [network.name] and got == fresh_family(network, 4, attached(present), kernel)
+    assert afresh == [network.name] and got == allocate_family(network, 4, attached(present), kernel)
     assert got[0][holder] != kernel[holder]
 
 
@@ -110,7 +110,7 @@ def test_each_change_gives_what_a_fresh_allocation_gives(change: str) -> None:
         network = M.networks[1]
 
     got = kept(network, 4, attached(present), kernel)
-    assert got == fresh_family(network, 4, attached(present), kernel)
+    assert got == allocate_family(network, 4, attached(present), kernel)
 
 
 def test_an_endpoint_twice_on_the_network_gives_what_a_fresh_allocation_gives() -> None:
@@ -121,7 +121,7 @@ def test_an_endpoint_twice_on_the_network_gives_what_a_fresh_allocation_gives() 
     network, pairs, kept, kernel = twice.networks[0], twice.attached("front"), Allocations(), {}
     for end in range(2, len(pairs) + 1):  # one endpoint more at a time, the kernel holding what was given
         got = kept(network, 4, pairs[:end], kernel)
-        assert got == fresh_family(network, 4, pairs[:end], kernel)
+        assert got == allocate_family(network, 4, pairs[:end], kernel)
         kernel = held_as_given(got[0])
 
 
@@ -153,7 +153,7 @@ def test_a_run_of_changes_allocates_as_afresh_at_every_step(seed: int) -> None:
         for version in (4, 6):
             held = {k: a for k, a in kernel.items() if k[0] in present and k[2] == version}  # the family's: the Planner's way
             got = kept(network, version, attached(present), held)
-            assert got == fresh_family(network, version, attached(present), held), (op, version)
+            assert got == allocate_family(network, version, attached(present), held), (op, version)
             given |= got[0]
         if op == "converge":
             kernel = held_as_given(given)
@@ -166,22 +166,23 @@ PAIRS_NAMES = {e.name for e, _ in PAIRS}
 # allocated in proportion to what changed.
 
 class _Asked:
-    """ipam's Allocations (behind allocate_family), noting each family asked for and what it gave."""
+    """The families a Planner's Allocations were asked for, and what each gave."""
 
-    def __init__(self, real: Callable[..., tuple[object, object]]) -> None:
-        self.real, self.asked = real, list[tuple[str, object]]()
-
-    def __call__(self, network: Network, *rest: object) -> tuple[object, object]:
-        given = self.real(network, *rest)
-        self.asked.append((network.name, given[0]))
-        return given
+    def __init__(self) -> None:
+        self.asked = list[tuple[str, object]]()
 
 
 def _watched(monkeypatch: pytest.MonkeyPatch) -> tuple[_Asked, list[str]]:
     """The families asked for (those whose network, interfaces or held addresses differ from the
     Planner's last), and the networks allocated afresh."""
-    asked, afresh, real = _Asked(ipam._LAST), list[str](), ipam._allocate_family
-    monkeypatch.setattr(ipam, "_LAST", asked)
+    asked, afresh, real, call = _Asked(), list[str](), ipam._allocate_family, Allocations.__call__
+
+    def noted(self: Allocations, network: Network, *rest: Any) -> ipam.Given:
+        given = call(self, network, *rest)
+        asked.asked.append((network.name, given[0]))
+        return given
+
+    monkeypatch.setattr(Allocations, "__call__", noted)
     monkeypatch.setattr(ipam, "_allocate_family", lambda network, *rest: afresh.append(network.name) or real(network, *rest))
     return asked, afresh
 
