@@ -417,3 +417,27 @@ def test_in_a_git_checkout_the_revision_enforced_is_the_commit_last_applied(sand
         sandbox.sh(f"{git} commit -qam broken")  # the checkout moves on; what stays enforced does not
         line = watch.wait_for("invalid source", after=seen)
         assert f"invalid source, enforcing revision {good}: no changes" in line, line
+
+
+def test_a_step_the_watch_skipped_is_found_by_its_verification_and_rolled_back(sandbox):
+    """NETRECONCILE_TEST_SKIP_STEP=k reports step k done without running it: the watch adding an
+    endpoint verifies only where it wrote (that namespace, and the host),
+    and still finds what it lacks, in the new namespace (its default route, its hosts file) or on the
+    host (the resolver not told of it, a step the watch waits for only after the kernel is read back)."""
+    folder = base(sandbox)
+    converge(sandbox, folder)
+    added = text(endpoint("c", iface("front", "172.20.0.12")))
+    grown = sandbox.write("m2/net.yaml", (folder / "net.yaml").read_text())
+    sandbox.write("m2/c.yaml", added)
+    steps = [line.strip() for line in sandbox.nr("plan", str(grown.parent)).stdout.splitlines() if re.match(r"  [-+~] ", line)]
+    for target in ("+ route 0.0.0.0/0", "~ resolver dns", "+ hosts /etc/netns/c/hosts"):
+        k = next(i for i, step in enumerate(steps, 1) if step.startswith(target))
+        with watching(sandbox, folder, env={"NETRECONCILE_TEST_SKIP_STEP": str(k)}) as watch:
+            seen = len(watch.lines())
+            (folder / "c.yaml").write_text(added)
+            watch.wait_for("Rolled back", timeout=10, after=seen)
+            logged = watch.lines()[seen:]
+            found = next(n for n, line in enumerate(logged) if "still differs from the manifests after apply:" in line)
+            assert logged[found + 1].strip() == steps[k - 1], logged
+            (folder / "c.yaml").unlink()
+        converge(sandbox, folder)
