@@ -19,6 +19,7 @@ from reconciler.errors import ConflictError
 from reconciler.input.cache import ManifestCache
 from reconciler.model import Address, KernelObject, Route, Veth
 from reconciler.planners import Planner
+from reconciler.planners.context import Context
 from reconciler.planning.plan import Observed
 
 NETWORKS = """apiVersion: netreconcile/v1
@@ -353,13 +354,9 @@ def test_drift_outside_the_namespace_dicts_is_found_though_every_namespace_is_un
     assert sorted(s.obj.key for s in plan.steps) == sorted([hosts.key, setting.key])  # type: ignore[attr-defined]
 
 
-def test_one_endpoint_more_looks_up_the_attachments_of_that_endpoint_alone(tmp_path: Path,
-                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    """The endpoints whose networks attach as before (the same network, each family's addresses the same
-    for them) reuse what was made of them without their attachments being looked up again: one endpoint
-    more on network a looks up that endpoint's alone, though a's family is allocated again."""
-    from reconciler.planners.context import Context
-
+def looking_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[ManifestCache, Planner, Observed, list[str]]:
+    """A kept planner that planned BASE, the kernel converged to it; and the endpoints whose
+    attachments are looked up from now on, by name, as often as they are."""
     write(tmp_path, BASE)
     cache, planner = ManifestCache(), Planner()
     m, held = converged(cache, tmp_path)
@@ -367,6 +364,15 @@ def test_one_endpoint_more_looks_up_the_attachments_of_that_endpoint_alone(tmp_p
     looked: list[str] = []
     real = Context.attachment_fields
     monkeypatch.setattr(Context, "attachment_fields", lambda self, ep, iface: looked.append(ep.name) or real(self, ep, iface))
+    return cache, planner, held, looked
+
+
+def test_one_endpoint_more_looks_up_the_attachments_of_that_endpoint_alone(tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """The endpoints whose networks attach as before (the same network, each family's addresses the same
+    for them) reuse what was made of them without their attachments being looked up again: one endpoint
+    more on network a looks up that endpoint's alone, though a's family is allocated again."""
+    cache, planner, held, looked = looking_up(tmp_path, monkeypatch)
 
     write(tmp_path, {"e5.yaml": endpoint("e5", "[{network: a}]", app="db")})  # no backend of web: nothing DNATed differs
     kept = planned(cache.load([str(tmp_path)]), held, planner)
@@ -379,15 +385,7 @@ def test_a_new_backend_of_a_service_looks_up_the_attachments_on_its_network_agai
                                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """What is DNATed to on network a differs (e5 a backend of web): every attachment on a is looked up
     again (whether its address is DNATed to is one of its fields); the plan is a fresh one's."""
-    from reconciler.planners.context import Context
-
-    write(tmp_path, BASE)
-    cache, planner = ManifestCache(), Planner()
-    m, held = converged(cache, tmp_path)
-    planned(m, held, planner)
-    looked: list[str] = []
-    real = Context.attachment_fields
-    monkeypatch.setattr(Context, "attachment_fields", lambda self, ep, iface: looked.append(ep.name) or real(self, ep, iface))
+    cache, planner, held, looked = looking_up(tmp_path, monkeypatch)
 
     write(tmp_path, {"e5.yaml": endpoint("e5", "[{network: a}]")})
     kept = planned(cache.load([str(tmp_path)]), held, planner)
@@ -400,15 +398,7 @@ def test_an_endpoint_whose_address_the_kernel_moved_is_looked_up_again(tmp_path:
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     """A family allocated again with another address for one endpoint: that endpoint is planned again
     (its address in the plan is the kernel's), the others are reused, and the plan is a fresh one's."""
-    from reconciler.planners.context import Context
-
-    write(tmp_path, BASE)
-    cache, planner = ManifestCache(), Planner()
-    m, held = converged(cache, tmp_path)
-    planned(m, held, planner)
-    looked: list[str] = []
-    real = Context.attachment_fields
-    monkeypatch.setattr(Context, "attachment_fields", lambda self, ep, iface: looked.append(ep.name) or real(self, ep, iface))
+    cache, planner, held, looked = looking_up(tmp_path, monkeypatch)
     moved = address_moved_on_b(held)
 
     kept = planned(cache.load([str(tmp_path)]), moved, planner)
