@@ -1,12 +1,11 @@
 """The watch's kernel cache, without the kernel: which namespaces it reads again, and when, from a
-scripted source that records every read. tests/integration/test_watch.py runs it against the kernel."""
+scripted source that records every read (its fixtures `source` and `cache`: conftest.py).
+tests/integration/test_watch.py runs it against the kernel."""
 
 from __future__ import annotations
 
 import errno
 import socket
-
-import pytest
 
 from reconciler.kernel import rtnl
 from reconciler.kernel.cache import KernelCache, KernelSource
@@ -111,19 +110,6 @@ class Scripted(KernelSource):
         """The reads since the last call."""
         taken, self.reads = self.reads, []
         return taken
-
-
-@pytest.fixture
-def source() -> Scripted:
-    return Scripted()
-
-
-@pytest.fixture
-def cache(source: Scripted) -> KernelCache:
-    cache = KernelCache(source=source)
-    observed(cache)
-    source.taken()
-    return cache
 
 
 def observed(cache: KernelCache) -> dict:

@@ -18,19 +18,6 @@ from unit.test_kernel_cache import E1, E2, Scripted, link, observed
 
 
 @pytest.fixture
-def source() -> Scripted:
-    return Scripted()
-
-
-@pytest.fixture
-def cache(source: Scripted) -> KernelCache:
-    cache = KernelCache(source=source)
-    observed(cache)
-    source.taken()
-    return cache
-
-
-@pytest.fixture
 def looked_at(cache: KernelCache, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The namespaces whose state the cache is asked for from now on."""
     asked: list[str] = []
