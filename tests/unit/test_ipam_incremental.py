@@ -14,14 +14,12 @@ from typing import Any
 import pytest
 
 import reconciler.input.ipam as ipam
-from reconciler.input.cache import ManifestCache
 from reconciler.input.ipam import Allocations, allocate_family
 from reconciler.input.spec import IPAddress, Network
-from reconciler.planners import Planner
 from reconciler.planning.plan import Observed
 from unit.helpers import endpoint, network, parse
-from unit.test_planner_incremental import BASE, converged, planned, write
 from unit.test_planner_incremental import endpoint as endpoint_file
+from unit.test_planner_incremental import kept_planner, planned, write
 
 DUAL = "{subnets: [{subnet: 10.9.0.0/%d}, {subnet: 'fd00:9::/%d'}]}"
 SMALL = network("front", DUAL % (27, 123), "  enableIPv6: true\n")  # 29 and 30 addresses to give: misses too
@@ -191,10 +189,7 @@ def test_one_endpoint_more_allocates_its_networks_alone(tmp_path: Path, monkeypa
     """Each family of each network is allocated again only when what it is made of changed: one more
     endpoint on network a asks for a's family alone; b's is the one kept. And a's is not allocated
     afresh: the new endpoint is given its address around those the kernel holds, as afresh."""
-    write(tmp_path, BASE)
-    cache, planner = ManifestCache(), Planner()
-    m, held = converged(cache, tmp_path)
-    planned(m, held, planner)
+    cache, planner, _, held = kept_planner(tmp_path)
     asked, afresh = _watched(monkeypatch)
 
     write(tmp_path, {"e5.yaml": endpoint_file("e5", "[{network: a}]")})
@@ -207,10 +202,7 @@ def test_the_kernel_holding_one_endpoint_more_allocates_no_family_again(tmp_path
     """Each family is allocated with the addresses the kernel holds in it alone: once the kernel holds
     the endpoint added on network a (its address there), b's family is not asked for, and a's, which
     holds every address as given, is the very same allocation (the planners downstream reuse by it)."""
-    write(tmp_path, BASE)
-    cache, planner = ManifestCache(), Planner()
-    m, held = converged(cache, tmp_path)
-    planned(m, held, planner)
+    cache, planner, _, held = kept_planner(tmp_path)
     write(tmp_path, {"e5.yaml": endpoint_file("e5", "[{network: a}]")})
     more = cache.load([str(tmp_path)])
     asked, afresh = _watched(monkeypatch)
@@ -228,10 +220,7 @@ def test_a_plan_once_the_kernel_holds_one_endpoint_more_compares_no_address_in_p
                                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """The addresses allocation gives and those the kernel is found holding are the same objects
     (ipam.address_of): what is compared of them is compared by identity, not by IPv4Address.__eq__."""
-    write(tmp_path, BASE)
-    cache, planner = ManifestCache(), Planner()
-    m, held = converged(cache, tmp_path)
-    planned(m, held, planner)
+    cache, planner, _, held = kept_planner(tmp_path)
     write(tmp_path, {"e5.yaml": endpoint_file("e5")})
     more = cache.load([str(tmp_path)])
     _, desired = planned(more, held, planner)

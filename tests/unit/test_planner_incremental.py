@@ -49,6 +49,7 @@ BASE = {"networks.yaml": NETWORKS % "", "service.yaml": SERVICE % ("web", 8000),
 
 Files = dict[str, str]
 Kernel = Callable[[Observed], Observed]
+FORWARDING = {**BASE, "e1.yaml": endpoint("e1") + "  sysctls: {net.ipv4.ip_forward: '1'}\n"}  # e1 forwards
 
 
 def same_kernel(observed: Observed) -> Observed:
@@ -137,11 +138,7 @@ def planned(m: object, observed: Observed, planner: Planner) -> tuple[object, li
 @pytest.mark.parametrize("case", CASES, ids=list(CASES))
 def test_a_kept_planner_plans_b_as_a_fresh_one(tmp_path: Path, case: str) -> None:
     changed, kernel = CASES[case]
-    write(tmp_path, BASE)
-    cache, planner = ManifestCache(), Planner()
-    a, held = converged(cache, tmp_path)
-    planned(a, held, planner)
-    planned(a, held, planner)  # twice: what it keeps is now of A
+    cache, planner, _, held = kept_planner(tmp_path, times=2)  # twice: what it keeps is now of A
     write(tmp_path, changed)
     b_observed = kernel(held)
 
@@ -158,10 +155,7 @@ def test_an_endpoint_the_kernel_holds_as_planned_is_not_compared_again(tmp_path:
     endpoint's (bridges, the firewall, the resolver) is compared; after a drift, that endpoint's too."""
     import reconciler.planning.plan as plan
 
-    write(tmp_path, BASE)
-    cache, planner = ManifestCache(), Planner()
-    m, held = converged(cache, tmp_path)
-    planned(m, held, planner)
+    cache, planner, _, held = kept_planner(tmp_path)
     compared: list[KernelObject] = []
     real = plan._compare
     monkeypatch.setattr(plan, "_compare", lambda want, have: compared.append(want) or real(want, have))
@@ -178,11 +172,7 @@ def test_a_name_taken_by_what_is_not_ours_is_refused_by_a_kept_planner(tmp_path:
     """A key that something not ours now holds (e1's eth0, a link another tool made) is refused by a
     Planner that found e1 as planned before, as a fresh one refuses it, though every observed object
     of e1 is the very same."""
-    write(tmp_path, BASE)
-    cache, planner = ManifestCache(), Planner()
-    m, held = converged(cache, tmp_path)
-    planned(m, held, planner)
-    planned(m, held, planner)
+    cache, planner, _, held = kept_planner(tmp_path, times=2)
     taken = replace(held, foreign=held.foreign | {("link", "e1", "eth0")})
 
     with pytest.raises(ConflictError) as kept:
@@ -208,10 +198,7 @@ def test_a_diff_where_every_observed_object_is_wanted_does_not_walk_them_for_del
     that have one), so none is looked at for a delete; with one observed and not wanted, it is deleted."""
     from reconciler.planning.plan import Action
 
-    write(tmp_path, BASE)
-    cache, planner = ManifestCache(), Planner()
-    m, held = converged(cache, tmp_path)
-    planned(m, held, planner)
+    cache, planner, _, held = kept_planner(tmp_path)
     write(tmp_path, {"e5.yaml": endpoint("e5")})
     more = cache.load([str(tmp_path)])
     _Walked.walks = 0
@@ -239,12 +226,7 @@ def test_a_kept_planner_given_namespaces_apart_plans_b_as_a_fresh_one(tmp_path: 
     """As the watch plans: the objects of each namespace apart, the same dict while it is unchanged
     (what the Planner keeps each endpoint's held addresses by); a changed one is read again."""
     changed, kernel = CASES[case]
-    write(tmp_path, BASE)
-    cache, planner = ManifestCache(), Planner()
-    a, converged_a = converged(cache, tmp_path)
-    held = apart(converged_a)
-    planned(a, held, planner)
-    planned(a, held, planner)
+    cache, planner, _, held = kept_planner(tmp_path, held_as=apart, times=2)
     write(tmp_path, changed)
     b_observed = apart(kernel(held), held)
 
@@ -262,11 +244,7 @@ def test_one_endpoint_more_reads_the_held_addresses_of_it_alone(tmp_path: Path, 
     holding it (its namespace new, another's address moved)."""
     import reconciler.planners.sticky as sticky
 
-    write(tmp_path, BASE)
-    cache, planner = ManifestCache(), Planner()
-    m, converged_m = converged(cache, tmp_path)
-    held = apart(converged_m)
-    planned(m, held, planner)
+    cache, planner, m, held = kept_planner(tmp_path, held_as=apart)
     found: list[str] = []
     real = sticky._endpoint_sticky
     monkeypatch.setattr(sticky, "_endpoint_sticky", lambda ep, *rest: found.append(ep.name) or real(ep, *rest))
@@ -315,13 +293,7 @@ def test_an_unchanged_namespace_tells_its_endpoint_unchanged_without_a_look_up_p
     """With the namespaces apart, an endpoint found as planned is found so again by one test of its
     namespace's dict (the very same while unchanged), not by a look-up of each of its objects; a key no
     namespace dict holds (e1's sysctl, observe reads it every time) is still looked up."""
-    write(tmp_path, {**BASE, "e1.yaml": endpoint("e1") + "  sysctls: {net.ipv4.ip_forward: '1'}\n"})
-    cache, planner = ManifestCache(), Planner()
-    m, converged_m = converged(cache, tmp_path)
-    held = apart(converged_m)
-    held = replace(held, namespaces={n: {k: o for k, o in objects.items() if k[0] != "sysctl"}
-                                     for n, objects in held.namespaces.items()})  # type: ignore[union-attr]
-    planned(m, held, planner)
+    _, planner, m, held = kept_planner(tmp_path, FORWARDING, lambda o: apart_but(o, "sysctl"))
     _Gets.looked = []
 
     plan, _ = planned(m, replace(held, objects=_Gets(held.objects)), planner)
@@ -336,14 +308,7 @@ def test_drift_outside_the_namespace_dicts_is_found_though_every_namespace_is_un
     rewritten by hand in Observed.objects alone, every namespace's dict the same, are both repaired."""
     from reconciler.model import HostsFile, Sysctl
 
-    write(tmp_path, {**BASE, "e1.yaml": endpoint("e1") + "  sysctls: {net.ipv4.ip_forward: '1'}\n"})
-    cache, planner = ManifestCache(), Planner()
-    m, converged_m = converged(cache, tmp_path)
-    held = apart(converged_m)
-    held = replace(held, namespaces={n: {k: o for k, o in objects.items() if k[0] not in ("sysctl", "hosts")}
-                                     for n, objects in held.namespaces.items()})  # type: ignore[union-attr]
-    planned(m, held, planner)
-    planned(m, held, planner)
+    _, planner, m, held = kept_planner(tmp_path, FORWARDING, lambda o: apart_but(o, "sysctl", "hosts"), times=2)
     hosts = next(o for o in held.objects.values() if isinstance(o, HostsFile) and o.ns == "e1")
     setting = next(o for o in held.objects.values() if isinstance(o, Sysctl) and o.ns == "e1")
     drifted = {**held.objects, hosts.key: replace(hosts, content=hosts.content + "10.9.9.9 x\n"),
@@ -354,13 +319,31 @@ def test_drift_outside_the_namespace_dicts_is_found_though_every_namespace_is_un
     assert sorted(s.obj.key for s in plan.steps) == sorted([hosts.key, setting.key])  # type: ignore[attr-defined]
 
 
+def kept_planner(tmp_path: Path, files: Files = BASE, held_as: Kernel = same_kernel,
+                 times: int = 1) -> tuple[ManifestCache, Planner, object, Observed]:
+    """A Planner kept as the watch keeps it: `files` written and loaded by the watch's ManifestCache,
+    then planned `times` times against the kernel converged to them, which holds their objects as
+    `held_as` gives them. Gives the cache, the planner, the manifests and what the kernel holds."""
+    write(tmp_path, files)
+    cache, planner = ManifestCache(), Planner()
+    m, converged_m = converged(cache, tmp_path)
+    held = held_as(converged_m)
+    for _ in range(times):
+        planned(m, held, planner)
+    return cache, planner, m, held
+
+
+def apart_but(observed: Observed, *kinds: str) -> Observed:
+    """`observed` apart (see apart), its objects of `kinds` in no namespace's dict (observe reads them every time)."""
+    held = apart(observed)
+    return replace(held, namespaces={n: {k: o for k, o in objects.items() if k[0] not in kinds}
+                                     for n, objects in held.namespaces.items()})  # type: ignore[union-attr]
+
+
 def looking_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[ManifestCache, Planner, Observed, list[str]]:
     """A kept planner that planned BASE, the kernel converged to it; and the endpoints whose
     attachments are looked up from now on, by name, as often as they are."""
-    write(tmp_path, BASE)
-    cache, planner = ManifestCache(), Planner()
-    m, held = converged(cache, tmp_path)
-    planned(m, held, planner)
+    cache, planner, _, held = kept_planner(tmp_path)
     looked: list[str] = []
     real = Context.attachment_fields
     monkeypatch.setattr(Context, "attachment_fields", lambda self, ep, iface: looked.append(ep.name) or real(self, ep, iface))
