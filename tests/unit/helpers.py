@@ -8,7 +8,13 @@ import pytest
 
 from reconciler.errors import ManifestError
 from reconciler.input.manifest import load_text
-from reconciler.input.spec import Manifests, parse_endpoint, parse_network
+from reconciler.input.spec import (
+    Manifests,
+    parse_endpoint,
+    parse_host,
+    parse_network,
+    parse_service,
+)
 from reconciler.input.validate import load_manifests
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -27,6 +33,8 @@ def parse(text: str) -> Manifests:
     return Manifests(
         networks=tuple(parse_network(d) for d in docs if d.kind == "Network"),
         endpoints=tuple(parse_endpoint(d) for d in docs if d.kind == "Endpoint"),
+        hosts=tuple(parse_host(d) for d in docs if d.kind == "Host"),
+        services=tuple(parse_service(d) for d in docs if d.kind == "Service"),
     )
 
 
