@@ -283,7 +283,8 @@ class KernelCache(Reader):
         if inodes is self.inodes:
             return self.sorted
         gone = self.inodes.keys() - inodes.keys()
-        moved = [name for name, _ in inodes.items() - self.inodes.items()]
+        kept = self.inodes.get
+        moved = [name for name, inode in inodes.items() if kept(name) != inode]  # one pass, no set of pairs
         with self.lock:
             self.quiet.difference_update(gone, moved)
         self.inodes, self.sorted = inodes, sorted(inodes)
