@@ -69,5 +69,5 @@ def verify_plan(desired: Sequence[KernelObject], footprint: Footprint, kernel: K
 
 
 def _with_resolver(after: Observed, reader: Reader | None) -> Observed:
-    running = resolverstate.observe(reader.namespace_inodes() if reader else None)
+    running = reader.resolver() if reader else resolverstate.observe()
     return after if running is None else replace(after, objects={**after.objects, running.key: running})

@@ -10,6 +10,7 @@ from collections import defaultdict
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
 
+from reconciler.kernel import resolverstate
 from reconciler.kernel.cachesource import (
     CachedDumps,
     Client,
@@ -40,6 +41,7 @@ from reconciler.kernel.rtnl import (
     link_index,
 )
 from reconciler.model import NETNS_FILES, ROUTE_PROTO, Key, NetnsFile, NftTable, Sysctl
+from reconciler.model.dns import Resolver
 from reconciler.planning.plan import HostLink, Step
 
 NOT_RTNETLINK = (NetnsFile, Sysctl)  # what observe reads from files
@@ -112,6 +114,7 @@ class KernelCache(Reader):
         self.nsid_names: dict[int, str] = {}  # nsid -> the quiet namespace's name
         self.others: set[str] = set()  # named namespaces not ours, as last checked
         self.unmerged: set[str] = set()  # namespaces checked since kept_merged was last told of them
+        self.served = resolverstate.Served()
 
     def heard(self, nsid: int | None, kind: int, body: memoryview) -> None:
         with self.lock:
@@ -280,7 +283,8 @@ class KernelCache(Reader):
         if inodes is self.inodes:
             return self.sorted
         gone = self.inodes.keys() - inodes.keys()
-        moved = [name for name, _ in inodes.items() - self.inodes.items()]
+        kept = self.inodes.get
+        moved = [name for name, inode in inodes.items() if kept(name) != inode]  # one pass, no set of pairs
         with self.lock:
             self.quiet.difference_update(gone, moved)
         self.inodes, self.sorted = inodes, sorted(inodes)
@@ -295,6 +299,10 @@ class KernelCache(Reader):
     def namespace_inodes(self) -> dict[str, int]:
         """Those `names` read, in this very observe."""
         return self.inodes
+
+    def resolver(self) -> Resolver | None:
+        """Its namespaces checked again only when its status or the listing is another: Served."""
+        return resolverstate.observe(self.inodes, self.served)
 
     def namespace(self, name: str | None) -> Namespace:
         if name is None:

@@ -40,6 +40,7 @@ from reconciler.kernel.rtnl import RouteMsg
 from reconciler.kernel.rtnl_client import RtnlClient
 from reconciler.kernel.session import Kernel
 from reconciler.model import NETNS_FILES, Key, NetnsFile, NftTable, sysctl
+from reconciler.model.dns import Resolver
 from reconciler.planning.plan import HostLink, Observed
 
 FORK_FROM = 64  # namespaces to read: with fewer, starting the child costs more than it saves
@@ -115,6 +116,10 @@ class Reader:
         """The named namespaces' inodes as `names` read them in this observe (None: not read; the
         resolver's check reads them itself)."""
         return None
+
+    def resolver(self) -> Resolver | None:
+        """The running resolver (resolverstate.observe), checked against the namespaces `names` read."""
+        return resolverstate.observe(self.namespace_inodes())
 
     def namespace(self, name: str | None) -> Namespace:
         """OSError when `name` is not a namespace."""
@@ -235,7 +240,7 @@ def _observe(kernel: Kernel, sysctls: Iterable[tuple[str | None, str]], reader: 
     _collect_sysctls(kernel, sysctls, found)
     if table:
         _collect_table(reader, found)
-    running = resolverstate.observe(reader.namespace_inodes()) if resolver else None
+    running = reader.resolver() if resolver else None
     host_resolv = resolvconf.read() or resolvconf.ResolvConf()
     if running is not None:
         found.objects[running.key] = running

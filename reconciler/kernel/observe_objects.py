@@ -7,11 +7,11 @@ refers to others by index (its master, parent, lower): named here from the links
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
 from ipaddress import ip_address, ip_network
-from pathlib import Path
 from typing import Protocol
 
 from reconciler.kernel.names import is_text, shown
@@ -306,7 +306,15 @@ def collect_vxlan_entries(host: Namespace, objects: Objects, indexes: Iterable[i
 
 
 def _route_localnet(bridge: str) -> bool:
+    """Read for every bridge by every observe (no event tells of a sysctl): one open and one read, not
+    pathlib's text file (a tenth of its cost)."""
     try:
-        return Path(f"/proc/sys/net/ipv4/conf/{bridge}/route_localnet").read_text().strip() == "1"
+        fd = os.open(f"/proc/sys/net/ipv4/conf/{bridge}/route_localnet", os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
         return False
+    try:
+        return os.read(fd, 16).strip() == b"1"
+    except OSError:
+        return False
+    finally:
+        os.close(fd)

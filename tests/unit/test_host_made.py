@@ -131,3 +131,14 @@ def test_vxlan_entries_are_found_without_a_pass_over_every_link(made, host):
     assert any(o.kind == "fdb" for o in objects.values()) and Links.passes == 0
     del host.links[9]
     assert not any(o.kind == "fdb" for o in made.made(host, [], {9})[0].values())
+
+
+def test_a_bridges_route_localnet_is_read_as_its_file_says():
+    from pathlib import Path
+
+    from reconciler.kernel.observe_objects import _route_localnet
+
+    conf = Path("/proc/sys/net/ipv4/conf")
+    for name in [p.name for p in conf.iterdir()] if conf.is_dir() else []:
+        assert _route_localnet(name) == ((conf / name / "route_localnet").read_text().strip() == "1")
+    assert _route_localnet("nrunit-none") is False

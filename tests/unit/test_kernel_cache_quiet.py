@@ -127,3 +127,20 @@ def test_the_resolvers_namespaces_are_checked_again_only_when_its_status_or_the_
     assert [o.serving for o in observed(cache).values() if o.kind == "resolver"] == [(E1,)]
     running.serving = Serving({E1: 101, E2: 202})  # the resolver loaded again: another status
     assert [o.serving for o in observed(cache).values() if o.kind == "resolver"] == [(E1, E2)]
+
+
+def test_what_the_resolvers_check_found_is_kept_by_its_cache_alone(cache, source, monkeypatch):
+    """Two caches (two watches in one process, a test's) each check the resolver's namespaces against
+    their own listing: nothing of one's is kept where the other, or a one-shot observe, would find it."""
+    from reconciler.kernel import resolverstate
+    from unit.test_kernel_cache import RunningResolver
+
+    kept_listing(source, monkeypatch)
+    monkeypatch.setattr(resolverstate, "PROCESS", RunningResolver({E1: 101, E2: 102}))
+    observed(cache)
+    other = KernelCache(source=source)
+    observed(other)
+
+    assert cache.served.last is not None and other.served.last is not None
+    assert cache.served is not other.served and cache.served.last[2] == other.served.last[2] == (E1, E2)
+    assert not [name for name, value in vars(resolverstate).items() if isinstance(value, list) and not name.startswith("__")]

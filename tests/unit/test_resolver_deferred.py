@@ -38,7 +38,7 @@ class Kernel:
         monkeypatch.setattr(applier, "load", lambda *a: self.events.append("load"))
         monkeypatch.setattr(applier._Serving, "__init__", lambda s, obj, process: s.__dict__.update(obj=obj, process=process))
         monkeypatch.setattr(applier, "wait_until", lambda done, folder=None: self.events.append("wait") or serves)
-        monkeypatch.setattr(resolverstate, "observe", lambda inodes=None: self.events.append("resolver read") or WANT)
+        monkeypatch.setattr(resolverstate, "observe", lambda inodes=None, served=None: self.events.append("resolver read") or WANT)
         monkeypatch.setattr(engine, "execute", self.execute)
         monkeypatch.setattr(engine, "observe", self.observe)
         monkeypatch.setattr(verification, "observe", self.observe)
@@ -126,7 +126,7 @@ def test_without_a_wait_put_off_the_resolver_is_still_read_once_after_the_kernel
     """The kernel read back leaves the resolver out (it would be read again after the wait): with no wait
     put off, the resolver is read after it all the same, and compared."""
     kernel = Kernel(monkeypatch, serves=True)
-    monkeypatch.setattr(resolverstate, "observe", lambda inodes=None: kernel.events.append("resolver read") or OLD)
+    monkeypatch.setattr(resolverstate, "observe", lambda inodes=None, served=None: kernel.events.append("resolver read") or OLD)
     plan = Plan((BEFORE, AFTER))
     desired = (BEFORE.desired, AFTER.desired, WANT)
     result = engine.ApplyResult(plan, (), Observed({}), desired)  # type: ignore[arg-type]
