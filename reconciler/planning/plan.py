@@ -179,6 +179,13 @@ def _matched(group: tuple[KernelObject, ...], haves: list[KernelObject],
 _NONE: Mapping[str, Mapping[Key, KernelObject]] = {}
 
 
+class _Found(NamedTuple):
+    """A group found equal to `haves`: made _Matched (as then) by a next diff only (a single plan has none)."""
+    group: tuple[KernelObject, ...]
+    haves: list[KernelObject]
+    namespaces: Mapping[str, Mapping[Key, KernelObject]]
+
+
 class Differ:
     """What diff remembers from one diff to the next (the watch's Planner keeps one): each group of
     desired objects (a tuple: one endpoint's objects, kept by the Planner while nothing they are made
@@ -196,12 +203,14 @@ of its last diff by key (the watch's record of what a reconcile left, without a 
 
     def __init__(self) -> None:
         self.matched: dict[int, _Matched] = {}
+        self.found: list[_Found] = []  # of its last diff, not yet made _Matched (see _Found)
         self.foreign: frozenset[Key] = frozenset()  # of the last diff: no group remembered provides one
         self.wanted: dict[Key, KernelObject] = {}
         self.missing = 0  # of its last diff: how many keys wanted have no observed object
 
     def compared(self, groups: Sequence[Group], observed: Observed) -> tuple[list[Step], dict[Key, KernelObject]]:
         """The steps of the objects that differ, and every object wanted by key (as changes() has them)."""
+        self.matched.update((id(f.group), _matched(*f)) for f in self.found)
         get, within = observed.objects.get, (observed.namespaces or _NONE).get
         wanted: dict[Key, KernelObject] = {}
         fresh: list[Group] = []
@@ -227,7 +236,7 @@ of its last diff by key (the watch's record of what a reconcile left, without a 
                kept: list[_Matched]) -> list[Step]:
         """The steps of the objects of `fresh` groups (each key once, its object the one wanted); then
         it remembers the groups found equal (`kept` and those), and no other."""
-        matched = {id(m.group): m for m in kept}
+        found: list[_Found] = []
         steps: list[Step] = []
         done: set[Key] = set()
         missing = 0  # each key once: a kept group's keys all have an observed object
@@ -247,8 +256,8 @@ of its last diff by key (the watch's record of what a reconcile left, without a 
                 whole = whole and step is None and have is not None
                 haves.append(have)
             if whole and isinstance(group, tuple):
-                matched[id(group)] = _matched(group, haves, observed.namespaces or _NONE)  # type: ignore[arg-type]
-        self.matched, self.missing = matched, missing
+                found.append(_Found(group, haves, observed.namespaces or _NONE))  # type: ignore[arg-type]
+        self.matched, self.found, self.missing = {id(m.group): m for m in kept}, found, missing
         return steps
 
 
