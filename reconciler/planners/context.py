@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from reconciler.frozen import Slot
 from reconciler.input.ipam import AllocKey
 from reconciler.input.spec import (
     Endpoint,
@@ -80,8 +81,14 @@ class Attachment:
         return self.ipv4 if version == 4 else self.ipv6
 
     def subnet(self, version: int) -> Subnet | None:
-        """The network's subnet that holds the address of that family."""
-        address = self.address(version)
+        """The network's subnet that holds the address of that family (found once per Attachment: an
+        endpoint's planners ask it six times)."""
+        found = _SUBNETS.get(self)
+        if found is None:
+            found = _SUBNETS.set(self, (self._holding(self.ipv4), self._holding(self.ipv6)))
+        return found[version != 4]
+
+    def _holding(self, address: IPAddress | None) -> Subnet | None:
         return next((s for s in self.network.subnets if address is not None and address in s.subnet), None)
 
     def cidrs(self, host: bool = False) -> list[str]:
@@ -98,3 +105,6 @@ class Attachment:
     def mac(self, endpoint: str) -> str:
         """The declared MAC, else Docker's 02:42 + IPv4 address, else 02:42 + a digest of the names."""
         return self.iface.mac_address or endpoint_mac(endpoint, self.iface.network, self.ipv4)
+
+
+_SUBNETS: Slot[tuple[Subnet | None, Subnet | None]] = Slot("_subnets")  # Attachment.subnet's, by family

@@ -154,7 +154,8 @@ class _Matched(NamedTuple):
     spaces: tuple[Mapping[Key, KernelObject], ...]
     keys: tuple[Key, ...]
     haves: tuple[KernelObject, ...]
-    single: bool  # one namespace tells it all (names and spaces of one, no keys)
+    one: str  # the namespace that tells it all, if one does (names and spaces of one, no keys), and its dict:
+    space: Mapping[Key, KernelObject] | None
 
 
 def _matched(group: tuple[KernelObject, ...], haves: list[KernelObject],
@@ -172,11 +173,17 @@ def _matched(group: tuple[KernelObject, ...], haves: list[KernelObject],
         else:
             keys.append(obj.key)
             held.append(have)
-    return _Matched(group, {o.key: o for o in group}, tuple(spaces), tuple(spaces.values()), tuple(keys), tuple(held),
-                    len(spaces) == 1 and not keys)
+    names, dicts, one = tuple(spaces), tuple(spaces.values()), len(spaces) == 1 and not keys
+    return _Matched(group, {o.key: o for o in group}, names, dicts, tuple(keys), tuple(held), *((names[0], dicts[0]) if one else ("", None)))
 
 
 _NONE: Mapping[str, Mapping[Key, KernelObject]] = {}
+
+
+class _Found(NamedTuple):  # a group found equal to `haves`: made _Matched (as then) by a next diff only (a single plan has none)
+    group: tuple[KernelObject, ...]
+    haves: list[KernelObject]
+    namespaces: Mapping[str, Mapping[Key, KernelObject]]
 
 
 class Differ:
@@ -188,33 +195,36 @@ class Differ:
     changed): both sides are frozen, so equal they stay. Those held by their namespace's objects in
     Observed.namespaces are told by one test of that dict (see _matched). What invalidates it: another
     tuple for the group, any other (or no) observed object under one of its keys (another dict of its
-    namespace, for those told so); and a group is remembered from
-    one diff to the next only (one the next leaves out is forgotten). Nor does it provide a key
-    held by what is not ours, while no key is foreign that was not in the last diff (then all are
-    checked). The steps are those changes() finds for the same objects. `wanted`: every desired object
-of its last diff by key (the watch's record of what a reconcile left, without a pass of its own)."""
+    namespace, for those told so); and a group is remembered from one diff to the next only (one the
+    next leaves out is forgotten). Nor does it provide a key held by what is not ours, while no key is
+    foreign that was not in the last diff (then all are checked). The steps are those changes() finds
+    for the same objects. `wanted`: every desired object of its last diff by key (the watch's record of
+    what a reconcile left, without a pass of its own)."""
 
     def __init__(self) -> None:
         self.matched: dict[int, _Matched] = {}
+        self.found: list[_Found] = []  # of its last diff, not yet made _Matched (see _Found)
         self.foreign: frozenset[Key] = frozenset()  # of the last diff: no group remembered provides one
         self.wanted: dict[Key, KernelObject] = {}
         self.missing = 0  # of its last diff: how many keys wanted have no observed object
 
     def compared(self, groups: Sequence[Group], observed: Observed) -> tuple[list[Step], dict[Key, KernelObject]]:
         """The steps of the objects that differ, and every object wanted by key (as changes() has them)."""
+        self.matched.update((id(f.group), _matched(*f)) for f in self.found)
         get, within = observed.objects.get, (observed.namespaces or _NONE).get
         wanted: dict[Key, KernelObject] = {}
         fresh: list[Group] = []
-        kept: list[_Matched] = []
+        kept: dict[int, _Matched] = {}
+        last, update = self.matched.get, wanted.update
         for group in groups:
-            known = self.matched.get(id(group))
+            known = last(id(group))
             if known is not None and known.group is group and (
-                    within(known.names[0]) is known.spaces[0] if known.single  # most: one namespace, told at once
+                    within(known.one) is known.space if known.space is not None  # most: one namespace, told at once
                     else all(map(is_, map(within, known.names), known.spaces)) and all(map(is_, map(get, known.keys), known.haves))):
-                wanted.update(known.wanted)
-                kept.append(known)
+                update(known.wanted)
+                kept[id(group)] = known
             else:
-                wanted.update((obj.key, obj) for obj in group)
+                update((obj.key, obj) for obj in group)
                 fresh.append(group)
         foreign = observed.foreign
         if foreign and (not foreign <= self.foreign
@@ -224,10 +234,10 @@ of its last diff by key (the watch's record of what a reconcile left, without a 
         return self._fresh(fresh, wanted, observed, kept), wanted
 
     def _fresh(self, fresh: list[Group], wanted: dict[Key, KernelObject], observed: Observed,
-               kept: list[_Matched]) -> list[Step]:
+               kept: dict[int, _Matched]) -> list[Step]:
         """The steps of the objects of `fresh` groups (each key once, its object the one wanted); then
         it remembers the groups found equal (`kept` and those), and no other."""
-        matched = {id(m.group): m for m in kept}
+        found: list[_Found] = []
         steps: list[Step] = []
         done: set[Key] = set()
         missing = 0  # each key once: a kept group's keys all have an observed object
@@ -247,8 +257,8 @@ of its last diff by key (the watch's record of what a reconcile left, without a 
                 whole = whole and step is None and have is not None
                 haves.append(have)
             if whole and isinstance(group, tuple):
-                matched[id(group)] = _matched(group, haves, observed.namespaces or _NONE)  # type: ignore[arg-type]
-        self.matched, self.missing = matched, missing
+                found.append(_Found(group, haves, observed.namespaces or _NONE))  # type: ignore[arg-type]
+        self.matched, self.found, self.missing = kept, found, missing
         return steps
 
 
