@@ -26,6 +26,7 @@ from reconciler.planners import endpoint as endpoint_planner
 from reconciler.planners.dhcp import lease_notes
 from reconciler.planners.keep import unpruned
 from reconciler.planning import guards, subnets
+from reconciler.planning.differ import diff_groups
 from reconciler.planning.guards import Limits
 from reconciler.planning.hosts import localize
 from reconciler.planning.plan import (
@@ -36,7 +37,6 @@ from reconciler.planning.plan import (
     Step,
     changes,
     diff,
-    diff_groups,
 )
 
 

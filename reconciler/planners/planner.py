@@ -20,7 +20,8 @@ from reconciler.planners.context import Attachment, AttachmentFields, Context
 from reconciler.planners.drivers import driver_of
 from reconciler.planners.memo import Memo
 from reconciler.planners.sticky import StickyAddresses
-from reconciler.planning.plan import Differ, Group, Observed
+from reconciler.planning.differ import Differ
+from reconciler.planning.plan import Group, Observed
 
 
 class Planner:

@@ -12,7 +12,9 @@ import pytest
 import reconciler.planning.plan as plan
 from reconciler.errors import ConflictError
 from reconciler.model import Address, KernelObject, Key, Netns, Route, Sysctl, Veth
-from reconciler.planning.plan import Differ, Group, Observed, diff, diff_groups
+from reconciler.planning import differ as differ_module
+from reconciler.planning.differ import Differ, diff_groups
+from reconciler.planning.plan import Group, Observed, diff
 
 
 def endpoint(i: int, v: int = 0) -> tuple[KernelObject, ...]:
@@ -114,25 +116,25 @@ def test_a_single_diff_does_not_build_what_only_a_next_one_reads(monkeypatch: py
     world.groups = [endpoint(i) for i in range(1, 6)]
     world.converge()
     made: list[object] = []
-    real = plan._matched
+    real = differ_module._matched
 
     def matched(*args: Any) -> object:
         made.append(args)
         return real(*args)
 
-    monkeypatch.setattr(plan, "_matched", matched)
+    monkeypatch.setattr(differ_module, "_matched", matched)
     differ = Differ()
 
     diff_groups(world.groups, world.observed(), differ)
     assert made == []
 
     compared: list[KernelObject] = []
-    real_compare = plan._compare
+    real_compare = plan.compare
 
     def compare(want: KernelObject, have: KernelObject | None) -> object:
         compared.append(want)
         return real_compare(want, have)
 
-    monkeypatch.setattr(plan, "_compare", compare)
+    monkeypatch.setattr(plan, "compare", compare)
     assert not diff_groups(world.groups, replace(world.observed()), differ).steps
     assert len(made) == 5 and compared == []

@@ -157,8 +157,8 @@ def test_an_endpoint_the_kernel_holds_as_planned_is_not_compared_again(tmp_path:
 
     cache, planner, _, held = kept_planner(tmp_path)
     compared: list[KernelObject] = []
-    real = plan._compare
-    monkeypatch.setattr(plan, "_compare", lambda want, have: compared.append(want) or real(want, have))
+    real = plan.compare
+    monkeypatch.setattr(plan, "compare", lambda want, have: compared.append(want) or real(want, have))
 
     planned(cache.load([str(tmp_path)]), held, planner)
     assert compared and not any(o.netns for o in compared)
