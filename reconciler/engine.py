@@ -5,17 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import Enum
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from reconciler.appliers.resolver import Deferred
 from reconciler.applying import descriptors, preflight, removal
-from reconciler.applying.executor import Reporter, Verifier, execute, undo
 from reconciler.applying.verification import Footprint, verify_plan
 from reconciler.errors import ApplyError, RolledBack, StepFailed, VerifyError
 from reconciler.input.pools import assign
 from reconciler.input.spec import Endpoint, Manifests, Network, where
 from reconciler.kernel import capabilities, runstate
-from reconciler.kernel.cache import KernelCache
 from reconciler.kernel.observe import Reader, observe
 from reconciler.kernel.session import Kernel
 from reconciler.model import KernelObject, Netns, NftTable, Sysctl
@@ -39,6 +36,13 @@ from reconciler.planning.plan import (
     diff,
 )
 
+if TYPE_CHECKING:
+    from reconciler.appliers.resolver import Deferred
+    from reconciler.applying.executor import Reporter
+
+# The appliers, the executor and the watch's kernel cache are loaded by the functions that use them:
+# a one-shot plan needs none of them (a sixth of its modules' loading).
+
 
 def _sysctl_keys(m: Manifests) -> list[tuple[str | None, str]]:
     """Every sysctl the manifests may set here, whichever Host this is (the extra reads are harmless)."""
@@ -50,6 +54,9 @@ def _sysctl_keys(m: Manifests) -> list[tuple[str | None, str]]:
 def observe_for(m: Manifests, kernel: Kernel, reader: Reader | None = None,
                 keys: list[tuple[str | None, str]] | None = None) -> Observed:
     observed = observe(kernel, _sysctl_keys(m) if keys is None else keys, reader)
+    if reader is None or type(reader) is Reader:
+        return observed
+    from reconciler.kernel.cache import KernelCache  # lazily: no plan needs it
     apart = reader.namespaces_apart() if isinstance(reader, KernelCache) else None
     return observed if apart is None else replace(observed, namespaces=apart)
 
@@ -156,6 +163,11 @@ def _run_verified(planned: ApplyResult, kernel: Kernel, report: Reporter, option
                   keys: list[tuple[str | None, str]]) -> tuple[Step, ...]:
     """Run the plan, then check that where it wrote, the kernel read again holds exactly the desired
     state; the steps done. On a failure, what was done is undone (RolledBack), or kept (ApplyError)."""
+    from reconciler.appliers.resolver import Deferred  # lazily: no plan needs it
+    from reconciler.applying.executor import (  # lazily: no plan needs it
+        Verifier,
+        execute,
+    )
     done: list[Step] = []
     waits = Deferred(_deferrable(planned.plan) if options.resolver_later else None)
     try:
@@ -224,6 +236,11 @@ def _remember(m: Manifests, previous: runstate.Applied | None) -> None:
 def revert(result: ApplyResult, kernel: Kernel) -> list[str]:
     """Undo an apply's steps, last first, then verify the kernel is back to what it was before it.
     Returns what no rollback can restore (removal.unrestorable)."""
+    from reconciler.applying.executor import (  # lazily: no plan needs it
+        Verifier,
+        execute,
+        undo,
+    )
     undo(list(result.done), kernel)
     keys = [(o.ns, o.name) for o in result.before.objects.values() if isinstance(o, Sysctl)]
 
@@ -275,6 +292,10 @@ def _kept(obj: KernelObject, owners: frozenset[str]) -> list[KernelObject]:
 def destroy(m: Manifests, kernel: Kernel, report: Reporter = lambda s: None,
             planned: Callable[[Plan], None] = lambda plan: None, force: bool = False) -> Plan:
     """Delete what these manifests own; a namespace holding what we did not create needs `force`."""
+    from reconciler.applying.executor import (  # lazily: no plan needs it
+        Verifier,
+        execute,
+    )
     observed = observe_for(m, kernel)
     steps = removal.annotate(_destroy_steps(m, observed), observed)
     guards.check_foreign(steps, force)

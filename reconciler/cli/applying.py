@@ -13,7 +13,6 @@ import reconciler.cli.confirm as confirm
 import reconciler.cli.progress as progress
 import reconciler.cli.render as render
 from reconciler import engine
-from reconciler.appliers import resolver
 from reconciler.cli.command import (
     EXIT_OK,
     Command,
@@ -38,6 +37,7 @@ CONFIRM_HELP = "keep a change made by apply --confirm-timeout"
 
 
 def _apply(args: argparse.Namespace) -> int:
+    from reconciler.appliers import resolver  # lazily: no plan needs it
     m = manifests(args)
     limits = Limits(allow_empty=args.allow_empty, max_delete=args.max_delete, force=args.force)
     options = engine.ApplyOptions(limits=limits, rollback=not args.no_rollback,

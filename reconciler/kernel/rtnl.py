@@ -144,10 +144,13 @@ def _text(value: memoryview | None) -> str:
     return names.decode(bytes(value).split(b"\0", 1)[0]) if value is not None else ""
 
 
+_U32, _S32 = struct.Struct("=I").unpack_from, struct.Struct("=i").unpack_from
+
+
 def _u32(value: memoryview | None, default: int = 0) -> int:
     if value is None:
         return default
-    number: int = struct.unpack_from("=I", value)[0]
+    number: int = _U32(value)[0]
     return number
 
 
@@ -267,19 +270,22 @@ def parse_link(m: memoryview) -> LinkMsg:
     info = attrs(a[IFLA_LINKINFO]) if IFLA_LINKINFO in a else {}
     slave = some_attrs(info[IFLA_INFO_SLAVE_DATA], PORT_ATTRS) if IFLA_INFO_SLAVE_DATA in info else {}
     kind = _text(info.get(IFLA_INFO_KIND))
-    data = attrs(info[IFLA_INFO_DATA]) if IFLA_INFO_DATA in info else {}
+    # The data of the kinds whose fields are read only (a bridge's forty attributes are not).
+    data = attrs(info[IFLA_INFO_DATA]) if kind in _DATA_KINDS and IFLA_INFO_DATA in info else {}
     vni, port, local, lower = _vxlan(data) if kind == "vxlan" else _NOT_VXLAN
-    return LinkMsg(
-        index=index, flags=flags, name=_text(a.get(IFLA_IFNAME)), kind=kind,
-        group=_u32(a.get(IFLA_GROUP)), alias=_text(a.get(IFLA_IFALIAS)), mtu=_u32(a.get(IFLA_MTU)),
-        mac=_mac(a.get(IFLA_ADDRESS)), master=_u32(a.get(IFLA_MASTER)), link=_u32(a.get(IFLA_LINK)),
-        isolated=_flag(slave.get(IFLA_BRPORT_ISOLATED)), ipv6=_ipv6_enabled(a.get(IFLA_AF_SPEC)),
-        hairpin=_flag(slave.get(IFLA_BRPORT_MODE)), learning=_flag(slave.get(IFLA_BRPORT_LEARNING)),
-        link_netnsid=s32(a[IFLA_LINK_NETNSID]) if IFLA_LINK_NETNSID in a else -1,
-        mode=_mode(kind, data), flag=_u16(data.get(IFLA_IPVLAN_FLAGS)) if kind == "ipvlan" else 0,
-        vlan_id=_u16(data.get(IFLA_VLAN_ID)) if kind == "vlan" else 0,
-        vni=vni, port=port, local=local, lower=lower, family=family,
+    get = a.get
+    return LinkMsg(  # positional: the fields' order (a third faster than by name)
+        index, flags, _text(get(IFLA_IFNAME)), kind, _u32(get(IFLA_GROUP)), _text(get(IFLA_IFALIAS)),
+        _u32(get(IFLA_MTU)), _mac(get(IFLA_ADDRESS)), _u32(get(IFLA_MASTER)), _u32(get(IFLA_LINK)),
+        _flag(slave.get(IFLA_BRPORT_ISOLATED)), _ipv6_enabled(get(IFLA_AF_SPEC)),
+        _flag(slave.get(IFLA_BRPORT_MODE)), _flag(slave.get(IFLA_BRPORT_LEARNING)),
+        s32(a[IFLA_LINK_NETNSID]) if IFLA_LINK_NETNSID in a else -1,
+        _mode(kind, data), _u16(data.get(IFLA_IPVLAN_FLAGS)) if kind == "ipvlan" else 0,
+        _u16(data.get(IFLA_VLAN_ID)) if kind == "vlan" else 0, vni, port, local, lower, family,
     )
+
+
+_DATA_KINDS = frozenset({"vxlan", "macvlan", "ipvlan", "vlan"})
 
 
 def _mode(kind: str, data: dict[int, memoryview]) -> int:
@@ -356,12 +362,24 @@ def parse_nsid(m: memoryview) -> int:
     return s32(value) if value is not None else -1
 
 
-_INET6, _INET6_CONF = frozenset({socket.AF_INET6}), frozenset({IFLA_INET6_CONF})
 
 
 def _ipv6_enabled(af_spec: memoryview | None) -> bool:
-    inet6 = some_attrs(af_spec, _INET6).get(socket.AF_INET6) if af_spec is not None else None
-    conf = some_attrs(inet6, _INET6_CONF).get(IFLA_INET6_CONF) if inet6 is not None else None
+    inet6 = _first(af_spec, socket.AF_INET6) if af_spec is not None else None
+    conf = _first(inet6, IFLA_INET6_CONF) if inet6 is not None else None
     if conf is None or len(conf) < 4 * (DEVCONF_DISABLE_IPV6 + 1):
         return False
-    return int(struct.unpack_from("=i", conf, 4 * DEVCONF_DISABLE_IPV6)[0]) == 0
+    return int(_S32(conf, 4 * DEVCONF_DISABLE_IPV6)[0]) == 0
+
+
+def _first(view: memoryview, wanted: int) -> memoryview | None:
+    """The first attribute of type `wanted` (nested flag dropped), or None."""
+    unpack, offset, end = NLA.unpack_from, 0, len(view) - 4
+    while offset <= end:
+        length, kind = unpack(view, offset)
+        if length < 4:
+            return None
+        if kind & NLA_TYPE_MASK == wanted:
+            return view[offset + 4: offset + length]
+        offset += (length + 3) & ~3
+    return None

@@ -11,7 +11,7 @@ import pytest
 
 from reconciler import engine
 from reconciler.appliers import resolver as applier
-from reconciler.applying import verification
+from reconciler.applying import executor, verification
 from reconciler.errors import ApplyError, StepFailed
 from reconciler.kernel import resolverstate
 from reconciler.kernel.observe import Reader
@@ -39,7 +39,7 @@ class Kernel:
         monkeypatch.setattr(applier._Serving, "__init__", lambda s, obj, process: s.__dict__.update(obj=obj, process=process))
         monkeypatch.setattr(applier, "wait_until", lambda done, folder=None: self.events.append("wait") or serves)
         monkeypatch.setattr(resolverstate, "observe", lambda inodes=None, served=None: self.events.append("resolver read") or WANT)
-        monkeypatch.setattr(engine, "execute", self.execute)
+        monkeypatch.setattr(executor, "execute", self.execute)  # engine loads it when it runs a plan
         monkeypatch.setattr(engine, "observe", self.observe)
         monkeypatch.setattr(verification, "observe", self.observe)
         monkeypatch.setattr(engine, "_undo_failed", self.undo_failed)
