@@ -8,6 +8,10 @@ import os
 import sys
 import threading
 
+from reconciler import compiled
+
+compiled.install()  # before any of the package's classes is defined (compiled.py)
+
 from reconciler.kernel import ahead, runstate
 
 
@@ -23,6 +27,7 @@ def leave(code: int) -> int:
     returned) while another thread runs (its exit waits for it), when the output cannot be flushed
     (its exit says so, as always), or on an interpreter without CPython's way to run the exit functions
     first (atexit._run_exitfuncs: logging's flush, weakref finalizers, whatever a library registered)."""
+    compiled.save()
     run_exit_functions = getattr(atexit, "_run_exitfuncs", None)
     if threading.active_count() > 1 or run_exit_functions is None:
         return code
