@@ -89,7 +89,11 @@ class Attachment:
         return found[version != 4]
 
     def _holding(self, address: IPAddress | None) -> Subnet | None:
-        return next((s for s in self.network.subnets if address is not None and address in s.subnet), None)
+        if address is not None:
+            for s in self.network.subnets:
+                if address in s.subnet:
+                    return s
+        return None
 
     def cidrs(self, host: bool = False) -> list[str]:
         """Its addresses with the prefix length of the subnet that holds each (`host`: as host
