@@ -15,7 +15,7 @@ from reconciler.errors import KernelError, PathConflictError
 from reconciler.kernel import ahead, netns, rtnl
 from reconciler.kernel.hostsfile import ETC_NETNS, EtcNetns, read_file
 from reconciler.kernel.observe_objects import Link
-from reconciler.kernel.rtnl import AddrMsg, LinkMsg, NeighMsg, RouteMsg
+from reconciler.kernel.rtnl import AddrMsg, NeighMsg, RouteMsg
 from reconciler.kernel.rtnl_client import EVERY_ADDRESS, EVERY_LINK, RtnlClient
 from reconciler.model import NETNS_FILES, ROUTE_PROTO, NetnsFile
 
@@ -140,10 +140,10 @@ class Raw:
         failed, links, addresses, routes, dump_failed, files = pickle.loads(data)
         return cls(_error(failed), _bodies(links), _bodies(addresses), _bodies(routes), list(map(_error, dump_failed)), files)
 
-    def parsed_links(self) -> list[LinkMsg]:
+    def parsed_links(self) -> list[Link]:
         if self.failed is not None:
             raise self.failed
-        return [rtnl.parse_link(m) for m in self.links]
+        return [Link.read(m) for m in self.links]
 
 
 def _told(err: OSError) -> Told:

@@ -128,7 +128,7 @@ class Reader:
         raw = self._prefetched(name)
         if raw is None or name is None:
             return _namespace(name)
-        return Namespace(name, {l.index: l for l in map(Link.of, raw.parsed_links())}, nsread.RawDumps(name, raw))
+        return Namespace(name, {l.index: l for l in raw.parsed_links()}, nsread.RawDumps(name, raw))
 
     def namespace_objects(self, ns: Namespace, host: Namespace) -> tuple[Objects, set[Key]]:
         return namespace_objects(ns, host)

@@ -27,6 +27,7 @@ from reconciler.kernel.rtnl import (
     LinkMsg,
     NeighMsg,
     RouteMsg,
+    link_fields,
 )
 from reconciler.model import (
     ALIAS_PREFIX,
@@ -93,15 +94,28 @@ class Link:
 
     @classmethod
     def of(cls, msg: LinkMsg) -> Link:
-        alias = msg.alias
+        return cls.made(msg.index, msg.flags, msg.name, msg.kind, msg.group, msg.alias, msg.mtu, msg.mac, msg.master,
+                        msg.link, msg.isolated, msg.ipv6, msg.hairpin, msg.learning, msg.link_netnsid, msg.mode,
+                        msg.flag, msg.vlan_id, msg.vni, msg.port, msg.local, msg.lower, msg.family)
+
+    @classmethod
+    def read(cls, m: memoryview) -> Link:
+        """The link a link message tells of: as Link.of(parse_link(m)), without the LinkMsg between (a
+        one-shot observe's parent makes two per namespace)."""
+        return cls.made(*link_fields(m))
+
+    @classmethod
+    def made(cls, index: int, flags: int, name: str, kind: str, group: int, alias: str, mtu: int, mac: str,
+             master: int, link: int, isolated: bool, ipv6: bool, hairpin: bool, learning: bool, link_netnsid: int,
+             mode: int, flag: int, vlan_id: int, vni: int, port: int, local: str | None, lower: int,
+             _family: int) -> Link:
+        """Of a LinkMsg's fields, in their order: positional (a third faster than by name)."""
         return cls(
             # A name that is not text is none we could have made, whatever its mark: never adopted.
-            index=msg.index, name=msg.name, kind=msg.kind, owned=msg.group == OWNER_GROUP and is_text(msg.name),
-            owner=shown(alias[len(ALIAS_PREFIX):]) if alias.startswith(ALIAS_PREFIX) else "",
-            mtu=msg.mtu, up=bool(msg.flags & IFF_UP), mac=msg.mac, master=msg.master,
-            peer_index=msg.link, isolated=msg.isolated, ipv6=msg.ipv6, hairpin=msg.hairpin, learning=msg.learning,
-            link_netnsid=msg.link_netnsid, mode=msg.mode, flag=msg.flag, vlan_id=msg.vlan_id, vni=msg.vni,
-            port=msg.port, local=msg.local, lower=msg.lower,
+            index, name, kind, group == OWNER_GROUP and is_text(name),
+            shown(alias[len(ALIAS_PREFIX):]) if alias.startswith(ALIAS_PREFIX) else "",
+            mtu, bool(flags & IFF_UP), mac, master, link, isolated, ipv6, hairpin, learning,
+            link_netnsid, mode, flag, vlan_id, vni, port, local, lower,
         )
 
 
