@@ -35,7 +35,7 @@ def parsed_digest(content: bytes) -> str | None:
     return hashlib.sha256(loader + content).hexdigest() if loader is not None else None
 
 
-LOADER = ("yamlload.py", "document.py", "parsed.py")  # the modules whose code decides what a parse is
+LOADER = ("yamlload.py", "yamlplain.py", "document.py", "parsed.py")  # the modules whose code decides what a parse is
 
 
 @cache

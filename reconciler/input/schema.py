@@ -240,9 +240,15 @@ def _plain(node: object) -> bool:
     """Every key a string, every key and string printable: nothing _key_problems could find (str.isprintable
     is false for every UNSHOWN character), told without building the path of each node (a third of its time)."""
     if isinstance(node, dict):
-        return all(isinstance(key, str) and key.isprintable() and _plain(value) for key, value in node.items())
+        for key, value in node.items():  # loops, not all() over generators: half the time
+            if not (isinstance(key, str) and key.isprintable() and _plain(value)):
+                return False
+        return True
     if isinstance(node, list):
-        return all(_plain(item) for item in node)
+        for item in node:
+            if not _plain(item):
+                return False
+        return True
     return not isinstance(node, str) or node.isprintable()
 
 

@@ -128,6 +128,9 @@ def _additional_properties(value: object, schema: dict[str, Any], formats: Forma
         sub = compile_schema(value, formats)
         return lambda x: not isinstance(x, dict) or all(sub(x[k]) for k in extras(x))
     if not value:
+        if patterns is None:  # no extra key: the keys a subset of the known ones, told by a set operation
+            names = frozenset(known)
+            return lambda x: not isinstance(x, dict) or x.keys() <= names
         return lambda x: not isinstance(x, dict) or not extras(x)
     return _always
 
@@ -138,8 +141,8 @@ def _property_names(value: object, schema: dict[str, Any], formats: Formats) -> 
 
 
 def _required(value: list[str], schema: dict[str, Any], formats: Formats) -> Check:
-    names = tuple(value)
-    return lambda x: not isinstance(x, dict) or all(n in x for n in names)
+    names = frozenset(value)
+    return lambda x: not isinstance(x, dict) or x.keys() >= names
 
 
 def _items(value: object, schema: dict[str, Any], formats: Formats) -> Check:
@@ -148,10 +151,19 @@ def _items(value: object, schema: dict[str, Any], formats: Formats) -> Check:
     if value is False:
         return lambda x: not isinstance(x, list) or not x
     sub = compile_schema(value, formats)
-    return lambda x: not isinstance(x, list) or all(sub(item) for item in x)
+
+    def check(x: object) -> bool:
+        if isinstance(x, list):
+            for item in x:
+                if not sub(item):
+                    return False
+        return True
+    return check
 
 
 def _const(value: object, schema: dict[str, Any], formats: Formats) -> Check:
+    if isinstance(value, str):  # what `equal` does with a string
+        return lambda x: x == value
     return lambda x: equal(x, value)
 
 

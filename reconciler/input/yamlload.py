@@ -11,6 +11,7 @@ import yaml
 
 from reconciler.errors import Location, ManifestError, Problem
 from reconciler.input.document import Document, Path_, printable
+from reconciler.input.yamlplain import Unusual, plain_documents
 
 
 def load_text(text: str, filename: str) -> list[Document]:
@@ -19,10 +20,25 @@ def load_text(text: str, filename: str) -> list[Document]:
     (libyaml refuses a few streams PyYAML reads, such as JSON's surrogate pair escapes)."""
     if _FastLoader is None or not text.isascii():  # the two differ on Unicode line breaks and marks
         return _load(_Loader, text, filename)
+    if SURROGATE_ESCAPE.search(text) is None:
+        try:
+            return _plain(text, filename)
+        except (Unusual, yaml.YAMLError):
+            pass  # parsed again below, whose verdict and messages stand
     try:
         return _load(_FastLoader, text, filename)
     except ManifestError:
         return _load(_Loader, text, filename)
+
+
+def _plain(text: str, filename: str) -> list[Document]:
+    """The documents of a plain stream (yamlplain.py), or Unusual."""
+    assert _FastLoader is not None
+    loader = _FastLoader(text)
+    try:
+        return plain_documents(loader, filename, MAX_DEPTH, MAX_NODES)
+    finally:
+        loader.dispose()
 
 
 def _load(loader_class: type, text: str, filename: str) -> list[Document]:
