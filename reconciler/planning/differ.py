@@ -84,9 +84,15 @@ class Differ:
         self.wanted: dict[Key, KernelObject] = {}
         self.missing = 0  # of its last diff: how many keys wanted have no observed object
 
+    def remember(self) -> None:
+        """Make the groups its last diff found equal _Matched (the next diff does it otherwise): the watch
+        does it as a reconcile ends, so that the next change, often the first after its start, does not."""
+        self.matched.update((id(f.group), _matched(*f)) for f in self.found)
+        self.found = []
+
     def compared(self, groups: Sequence[Group], observed: Observed) -> tuple[list[Step], dict[Key, KernelObject]]:
         """The steps of the objects that differ, and every object wanted by key (as changes() has them)."""
-        self.matched.update((id(f.group), _matched(*f)) for f in self.found)
+        self.remember()
         get, within = observed.objects.get, (observed.namespaces or _NONE).get
         wanted: dict[Key, KernelObject] = {}
         fresh: list[Group] = []

@@ -150,6 +150,7 @@ class Reconciler:
             return Outcome(Result.FAILED, errors=tuple(str(err).splitlines()), rolled_back=isinstance(err, RolledBack))
         repairs = self._repairs(result)
         self.left = self.planner.differ.wanted  # result.desired by key: the diff of this apply made it
+        self.planner.differ.remember()
         conflicts = tuple(n for n in result.plan.notes if n.startswith(CONFLICT))
         return Outcome(Result.APPLIED if result.done else Result.NO_CHANGES, len(result.done), repairs=repairs,
                        conflicts=conflicts)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Self
 
 import pytest
 
@@ -138,3 +138,56 @@ def test_a_single_diff_does_not_build_what_only_a_next_one_reads(monkeypatch: py
     monkeypatch.setattr(plan, "compare", compare)
     assert not diff_groups(world.groups, replace(world.observed()), differ).steps
     assert len(made) == 5 and compared == []
+
+
+def test_remember_makes_what_the_next_diff_reads_so_that_it_makes_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The watch remembers as a reconcile ends: the next diff (the first change after its start) then
+    makes no _Matched and compares nothing it found equal."""
+    world = World(random.Random(0))
+    world.groups = [endpoint(i) for i in range(1, 6)]
+    world.converge()
+    differ = Differ()
+    diff_groups(world.groups, world.observed(), differ)
+    made: list[object] = []
+    real = differ_module._matched
+    monkeypatch.setattr(differ_module, "_matched", lambda *args: made.append(args) or real(*args))
+    differ.remember()
+    assert len(made) == 5 and differ.found == []
+    differ.remember()
+    assert len(made) == 5
+    monkeypatch.setattr(plan, "compare", lambda want, have: pytest.fail("compared a group found equal"))
+    assert not diff_groups(world.groups, replace(world.observed()), differ).steps
+    assert len(made) == 5
+
+
+def test_the_watch_remembers_as_its_reconcile_ends(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    """Reconciler: after an apply, its Planner's Differ holds nothing left for the next diff to make."""
+    from reconciler import engine
+    from reconciler.planning.guards import Limits
+    from reconciler.watch import reconcile
+
+    world = World(random.Random(0))
+    world.groups = [endpoint(i) for i in range(1, 4)]
+    world.converge()
+    (tmp_path / "m.yaml").write_text("apiVersion: netreconcile/v1\nkind: Network\nmetadata: {name: n}\n"
+                                     "spec: {driver: bridge, ipam: {subnet: 10.9.0.0/16}}\n")
+
+    def apply(m: object, kernel: object, report: object, options: engine.ApplyOptions) -> engine.ApplyResult:
+        assert options.planner is not None
+        found = diff_groups(world.groups, world.observed(), options.planner.differ)
+        assert options.planner.differ.found
+        return engine.ApplyResult(found, (), world.observed())
+
+    class NoKernel:
+        def __enter__(self) -> Self:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            return None
+
+    monkeypatch.setattr(engine, "apply", apply)
+    monkeypatch.setattr(reconcile, "Kernel", NoKernel)
+    reconciler = reconcile.Reconciler([str(tmp_path)], Limits())
+    outcome = reconciler()
+    assert outcome.result is reconcile.Result.NO_CHANGES, outcome
+    assert reconciler.planner.differ.found == [] and len(reconciler.planner.differ.matched) == 3
