@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from reconciler.appliers.resolver import Deferred
     from reconciler.applying.executor import Reporter
 
-# The appliers, the executor and the watch's kernel cache are loaded by the functions that use them:
+# The appliers and the executor are loaded by the functions that use them:
 # a one-shot plan needs none of them (a sixth of its modules' loading).
 
 
@@ -54,10 +54,7 @@ def _sysctl_keys(m: Manifests) -> list[tuple[str | None, str]]:
 def observe_for(m: Manifests, kernel: Kernel, reader: Reader | None = None,
                 keys: list[tuple[str | None, str]] | None = None) -> Observed:
     observed = observe(kernel, _sysctl_keys(m) if keys is None else keys, reader)
-    if reader is None or type(reader) is Reader:
-        return observed
-    from reconciler.kernel.cache import KernelCache  # lazily: no plan needs it
-    apart = reader.namespaces_apart() if isinstance(reader, KernelCache) else None
+    apart = reader.namespaces_apart() if reader is not None else None
     return observed if apart is None else replace(observed, namespaces=apart)
 
 

@@ -117,6 +117,10 @@ class Reader:
         resolver's check reads them itself)."""
         return None
 
+    def namespaces_apart(self) -> dict[str, Objects] | None:
+        """Each namespace's objects, apart, where this reader keeps them (the watch's cache does)."""
+        return None
+
     def resolver(self) -> Resolver | None:
         """The running resolver (resolverstate.observe), checked against the namespaces `names` read."""
         return resolverstate.observe(self.namespace_inodes())

@@ -372,8 +372,6 @@ def parse_nsid(m: memoryview) -> int:
     return s32(value) if value is not None else -1
 
 
-
-
 def _ipv6_enabled(af_spec: memoryview | None) -> bool:
     inet6 = _first(af_spec, socket.AF_INET6) if af_spec is not None else None
     conf = _first(inet6, IFLA_INET6_CONF) if inet6 is not None else None
